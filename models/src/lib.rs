@@ -1,0 +1,18 @@
+//! The model contract shared by the Sideman plugin and its trainer.
+//!
+//! Everything that must mean the same thing on both sides lives here:
+//! - [`music`]: notes, roles, meter and chords in musical time (beats, never seconds);
+//! - [`chord`]: chord symbols, their reduced quality set, and chord recognition from held notes;
+//! - [`tokenizer`]: the one tokenizer (see `models/TOKENS.md`), with its grammar;
+//! - [`midi`]: Standard MIDI File reading and writing;
+//! - [`wjazzd`]: the Weimar Jazz Database CSV pair format.
+
+pub mod chord;
+pub mod midi;
+pub mod music;
+pub mod tokenizer;
+pub mod wjazzd;
+
+pub use chord::{Chord, ChordQuality};
+pub use music::{ChordEvent, Meter, MeterChange, Note, Onset, Piece, Role, Track};
+pub use tokenizer::{Sequence, Tokenizer, Vocab};

@@ -1,0 +1,1 @@
+//! Standard MIDI File reading and writing (to be completed).

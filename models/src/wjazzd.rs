@@ -1,0 +1,1 @@
+//! Weimar Jazz Database CSV pairs (to be completed).

@@ -1,0 +1,1 @@
+//! The Sideman plugin (engine to come).
