@@ -5,11 +5,15 @@
 //! - [`chord`]: chord symbols, their reduced quality set, and chord recognition from held notes;
 //! - [`tokenizer`]: the one tokenizer (see `models/TOKENS.md`), with its grammar;
 //! - [`midi`]: Standard MIDI File reading and writing;
-//! - [`wjazzd`]: the Weimar Jazz Database CSV pair format.
+//! - [`wjazzd`]: the Weimar Jazz Database CSV pair format;
+//! - [`package`]: model packages (manifest + model files), checked on load;
+//! - [`model`]: the [`model::TokenModel`] interface every model implements.
 
 pub mod chord;
 pub mod midi;
+pub mod model;
 pub mod music;
+pub mod package;
 pub mod tokenizer;
 pub mod wjazzd;
 

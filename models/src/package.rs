@@ -1,0 +1,310 @@
+//! Model packages: a folder with `manifest.json` and the model files it names.
+//!
+//! ```text
+//! jazz-lead/
+//!   manifest.json        this module's [`Manifest`]
+//!   model.int8.onnx      transformer, int8 (the default variant)
+//!   model.onnx           transformer, fp32 (optional)
+//!   markov.bin           or: a Markov baseline model
+//!   MODEL_CARD.md        human-readable card (optional)
+//! ```
+//!
+//! The Markov baseline is a package too, so the engine loads both through one path. Loading checks
+//! the vocabulary layout against this build's tokenizer and every listed file's SHA-256; any
+//! mismatch is a [`PackageError`], never a guess.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::music::Role;
+use crate::tokenizer::{Tokenizer, Vocab, VocabError};
+
+/// Version of the manifest format.
+pub const MANIFEST_FORMAT: u32 = 1;
+/// File name of the manifest inside a package folder.
+pub const MANIFEST_FILE: &str = "manifest.json";
+/// Largest manifest read (bytes).
+pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
+
+/// What kind of model a package holds, with the facts the runtime needs to run it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum ModelKind {
+    /// A variable-order Markov model over tokens (the baseline).
+    Markov {
+        /// File name of the model inside the package.
+        file: String,
+        /// Longest context the model conditions on, in tokens.
+        order: u32,
+    },
+    /// A decoder-only transformer exported to ONNX with a KV cache.
+    Transformer {
+        /// fp32 ONNX file, if shipped.
+        fp32: Option<String>,
+        /// int8 ONNX file, if shipped (preferred when present).
+        int8: Option<String>,
+        /// Layers.
+        layers: u32,
+        /// Attention heads.
+        heads: u32,
+        /// Model width.
+        d_model: u32,
+        /// Longest context, in tokens, the model was trained for.
+        context_len: u32,
+        /// Input and output names of the graph.
+        io: OnnxIo,
+    },
+}
+
+/// Names of the ONNX graph's inputs and outputs. Layer `i`'s cache tensors are the prefix with
+/// `i` appended (`past_key_0`, `present_value_3`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnnxIo {
+    /// Token ids input, int64 `[batch, new_tokens]`.
+    pub input_ids: String,
+    /// Logits output, float `[batch, new_tokens, vocab]`.
+    pub logits: String,
+    /// Prefix of the past-key inputs, float `[batch, heads, past, head_dim]`.
+    pub past_key: String,
+    /// Prefix of the past-value inputs.
+    pub past_value: String,
+    /// Prefix of the present-key outputs.
+    pub present_key: String,
+    /// Prefix of the present-value outputs.
+    pub present_value: String,
+}
+
+impl Default for OnnxIo {
+    fn default() -> Self {
+        OnnxIo {
+            input_ids: "input_ids".into(),
+            logits: "logits".into(),
+            past_key: "past_key_".into(),
+            past_value: "past_value_".into(),
+            present_key: "present_key_".into(),
+            present_value: "present_value_".into(),
+        }
+    }
+}
+
+/// Where training data came from, and under what licence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataSource {
+    /// Short name of the corpus ("wjazzd", "mma-grooves/stdlib").
+    pub name: String,
+    /// Its licence.
+    pub licence: String,
+    /// Pieces used.
+    pub pieces: u64,
+    /// Origin and credit.
+    pub provenance: String,
+}
+
+/// The manifest of a model package.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// [`MANIFEST_FORMAT`].
+    pub format: u32,
+    /// Package name, shown to the user ("Jazz lead").
+    pub name: String,
+    /// One-line description.
+    pub description: String,
+    /// The model and how to run it.
+    pub model: ModelKind,
+    /// Vocabulary (layout version and hash, style names).
+    pub vocab: Vocab,
+    /// Whether the model was trained with `MICRO` tokens.
+    pub microtiming: bool,
+    /// Roles the model can generate.
+    pub roles: Vec<Role>,
+    /// Training data.
+    pub data: Vec<DataSource>,
+    /// Metrics (validation NLL, baseline NLL, music metrics...), by name.
+    pub metrics: BTreeMap<String, f64>,
+    /// Trainer git revision that made the package.
+    pub trainer_revision: String,
+    /// SHA-256 (hex) of every file the manifest names, by file name.
+    pub files: BTreeMap<String, String>,
+}
+
+/// Why a package could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The manifest is not valid.
+    #[error("{path} is not a valid model manifest: {reason}")]
+    Manifest {
+        /// The manifest.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The vocabulary does not match this build's tokenizer.
+    #[error("model {name:?} was made for another tokenizer: {source}")]
+    Vocab {
+        /// Package name.
+        name: String,
+        /// The mismatch.
+        source: VocabError,
+    },
+    /// A model file's checksum differs from the manifest's.
+    #[error("{path} is damaged or was changed (checksum mismatch)")]
+    Checksum {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// A loaded, checked package: its manifest and where its files are.
+#[derive(Debug, Clone)]
+pub struct Package {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// Folder of the package.
+    pub dir: PathBuf,
+}
+
+/// SHA-256 of bytes, as lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Manifest {
+    /// Reads a manifest from JSON and checks format and vocabulary (not the files).
+    pub fn from_json(json: &str, path: &Path) -> Result<Manifest, PackageError> {
+        let m: Manifest = serde_json::from_str(json)
+            .map_err(|e| PackageError::Manifest { path: path.to_path_buf(), reason: e.to_string() })?;
+        if m.format != MANIFEST_FORMAT {
+            return Err(PackageError::Manifest {
+                path: path.to_path_buf(),
+                reason: format!("manifest format {} (this build reads {MANIFEST_FORMAT})", m.format),
+            });
+        }
+        m.vocab.check().map_err(|source| PackageError::Vocab { name: m.name.clone(), source })?;
+        Ok(m)
+    }
+
+    /// Pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The tokenizer this model was trained with.
+    pub fn tokenizer(&self) -> Tokenizer {
+        Tokenizer::new(self.vocab.clone(), self.microtiming)
+    }
+}
+
+impl Package {
+    /// Loads the package in `path` (its folder, or its `manifest.json`), checking vocabulary and
+    /// file checksums.
+    pub fn load(path: &Path) -> Result<Package, PackageError> {
+        let manifest_path = if path.is_dir() { path.join(MANIFEST_FILE) } else { path.to_path_buf() };
+        let dir = manifest_path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let json = read_limited(&manifest_path, MAX_MANIFEST_BYTES)?;
+        let json = String::from_utf8(json).map_err(|_| PackageError::Manifest {
+            path: manifest_path.clone(),
+            reason: "not UTF-8 text".into(),
+        })?;
+        let manifest = Manifest::from_json(&json, &manifest_path)?;
+        let pkg = Package { manifest, dir };
+        for (file, sum) in &pkg.manifest.files {
+            let p = pkg.dir.join(file);
+            let bytes = std::fs::read(&p).map_err(|source| PackageError::Io { path: p.clone(), source })?;
+            if &sha256_hex(&bytes) != sum {
+                return Err(PackageError::Checksum { path: p });
+            }
+        }
+        Ok(pkg)
+    }
+
+    /// Writes `manifest` into `dir` after filling in the checksums of the files it names.
+    pub fn write(dir: &Path, manifest: &mut Manifest) -> Result<(), PackageError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| PackageError::Io { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let names: Vec<String> = match &manifest.model {
+            ModelKind::Markov { file, .. } => vec![file.clone()],
+            ModelKind::Transformer { fp32, int8, .. } => fp32.iter().chain(int8.iter()).cloned().collect(),
+        };
+        manifest.files.clear();
+        for name in names {
+            let p = dir.join(&name);
+            let bytes = std::fs::read(&p).map_err(io(&p))?;
+            manifest.files.insert(name, sha256_hex(&bytes));
+        }
+        let path = dir.join(MANIFEST_FILE);
+        let tmp = dir.join(format!("{MANIFEST_FILE}.tmp"));
+        std::fs::write(&tmp, manifest.to_json()).map_err(io(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        Ok(())
+    }
+
+    /// Full path of a file of the package.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, PackageError> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).map_err(|source| PackageError::Io { path: path.to_path_buf(), source })?;
+    let mut buf = Vec::new();
+    f.take(limit + 1)
+        .read_to_end(&mut buf)
+        .map_err(|source| PackageError::Io { path: path.to_path_buf(), source })?;
+    if buf.len() as u64 > limit {
+        return Err(PackageError::Manifest { path: path.to_path_buf(), reason: format!("larger than {limit} bytes") });
+    }
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest() -> Manifest {
+        Manifest {
+            format: MANIFEST_FORMAT,
+            name: "test".into(),
+            description: "a test".into(),
+            model: ModelKind::Markov { file: "markov.bin".into(), order: 4 },
+            vocab: Vocab::new(),
+            microtiming: false,
+            roles: vec![Role::Lead],
+            data: vec![],
+            metrics: BTreeMap::new(),
+            trainer_revision: "test".into(),
+            files: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn write_load_and_detect_damage() {
+        let dir = std::env::temp_dir().join(format!("sideman-pkg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("markov.bin"), b"model bytes").unwrap();
+        let mut m = manifest();
+        Package::write(&dir, &mut m).unwrap();
+        let p = Package::load(&dir).unwrap();
+        assert_eq!(p.manifest, m);
+        std::fs::write(dir.join("markov.bin"), b"model bytez").unwrap();
+        assert!(matches!(Package::load(&dir), Err(PackageError::Checksum { .. })));
+        std::fs::write(dir.join(MANIFEST_FILE), b"{ not json").unwrap();
+        assert!(matches!(Package::load(&dir), Err(PackageError::Manifest { .. })));
+        assert!(matches!(Package::load(&dir.join("missing")), Err(PackageError::Io { .. })));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
