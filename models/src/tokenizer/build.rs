@@ -48,7 +48,10 @@ pub fn chords_from_notes<'a>(notes: impl Iterator<Item = &'a Note> + Clone, end_
         if let Some(c) = Chord::recognize(&held)
             && out.last().is_none_or(|l| l.chord != Some(c))
         {
-            out.push(ChordEvent { start: lo, chord: Some(c) });
+            out.push(ChordEvent {
+                start: lo,
+                chord: Some(c),
+            });
         }
     }
     out
@@ -64,7 +67,12 @@ pub fn sequences_from_piece(piece: &Piece, styles: &[u16], roles: Option<&[Role]
         if roles.is_some_and(|rs| !rs.contains(&role)) {
             continue;
         }
-        let mut notes: Vec<Note> = piece.tracks.iter().filter(|t| t.role == role).flat_map(|t| t.notes.iter().copied()).collect();
+        let mut notes: Vec<Note> = piece
+            .tracks
+            .iter()
+            .filter(|t| t.role == role)
+            .flat_map(|t| t.notes.iter().copied())
+            .collect();
         if notes.is_empty() {
             continue;
         }
@@ -74,7 +82,12 @@ pub fn sequences_from_piece(piece: &Piece, styles: &[u16], roles: Option<&[Role]
             .tracks
             .iter()
             .filter(|t| spec.conditioning.contains(&t.role))
-            .flat_map(|t| t.notes.iter().map(|n| Onset { start: n.start, pitch: n.pitch }))
+            .flat_map(|t| {
+                t.notes.iter().map(|n| Onset {
+                    start: n.start,
+                    pitch: n.pitch,
+                })
+            })
             .collect();
         inputs.sort_by(|a, b| a.start.total_cmp(&b.start).then(a.pitch.cmp(&b.pitch)));
         let chords = if !piece.chords.is_empty() {
@@ -84,7 +97,11 @@ pub fn sequences_from_piece(piece: &Piece, styles: &[u16], roles: Option<&[Role]
             let has_harmony = piece.tracks.iter().any(|t| harmonic(t.role) && t.role != Role::Bass);
             if has_harmony {
                 chords_from_notes(
-                    piece.tracks.iter().filter(|t| harmonic(t.role)).flat_map(|t| t.notes.iter()),
+                    piece
+                        .tracks
+                        .iter()
+                        .filter(|t| harmonic(t.role))
+                        .flat_map(|t| t.notes.iter()),
                     piece.end_beat(),
                 )
             } else {

@@ -15,9 +15,7 @@
 //!           | DRUM VEL MICRO?                    (drums role; keys rising within a group)
 //! ```
 
-use super::vocab::{
-    MAX_STYLES_PER_SEQUENCE, TICKS_PER_BEAT, Token, VOCAB_SIZE, Vocab, time_signature,
-};
+use super::vocab::{MAX_STYLES_PER_SEQUENCE, TICKS_PER_BEAT, Token, VOCAB_SIZE, Vocab, time_signature};
 use crate::music::Role;
 
 /// Where in the grammar a stream is.
@@ -132,12 +130,18 @@ impl GrammarState {
 
     /// True if a time-advancing token may come now (a group or bar may end here).
     fn may_advance(&self) -> bool {
-        matches!(self.phase, Phase::BarStart | Phase::InBar | Phase::AfterGiven | Phase::NoteDone | Phase::AfterMicro)
+        matches!(
+            self.phase,
+            Phase::BarStart | Phase::InBar | Phase::AfterGiven | Phase::NoteDone | Phase::AfterMicro
+        )
     }
 
     /// True if a generated note may start now.
     fn may_start_note(&self) -> bool {
-        matches!(self.phase, Phase::GroupStart | Phase::AfterGiven | Phase::NoteDone | Phase::AfterMicro)
+        matches!(
+            self.phase,
+            Phase::GroupStart | Phase::AfterGiven | Phase::NoteDone | Phase::AfterMicro
+        )
     }
 
     /// Whether `id` may come next.
@@ -163,7 +167,10 @@ impl GrammarState {
             Token::Bar => matches!(self.phase, P::HeaderTempo | P::FirstBar) || self.may_advance(),
             Token::Eos => self.bars > 0 && self.may_advance(),
             Token::Pos(p) => {
-                self.may_advance() && self.bars > 0 && (p as u32) < self.bar_ticks && self.pos.is_none_or(|c| p as u32 > c)
+                self.may_advance()
+                    && self.bars > 0
+                    && (p as u32) < self.bar_ticks
+                    && self.pos.is_none_or(|c| p as u32 > c)
             }
             Token::ChordRoot(_) | Token::ChordNone => self.phase == P::GroupStart,
             Token::ChordQual(_) => self.phase == P::ChordQuality,
@@ -186,7 +193,9 @@ impl GrammarState {
             token: Vocab::new().describe(id),
             phase: s.phase,
         };
-        let Some(token) = Vocab::token(id) else { return Err(refuse(self)) };
+        let Some(token) = Vocab::token(id) else {
+            return Err(refuse(self));
+        };
         if !self.allows_token(token) {
             return Err(refuse(self));
         }
@@ -322,7 +331,13 @@ mod tests {
     #[test]
     fn mask_matches_allows() {
         let mut g = GrammarState::new();
-        for id in ids(&[Token::Bos, Token::Role(Role::Drums), Token::TimeSig(20), Token::Bar, Token::Pos(0)]) {
+        for id in ids(&[
+            Token::Bos,
+            Token::Role(Role::Drums),
+            Token::TimeSig(20),
+            Token::Bar,
+            Token::Pos(0),
+        ]) {
             g.step(id).unwrap();
         }
         let mut mask = vec![false; VOCAB_SIZE as usize + 3];

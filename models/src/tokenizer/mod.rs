@@ -22,9 +22,8 @@ pub use vocab::{Token, VOCAB_SIZE, Vocab, VocabError};
 use crate::chord::Chord;
 use crate::music::{ChordEvent, Meter, MeterChange, Note, Onset, Role};
 use vocab::{
-    DRUM_HIT_TICKS, DURATION_TICKS, MAX_STYLES_PER_SEQUENCE, MICRO_STEPS_PER_TICK, TICKS_PER_BEAT,
-    bin_velocity, duration_bin, tempo_bucket, tempo_bucket_bpm, time_signature, time_signature_index,
-    velocity_bin,
+    DRUM_HIT_TICKS, DURATION_TICKS, MAX_STYLES_PER_SEQUENCE, MICRO_STEPS_PER_TICK, TICKS_PER_BEAT, bin_velocity,
+    duration_bin, tempo_bucket, tempo_bucket_bpm, time_signature, time_signature_index, velocity_bin,
 };
 
 /// One training or generation sequence: the role to generate, its header and its timeline.
@@ -98,18 +97,30 @@ impl Sequence {
         let inside = |b: f64| b >= start - 1e-9 && b < end - 1e-9;
         let mut chords: Vec<ChordEvent> = Vec::new();
         if let Some(c) = self.chords.iter().rev().find(|c| c.start <= start + 1e-9) {
-            chords.push(ChordEvent { start: 0.0, chord: c.chord });
+            chords.push(ChordEvent {
+                start: 0.0,
+                chord: c.chord,
+            });
         }
         for c in self.chords.iter().filter(|c| inside(c.start) && c.start > start + 1e-9) {
-            chords.push(ChordEvent { start: c.start - start, chord: c.chord });
+            chords.push(ChordEvent {
+                start: c.start - start,
+                chord: c.chord,
+            });
         }
         let meter = Meter::from_changes(
             self.meter
                 .changes()
                 .iter()
                 .filter(|c| c.bar > from && c.bar < to)
-                .map(|c| MeterChange { bar: c.bar - from, ..*c })
-                .chain(std::iter::once(MeterChange { bar: 0, ..self.meter.at_bar(from) }))
+                .map(|c| MeterChange {
+                    bar: c.bar - from,
+                    ..*c
+                })
+                .chain(std::iter::once(MeterChange {
+                    bar: 0,
+                    ..self.meter.at_bar(from)
+                }))
                 .collect(),
         );
         Sequence {
@@ -122,13 +133,19 @@ impl Sequence {
                 .inputs
                 .iter()
                 .filter(|o| inside(o.start))
-                .map(|o| Onset { start: o.start - start, ..*o })
+                .map(|o| Onset {
+                    start: o.start - start,
+                    ..*o
+                })
                 .collect(),
             notes: self
                 .notes
                 .iter()
                 .filter(|n| inside(n.start))
-                .map(|n| Note { start: n.start - start, ..*n })
+                .map(|n| Note {
+                    start: n.start - start,
+                    ..*n
+                })
                 .collect(),
             bars: to - from,
             ended: self.ended && to >= self.bars,
@@ -172,7 +189,10 @@ pub struct Tokenizer {
 
 impl Default for Tokenizer {
     fn default() -> Self {
-        Tokenizer { vocab: Vocab::new(), microtiming: false }
+        Tokenizer {
+            vocab: Vocab::new(),
+            microtiming: false,
+        }
     }
 }
 
@@ -275,9 +295,17 @@ impl Tokenizer {
         }
         for n in &seq.notes {
             let (at, micro) = place(n.start, self.microtiming)?;
-            let dur_ticks = if n.duration.is_finite() { (n.duration * TICKS_PER_BEAT as f64).round().max(1.0) } else { 1.0 };
+            let dur_ticks = if n.duration.is_finite() {
+                (n.duration * TICKS_PER_BEAT as f64).round().max(1.0)
+            } else {
+                1.0
+            };
             let dur = duration_bin(dur_ticks.min(u32::MAX as f64) as u32);
-            groups.entry(at).or_default().notes.push((n.pitch.min(127), velocity_bin(n.velocity), dur, micro));
+            groups
+                .entry(at)
+                .or_default()
+                .notes
+                .push((n.pitch.min(127), velocity_bin(n.velocity), dur, micro));
         }
 
         let last_bar = groups.keys().next_back().map_or(0, |k| k.0 + 1);
@@ -285,7 +313,8 @@ impl Tokenizer {
         if bars > MAX_BARS {
             return Err(EncodeError::TooLong(bars));
         }
-        let mut out = Vec::with_capacity(16 + bars as usize + groups.len() * 2 + seq.notes.len() * 4 + seq.inputs.len());
+        let mut out =
+            Vec::with_capacity(16 + bars as usize + groups.len() * 2 + seq.notes.len() * 4 + seq.inputs.len());
         out.push(Vocab::id(Token::Bos));
         out.push(Vocab::id(Token::Role(seq.role)));
         let mut styles = seq.styles.clone();
@@ -362,7 +391,10 @@ pub fn decode(ids: &[u32]) -> Result<Sequence, DecodeError> {
     let mut bar_len: i64 = 0;
     let mut pending: Option<(u8, u8)> = None; // (pitch, velocity bin) of a pitched note waiting for DUR
     let mut pending_root: Option<u8> = None;
-    let tick_beats = |tick: i64, micro: i32| (tick * MICRO_STEPS_PER_TICK as i64 + micro as i64) as f64 / (TICKS_PER_BEAT as f64 * MICRO_STEPS_PER_TICK as f64);
+    let tick_beats = |tick: i64, micro: i32| {
+        (tick * MICRO_STEPS_PER_TICK as i64 + micro as i64) as f64
+            / (TICKS_PER_BEAT as f64 * MICRO_STEPS_PER_TICK as f64)
+    };
     for &id in ids {
         let before = g;
         let token = g.step(id)?;
@@ -374,7 +406,11 @@ pub fn decode(ids: &[u32]) -> Result<Sequence, DecodeError> {
             Token::Style(s) => seq.styles.push(s),
             Token::TimeSig(i) => {
                 let (n, d) = time_signature(i).unwrap_or((4, 4));
-                meter.push(MeterChange { bar: before.bars.saturating_sub(1), numerator: n, denominator: d });
+                meter.push(MeterChange {
+                    bar: before.bars.saturating_sub(1),
+                    numerator: n,
+                    denominator: d,
+                });
                 if before.phase == Phase::BarStart {
                     bar_len = grammar::bar_ticks(i) as i64;
                 }
@@ -388,10 +424,19 @@ pub fn decode(ids: &[u32]) -> Result<Sequence, DecodeError> {
             Token::ChordRoot(r) => pending_root = Some(r),
             Token::ChordQual(q) => {
                 let root = pending_root.take().unwrap_or(0);
-                seq.chords.push(ChordEvent { start: tick_beats(here, 0), chord: Some(Chord::new(root, q)) });
+                seq.chords.push(ChordEvent {
+                    start: tick_beats(here, 0),
+                    chord: Some(Chord::new(root, q)),
+                });
             }
-            Token::ChordNone => seq.chords.push(ChordEvent { start: tick_beats(here, 0), chord: None }),
-            Token::InPitch(p) => seq.inputs.push(Onset { start: tick_beats(here, 0), pitch: p }),
+            Token::ChordNone => seq.chords.push(ChordEvent {
+                start: tick_beats(here, 0),
+                chord: None,
+            }),
+            Token::InPitch(p) => seq.inputs.push(Onset {
+                start: tick_beats(here, 0),
+                pitch: p,
+            }),
             Token::Pitch(p) | Token::Drum(p) => pending = Some((p, 0)),
             Token::Vel(v) => {
                 if seq.role.is_drums() {
@@ -419,13 +464,18 @@ pub fn decode(ids: &[u32]) -> Result<Sequence, DecodeError> {
             }
             Token::Micro(m) => {
                 if let Some(n) = seq.notes.last_mut() {
-                    n.start = tick_beats(here, m as i32);
+                    // A push before the very first tick of the piece stays on it.
+                    n.start = tick_beats(here, m as i32).max(0.0);
                 }
             }
         }
     }
     if meter.is_empty() {
-        meter.push(MeterChange { bar: 0, numerator: 4, denominator: 4 });
+        meter.push(MeterChange {
+            bar: 0,
+            numerator: 4,
+            denominator: 4,
+        });
     }
     seq.meter = Meter::from_changes(meter);
     Ok(seq)
@@ -471,14 +521,35 @@ mod tests {
         s.styles = vec![3];
         s.tempo_bpm = Some(tempo_bucket_bpm(9));
         s.chords = vec![
-            ChordEvent { start: 0.0, chord: Some(Chord::new(2, ChordQuality::Min7)) },
-            ChordEvent { start: 4.0, chord: Some(Chord::new(7, ChordQuality::Dom7)) },
+            ChordEvent {
+                start: 0.0,
+                chord: Some(Chord::new(2, ChordQuality::Min7)),
+            },
+            ChordEvent {
+                start: 4.0,
+                chord: Some(Chord::new(7, ChordQuality::Dom7)),
+            },
         ];
         s.inputs = vec![Onset { start: 0.0, pitch: 50 }, Onset { start: 4.0, pitch: 43 }];
         s.notes = vec![
-            Note { start: 0.0, duration: 0.5, pitch: 62, velocity: 84 },
-            Note { start: 0.5, duration: 0.25, pitch: 65, velocity: 68 },
-            Note { start: 5.0 + 2.0 / 3.0, duration: 1.0 / 3.0, pitch: 71, velocity: 100 },
+            Note {
+                start: 0.0,
+                duration: 0.5,
+                pitch: 62,
+                velocity: 84,
+            },
+            Note {
+                start: 0.5,
+                duration: 0.25,
+                pitch: 65,
+                velocity: 68,
+            },
+            Note {
+                start: 5.0 + 2.0 / 3.0,
+                duration: 1.0 / 3.0,
+                pitch: 71,
+                velocity: 100,
+            },
         ];
         s.bars = 2;
         s
@@ -497,9 +568,23 @@ mod tests {
         let ids = t.encode(&example()).unwrap();
         let mask = predicted_mask(&ids);
         let v = Vocab::new();
-        let predicted: Vec<String> = ids.iter().zip(&mask).filter(|(_, m)| **m).map(|(&i, _)| v.describe(i)).collect();
-        let given: Vec<String> = ids.iter().zip(&mask).filter(|(_, m)| !**m).map(|(&i, _)| v.describe(i)).collect();
-        assert!(predicted.iter().all(|s| !s.starts_with("IN:") && !s.starts_with("ROOT") && !s.starts_with("QUAL")));
+        let predicted: Vec<String> = ids
+            .iter()
+            .zip(&mask)
+            .filter(|(_, m)| **m)
+            .map(|(&i, _)| v.describe(i))
+            .collect();
+        let given: Vec<String> = ids
+            .iter()
+            .zip(&mask)
+            .filter(|(_, m)| !**m)
+            .map(|(&i, _)| v.describe(i))
+            .collect();
+        assert!(
+            predicted
+                .iter()
+                .all(|s| !s.starts_with("IN:") && !s.starts_with("ROOT") && !s.starts_with("QUAL"))
+        );
         assert!(given.contains(&"IN:50".to_string()));
         // The group at beat 4 (POS:0 of bar 2) holds only given events.
         assert_eq!(given.iter().filter(|s| *s == "POS:0").count(), 1);
@@ -515,14 +600,28 @@ mod tests {
         let mut mid = s.clone();
         mid.chords.truncate(1);
         let w = mid.slice_bars(1, 2);
-        assert_eq!(w.chords, vec![ChordEvent { start: 0.0, chord: Some(Chord::new(2, ChordQuality::Min7)) }]);
+        assert_eq!(
+            w.chords,
+            vec![ChordEvent {
+                start: 0.0,
+                chord: Some(Chord::new(2, ChordQuality::Min7))
+            }]
+        );
     }
 
     #[test]
     fn microtiming_keeps_swing_and_push() {
-        let t = Tokenizer { microtiming: true, ..Tokenizer::default() };
+        let t = Tokenizer {
+            microtiming: true,
+            ..Tokenizer::default()
+        };
         let mut s = Sequence::new(Role::Lead);
-        s.notes = vec![Note { start: 0.6, duration: 0.3, pitch: 60, velocity: 60 }];
+        s.notes = vec![Note {
+            start: 0.6,
+            duration: 0.3,
+            pitch: 60,
+            velocity: 60,
+        }];
         let back = t.decode(&t.encode(&s).unwrap()).unwrap();
         assert!((back.notes[0].start - 0.6).abs() <= 1.0 / 192.0 + 1e-12);
     }
@@ -531,6 +630,9 @@ mod tests {
     fn unsupported_meter_is_an_error() {
         let mut s = example();
         s.meter = Meter::constant(13, 4);
-        assert!(matches!(Tokenizer::default().encode(&s), Err(EncodeError::UnsupportedTimeSignature(13, 4, 0))));
+        assert!(matches!(
+            Tokenizer::default().encode(&s),
+            Err(EncodeError::UnsupportedTimeSignature(13, 4, 0))
+        ));
     }
 }

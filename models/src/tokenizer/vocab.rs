@@ -149,7 +149,9 @@ impl Default for Vocab {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VocabError {
     /// The vocabulary was written by a different token layout.
-    #[error("vocabulary layout {found_version} ({found_hash}) does not match this build's {expected_version} ({expected_hash})")]
+    #[error(
+        "vocabulary layout {found_version} ({found_hash}) does not match this build's {expected_version} ({expected_hash})"
+    )]
     LayoutMismatch {
         /// Version found in the file.
         found_version: String,
@@ -171,7 +173,12 @@ pub enum VocabError {
 impl Vocab {
     /// The current layout with no styles named.
     pub fn new() -> Vocab {
-        Vocab { version: VOCAB_VERSION.to_string(), size: VOCAB_SIZE, layout_hash: Vocab::layout_hash(), styles: Vec::new() }
+        Vocab {
+            version: VOCAB_VERSION.to_string(),
+            size: VOCAB_SIZE,
+            layout_hash: Vocab::layout_hash(),
+            styles: Vec::new(),
+        }
     }
 
     /// SHA-256 (hex) of a description of every id range: equal hashes mean equal ids.
@@ -230,7 +237,10 @@ impl Vocab {
             });
         }
         if self.styles.len() > STYLE_SLOTS as usize {
-            return Err(VocabError::Invalid(format!("{} styles for {STYLE_SLOTS} slots", self.styles.len())));
+            return Err(VocabError::Invalid(format!(
+                "{} styles for {STYLE_SLOTS} slots",
+                self.styles.len()
+            )));
         }
         Ok(())
     }
@@ -360,7 +370,9 @@ pub fn time_signature(index: u8) -> Option<(u8, u8)> {
 
 /// `TS` token offset of a time signature, if it is supported.
 pub fn time_signature_index(numerator: u8, denominator: u8) -> Option<u8> {
-    time_signatures().position(|ts| ts == (numerator, denominator)).map(|i| i as u8)
+    time_signatures()
+        .position(|ts| ts == (numerator, denominator))
+        .map(|i| i as u8)
 }
 
 /// Tempo bucket of a tempo (clamped to the bucket range).
@@ -420,7 +432,10 @@ mod tests {
     fn every_time_signature_fits_the_position_range() {
         for (n, d) in time_signatures() {
             let ticks = n as u32 * 4 * TICKS_PER_BEAT / d as u32;
-            assert!(ticks <= POS_COUNT && (n as u32 * 4 * TICKS_PER_BEAT) % d as u32 == 0, "{n}/{d}");
+            assert!(
+                ticks <= POS_COUNT && (n as u32 * 4 * TICKS_PER_BEAT) % d as u32 == 0,
+                "{n}/{d}"
+            );
         }
     }
 
@@ -447,6 +462,34 @@ mod tests {
         assert_eq!(back, v);
         let mut bad = v.clone();
         bad.layout_hash = "0".repeat(64);
-        assert!(matches!(Vocab::from_json(&bad.to_json()), Err(VocabError::LayoutMismatch { .. })));
+        assert!(matches!(
+            Vocab::from_json(&bad.to_json()),
+            Err(VocabError::LayoutMismatch { .. })
+        ));
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    /// The ranges documented in models/TOKENS.md.
+    #[test]
+    fn documented_layout() {
+        assert_eq!(base::STYLE, 8);
+        assert_eq!(base::TIME_SIG, 520);
+        assert_eq!(base::TEMPO, 570);
+        assert_eq!(base::BAR, 586);
+        assert_eq!(base::POS, 587);
+        assert_eq!(base::MICRO, 731);
+        assert_eq!(base::PITCH, 739);
+        assert_eq!(base::DRUM, 867);
+        assert_eq!(base::VEL, 995);
+        assert_eq!(base::DUR, 1011);
+        assert_eq!(base::CHORD_ROOT, 1067);
+        assert_eq!(base::CHORD_NONE, 1079);
+        assert_eq!(base::CHORD_QUAL, 1080);
+        assert_eq!(base::IN_PITCH, 1096);
+        assert_eq!(VOCAB_SIZE, 1224);
     }
 }

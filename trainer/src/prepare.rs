@@ -1,0 +1,492 @@
+//! `trainer prepare`: folders of MIDI files and WJazzD CSV pairs -> a tokenized dataset.
+//!
+//! Every input file becomes one [`Piece`], then one sequence per role it has (with that role's
+//! default conditioning, see `models::tokenizer::SequenceSpec`). The split is decided by a hash of
+//! the piece's identity (a WJazzD tune title, a MIDI file's stem), so every transposition and
+//! every role of a piece, and every take of a tune, land in the same split. Train sequences of
+//! pitched roles are transposed to 12 keys with `--transpose all-keys`; drums never are.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use models::package::DataSource;
+use models::tokenizer::{Sequence, Tokenizer, Vocab, sequences_from_piece};
+use models::{Piece, Role};
+use rayon::prelude::*;
+
+use crate::dataset::{
+    DATASET_FORMAT, Dataset, DatasetManifest, FileRecord, Skipped, Split, SplitData, SplitStats, TokenStats,
+};
+
+/// Where style tags come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StyleFrom {
+    /// The groove family for `family__Groove.mid` names, else the input folder's name.
+    Auto,
+    /// The input folder's name (the corpus).
+    Source,
+    /// The name of the folder holding the file.
+    Dir,
+    /// The file name: the part before `__` if there is one, else the stem.
+    Filename,
+    /// A `styles.json` in the input folder: `{ "relative/path.mid": ["tag", ...] }`; files it
+    /// does not list fall back to `auto`.
+    Manifest,
+}
+
+/// Transposition augmentation of the train split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Transpose {
+    /// As written.
+    None,
+    /// All 12 keys (-5..=+6 semitones) for pitched roles; drums as written.
+    AllKeys,
+}
+
+/// Arguments of `trainer prepare`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PrepareArgs {
+    /// Input folders, searched recursively for .mid/.midi files and WJazzD CSV pairs. Append
+    /// `=ROLE` to merge every pitched track of that corpus into one part of ROLE (for example
+    /// `bach-chorales=piano` turns four voices into one piano part).
+    #[arg(long = "input", required = true, num_args = 1..)]
+    pub inputs: Vec<String>,
+    /// Output dataset folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Only build sequences for these roles (default: every role a piece has).
+    #[arg(long, value_delimiter = ',')]
+    pub role: Vec<String>,
+    /// Where style tags come from.
+    #[arg(long, value_enum, default_value_t = StyleFrom::Auto)]
+    pub style_from: StyleFrom,
+    /// Transposition augmentation (train split only).
+    #[arg(long, value_enum, default_value_t = Transpose::None)]
+    pub transpose: Transpose,
+    /// Write MICRO tokens so that off-grid timing survives.
+    #[arg(long)]
+    pub microtiming: bool,
+    /// Start from this vocabulary (its style slots are kept, new styles get free slots): use the
+    /// vocabulary of a model you will fine-tune.
+    #[arg(long)]
+    pub vocab: Option<PathBuf>,
+}
+
+/// One file to read.
+#[derive(Debug, Clone)]
+enum Job {
+    Midi { path: PathBuf },
+    Wjazzd { melody: PathBuf, beats: PathBuf },
+}
+
+impl Job {
+    fn path(&self) -> &Path {
+        match self {
+            Job::Midi { path } => path,
+            Job::Wjazzd { melody, .. } => melody,
+        }
+    }
+}
+
+/// One input folder.
+struct Input {
+    root: PathBuf,
+    name: String,
+    merge: Option<Role>,
+    styles: BTreeMap<String, Vec<String>>,
+}
+
+/// What one file gave.
+struct FileOut {
+    record: FileRecord,
+    /// (split, role, transposition, ids)
+    seqs: Vec<(Role, i8, Vec<u32>)>,
+    untransposed_tokens: u64,
+    untransposed_notes: u64,
+    solo_tokens: u64,
+}
+
+fn licence_of(source: &str) -> (&'static str, &'static str) {
+    let s = source.to_ascii_lowercase();
+    if s.contains("wjazzd") {
+        (
+            "ODbL-1.0",
+            "Weimar Jazz Database, Jazzomat Research Project (University of Music Franz Liszt Weimar)",
+        )
+    } else if s.contains("mma") {
+        (
+            "GPL-2.0-or-later",
+            "MMA (Musical MIDI Accompaniment) groove libraries, rendered with mma 21.09",
+        )
+    } else if s.contains("bach") {
+        ("public domain", "J.S. Bach chorales from the music21 corpus")
+    } else if s.contains("folk") || s.contains("oneill") || s.contains("ryan") {
+        (
+            "public domain",
+            "folk tunes (O'Neill's / Ryan's) from the music21 corpus via abc2midi",
+        )
+    } else {
+        ("unknown: see the corpus's README", "user data")
+    }
+}
+
+fn parse_input(spec: &str) -> anyhow::Result<Input> {
+    let (dir, merge) = match spec.rsplit_once('=') {
+        Some((d, r)) => (
+            d,
+            Some(Role::parse(r).with_context(|| format!("{spec:?}: unknown role {r:?}"))?),
+        ),
+        None => (spec, None),
+    };
+    let root = PathBuf::from(dir);
+    if !root.is_dir() {
+        bail!("input {} is not a folder", root.display());
+    }
+    let name = root
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| dir.to_string());
+    let styles_path = root.join("styles.json");
+    let styles = if styles_path.is_file() {
+        let json = std::fs::read_to_string(&styles_path)?;
+        serde_json::from_str(&json)
+            .with_context(|| format!("{} is not a map of path to tags", styles_path.display()))?
+    } else {
+        BTreeMap::new()
+    };
+    Ok(Input {
+        root,
+        name,
+        merge,
+        styles,
+    })
+}
+
+fn walk(dir: &Path, out: &mut Vec<Job>) -> anyhow::Result<()> {
+    if dir.join("mcsv_melody").is_dir() && dir.join("mcsv_beat").is_dir() {
+        for (melody, beats) in models::wjazzd::find_pairs(dir)? {
+            out.push(Job::Wjazzd { melody, beats });
+        }
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            if p.file_name().is_some_and(|n| n == "mcsv_melody" || n == "mcsv_beat") {
+                continue;
+            }
+            walk(&p, out)?;
+        } else if p
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi"))
+        {
+            out.push(Job::Midi { path: p });
+        }
+    }
+    Ok(())
+}
+
+/// Identity of a piece for the split: a WJazzD tune title (all takes and players of a tune
+/// together), else the file stem.
+fn piece_identity(job: &Job, source: &str) -> String {
+    let stem = job
+        .path()
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match job {
+        Job::Wjazzd { .. } => {
+            let s = stem.trim_end_matches("_FINAL");
+            let title = s.split_once('_').map_or(s, |(_, t)| t);
+            // "Title-1", "Title-2" are takes of one tune.
+            let title = match title.rsplit_once('-') {
+                Some((t, take)) if !take.is_empty() && take.chars().all(|c| c.is_ascii_digit()) => t,
+                _ => title,
+            };
+            format!("wjazzd/{}", title.to_ascii_lowercase())
+        }
+        Job::Midi { .. } => format!("{source}/{}", stem.to_ascii_lowercase()),
+    }
+}
+
+fn styles_of(job: &Job, input: &Input, rule: StyleFrom) -> Vec<String> {
+    let path = job.path();
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let family = stem.split_once("__").map(|(f, _)| f.to_string());
+    let auto = || vec![family.clone().unwrap_or_else(|| input.name.clone())];
+    match rule {
+        StyleFrom::Auto => auto(),
+        StyleFrom::Source => vec![input.name.clone()],
+        StyleFrom::Dir => {
+            vec![
+                path.parent()
+                    .and_then(|p| p.file_name())
+                    .map_or_else(|| input.name.clone(), |n| n.to_string_lossy().into_owned()),
+            ]
+        }
+        StyleFrom::Filename => vec![family.unwrap_or(stem)],
+        StyleFrom::Manifest => {
+            let rel = path
+                .strip_prefix(&input.root)
+                .unwrap_or(path)
+                .to_string_lossy()
+                .into_owned();
+            input.styles.get(&rel).cloned().unwrap_or_else(auto)
+        }
+    }
+}
+
+fn read_piece(job: &Job, merge: Option<Role>) -> Result<Piece, String> {
+    let mut piece = match job {
+        Job::Midi { path } => models::midi::read_file(path).map_err(|e| e.to_string())?,
+        Job::Wjazzd { melody, beats } => models::wjazzd::read_pair(melody, beats).map_err(|e| e.to_string())?,
+    };
+    if let Some(role) = merge {
+        models::midi::merge_into_role(&mut piece, role);
+    }
+    Ok(piece)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn process(
+    job: &Job,
+    input: &Input,
+    tokenizer: &Tokenizer,
+    styles: &[String],
+    roles: Option<&[Role]>,
+    transpose: Transpose,
+) -> Result<FileOut, String> {
+    let piece = read_piece(job, input.merge)?;
+    let source = input.name.clone();
+    let piece_id = piece_identity(job, &source);
+    let split = Split::of_piece(&piece_id);
+    let slots: Vec<u16> = styles.iter().filter_map(|s| tokenizer.vocab.style_slot(s)).collect();
+    let seqs = sequences_from_piece(&piece, &slots, roles);
+    if seqs.is_empty() {
+        return Err("no notes in the requested roles".into());
+    }
+    let mut out = FileOut {
+        record: FileRecord {
+            path: job
+                .path()
+                .strip_prefix(&input.root)
+                .unwrap_or(job.path())
+                .display()
+                .to_string(),
+            source,
+            piece: piece_id,
+            split,
+            styles: styles.to_vec(),
+            roles: seqs.iter().map(|s| s.role).collect(),
+            notes: piece.note_count() as u64,
+        },
+        seqs: Vec::new(),
+        untransposed_tokens: 0,
+        untransposed_notes: 0,
+        solo_tokens: 0,
+    };
+    for seq in &seqs {
+        let ids = tokenizer.encode(seq).map_err(|e| e.to_string())?;
+        out.untransposed_tokens += ids.len() as u64;
+        out.untransposed_notes += seq.notes.len() as u64;
+        let solo = Sequence {
+            chords: Vec::new(),
+            inputs: Vec::new(),
+            ..seq.clone()
+        };
+        out.solo_tokens += tokenizer.encode(&solo).map_err(|e| e.to_string())?.len() as u64;
+        out.seqs.push((seq.role, 0, ids));
+        if split == Split::Train && transpose == Transpose::AllKeys && !seq.role.is_drums() {
+            for t in (-5..=6).filter(|&t| t != 0) {
+                if let Some(moved) = seq.transposed(t) {
+                    let ids = tokenizer.encode(&moved).map_err(|e| e.to_string())?;
+                    out.seqs.push((seq.role, t as i8, ids));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Runs `trainer prepare`.
+pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let roles: Option<Vec<Role>> = if args.role.is_empty() {
+        None
+    } else {
+        Some(
+            args.role
+                .iter()
+                .map(|r| Role::parse(r).with_context(|| format!("unknown role {r:?}")))
+                .collect::<Result<_, _>>()?,
+        )
+    };
+    let inputs: Vec<Input> = args.inputs.iter().map(|s| parse_input(s)).collect::<Result<_, _>>()?;
+    let mut jobs: Vec<(usize, Job)> = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let mut found = Vec::new();
+        walk(&input.root, &mut found)?;
+        jobs.extend(found.into_iter().map(|j| (i, j)));
+    }
+    if jobs.is_empty() {
+        bail!("no MIDI files or WJazzD pairs found in {}", args.inputs.join(", "));
+    }
+
+    // Styles get slots in sorted order, after those of a given vocabulary.
+    let mut vocab = match &args.vocab {
+        Some(p) => Vocab::from_json(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)?,
+        None => Vocab::new(),
+    };
+    let file_styles: Vec<Vec<String>> = jobs
+        .iter()
+        .map(|(i, j)| styles_of(j, &inputs[*i], args.style_from))
+        .collect();
+    let all_styles: BTreeSet<&String> = file_styles.iter().flatten().collect();
+    for s in all_styles {
+        vocab.add_style(s)?;
+    }
+    let tokenizer = Tokenizer::new(vocab, args.microtiming);
+
+    let bar = ProgressBar::new(jobs.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} prepare [{bar:40}] {pos}/{len} files  {per_sec}  eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let results: Vec<Result<FileOut, String>> = jobs
+        .par_iter()
+        .zip(file_styles.par_iter())
+        .map(|((i, job), styles)| {
+            let r = process(job, &inputs[*i], &tokenizer, styles, roles.as_deref(), args.transpose);
+            bar.inc(1);
+            r
+        })
+        .collect();
+    bar.finish_and_clear();
+
+    let mut splits: BTreeMap<Split, SplitData> = BTreeMap::new();
+    let mut stats: BTreeMap<Split, SplitStats> = Split::ALL.iter().map(|&s| (s, SplitStats::default())).collect();
+    let mut pieces: BTreeMap<Split, BTreeSet<String>> = BTreeMap::new();
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    let mut sources: BTreeMap<String, u64> = BTreeMap::new();
+    let (mut tokens0, mut notes0, mut solo0) = (0u64, 0u64, 0u64);
+    let mut roles_seen = BTreeSet::new();
+    for ((_, job), res) in jobs.iter().zip(results) {
+        match res {
+            Err(reason) => skipped.push(Skipped {
+                path: job.path().display().to_string(),
+                reason,
+            }),
+            Ok(out) => {
+                let file = files.len() as u32;
+                let split = out.record.split;
+                let st = stats.get_mut(&split).expect("all splits present");
+                for (role, t, ids) in &out.seqs {
+                    splits.entry(split).or_default().push(ids, file, *role, *t);
+                    st.sequences += 1;
+                    st.tokens += ids.len() as u64;
+                    *st.by_role.entry(*role).or_default() += 1;
+                    roles_seen.insert(*role);
+                }
+                st.notes += out.untransposed_notes;
+                pieces.entry(split).or_default().insert(out.record.piece.clone());
+                *sources.entry(out.record.source.clone()).or_default() += 1;
+                tokens0 += out.untransposed_tokens;
+                notes0 += out.untransposed_notes;
+                solo0 += out.solo_tokens;
+                files.push(out.record);
+            }
+        }
+    }
+    for (split, set) in pieces {
+        stats.get_mut(&split).expect("all splits present").pieces = set.len() as u64;
+    }
+    let token_stats = TokenStats {
+        tokens_per_note: tokens0 as f64 / notes0.max(1) as f64,
+        solo_tokens_per_note: solo0 as f64 / notes0.max(1) as f64,
+        seconds: 0.0,
+    };
+    let manifest_sources = sources
+        .iter()
+        .map(|(name, n)| {
+            let (licence, provenance) = licence_of(name);
+            DataSource {
+                name: name.clone(),
+                licence: licence.into(),
+                pieces: *n,
+                provenance: provenance.into(),
+            }
+        })
+        .collect();
+    let mut manifest = DatasetManifest {
+        format: DATASET_FORMAT,
+        vocab: tokenizer.vocab.clone(),
+        microtiming: args.microtiming,
+        transpose: match args.transpose {
+            Transpose::None => "none".into(),
+            Transpose::AllKeys => "all-keys".into(),
+        },
+        roles: roles_seen.into_iter().collect(),
+        splits: stats,
+        sources: manifest_sources,
+        files,
+        skipped,
+        stats: token_stats,
+    };
+    manifest.stats.seconds = started.elapsed().as_secs_f64();
+    Dataset::write(&args.out, &manifest, &splits)?;
+    print_report(&args.out, &manifest, notes0, started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn print_report(out: &Path, m: &DatasetManifest, notes: u64, seconds: f64) {
+    println!("prepared {}", out.display());
+    println!("  files read     {:>9}   skipped {}", m.files.len(), m.skipped.len());
+    let mut reasons: BTreeMap<String, (usize, &str)> = BTreeMap::new();
+    for s in &m.skipped {
+        // Group by the reason with the file name taken out.
+        let key = s.reason.replace(&s.path, "<file>");
+        let e = reasons.entry(key).or_insert((0, &s.path));
+        e.0 += 1;
+    }
+    for (reason, (n, example)) in &reasons {
+        println!("    {n:>5} x {reason}   (e.g. {example})");
+    }
+    println!("  notes          {notes:>9}   (generated roles, untransposed)");
+    println!("  styles         {:>9}", m.vocab.styles.len());
+    println!("  vocabulary     {:>9}   ids ({})", m.vocab.size, m.vocab.version);
+    for (split, s) in &m.splits {
+        let roles: Vec<String> = s.by_role.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        println!(
+            "  {:<6} {:>6} pieces {:>8} sequences {:>11} tokens   [{}]",
+            split.name(),
+            s.pieces,
+            s.sequences,
+            s.tokens,
+            roles.join(", ")
+        );
+    }
+    println!(
+        "  tokens/note    {:>9.2}   with chords and input conditioning",
+        m.stats.tokens_per_note
+    );
+    println!(
+        "  tokens/note    {:>9.2}   each role alone (MidiTok REMI measured 4.4-4.6)",
+        m.stats.solo_tokens_per_note
+    );
+    println!(
+        "  time           {seconds:>8.1}s   (reading and tokenizing {:.1}s)",
+        m.stats.seconds
+    );
+}
