@@ -2,7 +2,8 @@
 //!
 //! The tokenizer writes a chord as a root (pitch class) and one of [`ChordQuality::ALL`]. Tensions
 //! are reduced: natural 9/11/13 keep the seventh chord they extend; any altered tension of a
-//! dominant (b9, #9, #11, b13, `alt`) becomes [`ChordQuality::Dom7Alt`]; slash basses are dropped
+//! dominant (b9, #9, b5, b13, `alt`) becomes [`ChordQuality::Dom7Alt`] (a #11 alone keeps the
+//! dominant: lydian dominant is not altered); slash basses are dropped
 //! (the bass is conditioning of its own).
 
 use serde::{Deserialize, Serialize};
@@ -145,7 +146,10 @@ pub struct ChordParseError {
 impl Chord {
     /// Builds a chord, reducing the root to a pitch class.
     pub fn new(root: u8, quality: ChordQuality) -> Chord {
-        Chord { root: root % 12, quality }
+        Chord {
+            root: root % 12,
+            quality,
+        }
     }
 
     /// Pitch classes of the chord tones.
@@ -161,7 +165,10 @@ impl Chord {
 
     /// The chord moved by `semitones` (any sign).
     pub fn transposed(&self, semitones: i32) -> Chord {
-        Chord { root: (self.root as i32 + semitones).rem_euclid(12) as u8, quality: self.quality }
+        Chord {
+            root: (self.root as i32 + semitones).rem_euclid(12) as u8,
+            quality: self.quality,
+        }
     }
 
     /// Parses a chord symbol. Returns `Ok(None)` for "no chord" (`NC`, `N.C.`, empty).
@@ -171,7 +178,10 @@ impl Chord {
     /// `Bbo`, `F+`, `G79b`, `Ebj7911#`, `C-j7`, `Gsus7`, slash basses `C7/E`).
     pub fn parse(symbol: &str) -> Result<Option<Chord>, ChordParseError> {
         let s = symbol.trim();
-        let err = |reason| ChordParseError { symbol: symbol.to_string(), reason };
+        let err = |reason| ChordParseError {
+            symbol: symbol.to_string(),
+            reason,
+        };
         if s.is_empty() || s.eq_ignore_ascii_case("nc") || s.eq_ignore_ascii_case("n.c.") {
             return Ok(None);
         }
@@ -200,7 +210,10 @@ impl Chord {
             _ => rest,
         };
         let quality = parse_quality(rest).ok_or_else(|| err("unknown chord quality"))?;
-        Ok(Some(Chord { root: root.rem_euclid(12) as u8, quality }))
+        Ok(Some(Chord {
+            root: root.rem_euclid(12) as u8,
+            quality,
+        }))
     }
 
     /// Finds the chord that best explains a set of sounding pitches (any octaves), as the plugin
@@ -238,7 +251,13 @@ impl Chord {
                     score += match (present[pc], tones[pc]) {
                         (true, true) => 10,
                         (true, false) => -8,
-                        (false, true) => if pc as u8 == (root + 7) % 12 { -2 } else { -6 },
+                        (false, true) => {
+                            if pc as u8 == (root + 7) % 12 {
+                                -2
+                            } else {
+                                -6
+                            }
+                        }
                         (false, false) => 0,
                     };
                 }
@@ -293,14 +312,27 @@ fn parse_quality(q: &str) -> Option<ChordQuality> {
         return Some(if r.starts_with('7') { Dim7 } else { Dim });
     }
     if let Some(r) = s.strip_prefix('+') {
-        return Some(if r.contains('7') { Aug7 } else { Aug });
+        // An augmented major seventh (`+j7`) has no quality of its own: its triad is the nearest
+        // (Aug7 would add a minor seventh). An augmented dominant with an altered ninth is altered.
+        if r.starts_with('j') {
+            return Some(Aug);
+        }
+        if r.contains('7') {
+            let altered = ["b9", "9b", "#9", "9#", "alt"].iter().any(|t| r.contains(t));
+            return Some(if altered { Dom7Alt } else { Aug7 });
+        }
+        return Some(Aug);
     }
     if minor {
         if s.starts_with("7b5") || s.starts_with("7-5") {
             return Some(HalfDim7);
         }
         if let Some(r) = s.strip_prefix('j') {
-            return if r.is_empty() || r.starts_with('7') || r.starts_with('9') { Some(MinMaj7) } else { None };
+            return if r.is_empty() || r.starts_with('7') || r.starts_with('9') {
+                Some(MinMaj7)
+            } else {
+                None
+            };
         }
         if s.starts_with('6') {
             return Some(Min6);
@@ -315,7 +347,11 @@ fn parse_quality(q: &str) -> Option<ChordQuality> {
         };
     }
     if let Some(r) = s.strip_prefix('j') {
-        return if r.is_empty() || r.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '#' || c == 'b') {
+        return if r.is_empty()
+            || r.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit() || c == '#' || c == 'b')
+        {
             Some(Maj7)
         } else {
             None
@@ -325,7 +361,11 @@ fn parse_quality(q: &str) -> Option<ChordQuality> {
         return Some(Maj6);
     }
     if let Some(r) = s.strip_prefix("sus") {
-        return Some(if r.contains('7') || r.contains('9') || r.contains("13") { Dom7Sus4 } else { Sus4 });
+        return Some(if r.contains('7') || r.contains('9') || r.contains("13") {
+            Dom7Sus4
+        } else {
+            Sus4
+        });
     }
     if s.starts_with('7') || s.starts_with('9') || s.starts_with("11") || s.starts_with("13") || s.starts_with("alt") {
         let digits_end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
@@ -414,6 +454,22 @@ mod tests {
         assert_eq!(p("E-"), Chord::new(4, Min));
         assert_eq!(p("Galt"), Chord::new(7, Dom7Alt));
         assert_eq!(p("Do7"), Chord::new(2, Dim7));
+    }
+
+    #[test]
+    fn augmented_major_seventh_and_altered_augmented_dominants() {
+        // Found in the WJazzD beat tracks: `F+j7` was read as a dominant 7#5, and `B+79#` (7#5#9)
+        // as an unaltered 7#5, against the documented reduction.
+        assert_eq!(p("F+j7"), Chord::new(5, Aug));
+        assert_eq!(p("Ab+j7/C"), Chord::new(8, Aug));
+        assert_eq!(p("Caug(maj7)"), Chord::new(0, Aug));
+        assert_eq!(p("B+79#"), Chord::new(11, Dom7Alt));
+        assert_eq!(p("Ab+79b"), Chord::new(8, Dom7Alt));
+        assert_eq!(p("C+7b9"), Chord::new(0, Dom7Alt));
+        assert_eq!(p("G+7"), Chord::new(7, Aug7));
+        assert_eq!(p("F+7911#"), Chord::new(5, Aug7));
+        assert_eq!(p("Bb+79"), Chord::new(10, Aug7));
+        assert_eq!(p("F+/Ab"), Chord::new(5, Aug));
     }
 
     #[test]

@@ -7,13 +7,21 @@
 //! - [`midi`]: Standard MIDI File reading and writing;
 //! - [`wjazzd`]: the Weimar Jazz Database CSV pair format;
 //! - [`package`]: model packages (manifest + model files), checked on load;
-//! - [`model`]: the [`model::TokenModel`] interface every model implements.
+//! - [`model`]: the [`model::TokenModel`] interface every model implements;
+//! - [`markov`]: the variable-order Markov baseline (Witten-Bell), a [`model::TokenModel`];
+//! - [`sampling`]: seeded temperature/top-k/top-p sampling and musical constraints;
+//! - [`runtime`]: ONNX Runtime loading and the KV-cached [`runtime::OnnxModel`];
+//! - [`generate`]: the generation session (given-event rule, look-ahead, rollback, re-priming).
 
 pub mod chord;
+pub mod generate;
+pub mod markov;
 pub mod midi;
 pub mod model;
 pub mod music;
 pub mod package;
+pub mod runtime;
+pub mod sampling;
 pub mod tokenizer;
 pub mod wjazzd;
 

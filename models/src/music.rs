@@ -143,7 +143,13 @@ impl Default for Meter {
 impl Meter {
     /// One signature for the whole piece.
     pub fn constant(numerator: u8, denominator: u8) -> Meter {
-        Meter { changes: vec![MeterChange { bar: 0, numerator, denominator }] }
+        Meter {
+            changes: vec![MeterChange {
+                bar: 0,
+                numerator,
+                denominator,
+            }],
+        }
     }
 
     /// Builds a meter from changes in any order. The change at the lowest bar is moved to bar 0;
@@ -278,9 +284,21 @@ mod tests {
     #[test]
     fn meter_maps_bars_and_beats_both_ways() {
         let m = Meter::from_changes(vec![
-            MeterChange { bar: 0, numerator: 4, denominator: 4 },
-            MeterChange { bar: 2, numerator: 3, denominator: 4 },
-            MeterChange { bar: 4, numerator: 6, denominator: 8 },
+            MeterChange {
+                bar: 0,
+                numerator: 4,
+                denominator: 4,
+            },
+            MeterChange {
+                bar: 2,
+                numerator: 3,
+                denominator: 4,
+            },
+            MeterChange {
+                bar: 4,
+                numerator: 6,
+                denominator: 8,
+            },
         ]);
         assert_eq!(m.bar_start(0), 0.0);
         assert_eq!(m.bar_start(2), 8.0);
@@ -297,9 +315,21 @@ mod tests {
     #[test]
     fn meter_normalises_changes() {
         let m = Meter::from_changes(vec![
-            MeterChange { bar: 3, numerator: 4, denominator: 4 },
-            MeterChange { bar: 1, numerator: 3, denominator: 4 },
-            MeterChange { bar: 5, numerator: 4, denominator: 4 },
+            MeterChange {
+                bar: 3,
+                numerator: 4,
+                denominator: 4,
+            },
+            MeterChange {
+                bar: 1,
+                numerator: 3,
+                denominator: 4,
+            },
+            MeterChange {
+                bar: 5,
+                numerator: 4,
+                denominator: 4,
+            },
         ]);
         assert_eq!(m.changes().len(), 2);
         assert_eq!(m.changes()[0].bar, 0);

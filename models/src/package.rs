@@ -182,15 +182,20 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 impl Manifest {
     /// Reads a manifest from JSON and checks format and vocabulary (not the files).
     pub fn from_json(json: &str, path: &Path) -> Result<Manifest, PackageError> {
-        let m: Manifest = serde_json::from_str(json)
-            .map_err(|e| PackageError::Manifest { path: path.to_path_buf(), reason: e.to_string() })?;
+        let m: Manifest = serde_json::from_str(json).map_err(|e| PackageError::Manifest {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
         if m.format != MANIFEST_FORMAT {
             return Err(PackageError::Manifest {
                 path: path.to_path_buf(),
                 reason: format!("manifest format {} (this build reads {MANIFEST_FORMAT})", m.format),
             });
         }
-        m.vocab.check().map_err(|source| PackageError::Vocab { name: m.name.clone(), source })?;
+        m.vocab.check().map_err(|source| PackageError::Vocab {
+            name: m.name.clone(),
+            source,
+        })?;
         Ok(m)
     }
 
@@ -209,7 +214,11 @@ impl Package {
     /// Loads the package in `path` (its folder, or its `manifest.json`), checking vocabulary and
     /// file checksums.
     pub fn load(path: &Path) -> Result<Package, PackageError> {
-        let manifest_path = if path.is_dir() { path.join(MANIFEST_FILE) } else { path.to_path_buf() };
+        let manifest_path = if path.is_dir() {
+            path.join(MANIFEST_FILE)
+        } else {
+            path.to_path_buf()
+        };
         let dir = manifest_path.parent().map(Path::to_path_buf).unwrap_or_default();
         let json = read_limited(&manifest_path, MAX_MANIFEST_BYTES)?;
         let json = String::from_utf8(json).map_err(|_| PackageError::Manifest {
@@ -220,7 +229,10 @@ impl Package {
         let pkg = Package { manifest, dir };
         for (file, sum) in &pkg.manifest.files {
             let p = pkg.dir.join(file);
-            let bytes = std::fs::read(&p).map_err(|source| PackageError::Io { path: p.clone(), source })?;
+            let bytes = std::fs::read(&p).map_err(|source| PackageError::Io {
+                path: p.clone(),
+                source,
+            })?;
             if &sha256_hex(&bytes) != sum {
                 return Err(PackageError::Checksum { path: p });
             }
@@ -260,13 +272,22 @@ impl Package {
 
 fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, PackageError> {
     use std::io::Read;
-    let f = std::fs::File::open(path).map_err(|source| PackageError::Io { path: path.to_path_buf(), source })?;
+    let f = std::fs::File::open(path).map_err(|source| PackageError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let mut buf = Vec::new();
     f.take(limit + 1)
         .read_to_end(&mut buf)
-        .map_err(|source| PackageError::Io { path: path.to_path_buf(), source })?;
+        .map_err(|source| PackageError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
     if buf.len() as u64 > limit {
-        return Err(PackageError::Manifest { path: path.to_path_buf(), reason: format!("larger than {limit} bytes") });
+        return Err(PackageError::Manifest {
+            path: path.to_path_buf(),
+            reason: format!("larger than {limit} bytes"),
+        });
     }
     Ok(buf)
 }
@@ -280,7 +301,10 @@ mod tests {
             format: MANIFEST_FORMAT,
             name: "test".into(),
             description: "a test".into(),
-            model: ModelKind::Markov { file: "markov.bin".into(), order: 4 },
+            model: ModelKind::Markov {
+                file: "markov.bin".into(),
+                order: 4,
+            },
             vocab: Vocab::new(),
             microtiming: false,
             roles: vec![Role::Lead],
@@ -304,7 +328,10 @@ mod tests {
         assert!(matches!(Package::load(&dir), Err(PackageError::Checksum { .. })));
         std::fs::write(dir.join(MANIFEST_FILE), b"{ not json").unwrap();
         assert!(matches!(Package::load(&dir), Err(PackageError::Manifest { .. })));
-        assert!(matches!(Package::load(&dir.join("missing")), Err(PackageError::Io { .. })));
+        assert!(matches!(
+            Package::load(&dir.join("missing")),
+            Err(PackageError::Io { .. })
+        ));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -179,21 +179,12 @@ pub enum DecodeError {
 pub const MAX_BARS: u64 = 20_000;
 
 /// The tokenizer: the vocabulary and the encoding options.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tokenizer {
     /// The vocabulary (layout and style names).
     pub vocab: Vocab,
     /// Whether to write `MICRO` tokens for notes off the tick grid.
     pub microtiming: bool,
-}
-
-impl Default for Tokenizer {
-    fn default() -> Self {
-        Tokenizer {
-            vocab: Vocab::new(),
-            microtiming: false,
-        }
-    }
 }
 
 /// A grid position: absolute tick, and microtiming in 1/8 ticks.

@@ -433,7 +433,7 @@ mod tests {
         for (n, d) in time_signatures() {
             let ticks = n as u32 * 4 * TICKS_PER_BEAT / d as u32;
             assert!(
-                ticks <= POS_COUNT && (n as u32 * 4 * TICKS_PER_BEAT) % d as u32 == 0,
+                ticks <= POS_COUNT && (n as u32 * 4 * TICKS_PER_BEAT).is_multiple_of(d as u32),
                 "{n}/{d}"
             );
         }

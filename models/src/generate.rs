@@ -1,0 +1,807 @@
+//! The generation session: one token stream being written by a [`TokenModel`], in step with a
+//! conditioning timeline, with rollback to any beat. The plugin's generator thread and
+//! `trainer generate` both drive generation through this module.
+//!
+//! # Timeline
+//! Times are absolute *ticks* ([`TICKS_PER_BEAT`] per quarter-note beat) on the caller's timeline
+//! (the host's beats times 12). A session starts at a bar boundary (`origin`), in one constant
+//! time signature; the stream's bar 0 starts there. [`GeneratedNote`]s come out in beats on the
+//! caller's timeline.
+//!
+//! # Given events (the runtime rule)
+//! [`Conditioning`] holds what the user really played (chords and input onsets), and, for the
+//! part of the future they have not played yet, what is assumed: nothing new, so the last chord
+//! holds. Given tokens are never sampled: the sampling mask only admits predicted token kinds
+//! (`BAR`, `POS`, notes; `EOS` only when the session may end). When the model samples a
+//! time-advancing token that would move past the next given event (a `POS` later than it, or a
+//! `BAR`/`EOS` when the event is still in the current bar), the session writes the event's `POS`
+//! and its given tokens (chord root and quality or N.C., then the `IN` pitches) instead, and
+//! samples again from there. A sampled `POS` equal to the event's position is kept, and the given
+//! tokens are written right after it. A chord equal to the chord in force is not written (the
+//! encoder writes changes only), and `IN` tokens are written only when the role is conditioned on
+//! input ([`SessionConfig::write_inputs`]). So the model is conditioned on exactly the stream the
+//! encoder would have written for the same music.
+//!
+//! # Rollback
+//! Each token keeps the grammar state, position, chord in force and PRNG state from before it.
+//! [`Session::rollback`] truncates tokens, model context and notes to the first time-advancing
+//! token at or after a tick; generation then resumes from there with the current conditioning.
+//! Because the PRNG state is restored too, regenerating with unchanged conditioning gives the
+//! same tokens again.
+//!
+//! # Re-priming
+//! When the stream reaches three quarters of the model's context at a bar line, the session keeps
+//! the last [`SessionConfig::keep_bars`] bars ([`Sequence::slice_bars`] of the decoded stream),
+//! re-encodes them and feeds them as one prefill. Rollback cannot reach before the kept bars;
+//! [`Session::rollback`] says so and the caller starts a new session.
+
+use std::collections::BTreeMap;
+
+use crate::chord::Chord;
+use crate::model::{ModelError, TokenModel};
+use crate::music::{Meter, Role};
+use crate::sampling::{Constraints, Rng, Sampler, SamplerConfig, apply_constraints, is_sampleable};
+use crate::tokenizer::vocab::{
+    DRUM_HIT_TICKS, DURATION_TICKS, MICRO_STEPS_PER_TICK, TICKS_PER_BEAT, bin_velocity, time_signature_index,
+};
+use crate::tokenizer::{
+    EncodeError, GrammarError, GrammarState, Sequence, Token, Tokenizer, VOCAB_SIZE, Vocab, decode,
+};
+
+/// Converts beats to the nearest tick.
+pub fn beat_to_tick(beat: f64) -> i64 {
+    (beat * TICKS_PER_BEAT as f64).round() as i64
+}
+
+/// Converts ticks to beats.
+pub fn tick_to_beat(tick: i64) -> f64 {
+    tick as f64 / TICKS_PER_BEAT as f64
+}
+
+/// What the user played (and what is assumed of the future), by absolute tick.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Conditioning {
+    /// Chord changes; `None` is N.C. The chord at the greatest tick `<= t` is in force at `t`.
+    pub chords: BTreeMap<i64, Option<Chord>>,
+    /// Input onsets per tick, sorted and without duplicates.
+    pub inputs: BTreeMap<i64, Vec<u8>>,
+}
+
+impl Conditioning {
+    /// Adds an input onset.
+    pub fn add_input(&mut self, tick: i64, pitch: u8) {
+        let v = self.inputs.entry(tick).or_default();
+        if let Err(i) = v.binary_search(&pitch) {
+            v.insert(i, pitch.min(127));
+        }
+    }
+
+    /// Sets the chord from `tick` on.
+    pub fn set_chord(&mut self, tick: i64, chord: Option<Chord>) {
+        self.chords.insert(tick, chord);
+    }
+
+    /// The chord in force at `tick`, if any chord was set at or before it.
+    pub fn chord_at(&self, tick: i64) -> Option<Option<Chord>> {
+        self.chords.range(..=tick).next_back().map(|(_, c)| *c)
+    }
+
+    /// Forgets everything before `tick` except the chord in force there.
+    pub fn forget_before(&mut self, tick: i64) {
+        let keep = self.chord_at(tick);
+        self.chords = self.chords.split_off(&tick);
+        if let Some(c) = keep {
+            self.chords.entry(tick).or_insert(c);
+        }
+        self.inputs = self.inputs.split_off(&tick);
+    }
+
+    /// Removes everything.
+    pub fn clear(&mut self) {
+        self.chords.clear();
+        self.inputs.clear();
+    }
+}
+
+/// A generated note on the caller's timeline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GeneratedNote {
+    /// Onset in beats.
+    pub start: f64,
+    /// Length in beats.
+    pub duration: f64,
+    /// Key number.
+    pub pitch: u8,
+    /// MIDI velocity 1-127.
+    pub velocity: u8,
+}
+
+/// How a session generates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionConfig {
+    /// The generated role.
+    pub role: Role,
+    /// Style slots for the header.
+    pub styles: Vec<u16>,
+    /// Time signature numerator.
+    pub numerator: u8,
+    /// Time signature denominator.
+    pub denominator: u8,
+    /// Tempo for the header's bucket.
+    pub tempo_bpm: Option<f64>,
+    /// Whether the model was trained with `MICRO` tokens.
+    pub microtiming: bool,
+    /// Whether input onsets are written as `IN` tokens (the role is conditioned on input).
+    pub write_inputs: bool,
+    /// Sampling settings.
+    pub sampler: SamplerConfig,
+    /// Musical constraints.
+    pub constraints: Constraints,
+    /// Seed of the session's PRNG.
+    pub seed: u64,
+    /// Whether the model may end the piece (`EOS`); live sessions never end.
+    pub allow_end: bool,
+    /// Bars kept when re-priming a full context.
+    pub keep_bars: u32,
+}
+
+impl SessionConfig {
+    /// A 4/4 session for `role` with default sampling and the role's default conditioning.
+    pub fn new(role: Role) -> SessionConfig {
+        SessionConfig {
+            role,
+            styles: Vec::new(),
+            numerator: 4,
+            denominator: 4,
+            tempo_bpm: Some(120.0),
+            microtiming: false,
+            write_inputs: !crate::tokenizer::SequenceSpec::default_for(role)
+                .conditioning
+                .is_empty(),
+            sampler: SamplerConfig::default(),
+            constraints: Constraints::default(),
+            seed: 0,
+            allow_end: false,
+            keep_bars: 8,
+        }
+    }
+
+    /// Bar length in ticks.
+    pub fn bar_ticks(&self) -> i64 {
+        (self.numerator as i64 * 4 * TICKS_PER_BEAT as i64 / self.denominator.max(1) as i64).max(1)
+    }
+}
+
+/// Why generation stopped.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GenerateError {
+    /// The model failed.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// A token the grammar refused (a bug in the session or the header).
+    #[error(transparent)]
+    Grammar(#[from] GrammarError),
+    /// Re-priming could not encode the kept bars.
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    /// The time signature has no `TS` token.
+    #[error("time signature {0}/{1} is not supported")]
+    UnsupportedMeter(u8, u8),
+    /// No token could be sampled (cannot happen with a well-formed grammar state).
+    #[error("no token may follow here")]
+    Stuck,
+}
+
+/// State before one token: what rollback restores.
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    state: GrammarState,
+    bar_start: i64,
+    group: Option<i64>,
+    chord: Option<Option<Chord>>,
+    rng: Rng,
+    /// Tick the token moves the stream to (for `BAR`/`POS`), else the current position.
+    at: i64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct NoteRec {
+    tick: i64,
+    note: GeneratedNote,
+}
+
+/// A generation session over a model `M`.
+#[derive(Debug)]
+pub struct Session<M: TokenModel> {
+    model: M,
+    config: SessionConfig,
+    bar_ticks: i64,
+    origin: i64,
+    tokens: Vec<u32>,
+    marks: Vec<Mark>,
+    header_len: usize,
+    state: GrammarState,
+    bar_start: i64,
+    group: Option<i64>,
+    chord: Option<Option<Chord>>,
+    pending_root: Option<u8>,
+    /// (pitch, velocity bin) of a pitched note waiting for its `DUR`.
+    pending_note: Option<(u8, u8)>,
+    notes: Vec<NoteRec>,
+    emitted: usize,
+    ended: bool,
+    replaying: bool,
+    sampler: Sampler,
+    logits: Vec<f32>,
+    allowed: Vec<bool>,
+    given_buf: Vec<u32>,
+    reprimes: u64,
+    /// PRNG state before the current step's draw (what a rollback to its tokens restores).
+    rng_before: Rng,
+}
+
+impl<M: TokenModel> Session<M> {
+    /// Starts a session at `origin` (a bar line, in ticks): writes the header and the first bar,
+    /// and the chord in force at `origin` if `cond` has one.
+    pub fn new(
+        mut model: M,
+        config: SessionConfig,
+        origin: i64,
+        cond: &Conditioning,
+    ) -> Result<Session<M>, GenerateError> {
+        let ts = time_signature_index(config.numerator, config.denominator)
+            .ok_or(GenerateError::UnsupportedMeter(config.numerator, config.denominator))?;
+        model.truncate(0);
+        let bar_ticks = config.bar_ticks();
+        let mut s = Session {
+            model,
+            bar_ticks,
+            origin,
+            tokens: Vec::with_capacity(4096),
+            marks: Vec::with_capacity(4096),
+            header_len: 0,
+            state: GrammarState::new(),
+            bar_start: origin - bar_ticks,
+            group: None,
+            chord: None,
+            pending_root: None,
+            pending_note: None,
+            notes: Vec::with_capacity(1024),
+            emitted: 0,
+            ended: false,
+            replaying: false,
+            sampler: Sampler::new(config.sampler, config.seed),
+            logits: vec![0.0; VOCAB_SIZE as usize],
+            allowed: vec![false; VOCAB_SIZE as usize],
+            given_buf: Vec::with_capacity(160),
+            reprimes: 0,
+            rng_before: Rng::new(config.seed),
+            config,
+        };
+        let mut header = vec![Vocab::id(Token::Bos), Vocab::id(Token::Role(s.config.role))];
+        let mut styles = s.config.styles.clone();
+        styles.sort_unstable();
+        styles.dedup();
+        header.extend(styles.iter().take(8).map(|&st| Vocab::id(Token::Style(st))));
+        header.push(Vocab::id(Token::TimeSig(ts)));
+        if let Some(bpm) = s.config.tempo_bpm {
+            header.push(Vocab::id(Token::Tempo(crate::tokenizer::vocab::tempo_bucket(bpm))));
+        }
+        for id in header {
+            s.push(id)?;
+        }
+        s.header_len = s.tokens.len();
+        s.push(Vocab::id(Token::Bar))?;
+        // Restate the chord in force at the start (as `Sequence::slice_bars` does).
+        if let Some(c) = cond.chord_at(origin)
+            && !cond.chords.contains_key(&origin)
+        {
+            s.given_buf.clear();
+            s.given_buf.push(Vocab::id(Token::Pos(0)));
+            chord_tokens(c, &mut s.given_buf);
+            if s.config.write_inputs
+                && let Some(ins) = cond.inputs.get(&origin)
+            {
+                s.given_buf.extend(ins.iter().map(|&p| Vocab::id(Token::InPitch(p))));
+            }
+            let buf = std::mem::take(&mut s.given_buf);
+            for &id in &buf {
+                s.push(id)?;
+            }
+            s.given_buf = buf;
+        }
+        Ok(s)
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// Changes sampling settings and constraints from the next token on (no rollback).
+    pub fn set_sampling(&mut self, sampler: SamplerConfig, constraints: Constraints) {
+        self.config.sampler = sampler;
+        self.config.constraints = constraints;
+        self.sampler.config = sampler;
+    }
+
+    /// The model.
+    pub fn model(&self) -> &M {
+        &self.model
+    }
+
+    /// The token stream so far.
+    pub fn tokens(&self) -> &[u32] {
+        &self.tokens
+    }
+
+    /// Tick where the stream starts (bar 0 of the current stream).
+    pub fn origin(&self) -> i64 {
+        self.origin
+    }
+
+    /// How many times the context was re-primed.
+    pub fn reprimes(&self) -> u64 {
+        self.reprimes
+    }
+
+    /// Whether the model ended the piece.
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+
+    /// Tick up to which the stream is final: every note starting before it has been generated.
+    pub fn frontier(&self) -> i64 {
+        self.group.unwrap_or(self.bar_start)
+    }
+
+    /// Tick of the last written group (or bar line): a given event at or before it is in the
+    /// past of the stream and needs a [`Session::rollback`] to take effect.
+    pub fn written_through(&self) -> i64 {
+        self.frontier()
+    }
+
+    /// Generates until every note starting before `target` (ticks) exists.
+    pub fn generate_until(&mut self, cond: &Conditioning, target: i64) -> Result<(), GenerateError> {
+        // Bound the work of one call: a bar holds at most a few hundred tokens.
+        let mut budget = ((target - self.frontier()).max(0) / self.bar_ticks + 2) as usize * 2048;
+        while self.frontier() < target && !self.ended {
+            self.step(cond)?;
+            budget = budget.saturating_sub(1);
+            if budget == 0 {
+                return Err(GenerateError::Stuck);
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves the notes that are final (start before the frontier) and not yet taken into `out`.
+    pub fn drain_notes(&mut self, out: &mut Vec<GeneratedNote>) {
+        let f = self.frontier();
+        while let Some(n) = self.notes.get(self.emitted) {
+            if n.tick >= f && !self.ended {
+                break;
+            }
+            out.push(n.note);
+            self.emitted += 1;
+        }
+    }
+
+    /// All notes generated so far (final or not).
+    pub fn notes(&self) -> impl Iterator<Item = &GeneratedNote> {
+        self.notes.iter().map(|n| &n.note)
+    }
+
+    /// Discards the stream from the first time-advancing token at or after `tick` on. Returns
+    /// `false` when `tick` is before what the stream can still reach (before its first bar);
+    /// then start a new session.
+    pub fn rollback(&mut self, tick: i64) -> bool {
+        if tick < self.origin {
+            return false;
+        }
+        let from = (self.header_len..self.tokens.len()).find(|&i| {
+            matches!(
+                Vocab::token(self.tokens[i]),
+                Some(Token::Bar | Token::Pos(_) | Token::Eos)
+            ) && self.marks[i].at >= tick
+        });
+        let Some(i) = from else { return true };
+        let m = self.marks[i];
+        self.tokens.truncate(i);
+        self.marks.truncate(i);
+        self.model.truncate(i);
+        self.state = m.state;
+        self.bar_start = m.bar_start;
+        self.group = m.group;
+        self.chord = m.chord;
+        *self.sampler.rng() = m.rng;
+        self.rng_before = m.rng;
+        self.pending_root = None;
+        self.pending_note = None;
+        self.ended = false;
+        let keep = self.notes.partition_point(|n| n.tick < m.at);
+        self.notes.truncate(keep);
+        self.emitted = self.emitted.min(keep);
+        true
+    }
+
+    /// Samples one token (or writes a given event) and advances.
+    fn step(&mut self, cond: &Conditioning) -> Result<(), GenerateError> {
+        self.rng_before = *self.sampler.rng();
+        self.model.next_logits(&mut self.logits)?;
+        self.state.allowed_mask(&mut self.allowed);
+        let allow_end = self.config.allow_end;
+        for (id, a) in self.allowed.iter_mut().enumerate() {
+            if *a {
+                *a = Vocab::token(id as u32).is_some_and(|t| is_sampleable(t, allow_end));
+            }
+        }
+        let sounding = self.sounding();
+        apply_constraints(
+            &self.config.constraints,
+            sounding,
+            &mut self.logits,
+            &mut self.allowed,
+            self.config.role.is_drums(),
+        );
+        let id = self
+            .sampler
+            .sample(&self.logits, &self.allowed)
+            .ok_or(GenerateError::Stuck)?;
+        let bar_end = self.bar_start + self.bar_ticks;
+        let moves_to = match Vocab::token(id) {
+            Some(Token::Pos(p)) => Some(self.bar_start + p as i64),
+            Some(Token::Bar) => Some(bar_end),
+            Some(Token::Eos) => Some(i64::MAX),
+            _ => None,
+        };
+        if let Some(t) = moves_to
+            && self.state.bars > 0
+            && let Some(g) = self.next_given(cond)
+            && (g < t || (g == t && matches!(Vocab::token(id), Some(Token::Pos(_)))))
+        {
+            return self.write_given(cond, g);
+        }
+        self.push(id)?;
+        if matches!(Vocab::token(id), Some(Token::Bar)) && self.tokens.len() * 4 >= self.model.context_len() * 3 {
+            self.reprime()?;
+        }
+        Ok(())
+    }
+
+    /// Generated notes sounding at the frontier.
+    fn sounding(&self) -> usize {
+        let f = tick_to_beat(self.frontier()) + 1e-9;
+        self.notes
+            .iter()
+            .rev()
+            .take(64)
+            .filter(|n| n.note.start <= f && n.note.start + n.note.duration > f)
+            .count()
+    }
+
+    /// Tick of the next given group the stream has not reached, within the current bar.
+    fn next_given(&self, cond: &Conditioning) -> Option<i64> {
+        let from = self.group.map_or(self.bar_start, |g| g + 1);
+        let end = self.bar_start + self.bar_ticks;
+        if from >= end {
+            return None;
+        }
+        let mut in_force = self.chord;
+        let mut chord_tick = None;
+        for (&t, &c) in cond.chords.range(from..end) {
+            if in_force != Some(c) {
+                chord_tick = Some(t);
+                break;
+            }
+            in_force = Some(c);
+        }
+        let input_tick = if self.config.write_inputs {
+            cond.inputs
+                .range(from..end)
+                .find(|(_, v)| !v.is_empty())
+                .map(|(&t, _)| t)
+        } else {
+            None
+        };
+        match (chord_tick, input_tick) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Writes the given group at tick `g` (in the current bar).
+    fn write_given(&mut self, cond: &Conditioning, g: i64) -> Result<(), GenerateError> {
+        let mut buf = std::mem::take(&mut self.given_buf);
+        buf.clear();
+        if self.group != Some(g) {
+            buf.push(Vocab::id(Token::Pos((g - self.bar_start) as u8)));
+        }
+        // The chord in force just before g, as the stream has it, decides whether g's chord is new.
+        let chord_here = cond.chords.get(&g).copied();
+        let mut in_force = self.chord;
+        for (_, &c) in cond.chords.range(self.group.map_or(self.bar_start, |x| x + 1)..g) {
+            in_force = Some(c);
+        }
+        if let Some(c) = chord_here
+            && in_force != Some(c)
+        {
+            chord_tokens(c, &mut buf);
+        }
+        if self.config.write_inputs
+            && let Some(ins) = cond.inputs.get(&g)
+        {
+            buf.extend(ins.iter().map(|&p| Vocab::id(Token::InPitch(p))));
+        }
+        let mut r = Ok(());
+        for &id in &buf {
+            r = self.push(id);
+            if r.is_err() {
+                break;
+            }
+        }
+        self.given_buf = buf;
+        r
+    }
+
+    /// Appends one token: grammar, model, bookkeeping.
+    fn push(&mut self, id: u32) -> Result<(), GenerateError> {
+        let before = self.state;
+        let token = self.state.step(id)?;
+        let at = match token {
+            Token::Bar => self.bar_start + self.bar_ticks,
+            Token::Pos(p) => self.bar_start + p as i64,
+            _ => self.frontier(),
+        };
+        if !self.replaying
+            && let Err(e) = self.model.feed(&[id])
+        {
+            self.state = before;
+            return Err(e.into());
+        }
+        self.marks.push(Mark {
+            state: before,
+            bar_start: self.bar_start,
+            group: self.group,
+            chord: self.chord,
+            rng: self.rng_before,
+            at,
+        });
+        self.tokens.push(id);
+        let tick_beats = |tick: i64, micro: i32| {
+            (tick * MICRO_STEPS_PER_TICK as i64 + micro as i64) as f64
+                / (TICKS_PER_BEAT as i64 * MICRO_STEPS_PER_TICK as i64) as f64
+        };
+        match token {
+            Token::Bar => {
+                self.bar_start += self.bar_ticks;
+                self.group = None;
+            }
+            Token::Pos(p) => self.group = Some(self.bar_start + p as i64),
+            Token::Eos => self.ended = true,
+            Token::ChordRoot(r) => self.pending_root = Some(r),
+            Token::ChordQual(q) => self.chord = Some(Some(Chord::new(self.pending_root.take().unwrap_or(0), q))),
+            Token::ChordNone => self.chord = Some(None),
+            Token::Pitch(p) | Token::Drum(p) => self.pending_note = Some((p, 0)),
+            Token::Vel(v) => {
+                if self.config.role.is_drums() {
+                    if let Some((p, _)) = self.pending_note.take() {
+                        self.add_note(p, v, DRUM_HIT_TICKS as f64 / TICKS_PER_BEAT as f64);
+                    }
+                } else if let Some(n) = self.pending_note.as_mut() {
+                    n.1 = v;
+                }
+            }
+            Token::Dur(d) => {
+                if let Some((p, v)) = self.pending_note.take() {
+                    self.add_note(p, v, DURATION_TICKS[d as usize] as f64 / TICKS_PER_BEAT as f64);
+                }
+            }
+            Token::Micro(m) => {
+                let g = self.frontier();
+                if let Some(n) = self.notes.last_mut()
+                    && n.tick == g
+                    && !self.replaying
+                {
+                    n.note.start = tick_beats(g, m as i32);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn add_note(&mut self, pitch: u8, vel_bin: u8, duration: f64) {
+        if self.replaying {
+            return;
+        }
+        let tick = self.frontier();
+        self.notes.push(NoteRec {
+            tick,
+            note: GeneratedNote {
+                start: tick_to_beat(tick),
+                duration,
+                pitch,
+                velocity: bin_velocity(vel_bin),
+            },
+        });
+    }
+
+    /// Keeps the last bars of a full context: decode, slice, re-encode, one prefill. Called right
+    /// after a `BAR`.
+    fn reprime(&mut self) -> Result<(), GenerateError> {
+        let Some(cur) = self.state.bar() else { return Ok(()) };
+        let keep_from = cur.saturating_sub(self.config.keep_bars.max(1));
+        if keep_from == 0 {
+            return Ok(());
+        }
+        let mut seq: Sequence = decode(&self.tokens).map_err(|e| match e {
+            crate::tokenizer::DecodeError::Grammar(g) => GenerateError::Grammar(g),
+        })?;
+        seq.meter = Meter::constant(self.config.numerator, self.config.denominator);
+        seq.tempo_bpm = self.config.tempo_bpm;
+        let mut kept = seq.slice_bars(keep_from, cur);
+        kept.ended = false;
+        let tok = Tokenizer {
+            microtiming: self.config.microtiming,
+            ..Tokenizer::default()
+        };
+        let mut ids = tok.encode(&kept)?;
+        ids.push(Vocab::id(Token::Bar));
+        // Rebuild the stream and its marks without creating notes, then prefill the model.
+        let new_origin = self.origin + keep_from as i64 * self.bar_ticks;
+        self.tokens.clear();
+        self.marks.clear();
+        self.state = GrammarState::new();
+        self.origin = new_origin;
+        self.bar_start = new_origin - self.bar_ticks;
+        self.group = None;
+        self.chord = None;
+        self.header_len = ids.iter().position(|&i| i == Vocab::id(Token::Bar)).unwrap_or(0);
+        self.replaying = true;
+        let mut r = Ok(());
+        for &id in &ids {
+            r = self.push(id);
+            if r.is_err() {
+                break;
+            }
+        }
+        self.replaying = false;
+        r?;
+        self.model.truncate(0);
+        self.model.feed(&self.tokens)?;
+        self.reprimes += 1;
+        Ok(())
+    }
+}
+
+fn chord_tokens(c: Option<Chord>, out: &mut Vec<u32>) {
+    match c {
+        Some(c) => {
+            out.push(Vocab::id(Token::ChordRoot(c.root)));
+            out.push(Vocab::id(Token::ChordQual(c.quality)));
+        }
+        None => out.push(Vocab::id(Token::ChordNone)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chord::ChordQuality;
+    use crate::markov::{MarkovBuilder, MarkovModel};
+    use crate::music::{ChordEvent, Note, Onset};
+    use std::sync::Arc;
+
+    /// Bars of arpeggiated chord tones over a ii-V-I-vi loop, with the bass's roots as input.
+    pub(crate) fn training_sequences() -> Vec<Vec<u32>> {
+        let prog = [
+            Chord::new(2, ChordQuality::Min7),
+            Chord::new(7, ChordQuality::Dom7),
+            Chord::new(0, ChordQuality::Maj7),
+            Chord::new(9, ChordQuality::Min7),
+        ];
+        let mut out = Vec::new();
+        for t in 0..12 {
+            let mut s = Sequence::new(Role::Lead);
+            s.tempo_bpm = Some(120.0);
+            for bar in 0..16 {
+                let c = prog[(bar + t) % 4].transposed(t as i32);
+                let start = bar as f64 * 4.0;
+                s.chords.push(ChordEvent { start, chord: Some(c) });
+                s.inputs.push(Onset {
+                    start,
+                    pitch: 36 + c.root,
+                });
+                let tones: Vec<u8> = c.pitch_classes().collect();
+                for k in 0..8 {
+                    let pc = tones[(k * 3 + bar) % tones.len()];
+                    s.notes.push(Note {
+                        start: start + k as f64 * 0.5,
+                        duration: 0.5,
+                        pitch: 60 + pc,
+                        velocity: 80,
+                    });
+                }
+            }
+            s.bars = 16;
+            out.push(Tokenizer::default().encode(&s).unwrap());
+        }
+        out
+    }
+
+    fn model() -> MarkovModel {
+        let mut b = MarkovBuilder::new(10);
+        for s in training_sequences() {
+            b.add_sequence(&s);
+        }
+        MarkovModel::with_context_len(Arc::new(b.build(1, 1)), 600)
+    }
+
+    #[test]
+    fn generates_decodable_notes_that_follow_the_chords() {
+        let mut cond = Conditioning::default();
+        cond.set_chord(0, Some(Chord::new(2, ChordQuality::Min7)));
+        cond.set_chord(48, Some(Chord::new(7, ChordQuality::Dom7)));
+        cond.add_input(48, 43);
+        let mut cfg = SessionConfig::new(Role::Lead);
+        cfg.seed = 7;
+        let mut s = Session::new(model(), cfg.clone(), 0, &cond).unwrap();
+        s.generate_until(&cond, 96).unwrap();
+        let seq = decode(s.tokens()).unwrap();
+        assert_eq!(seq.chords.len(), 2, "{:?}", seq.chords);
+        assert_eq!(seq.inputs, vec![Onset { start: 4.0, pitch: 43 }]);
+        let mut notes = Vec::new();
+        s.drain_notes(&mut notes);
+        assert!(notes.len() >= 8, "{notes:?}");
+        let in_bar2: Vec<_> = notes.iter().filter(|n| n.start >= 4.0 && n.start < 8.0).collect();
+        assert!(!in_bar2.is_empty());
+        let g7 = Chord::new(7, ChordQuality::Dom7);
+        let fit = in_bar2.iter().filter(|n| g7.contains_pitch(n.pitch)).count();
+        assert!(fit * 10 >= in_bar2.len() * 8, "{fit} of {}", in_bar2.len());
+
+        // Same seed, same conditioning: same tokens.
+        let mut again = Session::new(model(), cfg, 0, &cond).unwrap();
+        again.generate_until(&cond, 96).unwrap();
+        assert_eq!(again.tokens(), s.tokens());
+    }
+
+    #[test]
+    fn rollback_regenerates_identically_and_follows_new_input() {
+        let mut cond = Conditioning::default();
+        cond.set_chord(0, Some(Chord::new(0, ChordQuality::Maj7)));
+        let mut s = Session::new(model(), SessionConfig::new(Role::Lead), 0, &cond).unwrap();
+        s.generate_until(&cond, 192).unwrap();
+        let before = s.tokens().to_vec();
+        assert!(s.rollback(60));
+        assert!(s.frontier() < 60);
+        s.generate_until(&cond, 192).unwrap();
+        assert_eq!(s.tokens(), &before[..s.tokens().len()]);
+        // Now the input changes at beat 8: the stream must show it there.
+        cond.set_chord(96, Some(Chord::new(5, ChordQuality::Dom7)));
+        assert!(s.written_through() >= 96);
+        assert!(s.rollback(96));
+        s.generate_until(&cond, 192).unwrap();
+        let seq = decode(s.tokens()).unwrap();
+        assert!(
+            seq.chords
+                .iter()
+                .any(|c| c.start == 8.0 && c.chord == Some(Chord::new(5, ChordQuality::Dom7)))
+        );
+    }
+
+    #[test]
+    fn reprimes_a_full_context_and_keeps_going() {
+        let mut cond = Conditioning::default();
+        cond.set_chord(0, Some(Chord::new(0, ChordQuality::Maj7)));
+        let mut s = Session::new(model(), SessionConfig::new(Role::Lead), 0, &cond).unwrap();
+        s.generate_until(&cond, 48 * 64).unwrap();
+        assert!(s.reprimes() > 0);
+        assert!(s.tokens().len() <= 600);
+        let mut notes = Vec::new();
+        s.drain_notes(&mut notes);
+        assert!(notes.windows(2).all(|w| w[0].start <= w[1].start));
+        assert!(notes.last().unwrap().start > 200.0);
+        decode(s.tokens()).unwrap();
+    }
+}

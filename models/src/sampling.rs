@@ -1,0 +1,392 @@
+//! Seeded sampling: temperature, top-k and top-p over logits, restricted to a mask of allowed ids
+//! (the grammar plus the musical constraints of [`Constraints`]).
+//!
+//! The PRNG is this module's own ([`Rng`], SplitMix64) so that a seed gives the same choices on
+//! every machine and with every dependency version: bounces are deterministic. Sampling allocates
+//! nothing after [`Sampler::new`].
+
+use crate::tokenizer::{Token, VOCAB_SIZE, Vocab};
+
+/// SplitMix64: tiny, fast, and fully specified (Steele, Lea, Flood 2014).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rng {
+    state: u64,
+}
+
+impl Rng {
+    /// A generator seeded with `seed`.
+    pub fn new(seed: u64) -> Rng {
+        Rng { state: seed }
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[0, 1)`, 53 bits.
+    pub fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// Uniform in `[-1, 1)`.
+    pub fn next_signed(&mut self) -> f64 {
+        self.next_f64() * 2.0 - 1.0
+    }
+}
+
+/// How to pick among the allowed ids.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SamplerConfig {
+    /// Softmax temperature; `<= 0.01` picks the most likely id.
+    pub temperature: f32,
+    /// Keep only the `top_k` most likely ids (0 = all).
+    pub top_k: u32,
+    /// Keep the smallest set of most likely ids whose mass reaches `top_p` (1 = all).
+    pub top_p: f32,
+}
+
+impl Default for SamplerConfig {
+    fn default() -> Self {
+        SamplerConfig {
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 1.0,
+        }
+    }
+}
+
+/// Musical constraints applied to generated note tokens.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Constraints {
+    /// Allowed pitch classes, bit `pc` set for C = 0 .. B = 11 (0xFFF = all). Not applied to drums.
+    pub pitch_classes: u16,
+    /// Lowest allowed pitch (or drum key).
+    pub pitch_lo: u8,
+    /// Highest allowed pitch (or drum key).
+    pub pitch_hi: u8,
+    /// Most notes sounding at once (0 = no limit).
+    pub max_polyphony: u8,
+    /// Note density, 0..1; 0.5 leaves the model as it is, higher favours starting notes over
+    /// moving time on.
+    pub density: f32,
+}
+
+impl Default for Constraints {
+    fn default() -> Self {
+        Constraints {
+            pitch_classes: 0xFFF,
+            pitch_lo: 0,
+            pitch_hi: 127,
+            max_polyphony: 0,
+            density: 0.5,
+        }
+    }
+}
+
+/// Scales for the key/scale lock, as pitch-class sets relative to the tonic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    /// All twelve pitch classes.
+    Chromatic,
+    /// Ionian.
+    Major,
+    /// Aeolian.
+    Minor,
+    /// Dorian.
+    Dorian,
+    /// Mixolydian.
+    Mixolydian,
+    /// Harmonic minor.
+    HarmonicMinor,
+    /// Major pentatonic.
+    PentatonicMajor,
+    /// Minor pentatonic.
+    PentatonicMinor,
+    /// Minor blues (minor pentatonic plus the flat fifth).
+    Blues,
+}
+
+impl Scale {
+    /// Semitones above the tonic.
+    pub fn intervals(self) -> &'static [u8] {
+        match self {
+            Scale::Chromatic => &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+            Scale::Major => &[0, 2, 4, 5, 7, 9, 11],
+            Scale::Minor => &[0, 2, 3, 5, 7, 8, 10],
+            Scale::Dorian => &[0, 2, 3, 5, 7, 9, 10],
+            Scale::Mixolydian => &[0, 2, 4, 5, 7, 9, 10],
+            Scale::HarmonicMinor => &[0, 2, 3, 5, 7, 8, 11],
+            Scale::PentatonicMajor => &[0, 2, 4, 7, 9],
+            Scale::PentatonicMinor => &[0, 3, 5, 7, 10],
+            Scale::Blues => &[0, 3, 5, 6, 7, 10],
+        }
+    }
+
+    /// The pitch-class mask of this scale on `tonic` (0 = C).
+    pub fn mask(self, tonic: u8) -> u16 {
+        self.intervals()
+            .iter()
+            .fold(0u16, |m, &i| m | 1 << ((tonic as u16 + i as u16) % 12))
+    }
+}
+
+/// Whether an id may be *sampled* at all: given tokens (header, chords, `IN`, `TS`) are written by
+/// the runtime, never sampled; `EOS` only when `allow_end`.
+pub fn is_sampleable(token: Token, allow_end: bool) -> bool {
+    match token {
+        Token::Bar
+        | Token::Pos(_)
+        | Token::Pitch(_)
+        | Token::Drum(_)
+        | Token::Vel(_)
+        | Token::Dur(_)
+        | Token::Micro(_) => true,
+        Token::Eos => allow_end,
+        _ => false,
+    }
+}
+
+/// Narrows `allowed` (one entry per id) by `c`; `sounding` is how many generated notes sound at
+/// the current position. Density is applied to `logits` as a bias on note starts.
+/// If the constraints would leave nothing allowed, `allowed` is left as it was (the grammar
+/// always wins over taste).
+pub fn apply_constraints(c: &Constraints, sounding: usize, logits: &mut [f32], allowed: &mut [bool], drums: bool) {
+    let d = c.density.clamp(0.02, 0.98);
+    let bias = 2.0 * (d / (1.0 - d)).ln();
+    let mut any_before = false;
+    let mut any_after = false;
+    let poly_full = c.max_polyphony > 0 && sounding >= c.max_polyphony as usize;
+    for (id, a) in allowed.iter_mut().enumerate().take(VOCAB_SIZE as usize) {
+        if !*a {
+            continue;
+        }
+        any_before = true;
+        let keep = match Vocab::token(id as u32) {
+            Some(Token::Pitch(p)) => {
+                !poly_full && p >= c.pitch_lo && p <= c.pitch_hi && (drums || c.pitch_classes & (1 << (p % 12)) != 0)
+            }
+            Some(Token::Drum(k)) => !poly_full && k >= c.pitch_lo && k <= c.pitch_hi,
+            _ => true,
+        };
+        any_after |= keep;
+    }
+    if !any_before || !any_after {
+        return;
+    }
+    for (id, a) in allowed.iter_mut().enumerate().take(VOCAB_SIZE as usize) {
+        if !*a {
+            continue;
+        }
+        match Vocab::token(id as u32) {
+            Some(Token::Pitch(p)) => {
+                *a = !poly_full
+                    && p >= c.pitch_lo
+                    && p <= c.pitch_hi
+                    && (drums || c.pitch_classes & (1 << (p % 12)) != 0);
+                logits[id] += bias;
+            }
+            Some(Token::Drum(k)) => {
+                *a = !poly_full && k >= c.pitch_lo && k <= c.pitch_hi;
+                logits[id] += bias;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A seeded sampler with its scratch buffers.
+#[derive(Debug, Clone)]
+pub struct Sampler {
+    /// The settings.
+    pub config: SamplerConfig,
+    rng: Rng,
+    probs: Vec<f32>,
+    order: Vec<u32>,
+}
+
+impl Sampler {
+    /// A sampler seeded with `seed`.
+    pub fn new(config: SamplerConfig, seed: u64) -> Sampler {
+        Sampler {
+            config,
+            rng: Rng::new(seed),
+            probs: vec![0.0; VOCAB_SIZE as usize],
+            order: Vec::with_capacity(VOCAB_SIZE as usize),
+        }
+    }
+
+    /// Reseeds the generator.
+    pub fn reseed(&mut self, seed: u64) {
+        self.rng = Rng::new(seed);
+    }
+
+    /// The generator (for humanising with the same seed).
+    pub fn rng(&mut self) -> &mut Rng {
+        &mut self.rng
+    }
+
+    /// Picks an id among those with `allowed[id]`, or `None` if none is allowed.
+    pub fn sample(&mut self, logits: &[f32], allowed: &[bool]) -> Option<u32> {
+        let n = logits.len().min(allowed.len()).min(self.probs.len());
+        self.order.clear();
+        let mut max = f32::NEG_INFINITY;
+        for id in 0..n {
+            if allowed[id] && logits[id].is_finite() {
+                self.order.push(id as u32);
+                max = max.max(logits[id]);
+            } else if allowed[id] {
+                self.order.push(id as u32);
+            }
+        }
+        if self.order.is_empty() {
+            return None;
+        }
+        if !max.is_finite() {
+            // Every allowed logit is -inf or NaN: pick uniformly.
+            let i = (self.rng.next_f64() * self.order.len() as f64) as usize;
+            return Some(self.order[i.min(self.order.len() - 1)]);
+        }
+        let t = self.config.temperature;
+        if t <= 0.01 {
+            let best = self
+                .order
+                .iter()
+                .copied()
+                .filter(|&i| logits[i as usize].is_finite())
+                .fold(None, |b: Option<u32>, i| match b {
+                    Some(j) if logits[j as usize] >= logits[i as usize] => Some(j),
+                    _ => Some(i),
+                });
+            return best;
+        }
+        for &i in &self.order {
+            let l = logits[i as usize];
+            self.probs[i as usize] = if l.is_finite() { ((l - max) / t).exp() } else { 0.0 };
+        }
+        let probs = &self.probs;
+        let by_prob = |a: &u32, b: &u32| probs[*b as usize].total_cmp(&probs[*a as usize]).then(a.cmp(b));
+        let k = self.config.top_k as usize;
+        if k > 0 && k < self.order.len() {
+            self.order.select_nth_unstable_by(k - 1, by_prob);
+            self.order.truncate(k);
+        }
+        let top_p = self.config.top_p;
+        if top_p < 1.0 {
+            self.order.sort_unstable_by(by_prob);
+            let total: f32 = self.order.iter().map(|&i| probs[i as usize]).sum();
+            let mut acc = 0.0;
+            let mut keep = self.order.len();
+            for (j, &i) in self.order.iter().enumerate() {
+                acc += probs[i as usize];
+                if acc >= top_p.max(0.0) * total {
+                    keep = j + 1;
+                    break;
+                }
+            }
+            self.order.truncate(keep.max(1));
+        } else {
+            // A canonical order so the draw does not depend on how selection permuted the ids.
+            self.order.sort_unstable();
+        }
+        let total: f32 = self.order.iter().map(|&i| probs[i as usize]).sum();
+        if total.is_nan() || total <= 0.0 {
+            return self.order.first().copied();
+        }
+        let mut r = self.rng.next_f64() as f32 * total;
+        for &i in &self.order {
+            r -= probs[i as usize];
+            if r < 0.0 {
+                return Some(i);
+            }
+        }
+        self.order.last().copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rng_is_fixed() {
+        let mut r = Rng::new(0);
+        // Reference values of SplitMix64 seeded with 0.
+        assert_eq!(r.next_u64(), 0xE220_A839_7B1D_CDAF);
+        assert_eq!(r.next_u64(), 0x6E78_9E6A_A1B9_65F4);
+    }
+
+    #[test]
+    fn sampling_respects_mask_top_k_and_is_seeded() {
+        let mut logits = vec![0.0f32; VOCAB_SIZE as usize];
+        logits[5] = 3.0;
+        logits[6] = 2.0;
+        logits[7] = 1.0;
+        let mut allowed = vec![false; VOCAB_SIZE as usize];
+        allowed[5] = true;
+        allowed[6] = true;
+        allowed[7] = true;
+        allowed[8] = true;
+        let mut s = Sampler::new(
+            SamplerConfig {
+                temperature: 1.0,
+                top_k: 2,
+                top_p: 1.0,
+            },
+            42,
+        );
+        let draws: Vec<u32> = (0..200).map(|_| s.sample(&logits, &allowed).unwrap()).collect();
+        assert!(draws.iter().all(|&d| d == 5 || d == 6));
+        assert!(draws.contains(&6));
+        let mut s2 = Sampler::new(s.config, 42);
+        let again: Vec<u32> = (0..200).map(|_| s2.sample(&logits, &allowed).unwrap()).collect();
+        assert_eq!(draws, again);
+        let mut g = Sampler::new(
+            SamplerConfig {
+                temperature: 0.0,
+                top_k: 0,
+                top_p: 1.0,
+            },
+            1,
+        );
+        assert_eq!(g.sample(&logits, &allowed), Some(5));
+        let mut p = Sampler::new(
+            SamplerConfig {
+                temperature: 1.0,
+                top_k: 0,
+                top_p: 0.5,
+            },
+            1,
+        );
+        assert!((0..50).all(|_| p.sample(&logits, &allowed) == Some(5)));
+        assert_eq!(s.sample(&logits, &[false; 10]), None);
+    }
+
+    #[test]
+    fn constraints_lock_the_scale_but_never_empty_the_mask() {
+        let mut logits = vec![0.0f32; VOCAB_SIZE as usize];
+        let mut allowed = vec![false; VOCAB_SIZE as usize];
+        for p in 60..72 {
+            allowed[Vocab::id(Token::Pitch(p)) as usize] = true;
+        }
+        let c = Constraints {
+            pitch_classes: Scale::Major.mask(0),
+            ..Constraints::default()
+        };
+        apply_constraints(&c, 0, &mut logits, &mut allowed, false);
+        let kept: Vec<u8> = (60..72)
+            .filter(|&p| allowed[Vocab::id(Token::Pitch(p)) as usize])
+            .collect();
+        assert_eq!(kept, vec![60, 62, 64, 65, 67, 69, 71]);
+        let c = Constraints {
+            pitch_lo: 100,
+            ..Constraints::default()
+        };
+        apply_constraints(&c, 0, &mut logits, &mut allowed, false);
+        assert!(allowed[Vocab::id(Token::Pitch(60)) as usize]);
+    }
+}
