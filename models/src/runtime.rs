@@ -82,7 +82,12 @@ fn candidate_dirs() -> Vec<PathBuf> {
         }
     }
     // The workspace this crate was built in (development and tests).
-    dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target").join("onnxruntime"));
+    dirs.push(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("target")
+            .join("onnxruntime"),
+    );
     dirs
 }
 
@@ -171,13 +176,19 @@ pub fn init(explicit: Option<&Path>) -> Result<PathBuf, RuntimeError> {
         return Ok(l.path.clone());
     }
     let path = find_library(explicit)?;
-    let load = |reason: String| RuntimeError::Load { path: path.clone(), reason };
+    let load = |reason: String| RuntimeError::Load {
+        path: path.clone(),
+        reason,
+    };
     let env = ort::init_from(&path)
         .map_err(|e| load(e.to_string()))?
         .with_name("sideman")
         .build()
         .map_err(|e| load(e.to_string()))?;
-    let _ = LOADED.set(Loaded { path: path.clone(), env });
+    let _ = LOADED.set(Loaded {
+        path: path.clone(),
+        env,
+    });
     Ok(path)
 }
 
@@ -234,8 +245,12 @@ fn empty_cache(spec: &TransformerSpec) -> Result<Vec<(DynValue, DynValue)>, Mode
     let shape = [1usize, spec.heads, 0, spec.head_dim];
     (0..spec.layers)
         .map(|_| {
-            let k = Tensor::from_array((shape, Vec::<f32>::new())).map_err(backend)?.into_dyn();
-            let v = Tensor::from_array((shape, Vec::<f32>::new())).map_err(backend)?.into_dyn();
+            let k = Tensor::from_array((shape, Vec::<f32>::new()))
+                .map_err(backend)?
+                .into_dyn();
+            let v = Tensor::from_array((shape, Vec::<f32>::new()))
+                .map_err(backend)?
+                .into_dyn();
             Ok((k, v))
         })
         .collect()
@@ -245,7 +260,16 @@ impl OnnxModel {
     /// Loads a package's transformer (int8 preferred by default), initialising the runtime from the
     /// default places if that has not happened yet.
     pub fn load(pkg: &Package, variant: Variant) -> Result<OnnxModel, RuntimeError> {
-        let ModelKind::Transformer { fp32, int8, layers, heads, d_model, context_len, io } = &pkg.manifest.model else {
+        let ModelKind::Transformer {
+            fp32,
+            int8,
+            layers,
+            heads,
+            d_model,
+            context_len,
+            io,
+        } = &pkg.manifest.model
+        else {
             return Err(RuntimeError::NotTransformer(pkg.manifest.name.clone()));
         };
         let file = match variant {
@@ -254,7 +278,10 @@ impl OnnxModel {
         }
         .ok_or_else(|| RuntimeError::NotTransformer(pkg.manifest.name.clone()))?;
         let path = pkg.file(file);
-        let bytes = std::fs::read(&path).map_err(|source| PackageError::Io { path: path.clone(), source })?;
+        let bytes = std::fs::read(&path).map_err(|source| PackageError::Io {
+            path: path.clone(),
+            source,
+        })?;
         let heads = (*heads).max(1) as usize;
         let spec = TransformerSpec {
             layers: *layers as usize,
@@ -269,7 +296,10 @@ impl OnnxModel {
     /// A model from ONNX bytes.
     pub fn from_bytes(bytes: &[u8], spec: TransformerSpec) -> Result<OnnxModel, RuntimeError> {
         init(None)?;
-        let env = &LOADED.get().ok_or_else(|| RuntimeError::Session("runtime not initialised".into()))?.env;
+        let env = &LOADED
+            .get()
+            .ok_or_else(|| RuntimeError::Session("runtime not initialised".into()))?
+            .env;
         let s = |e: ort::Error| RuntimeError::Session(e.to_string());
         let sb = |e: ort::Error<ort::session::builder::SessionBuilder>| RuntimeError::Session(e.to_string());
         let session = Session::builder(env)
@@ -298,7 +328,15 @@ impl OnnxModel {
             }
         }
         let cache = empty_cache(&spec).map_err(|e| RuntimeError::Session(e.to_string()))?;
-        Ok(OnnxModel { session, spec, tokens: Vec::new(), cache, cached: 0, logits: Vec::new(), input_names })
+        Ok(OnnxModel {
+            session,
+            spec,
+            tokens: Vec::new(),
+            cache,
+            cached: 0,
+            logits: Vec::new(),
+            input_names,
+        })
     }
 
     /// The graph's shape facts.
@@ -344,7 +382,8 @@ impl OnnxModel {
         let ids: Vec<i64> = self.tokens[self.cached..].iter().map(|&t| t as i64).collect();
         let ids = Tensor::from_array(([1usize, n], ids)).map_err(backend)?;
         let io = &self.spec.io;
-        let mut inputs: Vec<(String, ort::session::SessionInputValue<'_>)> = Vec::with_capacity(1 + 2 * self.spec.layers);
+        let mut inputs: Vec<(String, ort::session::SessionInputValue<'_>)> =
+            Vec::with_capacity(1 + 2 * self.spec.layers);
         inputs.push((io.input_ids.clone(), ids.into()));
         for (i, (k, v)) in self.cache.iter().enumerate() {
             inputs.push((format!("{}{i}", io.past_key), k.view().into()));
@@ -363,8 +402,12 @@ impl OnnxModel {
         let all = logits.to_vec();
         let mut cache = Vec::with_capacity(self.spec.layers);
         for i in 0..self.spec.layers {
-            let k = out.remove(format!("{}{i}", io.present_key)).ok_or_else(|| backend("missing present key"))?;
-            let v = out.remove(format!("{}{i}", io.present_value)).ok_or_else(|| backend("missing present value"))?;
+            let k = out
+                .remove(format!("{}{i}", io.present_key))
+                .ok_or_else(|| backend("missing present key"))?;
+            let v = out
+                .remove(format!("{}{i}", io.present_value))
+                .ok_or_else(|| backend("missing present value"))?;
             cache.push((k, v));
         }
         drop(out);
@@ -384,7 +427,9 @@ impl OnnxModel {
                 let start = head * past * hd;
                 out.extend_from_slice(&data[start..start + len * hd]);
             }
-            Ok(Tensor::from_array(([1usize, h, len, hd], out)).map_err(backend)?.into_dyn())
+            Ok(Tensor::from_array(([1usize, h, len, hd], out))
+                .map_err(backend)?
+                .into_dyn())
         };
         let mut next = Vec::with_capacity(self.cache.len());
         for (k, v) in &self.cache {

@@ -166,9 +166,9 @@ proptest! {
             prop_assert!(seq.notes.iter().any(|o| o.pitch == n.pitch && (o.start - n.start).abs() <= tol),
                 "decoded {:?} has no source within {}", n, tol);
         }
-        // Two notes of one pitch on one tick merge (the longer is kept), so a source note may be
-        // represented by a neighbour: within half a tick either way.
-        let tick_tol = 0.5 / TPB + 1e-9;
+        // Two notes of one pitch that round to one tick merge (the longer is kept), so a source
+        // note may be represented by a neighbour up to a tick away.
+        let tick_tol = 1.0 / TPB + 1e-9;
         for o in &seq.notes {
             prop_assert!(back.notes.iter().any(|n| o.pitch == n.pitch && (o.start - n.start).abs() <= tick_tol + tol),
                 "source {:?} lost", o);
@@ -182,7 +182,7 @@ proptest! {
     }
 
     /// Walk the grammar choosing random allowed tokens: every such stream decodes, and decoding
-    /// is stable under re-encoding (decode . encode . decode == decode).
+    /// is stable under re-encoding (decode . encode . decode == decode, up to restated chords).
     #[test]
     fn grammar_walks_decode_and_reencode_stably(choices in prop::collection::vec(any::<u32>(), 0..300), micro in any::<bool>()) {
         let mut g = GrammarState::new();
@@ -197,7 +197,9 @@ proptest! {
             g.step(id).unwrap();
             ids.push(id);
         }
-        let seq = decode(&ids).unwrap();
+        let mut seq = decode(&ids).unwrap();
+        // The encoder writes chords only where they change: a walk may restate one.
+        seq.chords.dedup_by(|b, a| a.chord == b.chord);
         let t = Tokenizer { microtiming: micro, ..Tokenizer::default() };
         let again = t.decode(&t.encode(&seq).unwrap()).unwrap();
         if micro {

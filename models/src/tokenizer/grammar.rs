@@ -5,7 +5,7 @@
 //! next and masks every other logit, so a sampled stream always decodes.
 //!
 //! ```text
-//! sequence := BOS ROLE STYLE{0,8} TS TEMPO? bar* EOS? PAD*
+//! sequence := BOS ROLE STYLE{0,8} TS TEMPO? bar* EOS? PAD*   (EOS may follow the header)
 //! bar      := BAR TS? group*                     (TS only when the signature changes)
 //! group    := POS chord? IN* note*               (POS strictly increasing within the bar,
 //!                                                 below the bar's length; at least one event)
@@ -165,7 +165,8 @@ impl GrammarState {
             Token::TimeSig(_) => matches!(self.phase, P::Styles | P::BarStart),
             Token::Tempo(_) => self.phase == P::HeaderTempo,
             Token::Bar => matches!(self.phase, P::HeaderTempo | P::FirstBar) || self.may_advance(),
-            Token::Eos => self.bars > 0 && self.may_advance(),
+            // An empty piece may end right after its header.
+            Token::Eos => matches!(self.phase, P::HeaderTempo | P::FirstBar) || self.may_advance(),
             Token::Pos(p) => {
                 self.may_advance()
                     && self.bars > 0

@@ -1,0 +1,131 @@
+//! `trainer prepare` end to end on a small corpus the test writes itself.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use models::music::{Meter, Note, Piece, Role, TempoChange, Track};
+use models::tokenizer::decode;
+use sideman_trainer::dataset::{Dataset, Split};
+use sideman_trainer::prepare::{self, PrepareArgs, StyleFrom, Transpose};
+
+fn note(start: f64, duration: f64, pitch: u8) -> Note {
+    Note {
+        start,
+        duration,
+        pitch,
+        velocity: 80,
+    }
+}
+
+/// A four-bar groove: lead, bass, comping and drums, varied by `seed`.
+fn piece(seed: u8) -> Piece {
+    let mut lead = Vec::new();
+    let mut bass = Vec::new();
+    let mut comp = Vec::new();
+    let mut drums = Vec::new();
+    let roots = [50u8, 55, 48, 48];
+    for (bar, &root) in roots.iter().enumerate() {
+        let b = bar as f64 * 4.0;
+        for beat in 0..4 {
+            bass.push(note(b + beat as f64, 1.0, root - 12 + [0, 3, 7, 10][beat]));
+            drums.push(note(b + beat as f64, 0.25, if beat % 2 == 0 { 36 } else { 38 }));
+            drums.push(note(b + beat as f64 + 0.5, 0.25, 42));
+        }
+        for p in [root, root + 3, root + 7, root + 10] {
+            comp.push(note(b, 2.0, p));
+        }
+        for k in 0..6 {
+            lead.push(note(b + k as f64 * 0.5 + 1.0, 0.5, 62 + (seed + k) % 12));
+        }
+    }
+    let track = |name: &str, channel: u8, role: Role, notes: Vec<Note>| Track {
+        name: name.into(),
+        channel,
+        program: None,
+        role,
+        notes,
+    };
+    Piece {
+        meter: Meter::default(),
+        tempo_map: vec![TempoChange {
+            beat: 0.0,
+            bpm: 100.0 + seed as f64,
+        }],
+        chords: vec![],
+        tracks: vec![
+            track("Solo", 0, Role::Lead, lead),
+            track("Bass", 1, Role::Bass, bass),
+            track("Chord", 2, Role::Comping, comp),
+            track("Drum", 9, Role::Drums, drums),
+        ],
+    }
+}
+
+fn corpus(dir: &Path) -> PathBuf {
+    let root = dir.join("grooves");
+    std::fs::create_dir_all(&root).unwrap();
+    for i in 0..40u8 {
+        let family = if i % 2 == 0 { "swing" } else { "bossanova" };
+        let bytes = models::midi::write_smf(&piece(i));
+        std::fs::write(root.join(format!("{family}__{family}{i}.mid")), bytes).unwrap();
+    }
+    std::fs::write(root.join("broken.mid"), b"MThd\x00\x00\x00\x06garbage").unwrap();
+    std::fs::write(root.join("notes.txt"), b"not a midi file").unwrap();
+    root
+}
+
+#[test]
+fn prepare_splits_by_piece_augments_train_only_and_survives_bad_files() {
+    let tmp = std::env::temp_dir().join(format!("sideman-prepare-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let root = corpus(&tmp);
+    let out = tmp.join("ds");
+    let args = PrepareArgs {
+        inputs: vec![root.display().to_string()],
+        out: out.clone(),
+        role: vec![],
+        style_from: StyleFrom::Auto,
+        transpose: Transpose::AllKeys,
+        microtiming: false,
+        vocab: None,
+    };
+    prepare::run(&args).unwrap();
+    let ds = Dataset::open(&out).unwrap();
+    let m = &ds.manifest;
+
+    assert_eq!(m.files.len(), 40);
+    assert_eq!(m.skipped.len(), 1);
+    assert!(m.skipped[0].path.ends_with("broken.mid"), "{:?}", m.skipped);
+    assert_eq!(m.vocab.styles, vec!["bossanova".to_string(), "swing".to_string()]);
+    assert_eq!(m.roles, vec![Role::Lead, Role::Bass, Role::Comping, Role::Drums]);
+
+    // Every piece is in exactly one split.
+    let mut split_of: BTreeMap<&str, Split> = BTreeMap::new();
+    for f in &m.files {
+        assert!(split_of.insert(&f.piece, f.split).is_none_or(|s| s == f.split));
+    }
+
+    for split in Split::ALL {
+        let data = ds.load_split(split).unwrap();
+        let mut keys: BTreeMap<(u32, Role), BTreeSet<i8>> = BTreeMap::new();
+        for (i, r) in data.seqs.iter().enumerate() {
+            assert_eq!(m.files[r.file as usize].split, split, "sequence in the wrong split");
+            let ids: Vec<u32> = data.seq(i).iter().map(|&t| t as u32).collect();
+            let seq = decode(&ids).unwrap();
+            assert_eq!(seq.role, r.role);
+            assert!(seq.ended);
+            keys.entry((r.file, r.role)).or_default().insert(r.transpose);
+        }
+        for ((_, role), ts) in keys {
+            let expected = if split == Split::Train && role != Role::Drums {
+                12
+            } else {
+                1
+            };
+            assert_eq!(ts.len(), expected, "{split:?} {role:?} transpositions {ts:?}");
+        }
+    }
+    let st = &m.stats;
+    assert!(st.solo_tokens_per_note > 3.0 && st.solo_tokens_per_note < 5.0, "{st:?}");
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
