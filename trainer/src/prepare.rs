@@ -260,18 +260,18 @@ fn read_piece(job: &Job, merge: Option<Role>) -> Result<Piece, String> {
 #[allow(clippy::too_many_arguments)]
 fn process(
     job: &Job,
+    piece: &Piece,
     input: &Input,
     tokenizer: &Tokenizer,
     styles: &[String],
     roles: Option<&[Role]>,
     transpose: Transpose,
 ) -> Result<FileOut, String> {
-    let piece = read_piece(job, input.merge)?;
     let source = input.name.clone();
     let piece_id = piece_identity(job, &source);
     let split = Split::of_piece(&piece_id);
     let slots: Vec<u16> = styles.iter().filter_map(|s| tokenizer.vocab.style_slot(s)).collect();
-    let seqs = sequences_from_piece(&piece, &slots, roles);
+    let seqs = sequences_from_piece(piece, &slots, roles);
     if seqs.is_empty() {
         return Err("no notes in the requested roles".into());
     }
@@ -342,6 +342,22 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
         bail!("no MIDI files or WJazzD pairs found in {}", args.inputs.join(", "));
     }
 
+    let bar = ProgressBar::new(jobs.len() as u64 * 2);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} prepare [{bar:40}] {pos}/{len} steps  {per_sec}  eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    // Read every file first, so that only files that parse give their styles a slot.
+    let pieces: Vec<Result<Piece, String>> = jobs
+        .par_iter()
+        .map(|(i, job)| {
+            let r = read_piece(job, inputs[*i].merge);
+            bar.inc(1);
+            r
+        })
+        .collect();
+
     // Styles get slots in sorted order, after those of a given vocabulary.
     let mut vocab = match &args.vocab {
         Some(p) => Vocab::from_json(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)?,
@@ -351,28 +367,39 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
         .iter()
         .map(|(i, j)| styles_of(j, &inputs[*i], args.style_from))
         .collect();
-    let all_styles: BTreeSet<&String> = file_styles.iter().flatten().collect();
+    let all_styles: BTreeSet<&String> = file_styles
+        .iter()
+        .zip(&pieces)
+        .filter(|(_, p)| p.is_ok())
+        .flat_map(|(s, _)| s)
+        .collect();
     for s in all_styles {
         vocab.add_style(s)?;
     }
     let tokenizer = Tokenizer::new(vocab, args.microtiming);
 
-    let bar = ProgressBar::new(jobs.len() as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} prepare [{bar:40}] {pos}/{len} files  {per_sec}  eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
     let results: Vec<Result<FileOut, String>> = jobs
         .par_iter()
+        .zip(pieces.par_iter())
         .zip(file_styles.par_iter())
-        .map(|((i, job), styles)| {
-            let r = process(job, &inputs[*i], &tokenizer, styles, roles.as_deref(), args.transpose);
+        .map(|(((i, job), piece), styles)| {
+            let r = piece.as_ref().map_err(Clone::clone).and_then(|piece| {
+                process(
+                    job,
+                    piece,
+                    &inputs[*i],
+                    &tokenizer,
+                    styles,
+                    roles.as_deref(),
+                    args.transpose,
+                )
+            });
             bar.inc(1);
             r
         })
         .collect();
     bar.finish_and_clear();
+    drop(pieces);
 
     let mut splits: BTreeMap<Split, SplitData> = BTreeMap::new();
     let mut stats: BTreeMap<Split, SplitStats> = Split::ALL.iter().map(|&s| (s, SplitStats::default())).collect();
