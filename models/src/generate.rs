@@ -330,6 +330,12 @@ impl<M: TokenModel> Session<M> {
         &self.model
     }
 
+    /// Ends the session and gives its model back (to start another session without loading the
+    /// model again).
+    pub fn into_model(self) -> M {
+        self.model
+    }
+
     /// The token stream so far.
     pub fn tokens(&self) -> &[u32] {
         &self.tokens

@@ -1,0 +1,287 @@
+//! Every link between the audio thread and the generator thread: the two queues, their
+//! capacities, their message types, and the shared status atomics.
+//!
+//! # Protocol
+//! ```text
+//! audio thread (process)                               generator thread (engine::Worker)
+//! ----------------------                               ---------------------------------
+//! ToWorker::{Reset, Stop, NoteOn, NoteOff}  --q1-->    conditioning + session restarts
+//!   each stamped with the block's `seq`
+//! SharedStatus.{playhead, tempo, block_seq}  (atomics, latest value wins)
+//!                                            <--q2--   ToAudio::{Note, ReplaceFrom}, stamped
+//!                                                      with the epoch they were made for
+//! SharedStatus.ack_seq                        <-----   "everything up to seq is handled and the
+//!                                                      look-ahead is filled for it"
+//! ```
+//! - **Epochs.** The audio thread owns the epoch. On every discontinuity (play, stop, seek, loop
+//!   wrap, time-signature change, role or channel change, deactivate) it first releases every
+//!   sounding note and drops every queued one, then bumps the epoch and sends `Reset` (or
+//!   `Stop`). Notes arriving with an older epoch are dropped on arrival, so nothing generated for
+//!   the old timeline can sound on the new one.
+//! - **Rollback.** When the worker regenerates within an epoch (the user's input diverged from what
+//!   the future assumed, a tempo bucket or model change), it sends `ReplaceFrom { beat }` and then
+//!   the new notes. The scheduler drops its queued notes from `beat` on; notes already sounding
+//!   keep their scheduled NoteOff. The worker never replaces before the beat boundary it promised
+//!   (see `engine`), so nothing the host already heard is contradicted.
+//! - **Offline rendering.** In `ProcessMode::Offline` the audio thread waits (spinning, then
+//!   yielding, bounded by [`OFFLINE_WAIT_LIMIT_MS`]) until `ack_seq` reaches its block's `seq`.
+//!   The worker only handles messages up to the `block_seq` it read, so its state after each
+//!   block is a function of the blocks so far: bounces are deterministic. In realtime modes the
+//!   audio thread never waits.
+//! - **Full queues.** The audio side uses `try_*` only and counts what it could not push in
+//!   [`SharedStatus`]; the worker keeps notes it could not push and retries on its next turn.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
+
+/// Capacity of the audio -> worker queue (note events and transport changes).
+pub const TO_WORKER_CAPACITY: usize = 4096;
+/// Capacity of the worker -> audio queue (generated notes and replace markers).
+pub const TO_AUDIO_CAPACITY: usize = 4096;
+/// Notes the scheduler can hold waiting for their start.
+pub const MAX_PENDING_NOTES: usize = 2048;
+/// Notes the scheduler can hold sounding at once.
+pub const MAX_SOUNDING_NOTES: usize = 256;
+/// Output events the scheduler can emit in one block segment.
+pub const MAX_BLOCK_EVENTS: usize = 2 * MAX_SOUNDING_NOTES + 2 * MAX_PENDING_NOTES;
+/// Longest the audio thread waits for the worker per block in offline rendering.
+pub const OFFLINE_WAIT_LIMIT_MS: u64 = 2000;
+
+/// The transport as the audio thread saw it at a discontinuity.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TransportSnapshot {
+    /// Beat (quarter notes from the song start) where playback (re)starts.
+    pub beat: f64,
+    /// Tempo.
+    pub tempo_bpm: f64,
+    /// Time signature numerator.
+    pub numerator: u8,
+    /// Time signature denominator.
+    pub denominator: u8,
+    /// Beat where the bar containing `beat` starts.
+    pub bar_start_beat: f64,
+}
+
+/// Audio thread -> worker. `Copy`, no heap data.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ToWorker {
+    /// The timeline jumped or (re)started: regenerate from `transport.beat` for `epoch`.
+    Reset {
+        /// Block sequence number.
+        seq: u64,
+        /// New epoch.
+        epoch: u32,
+        /// Where and how playback goes on.
+        transport: TransportSnapshot,
+    },
+    /// The transport stopped.
+    Stop {
+        /// Block sequence number.
+        seq: u64,
+        /// New epoch.
+        epoch: u32,
+    },
+    /// The user pressed a key at `beat`.
+    NoteOn {
+        /// Block sequence number.
+        seq: u64,
+        /// Beat of the onset.
+        beat: f64,
+        /// Key.
+        pitch: u8,
+        /// Velocity 1-127.
+        velocity: u8,
+    },
+    /// The user released a key at `beat`.
+    NoteOff {
+        /// Block sequence number.
+        seq: u64,
+        /// Beat of the release.
+        beat: f64,
+        /// Key.
+        pitch: u8,
+    },
+}
+
+impl ToWorker {
+    /// Block sequence number of the message.
+    pub fn seq(&self) -> u64 {
+        match self {
+            ToWorker::Reset { seq, .. }
+            | ToWorker::Stop { seq, .. }
+            | ToWorker::NoteOn { seq, .. }
+            | ToWorker::NoteOff { seq, .. } => *seq,
+        }
+    }
+}
+
+/// A note ready to schedule, in beats.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScheduledNote {
+    /// Onset in beats.
+    pub start: f64,
+    /// Release in beats (> start).
+    pub end: f64,
+    /// Key.
+    pub pitch: u8,
+    /// MIDI channel 0-15.
+    pub channel: u8,
+    /// Velocity 0..=1.
+    pub velocity: f32,
+}
+
+/// Worker -> audio thread. `Copy`, no heap data.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ToAudio {
+    /// A note to play.
+    Note {
+        /// Epoch it was generated for.
+        epoch: u32,
+        /// The note.
+        note: ScheduledNote,
+    },
+    /// Drop queued notes starting at or after `beat`.
+    ReplaceFrom {
+        /// Epoch it applies to.
+        epoch: u32,
+        /// First beat replaced.
+        beat: f64,
+    },
+}
+
+/// What the engine is doing, for the editor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum EngineState {
+    /// No model path is set.
+    NoModel = 0,
+    /// A model is being loaded.
+    Loading = 1,
+    /// Generating.
+    Ready = 2,
+    /// The model could not be loaded or failed; see [`SharedStatus::last_error`]. Output is silent.
+    Failed = 3,
+}
+
+impl EngineState {
+    fn from_u8(v: u8) -> EngineState {
+        match v {
+            1 => EngineState::Loading,
+            2 => EngineState::Ready,
+            3 => EngineState::Failed,
+            _ => EngineState::NoModel,
+        }
+    }
+}
+
+/// Status shared by the audio thread, the worker and the editor. Atomics only, except
+/// `last_error`, which the audio thread never touches.
+#[derive(Debug, Default)]
+pub struct SharedStatus {
+    /// Block sequence number, bumped by the audio thread after a block's messages are pushed.
+    pub block_seq: AtomicU64,
+    /// Highest `block_seq` the worker has fully handled (written by the worker).
+    pub ack_seq: AtomicU64,
+    /// End of the last processed block, in beats (`f64` bits; audio thread).
+    pub playhead_bits: AtomicU64,
+    /// Tempo of the last block (`f64` bits; audio thread).
+    pub tempo_bits: AtomicU64,
+    /// Whether the transport plays (audio thread).
+    pub playing: AtomicBool,
+    /// Current epoch (audio thread).
+    pub epoch: AtomicU32,
+    /// Messages to the worker lost because q1 was full (audio thread).
+    pub dropped_to_worker: AtomicU64,
+    /// Generated notes lost: scheduler full (audio thread).
+    pub dropped_notes: AtomicU64,
+    /// Output events the host refused (audio thread).
+    pub dropped_events: AtomicU64,
+    /// Notes that arrived too late to play (audio thread).
+    pub late_notes: AtomicU64,
+    /// NoteOns sent to the host (audio thread).
+    pub notes_played: AtomicU64,
+    /// Blocks where offline rendering gave up waiting for the worker (audio thread).
+    pub offline_timeouts: AtomicU64,
+    /// Notes generated (worker).
+    pub notes_generated: AtomicU64,
+    /// Rollbacks performed (worker).
+    pub rollbacks: AtomicU64,
+    /// Chords the worker recognised in the input (worker).
+    pub chords_seen: AtomicU64,
+    /// [`EngineState`] as `u8` (worker).
+    pub state: AtomicU8,
+    /// Human-readable cause of the last failure (worker writes; editor reads).
+    pub last_error: Mutex<String>,
+}
+
+impl SharedStatus {
+    /// The engine state.
+    pub fn state(&self) -> EngineState {
+        EngineState::from_u8(self.state.load(Ordering::Acquire))
+    }
+
+    /// Sets the engine state.
+    pub fn set_state(&self, s: EngineState) {
+        self.state.store(s as u8, Ordering::Release);
+    }
+
+    /// The last failure message (not for the audio thread).
+    pub fn last_error(&self) -> String {
+        self.last_error.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Records a failure (worker).
+    pub fn fail(&self, msg: String) {
+        if let Ok(mut e) = self.last_error.lock() {
+            *e = msg;
+        }
+        self.set_state(EngineState::Failed);
+    }
+
+    /// Playhead (end of the last block) in beats.
+    pub fn playhead(&self) -> f64 {
+        f64::from_bits(self.playhead_bits.load(Ordering::Acquire))
+    }
+
+    /// Tempo of the last block.
+    pub fn tempo(&self) -> f64 {
+        f64::from_bits(self.tempo_bits.load(Ordering::Acquire))
+    }
+}
+
+/// Both ends of both queues, created together.
+pub struct Channels {
+    /// Audio side: sends to the worker.
+    pub to_worker_tx: rtrb::Producer<ToWorker>,
+    /// Worker side: receives from audio.
+    pub from_audio_rx: rtrb::Consumer<ToWorker>,
+    /// Worker side: sends to audio.
+    pub to_audio_tx: rtrb::Producer<ToAudio>,
+    /// Audio side: receives from the worker.
+    pub from_worker_rx: rtrb::Consumer<ToAudio>,
+}
+
+impl Channels {
+    /// Allocates both queues (not on the audio thread).
+    pub fn new() -> Channels {
+        let (to_worker_tx, from_audio_rx) = rtrb::RingBuffer::new(TO_WORKER_CAPACITY);
+        let (to_audio_tx, from_worker_rx) = rtrb::RingBuffer::new(TO_AUDIO_CAPACITY);
+        Channels {
+            to_worker_tx,
+            from_audio_rx,
+            to_audio_tx,
+            from_worker_rx,
+        }
+    }
+}
+
+impl Default for Channels {
+    fn default() -> Self {
+        Channels::new()
+    }
+}
+
+/// Relaxed-enough increment for counters.
+pub fn bump(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}

@@ -1,0 +1,648 @@
+//! The generator thread: one per plugin instance (not nice-plug's shared background worker).
+//!
+//! It owns the model, the conditioning timeline and the generation session, and keeps generated
+//! notes ready from the playhead to the playhead plus the look-ahead. The message protocol with the
+//! audio thread is in [`crate::channels`]; this module decides *what* to regenerate:
+//!
+//! - **Reset** (play, seek, loop wrap, time signature, role or channel change): a new session at the
+//!   bar containing the new position; notes before the position are not sent.
+//! - **Input divergence.** The user's NoteOns become `IN` onsets (for roles conditioned on input)
+//!   and, through [`models::Chord::recognize`] over the held keys, chord changes. If the stream has
+//!   already been generated past such an event, the worker rolls back to the event's tick
+//!   (regenerating with the event written in), and replaces the notes the audio thread holds from
+//!   the **commit boundary**: the first whole beat at least [`COMMIT_MARGIN_MS`] after the playhead.
+//!   Notes before that boundary were already promised to the host and stay as they were. So a new
+//!   chord is followed from the next beat (at most one beat plus the margin after it is played).
+//! - **Parameter changes** that shape generation (temperature, top-k/p, density, key/scale lock,
+//!   pitch range) roll back to the commit boundary; style, seed, model or a new tempo bucket start a
+//!   new session there. Velocity, humanize, swing and channel apply to notes as they are sent.
+//!
+//! Humanize and swing are pure functions of (seed, note), so regenerating a note gives the same
+//! note. The worker sleeps at most [`IDLE_SLEEP_MS`] between turns; the audio thread wakes it at
+//! once on a reset, on input, and in offline rendering on every block.
+
+pub mod generator;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::{JoinHandle, Thread};
+use std::time::Duration;
+
+use models::generate::{Conditioning, GeneratedNote, SessionConfig, beat_to_tick, tick_to_beat};
+use models::sampling::{Constraints, Rng, SamplerConfig};
+use models::tokenizer::SequenceSpec;
+use models::tokenizer::vocab::tempo_bucket;
+use models::{Chord, Role};
+
+use crate::channels::{EngineState, ScheduledNote, SharedStatus, ToAudio, ToWorker, TransportSnapshot, bump};
+use crate::params::SidemanParams;
+use generator::{Generator, load_model};
+
+/// Margin between the playhead and the first beat a rollback may replace.
+pub const COMMIT_MARGIN_MS: f64 = 15.0;
+/// Longest sleep between worker turns when idle.
+pub const IDLE_SLEEP_MS: u64 = 1;
+/// Environment variable that makes the worker log what it does to stderr (worker thread only).
+pub const LOG_ENV: &str = "SIDEMAN_LOG";
+/// Environment variable naming the model package used when the project names none.
+pub const DEFAULT_MODEL_ENV: &str = "SIDEMAN_MODEL";
+/// Bars kept when the context is re-primed.
+pub const KEEP_BARS: u32 = 8;
+
+/// Handle to the generator thread; dropping it stops and joins the thread.
+pub struct Engine {
+    stop: Arc<AtomicBool>,
+    thread: Thread,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Engine {
+    /// Spawns the worker with its ends of the queues.
+    pub fn spawn(
+        params: Arc<SidemanParams>,
+        status: Arc<SharedStatus>,
+        rx: rtrb::Consumer<ToWorker>,
+        tx: rtrb::Producer<ToAudio>,
+    ) -> std::io::Result<Engine> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("sideman-generator".into())
+            .spawn(move || {
+                let status2 = status.clone();
+                let mut w = Worker::new(params, status, rx, tx);
+                while !stop2.load(Ordering::Acquire) {
+                    // A bug in a model or the session must not take the host down: report it, drop
+                    // the generator (silence) and keep answering the audio thread.
+                    let busy =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.turn())).unwrap_or_else(|_| {
+                            status2.fail("the generator crashed; output is silent until the model is reloaded".into());
+                            w.generator = None;
+                            w.ack_all();
+                            true
+                        });
+                    if !busy {
+                        std::thread::park_timeout(Duration::from_millis(IDLE_SLEEP_MS));
+                    }
+                }
+            })?;
+        Ok(Engine {
+            stop,
+            thread: handle.thread().clone(),
+            handle: Some(handle),
+        })
+    }
+
+    /// Wakes the worker (audio thread safe: no allocation, no lock).
+    pub fn wake(&self) {
+        self.thread.unpark();
+    }
+
+    /// A handle that can wake the worker.
+    pub fn thread(&self) -> Thread {
+        self.thread.clone()
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        self.thread.unpark();
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// The settings that shape generation, read from the parameters.
+#[derive(Debug, Clone, PartialEq)]
+struct Setup {
+    role: Role,
+    style: i32,
+    seed: i32,
+    sampler: SamplerConfig,
+    constraints: Constraints,
+}
+
+/// The worker's state (generator thread only).
+struct Worker {
+    params: Arc<SidemanParams>,
+    status: Arc<SharedStatus>,
+    rx: rtrb::Consumer<ToWorker>,
+    tx: rtrb::Producer<ToAudio>,
+    generator: Option<Box<dyn Generator>>,
+    /// Path of the loaded (or failed) model.
+    model_path: Option<String>,
+    microtiming: bool,
+    styles_known: usize,
+    cond: Conditioning,
+    held: [bool; 128],
+    last_chord: Option<Option<Chord>>,
+    playing: bool,
+    epoch: u32,
+    transport: TransportSnapshot,
+    /// Notes starting before this beat are not sent.
+    send_floor: f64,
+    backlog: std::collections::VecDeque<ToAudio>,
+    notes: Vec<GeneratedNote>,
+    setup: Option<Setup>,
+    pending_rollback: Option<i64>,
+    restart_pending: bool,
+    /// Conditioning before this tick has been dropped.
+    forgotten_before: i64,
+    log: bool,
+}
+
+impl Worker {
+    fn new(
+        params: Arc<SidemanParams>,
+        status: Arc<SharedStatus>,
+        rx: rtrb::Consumer<ToWorker>,
+        tx: rtrb::Producer<ToAudio>,
+    ) -> Worker {
+        Worker {
+            params,
+            status,
+            rx,
+            tx,
+            generator: None,
+            model_path: None,
+            microtiming: false,
+            styles_known: 0,
+            cond: Conditioning::default(),
+            held: [false; 128],
+            last_chord: None,
+            playing: false,
+            epoch: 0,
+            transport: TransportSnapshot {
+                beat: 0.0,
+                tempo_bpm: 120.0,
+                numerator: 4,
+                denominator: 4,
+                bar_start_beat: 0.0,
+            },
+            send_floor: 0.0,
+            backlog: std::collections::VecDeque::with_capacity(1024),
+            notes: Vec::with_capacity(1024),
+            setup: None,
+            pending_rollback: None,
+            restart_pending: false,
+            forgotten_before: i64::MIN,
+            log: std::env::var_os(LOG_ENV).is_some(),
+        }
+    }
+
+    fn log(&self, what: impl FnOnce() -> String) {
+        if self.log {
+            eprintln!("[sideman] {}", what());
+        }
+    }
+
+    /// One turn: model, messages, parameters, rollback, look-ahead, delivery. True if it did
+    /// anything.
+    fn turn(&mut self) -> bool {
+        let seq = self.status.block_seq.load(Ordering::Acquire);
+        let mut busy = self.check_model();
+        while let Ok(msg) = self.rx.peek() {
+            if msg.seq() > seq {
+                break;
+            }
+            let Ok(msg) = self.rx.pop() else { break };
+            self.handle(msg);
+            busy = true;
+        }
+        if self.playing {
+            self.check_setup();
+            if self.restart_pending {
+                self.restart_at_commit();
+            } else if let Some(t) = self.pending_rollback.take() {
+                self.rollback(t);
+            }
+            busy |= self.fill();
+        }
+        busy |= self.flush();
+        let prev = self.status.ack_seq.swap(seq, Ordering::AcqRel);
+        busy || prev != seq
+    }
+
+    /// Acknowledges every block so far (after a crash, so offline rendering does not wait).
+    fn ack_all(&self) {
+        let seq = self.status.block_seq.load(Ordering::Acquire);
+        self.status.ack_seq.store(seq, Ordering::Release);
+    }
+
+    /// Loads the model when the path changed.
+    fn check_model(&mut self) -> bool {
+        let mut path = self.params.model_path();
+        if path.trim().is_empty()
+            && let Ok(p) = std::env::var(DEFAULT_MODEL_ENV)
+        {
+            path = p;
+        }
+        if self.model_path.as_deref() == Some(path.as_str()) {
+            return false;
+        }
+        self.model_path = Some(path.clone());
+        self.generator = None;
+        if path.trim().is_empty() {
+            self.status.set_state(EngineState::NoModel);
+            return true;
+        }
+        self.status.set_state(EngineState::Loading);
+        match load_model(std::path::Path::new(path.trim())) {
+            Ok(m) => {
+                self.microtiming = m.manifest.microtiming;
+                self.styles_known = m.manifest.vocab.styles.len();
+                self.generator = Some(m.generator);
+                self.status.set_state(EngineState::Ready);
+                if self.playing {
+                    self.restart_pending = true;
+                }
+            }
+            Err(e) => self.status.fail(format!("model {path}: {e}")),
+        }
+        self.log(|| format!("model {path:?}: {:?} {}", self.status.state(), self.status.last_error()));
+        true
+    }
+
+    fn handle(&mut self, msg: ToWorker) {
+        match msg {
+            ToWorker::Reset { epoch, transport, .. } => {
+                self.log(|| format!("reset: epoch {epoch}, {transport:?}"));
+                self.epoch = epoch;
+                self.transport = transport;
+                self.playing = true;
+                self.backlog.clear();
+                self.pending_rollback = None;
+                self.restart_pending = false;
+                self.send_floor = transport.beat;
+                let origin = beat_to_tick(transport.bar_start_beat);
+                self.cond.clear();
+                self.forgotten_before = i64::MIN;
+                if let Some(c) = self.last_chord {
+                    self.cond.set_chord(origin, c);
+                }
+                self.setup = Some(self.read_setup());
+                self.start_session(origin);
+            }
+            ToWorker::Stop { epoch, .. } => {
+                self.log(|| format!("stop: epoch {epoch}"));
+                self.epoch = epoch;
+                self.playing = false;
+                self.backlog.clear();
+                self.pending_rollback = None;
+                self.restart_pending = false;
+                if let Some(g) = self.generator.as_mut() {
+                    g.stop();
+                }
+            }
+            ToWorker::NoteOn { beat, pitch, .. } => {
+                let p = pitch.min(127) as usize;
+                self.held[p] = true;
+                if !self.params.follow_input.value() || !self.playing {
+                    return;
+                }
+                let tick = beat_to_tick(beat);
+                let mut changed = false;
+                let held: Vec<u8> = (0..128u8).filter(|&k| self.held[k as usize]).collect();
+                if let Some(c) = Chord::recognize(&held)
+                    && self.cond.chord_at(tick) != Some(Some(c))
+                {
+                    self.cond.set_chord(tick, Some(c));
+                    self.last_chord = Some(Some(c));
+                    bump(&self.status.chords_seen);
+                    changed = true;
+                }
+                if self
+                    .generator
+                    .as_ref()
+                    .and_then(|g| g.config())
+                    .is_some_and(|c| c.write_inputs)
+                {
+                    self.cond.add_input(tick, pitch);
+                    changed = true;
+                }
+                if changed && self.generator.as_ref().is_some_and(|g| g.written_through() >= tick) {
+                    self.pending_rollback = Some(self.pending_rollback.map_or(tick, |t: i64| t.min(tick)));
+                }
+            }
+            ToWorker::NoteOff { pitch, .. } => {
+                self.held[pitch.min(127) as usize] = false;
+            }
+        }
+    }
+
+    fn read_setup(&self) -> Setup {
+        let p = &self.params;
+        let role = p.role.value().role();
+        let pitch_classes = match p.key.value().tonic() {
+            Some(t) if !role.is_drums() => p.scale.value().scale().mask(t),
+            _ => 0xFFF,
+        };
+        let (lo, hi) = (
+            p.pitch_lo.value().clamp(0, 127) as u8,
+            p.pitch_hi.value().clamp(0, 127) as u8,
+        );
+        Setup {
+            role,
+            style: p.style.value(),
+            seed: p.seed.value(),
+            sampler: SamplerConfig {
+                temperature: p.temperature.value(),
+                top_k: p.top_k.value().max(0) as u32,
+                top_p: p.top_p.value(),
+            },
+            constraints: Constraints {
+                pitch_classes,
+                pitch_lo: if role.is_drums() { 0 } else { lo.min(hi) },
+                pitch_hi: if role.is_drums() { 127 } else { hi.max(lo) },
+                max_polyphony: if role == Role::Lead || role == Role::Bass { 1 } else { 0 },
+                density: p.density.value(),
+            },
+        }
+    }
+
+    fn session_config(&self, setup: &Setup) -> SessionConfig {
+        let mut c = SessionConfig::new(setup.role);
+        c.styles = if setup.style > 0 && (setup.style as usize) <= self.styles_known {
+            vec![(setup.style - 1) as u16]
+        } else {
+            vec![]
+        };
+        c.numerator = self.transport.numerator;
+        c.denominator = self.transport.denominator;
+        c.tempo_bpm = Some(self.status.tempo())
+            .filter(|t| t.is_finite() && *t > 0.0)
+            .or(Some(self.transport.tempo_bpm));
+        c.microtiming = self.microtiming;
+        c.write_inputs = !SequenceSpec::default_for(setup.role).conditioning.is_empty();
+        c.sampler = setup.sampler;
+        c.constraints = setup.constraints;
+        c.seed = (setup.seed as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5EED;
+        c.allow_end = false;
+        c.keep_bars = KEEP_BARS;
+        c
+    }
+
+    fn start_session(&mut self, origin: i64) {
+        let Some(setup) = self.setup.clone() else { return };
+        let config = self.session_config(&setup);
+        let Some(g) = self.generator.as_mut() else { return };
+        if let Err(e) = g.restart(config, origin, &self.cond) {
+            g.stop();
+            self.status.fail(format!("generator: {e}"));
+        }
+    }
+
+    /// First whole beat at least [`COMMIT_MARGIN_MS`] after the playhead.
+    fn commit_beat(&self) -> f64 {
+        let tempo = self.status.tempo();
+        let tempo = if tempo.is_finite() && tempo > 0.0 {
+            tempo
+        } else {
+            self.transport.tempo_bpm
+        };
+        let p = self.status.playhead().max(self.transport.beat);
+        (p + COMMIT_MARGIN_MS / 60_000.0 * tempo).ceil()
+    }
+
+    /// Regenerates with new settings from the commit boundary: rollback for sampling settings, a
+    /// new session for style, seed, role, or a new tempo bucket.
+    fn check_setup(&mut self) {
+        let new = self.read_setup();
+        let tempo = self.status.tempo();
+        let bucket_changed = self
+            .generator
+            .as_ref()
+            .and_then(|g| g.config())
+            .and_then(|c| c.tempo_bpm)
+            .is_some_and(|t| tempo.is_finite() && tempo > 0.0 && tempo_bucket(t) != tempo_bucket(tempo));
+        let Some(old) = self.setup.clone() else {
+            self.setup = Some(new);
+            return;
+        };
+        if old == new && !bucket_changed {
+            return;
+        }
+        self.setup = Some(new.clone());
+        if old.role != new.role || old.style != new.style || old.seed != new.seed || bucket_changed {
+            self.restart_pending = true;
+        } else {
+            if let Some(g) = self.generator.as_mut() {
+                g.set_sampling(new.sampler, new.constraints);
+            }
+            let c = beat_to_tick(self.commit_beat());
+            self.pending_rollback = Some(self.pending_rollback.map_or(c, |t| t.min(c)));
+        }
+    }
+
+    /// A new session from the bar containing the commit boundary; queued notes from there on are
+    /// replaced.
+    fn restart_at_commit(&mut self) {
+        self.restart_pending = false;
+        self.pending_rollback = None;
+        let commit = self.commit_beat();
+        let bar_beats = self.transport.numerator as f64 * 4.0 / self.transport.denominator.max(1) as f64;
+        let k = ((commit - self.transport.bar_start_beat) / bar_beats).floor();
+        let origin_beat = self.transport.bar_start_beat + k * bar_beats;
+        self.replace_from(commit);
+        let origin = beat_to_tick(origin_beat);
+        if let Some(c) = self.cond.chord_at(origin) {
+            self.cond.set_chord(origin, c);
+        }
+        self.start_session(origin);
+    }
+
+    fn replace_from(&mut self, beat: f64) {
+        // Notes waiting in the backlog from `beat` on are stale too.
+        self.backlog
+            .retain(|m| !matches!(m, ToAudio::Note { note, .. } if note.start >= beat));
+        self.backlog.push_back(ToAudio::ReplaceFrom {
+            epoch: self.epoch,
+            beat,
+        });
+        self.send_floor = beat;
+    }
+
+    fn rollback(&mut self, tick: i64) {
+        let commit = self.commit_beat();
+        bump(&self.status.rollbacks);
+        let ok = self.generator.as_mut().is_some_and(|g| g.rollback(tick));
+        if ok {
+            self.replace_from(commit);
+        } else {
+            self.restart_pending = true;
+            self.restart_at_commit();
+        }
+    }
+
+    /// Generates up to the look-ahead and turns new notes into scheduled notes.
+    fn fill(&mut self) -> bool {
+        let Some(g) = self.generator.as_mut() else { return false };
+        if !g.is_running() {
+            return false;
+        }
+        let ahead = self.params.look_ahead_beats.value() as f64;
+        let target = beat_to_tick(self.status.playhead().max(self.transport.beat) + ahead);
+        if g.written_through() >= target {
+            return false;
+        }
+        if let Err(e) = g.generate_until(&self.cond, target) {
+            self.status.fail(format!("generator: {e}"));
+            g.stop();
+            return true;
+        }
+        self.notes.clear();
+        g.drain_notes(&mut self.notes);
+        let origin = g.origin();
+        if origin > self.forgotten_before {
+            // Input before the stream's first bar can no longer matter.
+            self.cond.forget_before(origin - 1);
+            self.forgotten_before = origin;
+        }
+        let notes = std::mem::take(&mut self.notes);
+        for n in &notes {
+            if n.start < self.send_floor - 1e-9 {
+                continue;
+            }
+            let note = self.shape(n);
+            bump(&self.status.notes_generated);
+            self.backlog.push_back(ToAudio::Note {
+                epoch: self.epoch,
+                note,
+            });
+        }
+        self.notes = notes;
+        true
+    }
+
+    /// Swing, humanize, velocity scale and channel: a pure function of (seed, note).
+    fn shape(&self, n: &GeneratedNote) -> ScheduledNote {
+        let p = &self.params;
+        let tempo = self.status.tempo();
+        let tempo = if tempo.is_finite() && tempo > 0.0 { tempo } else { 120.0 };
+        let tick = beat_to_tick(n.start);
+        let mut rng = Rng::new(
+            (p.seed.value() as u64) << 32 ^ (tick as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ n.pitch as u64,
+        );
+        let mut start = n.start;
+        let end = n.start + n.duration.max(1.0 / 96.0);
+        let swing = p.swing_pct.value() as f64 / 100.0;
+        if tick.rem_euclid(12) == 6 && swing > 0.5 {
+            start = tick_to_beat(tick - 6) + swing;
+        }
+        let jitter_ms = p.humanize_ms.value() as f64;
+        if jitter_ms > 0.0 {
+            start += rng.next_signed() * jitter_ms / 60_000.0 * tempo;
+        }
+        let mut vel = n.velocity as f64 * p.velocity_scale.value() as f64;
+        let hv = p.humanize_velocity_pct.value() as f64;
+        if hv > 0.0 {
+            vel *= 1.0 + rng.next_signed() * hv / 100.0;
+        }
+        let vel = vel.round().clamp(1.0, 127.0) / 127.0;
+        ScheduledNote {
+            start,
+            end: end.max(start + 1.0 / 96.0),
+            pitch: n.pitch,
+            channel: (p.channel.value().clamp(1, 16) - 1) as u8,
+            velocity: vel as f32,
+        }
+    }
+
+    /// Pushes the backlog into the audio queue; what does not fit waits for the next turn.
+    fn flush(&mut self) -> bool {
+        let mut any = false;
+        while let Some(m) = self.backlog.front() {
+            if self.tx.push(*m).is_err() {
+                break;
+            }
+            self.backlog.pop_front();
+            any = true;
+        }
+        any
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channels::Channels;
+    use models::markov::MarkovBuilder;
+    use models::package::{MANIFEST_FORMAT, Manifest, ModelKind, Package};
+    use models::{Note, Sequence, Tokenizer, Vocab};
+
+    fn package(dir: &std::path::Path) {
+        let mut s = Sequence::new(Role::Lead);
+        s.notes = (0..32)
+            .map(|i| Note {
+                start: i as f64 * 0.5,
+                duration: 0.5,
+                pitch: 60 + (i % 5) as u8,
+                velocity: 80,
+            })
+            .collect();
+        let mut b = MarkovBuilder::new(8);
+        b.add_sequence(&Tokenizer::default().encode(&s).unwrap());
+        std::fs::create_dir_all(dir).unwrap();
+        b.build(1, 1).save(&dir.join("markov.bin")).unwrap();
+        let mut m = Manifest {
+            format: MANIFEST_FORMAT,
+            name: "t".into(),
+            description: String::new(),
+            model: ModelKind::Markov {
+                file: "markov.bin".into(),
+                order: 8,
+            },
+            vocab: Vocab::new(),
+            microtiming: false,
+            roles: vec![Role::Lead],
+            data: vec![],
+            metrics: Default::default(),
+            trainer_revision: "test".into(),
+            files: Default::default(),
+        };
+        Package::write(dir, &mut m).unwrap();
+    }
+
+    fn wait_for(status: &SharedStatus, want: EngineState) -> bool {
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < Duration::from_secs(10) {
+            if status.state() == want {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        false
+    }
+
+    /// A bad model path, a damaged file and a good package: the status says which, with a reason.
+    #[test]
+    fn model_loading_reports_its_state() {
+        let params = Arc::new(SidemanParams::default());
+        let status = Arc::new(SharedStatus::default());
+        let ch = Channels::new();
+        let engine = Engine::spawn(params.clone(), status.clone(), ch.from_audio_rx, ch.to_audio_tx).unwrap();
+        assert!(wait_for(&status, EngineState::NoModel));
+        params.set_model_path("/definitely/not/here");
+        engine.wake();
+        assert!(wait_for(&status, EngineState::Failed));
+        assert!(
+            status.last_error().contains("/definitely/not/here"),
+            "{}",
+            status.last_error()
+        );
+        let dir = std::env::temp_dir().join(format!("sideman-engine-test-{}", std::process::id()));
+        package(&dir);
+        params.set_model_path(dir.to_str().unwrap());
+        assert!(wait_for(&status, EngineState::Ready), "{}", status.last_error());
+        std::fs::write(dir.join("markov.bin"), b"damaged").unwrap();
+        params.set_model_path("");
+        assert!(wait_for(&status, EngineState::NoModel));
+        params.set_model_path(dir.to_str().unwrap());
+        assert!(wait_for(&status, EngineState::Failed));
+        assert!(status.last_error().contains("checksum"), "{}", status.last_error());
+        drop(engine);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

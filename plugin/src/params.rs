@@ -1,0 +1,363 @@
+//! The plugin's parameters and persisted state. Ids are frozen (STYLE.md rule 8): never rename
+//! one; add new ones and migrate in `Plugin::filter_state`.
+//!
+//! Every float parameter snaps to a step and prints exactly the digits of that step, and its
+//! string-to-value parser reads that text back: value -> text -> value is the identity (hosts and
+//! clap-validator's `param-conversions` check it).
+
+use std::sync::{Arc, RwLock};
+
+use models::Role;
+use models::sampling::Scale;
+use nice_plug::prelude::*;
+
+/// Highest style slot selectable from the parameter (0 means no style tag).
+pub const MAX_STYLE_PARAM: i32 = 64;
+/// Shortest look-ahead, in beats.
+pub const MIN_LOOK_AHEAD_BEATS: f32 = 1.0;
+/// Longest look-ahead, in beats.
+pub const MAX_LOOK_AHEAD_BEATS: f32 = 16.0;
+
+/// The generated role, as a parameter.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleParam {
+    /// A single melodic line.
+    #[id = "lead"]
+    #[name = "Lead"]
+    Lead,
+    /// A bass line.
+    #[id = "bass"]
+    #[name = "Bass"]
+    Bass,
+    /// Chords behind a soloist.
+    #[id = "comping"]
+    #[name = "Comping"]
+    Comping,
+    /// Drums (General MIDI keys, channel 10 by convention).
+    #[id = "drums"]
+    #[name = "Drums"]
+    Drums,
+    /// Continue the user's sketch.
+    #[id = "piano"]
+    #[name = "Piano"]
+    Piano,
+}
+
+impl RoleParam {
+    /// The tokenizer's role.
+    pub fn role(self) -> Role {
+        match self {
+            RoleParam::Lead => Role::Lead,
+            RoleParam::Bass => Role::Bass,
+            RoleParam::Comping => Role::Comping,
+            RoleParam::Drums => Role::Drums,
+            RoleParam::Piano => Role::Piano,
+        }
+    }
+}
+
+/// Key of the key/scale lock.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyParam {
+    /// No lock.
+    #[id = "off"]
+    #[name = "Off"]
+    Off,
+    #[id = "c"]
+    #[name = "C"]
+    C,
+    #[id = "db"]
+    #[name = "Db"]
+    Db,
+    #[id = "d"]
+    #[name = "D"]
+    D,
+    #[id = "eb"]
+    #[name = "Eb"]
+    Eb,
+    #[id = "e"]
+    #[name = "E"]
+    E,
+    #[id = "f"]
+    #[name = "F"]
+    F,
+    #[id = "gb"]
+    #[name = "Gb"]
+    Gb,
+    #[id = "g"]
+    #[name = "G"]
+    G,
+    #[id = "ab"]
+    #[name = "Ab"]
+    Ab,
+    #[id = "a"]
+    #[name = "A"]
+    A,
+    #[id = "bb"]
+    #[name = "Bb"]
+    Bb,
+    #[id = "b"]
+    #[name = "B"]
+    B,
+}
+
+impl KeyParam {
+    /// Pitch class of the tonic, or `None` when the lock is off.
+    pub fn tonic(self) -> Option<u8> {
+        match self {
+            KeyParam::Off => None,
+            k => Some(k as u8 - 1),
+        }
+    }
+}
+
+/// Scale of the key/scale lock.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScaleParam {
+    #[id = "major"]
+    #[name = "Major"]
+    Major,
+    #[id = "minor"]
+    #[name = "Minor"]
+    Minor,
+    #[id = "dorian"]
+    #[name = "Dorian"]
+    Dorian,
+    #[id = "mixolydian"]
+    #[name = "Mixolydian"]
+    Mixolydian,
+    #[id = "harmonic-minor"]
+    #[name = "Harmonic minor"]
+    HarmonicMinor,
+    #[id = "penta-major"]
+    #[name = "Pentatonic major"]
+    PentatonicMajor,
+    #[id = "penta-minor"]
+    #[name = "Pentatonic minor"]
+    PentatonicMinor,
+    #[id = "blues"]
+    #[name = "Blues"]
+    Blues,
+    #[id = "chromatic"]
+    #[name = "Chromatic"]
+    Chromatic,
+}
+
+impl ScaleParam {
+    /// The sampling module's scale.
+    pub fn scale(self) -> Scale {
+        match self {
+            ScaleParam::Major => Scale::Major,
+            ScaleParam::Minor => Scale::Minor,
+            ScaleParam::Dorian => Scale::Dorian,
+            ScaleParam::Mixolydian => Scale::Mixolydian,
+            ScaleParam::HarmonicMinor => Scale::HarmonicMinor,
+            ScaleParam::PentatonicMajor => Scale::PentatonicMajor,
+            ScaleParam::PentatonicMinor => Scale::PentatonicMinor,
+            ScaleParam::Blues => Scale::Blues,
+            ScaleParam::Chromatic => Scale::Chromatic,
+        }
+    }
+}
+
+/// Value-to-text formatter of a float parameter.
+type FloatToText = Arc<dyn Fn(f32) -> String + Send + Sync>;
+/// Text-to-value parser of a float parameter.
+type TextToFloat = Arc<dyn Fn(&str) -> Option<f32> + Send + Sync>;
+
+/// A float parameter that snaps to `step` and prints `digits` decimals, with a parser that reads
+/// its own output (with or without the unit).
+fn stepped(name: &str, default: f32, range: FloatRange, step: f32, digits: usize, unit: &'static str) -> FloatParam {
+    let v2s: FloatToText = Arc::new(move |v| format!("{v:.digits$}"));
+    let s2v: TextToFloat = Arc::new(move |s| {
+        let t = s.trim().trim_end_matches(unit.trim()).trim();
+        t.parse::<f32>().ok()
+    });
+    FloatParam::new(name, default, range)
+        .with_step_size(step)
+        .with_unit(unit)
+        .with_value_to_string(v2s)
+        .with_string_to_value(s2v)
+}
+
+/// Everything the host automates and saves.
+#[derive(Params)]
+pub struct SidemanParams {
+    /// Model package folder (or its manifest), empty for none. Written by the editor or state
+    /// load (main thread), read by the generator thread. Never touched by the audio thread.
+    #[persist = "model-path"]
+    pub model_path: Arc<RwLock<String>>,
+
+    /// Generated role. Read by the audio thread (a change releases every note) and the worker.
+    #[id = "role"]
+    pub role: EnumParam<RoleParam>,
+    /// Style tag: 0 none, n = style slot n - 1 of the model's vocabulary. Read by the worker.
+    #[id = "style"]
+    pub style: IntParam,
+    /// Sampling temperature. Read by the worker.
+    #[id = "temp"]
+    pub temperature: FloatParam,
+    /// Top-k (0 = off). Read by the worker.
+    #[id = "topk"]
+    pub top_k: IntParam,
+    /// Top-p (1 = off). Read by the worker.
+    #[id = "topp"]
+    pub top_p: FloatParam,
+    /// Note density, 0.5 = as the model plays. Read by the worker.
+    #[id = "dens"]
+    pub density: FloatParam,
+    /// How far ahead the worker keeps notes ready, in beats. Read by the worker.
+    #[id = "ahead"]
+    pub look_ahead_beats: FloatParam,
+    /// Random seed; the same seed and input give the same notes. Read by the worker.
+    #[id = "seed"]
+    pub seed: IntParam,
+    /// Key of the key/scale lock. Read by the worker.
+    #[id = "key"]
+    pub key: EnumParam<KeyParam>,
+    /// Scale of the key/scale lock. Read by the worker.
+    #[id = "scale"]
+    pub scale: EnumParam<ScaleParam>,
+    /// Lowest generated pitch. Read by the worker.
+    #[id = "lo"]
+    pub pitch_lo: IntParam,
+    /// Highest generated pitch. Read by the worker.
+    #[id = "hi"]
+    pub pitch_hi: IntParam,
+    /// Velocity multiplier. Read by the worker.
+    #[id = "velsc"]
+    pub velocity_scale: FloatParam,
+    /// Timing humanisation, +- milliseconds. Read by the worker.
+    #[id = "humt"]
+    pub humanize_ms: FloatParam,
+    /// Velocity humanisation, +- percent. Read by the worker.
+    #[id = "humv"]
+    pub humanize_velocity_pct: FloatParam,
+    /// Swing of off-beat eighths, 50 (straight) to 75 percent. Read by the worker.
+    #[id = "swing"]
+    pub swing_pct: FloatParam,
+    /// MIDI output channel 1-16. Read by the audio thread (a change releases every note).
+    #[id = "chan"]
+    pub channel: IntParam,
+    /// Whether the user's input conditions the generation. Read by the worker.
+    #[id = "follow"]
+    pub follow_input: BoolParam,
+    /// Host bypass: releases every note and stays silent. Read by the audio thread.
+    #[id = "bypass"]
+    pub bypass: BoolParam,
+}
+
+impl Default for SidemanParams {
+    fn default() -> Self {
+        SidemanParams {
+            model_path: Arc::new(RwLock::new(String::new())),
+            role: EnumParam::new("Role", RoleParam::Lead),
+            style: IntParam::new(
+                "Style",
+                0,
+                IntRange::Linear {
+                    min: 0,
+                    max: MAX_STYLE_PARAM,
+                },
+            ),
+            temperature: stepped(
+                "Temperature",
+                1.0,
+                FloatRange::Linear { min: 0.05, max: 2.0 },
+                0.01,
+                2,
+                "",
+            ),
+            top_k: IntParam::new("Top-k", 0, IntRange::Linear { min: 0, max: 128 }),
+            top_p: stepped("Top-p", 0.95, FloatRange::Linear { min: 0.05, max: 1.0 }, 0.01, 2, ""),
+            density: stepped("Density", 0.5, FloatRange::Linear { min: 0.0, max: 1.0 }, 0.01, 2, ""),
+            look_ahead_beats: stepped(
+                "Look-ahead",
+                4.0,
+                FloatRange::Linear {
+                    min: MIN_LOOK_AHEAD_BEATS,
+                    max: MAX_LOOK_AHEAD_BEATS,
+                },
+                0.5,
+                1,
+                " beats",
+            )
+            .non_automatable(),
+            seed: IntParam::new("Seed", 1, IntRange::Linear { min: 0, max: 9999 }).non_automatable(),
+            key: EnumParam::new("Key", KeyParam::Off),
+            scale: EnumParam::new("Scale", ScaleParam::Major),
+            pitch_lo: IntParam::new("Lowest note", 36, IntRange::Linear { min: 0, max: 127 }),
+            pitch_hi: IntParam::new("Highest note", 96, IntRange::Linear { min: 0, max: 127 }),
+            velocity_scale: stepped(
+                "Velocity",
+                1.0,
+                FloatRange::Linear { min: 0.25, max: 2.0 },
+                0.01,
+                2,
+                "x",
+            ),
+            humanize_ms: stepped(
+                "Humanize time",
+                0.0,
+                FloatRange::Linear { min: 0.0, max: 30.0 },
+                0.1,
+                1,
+                " ms",
+            ),
+            humanize_velocity_pct: stepped(
+                "Humanize velocity",
+                0.0,
+                FloatRange::Linear { min: 0.0, max: 50.0 },
+                0.1,
+                1,
+                " %",
+            ),
+            swing_pct: stepped("Swing", 50.0, FloatRange::Linear { min: 50.0, max: 75.0 }, 0.1, 1, " %"),
+            channel: IntParam::new("MIDI channel", 1, IntRange::Linear { min: 1, max: 16 }),
+            follow_input: BoolParam::new("Follow input", true),
+            bypass: BoolParam::new("Bypass", false).make_bypass(),
+        }
+    }
+}
+
+impl SidemanParams {
+    /// The model path currently set (main or worker thread only: takes a lock).
+    pub fn model_path(&self) -> String {
+        self.model_path.read().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Sets the model path (main thread).
+    pub fn set_model_path(&self, path: &str) {
+        if let Ok(mut s) = self.model_path.write() {
+            *s = path.to_string();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_params_round_trip_through_text() {
+        let p = SidemanParams::default();
+        for f in [
+            &p.temperature,
+            &p.top_p,
+            &p.density,
+            &p.look_ahead_beats,
+            &p.velocity_scale,
+            &p.humanize_ms,
+            &p.humanize_velocity_pct,
+            &p.swing_pct,
+        ] {
+            for i in 0..=20 {
+                let norm = i as f32 / 20.0;
+                let v = f.preview_plain(norm);
+                let text = f.normalized_value_to_string(f.preview_normalized(v), true);
+                let back = f.string_to_normalized_value(&text).map(|n| f.preview_plain(n));
+                assert_eq!(back, Some(v), "{} {v} -> {text:?}", f.name());
+            }
+        }
+    }
+}

@@ -1,0 +1,647 @@
+//! Headless host tests: Sideman driven through CLAP by the clack-host test host in `host/`.
+//!
+//! Every test runs the plugin with `assert_process_allocs` (a default feature of the plugin
+//! crate, active in debug builds): an allocation inside `process()` aborts the test binary, so
+//! all of the tests below also prove requirement 4 (no allocation on the audio thread).
+
+mod host;
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use host::{
+    Host, OutNote, Transport, chord_off, chord_on, entry_from_file, entry_in_process, plugin_file, progression,
+    state_with, synthetic_model,
+};
+use models::Chord;
+use serde_json::json;
+
+fn model_dir() -> &'static std::path::Path {
+    static DIR: OnceLock<std::path::PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| synthetic_model("shared"))
+}
+
+/// A played note event, at an absolute sample.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Abs {
+    sample: u64,
+    note: OutNote,
+}
+
+/// Plays `beats` beats from beat 0 at constant tempo in blocks of `block`, feeding `input`
+/// (absolute sample, on, key, velocity), then one stopped block. Returns every output event.
+fn play(h: &mut Host, tempo: f64, beats: f64, block: u32, input: &[(u64, bool, u8, f64)]) -> Vec<Abs> {
+    let spb = h.sample_rate * 60.0 / tempo;
+    let total = (beats * spb).round() as u64;
+    let mut out = Vec::new();
+    let mut pos = 0u64;
+    while pos < total {
+        let len = (block as u64).min(total - pos) as u32;
+        let t = Transport::at(pos as f64 / spb, tempo);
+        let ins: Vec<_> = input
+            .iter()
+            .filter(|e| e.0 >= pos && e.0 < pos + len as u64)
+            .map(|e| ((e.0 - pos) as u32, e.1, e.2, e.3))
+            .collect();
+        for n in h.process(len, &t, &ins) {
+            out.push(Abs {
+                sample: pos + n.time as u64,
+                note: n,
+            });
+        }
+        pos += len as u64;
+    }
+    let mut stop = Transport::at(pos as f64 / spb, tempo);
+    stop.playing = false;
+    for n in h.process(block.min(64), &stop, &[]) {
+        out.push(Abs {
+            sample: pos + n.time as u64,
+            note: n,
+        });
+    }
+    out
+}
+
+/// Asserts NoteOn/NoteOff pairing per (channel, key), and that nothing sounds at the end.
+fn assert_paired(events: &[Abs]) {
+    let mut sounding: HashMap<(u8, u8), u64> = HashMap::new();
+    for e in events {
+        let k = (e.note.channel, e.note.key);
+        if e.note.on {
+            assert!(
+                sounding.insert(k, e.sample).is_none(),
+                "NoteOn of a sounding key {k:?} at {}",
+                e.sample
+            );
+        } else {
+            assert!(
+                sounding.remove(&k).is_some(),
+                "NoteOff without NoteOn {k:?} at {}",
+                e.sample
+            );
+        }
+    }
+    assert!(sounding.is_empty(), "still sounding: {sounding:?}");
+}
+
+fn lead_state(seed: i64) -> Vec<u8> {
+    state_with(
+        model_dir(),
+        &[("seed", json!({"i32": seed})), ("temp", json!({"f32": 0.8}))],
+    )
+}
+
+/// Input events at absolute samples: (sample, on, key, velocity).
+type AbsInput = Vec<(u64, bool, u8, f64)>;
+
+/// Input: the progression in C, one chord per bar from bar 0, as absolute samples.
+fn progression_input(spb: f64, bars: usize, key_shift: impl Fn(usize) -> i32) -> (AbsInput, Vec<(f64, Chord)>) {
+    let mut ev = Vec::new();
+    let mut chords = Vec::new();
+    for bar in 0..bars {
+        let c = progression()[bar % 4].transposed(key_shift(bar));
+        let at = (bar as f64 * 4.0 * spb).round() as u64;
+        if bar > 0 {
+            let prev = progression()[(bar - 1) % 4].transposed(key_shift(bar - 1));
+            ev.extend(chord_off(0, prev).into_iter().map(|e| (at, e.1, e.2, e.3)));
+        }
+        ev.extend(chord_on(0, c).into_iter().map(|e| (at, e.1, e.2, e.3)));
+        chords.push((bar as f64 * 4.0, c));
+    }
+    (ev, chords)
+}
+
+#[test]
+#[allow(clippy::assertions_on_constants)]
+fn process_allocation_guard_is_on() {
+    assert!(
+        cfg!(debug_assertions) && cfg!(feature = "assert_process_allocs"),
+        "run the host tests in a debug build with the default features"
+    );
+}
+
+/// Requirement 1: Timing: every generated NoteOn and NoteOff lands on the exact sample of its tick.
+#[test]
+fn notes_land_on_the_exact_sample_of_the_beat_grid() {
+    let entry = entry_in_process();
+    for sr in [44_100.0, 48_000.0, 96_000.0] {
+        for tempo in [120.0, 173.0] {
+            for block in [1u32, 63, 64, 512, 4096] {
+                let beats = if block <= 64 { 3.0 } else { 12.0 };
+                let mut h = Host::new(&entry, sr, block.max(64), true, Some(&lead_state(3)));
+                let spb = sr * 60.0 / tempo;
+                let (input, _) = progression_input(spb, 4, |_| 0);
+                let ev = play(&mut h, tempo, beats, block, &input);
+                h.close();
+                let ons: Vec<_> = ev.iter().filter(|e| e.note.on).collect();
+                assert!(
+                    ons.len() >= 2,
+                    "{sr} Hz {tempo} BPM block {block}: only {} notes",
+                    ons.len()
+                );
+                let end = (beats * spb).round() as u64;
+                for e in ev.iter().filter(|e| e.sample < end) {
+                    let tick = (e.sample as f64 / spb * 12.0).round();
+                    let exact = (tick / 12.0 * spb).round() as u64;
+                    assert_eq!(
+                        e.sample, exact,
+                        "{sr} Hz {tempo} BPM block {block}: {e:?} is off the tick grid"
+                    );
+                }
+                assert_paired(&ev);
+            }
+        }
+    }
+}
+
+/// The same, loading the built plugin binary from disk (the `.clap` bundle or the cdylib).
+#[test]
+fn plugin_file_loads_and_plays_in_time() {
+    let Some(path) = plugin_file() else {
+        eprintln!("skipped: no built plugin binary found (build the cdylib or run `cargo xtask bundle sideman`)");
+        return;
+    };
+    let entry = entry_from_file(&path);
+    let mut h = Host::new(&entry, 48_000.0, 512, true, Some(&lead_state(5)));
+    let spb = 48_000.0 * 60.0 / 120.0;
+    let (input, _) = progression_input(spb, 4, |_| 0);
+    let ev = play(&mut h, 120.0, 16.0, 512, &input);
+    h.close();
+    assert!(ev.iter().filter(|e| e.note.on).count() >= 8, "{path:?}");
+    for e in &ev {
+        assert_eq!(
+            e.sample % 2000,
+            0,
+            "48 kHz at 120 BPM puts ticks every 2000 samples: {e:?}"
+        );
+    }
+    assert_paired(&ev);
+}
+
+/// Random transport, pairs checked; `blocks` blocks, offline (the plugin waits for its worker)
+/// or in real time paced at `speed` times real time (it never waits; late notes are dropped or
+/// played late).
+fn fuzz(blocks: usize, seed: u64, offline: bool, speed: f64) {
+    let start = std::time::Instant::now();
+    let mut audio_seconds = 0.0;
+    let entry = entry_in_process();
+    let mut rng = models::sampling::Rng::new(seed);
+    let sr = 48_000.0;
+    let mut h = Host::new(&entry, sr, 4096, offline, Some(&lead_state(9)));
+    let params = h.params();
+    let (role_id, _, role_max) = params["Role"];
+    let (bypass_id, ..) = params["Bypass"];
+    let (chan_id, ..) = params["MIDI channel"];
+    let mut tr = Transport::at(0.0, 120.0);
+    let mut bypassed = false;
+    let mut sounding: HashMap<(u8, u8), u64> = HashMap::new();
+    let mut total_on = 0u64;
+    let sizes = [1u32, 63, 64, 512, 4096];
+    let mut stopped_blocks = 0;
+    for i in 0..blocks {
+        let r = rng.next_f64();
+        let len = if rng.next_f64() < 0.8 {
+            sizes[(rng.next_f64() * 5.0) as usize % 5]
+        } else {
+            1 + (rng.next_f64() * 4095.0) as u32
+        };
+        // Transport events.
+        if r < 0.01 {
+            tr.playing = !tr.playing;
+        } else if r < 0.02 {
+            tr.beat = (rng.next_f64() * 64.0 * 12.0).round() / 12.0; // seek
+        } else if r < 0.025 {
+            tr.tempo = 60.0 + rng.next_f64() * 140.0;
+        } else if r < 0.03 {
+            let (n, d) = [(4, 4), (3, 4), (6, 8), (5, 4), (7, 8)][(rng.next_f64() * 5.0) as usize % 5];
+            tr.numerator = n;
+            tr.denominator = d;
+        } else if r < 0.035 {
+            let s = (rng.next_f64() * 8.0).floor() * 4.0;
+            tr.loop_range = Some((s, s + 4.0 * (1.0 + (rng.next_f64() * 3.0).floor())));
+        } else if r < 0.04 {
+            tr.loop_range = None;
+        } else if r < 0.043 {
+            // Role changes (lead <-> others) must release what sounds.
+            h.set_param(role_id, (rng.next_f64() * (role_max + 1.0)).floor().min(role_max));
+        } else if r < 0.046 {
+            bypassed = rng.next_f64() < 0.5;
+            h.set_param(bypass_id, if bypassed { 1.0 } else { 0.0 });
+        } else if r < 0.048 {
+            h.set_param(chan_id, 1.0 + (rng.next_f64() * 16.0).floor().min(15.0));
+        }
+        let bar_beats = tr.numerator as f64 * 4.0 / tr.denominator as f64;
+        tr.bar_start = (tr.beat / bar_beats).floor() * bar_beats;
+        let spb = sr * 60.0 / tr.tempo;
+        let mut input = Vec::new();
+        if rng.next_f64() < 0.02 {
+            let c = progression()[(rng.next_f64() * 4.0) as usize % 4].transposed((rng.next_f64() * 12.0) as i32);
+            input.extend(chord_on(0, c));
+            input.extend(chord_off(len - 1, c));
+        }
+        let out = h.process(len, &tr, &input);
+        for n in &out {
+            let k = (n.channel, n.key);
+            if n.on {
+                total_on += 1;
+                assert!(
+                    sounding.insert(k, i as u64).is_none(),
+                    "block {i}: NoteOn of sounding {k:?}"
+                );
+            } else {
+                assert!(sounding.remove(&k).is_some(), "block {i}: NoteOff without NoteOn {k:?}");
+            }
+        }
+        if !tr.playing || bypassed {
+            stopped_blocks += 1;
+            assert!(
+                sounding.is_empty(),
+                "block {i}: notes held across a stop or bypass: {sounding:?}"
+            );
+        }
+        audio_seconds += len as f64 / sr;
+        if speed.is_finite() {
+            let due = std::time::Duration::from_secs_f64(audio_seconds / speed);
+            while start.elapsed() < due {
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+        }
+        // Advance the timeline (and wrap the loop the way a host does).
+        if tr.playing {
+            let mut next = tr.beat + len as f64 / spb;
+            if let Some((ls, le)) = tr.loop_range
+                && tr.beat < le
+                && next >= le
+            {
+                next = ls + (next - le);
+            }
+            tr.beat = next;
+        }
+    }
+    tr.playing = false;
+    for n in h.process(64, &tr, &[]) {
+        assert!(!n.on);
+        sounding.remove(&(n.channel, n.key));
+    }
+    assert!(sounding.is_empty(), "left sounding after the final stop: {sounding:?}");
+    h.close();
+    eprintln!(
+        "fuzz: {blocks} blocks (offline: {offline}), {total_on} notes, {stopped_blocks} stopped or bypassed blocks"
+    );
+    assert!(total_on > 0);
+}
+
+/// Requirement 2: Transport fuzz, 10^5 blocks.
+#[test]
+fn transport_fuzz_keeps_every_note_paired() {
+    fuzz(100_000, 1, true, f64::INFINITY);
+    fuzz(4_000, 3, false, 20.0);
+}
+
+/// Requirement 2: Transport fuzz, 10^6 blocks (long: `cargo test -- --ignored`).
+#[test]
+#[ignore]
+fn transport_fuzz_long() {
+    fuzz(1_000_000, 2, true, f64::INFINITY);
+    fuzz(100_000, 4, false, 20.0);
+}
+
+/// Requirement 3: Conditioning: after a key change in the input, notes from the next beat on follow the
+/// new chords.
+#[test]
+fn regenerated_notes_follow_the_input_from_the_next_beat() {
+    let entry = entry_in_process();
+    let sr = 48_000.0;
+    let tempo = 120.0;
+    let spb = sr * 60.0 / tempo;
+    let mut h = Host::new(&entry, sr, 512, true, Some(&lead_state(11)));
+    // Bars 0-7 in C, bars 8-15 in F# (as far from C as it gets).
+    let (input, chords) = progression_input(spb, 16, |bar| if bar < 8 { 0 } else { 6 });
+    let ev = play(&mut h, tempo, 64.0, 512, &input);
+    h.close();
+    assert_paired(&ev);
+    let notes: Vec<(f64, u8)> = ev
+        .iter()
+        .filter(|e| e.note.on)
+        .map(|e| (e.sample as f64 / spb, e.note.key))
+        .collect();
+    let mut fit = 0;
+    let mut all = 0;
+    let mut responses = Vec::new();
+    for (i, &(at, c)) in chords.iter().enumerate() {
+        let until = chords.get(i + 1).map_or(64.0, |x| x.0);
+        // The design promise: from the first beat boundary after the change.
+        let from = at + 1.0;
+        for &(b, k) in notes.iter().filter(|n| n.0 >= from - 1e-9 && n.0 < until - 1e-9) {
+            all += 1;
+            if c.contains_pitch(k) {
+                fit += 1;
+            } else {
+                eprintln!("bar {i}: {k} at beat {b:.3} is not in {c}");
+            }
+        }
+        if let Some(&(b, _)) = notes
+            .iter()
+            .find(|n| n.0 >= at - 1e-9 && c.contains_pitch(n.1) && n.0 < until)
+        {
+            responses.push(b - at);
+        }
+    }
+    eprintln!("conditioning: {fit}/{all} notes are chord tones; response (beats) {responses:?}");
+    assert!(all >= 32, "too few notes: {all}");
+    assert!(fit * 100 >= all * 90, "{fit}/{all} notes follow the chords");
+    // The key change at bar 8 is followed too.
+    let after: Vec<_> = notes.iter().filter(|n| n.0 >= 33.0 && n.0 < 36.0).collect();
+    assert!(
+        !after.is_empty() && after.iter().all(|n| chords[8].1.contains_pitch(n.1)),
+        "{after:?}"
+    );
+}
+
+/// Requirement 5: State round trip: save, reload in a new instance, same seed and input -> identical output.
+#[test]
+fn saved_state_reloads_and_bounces_identically() {
+    let entry = entry_in_process();
+    let sr = 44_100.0;
+    let tempo = 120.0;
+    let spb = sr * 60.0 / tempo;
+    let (input, _) = progression_input(spb, 8, |b| (b as i32 / 4) * 2);
+    let mut a = Host::new(&entry, sr, 512, true, Some(&lead_state(42)));
+    let first = play(&mut a, tempo, 32.0, 512, &input);
+    let saved = a.save_state();
+    a.close();
+    let mut b = Host::new(&entry, sr, 512, true, Some(&saved));
+    let second = play(&mut b, tempo, 32.0, 512, &input);
+    b.close();
+    assert!(first.iter().filter(|e| e.note.on).count() >= 16);
+    assert_eq!(first, second, "a reloaded project must play the same notes");
+    let mut c = Host::new(&entry, sr, 512, true, Some(&lead_state(43)));
+    let other = play(&mut c, tempo, 32.0, 512, &input);
+    c.close();
+    assert_ne!(first, other, "another seed should play something else");
+}
+
+/// Requirement 6: Missing or corrupt model: the plugin stays loaded and silent.
+#[test]
+fn bad_model_paths_and_files_leave_the_plugin_silent() {
+    let entry = entry_in_process();
+    let dir = std::env::temp_dir().join(format!("sideman-bad-model-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // A package whose model file is garbage but whose checksum matches it.
+    let garbage = dir.join("garbage");
+    copy_dir(model_dir(), &garbage);
+    std::fs::write(garbage.join("markov.bin"), b"SMMARKOV not really a model").unwrap();
+    let manifest = std::fs::read_to_string(garbage.join("manifest.json")).unwrap();
+    let mut m: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    m["files"]["markov.bin"] = json!(models::package::sha256_hex(b"SMMARKOV not really a model"));
+    std::fs::write(garbage.join("manifest.json"), serde_json::to_string(&m).unwrap()).unwrap();
+    // A package whose model file was damaged after packaging.
+    let damaged = dir.join("damaged");
+    copy_dir(model_dir(), &damaged);
+    let mut bytes = std::fs::read(damaged.join("markov.bin")).unwrap();
+    let n = bytes.len();
+    bytes[n / 2] ^= 0x55;
+    std::fs::write(damaged.join("markov.bin"), bytes).unwrap();
+    // Not a package at all.
+    let junk = dir.join("junk");
+    std::fs::create_dir_all(&junk).unwrap();
+    std::fs::write(junk.join("manifest.json"), b"{ nope").unwrap();
+    for path in [dir.join("does-not-exist"), garbage, damaged, junk] {
+        let state = state_with(&path, &[]);
+        let mut h = Host::new(&entry, 48_000.0, 512, true, Some(&state));
+        let (input, _) = progression_input(24_000.0, 2, |_| 0);
+        let ev = play(&mut h, 120.0, 8.0, 512, &input);
+        h.close();
+        assert!(ev.is_empty(), "{path:?}: {ev:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+/// A default state saves and loads back.
+#[test]
+fn default_state_saves_and_loads() {
+    let entry = entry_in_process();
+    let mut a = Host::new(&entry, 48_000.0, 64, false, None);
+    let s = a.save_state();
+    eprintln!("state: {}", String::from_utf8_lossy(&s[8..]));
+    a.close();
+    let b = Host::new(&entry, 48_000.0, 64, false, Some(&s));
+    b.close();
+}
+
+/// Finds `ardour7-lua`, installing Debian's Ardour 7 with apt when it is missing. `Err` says why
+/// the test cannot run here (no apt, not root).
+fn ardour_lua() -> Result<std::path::PathBuf, String> {
+    let found = || {
+        ["/usr/bin/ardour7-lua", "/usr/local/bin/ardour7-lua"]
+            .into_iter()
+            .map(std::path::PathBuf::from)
+            .find(|p| p.is_file())
+    };
+    if let Some(p) = found() {
+        return Ok(p);
+    }
+    let apt = std::path::Path::new("/usr/bin/apt-get");
+    if !apt.is_file() {
+        return Err("ardour7-lua is missing and apt-get is not available to install it".into());
+    }
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false);
+    if !root {
+        return Err("ardour7-lua is missing and installing it with apt-get needs root".into());
+    }
+    eprintln!("installing Ardour 7 (apt-get install --no-install-recommends ardour)...");
+    let run = |args: &[&str]| {
+        std::process::Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    if !run(&["install", "-y", "--no-install-recommends", "ardour"]) {
+        assert!(run(&["update"]), "apt-get update failed");
+        assert!(
+            run(&["install", "-y", "--no-install-recommends", "ardour"]),
+            "apt-get install ardour failed"
+        );
+    }
+    found().ok_or_else(|| "ardour installed but ardour7-lua not found".into())
+}
+
+/// A real DAW, headless: Ardour 7 (Dummy backend) runs Sideman's VST3 as the instrument of a
+/// MIDI track; a Lua DSP processor after it records the MIDI, which must be on the tick grid and
+/// paired. Uses the debug cdylib (with `assert_process_allocs`) wrapped as a VST3 bundle.
+#[test]
+fn ardour_plays_the_vst3_headless() {
+    let lua = match ardour_lua() {
+        Ok(p) => p,
+        Err(why) => {
+            eprintln!("SKIPPED ardour_plays_the_vst3_headless: {why}");
+            return;
+        }
+    };
+    let Some(lib) = plugin_file().filter(|p| p.extension().is_some_and(|e| e == "so")) else {
+        eprintln!("SKIPPED ardour_plays_the_vst3_headless: the plugin cdylib (libsideman.so) was not built");
+        return;
+    };
+    let work = std::env::temp_dir().join(format!("sideman-ardour-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    let home = work.join("home");
+    let bundle = home.join(".vst3/Sideman.vst3");
+    let arch = format!("{}-linux", std::env::consts::ARCH);
+    std::fs::create_dir_all(bundle.join("Contents").join(&arch)).unwrap();
+    let so = bundle.join("Contents").join(&arch).join("Sideman.so");
+    std::fs::copy(&lib, &so).unwrap();
+    // Ardour trusts a scan cache only if it is newer than the module, at one-second resolution:
+    // date the module back so a scan in the same second counts.
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&so)
+        .unwrap()
+        .set_modified(past)
+        .unwrap();
+    let scripts = home.join(".config/ardour7/scripts");
+    std::fs::create_dir_all(&scripts).unwrap();
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ardour");
+    std::fs::copy(here.join("sideman_capture.lua"), scripts.join("sideman_capture.lua")).unwrap();
+    let ardour_lib = std::path::Path::new("/usr/lib/ardour7");
+    let scan = std::process::Command::new(ardour_lib.join("ardour-vst3-scanner"))
+        .arg("-f")
+        .arg(&bundle)
+        .env("HOME", &home)
+        .env("LD_LIBRARY_PATH", ardour_lib)
+        .output()
+        .expect("run ardour-vst3-scanner");
+    assert!(
+        scan.status.success(),
+        "VST3 scan failed: {}",
+        String::from_utf8_lossy(&scan.stderr)
+    );
+    let out = std::process::Command::new("timeout")
+        .arg("180")
+        .arg(&lua)
+        .arg(here.join("capture.lua"))
+        .env("HOME", &home)
+        .env("SIDEMAN_MODEL", model_dir())
+        .env("SIDEMAN_ARDOUR_SESSION", work.join("session"))
+        .env("SIDEMAN_ARDOUR_SECONDS", "8")
+        .output()
+        .expect("run ardour7-lua");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains("Error:"),
+        "Lua error: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Vec<(u64, u8, u8, u8)> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("EVENT "))
+        .map(|l| {
+            let v: Vec<u64> = l.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+            (v[0], v[1] as u8, v[2] as u8, v[3] as u8)
+        })
+        .collect();
+    let spb = 48_000.0 * 60.0 / 120.0; // Ardour's default session tempo
+    let mut sounding: HashMap<(u8, u8), u64> = HashMap::new();
+    let mut ons = 0;
+    for &(sample, status, key, vel) in &events {
+        let chan = status & 0x0f;
+        match status & 0xf0 {
+            0x90 if vel > 0 => {
+                ons += 1;
+                // In real time the worker starts its session when play starts, so notes due in
+                // the first beat may come late (at a block start); after that they are on time.
+                if sample as f64 >= spb {
+                    let tick = (sample as f64 / spb * 12.0).round();
+                    assert_eq!(
+                        sample,
+                        (tick / 12.0 * spb).round() as u64,
+                        "NoteOn off the grid: {sample}"
+                    );
+                }
+                assert!(
+                    sounding.insert((chan, key), sample).is_none(),
+                    "NoteOn of a sounding key at {sample}"
+                );
+            }
+            // Ardour also resolves notes itself at a stop, so a second NoteOff may follow ours.
+            0x80 | 0x90 => {
+                sounding.remove(&(chan, key));
+            }
+            _ => {}
+        }
+    }
+    eprintln!("ardour: {} events, {ons} NoteOns", events.len());
+    assert!(ons >= 2, "too few notes from Ardour: {stdout}");
+    assert!(sounding.is_empty(), "left sounding in Ardour: {sounding:?}");
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+/// Model swap and seed change while playing (state loaded mid-stream): the plugin keeps playing
+/// and every note stays paired.
+#[test]
+fn swapping_the_model_while_playing_keeps_notes_paired() {
+    let entry = entry_in_process();
+    let other = synthetic_model("swap");
+    let sr = 48_000.0;
+    let spb = sr * 60.0 / 120.0;
+    let mut h = Host::new(&entry, sr, 512, true, Some(&lead_state(21)));
+    let (input, _) = progression_input(spb, 12, |_| 0);
+    let mut events = Vec::new();
+    let mut pos = 0u64;
+    let swap_at = [(8.0 * spb) as u64, (24.0 * spb) as u64];
+    while pos < (48.0 * spb) as u64 {
+        if swap_at.iter().any(|&s| s >= pos && s < pos + 512) {
+            let seed = if pos < swap_at[1] { 22 } else { 23 };
+            let path = if pos < swap_at[1] {
+                other.clone()
+            } else {
+                model_dir().to_path_buf()
+            };
+            h.load_state(&state_with(&path, &[("seed", json!({"i32": seed}))]));
+        }
+        let t = Transport::at(pos as f64 / spb, 120.0);
+        let ins: Vec<_> = input
+            .iter()
+            .filter(|e| e.0 >= pos && e.0 < pos + 512)
+            .map(|e| ((e.0 - pos) as u32, e.1, e.2, e.3))
+            .collect();
+        for n in h.process(512, &t, &ins) {
+            events.push(Abs {
+                sample: pos + n.time as u64,
+                note: n,
+            });
+        }
+        pos += 512;
+    }
+    let mut stop = Transport::at(pos as f64 / spb, 120.0);
+    stop.playing = false;
+    for n in h.process(512, &stop, &[]) {
+        events.push(Abs {
+            sample: pos + n.time as u64,
+            note: n,
+        });
+    }
+    h.close();
+    let after_swap = events
+        .iter()
+        .filter(|e| e.note.on && e.sample > swap_at[0] + 2 * spb as u64)
+        .count();
+    assert!(after_swap >= 16, "too few notes after the swaps: {after_swap}");
+    assert_paired(&events);
+    let _ = std::fs::remove_dir_all(&other);
+}
