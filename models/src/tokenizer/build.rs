@@ -34,7 +34,9 @@ impl SequenceSpec {
 /// the chord before it. One sweep over the notes sorted by onset: O(notes log notes + beats with
 /// sound), whatever the length of the silences.
 pub fn chords_from_notes<'a>(notes: impl Iterator<Item = &'a Note>, end_beat: f64) -> Vec<ChordEvent> {
-    let mut sorted: Vec<&Note> = notes.filter(|n| n.start.is_finite() && n.duration.is_finite()).collect();
+    let mut sorted: Vec<&Note> = notes
+        .filter(|n| n.start.is_finite() && n.duration.is_finite())
+        .collect();
     sorted.sort_by(|a, b| a.start.total_cmp(&b.start));
     let beats = end_beat.ceil().clamp(0.0, u32::MAX as f64) as u64;
     let mut out: Vec<ChordEvent> = Vec::new();
@@ -61,11 +63,19 @@ pub fn chords_from_notes<'a>(notes: impl Iterator<Item = &'a Note>, end_beat: f6
             next += 1;
         }
         held.clear();
-        held.extend(active.iter().filter(|n| n.start.max(lo) + 1.0 / 3.0 <= n.end().min(hi) + 1e-9).map(|n| n.pitch));
+        held.extend(
+            active
+                .iter()
+                .filter(|n| n.start.max(lo) + 1.0 / 3.0 <= n.end().min(hi) + 1e-9)
+                .map(|n| n.pitch),
+        );
         if let Some(c) = Chord::recognize(&held)
             && out.last().is_none_or(|l| l.chord != Some(c))
         {
-            out.push(ChordEvent { start: lo, chord: Some(c) });
+            out.push(ChordEvent {
+                start: lo,
+                chord: Some(c),
+            });
         }
         b += 1;
     }
@@ -143,7 +153,12 @@ mod tests {
     use super::*;
 
     fn n(start: f64, duration: f64, pitch: u8) -> Note {
-        Note { start, duration, pitch, velocity: 80 }
+        Note {
+            start,
+            duration,
+            pitch,
+            velocity: 80,
+        }
     }
 
     #[test]
@@ -165,6 +180,9 @@ mod tests {
         let chords = chords_from_notes(notes.iter(), 80_000.0);
         assert!(t.elapsed().as_millis() < 100, "{:?}", t.elapsed());
         let got: Vec<(f64, String)> = chords.iter().map(|c| (c.start, c.chord.unwrap().to_string())).collect();
-        assert_eq!(got, vec![(0.0, "Dm7".into()), (4.0, "G7".into()), (79_990.0, "C".into())]);
+        assert_eq!(
+            got,
+            vec![(0.0, "Dm7".into()), (4.0, "G7".into()), (79_990.0, "C".into())]
+        );
     }
 }

@@ -1,0 +1,523 @@
+//! `trainer export`: a trained run to a model package, writing ONNX ourselves (see [`crate::onnx`]).
+//!
+//! The graph mirrors [`crate::model::Transformer::forward_cached`] op for op (opset 21, plus
+//! `com.microsoft.DynamicQuantizeMatMul` in the int8 variant):
+//!
+//! ```text
+//! inputs:  input_ids int64 [batch, seq]; past_key_i / past_value_i float [batch, heads, past, head_dim]
+//! outputs: logits float [batch, seq, vocab]; present_key_i / present_value_i [batch, heads, past + seq, head_dim]
+//! ```
+//!
+//! Positions are `past .. past + seq` (read from the shape of `past_key_0`), so the runtime rolls back
+//! by truncating the cache. int8 quantizes every Linear weight (and the tied output projection)
+//! per output column, symmetric; activations are quantized on the fly by ONNX Runtime.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use candle_core::{Device, Tensor};
+use models::Role;
+use models::package::{MANIFEST_FORMAT, Manifest, ModelKind, OnnxIo, Package};
+use models::tokenizer::Vocab;
+
+use crate::model::{LN_EPS, ModelConfig, rope_tables};
+use crate::onnx::{Attr, Dim, GraphBuilder, ModelProto, OperatorSetIdProto, StringStringEntryProto, dtype, value_info};
+
+/// ONNX opset of the default domain.
+pub const OPSET: i64 = 21;
+/// ONNX IR version written.
+pub const IR_VERSION: i64 = 10;
+/// Metadata key holding the [`ModelConfig`] as JSON.
+pub const CONFIG_KEY: &str = "sideman.model_config";
+/// File names inside a package.
+pub const FP32_FILE: &str = "model.onnx";
+/// int8 variant.
+pub const INT8_FILE: &str = "model.int8.onnx";
+
+/// Weight precision of an exported graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    /// float32 everywhere.
+    Fp32,
+    /// int8 weights for every MatMul (DynamicQuantizeMatMul).
+    Int8,
+}
+
+/// Parameters by name as flat f32 with their shapes.
+pub type Weights = HashMap<String, (Vec<usize>, Vec<f32>)>;
+
+/// Flattens candle tensors into [`Weights`].
+pub fn weights_of(params: &HashMap<String, Tensor>) -> anyhow::Result<Weights> {
+    let mut w = HashMap::new();
+    for (n, t) in params {
+        let t = t.to_dtype(candle_core::DType::F32)?;
+        w.insert(n.clone(), (t.dims().to_vec(), t.flatten_all()?.to_vec1::<f32>()?));
+    }
+    Ok(w)
+}
+
+fn get<'a>(w: &'a Weights, name: &str) -> anyhow::Result<&'a (Vec<usize>, Vec<f32>)> {
+    w.get(name).with_context(|| format!("weights lack {name}"))
+}
+
+/// Transposes a row-major `[r, c]` matrix.
+fn transpose(data: &[f32], r: usize, c: usize) -> Vec<f32> {
+    let mut out = vec![0f32; r * c];
+    for i in 0..r {
+        for j in 0..c {
+            out[j * r + i] = data[i * c + j];
+        }
+    }
+    out
+}
+
+/// Symmetric per-column int8 quantization of a row-major `[k, n]` matrix: (values, scales).
+pub fn quantize_columns(data: &[f32], k: usize, n: usize) -> (Vec<i8>, Vec<f32>) {
+    let mut scales = vec![0f32; n];
+    for i in 0..k {
+        for j in 0..n {
+            scales[j] = scales[j].max(data[i * n + j].abs());
+        }
+    }
+    for s in &mut scales {
+        *s = if *s > 0.0 { *s / 127.0 } else { 1.0 };
+    }
+    let q = (0..k * n)
+        .map(|idx| (data[idx] / scales[idx % n]).round().clamp(-127.0, 127.0) as i8)
+        .collect();
+    (q, scales)
+}
+
+/// `x @ W^T + b` for the candle Linear `name` (weight `[out, in]`).
+fn linear(g: &mut GraphBuilder, w: &Weights, x: &str, name: &str, prec: Precision) -> anyhow::Result<String> {
+    let (shape, data) = get(w, &format!("{name}.weight"))?;
+    let (out, inp) = (shape[0], shape[1]);
+    let wt = transpose(data, out, inp); // [in, out]
+    let (_, bias) = get(w, &format!("{name}.bias"))?;
+    let b = g.init_f32(&format!("{name}.bias"), &[out], bias);
+    Ok(match prec {
+        Precision::Fp32 => {
+            let wn = g.init_f32(&format!("{name}.weight_t"), &[inp, out], &wt);
+            let m = g.op("MatMul", &[x, &wn], vec![]);
+            g.op("Add", &[&m, &b], vec![])
+        }
+        Precision::Int8 => {
+            let (q, s) = quantize_columns(&wt, inp, out);
+            let qn = g.init_i8(&format!("{name}.weight_q"), &[inp, out], &q);
+            let sn = g.init_f32(&format!("{name}.weight_scale"), &[out], &s);
+            let zn = g.init_i8(&format!("{name}.weight_zp"), &[out], &vec![0i8; out]);
+            g.op_in(
+                "com.microsoft",
+                "DynamicQuantizeMatMul",
+                &[x, &qn, &sn, &zn, &b],
+                vec![],
+            )
+        }
+    })
+}
+
+fn layer_norm(g: &mut GraphBuilder, w: &Weights, x: &str, name: &str) -> anyhow::Result<String> {
+    let (_, gw) = get(w, &format!("{name}.weight"))?;
+    let (_, gb) = get(w, &format!("{name}.bias"))?;
+    let d = gw.len();
+    let wn = g.init_f32(&format!("{name}.weight"), &[d], gw);
+    let bn = g.init_f32(&format!("{name}.bias"), &[d], gb);
+    Ok(g.op(
+        "LayerNormalization",
+        &[x, &wn, &bn],
+        vec![("axis", Attr::I(-1)), ("epsilon", Attr::F(LN_EPS as f32))],
+    ))
+}
+
+fn rope(g: &mut GraphBuilder, x: &str, cos: &str, sin: &str, c: &Consts) -> String {
+    let x1 = g.op("Slice", &[x, &c.zero1, &c.half1, &c.axis3], vec![]);
+    let x2 = g.op("Slice", &[x, &c.half1, &c.hd1, &c.axis3], vec![]);
+    let a = g.op("Mul", &[&x1, cos], vec![]);
+    let b = g.op("Mul", &[&x2, sin], vec![]);
+    let r1 = g.op("Sub", &[&a, &b], vec![]);
+    let a = g.op("Mul", &[&x2, cos], vec![]);
+    let b = g.op("Mul", &[&x1, sin], vec![]);
+    let r2 = g.op("Add", &[&a, &b], vec![]);
+    g.op("Concat", &[&r1, &r2], vec![("axis", Attr::I(3))])
+}
+
+struct Consts {
+    zero1: String,
+    half1: String,
+    hd1: String,
+    axis3: String,
+}
+
+/// Builds the ONNX model of a transformer with weights `w`.
+pub fn build_model(cfg: &ModelConfig, w: &Weights, prec: Precision) -> anyhow::Result<ModelProto> {
+    cfg.validate()?;
+    let io = OnnxIo::default();
+    let (h, hd, d, v) = (cfg.heads, cfg.head_dim(), cfg.d_model, cfg.vocab);
+    let mut g = GraphBuilder::default();
+    g.graph.name = "sideman_transformer".into();
+    g.graph.input.push(value_info(
+        &io.input_ids,
+        dtype::INT64,
+        &[Dim::Sym("batch"), Dim::Sym("seq")],
+    ));
+    for i in 0..cfg.layers {
+        for p in [&io.past_key, &io.past_value] {
+            g.graph.input.push(value_info(
+                &format!("{p}{i}"),
+                dtype::FLOAT,
+                &[
+                    Dim::Sym("batch"),
+                    Dim::Fixed(h as i64),
+                    Dim::Sym("past"),
+                    Dim::Fixed(hd as i64),
+                ],
+            ));
+        }
+    }
+    g.graph.output.push(value_info(
+        &io.logits,
+        dtype::FLOAT,
+        &[Dim::Sym("batch"), Dim::Sym("seq"), Dim::Fixed(v as i64)],
+    ));
+    for i in 0..cfg.layers {
+        for p in [&io.present_key, &io.present_value] {
+            g.graph.output.push(value_info(
+                &format!("{p}{i}"),
+                dtype::FLOAT,
+                &[
+                    Dim::Sym("batch"),
+                    Dim::Fixed(h as i64),
+                    Dim::Sym("total"),
+                    Dim::Fixed(hd as i64),
+                ],
+            ));
+        }
+    }
+    // Constants.
+    let i0 = g.init_i64("c.i0", &[], &[0]);
+    let i1 = g.init_i64("c.i1", &[], &[1]);
+    let i2 = g.init_i64("c.i2", &[], &[2]);
+    let c = Consts {
+        zero1: g.init_i64("c.zero1", &[1], &[0]),
+        half1: g.init_i64("c.half1", &[1], &[(hd / 2) as i64]),
+        hd1: g.init_i64("c.hd1", &[1], &[hd as i64]),
+        axis3: g.init_i64("c.axis3", &[1], &[3]),
+    };
+    let ax0 = g.init_i64("c.ax0", &[1], &[0]);
+    let ax1 = g.init_i64("c.ax1", &[1], &[1]);
+    let bnhd = g.init_i64("c.bnhd", &[4], &[0, 0, h as i64, hd as i64]);
+    let bnd = g.init_i64("c.bnd", &[3], &[0, 0, d as i64]);
+    let f0 = g.init_f32("c.f0", &[], &[0.0]);
+    let fneg = g.init_f32("c.fneginf", &[], &[f32::NEG_INFINITY]);
+    let scale = g.init_f32("c.scale", &[], &[(1.0 / (hd as f64).sqrt()) as f32]);
+    let (cos_t, sin_t) = rope_tables(cfg, cfg.max_positions(), &Device::Cpu)?;
+    let cos_t = g.init_f32(
+        "rope.cos",
+        &[cfg.max_positions(), hd / 2],
+        &cos_t.flatten_all()?.to_vec1::<f32>()?,
+    );
+    let sin_t = g.init_f32(
+        "rope.sin",
+        &[cfg.max_positions(), hd / 2],
+        &sin_t.flatten_all()?.to_vec1::<f32>()?,
+    );
+
+    // Positions and the causal mask.
+    let ids_shape = g.op("Shape", &[&io.input_ids], vec![]);
+    let n = g.op("Gather", &[&ids_shape, &i1], vec![("axis", Attr::I(0))]);
+    let pk_shape = g.op("Shape", &[&format!("{}0", io.past_key)], vec![]);
+    let past = g.op("Gather", &[&pk_shape, &i2], vec![("axis", Attr::I(0))]);
+    let total = g.op("Add", &[&past, &n], vec![]);
+    let positions = g.op("Range", &[&past, &total, &i1], vec![]);
+    let keypos = g.op("Range", &[&i0, &total, &i1], vec![]);
+    let cos = g.op("Gather", &[&cos_t, &positions], vec![("axis", Attr::I(0))]);
+    let sin = g.op("Gather", &[&sin_t, &positions], vec![("axis", Attr::I(0))]);
+    let qcol = g.op("Unsqueeze", &[&positions, &ax1], vec![]);
+    let krow = g.op("Unsqueeze", &[&keypos, &ax0], vec![]);
+    let allowed = g.op("LessOrEqual", &[&krow, &qcol], vec![]);
+    let mask = g.op("Where", &[&allowed, &f0, &fneg], vec![]);
+
+    let (eshape, edata) = get(w, "embed.weight")?;
+    let emb = g.init_f32("embed.weight", eshape, edata);
+    let mut x = g.op("Gather", &[&emb, &io.input_ids], vec![("axis", Attr::I(0))]);
+    for i in 0..cfg.layers {
+        let p = format!("blocks.{i}");
+        let a = layer_norm(&mut g, w, &x, &format!("{p}.ln1"))?;
+        let qkv = linear(&mut g, w, &a, &format!("{p}.qkv"), prec)?;
+        let (q, k, vv) = (g.fresh("q"), g.fresh("k"), g.fresh("v"));
+        g.op_outs(
+            "",
+            "Split",
+            &[&qkv],
+            &[&q, &k, &vv],
+            vec![("axis", Attr::I(2)), ("num_outputs", Attr::I(3))],
+        );
+        let heads = |g: &mut GraphBuilder, t: &str| {
+            let r = g.op("Reshape", &[t, &bnhd], vec![]);
+            g.op("Transpose", &[&r], vec![("perm", Attr::Is(vec![0, 2, 1, 3]))])
+        };
+        let q = heads(&mut g, &q);
+        let k = heads(&mut g, &k);
+        let vv = heads(&mut g, &vv);
+        let q = rope(&mut g, &q, &cos, &sin, &c);
+        let k = rope(&mut g, &k, &cos, &sin, &c);
+        let pk = format!("{}{i}", io.present_key);
+        let pv = format!("{}{i}", io.present_value);
+        g.op_outs(
+            "",
+            "Concat",
+            &[&format!("{}{i}", io.past_key), &k],
+            &[&pk],
+            vec![("axis", Attr::I(2))],
+        );
+        g.op_outs(
+            "",
+            "Concat",
+            &[&format!("{}{i}", io.past_value), &vv],
+            &[&pv],
+            vec![("axis", Attr::I(2))],
+        );
+        let kt = g.op("Transpose", &[&pk], vec![("perm", Attr::Is(vec![0, 1, 3, 2]))]);
+        let s = g.op("MatMul", &[&q, &kt], vec![]);
+        let s = g.op("Mul", &[&s, &scale], vec![]);
+        let s = g.op("Add", &[&s, &mask], vec![]);
+        let pr = g.op("Softmax", &[&s], vec![("axis", Attr::I(-1))]);
+        let ctx = g.op("MatMul", &[&pr, &pv], vec![]);
+        let ctx = g.op("Transpose", &[&ctx], vec![("perm", Attr::Is(vec![0, 2, 1, 3]))]);
+        let ctx = g.op("Reshape", &[&ctx, &bnd], vec![]);
+        let o = linear(&mut g, w, &ctx, &format!("{p}.proj"), prec)?;
+        x = g.op("Add", &[&x, &o], vec![]);
+        let m = layer_norm(&mut g, w, &x, &format!("{p}.ln2"))?;
+        let m = linear(&mut g, w, &m, &format!("{p}.fc1"), prec)?;
+        let m = g.op("Gelu", &[&m], vec![]);
+        let m = linear(&mut g, w, &m, &format!("{p}.fc2"), prec)?;
+        x = g.op("Add", &[&x, &m], vec![]);
+    }
+    let x = layer_norm(&mut g, w, &x, "ln_f")?;
+    match prec {
+        Precision::Fp32 => {
+            let et = g.op("Transpose", &[&emb], vec![("perm", Attr::Is(vec![1, 0]))]);
+            g.op_outs("", "MatMul", &[&x, &et], &[&io.logits], vec![]);
+        }
+        Precision::Int8 => {
+            let et = transpose(edata, eshape[0], eshape[1]); // [d, vocab]
+            let (q, s) = quantize_columns(&et, eshape[1], eshape[0]);
+            let qn = g.init_i8("lm_head.weight_q", &[eshape[1], eshape[0]], &q);
+            let sn = g.init_f32("lm_head.weight_scale", &[eshape[0]], &s);
+            let zn = g.init_i8("lm_head.weight_zp", &[eshape[0]], &vec![0i8; eshape[0]]);
+            g.op_outs(
+                "com.microsoft",
+                "DynamicQuantizeMatMul",
+                &[&x, &qn, &sn, &zn],
+                &[&io.logits],
+                vec![],
+            );
+        }
+    }
+    let mut opset_import = vec![OperatorSetIdProto {
+        domain: String::new(),
+        version: OPSET,
+    }];
+    if prec == Precision::Int8 {
+        opset_import.push(OperatorSetIdProto {
+            domain: "com.microsoft".into(),
+            version: 1,
+        });
+    }
+    Ok(ModelProto {
+        ir_version: IR_VERSION,
+        producer_name: "sideman-trainer".into(),
+        producer_version: env!("CARGO_PKG_VERSION").into(),
+        domain: "org.sideman".into(),
+        model_version: 1,
+        doc_string: "Sideman decoder-only transformer with KV cache".into(),
+        graph: Some(g.graph),
+        opset_import,
+        metadata_props: vec![StringStringEntryProto {
+            key: CONFIG_KEY.into(),
+            value: serde_json::to_string(cfg)?,
+        }],
+    })
+}
+
+/// Reads the model shape and parameters back from a package's fp32 ONNX file (for fine-tuning),
+/// with the package's vocabulary.
+pub fn read_package_weights(dir: &Path) -> anyhow::Result<(ModelConfig, HashMap<String, Tensor>, Vocab)> {
+    let pkg = Package::load(dir)?;
+    let ModelKind::Transformer { fp32: Some(file), .. } = &pkg.manifest.model else {
+        anyhow::bail!(
+            "{}: fine-tuning needs a transformer package with its fp32 model",
+            dir.display()
+        );
+    };
+    let bytes = std::fs::read(pkg.file(file))?;
+    let (cfg, params) = read_onnx_weights(&bytes)?;
+    Ok((cfg, params, pkg.manifest.vocab.clone()))
+}
+
+/// Parameters of an fp32 graph written by [`build_model`], as candle tensors by variable name.
+pub fn read_onnx_weights(bytes: &[u8]) -> anyhow::Result<(ModelConfig, HashMap<String, Tensor>)> {
+    let m = crate::onnx::decode(bytes)?;
+    let cfg: ModelConfig = serde_json::from_str(
+        &m.metadata_props
+            .iter()
+            .find(|p| p.key == CONFIG_KEY)
+            .context("not a Sideman model (no config)")?
+            .value,
+    )?;
+    let graph = m.graph.context("no graph")?;
+    let mut out = HashMap::new();
+    for t in &graph.initializer {
+        let keep = t.name.starts_with("blocks.") || t.name.starts_with("embed.") || t.name.starts_with("ln_f.");
+        if !keep {
+            continue;
+        }
+        let data = crate::onnx::tensor_f32(t).with_context(|| format!("{} is not float (an int8 model?)", t.name))?;
+        let dims: Vec<usize> = t.dims.iter().map(|&d| d as usize).collect();
+        if let Some(base) = t.name.strip_suffix(".weight_t") {
+            let back = transpose(&data, dims[0], dims[1]);
+            out.insert(
+                format!("{base}.weight"),
+                Tensor::from_vec(back, (dims[1], dims[0]), &Device::Cpu)?,
+            );
+        } else {
+            out.insert(t.name.clone(), Tensor::from_vec(data, dims, &Device::Cpu)?);
+        }
+    }
+    Ok((cfg, out))
+}
+
+/// `trainer export` arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExportArgs {
+    /// Run folder written by `trainer train`.
+    pub run: PathBuf,
+    /// Package folder to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Package name shown to the user.
+    #[arg(long, default_value = "Sideman transformer")]
+    pub name: String,
+    /// Export the latest checkpoint instead of the best validation parameters.
+    #[arg(long)]
+    pub latest: bool,
+    /// Skip the int8 variant.
+    #[arg(long)]
+    pub no_int8: bool,
+}
+
+/// The trainer's git revision (or the crate version when git is unavailable).
+pub fn git_revision() -> String {
+    std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|| format!("v{}", env!("CARGO_PKG_VERSION")))
+}
+
+/// Writes a package from parameters.
+#[allow(clippy::too_many_arguments)]
+pub fn write_package(
+    out: &Path,
+    name: &str,
+    cfg: &ModelConfig,
+    params: &HashMap<String, Tensor>,
+    vocab: &Vocab,
+    info: &crate::train::RunInfo,
+    metrics: BTreeMap<String, f64>,
+    int8: bool,
+) -> anyhow::Result<Manifest> {
+    std::fs::create_dir_all(out)?;
+    let w = weights_of(params)?;
+    let fp32 = crate::onnx::encode(&build_model(cfg, &w, Precision::Fp32)?);
+    crate::dataset::write_atomic(&out.join(FP32_FILE), &fp32)?;
+    if int8 {
+        let q = crate::onnx::encode(&build_model(cfg, &w, Precision::Int8)?);
+        crate::dataset::write_atomic(&out.join(INT8_FILE), &q)?;
+    }
+    let mut manifest = Manifest {
+        format: MANIFEST_FORMAT,
+        name: name.to_string(),
+        description: format!(
+            "{} layers, width {}, {} heads, context {} ({} parameters)",
+            cfg.layers,
+            cfg.d_model,
+            cfg.heads,
+            cfg.context,
+            cfg.parameters()
+        ),
+        model: ModelKind::Transformer {
+            fp32: Some(FP32_FILE.into()),
+            int8: int8.then(|| INT8_FILE.into()),
+            layers: cfg.layers as u32,
+            heads: cfg.heads as u32,
+            d_model: cfg.d_model as u32,
+            context_len: cfg.context as u32,
+            io: OnnxIo::default(),
+        },
+        vocab: vocab.clone(),
+        microtiming: info.microtiming,
+        roles: if info.roles.is_empty() {
+            Role::ALL.to_vec()
+        } else {
+            info.roles.clone()
+        },
+        data: info.sources.clone(),
+        metrics,
+        trainer_revision: git_revision(),
+        files: BTreeMap::new(),
+    };
+    Package::write(out, &mut manifest)?;
+    Ok(manifest)
+}
+
+/// `trainer export`.
+pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
+    let cfg = crate::train::TrainConfig::load(&args.run.join("config.toml"))?;
+    let vocab = Vocab::from_json(&std::fs::read_to_string(args.run.join("vocab.json"))?)?;
+    let info: crate::train::RunInfo = serde_json::from_str(&std::fs::read_to_string(args.run.join("run.json"))?)
+        .with_context(|| format!("{}: run.json missing or invalid", args.run.display()))?;
+    let params_path = if args.latest {
+        let name = std::fs::read_to_string(args.run.join("checkpoints/latest"))?;
+        args.run
+            .join("checkpoints")
+            .join(name.trim())
+            .join("params.safetensors")
+    } else {
+        args.run.join("best.safetensors")
+    };
+    let params = candle_core::safetensors::load(&params_path, &Device::Cpu)
+        .with_context(|| format!("reading {}", params_path.display()))?;
+    let mut metrics = BTreeMap::new();
+    if let Ok(s) = std::fs::read_to_string(args.run.join("summary.json"))
+        && let Ok(s) = serde_json::from_str::<crate::train::Summary>(&s)
+    {
+        if let Some(v) = s.state.best_valid {
+            metrics.insert("valid_loss".into(), v);
+        }
+        metrics.insert("train_steps".into(), s.state.step as f64);
+        metrics.insert("train_tokens".into(), s.state.tokens as f64);
+        metrics.insert("parameters".into(), s.parameters as f64);
+    }
+    let m = write_package(
+        &args.out,
+        &args.name,
+        &cfg.model,
+        &params,
+        &vocab,
+        &info,
+        metrics,
+        !args.no_int8,
+    )?;
+    for (f, sum) in &m.files {
+        let len = std::fs::metadata(args.out.join(f)).map(|m| m.len()).unwrap_or(0);
+        println!("{f}: {:.2} MB, sha256 {}", len as f64 / 1e6, &sum[..16]);
+    }
+    println!("package written to {}", args.out.display());
+    Ok(())
+}

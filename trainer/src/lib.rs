@@ -1,0 +1,16 @@
+//! Sideman's trainer as a library: datasets, the candle transformer, the training loop, ONNX export,
+//! evaluation and offline generation. The `trainer` binary (`main.rs`) is a thin CLI over it; the
+//! ML framework (candle) stays inside this crate.
+
+pub mod cli;
+pub mod dataset;
+pub mod eval;
+pub mod export;
+pub mod generate;
+pub mod markov;
+pub mod model;
+pub mod onnx;
+pub mod plot;
+pub mod prepare;
+pub mod rng;
+pub mod train;

@@ -1,0 +1,430 @@
+//! The decoder-only transformer, in candle. This module is the only place that knows the network's
+//! layout; `export` mirrors it op for op in ONNX.
+//!
+//! Pre-LayerNorm blocks, causal self-attention with rotary positions (rotate-half form, applied to
+//! queries and keys before they enter the KV cache), GELU (erf) MLP, a final LayerNorm and an
+//! output projection tied to the token embedding. Linear weights are candle's `[out, in]`.
+
+use candle_core::{D, DType, Device, Module, Result, Tensor, Var};
+use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder, VarMap};
+use serde::{Deserialize, Serialize};
+
+/// Network shape. Written into every run folder and checkpoint, and into the package manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Transformer blocks.
+    pub layers: usize,
+    /// Model width.
+    pub d_model: usize,
+    /// Attention heads (`d_model` must divide evenly).
+    pub heads: usize,
+    /// Hidden width of the MLP.
+    pub d_ff: usize,
+    /// Training context, in tokens.
+    pub context: usize,
+    /// Rotary base frequency.
+    #[serde(default = "default_rope_base")]
+    pub rope_base: f64,
+    /// Longest position the exported rotary tables cover, as a multiple of `context`
+    /// (rotary positions extrapolate, so a longer context than training still runs).
+    #[serde(default = "default_rope_span")]
+    pub rope_span: usize,
+    /// Vocabulary size; must equal `models::tokenizer::VOCAB_SIZE`.
+    #[serde(default = "default_vocab")]
+    pub vocab: usize,
+}
+
+fn default_rope_base() -> f64 {
+    10_000.0
+}
+fn default_rope_span() -> usize {
+    4
+}
+fn default_vocab() -> usize {
+    models::tokenizer::VOCAB_SIZE as usize
+}
+
+/// LayerNorm epsilon, shared with the export.
+pub const LN_EPS: f64 = 1e-5;
+
+impl ModelConfig {
+    /// Width of one attention head.
+    pub fn head_dim(&self) -> usize {
+        self.d_model / self.heads
+    }
+
+    /// Longest position the rotary tables cover.
+    pub fn max_positions(&self) -> usize {
+        self.context * self.rope_span.max(1)
+    }
+
+    /// Checks that the shape is usable.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.layers > 0 && self.d_model > 0 && self.heads > 0 && self.d_ff > 0,
+            "sizes must be > 0"
+        );
+        anyhow::ensure!(
+            self.d_model.is_multiple_of(self.heads),
+            "d_model {} is not a multiple of heads {}",
+            self.d_model,
+            self.heads
+        );
+        anyhow::ensure!(
+            self.head_dim().is_multiple_of(2),
+            "head width {} must be even (rotary positions)",
+            self.head_dim()
+        );
+        anyhow::ensure!(self.context >= 8, "context must be at least 8 tokens");
+        anyhow::ensure!(
+            self.vocab == models::tokenizer::VOCAB_SIZE as usize,
+            "vocab {} does not match the tokenizer's {}",
+            self.vocab,
+            models::tokenizer::VOCAB_SIZE
+        );
+        Ok(())
+    }
+
+    /// Parameter count.
+    pub fn parameters(&self) -> usize {
+        let d = self.d_model;
+        let per_layer =
+            2 * 2 * d + (d * 3 * d + 3 * d) + (d * d + d) + (d * self.d_ff + self.d_ff) + (self.d_ff * d + d);
+        self.vocab * d + self.layers * per_layer + 2 * d
+    }
+}
+
+/// One block's weights.
+pub struct Block {
+    /// Pre-attention norm.
+    pub ln1: LayerNorm,
+    /// Fused query/key/value projection, `[3 d, d]`.
+    pub qkv: Linear,
+    /// Attention output projection.
+    pub proj: Linear,
+    /// Pre-MLP norm.
+    pub ln2: LayerNorm,
+    /// MLP up.
+    pub fc1: Linear,
+    /// MLP down.
+    pub fc2: Linear,
+}
+
+/// The transformer. Its variables live in the [`VarMap`] it was built from.
+pub struct Transformer {
+    /// Shape.
+    pub cfg: ModelConfig,
+    /// Token embedding `[vocab, d]`, also the output projection.
+    pub embed: Embedding,
+    /// Blocks, bottom first.
+    pub blocks: Vec<Block>,
+    /// Final norm.
+    pub ln_f: LayerNorm,
+    /// Rotary cos table `[max_positions, head_dim / 2]`.
+    pub cos: Tensor,
+    /// Rotary sin table.
+    pub sin: Tensor,
+}
+
+/// Per-layer (key, value) cache, each `[batch, heads, past, head_dim]`, keys already rotated.
+pub type KvCache = Vec<(Tensor, Tensor)>;
+
+fn layer_norm(d: usize, vb: VarBuilder) -> Result<LayerNorm> {
+    let w = vb.get_with_hints(d, "weight", candle_nn::Init::Const(1.0))?;
+    let b = vb.get_with_hints(d, "bias", candle_nn::Init::Const(0.0))?;
+    Ok(LayerNorm::new(w, b, LN_EPS))
+}
+
+fn linear(i: usize, o: usize, std: f64, vb: VarBuilder) -> Result<Linear> {
+    let w = vb.get_with_hints((o, i), "weight", candle_nn::Init::Randn { mean: 0.0, stdev: std })?;
+    let b = vb.get_with_hints(o, "bias", candle_nn::Init::Const(0.0))?;
+    Ok(Linear::new(w, Some(b)))
+}
+
+/// Rotary tables for `positions` positions.
+pub fn rope_tables(cfg: &ModelConfig, positions: usize, dev: &Device) -> Result<(Tensor, Tensor)> {
+    let half = cfg.head_dim() / 2;
+    let mut cos = Vec::with_capacity(positions * half);
+    let mut sin = Vec::with_capacity(positions * half);
+    for p in 0..positions {
+        for i in 0..half {
+            let inv = 1.0 / cfg.rope_base.powf(2.0 * i as f64 / cfg.head_dim() as f64);
+            let a = p as f64 * inv;
+            cos.push(a.cos() as f32);
+            sin.push(a.sin() as f32);
+        }
+    }
+    Ok((
+        Tensor::from_vec(cos, (positions, half), dev)?,
+        Tensor::from_vec(sin, (positions, half), dev)?,
+    ))
+}
+
+/// LayerNorm from differentiable primitives (candle's fused kernel has no backward pass).
+fn ln(x: &Tensor, n: &LayerNorm) -> Result<Tensor> {
+    let d = x.dim(D::Minus1)? as f64;
+    let mean = (x.sum_keepdim(D::Minus1)? / d)?;
+    let xc = x.broadcast_sub(&mean)?;
+    let var = (xc.sqr()?.sum_keepdim(D::Minus1)? / d)?;
+    let xn = xc.broadcast_div(&(var + LN_EPS)?.sqrt()?)?;
+    xn.broadcast_mul(n.weight())?
+        .broadcast_add(n.bias().expect("layer norms have a bias"))
+}
+
+/// Softmax over the last axis from differentiable primitives.
+fn softmax(x: &Tensor) -> Result<Tensor> {
+    let max = x.max_keepdim(D::Minus1)?.detach();
+    let e = x.broadcast_sub(&max)?.exp()?;
+    e.broadcast_div(&e.sum_keepdim(D::Minus1)?)
+}
+
+/// Rotate-half rotary embedding of `x` `[b, h, t, hd]` with `cos`/`sin` `[t, hd/2]`.
+fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
+    let hd = x.dim(D::Minus1)?;
+    let half = hd / 2;
+    let x1 = x.narrow(D::Minus1, 0, half)?;
+    let x2 = x.narrow(D::Minus1, half, half)?;
+    let r1 = (x1.broadcast_mul(cos)? - x2.broadcast_mul(sin)?)?;
+    let r2 = (x2.broadcast_mul(cos)? + x1.broadcast_mul(sin)?)?;
+    Tensor::cat(&[r1, r2], D::Minus1)
+}
+
+/// `x @ W^T + b` over the last axis, as one 2-D matmul (candle's batched Linear broadcasts the
+/// weight per batch item, which makes its backward pass several times slower).
+fn lin(x: &Tensor, l: &Linear) -> Result<Tensor> {
+    let dims = x.dims().to_vec();
+    let last = dims[dims.len() - 1];
+    let rows = x.elem_count() / last;
+    let y = x.reshape((rows, last))?.matmul(&l.weight().t()?)?;
+    let y = match l.bias() {
+        Some(b) => y.broadcast_add(b)?,
+        None => y,
+    };
+    let mut out = dims;
+    let n = out.len();
+    out[n - 1] = y.dim(1)?;
+    y.reshape(out)
+}
+
+impl Transformer {
+    /// Builds the network, creating (random-init, seeded by the caller's device seed) or reading its
+    /// variables through `vb`.
+    pub fn new(cfg: &ModelConfig, vb: VarBuilder) -> Result<Transformer> {
+        let d = cfg.d_model;
+        let std = 0.02;
+        let out_std = 0.02 / (2.0 * cfg.layers as f64).sqrt();
+        let embed_w = vb.get_with_hints(
+            (cfg.vocab, d),
+            "embed.weight",
+            candle_nn::Init::Randn { mean: 0.0, stdev: std },
+        )?;
+        let embed = Embedding::new(embed_w, d);
+        let mut blocks = Vec::with_capacity(cfg.layers);
+        for i in 0..cfg.layers {
+            let vb = vb.pp(format!("blocks.{i}"));
+            blocks.push(Block {
+                ln1: layer_norm(d, vb.pp("ln1"))?,
+                qkv: linear(d, 3 * d, std, vb.pp("qkv"))?,
+                proj: linear(d, d, out_std, vb.pp("proj"))?,
+                ln2: layer_norm(d, vb.pp("ln2"))?,
+                fc1: linear(d, cfg.d_ff, std, vb.pp("fc1"))?,
+                fc2: linear(cfg.d_ff, d, out_std, vb.pp("fc2"))?,
+            });
+        }
+        let ln_f = layer_norm(d, vb.pp("ln_f"))?;
+        let (cos, sin) = rope_tables(cfg, cfg.max_positions(), vb.device())?;
+        Ok(Transformer {
+            cfg: cfg.clone(),
+            embed,
+            blocks,
+            ln_f,
+            cos,
+            sin,
+        })
+    }
+
+    /// A fresh model with its variables in a new [`VarMap`].
+    pub fn init(cfg: &ModelConfig, dev: &Device) -> Result<(Transformer, VarMap)> {
+        let vm = VarMap::new();
+        let vb = VarBuilder::from_varmap(&vm, DType::F32, dev);
+        let m = Transformer::new(cfg, vb)?;
+        Ok((m, vm))
+    }
+
+    /// Full-sequence forward for training: `ids` `[b, t]` -> logits `[b, t, vocab]`.
+    pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
+        let (logits, _) = self.forward_cached(ids, None)?;
+        Ok(logits)
+    }
+
+    /// Forward over new tokens `ids` `[b, n]` after a cache of `past` tokens; returns logits
+    /// `[b, n, vocab]` and the cache extended by the new tokens.
+    pub fn forward_cached(&self, ids: &Tensor, cache: Option<&KvCache>) -> Result<(Tensor, KvCache)> {
+        let (b, n) = ids.dims2()?;
+        let past = cache.and_then(|c| c.first()).map_or(Ok(0), |(k, _)| k.dim(2))?;
+        let total = past + n;
+        if total > self.cos.dim(0)? {
+            candle_core::bail!("position {total} beyond the rotary table ({})", self.cos.dim(0)?);
+        }
+        let cos = self.cos.narrow(0, past, n)?;
+        let sin = self.sin.narrow(0, past, n)?;
+        let h = self.cfg.heads;
+        let hd = self.cfg.head_dim();
+        let d = self.cfg.d_model;
+        // Causal mask: query i (absolute past + i) sees keys j <= past + i.
+        let mask: Vec<f32> = (0..n)
+            .flat_map(|i| (0..total).map(move |j| if j <= past + i { 0.0 } else { f32::NEG_INFINITY }))
+            .collect();
+        let mask = Tensor::from_vec(mask, (n, total), ids.device())?;
+        let scale = 1.0 / (hd as f64).sqrt();
+        let mut x = self.embed.forward(ids)?;
+        let mut present = Vec::with_capacity(self.blocks.len());
+        for (li, blk) in self.blocks.iter().enumerate() {
+            let a = ln(&x, &blk.ln1)?;
+            let qkv = lin(&a, &blk.qkv)?;
+            let split = |i: usize| -> Result<Tensor> {
+                qkv.narrow(D::Minus1, i * d, d)?
+                    .reshape((b, n, h, hd))?
+                    .transpose(1, 2)?
+                    .contiguous()
+            };
+            let q = rope(&split(0)?, &cos, &sin)?;
+            let k = rope(&split(1)?, &cos, &sin)?;
+            let v = split(2)?;
+            let (k, v) = match cache.and_then(|c| c.get(li)) {
+                Some((pk, pv)) if past > 0 => (Tensor::cat(&[pk, &k], 2)?, Tensor::cat(&[pv, &v], 2)?),
+                _ => (k, v),
+            };
+            let scores = (q.matmul(&k.transpose(2, 3)?.contiguous()?)? * scale)?;
+            let p = softmax(&scores.broadcast_add(&mask)?)?;
+            let ctx = p.matmul(&v)?.transpose(1, 2)?.reshape((b, n, d))?;
+            x = (x + lin(&ctx, &blk.proj)?)?;
+            let m = ln(&x, &blk.ln2)?;
+            let m = lin(&lin(&m, &blk.fc1)?.gelu_erf()?, &blk.fc2)?;
+            x = (x + m)?;
+            present.push((k, v));
+        }
+        let x = ln(&x, &self.ln_f)?;
+        let (b, n, d) = x.dims3()?;
+        let logits = x
+            .reshape((b * n, d))?
+            .matmul(&self.embed.embeddings().t()?)?
+            .reshape((b, n, self.cfg.vocab))?;
+        Ok((logits, present))
+    }
+}
+
+/// Cross-entropy of `logits` `[b, t, v]` against `targets` `[b, t]` (u32), averaged over the
+/// positions where `weights` `[b, t]` (f32, 0 or 1) is 1. Returns (mean loss, number of positions).
+pub fn masked_loss(logits: &Tensor, targets: &Tensor, weights: &Tensor) -> Result<(Tensor, f64)> {
+    let (b, t, v) = logits.dims3()?;
+    let logits = logits.reshape((b * t, v))?;
+    let lse = {
+        let max = logits.max_keepdim(1)?.detach();
+        (logits.broadcast_sub(&max)?.exp()?.sum_keepdim(1)?.log()? + &max)?
+    };
+    let picked = logits.gather(&targets.reshape((b * t, 1))?, 1)?;
+    let nll = (lse - picked)?.reshape((b, t))?;
+    let w_sum = weights.sum_all()?.to_scalar::<f32>()? as f64;
+    let loss = ((nll * weights)?.sum_all()? / w_sum.max(1.0))?;
+    Ok((loss, w_sum))
+}
+
+/// Per-position negative log-likelihood `[b, t]` (no reduction), for evaluation.
+pub fn nll_per_position(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
+    let (b, t, v) = logits.dims3()?;
+    let logits = logits.reshape((b * t, v))?;
+    let lsm = candle_nn::ops::log_softmax(&logits, 1)?;
+    lsm.gather(&targets.reshape((b * t, 1))?, 1)?.neg()?.reshape((b, t))
+}
+
+/// Re-initialises every variable of `vm` from `seed` (candle's CPU generator cannot be seeded):
+/// matrices normal with std 0.02 (residual outputs scaled by `1/sqrt(2 layers)`), LayerNorm gains 1,
+/// biases 0.
+pub fn seeded_init(vm: &VarMap, cfg: &ModelConfig, seed: u64) -> Result<()> {
+    let mut rng = crate::rng::Rng::new(seed);
+    let out_std = 0.02 / (2.0 * cfg.layers as f64).sqrt();
+    for (name, var) in sorted_vars(vm) {
+        let t = var.as_tensor();
+        let n = t.elem_count();
+        let data: Vec<f32> = if name.ends_with(".bias") {
+            vec![0.0; n]
+        } else if name.contains("ln") {
+            vec![1.0; n]
+        } else {
+            let std = if name.contains("proj.") || name.contains("fc2.") {
+                out_std
+            } else {
+                0.02
+            };
+            (0..n).map(|_| (rng.normal() * std) as f32).collect()
+        };
+        var.set(&Tensor::from_vec(data, t.shape(), t.device())?)?;
+    }
+    Ok(())
+}
+
+/// The variables of a [`VarMap`] sorted by name (a stable order for the optimizer and checkpoints).
+pub fn sorted_vars(vm: &VarMap) -> Vec<(String, Var)> {
+    let data = vm.data().lock().expect("var map lock");
+    let mut v: Vec<(String, Var)> = data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn tiny() -> ModelConfig {
+        ModelConfig {
+            layers: 2,
+            d_model: 32,
+            heads: 4,
+            d_ff: 64,
+            context: 32,
+            rope_base: 10_000.0,
+            rope_span: 4,
+            vocab: default_vocab(),
+        }
+    }
+
+    #[test]
+    fn cached_decoding_matches_a_full_pass() {
+        let dev = Device::Cpu;
+        let (m, _vm) = Transformer::init(&tiny(), &dev).unwrap();
+        let ids: Vec<u32> = (0..20).map(|i| (i * 37 % 300) as u32).collect();
+        let full = m
+            .forward(&Tensor::new(ids.as_slice(), &dev).unwrap().unsqueeze(0).unwrap())
+            .unwrap();
+        let (first, mut cache) = m
+            .forward_cached(&Tensor::new(&ids[..7], &dev).unwrap().unsqueeze(0).unwrap(), None)
+            .unwrap();
+        let mut rows = vec![first];
+        for &id in &ids[7..] {
+            let (l, c) = m
+                .forward_cached(&Tensor::new(&[id], &dev).unwrap().unsqueeze(0).unwrap(), Some(&cache))
+                .unwrap();
+            cache = c;
+            rows.push(l);
+        }
+        let step = Tensor::cat(&rows, 1).unwrap();
+        let diff = (full - step)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(diff < 1e-4, "{diff}");
+    }
+
+    #[test]
+    fn parameter_count_matches_the_var_map() {
+        let (_m, vm) = Transformer::init(&tiny(), &Device::Cpu).unwrap();
+        let n: usize = vm.all_vars().iter().map(|v| v.elem_count()).sum();
+        assert_eq!(n, tiny().parameters());
+    }
+}

@@ -1,0 +1,102 @@
+//! Shared helpers: a tiny model and synthetic token streams.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+
+use candle_core::{Device, Tensor};
+use models::chord::{Chord, ChordQuality};
+use models::music::{ChordEvent, Note, Onset, Role};
+use models::tokenizer::{Sequence, Tokenizer, VOCAB_SIZE};
+use sideman_trainer::model::{ModelConfig, Transformer, seeded_init};
+use sideman_trainer::rng::Rng;
+use sideman_trainer::train::param_tensors;
+
+pub fn tiny_config() -> ModelConfig {
+    ModelConfig {
+        layers: 2,
+        d_model: 32,
+        heads: 4,
+        d_ff: 64,
+        context: 64,
+        rope_base: 10_000.0,
+        rope_span: 4,
+        vocab: VOCAB_SIZE as usize,
+    }
+}
+
+/// A seeded tiny model whose embedding is scaled up so its next-token distributions are peaked
+/// (a plain random init is nearly uniform, which makes top-1 comparisons meaningless).
+pub fn tiny_model(seed: u64) -> (Transformer, HashMap<String, Tensor>) {
+    let cfg = tiny_config();
+    let (m, vm) = Transformer::init(&cfg, &Device::Cpu).unwrap();
+    seeded_init(&vm, &cfg, seed).unwrap();
+    for (name, var) in sideman_trainer::model::sorted_vars(&vm) {
+        if name == "embed.weight" {
+            var.set(&(var.as_tensor() * 20.0).unwrap()).unwrap();
+        }
+    }
+    let p = param_tensors(&vm);
+    (m, p)
+}
+
+/// A synthetic lead sequence over ii-V-I changes with input onsets, `bars` long.
+pub fn synthetic_sequence(seed: u64, bars: u32) -> Sequence {
+    let mut rng = Rng::new(seed);
+    let mut s = Sequence::new(if seed.is_multiple_of(3) { Role::Bass } else { Role::Lead });
+    s.tempo_bpm = Some(140.0);
+    let changes = [
+        (2, ChordQuality::Min7),
+        (7, ChordQuality::Dom7),
+        (0, ChordQuality::Maj7),
+    ];
+    for b in 0..bars {
+        let (root, q) = changes[b as usize % 3];
+        s.chords.push(ChordEvent {
+            start: b as f64 * 4.0,
+            chord: Some(Chord::new(root, q)),
+        });
+        s.inputs.push(Onset {
+            start: b as f64 * 4.0,
+            pitch: 36 + root,
+        });
+        for e in 0..8 {
+            if rng.below(4) == 0 {
+                continue;
+            }
+            let pitch = 60 + [0u8, 2, 3, 5, 7, 9, 10][rng.below(7)] + root;
+            s.notes.push(Note {
+                start: b as f64 * 4.0 + e as f64 * 0.5,
+                duration: 0.5,
+                pitch,
+                velocity: 70 + rng.below(40) as u8,
+            });
+        }
+    }
+    s.bars = bars;
+    s
+}
+
+/// Token ids of a synthetic sequence.
+pub fn synthetic_ids(seed: u64, bars: u32) -> Vec<u32> {
+    Tokenizer::default().encode(&synthetic_sequence(seed, bars)).unwrap()
+}
+
+/// Skips (returns true) when no ONNX Runtime library is installed, except under CI, which
+/// installs it and must run these tests.
+pub fn skip_without_ort() -> bool {
+    if models::runtime::is_available() {
+        return false;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("ONNX Runtime is not installed; CI must run `cargo xtask ort` first");
+    }
+    eprintln!("SKIPPED: ONNX Runtime library not found (run `cargo xtask ort` or set SIDEMAN_ORT_LIB)");
+    true
+}
+
+pub fn softmax(x: &[f32]) -> Vec<f64> {
+    let m = x.iter().cloned().fold(f32::MIN, f32::max) as f64;
+    let e: Vec<f64> = x.iter().map(|&v| (v as f64 - m).exp()).collect();
+    let s: f64 = e.iter().sum();
+    e.into_iter().map(|v| v / s).collect()
+}

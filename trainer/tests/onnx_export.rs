@@ -1,0 +1,192 @@
+//! ONNX export: parity with the candle forward through the project's own ONNX Runtime path,
+//! KV-cache step decoding, rollback by truncation, int8 drift, and reading weights back.
+
+mod common;
+
+use candle_core::{Device, Tensor};
+use models::model::TokenModel;
+use models::package::OnnxIo;
+use models::runtime::{OnnxModel, TransformerSpec};
+use models::tokenizer::VOCAB_SIZE;
+use sideman_trainer::export::{Precision, build_model, read_onnx_weights, weights_of};
+
+use common::*;
+
+fn spec() -> TransformerSpec {
+    let c = tiny_config();
+    TransformerSpec {
+        layers: c.layers,
+        heads: c.heads,
+        head_dim: c.head_dim(),
+        context_len: c.max_positions(),
+        io: OnnxIo::default(),
+    }
+}
+
+fn onnx(params: &std::collections::HashMap<String, Tensor>, prec: Precision) -> Vec<u8> {
+    sideman_trainer::onnx::encode(&build_model(&tiny_config(), &weights_of(params).unwrap(), prec).unwrap())
+}
+
+fn max_abs(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+#[test]
+fn fp32_matches_candle_and_kv_steps_match_a_full_pass() {
+    if skip_without_ort() {
+        return;
+    }
+    let (model, params) = tiny_model(7);
+    let ids = synthetic_ids(1, 4);
+    let ids = &ids[..ids.len().min(60)];
+    let v = VOCAB_SIZE as usize;
+    // candle reference
+    let x = Tensor::new(ids, &Device::Cpu).unwrap().unsqueeze(0).unwrap();
+    let reference = model
+        .forward(&x)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+
+    let bytes = onnx(&params, Precision::Fp32);
+    let mut full = OnnxModel::from_bytes(&bytes, spec()).unwrap();
+    let all = full.forward(ids).unwrap();
+    let d = max_abs(&all, &reference);
+    assert!(d <= 1e-4, "fp32 ONNX vs candle: max abs diff {d}");
+
+    // Prefill 5 tokens, then one token at a time.
+    let mut step = OnnxModel::from_bytes(&bytes, spec()).unwrap();
+    let mut rows = step.forward(&ids[..5]).unwrap();
+    for &id in &ids[5..] {
+        rows.extend(step.forward(&[id]).unwrap());
+    }
+    let d = max_abs(&rows, &all);
+    assert!(d <= 1e-5, "KV-cache steps vs full pass: max abs diff {d}");
+
+    // Roll back to 20 tokens, then feed the rest again: same logits.
+    step.truncate(20);
+    let mut out = vec![0f32; v];
+    step.next_logits(&mut out).unwrap();
+    let d = max_abs(&out, &all[19 * v..20 * v]);
+    assert!(d <= 1e-5, "after truncation: {d}");
+    let again = step.forward(&ids[20..]).unwrap();
+    let d = max_abs(&again, &all[20 * v..]);
+    assert!(d <= 1e-5, "after re-feeding: {d}");
+    // Truncating to nothing and starting over works too.
+    step.truncate(0);
+    assert!(step.is_empty());
+    assert!(step.next_logits(&mut out).is_err());
+    let d = max_abs(&step.forward(&ids[..3]).unwrap(), &all[..3 * v]);
+    assert!(d <= 1e-5, "from empty: {d}");
+}
+
+#[test]
+fn int8_stays_close_to_fp32() {
+    if skip_without_ort() {
+        return;
+    }
+    let (_, params) = tiny_model(11);
+    let mut fp = OnnxModel::from_bytes(&onnx(&params, Precision::Fp32), spec()).unwrap();
+    let mut q = OnnxModel::from_bytes(&onnx(&params, Precision::Int8), spec()).unwrap();
+    let v = VOCAB_SIZE as usize;
+    let (mut positions, mut agree, mut kl_sum) = (0usize, 0usize, 0f64);
+    let mut seed = 100;
+    while positions < 1000 {
+        let ids = synthetic_ids(seed, 4);
+        let ids = &ids[..ids.len().min(60)];
+        seed += 1;
+        fp.truncate(0);
+        q.truncate(0);
+        let a = fp.forward(ids).unwrap();
+        let b = q.forward(ids).unwrap();
+        for i in 0..ids.len() {
+            let (ra, rb) = (&a[i * v..(i + 1) * v], &b[i * v..(i + 1) * v]);
+            let argmax = |r: &[f32]| r.iter().enumerate().max_by(|x, y| x.1.total_cmp(y.1)).map(|x| x.0);
+            agree += (argmax(ra) == argmax(rb)) as usize;
+            let (pa, pb) = (softmax(ra), softmax(rb));
+            kl_sum += pa
+                .iter()
+                .zip(&pb)
+                .map(|(p, q)| if *p > 0.0 { p * (p / q.max(1e-30)).ln() } else { 0.0 })
+                .sum::<f64>();
+            positions += 1;
+        }
+    }
+    let top1 = agree as f64 / positions as f64;
+    let kl = kl_sum / positions as f64;
+    eprintln!("int8 vs fp32 over {positions} positions: top-1 agreement {top1:.4}, mean KL {kl:.5}");
+    assert!(top1 >= 0.98, "top-1 agreement {top1}");
+    assert!(kl <= 0.02, "mean KL {kl}");
+}
+
+#[test]
+fn weights_read_back_from_the_fp32_graph() {
+    let (_, params) = tiny_model(3);
+    let (cfg, back) = read_onnx_weights(&onnx(&params, Precision::Fp32)).unwrap();
+    assert_eq!(cfg, tiny_config());
+    assert_eq!(back.len(), params.len());
+    for (n, t) in &params {
+        let b = &back[n];
+        assert_eq!(b.dims(), t.dims(), "{n}");
+        let d = (b - t)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert_eq!(d, 0.0, "{n}");
+    }
+}
+
+#[test]
+fn missing_library_is_a_clean_error() {
+    let e = models::runtime::find_library(Some(std::path::Path::new("/nonexistent/libonnxruntime.so"))).unwrap_err();
+    assert!(e.to_string().contains("not found"), "{e}");
+}
+
+#[test]
+fn a_package_round_trips_for_fine_tuning() {
+    let (_, params) = tiny_model(5);
+    let dir = std::env::temp_dir().join(format!("sideman-pkg-ft-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut vocab = models::tokenizer::Vocab::new();
+    vocab.add_style("swing").unwrap();
+    let info = sideman_trainer::train::RunInfo {
+        seed: 1,
+        data: "synthetic".into(),
+        init: None,
+        sources: vec![],
+        microtiming: false,
+        roles: vec![models::Role::Lead],
+    };
+    let m = sideman_trainer::export::write_package(
+        &dir,
+        "tiny",
+        &tiny_config(),
+        &params,
+        &vocab,
+        &info,
+        Default::default(),
+        true,
+    )
+    .unwrap();
+    assert_eq!(m.files.len(), 2);
+    let pkg = models::package::Package::load(&dir).unwrap();
+    assert_eq!(pkg.manifest.vocab.styles, vec!["swing".to_string()]);
+    let (cfg, back, v) = sideman_trainer::export::read_package_weights(&dir).unwrap();
+    assert_eq!(cfg, tiny_config());
+    assert_eq!(v, vocab);
+    assert_eq!(back.len(), params.len());
+    if !skip_without_ort() {
+        // The runtime loads the package (int8 preferred) and refuses nothing.
+        let mut model = models::runtime::OnnxModel::load(&pkg, models::runtime::Variant::PreferInt8).unwrap();
+        model.warm_up().unwrap();
+        assert_eq!(model.len(), 0);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
