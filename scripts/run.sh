@@ -9,5 +9,5 @@ mkdir -p out
 MODEL=${SIDEMAN_DEFAULT_MODEL:-models/assets/markov-lead}
 cargo run --release --locked -p sideman-trainer -- generate "$MODEL" \
   --role lead --chords "Dm7 G7 Cmaj7 Cmaj7" --bars 16 --tempo 140 --seed 1 --out out/solo.mid
-echo "bundles: $(ls -d target/bundled/Sideman.* | tr '\n' ' ')"
+echo "bundles: ${CARGO_TARGET_DIR:-target}/bundled/Sideman.clap, Sideman.vst3"
 echo "solo:    out/solo.mid"

@@ -140,9 +140,14 @@ with zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, open(sys.arg
     Ok(dest)
 }
 
-/// Copies the runtime library beside every bundled plugin binary under `target/bundled/`.
+/// Copies the runtime library beside every bundled plugin binary under `<target dir>/bundled/`
+/// (the target dir is `CARGO_TARGET_DIR` when set, as nice-plug's bundler uses it).
 fn copy_into_bundles(lib: &Path) -> Result<(), String> {
-    let bundled = workspace_root().join("target").join("bundled");
+    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => workspace_root().join(dir),
+        None => workspace_root().join("target"),
+    };
+    let bundled = target.join("bundled");
     let Ok(entries) = std::fs::read_dir(&bundled) else {
         return Ok(());
     };
