@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Per-token decode latency of an exported package in Python onnxruntime (batch 1, KV cache, one
-thread), to compare with `trainer bench-decode` (the same graph through the Rust `ort` path).
+thread), to compare with the `latency_ms` that `trainer eval` reports (the same graph through the Rust
+`ort` path).
 
     pip install onnxruntime==1.31.1 numpy
     python3 trainer/benches/ort_latency.py runs/pkg/model.int8.onnx --prefill 64 --tokens 256
