@@ -37,6 +37,26 @@ impl Rng {
     pub fn next_signed(&mut self) -> f64 {
         self.next_f64() * 2.0 - 1.0
     }
+
+    /// Uniform in `0..n` (`n > 0`), by multiply-shift (no modulo bias worth measuring).
+    pub fn below(&mut self, n: usize) -> usize {
+        ((self.next_u64() as u128 * n as u128) >> 64) as usize
+    }
+
+    /// Standard normal (Box-Muller).
+    pub fn normal(&mut self) -> f64 {
+        let u1 = self.next_f64().max(1e-300);
+        let u2 = self.next_f64();
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
+
+    /// Fisher-Yates shuffle.
+    pub fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            let j = self.below(i + 1);
+            v.swap(i, j);
+        }
+    }
 }
 
 /// How to pick among the allowed ids.
