@@ -30,8 +30,9 @@
 //! same tokens again.
 //!
 //! # Re-priming
-//! When the stream reaches three quarters of the model's context at a bar line, the session keeps
-//! the last [`SessionConfig::keep_bars`] bars ([`Sequence::slice_bars`] of the decoded stream),
+//! When, at a bar line, less room is left in the model's context than two of the densest bars seen
+//! (or a quarter of the context), the session keeps the last [`SessionConfig::keep_bars`] bars
+//! (fewer if they would fill more than half the context) ([`Sequence::slice_bars`] of the decoded stream),
 //! re-encodes them and feeds them as one prefill. Rollback cannot reach before the kept bars;
 //! [`Session::rollback`] says so and the caller starts a new session.
 
@@ -114,6 +115,17 @@ pub struct GeneratedNote {
     pub pitch: u8,
     /// MIDI velocity 1-127.
     pub velocity: u8,
+}
+
+impl From<GeneratedNote> for crate::music::Note {
+    fn from(n: GeneratedNote) -> crate::music::Note {
+        crate::music::Note {
+            start: n.start,
+            duration: n.duration,
+            pitch: n.pitch,
+            velocity: n.velocity,
+        }
+    }
 }
 
 /// How a session generates.
@@ -236,6 +248,8 @@ pub struct Session<M: TokenModel> {
     allowed: Vec<bool>,
     given_buf: Vec<u32>,
     reprimes: u64,
+    /// Most tokens one bar has taken so far (sets how early to re-prime).
+    max_bar_tokens: usize,
     /// PRNG state before the current step's draw (what a rollback to its tokens restores).
     rng_before: Rng,
 }
@@ -275,6 +289,7 @@ impl<M: TokenModel> Session<M> {
             allowed: vec![false; VOCAB_SIZE as usize],
             given_buf: Vec::with_capacity(160),
             reprimes: 0,
+            max_bar_tokens: 0,
             rng_before: Rng::new(config.seed),
             config,
         };
@@ -469,8 +484,18 @@ impl<M: TokenModel> Session<M> {
             return self.write_given(cond, g);
         }
         self.push(id)?;
-        if matches!(Vocab::token(id), Some(Token::Bar)) && self.tokens.len() * 4 >= self.model.context_len() * 3 {
-            self.reprime()?;
+        if matches!(Vocab::token(id), Some(Token::Bar)) {
+            let here = self.tokens.len() - 1;
+            let bar = Vocab::id(Token::Bar);
+            if let Some(prev) = self.tokens[..here].iter().rposition(|&t| t == bar) {
+                self.max_bar_tokens = self.max_bar_tokens.max(here - prev);
+            }
+            // Re-prime while there is still room for two of the densest bars seen so far (and
+            // at least a quarter of the context), so a dense bar never fills the context.
+            let ctx = self.model.context_len();
+            if self.tokens.len() + (ctx / 4).max(2 * self.max_bar_tokens) >= ctx {
+                self.reprime()?;
+            }
         }
         Ok(())
     }
@@ -637,23 +662,31 @@ impl<M: TokenModel> Session<M> {
     /// after a `BAR`.
     fn reprime(&mut self) -> Result<(), GenerateError> {
         let Some(cur) = self.state.bar() else { return Ok(()) };
-        let keep_from = cur.saturating_sub(self.config.keep_bars.max(1));
-        if keep_from == 0 {
-            return Ok(());
-        }
+        let mut keep_from = cur.saturating_sub(self.config.keep_bars.max(1));
         let mut seq: Sequence = decode(&self.tokens).map_err(|e| match e {
             crate::tokenizer::DecodeError::Grammar(g) => GenerateError::Grammar(g),
         })?;
         seq.meter = Meter::constant(self.config.numerator, self.config.denominator);
         seq.tempo_bpm = self.config.tempo_bpm;
-        let mut kept = seq.slice_bars(keep_from, cur);
-        kept.ended = false;
         let tok = Tokenizer {
             microtiming: self.config.microtiming,
             ..Tokenizer::default()
         };
-        let mut ids = tok.encode(&kept)?;
-        ids.push(Vocab::id(Token::Bar));
+        // Keep the last `keep_bars` bars, fewer if they would take more than half the context.
+        let half = self.model.context_len() / 2;
+        let ids = loop {
+            let mut kept = seq.slice_bars(keep_from, cur);
+            kept.ended = false;
+            let mut ids = tok.encode(&kept)?;
+            ids.push(Vocab::id(Token::Bar));
+            if ids.len() <= half || keep_from >= cur {
+                break ids;
+            }
+            keep_from += 1;
+        };
+        if keep_from == 0 {
+            return Ok(());
+        }
         // Rebuild the stream and its marks without creating notes, then prefill the model.
         let new_origin = self.origin + keep_from as i64 * self.bar_ticks;
         self.tokens.clear();

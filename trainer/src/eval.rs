@@ -429,15 +429,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             };
             let m = crate::generate::AnyModel::Onnx(Box::new(OnnxModel::load(&pkg, variant)?));
             let notes = crate::generate::generate_any(m, config.clone(), &w.chords, &w.inputs, args.sample_bars)?;
-            let notes: Vec<Note> = notes
-                .iter()
-                .map(|n| Note {
-                    start: n.start,
-                    duration: n.duration,
-                    pitch: n.pitch,
-                    velocity: n.velocity,
-                })
-                .collect();
+            let notes: Vec<Note> = notes.iter().map(|&n| Note::from(n)).collect();
             music_model.entry(key.clone()).or_default().push(music_metrics(
                 &notes,
                 &w.chords,
@@ -453,15 +445,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             if let Some(t) = &base_table {
                 let m = MarkovModel::new(t.clone());
                 let notes = crate::generate::generate_notes(m, config, &w.chords, &w.inputs, args.sample_bars)?;
-                let notes: Vec<Note> = notes
-                    .iter()
-                    .map(|n| Note {
-                        start: n.start,
-                        duration: n.duration,
-                        pitch: n.pitch,
-                        velocity: n.velocity,
-                    })
-                    .collect();
+                let notes: Vec<Note> = notes.iter().map(|&n| Note::from(n)).collect();
                 music_base.entry(key).or_default().push(music_metrics(
                     &notes,
                     &w.chords,

@@ -124,34 +124,6 @@ pub fn keep_bars_for(pkg: &Package) -> u32 {
     }
 }
 
-/// A model that tells the session a shorter context than it has, so the session (which re-primes
-/// at a bar line once three quarters of the context are used) leaves room for one more dense bar
-/// before the real context is full.
-pub struct EarlyReprime<M: TokenModel> {
-    /// The model.
-    pub inner: M,
-    /// Context length reported to the session.
-    pub reported: usize,
-}
-
-impl<M: TokenModel> TokenModel for EarlyReprime<M> {
-    fn feed(&mut self, ids: &[u32]) -> Result<(), models::model::ModelError> {
-        self.inner.feed(ids)
-    }
-    fn truncate(&mut self, len: usize) {
-        self.inner.truncate(len)
-    }
-    fn len(&self) -> usize {
-        self.inner.len()
-    }
-    fn next_logits(&mut self, out: &mut [f32]) -> Result<(), models::model::ModelError> {
-        self.inner.next_logits(out)
-    }
-    fn context_len(&self) -> usize {
-        self.reported
-    }
-}
-
 /// A loaded model of either kind.
 pub enum AnyModel {
     /// Transformer in ONNX Runtime.
@@ -181,11 +153,7 @@ pub fn generate_any(
     bars: u32,
 ) -> anyhow::Result<Vec<GeneratedNote>> {
     match model {
-        AnyModel::Onnx(m) => {
-            // Leave about 120 tokens after the re-prime point for the bar in progress.
-            let reported = (m.context_len().saturating_sub(120) * 4 / 3).max(64);
-            generate_notes(EarlyReprime { inner: *m, reported }, config, chords, inputs, bars)
-        }
+        AnyModel::Onnx(m) => generate_notes(*m, config, chords, inputs, bars),
         AnyModel::Markov(m) => generate_notes(m, config, chords, inputs, bars),
     }
 }
@@ -262,15 +230,7 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
             Some(if role == Role::Bass { 32 } else { 65 })
         },
         role,
-        notes: notes
-            .iter()
-            .map(|n| Note {
-                start: n.start,
-                duration: n.duration,
-                pitch: n.pitch,
-                velocity: n.velocity,
-            })
-            .collect(),
+        notes: notes.iter().map(|&n| Note::from(n)).collect(),
     };
     let mut chord_notes = Vec::new();
     for (i, c) in chords.iter().enumerate() {
