@@ -104,6 +104,99 @@ impl Conditioning {
     }
 }
 
+/// Turns the notes a user plays into [`Conditioning`], exactly as the plugin hears them: every
+/// note-on may change the chord (recognised over the keys held at that moment, see
+/// [`Chord::recognize`]) and, for roles conditioned on input, adds an input onset. The plugin's
+/// generator thread and `trainer generate --input` both go through this type, so the same input
+/// gives the same conditioning.
+#[derive(Debug, Clone)]
+pub struct InputFollower {
+    held: [bool; 128],
+}
+
+impl Default for InputFollower {
+    fn default() -> Self {
+        InputFollower { held: [false; 128] }
+    }
+}
+
+/// What one note-on changed in the conditioning.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct FollowEffect {
+    /// The chord recognised from this note on, if it changed.
+    pub chord: Option<Chord>,
+    /// Whether the conditioning changed (a new chord, or an input onset was added).
+    pub changed: bool,
+}
+
+impl InputFollower {
+    /// A key went down (always call, even when not following, so the held set stays true).
+    pub fn press(&mut self, pitch: u8) {
+        self.held[pitch.min(127) as usize] = true;
+    }
+
+    /// A key went up.
+    pub fn release(&mut self, pitch: u8) {
+        self.held[pitch.min(127) as usize] = false;
+    }
+
+    /// Keys held now.
+    pub fn held(&self) -> impl Iterator<Item = u8> + '_ {
+        (0..128u8).filter(|&k| self.held[k as usize])
+    }
+
+    /// Applies the note-on of `pitch` at `tick` (after [`InputFollower::press`]) to `cond`.
+    pub fn note_on(&self, cond: &mut Conditioning, tick: i64, pitch: u8, write_inputs: bool) -> FollowEffect {
+        let mut effect = FollowEffect::default();
+        let mut held = [0u8; 128];
+        let mut n = 0;
+        for k in self.held() {
+            held[n] = k;
+            n += 1;
+        }
+        if let Some(c) = Chord::recognize(&held[..n])
+            && cond.chord_at(tick) != Some(Some(c))
+        {
+            cond.set_chord(tick, Some(c));
+            effect.chord = Some(c);
+            effect.changed = true;
+        }
+        if write_inputs {
+            cond.add_input(tick, pitch);
+            effect.changed = true;
+        }
+        effect
+    }
+
+    /// Conditioning for a whole part played in advance (`trainer generate --input`): note-offs
+    /// before note-ons at the same tick, then by pitch, as a host delivers a block.
+    pub fn follow_part(notes: &[crate::music::Note], write_inputs: bool) -> Conditioning {
+        let mut events: Vec<(i64, bool, u8)> = Vec::with_capacity(notes.len() * 2);
+        for n in notes {
+            events.push((beat_to_tick(n.start), true, n.pitch));
+            events.push((beat_to_tick(n.start + n.duration.max(0.0)), false, n.pitch));
+        }
+        events.sort_by_key(|&(t, on, p)| (t, on, p));
+        let mut f = InputFollower::default();
+        let mut cond = Conditioning::default();
+        for (tick, on, pitch) in events {
+            if on {
+                f.press(pitch);
+                f.note_on(&mut cond, tick, pitch, write_inputs);
+            } else {
+                f.release(pitch);
+            }
+        }
+        cond
+    }
+}
+
+/// The session seed for a user-facing seed (the plugin's Seed parameter, `trainer generate
+/// --seed`): one mapping, so both give the same notes for the same number.
+pub fn session_seed(user_seed: u64) -> u64 {
+    user_seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5EED
+}
+
 /// A generated note on the caller's timeline.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GeneratedNote {

@@ -2,6 +2,7 @@
 //!
 //! Everything that must mean the same thing on both sides lives here:
 //! - [`music`]: notes, roles, meter and chords in musical time (beats, never seconds);
+//! - [`assets`]: the default models built into every binary;
 //! - [`chord`]: chord symbols, their reduced quality set, and chord recognition from held notes;
 //! - [`tokenizer`]: the one tokenizer (see `models/TOKENS.md`), with its grammar;
 //! - [`midi`]: Standard MIDI File reading and writing;
@@ -13,6 +14,7 @@
 //! - [`runtime`]: ONNX Runtime loading and the KV-cached [`runtime::OnnxModel`];
 //! - [`generate`]: the generation session (given-event rule, look-ahead, rollback, re-priming).
 
+pub mod assets;
 pub mod chord;
 pub mod generate;
 pub mod markov;

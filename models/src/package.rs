@@ -157,6 +157,14 @@ pub enum PackageError {
         /// The mismatch.
         source: VocabError,
     },
+    /// No built-in model has this id.
+    #[error("no built-in model {id:?} (built in: {known})")]
+    UnknownBuiltin {
+        /// The id asked for.
+        id: String,
+        /// The ids there are.
+        known: String,
+    },
     /// A model file's checksum differs from the manifest's.
     #[error("{path} is damaged or was changed (checksum mismatch)")]
     Checksum {
@@ -165,14 +173,20 @@ pub enum PackageError {
     },
 }
 
-/// A loaded, checked package: its manifest and where its files are.
+/// A loaded, checked package: its manifest and where its files are (a folder, or bytes built
+/// into the binary for the default models, see [`crate::assets`]).
 #[derive(Debug, Clone)]
 pub struct Package {
     /// The manifest.
     pub manifest: Manifest,
-    /// Folder of the package.
+    /// Folder of the package (for a built-in package, `builtin:<id>`).
     pub dir: PathBuf,
+    /// Files of a built-in package.
+    pub embedded: Option<&'static [(&'static str, &'static [u8])]>,
 }
+
+/// Prefix of a model reference naming a built-in package (`builtin:jazz-lead`).
+pub const BUILTIN_PREFIX: &str = "builtin:";
 
 /// SHA-256 of bytes, as lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -204,6 +218,16 @@ impl Manifest {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
+    /// Bars a generation session keeps when it re-primes a full context: few enough that they
+    /// fit in half of a short context (a dense jazz bar with its conditioning is 40-80 tokens).
+    /// The plugin and `trainer generate` both use it, so they re-prime alike.
+    pub fn keep_bars(&self) -> u32 {
+        match &self.model {
+            ModelKind::Transformer { context_len, .. } => (*context_len / 256).clamp(1, 8),
+            ModelKind::Markov { .. } => 8,
+        }
+    }
+
     /// The tokenizer this model was trained with.
     pub fn tokenizer(&self) -> Tokenizer {
         Tokenizer::new(self.vocab.clone(), self.microtiming)
@@ -226,7 +250,11 @@ impl Package {
             reason: "not UTF-8 text".into(),
         })?;
         let manifest = Manifest::from_json(&json, &manifest_path)?;
-        let pkg = Package { manifest, dir };
+        let pkg = Package {
+            manifest,
+            dir,
+            embedded: None,
+        };
         for (file, sum) in &pkg.manifest.files {
             let p = pkg.dir.join(file);
             let bytes = std::fs::read(&p).map_err(|source| PackageError::Io {
@@ -267,6 +295,60 @@ impl Package {
     /// Full path of a file of the package.
     pub fn file(&self, name: &str) -> PathBuf {
         self.dir.join(name)
+    }
+
+    /// The bytes of a file of the package (read from disk, or built in).
+    pub fn read(&self, name: &str) -> Result<std::borrow::Cow<'static, [u8]>, PackageError> {
+        if let Some(files) = self.embedded {
+            return files
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, b)| std::borrow::Cow::Borrowed(*b))
+                .ok_or_else(|| PackageError::Io {
+                    path: self.file(name),
+                    source: std::io::Error::new(std::io::ErrorKind::NotFound, "not built into this binary"),
+                });
+        }
+        let p = self.file(name);
+        std::fs::read(&p)
+            .map(std::borrow::Cow::Owned)
+            .map_err(|source| PackageError::Io { path: p, source })
+    }
+
+    /// A package from a manifest and files built into the binary, checked like one on disk.
+    pub fn from_static(
+        id: &str,
+        manifest_json: &str,
+        files: &'static [(&'static str, &'static [u8])],
+    ) -> Result<Package, PackageError> {
+        let dir = PathBuf::from(format!("{BUILTIN_PREFIX}{id}"));
+        let manifest = Manifest::from_json(manifest_json, &dir.join(MANIFEST_FILE))?;
+        let pkg = Package {
+            manifest,
+            dir,
+            embedded: Some(files),
+        };
+        for (file, sum) in &pkg.manifest.files {
+            if &sha256_hex(&pkg.read(file)?) != sum {
+                return Err(PackageError::Checksum { path: pkg.file(file) });
+            }
+        }
+        Ok(pkg)
+    }
+
+    /// Opens a model reference: `builtin:<id>` for a default model built into this binary, or the
+    /// path of a package folder (or its manifest).
+    pub fn open(reference: &str) -> Result<Package, PackageError> {
+        let reference = reference.trim();
+        match reference.strip_prefix(BUILTIN_PREFIX) {
+            Some(id) => crate::assets::package(id),
+            None => Package::load(Path::new(reference)),
+        }
+    }
+
+    /// Whether this package is built into the binary.
+    pub fn is_builtin(&self) -> bool {
+        self.embedded.is_some()
     }
 }
 

@@ -277,11 +277,7 @@ impl OnnxModel {
             Variant::PreferFp32 => fp32.as_ref().or(int8.as_ref()),
         }
         .ok_or_else(|| RuntimeError::NotTransformer(pkg.manifest.name.clone()))?;
-        let path = pkg.file(file);
-        let bytes = std::fs::read(&path).map_err(|source| PackageError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        let bytes = pkg.read(file)?;
         let heads = (*heads).max(1) as usize;
         let spec = TransformerSpec {
             layers: *layers as usize,

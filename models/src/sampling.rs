@@ -108,6 +108,31 @@ impl Default for Constraints {
     }
 }
 
+impl Constraints {
+    /// What a role is generated with unless the user says otherwise (the plugin's parameter
+    /// defaults, and `trainer generate`'s): lead and bass one note at a time, pitched roles between
+    /// C2 and C7, drums any key.
+    pub fn for_role(role: crate::music::Role) -> Constraints {
+        let drums = role.is_drums();
+        Constraints {
+            pitch_classes: 0xFFF,
+            pitch_lo: if drums { 0 } else { DEFAULT_PITCH_LO },
+            pitch_hi: if drums { 127 } else { DEFAULT_PITCH_HI },
+            max_polyphony: if matches!(role, crate::music::Role::Lead | crate::music::Role::Bass) {
+                1
+            } else {
+                0
+            },
+            density: 0.5,
+        }
+    }
+}
+
+/// Default lowest pitch of pitched roles (C2).
+pub const DEFAULT_PITCH_LO: u8 = 36;
+/// Default highest pitch of pitched roles (C7).
+pub const DEFAULT_PITCH_HI: u8 = 96;
+
 /// Scales for the key/scale lock, as pitch-class sets relative to the tonic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scale {

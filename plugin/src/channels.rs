@@ -153,13 +153,14 @@ pub enum ToAudio {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum EngineState {
-    /// No model path is set.
+    /// No model loaded yet.
     NoModel = 0,
     /// A model is being loaded.
     Loading = 1,
     /// Generating.
     Ready = 2,
-    /// The model could not be loaded or failed; see [`SharedStatus::last_error`]. Output is silent.
+    /// No model could be loaded (not even a fallback), or the generator failed; see
+    /// [`SharedStatus::last_error`]. Output is silent.
     Failed = 3,
 }
 
@@ -184,6 +185,11 @@ pub struct SharedStatus {
     pub ack_seq: AtomicU64,
     /// End of the last processed block, in beats (`f64` bits; audio thread).
     pub playhead_bits: AtomicU64,
+    /// Start of the last processed block, in beats (`f64` bits; audio thread).
+    pub block_start_bits: AtomicU64,
+    /// Whether the host renders offline (audio thread): the audio thread then waits for the
+    /// worker on every block, so notes from the block's start may still be replaced.
+    pub offline: AtomicBool,
     /// Tempo of the last block (`f64` bits; audio thread).
     pub tempo_bits: AtomicU64,
     /// Whether the transport plays (audio thread).
@@ -212,6 +218,11 @@ pub struct SharedStatus {
     pub state: AtomicU8,
     /// Human-readable cause of the last failure (worker writes; editor reads).
     pub last_error: Mutex<String>,
+    /// What the user should know although Sideman plays: a fallback model in use and why (worker
+    /// writes; editor reads). Empty when all is as asked.
+    pub notice: Mutex<String>,
+    /// Name of the model playing, with its variant ("Jazz lead (int8)") (worker writes).
+    pub model_name: Mutex<String>,
 }
 
 impl SharedStatus {
@@ -236,6 +247,35 @@ impl SharedStatus {
             *e = msg;
         }
         self.set_state(EngineState::Failed);
+    }
+
+    /// The current notice (not for the audio thread).
+    pub fn notice(&self) -> String {
+        self.notice.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Sets the notice (worker).
+    pub fn set_notice(&self, msg: String) {
+        if let Ok(mut n) = self.notice.lock() {
+            *n = msg;
+        }
+    }
+
+    /// Name of the model playing (not for the audio thread).
+    pub fn model_name(&self) -> String {
+        self.model_name.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Sets the model name (worker).
+    pub fn set_model_name(&self, name: String) {
+        if let Ok(mut n) = self.model_name.lock() {
+            *n = name;
+        }
+    }
+
+    /// Start of the last block in beats.
+    pub fn block_start(&self) -> f64 {
+        f64::from_bits(self.block_start_bits.load(Ordering::Acquire))
     }
 
     /// Playhead (end of the last block) in beats.

@@ -122,12 +122,14 @@ impl Sideman {
     }
 
     /// Publishes the block to the worker; in offline rendering waits for it (bounded).
-    fn publish(&mut self, end_beat: f64, tempo: f64, playing: bool, wake: bool) {
+    fn publish(&mut self, start_beat: f64, end_beat: f64, tempo: f64, playing: bool, wake: bool) {
+        let offline = self.process_mode == ProcessMode::Offline;
+        self.status.offline.store(offline, Ordering::Release);
+        self.status.block_start_bits.store(start_beat.to_bits(), Ordering::Release);
         self.status.playhead_bits.store(end_beat.to_bits(), Ordering::Release);
         self.status.tempo_bits.store(tempo.to_bits(), Ordering::Release);
         self.status.playing.store(playing, Ordering::Release);
         self.status.block_seq.store(self.seq, Ordering::Release);
-        let offline = self.process_mode == ProcessMode::Offline;
         if let Some(a) = self.audio.as_ref()
             && (wake || offline)
         {
@@ -393,7 +395,7 @@ impl Plugin for Sideman {
         match wrap {
             Some((ls, le)) => {
                 let k = (((le - start_beat) * spb).round().max(0.0) as u32).min(len);
-                self.publish(le, tempo, playing, wake);
+                self.publish(start_beat, le, tempo, playing, wake);
                 self.scheduler.render(start_beat, 0, k, spb);
                 self.discontinuity(k);
                 self.seq += 1;
@@ -411,13 +413,13 @@ impl Plugin for Sideman {
                 });
                 let rest = len - k;
                 let end = ls + rest as f64 / spb;
-                self.publish(end, tempo, playing, true);
+                self.publish(ls, end, tempo, playing, true);
                 self.scheduler.render(ls, k, rest, spb);
                 self.expected_beat = end;
                 self.own_beat = end;
             }
             None => {
-                self.publish(end_beat, tempo, playing, wake);
+                self.publish(start_beat, end_beat, tempo, playing, wake);
                 if playing {
                     self.scheduler.render(start_beat, 0, len, spb);
                 }

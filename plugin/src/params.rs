@@ -8,7 +8,7 @@
 use std::sync::{Arc, RwLock};
 
 use models::Role;
-use models::sampling::Scale;
+use models::sampling::{DEFAULT_PITCH_HI, DEFAULT_PITCH_LO, Scale};
 use nice_plug::prelude::*;
 
 /// Highest style slot selectable from the parameter (0 means no style tag).
@@ -286,8 +286,8 @@ impl Default for SidemanParams {
             seed: IntParam::new("Seed", 1, IntRange::Linear { min: 0, max: 9999 }).non_automatable(),
             key: EnumParam::new("Key", KeyParam::Off),
             scale: EnumParam::new("Scale", ScaleParam::Major),
-            pitch_lo: IntParam::new("Lowest note", 36, IntRange::Linear { min: 0, max: 127 }),
-            pitch_hi: IntParam::new("Highest note", 96, IntRange::Linear { min: 0, max: 127 }),
+            pitch_lo: IntParam::new("Lowest note", DEFAULT_PITCH_LO as i32, IntRange::Linear { min: 0, max: 127 }),
+            pitch_hi: IntParam::new("Highest note", DEFAULT_PITCH_HI as i32, IntRange::Linear { min: 0, max: 127 }),
             velocity_scale: stepped(
                 "Velocity",
                 1.0,

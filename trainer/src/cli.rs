@@ -7,6 +7,7 @@ use crate::export::{self, ExportArgs};
 use crate::generate::{self, GenerateArgs};
 use crate::markov::{self, MarkovArgs};
 use crate::prepare::{self, PrepareArgs};
+use crate::ship::{self, ShipArgs};
 use crate::train::{self, TrainArgs};
 
 /// Train and use Sideman's models.
@@ -33,6 +34,8 @@ pub enum Commands {
     Eval(EvalArgs),
     /// Generate a Standard MIDI File over a chord progression with a model package.
     Generate(GenerateArgs),
+    /// Copy an evaluated package's int8 graph into a default-model asset folder with its card.
+    Ship(ShipArgs),
 }
 
 impl Cli {
@@ -45,6 +48,7 @@ impl Cli {
             Commands::Export(args) => export::run(args),
             Commands::Eval(args) => eval::run(args),
             Commands::Generate(args) => generate::run(args),
+            Commands::Ship(args) => ship::run(args),
         }
     }
 }

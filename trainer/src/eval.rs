@@ -421,14 +421,19 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
                 .collect();
             config.microtiming = pkg.manifest.microtiming;
             config.seed = args.seed + i as u64;
-            config.keep_bars = crate::generate::keep_bars_for(&pkg);
+            config.keep_bars = pkg.manifest.keep_bars();
             config.sampler = models::sampling::SamplerConfig {
                 temperature: 1.0,
                 top_k: 0,
                 top_p: 0.95,
             };
             let m = crate::generate::AnyModel::Onnx(Box::new(OnnxModel::load(&pkg, variant)?));
-            let notes = crate::generate::generate_any(m, config.clone(), &w.chords, &w.inputs, args.sample_bars)?;
+            let notes = crate::generate::generate_any(
+                m,
+                config.clone(),
+                &crate::generate::conditioning(&w.chords, &w.inputs),
+                args.sample_bars,
+            )?;
             let notes: Vec<Note> = notes.iter().map(|&n| Note::from(n)).collect();
             music_model.entry(key.clone()).or_default().push(music_metrics(
                 &notes,
@@ -444,7 +449,12 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             ));
             if let Some(t) = &base_table {
                 let m = MarkovModel::new(t.clone());
-                let notes = crate::generate::generate_notes(m, config, &w.chords, &w.inputs, args.sample_bars)?;
+                let notes = crate::generate::generate_notes(
+                    m,
+                    config,
+                    &crate::generate::conditioning(&w.chords, &w.inputs),
+                    args.sample_bars,
+                )?;
                 let notes: Vec<Note> = notes.iter().map(|&n| Note::from(n)).collect();
                 music_base.entry(key).or_default().push(music_metrics(
                     &notes,
@@ -561,6 +571,26 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             manifest
                 .metrics
                 .insert(format!("baseline_{}_nll_{role}", args.split.name()), s.nll);
+        }
+        for (who, set) in [
+            ("model", &report.music_model),
+            ("human", &report.music_human),
+            ("markov", &report.music_baseline),
+        ] {
+            for (role, m) in set {
+                for (name, v) in [
+                    ("chord_tone_ratio", m.chord_tone_ratio),
+                    ("scale_consistency", m.scale_consistency),
+                    ("dead_air", m.dead_air),
+                    ("notes_per_bar", m.density),
+                    ("repetition4", m.repetition4),
+                    ("groove_consistency", m.groove_consistency),
+                ] {
+                    if v.is_finite() {
+                        manifest.metrics.insert(format!("music_{role}_{name}_{who}"), v);
+                    }
+                }
+            }
         }
         Package::write(&pkg.dir, &mut manifest)?;
     }

@@ -351,7 +351,7 @@ pub fn read_package_weights(dir: &Path) -> anyhow::Result<(ModelConfig, HashMap<
             dir.display()
         );
     };
-    let bytes = std::fs::read(pkg.file(file))?;
+    let bytes = pkg.read(file)?.into_owned();
     let (cfg, params) = read_onnx_weights(&bytes)?;
     Ok((cfg, params, pkg.manifest.vocab.clone()))
 }

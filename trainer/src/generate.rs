@@ -1,12 +1,14 @@
 //! `trainer generate`: writes a Standard MIDI File from a model package over a chord progression,
 //! through the same generation session the plugin uses ([`models::generate::Session`]) and the
-//! same runtime ([`models::runtime::OnnxModel`], or the Markov baseline).
+//! same runtime ([`models::runtime::OnnxModel`], or the Markov baseline). With `--input`, the
+//! conditioning comes from a played part through [`InputFollower`], as in the plugin: the same
+//! model, seed, input and tempo give the notes the plugin plays in an offline bounce.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use models::chord::Chord;
-use models::generate::{Conditioning, GeneratedNote, Session, SessionConfig};
+use models::generate::{Conditioning, GeneratedNote, InputFollower, Session, SessionConfig, session_seed};
 use models::markov::MarkovModel;
 use models::model::TokenModel;
 use models::music::{ChordEvent, Meter, Note, Piece, Role, TempoChange, Track};
@@ -18,22 +20,27 @@ use models::tokenizer::vocab::TICKS_PER_BEAT;
 /// `trainer generate` arguments.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GenerateArgs {
-    /// Model package folder (transformer or Markov).
-    pub package: PathBuf,
+    /// Model package: a folder (transformer or Markov), or `builtin:<id>` for a default model
+    /// (`builtin:jazz-lead`, `builtin:band`, `builtin:melody`, `builtin:markov`).
+    pub package: String,
     /// Role to generate.
     #[arg(long, default_value = "lead")]
     pub role: String,
     /// Chord symbols, one per bar, space-separated; two or more in a bar joined by commas
     /// ("Dm7 G7 Cmaj7 A7,D7"). `NC` is no chord. The progression repeats to fill --bars.
+    #[arg(long, required_unless_present = "input", conflicts_with = "input")]
+    pub chords: Option<String>,
+    /// A MIDI file of what the user plays (chords, a bass line...): the chords are recognised from
+    /// the held notes and the onsets heard, exactly as the plugin follows its MIDI input.
     #[arg(long)]
-    pub chords: String,
+    pub input: Option<PathBuf>,
     /// Bars to generate (4/4).
     #[arg(long, default_value_t = 16)]
     pub bars: u32,
     /// Tempo (BPM), written to the file and the model's header.
     #[arg(long, default_value_t = 120.0)]
     pub tempo: f64,
-    /// Sampling seed.
+    /// Seed (the plugin's Seed parameter: the same number gives the same notes).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Softmax temperature.
@@ -48,6 +55,9 @@ pub struct GenerateArgs {
     /// Style tag for the header (a name from the package's vocabulary).
     #[arg(long)]
     pub style: Option<String>,
+    /// Note density 0-1 (0.5: as the model plays).
+    #[arg(long, default_value_t = 0.5)]
+    pub density: f32,
     /// Run the fp32 model even when the package has an int8 one.
     #[arg(long)]
     pub fp32: bool,
@@ -91,14 +101,8 @@ pub fn parse_progression(text: &str, bars: u32) -> anyhow::Result<Vec<ChordEvent
     Ok(out)
 }
 
-/// Generates `bars` bars with `model` over `chords` (and optional input onsets).
-pub fn generate_notes<M: TokenModel>(
-    model: M,
-    config: SessionConfig,
-    chords: &[ChordEvent],
-    inputs: &[models::music::Onset],
-    bars: u32,
-) -> anyhow::Result<Vec<GeneratedNote>> {
+/// Conditioning from chord events and input onsets (in beats).
+pub fn conditioning(chords: &[ChordEvent], inputs: &[models::music::Onset]) -> Conditioning {
     let mut cond = Conditioning::default();
     let tick = |beat: f64| (beat * TICKS_PER_BEAT as f64).round() as i64;
     for c in chords {
@@ -107,21 +111,22 @@ pub fn generate_notes<M: TokenModel>(
     for o in inputs {
         cond.add_input(tick(o.start), o.pitch);
     }
+    cond
+}
+
+/// Generates `bars` bars with `model` under `cond`.
+pub fn generate_notes<M: TokenModel>(
+    model: M,
+    config: SessionConfig,
+    cond: &Conditioning,
+    bars: u32,
+) -> anyhow::Result<Vec<GeneratedNote>> {
     let bar_ticks = config.bar_ticks();
-    let mut s = Session::new(model, config, 0, &cond).map_err(|e| anyhow::anyhow!("{e}"))?;
-    s.generate_until(&cond, bars as i64 * bar_ticks)
+    let mut s = Session::new(model, config, 0, cond).map_err(|e| anyhow::anyhow!("{e}"))?;
+    s.generate_until(cond, bars as i64 * bar_ticks)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let end_beat = (bars as i64 * bar_ticks) as f64 / TICKS_PER_BEAT as f64;
     Ok(s.notes().copied().filter(|n| n.start < end_beat).collect())
-}
-
-/// Bars a session keeps when it re-primes a full context: few enough that they fit in half of a
-/// short context (a dense jazz bar with its conditioning is 40-80 tokens).
-pub fn keep_bars_for(pkg: &Package) -> u32 {
-    match &pkg.manifest.model {
-        ModelKind::Transformer { context_len, .. } => (*context_len / 256).clamp(1, 8),
-        _ => 8,
-    }
 }
 
 /// A loaded model of either kind.
@@ -148,13 +153,12 @@ pub fn load_model(pkg: &Package, fp32: bool) -> anyhow::Result<AnyModel> {
 pub fn generate_any(
     model: AnyModel,
     config: SessionConfig,
-    chords: &[ChordEvent],
-    inputs: &[models::music::Onset],
+    cond: &Conditioning,
     bars: u32,
 ) -> anyhow::Result<Vec<GeneratedNote>> {
     match model {
-        AnyModel::Onnx(m) => generate_notes(*m, config, chords, inputs, bars),
-        AnyModel::Markov(m) => generate_notes(m, config, chords, inputs, bars),
+        AnyModel::Onnx(m) => generate_notes(*m, config, cond, bars),
+        AnyModel::Markov(m) => generate_notes(m, config, cond, bars),
     }
 }
 
@@ -183,33 +187,41 @@ pub fn root_onsets(chords: &[ChordEvent], bars: u32) -> Vec<models::music::Onset
         .collect()
 }
 
-/// `trainer generate`.
-pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
-    let t0 = std::time::Instant::now();
-    let pkg = Package::load(&args.package).with_context(|| format!("loading {}", args.package.display()))?;
-    let role = Role::parse(&args.role).with_context(|| format!("unknown role {:?}", args.role))?;
-    if !pkg.manifest.roles.contains(&role) {
-        eprintln!("warning: {} was not trained for role {role}", pkg.manifest.name);
-    }
-    let chords = parse_progression(&args.chords, args.bars)?;
+/// The notes of every track of a MIDI file, as one part in beats.
+pub fn read_part(path: &std::path::Path) -> anyhow::Result<(Vec<Note>, Option<f64>)> {
+    let piece = models::midi::read_file(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut notes: Vec<Note> = piece.tracks.iter().flat_map(|t| t.notes.iter().copied()).collect();
+    notes.sort_by(|a, b| a.start.total_cmp(&b.start).then(a.pitch.cmp(&b.pitch)));
+    Ok((notes, piece.tempo_map.first().map(|t| t.bpm)))
+}
+
+/// The chord events of a conditioning timeline, in beats.
+fn chord_events(cond: &Conditioning) -> Vec<ChordEvent> {
+    cond.chords
+        .iter()
+        .map(|(&t, &c)| ChordEvent {
+            start: t as f64 / TICKS_PER_BEAT as f64,
+            chord: c,
+        })
+        .collect()
+}
+
+/// The session settings of `trainer generate` for a package: the plugin's defaults for the role.
+pub fn session_config(pkg: &Package, role: Role, args: &GenerateArgs) -> anyhow::Result<SessionConfig> {
     let mut config = SessionConfig::new(role);
     config.tempo_bpm = Some(args.tempo);
-    config.seed = args.seed;
+    config.seed = session_seed(args.seed);
     config.microtiming = pkg.manifest.microtiming;
     config.sampler = SamplerConfig {
         temperature: args.temperature,
         top_k: args.top_k,
         top_p: args.top_p,
     };
-    config.constraints = Constraints::default();
-    config.keep_bars = keep_bars_for(&pkg);
-    // Roles trained with input conditioning (a lead hears the bass) get the chord roots on every
-    // beat as a stand-in bass line.
-    let inputs = if config.write_inputs {
-        root_onsets(&chords, args.bars)
-    } else {
-        Vec::new()
+    config.constraints = Constraints {
+        density: args.density,
+        ..Constraints::for_role(role)
     };
+    config.keep_bars = pkg.manifest.keep_bars();
     if let Some(style) = &args.style {
         let slot = pkg.manifest.vocab.style_slot(style).with_context(|| {
             format!(
@@ -219,8 +231,53 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
         })?;
         config.styles = vec![slot];
     }
+    Ok(config)
+}
+
+/// `trainer generate`.
+pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
+    let t0 = std::time::Instant::now();
+    let pkg = Package::open(&args.package).with_context(|| format!("loading {}", args.package))?;
+    let role = Role::parse(&args.role).with_context(|| format!("unknown role {:?}", args.role))?;
+    if !pkg.manifest.roles.contains(&role) {
+        eprintln!("warning: {} was not trained for role {role}", pkg.manifest.name);
+    }
+    let config = session_config(&pkg, role, args)?;
+    let (cond, input_notes) = match (&args.input, &args.chords) {
+        (Some(path), _) => {
+            let (notes, _) = read_part(path)?;
+            (InputFollower::follow_part(&notes, config.write_inputs), notes)
+        }
+        (None, Some(text)) => {
+            let chords = parse_progression(text, args.bars)?;
+            // Roles trained with input conditioning (a lead hears the bass) get the chord roots on
+            // every beat as a stand-in bass line.
+            let inputs = if config.write_inputs {
+                root_onsets(&chords, args.bars)
+            } else {
+                Vec::new()
+            };
+            let mut voiced = Vec::new();
+            for (i, c) in chords.iter().enumerate() {
+                let end = chords.get(i + 1).map_or(args.bars as f64 * 4.0, |n| n.start);
+                if let Some(ch) = c.chord {
+                    for p in voicing(&ch) {
+                        voiced.push(Note {
+                            start: c.start,
+                            duration: (end - c.start).max(0.25),
+                            pitch: p,
+                            velocity: 60,
+                        });
+                    }
+                }
+            }
+            voiced.sort_by(|a, b| a.start.total_cmp(&b.start).then(a.pitch.cmp(&b.pitch)));
+            (conditioning(&chords, &inputs), voiced)
+        }
+        (None, None) => bail!("give --chords or --input"),
+    };
     let model = load_model(&pkg, args.fp32)?;
-    let notes = generate_any(model, config, &chords, &inputs, args.bars)?;
+    let notes = generate_any(model, config, &cond, args.bars)?;
     let lead = Track {
         name: format!("Sideman {role}"),
         channel: if role.is_drums() { 9 } else { 0 },
@@ -232,35 +289,21 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
         role,
         notes: notes.iter().map(|&n| Note::from(n)).collect(),
     };
-    let mut chord_notes = Vec::new();
-    for (i, c) in chords.iter().enumerate() {
-        let end = chords.get(i + 1).map_or(args.bars as f64 * 4.0, |n| n.start);
-        if let Some(ch) = c.chord {
-            for p in voicing(&ch) {
-                chord_notes.push(Note {
-                    start: c.start,
-                    duration: (end - c.start).max(0.25),
-                    pitch: p,
-                    velocity: 60,
-                });
-            }
-        }
-    }
-    chord_notes.sort_by(|a, b| a.start.total_cmp(&b.start).then(a.pitch.cmp(&b.pitch)));
     let chord_track = Track {
-        name: "Chords".into(),
+        name: if args.input.is_some() { "Input" } else { "Chords" }.into(),
         channel: 1,
         program: Some(0),
         role: Role::Comping,
-        notes: chord_notes,
+        notes: input_notes,
     };
+    let end = args.bars as f64 * 4.0;
     let piece = Piece {
         meter: Meter::default(),
         tempo_map: vec![TempoChange {
             beat: 0.0,
             bpm: args.tempo,
         }],
-        chords: chords.clone(),
+        chords: chord_events(&cond).into_iter().filter(|c| c.start < end).collect(),
         tracks: vec![lead, chord_track],
     };
     models::midi::write_file(&piece, &args.out).map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -13,4 +13,5 @@ pub mod onnx;
 pub mod plot;
 pub mod prepare;
 pub mod rng;
+pub mod ship;
 pub mod train;

@@ -259,7 +259,7 @@ pub fn run(args: &MarkovArgs) -> anyhow::Result<()> {
 /// Loads the Markov table of a package (for `eval` and `generate`).
 pub fn load_table(pkg: &Package) -> anyhow::Result<Arc<MarkovTable>> {
     match &pkg.manifest.model {
-        ModelKind::Markov { file, .. } => Ok(Arc::new(MarkovTable::load(&pkg.file(file))?)),
+        ModelKind::Markov { file, .. } => Ok(Arc::new(MarkovTable::from_bytes(&pkg.read(file)?)?)),
         _ => bail!("{} is not a Markov package", pkg.dir.display()),
     }
 }

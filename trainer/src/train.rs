@@ -80,6 +80,10 @@ pub struct TrainParams {
     pub freeze_layers: usize,
     /// Checkpoints kept.
     pub keep_checkpoints: usize,
+    /// Oversample the training windows of rarer roles, each by at most this factor, towards the
+    /// count of the commonest role (0 or 1: off). MMA grooves, say, hold one drum part per groove
+    /// but twelve transposed bass and comping parts.
+    pub balance_roles: usize,
 }
 
 impl Default for TrainParams {
@@ -105,6 +109,7 @@ impl Default for TrainParams {
             valid_windows: 1024,
             freeze_layers: 0,
             keep_checkpoints: 2,
+            balance_roles: 0,
         }
     }
 }
@@ -594,7 +599,8 @@ pub fn load_data(dir: &Path, cfg: &TrainConfig, vocab: Option<Vocab>, seed: u64)
     for name in &ds.manifest.vocab.styles {
         style_map.push(vocab.add_style(name)?);
     }
-    let train = split_windows(&ds.load_split(Split::Train)?, &tok, cfg, &style_map);
+    let mut train = split_windows(&ds.load_split(Split::Train)?, &tok, cfg, &style_map);
+    balance_roles(&mut train, cfg.train.balance_roles);
     let mut valid = split_windows(&ds.load_split(Split::Valid)?, &tok, cfg, &style_map);
     if train.is_empty() {
         bail!("{}: no training windows", dir.display());
@@ -609,6 +615,31 @@ pub fn load_data(dir: &Path, cfg: &TrainConfig, vocab: Option<Vocab>, seed: u64)
         microtiming: ds.manifest.microtiming,
         roles: ds.manifest.roles.clone(),
     })
+}
+
+/// Repeats the windows of each role up to `max_factor` times, towards the count of the commonest
+/// role (whole repeats only, so the data order stays a pure function of the seed).
+pub fn balance_roles(windows: &mut Vec<Window>, max_factor: usize) {
+    if max_factor <= 1 {
+        return;
+    }
+    let mut counts = [0usize; Role::ALL.len()];
+    for w in windows.iter() {
+        counts[w.role.index()] += 1;
+    }
+    let most = counts.iter().copied().max().unwrap_or(0);
+    let mut extra = Vec::new();
+    for role in Role::ALL {
+        let c = counts[role.index()];
+        if c == 0 {
+            continue;
+        }
+        let factor = (most / c).clamp(1, max_factor);
+        for _ in 1..factor {
+            extra.extend(windows.iter().filter(|w| w.role == role).cloned());
+        }
+    }
+    windows.extend(extra);
 }
 
 /// What the run folder holds besides checkpoints: written once at the start.

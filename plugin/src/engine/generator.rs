@@ -4,7 +4,6 @@
 //! [`OnnxModel`] (ONNX Runtime found beside the plugin binary, see `models::runtime`), built once
 //! on the worker thread and reused by every session.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use models::generate::{Conditioning, GenerateError, GeneratedNote, Session, SessionConfig};
@@ -151,30 +150,45 @@ pub enum LoadError {
 
 /// A loaded model: the generator and its manifest.
 pub struct LoadedModel {
+    /// What the user sees: the package name and the variant running ("Jazz lead (int8)").
+    pub label: String,
     /// The generator.
     pub generator: Box<dyn Generator>,
     /// The package manifest.
     pub manifest: Manifest,
 }
 
-/// Loads the model package at `path` (worker thread: file I/O).
-pub fn load_model(path: &Path) -> Result<LoadedModel, LoadError> {
-    let pkg = Package::load(path)?;
+/// Loads the model package named by `reference` (a folder path or `builtin:<id>`; worker thread:
+/// file I/O, ONNX Runtime session building and warm-up).
+pub fn load_model(reference: &str) -> Result<LoadedModel, LoadError> {
+    let pkg = Package::open(reference)?;
     match &pkg.manifest.model {
         ModelKind::Markov { file, .. } => {
-            let table = Arc::new(MarkovTable::load(&pkg.file(file))?);
+            let table = Arc::new(MarkovTable::from_bytes(&pkg.read(file)?)?);
             let generator: Box<dyn Generator> = Box::new(TokenGenerator::new(Box::new(move || {
                 Ok(MarkovModel::new(table.clone()))
             })));
             Ok(LoadedModel {
+                label: format!("{} (Markov)", pkg.manifest.name),
                 generator,
                 manifest: pkg.manifest,
             })
         }
-        ModelKind::Transformer { .. } => {
-            let model = OnnxModel::load(&pkg, Variant::default())?;
+        ModelKind::Transformer { int8, .. } => {
+            let variant = Variant::default();
+            let label = format!(
+                "{} ({})",
+                pkg.manifest.name,
+                if int8.is_some() { "int8" } else { "fp32" }
+            );
+            let mut model = OnnxModel::load(&pkg, variant)?;
+            // The first run allocates and optimises: do it here, not on the first note.
+            model
+                .warm_up()
+                .map_err(|e| models::runtime::RuntimeError::Session(e.to_string()))?;
             let generator: Box<dyn Generator> = Box::new(TokenGenerator::with_model(model));
             Ok(LoadedModel {
+                label,
                 generator,
                 manifest: pkg.manifest,
             })

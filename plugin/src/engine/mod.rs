@@ -13,6 +13,13 @@
 //!   the **commit boundary**: the first whole beat at least [`COMMIT_MARGIN_MS`] after the playhead.
 //!   Notes before that boundary were already promised to the host and stay as they were. So a new
 //!   chord is followed from the next beat (at most one beat plus the margin after it is played).
+//!   In offline rendering the audio thread waits for the worker on every block, so the boundary is
+//!   the event itself: a bounce gives exactly the notes `trainer generate --input` writes for the
+//!   same model, seed, input and tempo.
+//! - **Model choice.** The model reference in the state (a package path, or `builtin:<id>`; empty
+//!   means the built-in default for the role, see [`models::assets`]). A path that is gone falls
+//!   back to the default; a neural model without ONNX Runtime falls back to the built-in Markov
+//!   model. Both say so in [`SharedStatus::notice`] while the plugin plays on.
 //! - **Parameter changes** that shape generation (temperature, top-k/p, density, key/scale lock,
 //!   pitch range) roll back to the commit boundary; style, seed, model or a new tempo bucket start a
 //!   new session there. Velocity, humanize, swing and channel apply to notes as they are sent.
@@ -28,15 +35,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{JoinHandle, Thread};
 use std::time::Duration;
 
-use models::generate::{Conditioning, GeneratedNote, SessionConfig, beat_to_tick, tick_to_beat};
+use models::generate::{
+    Conditioning, GeneratedNote, InputFollower, SessionConfig, beat_to_tick, session_seed, tick_to_beat,
+};
 use models::sampling::{Constraints, Rng, SamplerConfig};
 use models::tokenizer::SequenceSpec;
 use models::tokenizer::vocab::tempo_bucket;
 use models::{Chord, Role};
+use models::assets;
 
 use crate::channels::{EngineState, ScheduledNote, SharedStatus, ToAudio, ToWorker, TransportSnapshot, bump};
 use crate::params::SidemanParams;
-use generator::{Generator, load_model};
+use generator::{Generator, LoadError, load_model};
+use models::runtime::RuntimeError;
 
 /// Margin between the playhead and the first beat a rollback may replace.
 pub const COMMIT_MARGIN_MS: f64 = 15.0;
@@ -46,8 +57,6 @@ pub const IDLE_SLEEP_MS: u64 = 1;
 pub const LOG_ENV: &str = "SIDEMAN_LOG";
 /// Environment variable naming the model package used when the project names none.
 pub const DEFAULT_MODEL_ENV: &str = "SIDEMAN_MODEL";
-/// Bars kept when the context is re-primed.
-pub const KEEP_BARS: u32 = 8;
 
 /// Handle to the generator thread; dropping it stops and joins the thread.
 pub struct Engine {
@@ -131,12 +140,15 @@ struct Worker {
     rx: rtrb::Consumer<ToWorker>,
     tx: rtrb::Producer<ToAudio>,
     generator: Option<Box<dyn Generator>>,
-    /// Path of the loaded (or failed) model.
-    model_path: Option<String>,
+    /// Reference asked for (parameter or environment; empty: the role's default) and the role it
+    /// was resolved for, when loaded or failed.
+    model_key: Option<(String, Role)>,
     microtiming: bool,
     styles_known: usize,
+    /// Bars kept when the session re-primes (from the model's manifest).
+    keep_bars: u32,
     cond: Conditioning,
-    held: [bool; 128],
+    follower: InputFollower,
     last_chord: Option<Option<Chord>>,
     playing: bool,
     epoch: u32,
@@ -166,11 +178,12 @@ impl Worker {
             rx,
             tx,
             generator: None,
-            model_path: None,
+            model_key: None,
             microtiming: false,
             styles_known: 0,
+            keep_bars: 8,
             cond: Conditioning::default(),
-            held: [false; 128],
+            follower: InputFollower::default(),
             last_chord: None,
             playing: false,
             epoch: 0,
@@ -231,37 +244,72 @@ impl Worker {
         self.status.ack_seq.store(seq, Ordering::Release);
     }
 
-    /// Loads the model when the path changed.
+    /// Loads the model when the reference (or, for the default, the role) changed.
     fn check_model(&mut self) -> bool {
-        let mut path = self.params.model_path();
-        if path.trim().is_empty()
+        let mut asked = self.params.model_path().trim().to_string();
+        if asked.is_empty()
             && let Ok(p) = std::env::var(DEFAULT_MODEL_ENV)
         {
-            path = p;
+            asked = p.trim().to_string();
         }
-        if self.model_path.as_deref() == Some(path.as_str()) {
+        let role = self.params.role.value().role();
+        let key = (asked.clone(), if asked.is_empty() { role } else { Role::Lead });
+        if self.model_key.as_ref() == Some(&key) {
             return false;
         }
-        self.model_path = Some(path.clone());
+        self.model_key = Some(key);
         self.generator = None;
-        if path.trim().is_empty() {
-            self.status.set_state(EngineState::NoModel);
-            return true;
-        }
         self.status.set_state(EngineState::Loading);
-        match load_model(std::path::Path::new(path.trim())) {
+        self.status.set_notice(String::new());
+        let default = assets::default_for(role);
+        let mut reference = if asked.is_empty() { default.clone() } else { asked.clone() };
+        let mut notice = String::new();
+        let loaded = loop {
+            match load_model(&reference) {
+                Ok(m) => break Ok(m),
+                Err(e) => {
+                    let fallback = if matches!(e, LoadError::Runtime(RuntimeError::LibraryNotFound { .. } | RuntimeError::Load { .. })) {
+                        notice = format!("neural model unavailable, playing the Markov fallback: {e}");
+                        assets::fallback()
+                    } else if reference != default {
+                        notice = format!("model {reference} could not be loaded ({e}); playing the default");
+                        default.clone()
+                    } else {
+                        break Err(format!("model {reference}: {e}"));
+                    };
+                    if fallback == reference {
+                        break Err(format!("model {reference}: {e}"));
+                    }
+                    reference = fallback;
+                }
+            }
+        };
+        match loaded {
             Ok(m) => {
                 self.microtiming = m.manifest.microtiming;
                 self.styles_known = m.manifest.vocab.styles.len();
+                self.keep_bars = m.manifest.keep_bars();
+                self.status.set_model_name(m.label.clone());
                 self.generator = Some(m.generator);
+                self.status.set_notice(notice);
                 self.status.set_state(EngineState::Ready);
                 if self.playing {
                     self.restart_pending = true;
                 }
             }
-            Err(e) => self.status.fail(format!("model {path}: {e}")),
+            Err(e) => {
+                self.status.set_model_name(String::new());
+                self.status.fail(e);
+            }
         }
-        self.log(|| format!("model {path:?}: {:?} {}", self.status.state(), self.status.last_error()));
+        self.log(|| {
+            format!(
+                "model {reference:?}: {:?} {} {}",
+                self.status.state(),
+                self.status.notice(),
+                self.status.last_error()
+            )
+        });
         true
     }
 
@@ -297,37 +345,27 @@ impl Worker {
                 }
             }
             ToWorker::NoteOn { beat, pitch, .. } => {
-                let p = pitch.min(127) as usize;
-                self.held[p] = true;
+                self.follower.press(pitch);
                 if !self.params.follow_input.value() || !self.playing {
                     return;
                 }
                 let tick = beat_to_tick(beat);
-                let mut changed = false;
-                let held: Vec<u8> = (0..128u8).filter(|&k| self.held[k as usize]).collect();
-                if let Some(c) = Chord::recognize(&held)
-                    && self.cond.chord_at(tick) != Some(Some(c))
-                {
-                    self.cond.set_chord(tick, Some(c));
-                    self.last_chord = Some(Some(c));
-                    bump(&self.status.chords_seen);
-                    changed = true;
-                }
-                if self
+                let write_inputs = self
                     .generator
                     .as_ref()
                     .and_then(|g| g.config())
-                    .is_some_and(|c| c.write_inputs)
-                {
-                    self.cond.add_input(tick, pitch);
-                    changed = true;
+                    .is_some_and(|c| c.write_inputs);
+                let effect = self.follower.note_on(&mut self.cond, tick, pitch, write_inputs);
+                if let Some(c) = effect.chord {
+                    self.last_chord = Some(Some(c));
+                    bump(&self.status.chords_seen);
                 }
-                if changed && self.generator.as_ref().is_some_and(|g| g.written_through() >= tick) {
+                if effect.changed && self.generator.as_ref().is_some_and(|g| g.written_through() >= tick) {
                     self.pending_rollback = Some(self.pending_rollback.map_or(tick, |t: i64| t.min(tick)));
                 }
             }
             ToWorker::NoteOff { pitch, .. } => {
-                self.held[pitch.min(127) as usize] = false;
+                self.follower.release(pitch);
             }
         }
     }
@@ -356,8 +394,8 @@ impl Worker {
                 pitch_classes,
                 pitch_lo: if role.is_drums() { 0 } else { lo.min(hi) },
                 pitch_hi: if role.is_drums() { 127 } else { hi.max(lo) },
-                max_polyphony: if role == Role::Lead || role == Role::Bass { 1 } else { 0 },
                 density: p.density.value(),
+                ..Constraints::for_role(role)
             },
         }
     }
@@ -378,9 +416,9 @@ impl Worker {
         c.write_inputs = !SequenceSpec::default_for(setup.role).conditioning.is_empty();
         c.sampler = setup.sampler;
         c.constraints = setup.constraints;
-        c.seed = (setup.seed as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5EED;
+        c.seed = session_seed(setup.seed.max(0) as u64);
         c.allow_end = false;
-        c.keep_bars = KEEP_BARS;
+        c.keep_bars = self.keep_bars;
         c
     }
 
@@ -394,8 +432,12 @@ impl Worker {
         }
     }
 
-    /// First whole beat at least [`COMMIT_MARGIN_MS`] after the playhead.
+    /// First whole beat at least [`COMMIT_MARGIN_MS`] after the playhead; in offline rendering, the
+    /// start of the block being rendered (the audio thread has not rendered it yet).
     fn commit_beat(&self) -> f64 {
+        if self.status.offline.load(Ordering::Acquire) {
+            return self.status.block_start().max(self.transport.beat);
+        }
         let tempo = self.status.tempo();
         let tempo = if tempo.is_finite() && tempo > 0.0 {
             tempo
@@ -469,7 +511,8 @@ impl Worker {
         bump(&self.status.rollbacks);
         let ok = self.generator.as_mut().is_some_and(|g| g.rollback(tick));
         if ok {
-            self.replace_from(commit);
+            // The stream before `tick` is unchanged: the notes queued there stay.
+            self.replace_from(commit.max(tick_to_beat(tick)));
         } else {
             self.restart_pending = true;
             self.restart_at_commit();
@@ -605,10 +648,10 @@ mod tests {
         Package::write(dir, &mut m).unwrap();
     }
 
-    fn wait_for(status: &SharedStatus, want: EngineState) -> bool {
+    fn wait_until(status: &SharedStatus, what: impl Fn(&SharedStatus) -> bool) -> bool {
         let t0 = std::time::Instant::now();
-        while t0.elapsed() < Duration::from_secs(10) {
-            if status.state() == want {
+        while t0.elapsed() < Duration::from_secs(20) {
+            if what(status) {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(2));
@@ -616,32 +659,79 @@ mod tests {
         false
     }
 
-    /// A bad model path, a damaged file and a good package: the status says which, with a reason.
+    fn describe(s: &SharedStatus) -> String {
+        format!(
+            "{:?} model {:?} notice {:?} error {:?}",
+            s.state(),
+            s.model_name(),
+            s.notice(),
+            s.last_error()
+        )
+    }
+
+    /// The built-in default, a path that is gone, a good package, a damaged one, a corrupt ONNX
+    /// graph: the engine always ends up playing something and says why it is not what was asked.
     #[test]
-    fn model_loading_reports_its_state() {
+    fn model_loading_falls_back_and_says_why() {
         let params = Arc::new(SidemanParams::default());
         let status = Arc::new(SharedStatus::default());
         let ch = Channels::new();
         let engine = Engine::spawn(params.clone(), status.clone(), ch.from_audio_rx, ch.to_audio_tx).unwrap();
-        assert!(wait_for(&status, EngineState::NoModel));
+        let ready = |s: &SharedStatus| s.state() == EngineState::Ready && !s.model_name().is_empty();
+        assert!(wait_until(&status, ready), "{}", describe(&status));
+        let default_name = status.model_name();
+        if models::runtime::is_available() {
+            assert!(default_name.contains("Jazz lead") && default_name.contains("int8"), "{}", describe(&status));
+            assert!(status.notice().is_empty(), "{}", describe(&status));
+        } else {
+            assert!(status.notice().contains("ONNX Runtime"), "{}", describe(&status));
+        }
+
         params.set_model_path("/definitely/not/here");
         engine.wake();
-        assert!(wait_for(&status, EngineState::Failed));
         assert!(
-            status.last_error().contains("/definitely/not/here"),
+            wait_until(&status, |s| ready(s) && s.notice().contains("/definitely/not/here")),
             "{}",
-            status.last_error()
+            describe(&status)
         );
+        assert!(status.notice().contains("playing the default"), "{}", describe(&status));
+        assert_eq!(status.model_name(), default_name);
+
         let dir = std::env::temp_dir().join(format!("sideman-engine-test-{}", std::process::id()));
         package(&dir);
         params.set_model_path(dir.to_str().unwrap());
-        assert!(wait_for(&status, EngineState::Ready), "{}", status.last_error());
+        assert!(
+            wait_until(&status, |s| ready(s) && s.notice().is_empty() && s.model_name() != default_name),
+            "{}",
+            describe(&status)
+        );
+
         std::fs::write(dir.join("markov.bin"), b"damaged").unwrap();
-        params.set_model_path("");
-        assert!(wait_for(&status, EngineState::NoModel));
-        params.set_model_path(dir.to_str().unwrap());
-        assert!(wait_for(&status, EngineState::Failed));
-        assert!(status.last_error().contains("checksum"), "{}", status.last_error());
+        params.set_model_path(dir.join("manifest.json").to_str().unwrap());
+        assert!(
+            wait_until(&status, |s| ready(s) && s.notice().contains("checksum")),
+            "{}",
+            describe(&status)
+        );
+        assert_eq!(status.model_name(), default_name);
+
+        if models::runtime::is_available() {
+            // A transformer package whose graph is not ONNX (checksums made to match).
+            let bad = dir.join("bad-onnx");
+            std::fs::create_dir_all(&bad).unwrap();
+            let jazz = models::assets::builtin("jazz-lead").unwrap();
+            let mut m = models::package::Manifest::from_json(jazz.manifest, &bad).unwrap();
+            m.name = "Broken graph".into();
+            std::fs::write(bad.join("model.int8.onnx"), b"not a protobuf at all").unwrap();
+            Package::write(&bad, &mut m).unwrap();
+            params.set_model_path(bad.to_str().unwrap());
+            assert!(
+                wait_until(&status, |s| ready(s) && s.notice().contains("ONNX Runtime")),
+                "{}",
+                describe(&status)
+            );
+            assert_eq!(status.model_name(), default_name);
+        }
         drop(engine);
         let _ = std::fs::remove_dir_all(&dir);
     }
