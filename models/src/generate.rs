@@ -307,7 +307,35 @@ struct Mark {
     rng: Rng,
     /// Tick the token moves the stream to (for `BAR`/`POS`), else the current position.
     at: i64,
+    /// Bar-length bookkeeping before the token (see [`BarStats`]).
+    stats: BarStats,
 }
+
+/// Tokens of the current bar and of the densest bar so far, counted as the tokens are sampled or
+/// given (not when a re-prime replays them), and restored by a rollback: the re-prime decision is
+/// then a function of the stream alone, so a rolled-back session re-primes where a session that
+/// knew the future would.
+#[derive(Debug, Clone, Copy, Default)]
+struct BarStats {
+    current: usize,
+    densest: usize,
+}
+
+/// The stream as it was before a re-prime, so that a rollback to before the bar where the
+/// re-prime happened restores the longer context the stream had there (a session that knew the
+/// future would not have re-primed yet).
+#[derive(Debug, Clone)]
+struct Snapshot {
+    tokens: Vec<u32>,
+    marks: Vec<Mark>,
+    header_len: usize,
+    origin: i64,
+    /// Tick of the bar line where the re-prime happened.
+    at: i64,
+}
+
+/// Re-primes a rollback can undo (the look-ahead spans a few bars at most).
+const MAX_SNAPSHOTS: usize = 4;
 
 #[derive(Debug, Clone, Copy)]
 struct NoteRec {
@@ -325,6 +353,7 @@ pub struct Session<M: TokenModel> {
     tokens: Vec<u32>,
     marks: Vec<Mark>,
     header_len: usize,
+    snapshots: Vec<Snapshot>,
     state: GrammarState,
     bar_start: i64,
     group: Option<i64>,
@@ -342,7 +371,7 @@ pub struct Session<M: TokenModel> {
     given_buf: Vec<u32>,
     reprimes: u64,
     /// Most tokens one bar has taken so far (sets how early to re-prime).
-    max_bar_tokens: usize,
+    stats: BarStats,
     /// PRNG state before the current step's draw (what a rollback to its tokens restores).
     rng_before: Rng,
 }
@@ -367,6 +396,7 @@ impl<M: TokenModel> Session<M> {
             tokens: Vec::with_capacity(4096),
             marks: Vec::with_capacity(4096),
             header_len: 0,
+            snapshots: Vec::with_capacity(MAX_SNAPSHOTS + 1),
             state: GrammarState::new(),
             bar_start: origin - bar_ticks,
             group: None,
@@ -382,7 +412,7 @@ impl<M: TokenModel> Session<M> {
             allowed: vec![false; VOCAB_SIZE as usize],
             given_buf: Vec::with_capacity(160),
             reprimes: 0,
-            max_bar_tokens: 0,
+            stats: BarStats::default(),
             rng_before: Rng::new(config.seed),
             config,
         };
@@ -510,16 +540,40 @@ impl<M: TokenModel> Session<M> {
     /// `false` when `tick` is before what the stream can still reach (before its first bar);
     /// then start a new session.
     pub fn rollback(&mut self, tick: i64) -> bool {
+        // Undo the re-primes at bar lines at or after `tick` (the `BAR` that triggered one is
+        // sampled again, and was sampled from the longer context): regenerating re-primes again
+        // at the same bar line if it still must.
+        let mut restored = false;
+        while self.snapshots.last().is_some_and(|s| tick <= s.at) {
+            if let Some(s) = self.snapshots.pop() {
+                self.tokens = s.tokens;
+                self.marks = s.marks;
+                self.header_len = s.header_len;
+                self.origin = s.origin;
+                restored = true;
+            }
+        }
         if tick < self.origin {
             return false;
         }
-        let from = (self.header_len..self.tokens.len()).find(|&i| {
+        // The first `BAR` is written by `new`, not sampled: the stream restarts after it, so a
+        // rollback to the origin replays exactly what a session knowing the event would sample.
+        let from = (self.header_len + 1..self.tokens.len()).find(|&i| {
             matches!(
                 Vocab::token(self.tokens[i]),
                 Some(Token::Bar | Token::Pos(_) | Token::Eos)
             ) && self.marks[i].at >= tick
         });
-        let Some(i) = from else { return true };
+        let Some(i) = from else {
+            // A restored stream always holds the bar line of its re-prime, which is after `tick`.
+            return !restored;
+        };
+        if restored {
+            self.model.truncate(0);
+            if self.model.feed(&self.tokens[..i]).is_err() {
+                return false;
+            }
+        }
         let m = self.marks[i];
         self.tokens.truncate(i);
         self.marks.truncate(i);
@@ -530,6 +584,7 @@ impl<M: TokenModel> Session<M> {
         self.chord = m.chord;
         *self.sampler.rng() = m.rng;
         self.rng_before = m.rng;
+        self.stats = m.stats;
         self.pending_root = None;
         self.pending_note = None;
         self.ended = false;
@@ -578,15 +633,10 @@ impl<M: TokenModel> Session<M> {
         }
         self.push(id)?;
         if matches!(Vocab::token(id), Some(Token::Bar)) {
-            let here = self.tokens.len() - 1;
-            let bar = Vocab::id(Token::Bar);
-            if let Some(prev) = self.tokens[..here].iter().rposition(|&t| t == bar) {
-                self.max_bar_tokens = self.max_bar_tokens.max(here - prev);
-            }
             // Re-prime while there is still room for two of the densest bars seen so far (and
             // at least a quarter of the context), so a dense bar never fills the context.
             let ctx = self.model.context_len();
-            if self.tokens.len() + (ctx / 4).max(2 * self.max_bar_tokens) >= ctx {
+            if self.tokens.len() + (ctx / 4).max(2 * self.stats.densest) >= ctx {
                 self.reprime()?;
             }
         }
@@ -690,7 +740,15 @@ impl<M: TokenModel> Session<M> {
             chord: self.chord,
             rng: self.rng_before,
             at,
+            stats: self.stats,
         });
+        if !self.replaying {
+            if matches!(token, Token::Bar) {
+                self.stats.densest = self.stats.densest.max(self.stats.current);
+                self.stats.current = 0;
+            }
+            self.stats.current += 1;
+        }
         self.tokens.push(id);
         let tick_beats = |tick: i64, micro: i32| {
             (tick * MICRO_STEPS_PER_TICK as i64 + micro as i64) as f64
@@ -779,6 +837,17 @@ impl<M: TokenModel> Session<M> {
         };
         if keep_from == 0 {
             return Ok(());
+        }
+        // Keep the stream as it was, for a rollback to before this bar line.
+        self.snapshots.push(Snapshot {
+            tokens: self.tokens.clone(),
+            marks: self.marks.clone(),
+            header_len: self.header_len,
+            origin: self.origin,
+            at: self.bar_start,
+        });
+        if self.snapshots.len() > MAX_SNAPSHOTS {
+            self.snapshots.remove(0);
         }
         // Rebuild the stream and its marks without creating notes, then prefill the model.
         let new_origin = self.origin + keep_from as i64 * self.bar_ticks;

@@ -364,18 +364,21 @@ impl OnnxModel {
     /// (parity tests and evaluation).
     pub fn forward(&mut self, ids: &[u32]) -> Result<Vec<f32>, ModelError> {
         self.feed(ids)?;
-        let rows = self.run_pending()?;
+        let rows = self.run_pending(usize::MAX)?;
         let v = VOCAB_SIZE as usize;
         Ok(rows[rows.len() - ids.len() * v..].to_vec())
     }
 
-    /// Runs the tokens not yet in the cache; returns the logits of all of them.
-    fn run_pending(&mut self) -> Result<Vec<f32>, ModelError> {
-        let n = self.tokens.len() - self.cached;
+    /// Runs up to `chunk` of the tokens not yet in the cache in one pass; returns their logits.
+    fn run_pending(&mut self, chunk: usize) -> Result<Vec<f32>, ModelError> {
+        let n = (self.tokens.len() - self.cached).min(chunk.max(1));
         if n == 0 {
             return Ok(self.logits.clone());
         }
-        let ids: Vec<i64> = self.tokens[self.cached..].iter().map(|&t| t as i64).collect();
+        let ids: Vec<i64> = self.tokens[self.cached..self.cached + n]
+            .iter()
+            .map(|&t| t as i64)
+            .collect();
         let ids = Tensor::from_array(([1usize, n], ids)).map_err(backend)?;
         let io = &self.spec.io;
         let mut inputs: Vec<(String, ort::session::SessionInputValue<'_>)> =
@@ -408,7 +411,7 @@ impl OnnxModel {
         }
         drop(out);
         self.cache = cache;
-        self.cached = self.tokens.len();
+        self.cached += n;
         self.logits = all[(n - 1) * v..].to_vec();
         Ok(all)
     }
@@ -489,7 +492,13 @@ impl TokenModel for OnnxModel {
         if self.tokens.is_empty() {
             return Err(ModelError::Empty);
         }
-        self.run_pending()?;
+        // One token per pass, always: a token's logits and cache then never depend on how the
+        // context was fed (a prefill, a rollback's re-run, a step), which int8 dynamic
+        // quantisation (one activation scale per pass) and blocked matmuls would otherwise make
+        // visible. So a rolled-back live session and an offline render sample the same notes.
+        while self.cached < self.tokens.len() {
+            self.run_pending(1)?;
+        }
         let v = VOCAB_SIZE as usize;
         if out.len() < v {
             return Err(backend(format!("output buffer holds {} < {v} logits", out.len())));

@@ -51,6 +51,8 @@ use models::runtime::RuntimeError;
 
 /// Margin between the playhead and the first beat a rollback may replace.
 pub const COMMIT_MARGIN_MS: f64 = 15.0;
+/// How far before the block start the offline commit boundary lies (rounding of block starts).
+pub const OFFLINE_COMMIT_SLACK_BEATS: f64 = 1e-6;
 /// Longest sleep between worker turns when idle.
 pub const IDLE_SLEEP_MS: u64 = 1;
 /// Environment variable that makes the worker log what it does to stderr (worker thread only).
@@ -436,7 +438,10 @@ impl Worker {
     /// start of the block being rendered (the audio thread has not rendered it yet).
     fn commit_beat(&self) -> f64 {
         if self.status.offline.load(Ordering::Acquire) {
-            return self.status.block_start().max(self.transport.beat);
+            // A hair early: the block start accumulates rounding, and an event on its first
+            // sample must still replace a note stamped exactly there. Notes that already started
+            // are not pending any more, so nothing played is touched.
+            return self.status.block_start().max(self.transport.beat) - OFFLINE_COMMIT_SLACK_BEATS;
         }
         let tempo = self.status.tempo();
         let tempo = if tempo.is_finite() && tempo > 0.0 {
@@ -484,6 +489,7 @@ impl Worker {
         self.restart_pending = false;
         self.pending_rollback = None;
         let commit = self.commit_beat();
+        self.log(|| format!("restart at commit beat {commit}"));
         let bar_beats = self.transport.numerator as f64 * 4.0 / self.transport.denominator.max(1) as f64;
         let k = ((commit - self.transport.bar_start_beat) / bar_beats).floor();
         let origin_beat = self.transport.bar_start_beat + k * bar_beats;
@@ -510,6 +516,7 @@ impl Worker {
         let commit = self.commit_beat();
         bump(&self.status.rollbacks);
         let ok = self.generator.as_mut().is_some_and(|g| g.rollback(tick));
+        self.log(|| format!("rollback to tick {tick} (commit beat {commit}): {}", if ok { "done" } else { "too far back, restarting" }));
         if ok {
             // The stream before `tick` is unchanged: the notes queued there stay.
             self.replace_from(commit.max(tick_to_beat(tick)));

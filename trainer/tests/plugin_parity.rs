@@ -1,0 +1,166 @@
+//! `trainer generate` and the plugin give identical notes for the same model, seed, input and
+//! tempo: they share the generation session, the input follower, the seed mapping and the role's
+//! constraints (models::generate). The plugin runs in-process under the CLAP test host of
+//! `plugin/tests/host`, rendering offline (the host waits for the generator, as in a bounce).
+
+#[path = "../../plugin/tests/host/mod.rs"]
+mod host;
+
+use host::{Host, Transport, chord_off, chord_on, entry_in_process, progression};
+use models::{Note, Role};
+use sideman_trainer::generate::{GenerateArgs, run};
+
+const BARS: usize = 32;
+const TEMPO: f64 = 140.0;
+const SR: f64 = 48_000.0;
+const BLOCK: u32 = 512;
+
+/// The ii-V-I-vi the test plays, as a MIDI part: the bass root and the voicing of `chord_on`, one
+/// chord per bar.
+fn input_part() -> Vec<Note> {
+    let mut notes = Vec::new();
+    for bar in 0..BARS {
+        let c = progression()[bar % 4];
+        for (_, _, key, _) in chord_on(0, c) {
+            notes.push(Note {
+                start: bar as f64 * 4.0,
+                duration: 4.0,
+                pitch: key,
+                velocity: 100,
+            });
+        }
+    }
+    notes
+}
+
+/// The notes the plugin plays over the same part: (start beat, length in beats, key, velocity).
+fn plugin_notes() -> Vec<(f64, f64, u8, u8)> {
+    let entry = entry_in_process();
+    let mut h = Host::new(&entry, SR, BLOCK, true, None);
+    let spb = SR * 60.0 / TEMPO;
+    let total = (BARS as f64 * 4.0 * spb).round() as u64;
+    let mut input = Vec::new();
+    for bar in 0..BARS {
+        let at = (bar as f64 * 4.0 * spb).round() as u64;
+        if bar > 0 {
+            input.extend(chord_off(0, progression()[(bar - 1) % 4]).into_iter().map(|e| (at, e)));
+        }
+        input.extend(chord_on(0, progression()[bar % 4]).into_iter().map(|e| (at, e)));
+    }
+    let mut on: std::collections::HashMap<u8, (u64, f64)> = Default::default();
+    let mut out = Vec::new();
+    let mut pos = 0u64;
+    loop {
+        let len = BLOCK;
+        let mut t = Transport::at(pos as f64 / spb, TEMPO);
+        t.playing = pos < total;
+        let ins: Vec<_> = input
+            .iter()
+            .filter(|(at, _)| *at >= pos && *at < pos + len as u64)
+            .map(|(at, e)| ((at - pos) as u32, e.1, e.2, e.3))
+            .collect();
+        for n in h.process(len, &t, &ins) {
+            let sample = pos + n.time as u64;
+            if n.on {
+                on.insert(n.key, (sample, n.velocity));
+            } else if let Some((s, v)) = on.remove(&n.key)
+                && (s as f64) < total as f64
+            {
+                out.push((s as f64 / spb, (sample - s) as f64 / spb, n.key, (v * 127.0).round() as u8));
+            }
+        }
+        if !t.playing {
+            break;
+        }
+        pos += len as u64;
+    }
+    h.close();
+    assert!(on.is_empty(), "notes left sounding: {on:?}");
+    out.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.2.cmp(&b.2)));
+    out
+}
+
+fn trainer_notes(dir: &std::path::Path) -> Vec<(f64, f64, u8, u8)> {
+    let part = models::Piece {
+        meter: Default::default(),
+        tempo_map: vec![models::music::TempoChange { beat: 0.0, bpm: TEMPO }],
+        chords: vec![],
+        tracks: vec![models::Track {
+            name: "Chords".into(),
+            channel: 0,
+            program: None,
+            role: Role::Comping,
+            notes: input_part(),
+        }],
+    };
+    let input = dir.join("input.mid");
+    models::midi::write_file(&part, &input).unwrap();
+    let out = dir.join("solo.mid");
+    run(&GenerateArgs {
+        package: models::assets::default_for(Role::Lead),
+        role: "lead".into(),
+        chords: None,
+        input: Some(input),
+        bars: BARS as u32,
+        tempo: TEMPO,
+        seed: 1,
+        temperature: 1.0,
+        top_p: 0.95,
+        top_k: 0,
+        density: 0.5,
+        style: None,
+        fp32: false,
+        out: out.clone(),
+    })
+    .unwrap();
+    let piece = models::midi::read_file(&out).unwrap();
+    let lead = piece.tracks.iter().find(|t| t.role == Role::Lead).expect("lead track");
+    let mut notes: Vec<_> = lead
+        .notes
+        .iter()
+        .map(|n| (n.start, n.duration, n.pitch, n.velocity))
+        .collect();
+    notes.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.2.cmp(&b.2)));
+    // One key sounds once per channel: a note is cut where the same key starts again, as the
+    // plugin's scheduler (and any MIDI output) does.
+    for i in 0..notes.len() {
+        if let Some(next) = notes[i + 1..].iter().find(|n| n.2 == notes[i].2) {
+            notes[i].1 = notes[i].1.min(next.0 - notes[i].0);
+        }
+    }
+    notes
+}
+
+#[test]
+fn trainer_generate_and_the_plugin_play_identical_notes() {
+    assert!(
+        models::runtime::is_available(),
+        "ONNX Runtime is missing: run `cargo xtask ort` (scripts/test.sh does)"
+    );
+    let dir = std::env::temp_dir().join(format!("sideman-parity-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let offline = trainer_notes(&dir);
+    let plugin = plugin_notes();
+    let _ = std::fs::remove_dir_all(&dir);
+    eprintln!("trainer {} notes, plugin {} notes", offline.len(), plugin.len());
+    assert!(offline.len() >= BARS * 2, "too few notes: {}", offline.len());
+    let end = BARS as f64 * 4.0;
+    // Sample-accurate: 1.5 samples, in beats.
+    let tol = 1.5 * TEMPO / 60.0 / SR;
+    for (i, (a, b)) in offline.iter().zip(&plugin).enumerate() {
+        if (a.0 - b.0).abs() > tol || a.2 != b.2 || a.3 != b.3 {
+            for j in i.saturating_sub(3)..(i + 4).min(offline.len()).min(plugin.len()) {
+                eprintln!("{j}: trainer {:?} plugin {:?}", offline[j], plugin[j]);
+            }
+        }
+        assert!(
+            (a.0 - b.0).abs() <= tol && a.2 == b.2 && a.3 == b.3,
+            "note {i} differs: trainer {a:?}, plugin {b:?}"
+        );
+        // The plugin releases what still sounds when the transport stops at the end.
+        if a.0 + a.1 < end - 1e-6 {
+            assert!((a.1 - b.1).abs() <= tol, "note {i} length: trainer {a:?}, plugin {b:?}");
+        }
+    }
+    assert_eq!(offline.len(), plugin.len());
+}
