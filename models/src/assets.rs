@@ -83,9 +83,17 @@ mod tests {
             let p = package(b.id).unwrap_or_else(|e| panic!("{}: {e}", b.id));
             assert!(p.is_builtin());
             assert!(!p.manifest.roles.is_empty(), "{}", b.id);
-            assert!(b.card.contains(&p.manifest.name), "{}: card does not name the model", b.id);
+            assert!(
+                b.card.contains(&p.manifest.name),
+                "{}: card does not name the model",
+                b.id
+            );
         }
-        let total: usize = BUILT_INS.iter().flat_map(|b| b.files.iter()).map(|(_, f)| f.len()).sum();
+        let total: usize = BUILT_INS
+            .iter()
+            .flat_map(|b| b.files.iter())
+            .map(|(_, f)| f.len())
+            .sum();
         assert!(total <= 20_000_000, "built-in models weigh {total} bytes");
     }
 
@@ -96,6 +104,9 @@ mod tests {
             let p = Package::open(&r).unwrap();
             assert!(p.manifest.roles.contains(&role), "{r} lacks {role}");
         }
-        assert!(matches!(Package::open("builtin:nope"), Err(PackageError::UnknownBuiltin { .. })));
+        assert!(matches!(
+            Package::open("builtin:nope"),
+            Err(PackageError::UnknownBuiltin { .. })
+        ));
     }
 }

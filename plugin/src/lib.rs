@@ -125,7 +125,9 @@ impl Sideman {
     fn publish(&mut self, start_beat: f64, end_beat: f64, tempo: f64, playing: bool, wake: bool) {
         let offline = self.process_mode == ProcessMode::Offline;
         self.status.offline.store(offline, Ordering::Release);
-        self.status.block_start_bits.store(start_beat.to_bits(), Ordering::Release);
+        self.status
+            .block_start_bits
+            .store(start_beat.to_bits(), Ordering::Release);
         self.status.playhead_bits.store(end_beat.to_bits(), Ordering::Release);
         self.status.tempo_bits.store(tempo.to_bits(), Ordering::Release);
         self.status.playing.store(playing, Ordering::Release);

@@ -286,8 +286,16 @@ impl Default for SidemanParams {
             seed: IntParam::new("Seed", 1, IntRange::Linear { min: 0, max: 9999 }).non_automatable(),
             key: EnumParam::new("Key", KeyParam::Off),
             scale: EnumParam::new("Scale", ScaleParam::Major),
-            pitch_lo: IntParam::new("Lowest note", DEFAULT_PITCH_LO as i32, IntRange::Linear { min: 0, max: 127 }),
-            pitch_hi: IntParam::new("Highest note", DEFAULT_PITCH_HI as i32, IntRange::Linear { min: 0, max: 127 }),
+            pitch_lo: IntParam::new(
+                "Lowest note",
+                DEFAULT_PITCH_LO as i32,
+                IntRange::Linear { min: 0, max: 127 },
+            ),
+            pitch_hi: IntParam::new(
+                "Highest note",
+                DEFAULT_PITCH_HI as i32,
+                IntRange::Linear { min: 0, max: 127 },
+            ),
             velocity_scale: stepped(
                 "Velocity",
                 1.0,

@@ -648,3 +648,117 @@ fn swapping_the_model_while_playing_keeps_notes_paired() {
     assert_paired(&events);
     let _ = std::fs::remove_dir_all(&other);
 }
+
+/// The bundle `cargo xtask bundle sideman` writes, with ONNX Runtime beside it. `None` when it
+/// has not been built (then `SIDEMAN_REQUIRE_BUNDLE`, set by scripts/test.sh, makes it an error).
+fn bundle() -> Option<std::path::PathBuf> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent()?.to_path_buf();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let clap = target.join("bundled").join("Sideman.clap");
+    if clap.is_file() {
+        return Some(clap);
+    }
+    assert!(
+        std::env::var_os("SIDEMAN_REQUIRE_BUNDLE").is_none(),
+        "{} is missing: run `cargo xtask bundle sideman`",
+        clap.display()
+    );
+    None
+}
+
+/// Chord-tone ratio of notes starting on beats 1 and 3 of each bar: (ratio, notes counted).
+fn strong_beat_chord_tones(notes: &[(f64, u8)], chord_at: impl Fn(f64) -> Chord) -> (f64, usize) {
+    let strong: Vec<_> = notes
+        .iter()
+        .filter(|(b, _)| {
+            let r = b.rem_euclid(4.0);
+            r.min(4.0 - r) < 1e-3 || (r - 2.0).abs() < 1e-3
+        })
+        .collect();
+    let fit = strong
+        .iter()
+        .filter(|(b, k)| chord_at(b.round()).contains_pitch(*k))
+        .count();
+    (fit as f64 / strong.len().max(1) as f64, strong.len())
+}
+
+/// Issue D, acceptance 1: the bundled `.clap` with its built-in default lead model and the
+/// ONNX Runtime `cargo xtask ort` installed beside it plays 32 bars of a ii-V-I at 140 BPM: in
+/// time, non-empty, every NoteOn paired, and the lead's chord-tone ratio on strong beats above a
+/// random-pitch generator's on the same onsets.
+#[test]
+fn bundled_default_model_plays_a_ii_v_i_in_time() {
+    let Some(path) = bundle() else {
+        eprintln!("skipped: no bundle (run `cargo xtask bundle sideman`)");
+        return;
+    };
+    let lib = path.parent().unwrap().join(models::runtime::library_file_name());
+    assert!(lib.is_file(), "{} is missing beside the bundle", lib.display());
+    let entry = entry_from_file(&path);
+    let (sr, tempo, bars) = (48_000.0, 140.0, 32usize);
+    let spb = sr * 60.0 / tempo;
+    let ii_v_i = [
+        Chord::new(2, models::ChordQuality::Min7),
+        Chord::new(7, models::ChordQuality::Dom7),
+        Chord::new(0, models::ChordQuality::Maj7),
+        Chord::new(0, models::ChordQuality::Maj7),
+    ];
+    let mut input = Vec::new();
+    for bar in 0..bars {
+        let at = (bar as f64 * 4.0 * spb).round() as u64;
+        if bar > 0 {
+            input.extend(
+                chord_off(0, ii_v_i[(bar - 1) % 4])
+                    .into_iter()
+                    .map(|e| (at, e.1, e.2, e.3)),
+            );
+        }
+        input.extend(chord_on(0, ii_v_i[bar % 4]).into_iter().map(|e| (at, e.1, e.2, e.3)));
+    }
+    let mut h = Host::new(&entry, sr, 512, true, None);
+    let t0 = std::time::Instant::now();
+    let ev = play(&mut h, tempo, bars as f64 * 4.0, 512, &input);
+    let wall = t0.elapsed().as_secs_f64();
+    h.close();
+    assert_paired(&ev);
+    // In time: every event on a tick of the 1/12-beat grid (to the sample).
+    let spt = spb / 12.0;
+    for e in &ev {
+        let ticks = e.sample as f64 / spt;
+        assert!(
+            (ticks.round() * spt - e.sample as f64).abs() <= 1.0,
+            "event off the grid: {e:?}"
+        );
+    }
+    let notes: Vec<(f64, u8)> = ev
+        .iter()
+        .filter(|e| e.note.on)
+        .map(|e| (e.sample as f64 / spb, e.note.key))
+        .collect();
+    assert!(notes.len() >= bars * 2, "only {} notes in {bars} bars", notes.len());
+    let chord_at = |beat: f64| ii_v_i[((beat / 4.0).floor() as usize) % 4];
+    let (model, counted) = strong_beat_chord_tones(&notes, chord_at);
+    // A random-pitch generator on the same onsets, over the plugin's default range (C2-C7).
+    let mut rng = models::sampling::Rng::new(7);
+    let draws = 200;
+    let mut random = 0.0;
+    for _ in 0..draws {
+        let shuffled: Vec<(f64, u8)> = notes.iter().map(|&(b, _)| (b, 36 + rng.below(61) as u8)).collect();
+        random += strong_beat_chord_tones(&shuffled, chord_at).0;
+    }
+    random /= draws as f64;
+    eprintln!(
+        "{} notes in {bars} bars ({:.1} s to render {:.1} s); strong-beat chord-tone ratio: model {model:.3} \
+         over {counted} notes, random pitches {random:.3}",
+        notes.len(),
+        wall,
+        bars as f64 * 4.0 * 60.0 / tempo
+    );
+    assert!(counted >= bars, "too few strong-beat notes: {counted}");
+    assert!(
+        model > random + 0.1,
+        "the lead does not follow the chords: {model:.3} vs random {random:.3}"
+    );
+}

@@ -246,9 +246,7 @@ pub fn run(args: &MarkovArgs) -> anyhow::Result<()> {
         roles,
         data: ds.manifest.sources.clone(),
         metrics,
-        trainer_revision: option_env!("SIDEMAN_REVISION")
-            .unwrap_or(env!("CARGO_PKG_VERSION"))
-            .to_string(),
+        trainer_revision: crate::export::git_revision(),
         files: BTreeMap::new(),
     };
     Package::write(&args.out, &mut manifest)?;

@@ -37,7 +37,10 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
     let (file, fp32_size) = match &mut manifest.model {
         ModelKind::Transformer { fp32, int8, .. } => {
             let Some(int8_file) = int8.clone() else {
-                bail!("{} has no int8 variant (export without --no-int8)", args.package.display());
+                bail!(
+                    "{} has no int8 variant (export without --no-int8)",
+                    args.package.display()
+                );
             };
             let fp32_size = fp32
                 .take()
@@ -93,7 +96,10 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
         let _ = write!(s, ", {:.2} MB fp32 (not shipped)", f as f64 / 1e6);
     }
     let _ = writeln!(s, " |");
-    for (k, label) in [("decode_ms_per_token_int8", "int8"), ("decode_ms_per_token_fp32", "fp32")] {
+    for (k, label) in [
+        ("decode_ms_per_token_int8", "int8"),
+        ("decode_ms_per_token_fp32", "fp32"),
+    ] {
         if let Some(ms) = metric(k).filter(|ms| *ms > 0.0) {
             let _ = writeln!(
                 s,
@@ -103,7 +109,11 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
         }
     }
     if let (Some(a), Some(k)) = (metric("int8_top1_agreement"), metric("int8_mean_kl")) {
-        let _ = writeln!(s, "| int8 vs fp32 | top-1 agreement {:.1}%, mean KL {k:.1e} |", a * 100.0);
+        let _ = writeln!(
+            s,
+            "| int8 vs fp32 | top-1 agreement {:.1}%, mean KL {k:.1e} |",
+            a * 100.0
+        );
     }
     if let Some(t) = metric("train_tokens") {
         let _ = writeln!(
@@ -124,16 +134,20 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
     }
     let _ = writeln!(
         s,
-        "\n## Validation likelihood against the Markov baseline\n\nSame validation split, same tokens; lower is better.\n"
+        "\n## Validation likelihood against the Markov baseline\n\nSame validation split, same tokens; lower is better (NLL in nats per predicted token).\n"
     );
     let _ = writeln!(s, "| role | model NLL | model top-1 | Markov NLL | change |");
     let _ = writeln!(s, "| --- | --- | --- | --- | --- |");
     let mut groups: Vec<&str> = vec!["all"];
     groups.extend(m.roles.iter().map(|r| r.name()));
     for g in groups {
-        if let (Some(n), Some(b)) = (metric(&format!("valid_nll_{g}")), metric(&format!("baseline_valid_nll_{g}"))) {
+        if let Some(n) = metric(&format!("valid_nll_{g}")) {
             let top1 = metric(&format!("valid_top1_{g}")).map_or(String::from("-"), |t| format!("{:.1}%", t * 100.0));
-            let _ = writeln!(s, "| {g} | {n:.3} | {top1} | {b:.3} | {:+.1}% |", (n / b - 1.0) * 100.0);
+            let (b, change) = match metric(&format!("baseline_valid_nll_{g}")) {
+                Some(b) => (format!("{b:.3}"), format!("{:+.1}%", (n / b - 1.0) * 100.0)),
+                None => ("-".into(), "-".into()),
+            };
+            let _ = writeln!(s, "| {g} | {n:.3} | {top1} | {b} | {change} |");
         }
     }
     let mut music_rows = Vec::new();
@@ -162,7 +176,10 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
             s,
             "\n## Music metrics of generated samples\n\nSamples over the validation pieces' own chords, beside the human parts of the same bars.\n"
         );
-        let _ = writeln!(s, "| role | metric | model | human | Markov |\n| --- | --- | --- | --- | --- |");
+        let _ = writeln!(
+            s,
+            "| role | metric | model | human | Markov |\n| --- | --- | --- | --- | --- |"
+        );
         for r in music_rows {
             let _ = writeln!(s, "{r}");
         }

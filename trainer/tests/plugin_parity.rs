@@ -66,7 +66,12 @@ fn plugin_notes() -> Vec<(f64, f64, u8, u8)> {
             } else if let Some((s, v)) = on.remove(&n.key)
                 && (s as f64) < total as f64
             {
-                out.push((s as f64 / spb, (sample - s) as f64 / spb, n.key, (v * 127.0).round() as u8));
+                out.push((
+                    s as f64 / spb,
+                    (sample - s) as f64 / spb,
+                    n.key,
+                    (v * 127.0).round() as u8,
+                ));
             }
         }
         if !t.playing {

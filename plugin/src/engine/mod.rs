@@ -35,6 +35,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{JoinHandle, Thread};
 use std::time::Duration;
 
+use models::assets;
 use models::generate::{
     Conditioning, GeneratedNote, InputFollower, SessionConfig, beat_to_tick, session_seed, tick_to_beat,
 };
@@ -42,7 +43,6 @@ use models::sampling::{Constraints, Rng, SamplerConfig};
 use models::tokenizer::SequenceSpec;
 use models::tokenizer::vocab::tempo_bucket;
 use models::{Chord, Role};
-use models::assets;
 
 use crate::channels::{EngineState, ScheduledNote, SharedStatus, ToAudio, ToWorker, TransportSnapshot, bump};
 use crate::params::SidemanParams;
@@ -264,13 +264,20 @@ impl Worker {
         self.status.set_state(EngineState::Loading);
         self.status.set_notice(String::new());
         let default = assets::default_for(role);
-        let mut reference = if asked.is_empty() { default.clone() } else { asked.clone() };
+        let mut reference = if asked.is_empty() {
+            default.clone()
+        } else {
+            asked.clone()
+        };
         let mut notice = String::new();
         let loaded = loop {
             match load_model(&reference) {
                 Ok(m) => break Ok(m),
                 Err(e) => {
-                    let fallback = if matches!(e, LoadError::Runtime(RuntimeError::LibraryNotFound { .. } | RuntimeError::Load { .. })) {
+                    let fallback = if matches!(
+                        e,
+                        LoadError::Runtime(RuntimeError::LibraryNotFound { .. } | RuntimeError::Load { .. })
+                    ) {
                         notice = format!("neural model unavailable, playing the Markov fallback: {e}");
                         assets::fallback()
                     } else if reference != default {
@@ -516,7 +523,12 @@ impl Worker {
         let commit = self.commit_beat();
         bump(&self.status.rollbacks);
         let ok = self.generator.as_mut().is_some_and(|g| g.rollback(tick));
-        self.log(|| format!("rollback to tick {tick} (commit beat {commit}): {}", if ok { "done" } else { "too far back, restarting" }));
+        self.log(|| {
+            format!(
+                "rollback to tick {tick} (commit beat {commit}): {}",
+                if ok { "done" } else { "too far back, restarting" }
+            )
+        });
         if ok {
             // The stream before `tick` is unchanged: the notes queued there stay.
             self.replace_from(commit.max(tick_to_beat(tick)));
@@ -688,7 +700,11 @@ mod tests {
         assert!(wait_until(&status, ready), "{}", describe(&status));
         let default_name = status.model_name();
         if models::runtime::is_available() {
-            assert!(default_name.contains("Jazz lead") && default_name.contains("int8"), "{}", describe(&status));
+            assert!(
+                default_name.contains("Jazz lead") && default_name.contains("int8"),
+                "{}",
+                describe(&status)
+            );
             assert!(status.notice().is_empty(), "{}", describe(&status));
         } else {
             assert!(status.notice().contains("ONNX Runtime"), "{}", describe(&status));
@@ -708,7 +724,9 @@ mod tests {
         package(&dir);
         params.set_model_path(dir.to_str().unwrap());
         assert!(
-            wait_until(&status, |s| ready(s) && s.notice().is_empty() && s.model_name() != default_name),
+            wait_until(&status, |s| ready(s)
+                && s.notice().is_empty()
+                && s.model_name() != default_name),
             "{}",
             describe(&status)
         );

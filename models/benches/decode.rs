@@ -1,0 +1,200 @@
+//! Decode benchmarks of the built-in models (`cargo bench -p sideman-models --bench decode`):
+//!
+//! 1) Tokens per second, batch 1, one thread, KV cache: every built-in transformer (int8, as
+//!    shipped; and fp32 for packages named in `SIDEMAN_BENCH_PACKAGES=dir,dir`, e.g. the trainer's
+//!    run packages), against the Markov fallback measured in the same run.
+//! 2) Time to regenerate one bar after a rollback, as the plugin's generator does when the user
+//!    plays a new chord: a session over a ii-V-I at 140 BPM is rolled back to a bar line and
+//!    regenerated to the next one, many times; against one beat at 140 BPM (the time the plugin
+//!    has before the next beat must sound).
+
+use std::time::Instant;
+
+use models::generate::{Conditioning, Session, SessionConfig, session_seed};
+use models::markov::{MarkovModel, MarkovTable};
+use models::model::TokenModel;
+use models::package::{ModelKind, Package};
+use models::runtime::{OnnxModel, Variant};
+use models::sampling::{Constraints, Rng, SamplerConfig};
+use models::{Chord, ChordQuality, Role};
+
+/// A token model of either kind.
+enum Any {
+    Onnx(Box<OnnxModel>),
+    Markov(MarkovModel),
+}
+
+fn load(pkg: &Package, variant: Variant) -> Option<Any> {
+    match &pkg.manifest.model {
+        ModelKind::Transformer { .. } => match OnnxModel::load(pkg, variant) {
+            Ok(m) => Some(Any::Onnx(Box::new(m))),
+            Err(e) => {
+                println!("  {}: {e}", pkg.manifest.name);
+                None
+            }
+        },
+        ModelKind::Markov { file, .. } => {
+            let t = MarkovTable::from_bytes(&pkg.read(file).ok()?).ok()?;
+            Some(Any::Markov(MarkovModel::new(std::sync::Arc::new(t))))
+        }
+    }
+}
+
+/// Tokens/s of single-token decoding after a 64-token prefill (cache kept between 64 tokens and
+/// the context), best of 3 runs of `steps` steps.
+fn decode_rate<M: TokenModel>(m: &mut M, steps: usize) -> f64 {
+    let mut rng = Rng::new(3);
+    let mut logits = vec![0f32; models::tokenizer::VOCAB_SIZE as usize];
+    let prefix: Vec<u32> = (0..64).map(|_| 60 + rng.below(600) as u32).collect();
+    let mut best = 0f64;
+    for _ in 0..3 {
+        m.truncate(0);
+        m.feed(&prefix).unwrap();
+        m.next_logits(&mut logits).unwrap();
+        let t0 = Instant::now();
+        for _ in 0..steps {
+            if m.len() + 1 >= m.context_len() {
+                // Keep the cache between 64 tokens and the context, as a live session does.
+                m.truncate(64);
+            }
+            m.feed(&[60 + rng.below(600) as u32]).unwrap();
+            m.next_logits(&mut logits).unwrap();
+        }
+        best = best.max(steps as f64 / t0.elapsed().as_secs_f64());
+    }
+    best
+}
+
+fn ii_v_i() -> Conditioning {
+    let prog = [
+        Chord::new(2, ChordQuality::Min7),
+        Chord::new(7, ChordQuality::Dom7),
+        Chord::new(0, ChordQuality::Maj7),
+        Chord::new(0, ChordQuality::Maj7),
+    ];
+    let mut cond = Conditioning::default();
+    for bar in 0..128i64 {
+        let c = prog[bar as usize % 4];
+        cond.set_chord(bar * 48, Some(c));
+        for beat in 0..4 {
+            cond.add_input(bar * 48 + beat * 12, 36 + c.root);
+        }
+    }
+    cond
+}
+
+/// Milliseconds to regenerate one bar after rolling back to a bar line (median, max over `n`).
+fn regen_ms<M: TokenModel>(m: M, role: Role, keep_bars: u32, n: usize) -> (f64, f64) {
+    let cond = ii_v_i();
+    let mut c = SessionConfig::new(role);
+    c.tempo_bpm = Some(140.0);
+    c.seed = session_seed(1);
+    c.keep_bars = keep_bars;
+    c.sampler = SamplerConfig {
+        temperature: 1.0,
+        top_k: 0,
+        top_p: 0.95,
+    };
+    c.constraints = Constraints::for_role(role);
+    let mut s = Session::new(m, c, 0, &cond).unwrap();
+    let mut times = Vec::with_capacity(n);
+    for i in 0..n {
+        // Walk forward so the rollbacks meet every state (and re-primes) of a long session.
+        let bar = 4 + i as i64;
+        s.generate_until(&cond, (bar + 2) * 48).unwrap();
+        let t0 = Instant::now();
+        assert!(s.rollback(bar * 48));
+        s.generate_until(&cond, (bar + 1) * 48).unwrap();
+        times.push(t0.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    (times[times.len() / 2], times[times.len() - 1])
+}
+
+fn main() {
+    if let Err(e) = models::runtime::init(None) {
+        println!("ONNX Runtime unavailable ({e}); only the Markov model is measured");
+    }
+    let steps = 2000;
+    let mut packages: Vec<(String, Package, Variant)> = models::assets::BUILT_INS
+        .iter()
+        .filter_map(|b| Package::open(&format!("builtin:{}", b.id)).ok())
+        .map(|p| {
+            (
+                format!("builtin:{}", p.dir.display().to_string().trim_start_matches("builtin:")),
+                p,
+                Variant::PreferInt8,
+            )
+        })
+        .collect();
+    for dir in std::env::var("SIDEMAN_BENCH_PACKAGES")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.is_empty())
+    {
+        match Package::open(dir) {
+            Ok(p) => {
+                packages.push((format!("{dir} (int8)"), p.clone(), Variant::PreferInt8));
+                packages.push((format!("{dir} (fp32)"), p, Variant::PreferFp32));
+            }
+            Err(e) => println!("{dir}: {e}"),
+        }
+    }
+    let fallback = Package::open(&models::assets::fallback()).unwrap();
+    let Some(Any::Markov(mut markov)) = load(&fallback, Variant::PreferInt8) else {
+        panic!("the Markov fallback does not load")
+    };
+    let base = decode_rate(&mut markov, steps * 5);
+    println!("decode, batch 1, one thread, KV cache ({steps} steps after a 64-token prefill, best of 3):");
+    println!(
+        "  {:<44} {:>9.0} tokens/s  (baseline)",
+        "builtin:markov (Markov fallback)", base
+    );
+    for (label, pkg, variant) in &packages {
+        if matches!(pkg.manifest.model, ModelKind::Markov { .. }) {
+            continue;
+        }
+        let Some(Any::Onnx(mut m)) = load(pkg, *variant) else {
+            continue;
+        };
+        let rate = decode_rate(m.as_mut(), steps);
+        println!(
+            "  {:<44} {:>9.0} tokens/s  ({:.3}x baseline, {:.2}x the 5,000 tokens/s target)",
+            format!("{label} {}", pkg.manifest.name),
+            rate,
+            rate / base,
+            rate / 5000.0
+        );
+    }
+    println!("regenerate one bar after a rollback (ii-V-I, 140 BPM; one beat is 428.6 ms):");
+    let n = 60;
+    let keep = fallback.manifest.keep_bars();
+    let (mm, mx) = regen_ms(
+        MarkovModel::new(std::sync::Arc::new(
+            MarkovTable::from_bytes(&fallback.read("markov.bin").unwrap()).unwrap(),
+        )),
+        Role::Lead,
+        keep,
+        n,
+    );
+    println!(
+        "  {:<44} median {mm:>7.2} ms, max {mx:>7.2} ms  (baseline)",
+        "builtin:markov lead"
+    );
+    for (label, pkg, variant) in &packages {
+        if matches!(pkg.manifest.model, ModelKind::Markov { .. }) {
+            continue;
+        }
+        let Some(Any::Onnx(m)) = load(pkg, *variant) else {
+            continue;
+        };
+        let role = pkg.manifest.roles[0];
+        let (med, max) = regen_ms(*m, role, pkg.manifest.keep_bars(), n);
+        println!(
+            "  {:<44} median {med:>7.2} ms, max {max:>7.2} ms  ({:.1}x baseline; max is {:.1}% of a beat)",
+            format!("{label} {role}"),
+            med / mm,
+            max / 428.6 * 100.0
+        );
+    }
+}
