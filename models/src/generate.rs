@@ -609,6 +609,7 @@ impl<M: TokenModel> Session<M> {
         apply_constraints(
             &self.config.constraints,
             sounding,
+            self.chord.flatten(),
             &mut self.logits,
             &mut self.allowed,
             self.config.role.is_drums(),

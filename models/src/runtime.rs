@@ -43,7 +43,7 @@ pub const fn library_file_name() -> &'static str {
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
     /// No ONNX Runtime library was found.
-    #[error("ONNX Runtime library ({}) not found; looked in: {}. Run `cargo xtask ort` or set {ORT_LIB_ENV}", library_file_name(), .searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+    #[error("ONNX Runtime library ({}) not found; looked in: {}. Fix: put {} (ONNX Runtime {ORT_VERSION}) next to the plugin file, or set {ORT_LIB_ENV} to its path; in a source checkout run `cargo xtask ort`", library_file_name(), .searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "), library_file_name())]
     LibraryNotFound {
         /// Places searched.
         searched: Vec<PathBuf>,

@@ -94,6 +94,9 @@ pub struct Constraints {
     /// Note density, 0..1; 0.5 leaves the model as it is, higher favours starting notes over
     /// moving time on.
     pub density: f32,
+    /// Harmony: log-probability bonus (nats) for pitches in the chord in force (0 leaves the
+    /// model as it is; pitched roles only). A soft pull towards chord tones, never a mask.
+    pub chord_tones: f32,
 }
 
 impl Default for Constraints {
@@ -104,6 +107,7 @@ impl Default for Constraints {
             pitch_hi: 127,
             max_polyphony: 0,
             density: 0.5,
+            chord_tones: 0.0,
         }
     }
 }
@@ -124,9 +128,13 @@ impl Constraints {
                 0
             },
             density: 0.5,
+            chord_tones: if drums { 0.0 } else { DEFAULT_CHORD_TONES },
         }
     }
 }
+
+/// Default harmony bonus (nats) for chord tones of pitched roles.
+pub const DEFAULT_CHORD_TONES: f32 = 1.0;
 
 /// Default lowest pitch of pitched roles (C2).
 pub const DEFAULT_PITCH_LO: u8 = 36;
@@ -200,7 +208,19 @@ pub fn is_sampleable(token: Token, allow_end: bool) -> bool {
 /// the current position. Density is applied to `logits` as a bias on note starts.
 /// If the constraints would leave nothing allowed, `allowed` is left as it was (the grammar
 /// always wins over taste).
-pub fn apply_constraints(c: &Constraints, sounding: usize, logits: &mut [f32], allowed: &mut [bool], drums: bool) {
+pub fn apply_constraints(
+    c: &Constraints,
+    sounding: usize,
+    chord: Option<crate::chord::Chord>,
+    logits: &mut [f32],
+    allowed: &mut [bool],
+    drums: bool,
+) {
+    let harmony = if drums {
+        None
+    } else {
+        chord.filter(|_| c.chord_tones != 0.0)
+    };
     let d = c.density.clamp(0.02, 0.98);
     let bias = 2.0 * (d / (1.0 - d)).ln();
     let mut any_before = false;
@@ -234,6 +254,11 @@ pub fn apply_constraints(c: &Constraints, sounding: usize, logits: &mut [f32], a
                     && p <= c.pitch_hi
                     && (drums || c.pitch_classes & (1 << (p % 12)) != 0);
                 logits[id] += bias;
+                if let Some(ch) = harmony
+                    && ch.contains_pitch(p)
+                {
+                    logits[id] += c.chord_tones;
+                }
             }
             Some(Token::Drum(k)) => {
                 *a = !poly_full && k >= c.pitch_lo && k <= c.pitch_hi;
@@ -422,7 +447,7 @@ mod tests {
             pitch_classes: Scale::Major.mask(0),
             ..Constraints::default()
         };
-        apply_constraints(&c, 0, &mut logits, &mut allowed, false);
+        apply_constraints(&c, 0, None, &mut logits, &mut allowed, false);
         let kept: Vec<u8> = (60..72)
             .filter(|&p| allowed[Vocab::id(Token::Pitch(p)) as usize])
             .collect();
@@ -431,7 +456,7 @@ mod tests {
             pitch_lo: 100,
             ..Constraints::default()
         };
-        apply_constraints(&c, 0, &mut logits, &mut allowed, false);
+        apply_constraints(&c, 0, None, &mut logits, &mut allowed, false);
         assert!(allowed[Vocab::id(Token::Pitch(60)) as usize]);
     }
 }

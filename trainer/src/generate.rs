@@ -58,6 +58,10 @@ pub struct GenerateArgs {
     /// Note density 0-1 (0.5: as the model plays).
     #[arg(long, default_value_t = 0.5)]
     pub density: f32,
+    /// Harmony: logit bonus (nats) for tones of the chord in force; the plugin's Harmony
+    /// parameter at 25 % is 1.0 (0: the model as it is).
+    #[arg(long, default_value_t = models::sampling::DEFAULT_CHORD_TONES)]
+    pub harmony: f32,
     /// Run the fp32 model even when the package has an int8 one.
     #[arg(long)]
     pub fp32: bool,
@@ -219,6 +223,7 @@ pub fn session_config(pkg: &Package, role: Role, args: &GenerateArgs) -> anyhow:
     };
     config.constraints = Constraints {
         density: args.density,
+        chord_tones: if role.is_drums() { 0.0 } else { args.harmony },
         ..Constraints::for_role(role)
     };
     config.keep_bars = pkg.manifest.keep_bars();

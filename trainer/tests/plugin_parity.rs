@@ -113,6 +113,7 @@ fn trainer_notes(dir: &std::path::Path) -> Vec<(f64, f64, u8, u8)> {
         top_p: 0.95,
         top_k: 0,
         density: 0.5,
+        harmony: models::sampling::DEFAULT_CHORD_TONES,
         style: None,
         fp32: false,
         out: out.clone(),

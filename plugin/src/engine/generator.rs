@@ -169,7 +169,7 @@ pub fn load_model(reference: &str) -> Result<LoadedModel, LoadError> {
                 Ok(MarkovModel::new(table.clone()))
             })));
             Ok(LoadedModel {
-                label: format!("{} (Markov)", pkg.manifest.name),
+                label: pkg.manifest.name.clone(),
                 generator,
                 manifest: pkg.manifest,
             })

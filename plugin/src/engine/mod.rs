@@ -404,6 +404,11 @@ impl Worker {
                 pitch_lo: if role.is_drums() { 0 } else { lo.min(hi) },
                 pitch_hi: if role.is_drums() { 127 } else { hi.max(lo) },
                 density: p.density.value(),
+                chord_tones: if role.is_drums() {
+                    0.0
+                } else {
+                    p.harmony_pct.value() / 100.0 * crate::params::HARMONY_FULL_SCALE_NATS
+                },
                 ..Constraints::for_role(role)
             },
         }
