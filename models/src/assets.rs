@@ -40,6 +40,7 @@ pub const FALLBACK: &str = "markov";
 /// Every built-in model.
 pub const BUILT_INS: &[BuiltIn] = &[
     asset!("jazz-lead", ["model.int8.onnx"]),
+    asset!("band", ["model.int8.onnx"]),
     asset!("markov", ["markov.bin"]),
 ];
 

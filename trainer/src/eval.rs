@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use models::markov::MarkovModel;
 use models::model::TokenModel;
-use models::music::{ChordEvent, Note};
+use models::music::{ChordEvent, Note, Role};
 use models::package::{ModelKind, Package};
 use models::runtime::{OnnxModel, Variant};
 use models::tokenizer::{Tokenizer, VOCAB_SIZE, Vocab, predicted_mask};
@@ -314,6 +314,10 @@ pub struct Report {
     pub music_human: BTreeMap<String, MusicMetrics>,
     /// The same metrics of the baseline's samples.
     pub music_baseline: BTreeMap<String, MusicMetrics>,
+    /// The model's samples with the default Harmony (chord-tone bonus) the plugin and `trainer
+    /// generate` apply.
+    #[serde(default)]
+    pub music_harmony: BTreeMap<String, MusicMetrics>,
     /// int8 vs fp32 on held-out positions: (positions, top-1 agreement, mean KL).
     pub int8_drift: Option<(usize, f64, f64)>,
     /// Decode latency, ms/token (batch 1, KV cache, one thread), by variant.
@@ -396,12 +400,11 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let mut music_model: BTreeMap<String, Vec<MusicMetrics>> = BTreeMap::new();
     let mut music_human: BTreeMap<String, Vec<MusicMetrics>> = BTreeMap::new();
     let mut music_base: BTreeMap<String, Vec<MusicMetrics>> = BTreeMap::new();
+    let mut music_harm: BTreeMap<String, Vec<MusicMetrics>> = BTreeMap::new();
     if args.samples > 0 {
-        let mut taken = 0;
+        // `samples` per role, from the start of the split.
+        let mut taken: BTreeMap<Role, usize> = BTreeMap::new();
         for i in 0..split.seqs.len() {
-            if taken >= args.samples {
-                break;
-            }
             let ids: Vec<u32> = split.seq(i).iter().map(|&t| t as u32).collect();
             let Ok(seq) = models::tokenizer::decode(&ids) else {
                 continue;
@@ -411,6 +414,9 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             }
             let w = seq.slice_bars(0, args.sample_bars);
             let role = w.role;
+            if taken.get(&role).copied().unwrap_or(0) >= args.samples {
+                continue;
+            }
             let key = role.name().to_string();
             let mut config = models::generate::SessionConfig::new(role);
             config.tempo_bpm = w.tempo_bpm;
@@ -427,6 +433,12 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
                 top_k: 0,
                 top_p: 0.95,
             };
+            // The role's constraints as the plugin applies them, without the Harmony pull (the
+            // model alone); then again with the default Harmony.
+            config.constraints = models::sampling::Constraints {
+                chord_tones: 0.0,
+                ..models::sampling::Constraints::for_role(role)
+            };
             let m = crate::generate::AnyModel::Onnx(Box::new(OnnxModel::load(&pkg, variant)?));
             let notes = crate::generate::generate_any(
                 m,
@@ -441,6 +453,24 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
                 args.sample_bars,
                 role.is_drums(),
             ));
+            if !role.is_drums() {
+                let mut hc = config.clone();
+                hc.constraints = models::sampling::Constraints::for_role(role);
+                let m = crate::generate::AnyModel::Onnx(Box::new(OnnxModel::load(&pkg, variant)?));
+                let notes = crate::generate::generate_any(
+                    m,
+                    hc,
+                    &crate::generate::conditioning(&w.chords, &w.inputs),
+                    args.sample_bars,
+                )?;
+                let notes: Vec<Note> = notes.iter().map(|&n| Note::from(n)).collect();
+                music_harm.entry(key.clone()).or_default().push(music_metrics(
+                    &notes,
+                    &w.chords,
+                    args.sample_bars,
+                    false,
+                ));
+            }
             music_human.entry(key.clone()).or_default().push(music_metrics(
                 &w.notes,
                 &w.chords,
@@ -463,7 +493,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
                     role.is_drums(),
                 ));
             }
-            taken += 1;
+            *taken.entry(role).or_default() += 1;
         }
     }
     // int8 drift against fp32 on the first 1,000 predicted positions of the split.
@@ -542,6 +572,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         music_model: collapse(music_model),
         music_human: collapse(music_human),
         music_baseline: collapse(music_base),
+        music_harmony: collapse(music_harm),
         int8_drift,
         latency_ms,
         seconds: t0.elapsed().as_secs_f64(),
@@ -576,6 +607,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             ("model", &report.music_model),
             ("human", &report.music_human),
             ("markov", &report.music_baseline),
+            ("harmony", &report.music_harmony),
         ] {
             for (role, m) in set {
                 for (name, v) in [
@@ -634,13 +666,14 @@ fn print_report(r: &Report) {
         );
     }
     if !r.music_model.is_empty() {
-        println!("\nmusic metrics (mean over samples): model / baseline / human");
+        println!("\nmusic metrics (mean over samples): model / model + default Harmony / baseline / human");
         println!(
-            "{:<8} {:<22} {:>8} {:>8} {:>8}",
-            "role", "metric", "model", "baseline", "human"
+            "{:<8} {:<22} {:>8} {:>8} {:>8} {:>8}",
+            "role", "metric", "model", "+harmony", "baseline", "human"
         );
         for (role, m) in &r.music_model {
             let h = r.music_human.get(role).copied().unwrap_or_default();
+            let hm = r.music_harmony.get(role).copied();
             let b = r.music_baseline.get(role).copied();
             let rows: [MetricRow; 7] = [
                 ("dead-air ratio", |m| m.dead_air),
@@ -655,7 +688,10 @@ fn print_report(r: &Report) {
                 let bv = b
                     .map(|b| format!("{:>8.3}", f(&b)))
                     .unwrap_or_else(|| format!("{:>8}", "-"));
-                println!("{:<8} {:<22} {:>8.3} {} {:>8.3}", role, name, f(m), bv, f(&h));
+                let hv = hm
+                    .map(|x| format!("{:>8.3}", f(&x)))
+                    .unwrap_or_else(|| format!("{:>8}", "-"));
+                println!("{:<8} {:<22} {:>8.3} {} {} {:>8.3}", role, name, f(m), hv, bv, f(&h));
             }
         }
     }

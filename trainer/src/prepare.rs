@@ -69,8 +69,8 @@ pub struct PrepareArgs {
     /// Write MICRO tokens so that off-grid timing survives.
     #[arg(long)]
     pub microtiming: bool,
-    /// Start from this vocabulary (its style slots are kept, new styles get free slots): use the
-    /// vocabulary of a model you will fine-tune.
+    /// Start from this vocabulary (its style slots are kept, new styles get free slots): the model
+    /// package you will fine-tune (`builtin:<id>`, its folder or manifest), or a `vocab.json`.
     #[arg(long)]
     pub vocab: Option<PathBuf>,
 }
@@ -360,7 +360,12 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
 
     // Styles get slots in sorted order, after those of a given vocabulary.
     let mut vocab = match &args.vocab {
-        Some(p) => Vocab::from_json(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)?,
+        Some(p) => match models::package::Package::open(&p.to_string_lossy()) {
+            Ok(pkg) => pkg.manifest.vocab,
+            Err(_) => {
+                Vocab::from_json(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)?
+            }
+        },
         None => Vocab::new(),
     };
     let file_styles: Vec<Vec<String>> = jobs

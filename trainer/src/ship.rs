@@ -164,7 +164,8 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
             if let Some(model) = get("model") {
                 let fmt = |v: Option<f64>| v.map_or(String::from("-"), |v| format!("{v:.2}"));
                 music_rows.push(format!(
-                    "| {role} | {name} | {model:.2} | {} | {} |",
+                    "| {role} | {name} | {model:.2} | {} | {} | {} |",
+                    fmt(get("harmony")),
                     fmt(get("human")),
                     fmt(get("markov"))
                 ));
@@ -174,11 +175,11 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
     if !music_rows.is_empty() {
         let _ = writeln!(
             s,
-            "\n## Music metrics of generated samples\n\nSamples over the validation pieces' own chords, beside the human parts of the same bars.\n"
+            "\n## Music metrics of generated samples\n\nSamples over the validation pieces' own chords and input, beside the human parts of the same bars. *model*: the network alone; *+ Harmony*: with the chord-tone pull the plugin and `trainer generate` apply by default (Harmony 25 %, 1 nat).\n"
         );
         let _ = writeln!(
             s,
-            "| role | metric | model | human | Markov |\n| --- | --- | --- | --- | --- |"
+            "| role | metric | model | + Harmony | human | Markov |\n| --- | --- | --- | --- | --- | --- |"
         );
         for r in music_rows {
             let _ = writeln!(s, "{r}");
