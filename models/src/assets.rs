@@ -41,6 +41,7 @@ pub const FALLBACK: &str = "markov";
 pub const BUILT_INS: &[BuiltIn] = &[
     asset!("jazz-lead", ["model.int8.onnx"]),
     asset!("band", ["model.int8.onnx"]),
+    asset!("melody", ["model.int8.onnx"]),
     asset!("markov", ["markov.bin"]),
 ];
 

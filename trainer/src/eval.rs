@@ -409,7 +409,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             let Ok(seq) = models::tokenizer::decode(&ids) else {
                 continue;
             };
-            if seq.bars < args.sample_bars || seq.chords.is_empty() {
+            if seq.bars < args.sample_bars {
                 continue;
             }
             let w = seq.slice_bars(0, args.sample_bars);
