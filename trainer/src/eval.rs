@@ -439,37 +439,21 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
                 chord_tones: 0.0,
                 ..models::sampling::Constraints::for_role(role)
             };
-            let m = crate::generate::AnyModel::Onnx(Box::new(OnnxModel::load(&pkg, variant)?));
-            let notes = crate::generate::generate_any(
-                m,
-                config.clone(),
-                &crate::generate::conditioning(&w.chords, &w.inputs),
-                args.sample_bars,
-            )?;
-            let notes: Vec<Note> = notes.iter().map(|&n| Note::from(n)).collect();
-            music_model.entry(key.clone()).or_default().push(music_metrics(
-                &notes,
-                &w.chords,
-                args.sample_bars,
-                role.is_drums(),
-            ));
+            let cond = crate::generate::conditioning(&w.chords, &w.inputs);
+            let measure = |c: models::generate::SessionConfig| -> anyhow::Result<MusicMetrics> {
+                let m = crate::generate::AnyModel::Onnx(Box::new(OnnxModel::load(&pkg, variant)?));
+                let notes = crate::generate::generate_any(m, c, &cond, args.sample_bars)?;
+                let notes: Vec<Note> = notes.iter().map(|&n| Note::from(n)).collect();
+                Ok(music_metrics(&notes, &w.chords, args.sample_bars, role.is_drums()))
+            };
+            music_model
+                .entry(key.clone())
+                .or_default()
+                .push(measure(config.clone())?);
             if !role.is_drums() {
                 let mut hc = config.clone();
                 hc.constraints = models::sampling::Constraints::for_role(role);
-                let m = crate::generate::AnyModel::Onnx(Box::new(OnnxModel::load(&pkg, variant)?));
-                let notes = crate::generate::generate_any(
-                    m,
-                    hc,
-                    &crate::generate::conditioning(&w.chords, &w.inputs),
-                    args.sample_bars,
-                )?;
-                let notes: Vec<Note> = notes.iter().map(|&n| Note::from(n)).collect();
-                music_harm.entry(key.clone()).or_default().push(music_metrics(
-                    &notes,
-                    &w.chords,
-                    args.sample_bars,
-                    false,
-                ));
+                music_harm.entry(key.clone()).or_default().push(measure(hc)?);
             }
             music_human.entry(key.clone()).or_default().push(music_metrics(
                 &w.notes,
@@ -479,12 +463,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             ));
             if let Some(t) = &base_table {
                 let m = MarkovModel::new(t.clone());
-                let notes = crate::generate::generate_notes(
-                    m,
-                    config,
-                    &crate::generate::conditioning(&w.chords, &w.inputs),
-                    args.sample_bars,
-                )?;
+                let notes = crate::generate::generate_notes(m, config, &cond, args.sample_bars)?;
                 let notes: Vec<Note> = notes.iter().map(|&n| Note::from(n)).collect();
                 music_base.entry(key).or_default().push(music_metrics(
                     &notes,
