@@ -30,9 +30,27 @@
 //!   audio thread never waits.
 //! - **Full queues.** The audio side uses `try_*` only and counts what it could not push in
 //!   [`SharedStatus`]; the worker keeps notes it could not push and retries on its next turn.
+//!
+//! # The editor
+//! ```text
+//! generator thread (engine::Worker)                    editor (GUI thread)
+//! ---------------------------------                    -------------------
+//! SharedStatus atomics (tokens/s, look-ahead)  ----->  status line (read each frame)
+//! SharedStatus.roll: RollFeed, a bounded log   ----->  piano roll (copies what is new)
+//!   of RollEvents (notes sent, input, chords,
+//!   replace boundaries, resets)
+//! ```
+//! The editor never talks to the audio thread: it reads snapshots and steers through the
+//! host's parameters (`ParamSetter`) and the persisted model path the worker polls. Only the
+//! worker and the editor take the roll log's lock, the worker with `try_lock` (it keeps what it
+//! could not append and retries next turn), so neither ever waits on the audio thread, and the
+//! worker never waits on the editor.
 
+use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
+
+use models::Chord;
 
 /// Capacity of the audio -> worker queue (note events and transport changes).
 pub const TO_WORKER_CAPACITY: usize = 4096;
@@ -46,6 +64,9 @@ pub const MAX_SOUNDING_NOTES: usize = 256;
 pub const MAX_BLOCK_EVENTS: usize = 2 * MAX_SOUNDING_NOTES + 2 * MAX_PENDING_NOTES;
 /// Longest the audio thread waits for the worker per block in offline rendering.
 pub const OFFLINE_WAIT_LIMIT_MS: u64 = 2000;
+/// Events the piano-roll log keeps (worker -> editor); the oldest go first. Sixteen bars (what
+/// the roll keeps for export) of dense drums with input and chords need about a thousand.
+pub const ROLL_LOG_CAPACITY: usize = 4096;
 
 /// The transport as the audio thread saw it at a discontinuity.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -175,8 +196,20 @@ impl EngineState {
     }
 }
 
-/// Status shared by the audio thread, the worker and the editor. Atomics only, except
-/// `last_error`, which the audio thread never touches.
+/// Whether the ONNX Runtime library was found (for the editor's status line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum RuntimeState {
+    /// Not checked yet.
+    Unknown = 0,
+    /// Found (and loaded when a neural model plays).
+    Found = 1,
+    /// Missing or unusable: neural models fall back to the Markov model.
+    Missing = 2,
+}
+
+/// Status shared by the audio thread, the worker and the editor. Atomics only, except the
+/// `Mutex`es and the roll log, which the audio thread never touches.
 #[derive(Debug, Default)]
 pub struct SharedStatus {
     /// Block sequence number, bumped by the audio thread after a block's messages are pushed.
@@ -216,6 +249,23 @@ pub struct SharedStatus {
     pub chords_seen: AtomicU64,
     /// [`EngineState`] as `u8` (worker).
     pub state: AtomicU8,
+    /// Tokens sampled by the model since the plugin started (worker).
+    pub tokens_sampled: AtomicU64,
+    /// Decode speed while generating, tokens per second, smoothed (`f64` bits; worker).
+    pub decode_rate_bits: AtomicU64,
+    /// How far ahead of the playhead notes are ready, in beats (`f64` bits; worker). Negative
+    /// when the worker is behind; NaN while nothing is being generated.
+    pub ahead_beats_bits: AtomicU64,
+    /// [`RuntimeState`] as `u8` (worker).
+    pub runtime: AtomicU8,
+    /// Where ONNX Runtime was found, or why it is missing and how to fix it (worker writes;
+    /// editor reads).
+    pub runtime_detail: Mutex<String>,
+    /// Reference of the model playing (`builtin:<id>` or a package path), after any fallback
+    /// (worker writes; editor reads).
+    pub model_ref: Mutex<String>,
+    /// What the generator did, for the piano roll (worker appends; editor reads).
+    pub roll: RollFeed,
     /// Human-readable cause of the last failure (worker writes; editor reads).
     pub last_error: Mutex<String>,
     /// What the user should know although Sideman plays: a fallback model in use and why (worker
@@ -239,6 +289,13 @@ impl SharedStatus {
     /// The last failure message (not for the audio thread).
     pub fn last_error(&self) -> String {
         self.last_error.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Forgets the last failure (worker: a model loaded).
+    pub fn clear_error(&self) {
+        if let Ok(mut e) = self.last_error.lock() {
+            e.clear();
+        }
     }
 
     /// Records a failure (worker).
@@ -287,6 +344,158 @@ impl SharedStatus {
     pub fn tempo(&self) -> f64 {
         f64::from_bits(self.tempo_bits.load(Ordering::Acquire))
     }
+
+    /// Decode speed in tokens per second (0 before the first generation).
+    pub fn decode_rate(&self) -> f64 {
+        f64::from_bits(self.decode_rate_bits.load(Ordering::Acquire))
+    }
+
+    /// Beats of look-ahead ready (NaN while not generating).
+    pub fn ahead_beats(&self) -> f64 {
+        f64::from_bits(self.ahead_beats_bits.load(Ordering::Acquire))
+    }
+
+    /// Whether ONNX Runtime was found.
+    pub fn runtime(&self) -> RuntimeState {
+        match self.runtime.load(Ordering::Acquire) {
+            1 => RuntimeState::Found,
+            2 => RuntimeState::Missing,
+            _ => RuntimeState::Unknown,
+        }
+    }
+
+    /// Sets the runtime state and its detail (worker).
+    pub fn set_runtime(&self, state: RuntimeState, detail: String) {
+        if let Ok(mut d) = self.runtime_detail.lock() {
+            *d = detail;
+        }
+        self.runtime.store(state as u8, Ordering::Release);
+    }
+
+    /// Where ONNX Runtime is, or why it is missing (not for the audio thread).
+    pub fn runtime_detail(&self) -> String {
+        self.runtime_detail.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Reference of the model playing (not for the audio thread).
+    pub fn model_ref(&self) -> String {
+        self.model_ref.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Sets the reference of the model playing (worker).
+    pub fn set_model_ref(&self, reference: String) {
+        if let Ok(mut r) = self.model_ref.lock() {
+            *r = reference;
+        }
+    }
+}
+
+/// What the generator did, as the piano roll shows it. `Copy`, no heap data.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RollEvent {
+    /// Playback (re)started at `beat` (play, seek, loop wrap): what the roll showed from `beat`
+    /// on belongs to another pass.
+    Reset {
+        /// Where playback goes on.
+        beat: f64,
+        /// Time signature numerator.
+        numerator: u8,
+        /// Time signature denominator.
+        denominator: u8,
+        /// Beat of the bar line at or before `beat`.
+        bar_start_beat: f64,
+        /// Tempo.
+        tempo_bpm: f64,
+    },
+    /// The transport stopped.
+    Stop,
+    /// A generated note, as sent to the audio thread (swing and humanize applied).
+    Generated(ScheduledNote),
+    /// Generated notes from `beat` on were replaced (a rollback or a new session).
+    ReplaceFrom {
+        /// First beat replaced.
+        beat: f64,
+    },
+    /// The user pressed a key.
+    InputOn {
+        /// Beat of the onset.
+        beat: f64,
+        /// Key.
+        pitch: u8,
+        /// Velocity 1-127.
+        velocity: u8,
+    },
+    /// The user released a key.
+    InputOff {
+        /// Beat of the release.
+        beat: f64,
+        /// Key.
+        pitch: u8,
+    },
+    /// The worker recognised a chord in the input.
+    Chord {
+        /// Beat of the change.
+        beat: f64,
+        /// The chord.
+        chord: Chord,
+    },
+}
+
+/// The bounded log of [`RollEvent`]s, numbered in order. Only the worker (appending, never
+/// waiting) and the editor (reading what is new) take its lock.
+#[derive(Debug)]
+pub struct RollFeed {
+    log: Mutex<RollLog>,
+}
+
+#[derive(Debug)]
+struct RollLog {
+    /// The newest events, at most [`ROLL_LOG_CAPACITY`].
+    events: VecDeque<RollEvent>,
+    /// Number of the first event in `events` (events are numbered from 1).
+    first: u64,
+}
+
+impl Default for RollFeed {
+    fn default() -> Self {
+        RollFeed {
+            log: Mutex::new(RollLog {
+                events: VecDeque::with_capacity(ROLL_LOG_CAPACITY),
+                first: 1,
+            }),
+        }
+    }
+}
+
+impl RollFeed {
+    /// Moves `pending` into the log unless the editor holds the lock (then `pending` stays for
+    /// the next try). Worker thread; never waits. True if the log took them.
+    pub fn try_append(&self, pending: &mut VecDeque<RollEvent>) -> bool {
+        if pending.is_empty() {
+            return true;
+        }
+        let Ok(mut log) = self.log.try_lock() else { return false };
+        for e in pending.drain(..) {
+            if log.events.len() == ROLL_LOG_CAPACITY {
+                log.events.pop_front();
+                log.first += 1;
+            }
+            log.events.push_back(e);
+        }
+        true
+    }
+
+    /// Copies the events numbered after `seen` into `out` and returns the number of the last
+    /// one (editor). `out` starts with everything still logged when some were overwritten
+    /// since: the second value is then true and the reader should rebuild from scratch.
+    pub fn read_since(&self, seen: u64, out: &mut Vec<RollEvent>) -> (u64, bool) {
+        let Ok(log) = self.log.lock() else { return (seen, false) };
+        let last = log.first + log.events.len() as u64 - 1;
+        let lost = seen + 1 < log.first;
+        let from = if lost { 0 } else { (seen + 1 - log.first) as usize };
+        out.extend(log.events.iter().skip(from).copied());
+        (last, lost)
+    }
 }
 
 /// Both ends of both queues, created together.
@@ -324,4 +533,69 @@ impl Default for Channels {
 /// Relaxed-enough increment for counters.
 pub fn bump(c: &AtomicU64) {
     c.fetch_add(1, Ordering::Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note(start: f64) -> RollEvent {
+        RollEvent::Generated(ScheduledNote {
+            start,
+            end: start + 0.5,
+            pitch: 60,
+            channel: 0,
+            velocity: 0.8,
+        })
+    }
+
+    #[test]
+    fn the_roll_log_hands_out_what_is_new() {
+        let feed = RollFeed::default();
+        let mut out = Vec::new();
+        assert_eq!(feed.read_since(0, &mut out), (0, false));
+        assert!(out.is_empty());
+        let mut pending: VecDeque<RollEvent> = (0..3).map(|i| note(i as f64)).collect();
+        assert!(feed.try_append(&mut pending));
+        assert!(pending.is_empty());
+        let (seen, lost) = feed.read_since(0, &mut out);
+        assert_eq!((seen, lost, out.len()), (3, false, 3));
+        out.clear();
+        pending.push_back(RollEvent::Stop);
+        feed.try_append(&mut pending);
+        let (seen, lost) = feed.read_since(seen, &mut out);
+        assert_eq!((seen, lost), (4, false));
+        assert_eq!(out, [RollEvent::Stop]);
+        out.clear();
+        assert_eq!(feed.read_since(seen, &mut out), (4, false));
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn a_reader_that_fell_behind_rebuilds_from_what_is_kept() {
+        let feed = RollFeed::default();
+        let mut pending: VecDeque<RollEvent> = (0..ROLL_LOG_CAPACITY + 10).map(|i| note(i as f64)).collect();
+        feed.try_append(&mut pending);
+        let mut out = Vec::new();
+        let (seen, lost) = feed.read_since(3, &mut out);
+        assert!(lost);
+        assert_eq!(seen, (ROLL_LOG_CAPACITY + 10) as u64);
+        assert_eq!(out.len(), ROLL_LOG_CAPACITY);
+        assert_eq!(out[0], note(10.0), "the oldest went first");
+    }
+
+    #[test]
+    fn the_worker_never_waits_for_the_editor() {
+        let feed = RollFeed::default();
+        let guard = feed.log.lock().unwrap();
+        let mut pending: VecDeque<RollEvent> = [RollEvent::Stop].into();
+        assert!(
+            !feed.try_append(&mut pending),
+            "the editor holds the lock: keep it for later"
+        );
+        assert_eq!(pending.len(), 1);
+        drop(guard);
+        assert!(feed.try_append(&mut pending));
+        assert!(pending.is_empty());
+    }
 }

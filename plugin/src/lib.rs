@@ -2,13 +2,15 @@
 //!
 //! Wiring only (STYLE.md §2): the [`Plugin`] impl, the audio-thread `process()` that reads the
 //! transport and input and drives the [`schedule::NoteScheduler`], and the exports. The generator
-//! thread is [`engine`]; the protocol between the two is documented in [`channels`].
+//! thread is [`engine`]; the protocol between the two is documented in [`channels`]. The GUI is
+//! [`editor`]: it reads the status and the generator's roll log, and steers through parameters.
 //!
 //! `process()` never allocates, locks, logs or waits (except, in offline rendering only, for the
 //! worker to catch up: see [`channels`]); `assert_process_allocs` is a default feature, active in
 //! every build with debug assertions.
 
 pub mod channels;
+pub mod editor;
 pub mod engine;
 pub mod params;
 pub mod schedule;
@@ -229,12 +231,16 @@ impl Plugin for Sideman {
     const MIDI_OUTPUT: MidiConfig = MidiConfig::Basic;
     const SAMPLE_ACCURATE_AUTOMATION: bool = false;
 
-    type Editor = ();
+    type Editor = editor::SidemanEditor;
     type SysExMessage = ();
     type BackgroundTask = ();
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
+    }
+
+    fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        Some(editor::SidemanEditor::new(self.params.clone(), self.status.clone()))
     }
 
     fn activate(

@@ -11,12 +11,62 @@ use models::Role;
 use models::sampling::{DEFAULT_CHORD_TONES, DEFAULT_PITCH_HI, DEFAULT_PITCH_LO, Scale};
 use nice_plug::prelude::*;
 
-/// Highest style slot selectable from the parameter (0 means no style tag).
-pub const MAX_STYLE_PARAM: i32 = 64;
+/// Highest style selectable from the parameter (0 means no style tag; n is slot n - 1): every
+/// slot of the vocabulary (the band model alone has 227 groove styles).
+pub const MAX_STYLE_PARAM: i32 = models::tokenizer::vocab::STYLE_SLOTS as i32;
 /// Shortest look-ahead, in beats.
 pub const MIN_LOOK_AHEAD_BEATS: f32 = 1.0;
 /// Longest look-ahead, in beats.
 pub const MAX_LOOK_AHEAD_BEATS: f32 = 16.0;
+/// The editor's default size, in logical pixels.
+pub const EDITOR_DEFAULT_SIZE: (u32, u32) = (1060, 680);
+/// The editor's smallest size, in logical pixels.
+pub const EDITOR_MIN_SIZE: (u32, u32) = (760, 520);
+/// The editor's largest size, in logical pixels.
+pub const EDITOR_MAX_SIZE: (u32, u32) = (3840, 2160);
+/// Bars "Export MIDI" writes by default.
+pub const DEFAULT_EXPORT_BARS: u32 = 8;
+
+/// The editor's own settings, saved with the project (not parameters: nothing to automate).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct EditorPrefs {
+    /// Window width, logical pixels (the host's DPI scale applies on top).
+    pub width: u32,
+    /// Window height, logical pixels.
+    pub height: u32,
+    /// Seed lock: the dice button leaves the seed alone.
+    pub seed_locked: bool,
+    /// Folder "Export MIDI" writes to (empty: the default, see `editor::export::DEFAULT_EXPORT_DIR`).
+    pub export_dir: String,
+    /// Bars "Export MIDI" writes.
+    pub export_bars: u32,
+    /// Whether "Export MIDI" adds the user's input as a second track.
+    pub export_input: bool,
+}
+
+impl Default for EditorPrefs {
+    fn default() -> Self {
+        EditorPrefs {
+            width: EDITOR_DEFAULT_SIZE.0,
+            height: EDITOR_DEFAULT_SIZE.1,
+            seed_locked: false,
+            export_dir: String::new(),
+            export_bars: DEFAULT_EXPORT_BARS,
+            export_input: true,
+        }
+    }
+}
+
+impl EditorPrefs {
+    /// The window size within the editor's limits.
+    pub fn size(&self) -> (u32, u32) {
+        (
+            self.width.clamp(EDITOR_MIN_SIZE.0, EDITOR_MAX_SIZE.0),
+            self.height.clamp(EDITOR_MIN_SIZE.1, EDITOR_MAX_SIZE.1),
+        )
+    }
+}
 
 /// The generated role, as a parameter.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,6 +237,10 @@ pub struct SidemanParams {
     /// load (main thread), read by the generator thread. Never touched by the audio thread.
     #[persist = "model-path"]
     pub model_path: Arc<RwLock<String>>,
+    /// The editor's window size, seed lock and export settings. Written by the editor (main
+    /// thread) and state load; never touched by the audio thread or the worker.
+    #[persist = "editor-state"]
+    pub editor: Arc<RwLock<EditorPrefs>>,
 
     /// Generated role. Read by the audio thread (a change releases every note) and the worker.
     #[id = "role"]
@@ -258,6 +312,7 @@ impl Default for SidemanParams {
     fn default() -> Self {
         SidemanParams {
             model_path: Arc::new(RwLock::new(String::new())),
+            editor: Arc::new(RwLock::new(EditorPrefs::default())),
             role: EnumParam::new("Role", RoleParam::Lead),
             style: IntParam::new(
                 "Style",
@@ -353,6 +408,18 @@ impl SidemanParams {
     pub fn set_model_path(&self, path: &str) {
         if let Ok(mut s) = self.model_path.write() {
             *s = path.to_string();
+        }
+    }
+
+    /// The editor's settings (main thread).
+    pub fn editor_prefs(&self) -> EditorPrefs {
+        self.editor.read().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    /// Changes the editor's settings (main thread).
+    pub fn update_editor_prefs(&self, f: impl FnOnce(&mut EditorPrefs)) {
+        if let Ok(mut p) = self.editor.write() {
+            f(&mut p);
         }
     }
 }

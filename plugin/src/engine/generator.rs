@@ -36,6 +36,44 @@ pub trait Generator: Send {
     fn set_sampling(&mut self, sampler: SamplerConfig, constraints: Constraints);
     /// The session's settings, if running.
     fn config(&self) -> Option<&SessionConfig>;
+    /// Tokens the model sampled so far: rises while a session generates (it may start over at
+    /// a restart; callers take differences within one session).
+    fn tokens_sampled(&self) -> u64;
+}
+
+/// A token model that counts its next-token computations (one per sampled token).
+pub struct Counted<M: TokenModel> {
+    model: M,
+    steps: u64,
+}
+
+impl<M: TokenModel> Counted<M> {
+    fn new(model: M) -> Self {
+        Counted { model, steps: 0 }
+    }
+}
+
+impl<M: TokenModel> TokenModel for Counted<M> {
+    fn feed(&mut self, ids: &[u32]) -> Result<(), ModelError> {
+        self.model.feed(ids)
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.model.truncate(len);
+    }
+
+    fn len(&self) -> usize {
+        self.model.len()
+    }
+
+    fn next_logits(&mut self, out: &mut [f32]) -> Result<(), ModelError> {
+        self.steps += 1;
+        self.model.next_logits(out)
+    }
+
+    fn context_len(&self) -> usize {
+        self.model.context_len()
+    }
 }
 
 /// Makes a model when a generator has none (Markov: a new context over the shared table).
@@ -45,8 +83,8 @@ pub type MakeModel<M> = Box<dyn Fn() -> Result<M, ModelError> + Send>;
 /// session, truncated to nothing at each restart, so an ONNX session is built only once.
 pub struct TokenGenerator<M: TokenModel> {
     make: MakeModel<M>,
-    spare: Option<M>,
-    session: Option<Session<M>>,
+    spare: Option<Counted<M>>,
+    session: Option<Session<Counted<M>>>,
 }
 
 impl<M: TokenModel> TokenGenerator<M> {
@@ -68,7 +106,7 @@ impl<M: TokenModel> TokenGenerator<M> {
         });
         TokenGenerator {
             make,
-            spare: Some(model),
+            spare: Some(Counted::new(model)),
             session: None,
         }
     }
@@ -80,7 +118,7 @@ impl<M: TokenModel> Generator for TokenGenerator<M> {
             Some(s) => s.into_model(),
             None => match self.spare.take() {
                 Some(m) => m,
-                None => (self.make)()?,
+                None => Counted::new((self.make)()?),
             },
         };
         // Session::new truncates the model's context: sessions stay independent.
@@ -131,6 +169,14 @@ impl<M: TokenModel> Generator for TokenGenerator<M> {
 
     fn config(&self) -> Option<&SessionConfig> {
         self.session.as_ref().map(|s| s.config())
+    }
+
+    fn tokens_sampled(&self) -> u64 {
+        match (&self.session, &self.spare) {
+            (Some(s), _) => s.model().steps,
+            (None, Some(m)) => m.steps,
+            (None, None) => 0,
+        }
     }
 }
 

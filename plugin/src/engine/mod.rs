@@ -33,7 +33,7 @@ pub mod generator;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{JoinHandle, Thread};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use models::assets;
 use models::generate::{
@@ -44,7 +44,10 @@ use models::tokenizer::SequenceSpec;
 use models::tokenizer::vocab::tempo_bucket;
 use models::{Chord, Role};
 
-use crate::channels::{EngineState, ScheduledNote, SharedStatus, ToAudio, ToWorker, TransportSnapshot, bump};
+use crate::channels::{
+    EngineState, ROLL_LOG_CAPACITY, RollEvent, RuntimeState, ScheduledNote, SharedStatus, ToAudio, ToWorker,
+    TransportSnapshot, bump,
+};
 use crate::params::SidemanParams;
 use generator::{Generator, LoadError, load_model};
 use models::runtime::RuntimeError;
@@ -59,6 +62,8 @@ pub const IDLE_SLEEP_MS: u64 = 1;
 pub const LOG_ENV: &str = "SIDEMAN_LOG";
 /// Environment variable naming the model package used when the project names none.
 pub const DEFAULT_MODEL_ENV: &str = "SIDEMAN_MODEL";
+/// Weight of the newest measurement in the smoothed decode speed.
+pub const DECODE_RATE_SMOOTHING: f64 = 0.2;
 
 /// Handle to the generator thread; dropping it stops and joins the thread.
 pub struct Engine {
@@ -164,6 +169,8 @@ struct Worker {
     restart_pending: bool,
     /// Conditioning before this tick has been dropped.
     forgotten_before: i64,
+    /// Piano-roll events not yet in the editor's log (the editor held its lock).
+    roll_pending: std::collections::VecDeque<RollEvent>,
     log: bool,
 }
 
@@ -203,6 +210,7 @@ impl Worker {
             pending_rollback: None,
             restart_pending: false,
             forgotten_before: i64::MIN,
+            roll_pending: std::collections::VecDeque::with_capacity(ROLL_LOG_CAPACITY),
             log: std::env::var_os(LOG_ENV).is_some(),
         }
     }
@@ -211,6 +219,14 @@ impl Worker {
         if self.log {
             eprintln!("[sideman] {}", what());
         }
+    }
+
+    /// Queues a piano-roll event for the editor (the oldest give way when the editor lags).
+    fn roll(&mut self, e: RollEvent) {
+        if self.roll_pending.len() == ROLL_LOG_CAPACITY {
+            self.roll_pending.pop_front();
+        }
+        self.roll_pending.push_back(e);
     }
 
     /// One turn: model, messages, parameters, rollback, look-ahead, delivery. True if it did
@@ -236,6 +252,7 @@ impl Worker {
             busy |= self.fill();
         }
         busy |= self.flush();
+        self.status.roll.try_append(&mut self.roll_pending);
         let prev = self.status.ack_seq.swap(seq, Ordering::AcqRel);
         busy || prev != seq
     }
@@ -270,6 +287,7 @@ impl Worker {
             asked.clone()
         };
         let mut notice = String::new();
+        let mut runtime_error = None;
         let loaded = loop {
             match load_model(&reference) {
                 Ok(m) => break Ok(m),
@@ -279,6 +297,7 @@ impl Worker {
                         LoadError::Runtime(RuntimeError::LibraryNotFound { .. } | RuntimeError::Load { .. })
                     ) {
                         notice = format!("neural model unavailable, playing the Markov fallback: {e}");
+                        runtime_error = Some(e.to_string());
                         assets::fallback()
                     } else if reference != default {
                         notice = format!("model {reference} could not be loaded ({e}); playing the default");
@@ -295,19 +314,25 @@ impl Worker {
         };
         match loaded {
             Ok(m) => {
+                let neural = matches!(m.manifest.model, models::package::ModelKind::Transformer { .. });
+                self.report_runtime(neural, runtime_error);
+                self.status.set_model_ref(reference.clone());
                 self.microtiming = m.manifest.microtiming;
                 self.styles_known = m.manifest.vocab.styles.len();
                 self.keep_bars = m.manifest.keep_bars();
                 self.status.set_model_name(m.label.clone());
                 self.generator = Some(m.generator);
                 self.status.set_notice(notice);
+                self.status.clear_error();
                 self.status.set_state(EngineState::Ready);
                 if self.playing {
                     self.restart_pending = true;
                 }
             }
             Err(e) => {
+                self.report_runtime(false, runtime_error);
                 self.status.set_model_name(String::new());
+                self.status.set_model_ref(String::new());
                 self.status.fail(e);
             }
         }
@@ -322,6 +347,24 @@ impl Worker {
         true
     }
 
+    /// Tells the editor whether ONNX Runtime is there: loaded (a neural model plays), refused
+    /// (`error`), or, when only the Markov model was asked for, whether it could be found.
+    fn report_runtime(&self, neural: bool, error: Option<String>) {
+        use models::runtime;
+        let (state, detail) = match error {
+            Some(e) => (RuntimeState::Missing, e),
+            None if neural => match runtime::init(None) {
+                Ok(p) => (RuntimeState::Found, p.display().to_string()),
+                Err(e) => (RuntimeState::Missing, e.to_string()),
+            },
+            None => match runtime::find_library(None) {
+                Ok(p) => (RuntimeState::Found, p.display().to_string()),
+                Err(e) => (RuntimeState::Missing, e.to_string()),
+            },
+        };
+        self.status.set_runtime(state, detail);
+    }
+
     fn handle(&mut self, msg: ToWorker) {
         match msg {
             ToWorker::Reset { epoch, transport, .. } => {
@@ -329,6 +372,13 @@ impl Worker {
                 self.epoch = epoch;
                 self.transport = transport;
                 self.playing = true;
+                self.roll(RollEvent::Reset {
+                    beat: transport.beat,
+                    numerator: transport.numerator,
+                    denominator: transport.denominator,
+                    bar_start_beat: transport.bar_start_beat,
+                    tempo_bpm: transport.tempo_bpm,
+                });
                 self.backlog.clear();
                 self.pending_rollback = None;
                 self.restart_pending = false;
@@ -346,6 +396,10 @@ impl Worker {
                 self.log(|| format!("stop: epoch {epoch}"));
                 self.epoch = epoch;
                 self.playing = false;
+                self.roll(RollEvent::Stop);
+                self.status
+                    .ahead_beats_bits
+                    .store(f64::NAN.to_bits(), Ordering::Release);
                 self.backlog.clear();
                 self.pending_rollback = None;
                 self.restart_pending = false;
@@ -353,8 +407,13 @@ impl Worker {
                     g.stop();
                 }
             }
-            ToWorker::NoteOn { beat, pitch, .. } => {
+            ToWorker::NoteOn {
+                beat, pitch, velocity, ..
+            } => {
                 self.follower.press(pitch);
+                if self.playing {
+                    self.roll(RollEvent::InputOn { beat, pitch, velocity });
+                }
                 if !self.params.follow_input.value() || !self.playing {
                     return;
                 }
@@ -368,13 +427,17 @@ impl Worker {
                 if let Some(c) = effect.chord {
                     self.last_chord = Some(Some(c));
                     bump(&self.status.chords_seen);
+                    self.roll(RollEvent::Chord { beat, chord: c });
                 }
                 if effect.changed && self.generator.as_ref().is_some_and(|g| g.written_through() >= tick) {
                     self.pending_rollback = Some(self.pending_rollback.map_or(tick, |t: i64| t.min(tick)));
                 }
             }
-            ToWorker::NoteOff { pitch, .. } => {
+            ToWorker::NoteOff { beat, pitch, .. } => {
                 self.follower.release(pitch);
+                if self.playing {
+                    self.roll(RollEvent::InputOff { beat, pitch });
+                }
             }
         }
     }
@@ -521,6 +584,7 @@ impl Worker {
             epoch: self.epoch,
             beat,
         });
+        self.roll(RollEvent::ReplaceFrom { beat });
         self.send_floor = beat;
     }
 
@@ -550,15 +614,21 @@ impl Worker {
             return false;
         }
         let ahead = self.params.look_ahead_beats.value() as f64;
-        let target = beat_to_tick(self.status.playhead().max(self.transport.beat) + ahead);
+        let playhead = self.status.playhead().max(self.transport.beat);
+        let target = beat_to_tick(playhead + ahead);
         if g.written_through() >= target {
+            self.report_ahead(playhead);
             return false;
         }
+        let (t0, tokens0) = (Instant::now(), g.tokens_sampled());
         if let Err(e) = g.generate_until(&self.cond, target) {
             self.status.fail(format!("generator: {e}"));
             g.stop();
             return true;
         }
+        let sampled = g.tokens_sampled().saturating_sub(tokens0);
+        self.report_decode(sampled, t0.elapsed());
+        let Some(g) = self.generator.as_mut() else { return true };
         self.notes.clear();
         g.drain_notes(&mut self.notes);
         let origin = g.origin();
@@ -578,9 +648,42 @@ impl Worker {
                 epoch: self.epoch,
                 note,
             });
+            self.roll(RollEvent::Generated(note));
         }
         self.notes = notes;
+        self.report_ahead(playhead);
         true
+    }
+
+    /// Publishes the decode speed of one `generate_until` call (smoothed).
+    fn report_decode(&self, sampled: u64, took: Duration) {
+        if sampled == 0 {
+            return;
+        }
+        self.status.tokens_sampled.fetch_add(sampled, Ordering::Relaxed);
+        let secs = took.as_secs_f64();
+        if secs <= 0.0 {
+            return;
+        }
+        let rate = sampled as f64 / secs;
+        let old = self.status.decode_rate();
+        let new = if old > 0.0 && old.is_finite() {
+            old + DECODE_RATE_SMOOTHING * (rate - old)
+        } else {
+            rate
+        };
+        self.status.decode_rate_bits.store(new.to_bits(), Ordering::Release);
+    }
+
+    /// Publishes how far past the playhead the stream is written.
+    fn report_ahead(&self, playhead: f64) {
+        let through = self.generator.as_ref().map_or(i64::MIN, |g| g.written_through());
+        let ahead = if through == i64::MIN {
+            f64::NAN
+        } else {
+            tick_to_beat(through) - playhead
+        };
+        self.status.ahead_beats_bits.store(ahead.to_bits(), Ordering::Release);
     }
 
     /// Swing, humanize, velocity scale and channel: a pure function of (seed, note).
@@ -634,7 +737,7 @@ impl Worker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::channels::Channels;
+    use crate::channels::{Channels, RollEvent};
     use models::markov::MarkovBuilder;
     use models::package::{MANIFEST_FORMAT, Manifest, ModelKind, Package};
     use models::{Note, Sequence, Tokenizer, Vocab};
@@ -691,6 +794,100 @@ mod tests {
             s.notice(),
             s.last_error()
         )
+    }
+
+    /// While it plays, the worker logs for the editor what it generates, what the user plays
+    /// and the chords it hears, and publishes its speed and how far ahead it is.
+    #[test]
+    fn the_worker_feeds_the_editor() {
+        let params = Arc::new(SidemanParams::default());
+        let dir = std::env::temp_dir().join(format!("sideman-engine-roll-{}", std::process::id()));
+        package(&dir);
+        params.set_model_path(dir.to_str().unwrap());
+        let status = Arc::new(SharedStatus::default());
+        let mut ch = Channels::new();
+        let engine = Engine::spawn(params.clone(), status.clone(), ch.from_audio_rx, ch.to_audio_tx).unwrap();
+        let ready = |s: &SharedStatus| s.state() == EngineState::Ready;
+        assert!(wait_until(&status, ready), "{}", describe(&status));
+        assert_eq!(status.model_ref(), dir.to_str().unwrap());
+        assert_ne!(
+            status.runtime(),
+            RuntimeState::Unknown,
+            "the runtime is checked even for Markov"
+        );
+
+        status.tempo_bits.store(120f64.to_bits(), Ordering::Release);
+        status.playhead_bits.store(0f64.to_bits(), Ordering::Release);
+        status.playing.store(true, Ordering::Release);
+        let transport = TransportSnapshot {
+            beat: 0.0,
+            tempo_bpm: 120.0,
+            numerator: 4,
+            denominator: 4,
+            bar_start_beat: 0.0,
+        };
+        ch.to_worker_tx
+            .push(ToWorker::Reset {
+                seq: 1,
+                epoch: 1,
+                transport,
+            })
+            .unwrap();
+        // Dm7 with the bass root.
+        for pitch in [38, 62, 65, 69, 72] {
+            ch.to_worker_tx
+                .push(ToWorker::NoteOn {
+                    seq: 1,
+                    beat: 0.0,
+                    pitch,
+                    velocity: 90,
+                })
+                .unwrap();
+        }
+        status.block_seq.store(1, Ordering::Release);
+        engine.wake();
+        let mut events = Vec::new();
+        let mut seen = 0;
+        let fed = |s: &SharedStatus| {
+            s.decode_rate() > 0.0 && s.ahead_beats() >= params.look_ahead_beats.value() as f64 - 1e-9
+        };
+        assert!(wait_until(&status, fed), "{}", describe(&status));
+        let t0 = std::time::Instant::now();
+        while !events.iter().any(|e| matches!(e, RollEvent::Generated(_))) && t0.elapsed() < Duration::from_secs(20) {
+            seen = status.roll.read_since(seen, &mut events).0;
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        drop(engine);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            matches!(
+                events[0],
+                RollEvent::Reset {
+                    beat: 0.0,
+                    numerator: 4,
+                    ..
+                }
+            ),
+            "{events:?}"
+        );
+        let inputs = events.iter().filter(|e| matches!(e, RollEvent::InputOn { .. })).count();
+        assert_eq!(inputs, 5, "{events:?}");
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, RollEvent::Chord { chord, .. } if chord.to_string() == "Dm7")),
+            "{events:?}"
+        );
+        let generated: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                RollEvent::Generated(n) => Some(*n),
+                _ => None,
+            })
+            .collect();
+        assert!(!generated.is_empty());
+        assert!(generated.iter().all(|n| n.start >= 0.0 && n.end > n.start));
+        assert!(status.tokens_sampled.load(Ordering::Relaxed) > 0);
     }
 
     /// The built-in default, a path that is gone, a good package, a damaged one, a corrupt ONNX

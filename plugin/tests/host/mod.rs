@@ -1,11 +1,20 @@
 //! A headless CLAP test host on clack-host: loads Sideman (in-process through its `clap_entry`, or
 //! a built `.clap` file from disk) and drives it like a DAW, with a transport, MIDI input, state
-//! save/load and the render (offline) mode.
+//! save/load, the render (offline) mode, and the plugin's GUI embedded in an X11 window.
 
 #![allow(dead_code)]
 
-use std::ffi::{CStr, CString, c_void};
+use std::ffi::{CStr, CString, c_ulong, c_void};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use clack_host::extensions::prelude::{
+    Extension, ExtensionImplementation, HostExtensionSide, HostWrapper, RawExtension, RawExtensionImplementation,
+};
+use clap_sys::ext::gui::{
+    CLAP_EXT_GUI, CLAP_WINDOW_API_X11, clap_host_gui, clap_plugin_gui, clap_window, clap_window_handle,
+};
+use clap_sys::host::clap_host;
 
 use clack_host::events::event_types::{NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags};
 use clack_host::events::{EventFlags, EventHeader, Match};
@@ -21,12 +30,68 @@ use models::markov::MarkovBuilder;
 use models::package::{MANIFEST_FORMAT, Manifest, ModelKind, Package};
 use models::{Chord, ChordEvent, ChordQuality, Note, Onset, Role, Sequence, Tokenizer, Vocab};
 
-pub struct Shared;
+#[derive(Default)]
+pub struct Shared {
+    /// The plugin asked for `on_main_thread` (any thread may set it).
+    callback_requested: AtomicBool,
+    /// The plugin said its GUI closed.
+    gui_closed: AtomicBool,
+}
 
 impl<'a> SharedHandler<'a> for Shared {
     fn request_restart(&self) {}
     fn request_process(&self) {}
-    fn request_callback(&self) {}
+    fn request_callback(&self) {
+        self.callback_requested.store(true, Ordering::Release);
+    }
+}
+
+/// The host side of CLAP's `gui` extension (nice-plug needs it to open an editor): accepts every
+/// request and records `closed`. Written on clack-host and clap-sys alone, because the trainer's
+/// parity test includes this file too.
+#[derive(Copy, Clone)]
+pub struct HostGui(RawExtension<HostExtensionSide, clap_host_gui>);
+
+// SAFETY: CLAP_EXT_GUI is the id of `clap_host_gui`.
+unsafe impl Extension for HostGui {
+    const IDENTIFIERS: &[&CStr] = &[CLAP_EXT_GUI];
+    type ExtensionSide = HostExtensionSide;
+
+    unsafe fn from_raw(raw: RawExtension<Self::ExtensionSide>) -> Self {
+        // SAFETY: the caller guarantees the pointer is a `clap_host_gui`.
+        Self(unsafe { raw.cast() })
+    }
+}
+
+unsafe extern "C" fn gui_accept(_host: *const clap_host) -> bool {
+    true
+}
+
+unsafe extern "C" fn gui_noop(_host: *const clap_host) {}
+
+unsafe extern "C" fn gui_request_resize(_host: *const clap_host, _width: u32, _height: u32) -> bool {
+    true
+}
+
+unsafe extern "C" fn gui_closed(host: *const clap_host, _was_destroyed: bool) {
+    // SAFETY: `host` is the clap_host of a TestHost instance (the only host registering this).
+    unsafe {
+        HostWrapper::<TestHost>::handle(host, |h| {
+            h.shared().gui_closed.store(true, Ordering::Release);
+            Ok(())
+        });
+    }
+}
+
+// SAFETY: the struct is `clap_host_gui`, the extension `HostGui` names.
+unsafe impl ExtensionImplementation<TestHost> for HostGui {
+    const IMPLEMENTATION: RawExtensionImplementation = RawExtensionImplementation::new(&clap_host_gui {
+        resize_hints_changed: Some(gui_noop),
+        request_resize: Some(gui_request_resize),
+        request_show: Some(gui_accept),
+        request_hide: Some(gui_accept),
+        closed: Some(gui_closed),
+    });
 }
 
 pub struct TestHost;
@@ -35,6 +100,10 @@ impl HostHandlers for TestHost {
     type Shared<'a> = Shared;
     type MainThread<'a> = ();
     type AudioProcessor<'a> = ();
+
+    fn declare_extensions(builder: &mut HostExtensions<Self>, _shared: &Self::Shared<'_>) {
+        builder.register::<HostGui>();
+    }
 }
 
 /// Where the bundled or built plugin binary is, if it exists.
@@ -166,7 +235,7 @@ impl Host {
             .find(|i| i.to_bytes() == b"org.sideman.sideman")
             .expect("Sideman descriptor");
         let mut instance =
-            PluginInstance::<TestHost>::new(|_| Shared, |_| (), entry, &id, &host_info()).expect("instance");
+            PluginInstance::<TestHost>::new(|_| Shared::default(), |_| (), entry, &id, &host_info()).expect("instance");
         if let Some(s) = state {
             load_state_raw(&instance, s);
         }
@@ -292,6 +361,93 @@ impl Host {
     /// Loads a plugin state (main thread).
     pub fn load_state(&mut self, bytes: &[u8]) {
         load_state_raw(&self.instance, bytes);
+    }
+
+    /// Runs the plugin's `on_main_thread` if it asked for it (main thread; call it often while a
+    /// GUI is open, as a host's event loop does).
+    pub fn pump_main_thread(&mut self) {
+        let asked = self
+            .instance
+            .access_shared_handler(|s| s.callback_requested.swap(false, Ordering::AcqRel));
+        if asked {
+            self.instance.call_on_main_thread_callback();
+        }
+    }
+
+    /// Whether the plugin said its GUI closed.
+    pub fn gui_closed(&self) -> bool {
+        self.instance
+            .access_shared_handler(|s| s.gui_closed.load(Ordering::Acquire))
+    }
+
+    /// The plugin's `gui` extension.
+    fn gui(&self) -> Result<&clap_plugin_gui, String> {
+        let ext = extension::<clap_plugin_gui>(&self.instance, CLAP_EXT_GUI);
+        // SAFETY: a non-null extension pointer from the plugin lives as long as the instance.
+        unsafe { ext.as_ref() }.ok_or_else(|| "the plugin has no GUI extension".to_string())
+    }
+
+    /// Creates the plugin's GUI (X11, embedded) at `scale`, embeds it in the X11 window `parent`
+    /// and shows it. Returns its size in pixels.
+    pub fn open_gui(&mut self, parent: u32, scale: f64) -> Result<(u32, u32), String> {
+        let gui = self.gui()?;
+        let plugin = self.instance.raw_instance();
+        let call = |name: &str, ok: bool| if ok { Ok(()) } else { Err(format!("gui.{name} failed")) };
+        // SAFETY: main thread, valid plugin and extension; the window outlives the GUI (the caller
+        // destroys the GUI with `close_gui` before the window).
+        unsafe {
+            let api = CLAP_WINDOW_API_X11.as_ptr();
+            call(
+                "is_api_supported",
+                (gui.is_api_supported.ok_or("no is_api_supported")?)(plugin, api, false),
+            )?;
+            call("create", (gui.create.ok_or("no create")?)(plugin, api, false))?;
+            // Hosts call set_scale before asking the size; nice-plug then scales its window.
+            if let Some(set_scale) = gui.set_scale {
+                set_scale(plugin, scale);
+            }
+            let (mut w, mut h) = (0u32, 0u32);
+            call("get_size", (gui.get_size.ok_or("no get_size")?)(plugin, &mut w, &mut h))?;
+            let window = clap_window {
+                api,
+                specific: clap_window_handle { x11: parent as c_ulong },
+            };
+            call("set_parent", (gui.set_parent.ok_or("no set_parent")?)(plugin, &window))?;
+            call("show", (gui.show.ok_or("no show")?)(plugin))?;
+            Ok((w, h))
+        }
+    }
+
+    /// Asks the plugin's GUI to take a new size in pixels, as a host does when the user drags
+    /// its window's edge.
+    pub fn resize_gui(&mut self, width: u32, height: u32) -> Result<(), String> {
+        let gui = self.gui()?;
+        let plugin = self.instance.raw_instance();
+        // SAFETY: main thread, valid plugin and extension.
+        unsafe {
+            if !gui.can_resize.is_some_and(|f| f(plugin)) {
+                return Err("the GUI says it cannot be resized".into());
+            }
+            if !(gui.set_size.ok_or("no set_size")?)(plugin, width, height) {
+                return Err("gui.set_size failed".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Hides and destroys the plugin's GUI.
+    pub fn close_gui(&mut self) {
+        let Ok(gui) = self.gui() else { return };
+        let plugin = self.instance.raw_instance();
+        // SAFETY: main thread, valid plugin and extension.
+        unsafe {
+            if let Some(hide) = gui.hide {
+                hide(plugin);
+            }
+            if let Some(destroy) = gui.destroy {
+                destroy(plugin);
+            }
+        }
     }
 
     /// Stops processing, deactivates and destroys the instance.

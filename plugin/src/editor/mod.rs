@@ -1,0 +1,1408 @@
+//! The editor: an egui window (nice-plug-egui) that shows what Sideman is doing and lets the
+//! user steer it.
+//!
+//! - **Reads snapshots only.** The status line reads [`SharedStatus`] atomics (and the
+//!   worker's strings, which the audio thread never touches); the piano roll copies what is new
+//!   in the worker's roll log ([`crate::channels::RollFeed`]) each frame. Nothing here waits on
+//!   the audio thread or touches the scheduler.
+//! - **Steers through the host.** Every control is a parameter changed through `ParamSetter`
+//!   with begin/set/end gestures, so the host records, undoes and automates it. The model choice
+//!   is the persisted `model-path` the worker polls; the editor's own settings (window size,
+//!   seed lock, export folder) persist in [`EditorPrefs`].
+//! - **Files.** "Export MIDI" and "Keep / Discard" write small files on the GUI thread
+//!   ([`export`]); folder choosers run on their own thread (`rfd`, the XDG portal on Linux), with
+//!   a text field as the fallback.
+//!
+//! [`roll`] and [`export`] hold the logic without egui types, tested headless; this module
+//! is the drawing.
+
+pub mod catalog;
+pub mod export;
+pub mod roll;
+
+use std::error::Error;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use egui::{
+    Align2, Color32, ComboBox, CornerRadius, FontId, Margin, Pos2, Rect, Response, RichText, Sense, Shape, Stroke,
+    StrokeKind, Ui, pos2, vec2,
+};
+use nice_plug::context::gui::GuiContext;
+use nice_plug::editor::dpi::{LogicalSize, NativeSize, Size};
+use nice_plug::editor::{HostMethods, SpawnedEditor};
+use nice_plug::plugin::TrackInfo;
+use nice_plug::prelude::*;
+use nice_plug_egui::resizable_window::ResizableWindow;
+use nice_plug_egui::{
+    EguiEditor, EguiEditorHandle, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier, create_egui_editor,
+};
+
+use crate::channels::{EngineState, RollEvent, RuntimeState, SharedStatus};
+use crate::params::{EDITOR_MAX_SIZE, EDITOR_MIN_SIZE, EditorPrefs, RoleParam, SidemanParams};
+use catalog::{Catalog, ModelInfo};
+use export::{ExportOptions, FeedbackRecord, FeedbackSettings, PHRASE_BARS, Verdict};
+use roll::{DRUM_LANES, Lanes, PixelRect, RollGeometry, RollModel, RollNote};
+
+/// Colour of the user's notes and chords.
+pub const INPUT_COLOUR: Color32 = Color32::from_rgb(0x4F, 0xC3, 0xF7);
+/// Colour of generated notes.
+pub const GENERATED_COLOUR: Color32 = Color32::from_rgb(0xFF, 0xA7, 0x26);
+/// Colour of rollback boundaries.
+pub const ROLLBACK_COLOUR: Color32 = Color32::from_rgb(0xF0, 0x62, 0x92);
+/// Colour of the playhead.
+pub const PLAYHEAD_COLOUR: Color32 = Color32::from_rgb(0xF5, 0xF5, 0xF5);
+/// Background of the roll.
+const ROLL_BG: Color32 = Color32::from_rgb(0x1B, 0x1E, 0x24);
+/// Background of the look-ahead part of the roll.
+const AHEAD_BG: Color32 = Color32::from_rgb(0x23, 0x27, 0x30);
+/// Frame rate of the editor while the transport plays (the roll scrolls).
+pub const PLAYING_FPS: f32 = 30.0;
+/// How often the editor refreshes its status while stopped.
+pub const IDLE_REFRESH_MS: u64 = 250;
+/// How long a message under the controls stays.
+const TOAST_SECS: u64 = 8;
+
+/// Settings of the egui window.
+fn window_settings() -> EguiNiceSettings {
+    let min = LogicalSize::new(EDITOR_MIN_SIZE.0 as f32, EDITOR_MIN_SIZE.1 as f32);
+    let max = LogicalSize::new(EDITOR_MAX_SIZE.0 as f32, EDITOR_MAX_SIZE.1 as f32);
+    EguiNiceSettings::new()
+        .with_tile("Sideman")
+        .with_resize_hint(ResizeHint::resizable().with_min_max_logical_size(Some(min), Some(max)))
+}
+
+/// The plugin's [`Editor`]: opens an egui window at the size saved with the project.
+///
+/// nice-plug asks for the editor once, before the project's state is loaded, so the window
+/// (with its size) is made when the host opens it, from [`EditorPrefs`] as they are then.
+pub struct SidemanEditor {
+    /// The plugin's parameters (shared with the host, the audio thread and the worker).
+    params: Arc<SidemanParams>,
+    /// The status the worker and the audio thread write.
+    status: Arc<SharedStatus>,
+    /// The editor of the window last opened, with its state (main thread).
+    current: Mutex<Option<(Arc<EguiEditorState>, EguiEditor<SidemanApp>)>>,
+}
+
+impl SidemanEditor {
+    /// An editor over the plugin's parameters and status.
+    pub fn new(params: Arc<SidemanParams>, status: Arc<SharedStatus>) -> Self {
+        SidemanEditor {
+            params,
+            status,
+            current: Mutex::new(None),
+        }
+    }
+}
+
+impl Editor for SidemanEditor {
+    type Handle = EguiEditorHandle;
+
+    fn spawn(
+        &self,
+        parent: Option<ParentWindowHandle>,
+        wait_for_parent: bool,
+        fallback_scale_factor: Option<f64>,
+        gui_context: GuiContext,
+        host: Option<HostMethods>,
+    ) -> Result<SpawnedEditor<Self::Handle>, Box<dyn Error>> {
+        let (w, h) = self.params.editor_prefs().size();
+        let state = EguiEditorState::from_size(LogicalSize::new(w as f64, h as f64), 1.0);
+        let app = SidemanApp::new(self.params.clone(), self.status.clone());
+        let editor = create_egui_editor(state.clone(), RepaintNotifier::new(), window_settings(), app)
+            .ok_or("nice-plug-egui made no editor")?;
+        let spawned = editor.spawn(parent, wait_for_parent, fallback_scale_factor, gui_context, host)?;
+        if let Ok(mut current) = self.current.lock() {
+            *current = Some((state, editor));
+        }
+        Ok(spawned)
+    }
+
+    fn size(&self) -> NativeSize<u32> {
+        let mut scale = 1.0;
+        if let Ok(current) = self.current.lock()
+            && let Some((state, editor)) = current.as_ref()
+        {
+            if state.is_open() {
+                return editor.size();
+            }
+            // Closed: the saved size (a project may have been loaded since), at the last scale.
+            let (logical, physical) = (state.logical_size(), state.physical_size());
+            if logical.width > 0.0 {
+                scale = physical.width as f64 / logical.width as f64;
+            }
+        }
+        let (w, h) = self.params.editor_prefs().size();
+        NativeSize::from_size(Size::Logical(LogicalSize::new(w as f64, h as f64)), scale)
+    }
+
+    fn resize_hint(&self) -> ResizeHint {
+        window_settings().resize_hint
+    }
+
+    fn track_info_updated(&self, info: TrackInfo) {
+        if let Ok(current) = self.current.lock()
+            && let Some((_, editor)) = current.as_ref()
+        {
+            editor.track_info_updated(info);
+        }
+    }
+}
+
+/// What a folder chooser running on its own thread is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DialogPurpose {
+    LoadModel,
+    ExportFolder,
+}
+
+/// A message shown under the controls for a while.
+struct Toast {
+    /// What happened, in words.
+    text: String,
+    /// Whether it went wrong (red) or right (green).
+    error: bool,
+    /// When it goes away.
+    until: Instant,
+}
+
+/// The editor's state while its window is open. Every field is the window thread's own.
+pub struct SidemanApp {
+    /// The plugin's parameters.
+    params: Arc<SidemanParams>,
+    /// The status the worker and the audio thread write (read only here).
+    status: Arc<SharedStatus>,
+    /// The host connection for parameter gestures (set in `build`).
+    gui: Option<GuiContext>,
+    /// What the roll shows, rebuilt from the worker's log.
+    roll: RollModel,
+    /// Number of the last roll event applied.
+    roll_seen: u64,
+    /// Events copied from the log this frame (allocated once).
+    roll_buf: Vec<RollEvent>,
+    /// The models the picker offers, with their cards.
+    catalog: Catalog,
+    /// A folder chooser running on its own thread.
+    dialog: Option<(DialogPurpose, mpsc::Receiver<Option<PathBuf>>)>,
+    /// The model path typed in the model picker.
+    path_text: String,
+    /// The export folder as typed.
+    export_dir_text: String,
+    toast: Option<Toast>,
+}
+
+impl SidemanApp {
+    fn new(params: Arc<SidemanParams>, status: Arc<SharedStatus>) -> Self {
+        let prefs = params.editor_prefs();
+        SidemanApp {
+            params,
+            status,
+            gui: None,
+            roll: RollModel::default(),
+            roll_seen: 0,
+            roll_buf: Vec::with_capacity(crate::channels::ROLL_LOG_CAPACITY),
+            catalog: Catalog::new(),
+            dialog: None,
+            path_text: String::new(),
+            export_dir_text: if prefs.export_dir.is_empty() {
+                export::DEFAULT_EXPORT_DIR.to_string()
+            } else {
+                prefs.export_dir
+            },
+            toast: None,
+        }
+    }
+
+    fn say(&mut self, text: impl Into<String>, error: bool) {
+        self.toast = Some(Toast {
+            text: text.into(),
+            error,
+            until: Instant::now() + Duration::from_secs(TOAST_SECS),
+        });
+    }
+
+    /// Copies what is new in the worker's roll log into the roll.
+    fn pull_roll(&mut self) {
+        self.roll_buf.clear();
+        let (seen, lost) = self.status.roll.read_since(self.roll_seen, &mut self.roll_buf);
+        if lost {
+            self.roll = RollModel::default();
+        }
+        for e in &self.roll_buf {
+            self.roll.apply(e);
+        }
+        self.roll_seen = seen;
+        self.roll.prune(self.status.playhead());
+    }
+
+    /// Sets the model reference the worker loads ("" = the role's default).
+    fn choose_model(&mut self, reference: &str) {
+        let reference = reference.trim().to_string();
+        if !reference.is_empty()
+            && !reference.starts_with(models::package::BUILTIN_PREFIX)
+            && let Err(e) = self.catalog.info(&reference)
+        {
+            self.say(format!("Not a model package: {e}"), true);
+            return;
+        }
+        self.params.set_model_path(&reference);
+        if !reference.is_empty() {
+            self.catalog.remember(&reference);
+        }
+    }
+
+    fn open_dialog(&mut self, purpose: DialogPurpose) {
+        if self.dialog.is_some() {
+            return;
+        }
+        let (tx, rx) = mpsc::channel();
+        let start = match purpose {
+            DialogPurpose::LoadModel => None,
+            DialogPurpose::ExportFolder => Some(export::expand_home(&self.export_dir_text)),
+        };
+        let spawned = std::thread::Builder::new()
+            .name("sideman-dialog".into())
+            .spawn(move || {
+                let mut d = rfd::FileDialog::new().set_title(match purpose {
+                    DialogPurpose::LoadModel => "Load a Sideman model package (its folder)",
+                    DialogPurpose::ExportFolder => "Folder for exported MIDI files",
+                });
+                if let Some(s) = start.filter(|s| s.is_dir()) {
+                    d = d.set_directory(s);
+                }
+                let _ = tx.send(d.pick_folder());
+            });
+        match spawned {
+            Ok(_) => self.dialog = Some((purpose, rx)),
+            Err(e) => self.say(
+                format!("cannot open a folder chooser: {e}; type the path instead"),
+                true,
+            ),
+        }
+    }
+
+    fn poll_dialog(&mut self) {
+        let Some((purpose, rx)) = self.dialog.as_ref() else {
+            return;
+        };
+        let purpose = *purpose;
+        match rx.try_recv() {
+            Ok(choice) => {
+                self.dialog = None;
+                if let Some(p) = choice {
+                    let p = p.display().to_string();
+                    match purpose {
+                        DialogPurpose::LoadModel => self.choose_model(&p),
+                        DialogPurpose::ExportFolder => {
+                            self.export_dir_text = p.clone();
+                            self.params.update_editor_prefs(|e| e.export_dir = p);
+                        }
+                    }
+                }
+            }
+            Err(mpsc::TryRecvError::Empty) => {}
+            Err(mpsc::TryRecvError::Disconnected) => {
+                self.dialog = None;
+                self.say(
+                    "no folder chooser is available here (no desktop portal or zenity); type the path instead",
+                    true,
+                );
+            }
+        }
+    }
+
+    /// Model packages dropped on the window (where the windowing layer delivers drops).
+    fn take_drops(&mut self, ui: &Ui) {
+        let dropped: Vec<PathBuf> = ui.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
+        if let Some(p) = dropped.first() {
+            let p = p.display().to_string();
+            self.choose_model(&p);
+        }
+    }
+
+    fn export_options(&self, include_input: bool) -> ExportOptions {
+        let p = &self.params;
+        ExportOptions {
+            tempo_bpm: self.status.tempo(),
+            numerator: self.roll.numerator,
+            denominator: self.roll.denominator,
+            role: p.role.value().role(),
+            channel: (p.channel.value().clamp(1, 16) - 1) as u8,
+            include_input,
+        }
+    }
+
+    fn export_midi(&mut self) {
+        let prefs = self.params.editor_prefs();
+        let dir = export::expand_home(&self.export_dir_text);
+        let ex = export::excerpt(&self.roll, self.status.playhead(), prefs.export_bars);
+        let opts = self.export_options(prefs.export_input);
+        match export::write_export(&ex, &opts, &dir, unix_now()) {
+            Ok(path) => self.say(
+                format!("Exported {} bars to {}: drag it onto a track", ex.bars, path.display()),
+                false,
+            ),
+            Err(e) => self.say(e.to_string(), true),
+        }
+    }
+
+    fn judge_phrase(&mut self, verdict: Verdict) {
+        let p = &self.params;
+        let ex = export::excerpt(&self.roll, self.status.playhead(), PHRASE_BARS);
+        let model_ref = self.status.model_ref();
+        let style = p.style.value();
+        let style_name = self
+            .catalog
+            .info(&model_ref)
+            .ok()
+            .and_then(|m| m.styles.get((style - 1).max(0) as usize).cloned())
+            .filter(|_| style > 0);
+        let settings = FeedbackSettings {
+            role: p.role.value().role(),
+            style,
+            style_name,
+            seed: p.seed.value(),
+            temperature: p.temperature.value(),
+            top_k: p.top_k.value(),
+            top_p: p.top_p.value(),
+            density: p.density.value(),
+            harmony_pct: p.harmony_pct.value(),
+        };
+        let record = FeedbackRecord::new(
+            &ex,
+            verdict,
+            unix_now(),
+            (self.status.model_name(), model_ref.clone()),
+            settings,
+            (self.status.tempo(), self.roll.numerator, self.roll.denominator),
+        );
+        let path = export::feedback_path(&model_ref);
+        match export::append_feedback(&path, &record) {
+            Ok(()) => self.say(
+                format!(
+                    "{} the last {PHRASE_BARS} bars: noted in {}",
+                    if verdict == Verdict::Keep { "Kept" } else { "Discarded" },
+                    path.display()
+                ),
+                false,
+            ),
+            Err(e) => self.say(e.to_string(), true),
+        }
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl NiceEguiApp for SidemanApp {
+    fn build(
+        &mut self,
+        egui_ctx: egui::Context,
+        gui_ctx: GuiContext,
+        _frame: &mut nice_plug_egui::Frame,
+    ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
+        egui_ctx.set_visuals(egui::Visuals::dark());
+        egui_ctx.all_styles_mut(|s| {
+            s.spacing.item_spacing = vec2(6.0, 5.0);
+            s.spacing.button_padding = vec2(7.0, 3.0);
+        });
+        self.gui = Some(gui_ctx);
+        Ok(())
+    }
+
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut nice_plug_egui::Frame) {
+        self.pull_roll();
+        self.poll_dialog();
+        self.take_drops(ui);
+        let Some(gui) = self.gui.clone() else { return };
+        let setter = gui.param_setter();
+        let min = vec2(EDITOR_MIN_SIZE.0 as f32, EDITOR_MIN_SIZE.1 as f32);
+        ResizableWindow::new("sideman-resize").min_size(min).show(ui, |ui| {
+            self.contents(ui, &setter);
+        });
+        let playing = self.status.playing.load(Ordering::Acquire);
+        let wait = if playing || self.dialog.is_some() {
+            Duration::from_secs_f32(1.0 / PLAYING_FPS)
+        } else {
+            Duration::from_millis(IDLE_REFRESH_MS)
+        };
+        ui.ctx().request_repaint_after(wait);
+    }
+
+    fn resized(&mut self, size: nice_plug_egui::baseview::WindowSize) {
+        let (w, h) = (size.logical.width.round() as u32, size.logical.height.round() as u32);
+        if w > 0 && h > 0 {
+            self.params.update_editor_prefs(|p| {
+                p.width = w;
+                p.height = h;
+            });
+        }
+    }
+}
+
+impl SidemanApp {
+    fn contents(&mut self, ui: &mut Ui, setter: &ParamSetter) {
+        egui::Panel::top("header")
+            .frame(egui::Frame::new().inner_margin(Margin::symmetric(8, 6)))
+            .show(ui, |ui| {
+                self.header(ui, setter);
+                self.status_line(ui);
+            });
+        egui::Panel::bottom("controls")
+            .frame(egui::Frame::new().inner_margin(Margin::symmetric(8, 6)))
+            .show(ui, |ui| {
+                self.controls(ui, setter);
+                ui.separator();
+                self.footer(ui);
+            });
+        egui::CentralPanel::default()
+            .frame(egui::Frame::new().inner_margin(Margin::symmetric(8, 2)))
+            .show(ui, |ui| {
+                self.piano_roll(ui);
+            });
+        let hovering = ui.input(|i| !i.raw.hovered_files.is_empty());
+        if hovering {
+            let r = ui.max_rect();
+            ui.painter()
+                .rect_filled(r, CornerRadius::ZERO, Color32::from_black_alpha(170));
+            ui.painter().text(
+                r.center(),
+                Align2::CENTER_CENTER,
+                "Drop a model package (its folder or manifest.json) to load it",
+                FontId::proportional(20.0),
+                Color32::WHITE,
+            );
+        }
+    }
+
+    /// Title, model picker, role and style.
+    fn header(&mut self, ui: &mut Ui, setter: &ParamSetter) {
+        ui.horizontal(|ui| {
+            ui.label(RichText::new("Sideman").size(20.0).strong().color(GENERATED_COLOUR));
+            ui.add_space(8.0);
+            ui.label("Model");
+            self.model_picker(ui);
+            ui.add_space(8.0);
+            ui.label("Role");
+            enum_combo(ui, setter, &self.params.role, "role", 96.0)
+                .on_hover_text("What Sideman plays: a lead line, bass, comping chords, drums, or a continuation of your piano sketch. Changing it starts over at the next beat.");
+            ui.add_space(8.0);
+            ui.label("Style");
+            self.style_picker(ui, setter);
+        });
+    }
+
+    fn model_picker(&mut self, ui: &mut Ui) {
+        let asked = self.params.model_path();
+        let role = self.params.role.value().role();
+        let default_ref = models::assets::default_for(role);
+        let playing_name = self.status.model_name();
+        let selected = if self.status.state() == EngineState::Loading {
+            "Loading...".to_string()
+        } else if playing_name.is_empty() {
+            "(none)".to_string()
+        } else {
+            playing_name
+        };
+        let mut choice: Option<String> = None;
+        let mut load_dialog = false;
+        let response = ComboBox::from_id_salt("model")
+            .selected_text(selected)
+            .width(250.0)
+            .close_behavior(egui::PopupCloseBehavior::CloseOnClickOutside)
+            .show_ui(ui, |ui| {
+                ui.set_min_width(330.0);
+                let default_name = self
+                    .catalog
+                    .info(&default_ref)
+                    .map(|m| m.name.clone())
+                    .unwrap_or_else(|_| default_ref.clone());
+                let r = ui.selectable_label(asked.is_empty(), format!("Default for {}: {default_name}", role.name()));
+                if r.clicked() {
+                    choice = Some(String::new());
+                }
+                if let Ok(info) = self.catalog.info(&default_ref) {
+                    r.on_hover_ui(|ui| model_card(ui, &info));
+                }
+                ui.separator();
+                for info in self.catalog.builtins().to_vec() {
+                    let label = format!("{}  ({})", info.name, roles_text(&info.roles));
+                    let r = ui.selectable_label(asked == info.reference, label);
+                    if r.clicked() {
+                        choice = Some(info.reference.clone());
+                    }
+                    r.on_hover_ui(|ui| model_card(ui, &info));
+                }
+                let user = self.catalog.user_models(&asked);
+                if !user.is_empty() {
+                    ui.separator();
+                }
+                for info in user {
+                    let r = ui.selectable_label(asked == info.reference, format!("{}  (package)", info.name));
+                    if r.clicked() {
+                        choice = Some(info.reference.clone());
+                    }
+                    r.on_hover_ui(|ui| {
+                        model_card(ui, &info);
+                        ui.label(RichText::new(&info.reference).small().weak());
+                    });
+                }
+                ui.separator();
+                if ui
+                    .button("Load model...")
+                    .on_hover_text("Choose the folder of a model package exported by the trainer (`trainer export`).")
+                    .clicked()
+                {
+                    load_dialog = true;
+                }
+                ui.horizontal(|ui| {
+                    let edit = ui.add(
+                        egui::TextEdit::singleline(&mut self.path_text)
+                            .hint_text("or type a package folder / manifest.json")
+                            .desired_width(250.0),
+                    );
+                    let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                    if (ui.button("Load").clicked() || enter) && !self.path_text.trim().is_empty() {
+                        choice = Some(self.path_text.trim().to_string());
+                    }
+                });
+            });
+        let model_ref = self.status.model_ref();
+        if let Ok(info) = self.catalog.info(&model_ref) {
+            response.response.on_hover_ui(|ui| {
+                model_card(ui, &info);
+                if !info.roles.contains(&role) {
+                    ui.colored_label(
+                        Color32::from_rgb(0xFF, 0xB7, 0x4D),
+                        format!("This model was not trained for the {} role.", role.name()),
+                    );
+                }
+            });
+        }
+        if let Some(c) = choice {
+            self.choose_model(&c);
+            ui.close();
+        }
+        if load_dialog {
+            self.open_dialog(DialogPurpose::LoadModel);
+            ui.close();
+        }
+        if self.dialog.as_ref().is_some_and(|d| d.0 == DialogPurpose::LoadModel) {
+            ui.spinner();
+        }
+    }
+
+    fn style_picker(&mut self, ui: &mut Ui, setter: &ParamSetter) {
+        let param = &self.params.style;
+        let styles = self
+            .catalog
+            .info(&self.status.model_ref())
+            .map(|m| m.styles.clone())
+            .unwrap_or_default();
+        let current = param.value();
+        let name = |v: i32| -> String {
+            if v <= 0 {
+                "Any".to_string()
+            } else {
+                styles
+                    .get(v as usize - 1)
+                    .cloned()
+                    .unwrap_or_else(|| format!("slot {v} (not in this model)"))
+            }
+        };
+        let mut picked = None;
+        ComboBox::from_id_salt("style")
+            .selected_text(name(current))
+            .width(150.0)
+            .height(320.0)
+            .show_ui(ui, |ui| {
+                if ui.selectable_label(current == 0, "Any").clicked() {
+                    picked = Some(0);
+                }
+                for (i, s) in styles.iter().enumerate().take(crate::params::MAX_STYLE_PARAM as usize) {
+                    let v = i as i32 + 1;
+                    if ui.selectable_label(current == v, s).clicked() {
+                        picked = Some(v);
+                    }
+                }
+            })
+            .response
+            .on_hover_text(
+                "A style the model learned (a groove, a soloist's corpus). \"Any\" lets the model choose; \
+                 a change starts over at the next beat.",
+            );
+        if let Some(v) = picked {
+            set_once(setter, param, v);
+        }
+    }
+
+    /// Engine state, model, runtime, speed, look-ahead, drops; then the notice or error.
+    fn status_line(&mut self, ui: &mut Ui) {
+        let s = &self.status;
+        let state = s.state();
+        let playing = s.playing.load(Ordering::Acquire);
+        let (dot, what) = match state {
+            EngineState::Ready if playing => (Color32::from_rgb(0x66, 0xBB, 0x6A), "Playing"),
+            EngineState::Ready => (Color32::from_rgb(0x9E, 0x9E, 0x9E), "Ready (press play)"),
+            EngineState::Loading => (Color32::from_rgb(0xFF, 0xCA, 0x28), "Loading model"),
+            EngineState::NoModel => (Color32::from_rgb(0x9E, 0x9E, 0x9E), "Starting"),
+            EngineState::Failed => (Color32::from_rgb(0xEF, 0x53, 0x50), "Silent: see the error"),
+        };
+        let notice = s.notice();
+        let error = s.last_error();
+        egui::Frame::new()
+            .fill(Color32::from_rgb(0x26, 0x2A, 0x33))
+            .corner_radius(CornerRadius::same(4))
+            .inner_margin(Margin::symmetric(8, 4))
+            .show(ui, |ui| {
+                ui.horizontal_wrapped(|ui| {
+                    let (r, _) = ui.allocate_exact_size(vec2(10.0, 10.0), Sense::hover());
+                    ui.painter().circle_filled(r.center(), 5.0, dot);
+                    ui.label(RichText::new(what).strong());
+                    ui.separator();
+                    let name = s.model_name();
+                    let variant = if name.contains("(int8)")
+                        || name.contains("(fp32)")
+                        || name.to_lowercase().contains("markov")
+                    {
+                        ""
+                    } else if name.is_empty() {
+                        "no model"
+                    } else {
+                        " (Markov)"
+                    };
+                    ui.label(format!("{name}{variant}")).on_hover_text(if notice.is_empty() {
+                        "The model playing now.".to_string()
+                    } else {
+                        notice.clone()
+                    });
+                    ui.separator();
+                    match s.runtime() {
+                        RuntimeState::Found => {
+                            ui.label("ONNX Runtime: found").on_hover_text(s.runtime_detail());
+                        }
+                        RuntimeState::Missing => {
+                            ui.colored_label(Color32::from_rgb(0xFF, 0xB7, 0x4D), "ONNX Runtime: missing")
+                                .on_hover_text(s.runtime_detail());
+                        }
+                        RuntimeState::Unknown => {
+                            ui.weak("ONNX Runtime: not checked yet");
+                        }
+                    }
+                    ui.separator();
+                    let rate = s.decode_rate();
+                    ui.label(if rate > 0.0 {
+                        format!("{rate:.0} tokens/s")
+                    } else {
+                        "- tokens/s".to_string()
+                    })
+                    .on_hover_text(format!(
+                        "How fast the model generates ({} tokens so far). The music needs a few dozen per second.",
+                        s.tokens_sampled.load(Ordering::Relaxed)
+                    ));
+                    ui.separator();
+                    let target = self.params.look_ahead_beats.value() as f64;
+                    let ahead = s.ahead_beats();
+                    if playing && ahead.is_finite() {
+                        let shown = ahead.clamp(-99.0, 99.0);
+                        let colour = if shown < 0.0 {
+                            Color32::from_rgb(0xEF, 0x53, 0x50)
+                        } else if shown < target.min(1.0) {
+                            Color32::from_rgb(0xFF, 0xB7, 0x4D)
+                        } else {
+                            ui.visuals().text_color()
+                        };
+                        ui.colored_label(colour, format!("look-ahead {shown:.1}/{target:.1} beats"))
+                            .on_hover_text("Beats of notes ready ahead of the playhead. Below zero the model cannot keep up: lower the look-ahead or use a smaller model.");
+                    } else {
+                        ui.weak(format!("look-ahead -/{target:.1} beats"));
+                    }
+                    ui.separator();
+                    let dropped = s.dropped_events.load(Ordering::Relaxed)
+                        + s.dropped_notes.load(Ordering::Relaxed)
+                        + s.dropped_to_worker.load(Ordering::Relaxed);
+                    let late = s.late_notes.load(Ordering::Relaxed);
+                    let text = format!("dropped {dropped}");
+                    let label = if dropped > 0 {
+                        ui.colored_label(Color32::from_rgb(0xFF, 0xB7, 0x4D), text)
+                    } else {
+                        ui.label(text)
+                    };
+                    label.on_hover_text(format!(
+                        "Events lost on the way: {} refused by the host, {} generated notes with no room, {} of your notes not delivered to the generator; {late} notes came late. {} notes played, {} rollbacks.",
+                        s.dropped_events.load(Ordering::Relaxed),
+                        s.dropped_notes.load(Ordering::Relaxed),
+                        s.dropped_to_worker.load(Ordering::Relaxed),
+                        s.notes_played.load(Ordering::Relaxed),
+                        s.rollbacks.load(Ordering::Relaxed),
+                    ));
+                });
+                if state == EngineState::Failed && !error.is_empty() {
+                    ui.colored_label(Color32::from_rgb(0xEF, 0x53, 0x50), format!("Error: {error}"));
+                } else if !notice.is_empty() {
+                    ui.colored_label(Color32::from_rgb(0xFF, 0xB7, 0x4D), format!("Note: {notice}"));
+                } else if !error.is_empty() {
+                    ui.weak(format!("Last error (recovered): {error}"));
+                }
+            });
+    }
+
+    /// The knobs and selectors.
+    fn controls(&mut self, ui: &mut Ui, setter: &ParamSetter) {
+        let p = self.params.clone();
+        ui.horizontal_wrapped(|ui| {
+            group(ui, "Generate", 6.0 * KNOB_PITCH, |ui| {
+                knob(ui, setter, &p.temperature, "Temp", "Temperature: low plays safe, high takes risks.", None);
+                knob(ui, setter, &p.top_k, "Top-k", "Only the k likeliest next tokens (0 = off).", Some(&|v| if v < 0.5 { "off".into() } else { format!("{v:.0}") }));
+                knob(ui, setter, &p.top_p, "Top-p", "Only the likeliest tokens covering this share of the probability (1 = off).", None);
+                knob(ui, setter, &p.density, "Density", "Fewer (left) or more (right) notes than the model would play; 0.50 = as it plays.", None);
+                knob(ui, setter, &p.harmony_pct, "Harmony", "How strongly notes are pulled to the tones of the chord you hold (0 % = the model alone).", None);
+                knob(ui, setter, &p.look_ahead_beats, "Ahead", "Look-ahead: beats of notes generated before they play. Longer is safer on a busy computer; your chords are followed from the next beat either way.", None);
+            });
+            group(ui, "Key lock & range", 160.0 + 2.0 * KNOB_PITCH, |ui| {
+                egui::Grid::new("key-lock").num_columns(2).spacing(vec2(4.0, 6.0)).show(ui, |ui| {
+                    ui.label("Key");
+                    enum_combo(ui, setter, &p.key, "key", 64.0)
+                        .on_hover_text("Lock the notes to a key (Off: any note).");
+                    ui.end_row();
+                    ui.label("Scale");
+                    enum_combo(ui, setter, &p.scale, "scale", 104.0)
+                        .on_hover_text("The scale of the key lock.");
+                    ui.end_row();
+                });
+                let note = |v: f32| roll::key_name(v.round().clamp(0.0, 127.0) as u8);
+                knob(ui, setter, &p.pitch_lo, "Lowest", "Lowest note Sideman plays.", Some(&note));
+                knob(ui, setter, &p.pitch_hi, "Highest", "Highest note Sideman plays.", Some(&note));
+            });
+            group(ui, "Feel", 4.0 * KNOB_PITCH, |ui| {
+                knob(ui, setter, &p.swing_pct, "Swing", "Delays off-beat eighths: 50 % straight, 67 % triplet swing.", None);
+                knob(ui, setter, &p.humanize_ms, "Timing", "Humanize timing: random shifts up to this many milliseconds.", None);
+                knob(ui, setter, &p.humanize_velocity_pct, "Dynamics", "Humanize velocity: random changes up to this percentage.", None);
+                knob(ui, setter, &p.velocity_scale, "Velocity", "Scales every velocity.", None);
+            });
+            group(ui, "Seed & MIDI", 170.0, |ui| {
+                ui.vertical(|ui| {
+                    self.seed_row(ui, setter);
+                    bool_toggle(ui, setter, &p.follow_input, "Follow my playing")
+                        .on_hover_text("On: Sideman follows the chords and notes you play. Off: it plays on its own.");
+                    ui.horizontal(|ui| {
+                        ui.label("MIDI out channel");
+                        int_drag(ui, setter, &p.channel, 1..=16)
+                            .on_hover_text("The MIDI channel of Sideman's notes (drums are usually on 10).");
+                    });
+                });
+            });
+        });
+    }
+
+    fn seed_row(&mut self, ui: &mut Ui, setter: &ParamSetter) {
+        let p = &self.params;
+        let mut prefs: EditorPrefs = p.editor_prefs();
+        ui.horizontal(|ui| {
+            ui.label("Seed");
+            int_drag(ui, setter, &p.seed, 0..=9999)
+                .on_hover_text("The same seed and the same playing give the same notes (bounces reproduce).");
+            let dice = ui
+                .add_enabled(!prefs.seed_locked, egui::Button::new("🎲"))
+                .on_hover_text("A new random seed: Sideman plays something else from the next beat.")
+                .on_disabled_hover_text("The seed is locked.");
+            if dice.clicked() {
+                let mut rng = models::sampling::Rng::new(
+                    SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .map(|d| d.as_nanos() as u64)
+                        .unwrap_or(1),
+                );
+                let mut v = rng.below(10_000) as i32;
+                if v == p.seed.value() {
+                    v = (v + 1) % 10_000;
+                }
+                set_once(setter, &p.seed, v);
+            }
+            let icon = if prefs.seed_locked { "🔒" } else { "🔓" };
+            let lock = ui
+                .toggle_value(&mut prefs.seed_locked, icon)
+                .on_hover_text("Lock the seed so the dice leave it alone.");
+            if lock.changed() {
+                let locked = prefs.seed_locked;
+                p.update_editor_prefs(|e| e.seed_locked = locked);
+            }
+        });
+    }
+
+    /// Export and Keep / Discard, and the last message.
+    fn footer(&mut self, ui: &mut Ui) {
+        let mut prefs = self.params.editor_prefs();
+        ui.horizontal_wrapped(|ui| {
+            ui.label("Export the last");
+            let mut bars = prefs.export_bars;
+            ComboBox::from_id_salt("export-bars")
+                .selected_text(format!("{bars} bars"))
+                .width(72.0)
+                .show_ui(ui, |ui| {
+                    for b in [2, 4, 8, 16] {
+                        ui.selectable_value(&mut bars, b, format!("{b} bars"));
+                    }
+                });
+            if bars != prefs.export_bars {
+                self.params.update_editor_prefs(|e| e.export_bars = bars);
+            }
+            if ui.checkbox(&mut prefs.export_input, "with my input").changed() {
+                let v = prefs.export_input;
+                self.params.update_editor_prefs(|e| e.export_input = v);
+            }
+            ui.label("to");
+            let edit = ui
+                .add(egui::TextEdit::singleline(&mut self.export_dir_text).desired_width(190.0))
+                .on_hover_text("The folder the MIDI file goes to (created if missing).");
+            if edit.changed() {
+                let v = self.export_dir_text.clone();
+                self.params.update_editor_prefs(|e| e.export_dir = v);
+            }
+            if ui.button("...").on_hover_text("Choose the folder").clicked() {
+                self.open_dialog(DialogPurpose::ExportFolder);
+            }
+            if ui
+                .button(RichText::new("Export MIDI").strong())
+                .on_hover_text("Writes the generated notes of the last bars (and your input) as a MIDI file at the host tempo, ready to drop on a track.")
+                .clicked()
+            {
+                self.export_midi();
+            }
+            ui.separator();
+            ui.label(format!("Last {PHRASE_BARS} bars:"));
+            if ui
+                .button("👍 Keep")
+                .on_hover_text("You liked the last phrase: it is noted (with the settings) in a feedback file next to the model, for fine-tuning later.")
+                .clicked()
+            {
+                self.judge_phrase(Verdict::Keep);
+            }
+            if ui
+                .button("👎 Discard")
+                .on_hover_text("You did not like the last phrase: noted in the same feedback file.")
+                .clicked()
+            {
+                self.judge_phrase(Verdict::Discard);
+            }
+        });
+        if let Some(t) = &self.toast {
+            if Instant::now() > t.until {
+                self.toast = None;
+            } else {
+                let colour = if t.error {
+                    Color32::from_rgb(0xEF, 0x53, 0x50)
+                } else {
+                    Color32::from_rgb(0x81, 0xC7, 0x84)
+                };
+                ui.colored_label(colour, &t.text);
+            }
+        }
+    }
+
+    /// The scrolling piano roll.
+    fn piano_roll(&mut self, ui: &mut Ui) {
+        let size = ui.available_size();
+        let (response, painter) = ui.allocate_painter(size, Sense::hover());
+        let full = response.rect;
+        let gutter = 58.0;
+        let strip = 20.0;
+        let area = Rect::from_min_max(pos2(full.min.x + gutter, full.min.y + strip), full.max);
+        painter.rect_filled(full, CornerRadius::same(4), Color32::from_rgb(0x15, 0x17, 0x1C));
+        painter.rect_filled(area, CornerRadius::ZERO, ROLL_BG);
+
+        let playhead = self.status.playhead();
+        let playhead = if playhead.is_finite() { playhead } else { 0.0 };
+        let bar_beats = self.roll.bar_beats();
+        let look_ahead = self.params.look_ahead_beats.value() as f64;
+        let (first, beats) = roll::view_window(playhead, bar_beats, look_ahead);
+        let drums = self.params.role.value() == RoleParam::Drums;
+        let lanes = if drums {
+            Lanes::Drums
+        } else {
+            roll::fit_keys(self.roll.generated.iter().chain(self.roll.input.iter()))
+        };
+        let geo = RollGeometry {
+            rect: PixelRect {
+                x0: area.min.x,
+                y0: area.min.y,
+                x1: area.max.x,
+                y1: area.max.y,
+            },
+            first_beat: first,
+            beats,
+            lanes,
+        };
+        let lane_h = geo.lane_height();
+
+        // Lanes: black keys darker, C labelled; or the drum kit.
+        for lane in 0..geo.lane_count() {
+            let (y0, y1) = geo.lane_span(lane);
+            let r = Rect::from_min_max(pos2(area.min.x, y0), pos2(area.max.x, y1));
+            match lanes {
+                Lanes::Keys { lo, .. } => {
+                    let key = lo + lane as u8;
+                    if matches!(key % 12, 1 | 3 | 6 | 8 | 10) {
+                        painter.rect_filled(r, CornerRadius::ZERO, Color32::from_rgb(0x17, 0x19, 0x1F));
+                    }
+                    if key.is_multiple_of(12) {
+                        painter.hline(
+                            area.x_range(),
+                            y1,
+                            Stroke::new(1.0, Color32::from_rgb(0x33, 0x38, 0x42)),
+                        );
+                        if lane_h * 3.0 >= 9.0 {
+                            painter.text(
+                                pos2(full.min.x + 4.0, (y0 + y1) / 2.0),
+                                Align2::LEFT_CENTER,
+                                roll::key_name(key),
+                                FontId::monospace(10.0),
+                                Color32::from_gray(150),
+                            );
+                        }
+                    }
+                }
+                Lanes::Drums => {
+                    if lane % 2 == 1 {
+                        painter.rect_filled(r, CornerRadius::ZERO, Color32::from_rgb(0x18, 0x1A, 0x20));
+                    }
+                    painter.text(
+                        pos2(full.min.x + 4.0, (y0 + y1) / 2.0),
+                        Align2::LEFT_CENTER,
+                        DRUM_LANES.get(lane).map_or("", |l| l.name),
+                        FontId::proportional(10.0),
+                        Color32::from_gray(160),
+                    );
+                }
+            }
+        }
+
+        // The look-ahead: where notes wait to be played.
+        let px = geo.beat_to_x(playhead);
+        let ahead_rect = Rect::from_min_max(pos2(px, area.min.y), area.max);
+        painter.rect_filled(ahead_rect, CornerRadius::ZERO, AHEAD_BG.gamma_multiply(0.6));
+
+        // Beat and bar lines with bar numbers.
+        let first_beat = first.ceil() as i64;
+        let last_beat = (first + beats).floor() as i64;
+        for b in first_beat..=last_beat {
+            let beat = b as f64;
+            let x = geo.beat_to_x(beat);
+            let rel = (beat - self.roll.bar_origin) / bar_beats;
+            let is_bar = (rel - rel.round()).abs() < 1e-6;
+            let stroke = if is_bar {
+                Stroke::new(1.0, Color32::from_rgb(0x4A, 0x50, 0x5C))
+            } else {
+                Stroke::new(1.0, Color32::from_rgb(0x2A, 0x2E, 0x36))
+            };
+            painter.vline(x, area.y_range(), stroke);
+            if is_bar {
+                painter.text(
+                    pos2(x + 3.0, full.min.y + 2.0),
+                    Align2::LEFT_TOP,
+                    format!("{}", rel.round() as i64 + 1),
+                    FontId::monospace(10.0),
+                    Color32::from_gray(120),
+                );
+            }
+        }
+
+        // Chords along the top, in the input colour.
+        let clip = painter.clip_rect();
+        for (i, &(beat, chord)) in self.roll.chords.iter().enumerate() {
+            let next = self.roll.chords.get(i + 1).map_or(f64::INFINITY, |c| c.0);
+            if next < first || beat > first + beats {
+                continue;
+            }
+            let x = geo.beat_to_x(beat).max(area.min.x);
+            painter.text(
+                pos2(x + 22.0, full.min.y + 2.0),
+                Align2::LEFT_TOP,
+                chord.to_string(),
+                FontId::proportional(13.0),
+                INPUT_COLOUR,
+            );
+        }
+        let _ = clip;
+
+        // Notes: the user's, then Sideman's on top.
+        let note_shape = |n: &RollNote, colour: Color32, painter: &egui::Painter| {
+            if let Some(r) = geo.note_rect(n, playhead) {
+                let shrink = if lane_h > 4.0 { 1.0 } else { 0.0 };
+                let rect = Rect::from_min_max(pos2(r.x0, r.y0 + shrink), pos2(r.x1, r.y1 - shrink));
+                let alpha = 0.45 + 0.55 * (n.velocity as f32 / 127.0);
+                painter.rect_filled(rect, CornerRadius::same(2), colour.gamma_multiply(alpha));
+                painter.rect_stroke(
+                    rect,
+                    CornerRadius::same(2),
+                    Stroke::new(1.0, colour),
+                    StrokeKind::Inside,
+                );
+            }
+        };
+        if drums {
+            // The user's playing as onsets along the top strip: the drum lanes are the kit's.
+            for n in &self.roll.input {
+                let x = geo.beat_to_x(n.start);
+                if x >= area.min.x && x <= area.max.x {
+                    painter.vline(x, (area.min.y - 6.0)..=area.min.y, Stroke::new(2.0, INPUT_COLOUR));
+                }
+            }
+        } else {
+            for n in &self.roll.input {
+                note_shape(n, INPUT_COLOUR, &painter);
+            }
+        }
+        for n in &self.roll.generated {
+            note_shape(n, GENERATED_COLOUR, &painter);
+        }
+
+        // Rollback boundaries.
+        for &b in &self.roll.rollbacks {
+            if b < first || b > first + beats {
+                continue;
+            }
+            let x = geo.beat_to_x(b);
+            painter.extend(Shape::dashed_line(
+                &[pos2(x, area.min.y), pos2(x, area.max.y)],
+                Stroke::new(1.5, ROLLBACK_COLOUR),
+                6.0,
+                4.0,
+            ));
+            painter.add(Shape::convex_polygon(
+                vec![
+                    pos2(x - 5.0, area.min.y),
+                    pos2(x + 5.0, area.min.y),
+                    pos2(x, area.min.y + 7.0),
+                ],
+                ROLLBACK_COLOUR,
+                Stroke::NONE,
+            ));
+        }
+
+        // The playhead.
+        painter.vline(px, full.y_range(), Stroke::new(2.0, PLAYHEAD_COLOUR));
+
+        // Legend.
+        let legend = [
+            (INPUT_COLOUR, "you"),
+            (GENERATED_COLOUR, "Sideman"),
+            (ROLLBACK_COLOUR, "rollback"),
+        ];
+        let legend_bg = Rect::from_min_max(
+            pos2(full.max.x - 190.0, full.min.y + 1.0),
+            pos2(full.max.x - 2.0, full.min.y + 17.0),
+        );
+        painter.rect_filled(legend_bg, CornerRadius::same(3), Color32::from_rgb(0x15, 0x17, 0x1C));
+        let mut x = full.max.x - 8.0;
+        for (colour, text) in legend.iter().rev() {
+            let r = painter.text(
+                pos2(x, full.min.y + 3.0),
+                Align2::RIGHT_TOP,
+                text,
+                FontId::proportional(11.0),
+                Color32::from_gray(190),
+            );
+            let sw = Rect::from_min_size(pos2(r.min.x - 13.0, r.min.y + 2.0), vec2(9.0, 9.0));
+            painter.rect_filled(sw, CornerRadius::same(2), *colour);
+            x = sw.min.x - 10.0;
+        }
+
+        if self.roll.generated.is_empty() && self.roll.input.is_empty() {
+            painter.text(
+                area.center(),
+                Align2::CENTER_CENTER,
+                "Press play in your DAW and play some chords: Sideman answers here.",
+                FontId::proportional(16.0),
+                Color32::from_gray(170),
+            );
+        }
+        if let Some(pos) = response.hover_pos()
+            && area.contains(pos)
+        {
+            let beat = geo.x_to_beat(pos.x);
+            let bar = ((beat - self.roll.bar_origin) / bar_beats).floor() as i64 + 1;
+            let in_bar = (beat - self.roll.bar_origin).rem_euclid(bar_beats) + 1.0;
+            let mut text = match self.roll.chord_at(beat) {
+                Some(c) => format!("bar {bar}, beat {in_bar:.1}: {c}"),
+                None => format!("bar {bar}, beat {in_bar:.1}"),
+            };
+            if self
+                .roll
+                .rollbacks
+                .iter()
+                .any(|&b| (geo.beat_to_x(b) - pos.x).abs() <= 4.0)
+            {
+                text.push_str(
+                    "\nRollback: Sideman rewrote its notes from here on, because you changed the chord or a setting.",
+                );
+            }
+            if pos.x > px {
+                text.push_str("\nLook-ahead: notes ready but not played yet.");
+            }
+            response.on_hover_text_at_pointer(text);
+        }
+    }
+}
+
+/// The card of a model, for a tooltip: the facts a user checks before choosing it.
+fn model_card(ui: &mut Ui, m: &ModelInfo) {
+    ui.set_max_width(420.0);
+    ui.label(RichText::new(&m.name).strong());
+    if !m.description.is_empty() {
+        ui.label(&m.description);
+    }
+    ui.label(format!("Roles: {}", roles_text(&m.roles)));
+    let styles = if m.styles.is_empty() {
+        "none".to_string()
+    } else if m.styles.len() <= 6 {
+        m.styles.join(", ")
+    } else {
+        format!("{} styles ({}, ...)", m.styles.len(), m.styles[..6].join(", "))
+    };
+    ui.label(format!("Styles: {styles}"));
+    ui.label(format!("Size: {} ({})", human_bytes(m.size_bytes), m.kind));
+    for d in &m.data {
+        ui.label(format!(
+            "Data: {} ({} pieces, {}): {}",
+            d.name, d.pieces, d.licence, d.provenance
+        ));
+    }
+    if let Some(q) = &m.quality {
+        ui.label(q);
+    }
+}
+
+fn roles_text(roles: &[models::Role]) -> String {
+    roles.iter().map(|r| r.name()).collect::<Vec<_>>().join(", ")
+}
+
+fn human_bytes(b: u64) -> String {
+    if b >= 1 << 20 {
+        format!("{:.1} MB", b as f64 / (1 << 20) as f64)
+    } else {
+        format!("{:.0} kB", b as f64 / 1024.0)
+    }
+}
+
+/// A titled group of controls, `width` wide (about): it starts a new row when the window is too
+/// narrow for it.
+fn group(ui: &mut Ui, title: &str, width: f32, add: impl FnOnce(&mut Ui)) {
+    if ui.available_width() < width + 16.0 {
+        ui.end_row();
+    }
+    egui::Frame::new()
+        .fill(Color32::from_rgb(0x22, 0x25, 0x2C))
+        .corner_radius(CornerRadius::same(5))
+        .inner_margin(Margin::symmetric(6, 4))
+        .show(ui, |ui| {
+            ui.vertical(|ui| {
+                ui.label(RichText::new(title).small().color(Color32::from_gray(160)));
+                ui.horizontal(add);
+            });
+        });
+}
+
+/// One change as one undo step: begin, set, end.
+fn set_once<P: Param>(setter: &ParamSetter, param: &P, value: P::Plain) {
+    setter.begin_set_parameter(param);
+    setter.set_parameter(param, value);
+    setter.end_set_parameter(param);
+}
+
+/// Pixels of vertical drag for the whole range of a knob.
+const KNOB_DRAG_PX: f32 = 180.0;
+/// Width of a knob.
+const KNOB_WIDTH: f32 = 52.0;
+/// Horizontal room a knob takes in a row.
+const KNOB_PITCH: f32 = KNOB_WIDTH + 6.0;
+
+/// A knob bound to a parameter: drag up/down (Shift: finer), scroll, double-click for the
+/// default. The value shows with its unit (or `format`'s text) under the label.
+fn knob<P: Param>(
+    ui: &mut Ui,
+    setter: &ParamSetter,
+    param: &P,
+    label: &str,
+    help: &str,
+    format: Option<&dyn Fn(f32) -> String>,
+) -> Response
+where
+    P::Plain: Into<f64>,
+{
+    let (rect, response) = ui.allocate_exact_size(vec2(KNOB_WIDTH, 72.0), Sense::click_and_drag());
+    let id = response.id;
+    let value = param.unmodulated_normalized_value();
+    if response.drag_started() {
+        setter.begin_set_parameter(param);
+        ui.data_mut(|d| d.insert_temp(id, value));
+    }
+    if response.dragged() {
+        let fine = ui.input(|i| i.modifiers.shift);
+        let speed = if fine { 0.1 } else { 1.0 };
+        let acc: f32 = ui.data(|d| d.get_temp(id)).unwrap_or(value);
+        let next = (acc - response.drag_delta().y / KNOB_DRAG_PX * speed).clamp(0.0, 1.0);
+        ui.data_mut(|d| d.insert_temp(id, next));
+        setter.set_parameter_normalized(param, next);
+    }
+    if response.drag_stopped() {
+        setter.end_set_parameter(param);
+    }
+    if response.double_clicked() {
+        set_once(setter, param, param.default_plain_value());
+    }
+    if response.hovered() && !response.dragged() {
+        // One step per wheel event (not per frame of smoothed scrolling).
+        let steps: i32 = ui.input(|i| {
+            i.events
+                .iter()
+                .map(|e| match e {
+                    egui::Event::MouseWheel { delta, .. } if delta.y > 0.0 => 1,
+                    egui::Event::MouseWheel { delta, .. } if delta.y < 0.0 => -1,
+                    _ => 0,
+                })
+                .sum()
+        });
+        if steps != 0 {
+            let mut plain = param.unmodulated_plain_value();
+            for _ in 0..steps.unsigned_abs() {
+                plain = if steps > 0 {
+                    param.next_step(plain, false)
+                } else {
+                    param.previous_step(plain, false)
+                };
+            }
+            set_once(setter, param, plain);
+        }
+    }
+
+    let value = param.unmodulated_normalized_value();
+    let painter = ui.painter();
+    let centre = pos2(rect.center().x, rect.min.y + 24.0);
+    let radius = 17.0;
+    let start = std::f32::consts::PI * 0.75;
+    let sweep = std::f32::consts::PI * 1.5;
+    let arc = |from: f32, to: f32| -> Vec<Pos2> {
+        let steps = 24;
+        (0..=steps)
+            .map(|i| {
+                let a = start + sweep * (from + (to - from) * i as f32 / steps as f32);
+                centre + vec2(a.cos(), a.sin()) * radius
+            })
+            .collect()
+    };
+    let active = response.hovered() || response.dragged();
+    painter.circle_filled(centre, radius - 4.0, Color32::from_rgb(0x30, 0x34, 0x3E));
+    painter.add(Shape::line(
+        arc(0.0, 1.0),
+        Stroke::new(4.0, Color32::from_rgb(0x3A, 0x3F, 0x4A)),
+    ));
+    let colour = if active {
+        GENERATED_COLOUR
+    } else {
+        GENERATED_COLOUR.gamma_multiply(0.85)
+    };
+    if value > 0.001 {
+        painter.add(Shape::line(arc(0.0, value), Stroke::new(4.0, colour)));
+    }
+    let a = start + sweep * value;
+    painter.line_segment(
+        [centre, centre + vec2(a.cos(), a.sin()) * (radius - 5.0)],
+        Stroke::new(2.0, Color32::WHITE),
+    );
+    painter.text(
+        pos2(rect.center().x, rect.min.y + 46.0),
+        Align2::CENTER_TOP,
+        label,
+        FontId::proportional(11.0),
+        Color32::from_gray(200),
+    );
+    let plain: f64 = param.unmodulated_plain_value().into();
+    let text = match format {
+        Some(f) => f(plain as f32),
+        None => param.normalized_value_to_string(value, true),
+    };
+    painter.text(
+        pos2(rect.center().x, rect.min.y + 59.0),
+        Align2::CENTER_TOP,
+        text,
+        FontId::proportional(11.0),
+        Color32::from_gray(235),
+    );
+    let default_text = {
+        let d: f64 = param.default_plain_value().into();
+        match format {
+            Some(f) => f(d as f32),
+            None => param.normalized_value_to_string(param.default_normalized_value(), true),
+        }
+    };
+    response.on_hover_text(format!(
+        "{}: {help}\nDrag up/down (Shift: finer), scroll, double-click for the default ({default_text}).",
+        param.name()
+    ))
+}
+
+/// A selector bound to an enum parameter.
+fn enum_combo<T: Enum + PartialEq + 'static>(
+    ui: &mut Ui,
+    setter: &ParamSetter,
+    param: &EnumParam<T>,
+    id: &str,
+    width: f32,
+) -> Response {
+    let current = param.value().to_index();
+    let mut picked = None;
+    let r = ComboBox::from_id_salt(id)
+        .selected_text(T::variants()[current])
+        .width(width)
+        .show_ui(ui, |ui| {
+            for (i, name) in T::variants().iter().enumerate() {
+                if ui.selectable_label(i == current, *name).clicked() {
+                    picked = Some(i);
+                }
+            }
+        });
+    if let Some(i) = picked
+        && i != current
+    {
+        set_once(setter, param, T::from_index(i));
+    }
+    r.response
+}
+
+/// A number field bound to an integer parameter: drag it or type a value.
+fn int_drag(ui: &mut Ui, setter: &ParamSetter, param: &IntParam, range: std::ops::RangeInclusive<i32>) -> Response {
+    let mut v = param.value();
+    let r = ui.add(egui::DragValue::new(&mut v).range(range).speed(0.2));
+    if r.drag_started() {
+        setter.begin_set_parameter(param);
+    }
+    if r.changed() && v != param.value() {
+        if r.dragged() || r.drag_stopped() {
+            setter.set_parameter(param, v);
+        } else {
+            set_once(setter, param, v);
+        }
+    }
+    if r.drag_stopped() {
+        setter.end_set_parameter(param);
+    }
+    r
+}
+
+/// A checkbox bound to a boolean parameter.
+fn bool_toggle(ui: &mut Ui, setter: &ParamSetter, param: &BoolParam, label: &str) -> Response {
+    let mut v = param.value();
+    let r = ui.checkbox(&mut v, label);
+    if r.changed() {
+        set_once(setter, param, v);
+    }
+    r
+}
