@@ -334,6 +334,10 @@ struct Snapshot {
     at: i64,
 }
 
+/// Room (tokens) below which the session closes the current bar early: enough for the given
+/// events of one position (a chord and a handful of input onsets) and the `BAR`.
+const CONTEXT_MARGIN: usize = 32;
+
 /// Re-primes a rollback can undo (the look-ahead spans a few bars at most).
 const MAX_SNAPSHOTS: usize = 4;
 
@@ -605,6 +609,15 @@ impl<M: TokenModel> Session<M> {
                 *a = Vocab::token(id as u32).is_some_and(|t| is_sampleable(t, allow_end));
             }
         }
+        // A bar denser than the room left: close it (a `BAR` as soon as the grammar allows one)
+        // so the re-prime at the bar line makes room, rather than overflowing the context.
+        if self.tokens.len() + CONTEXT_MARGIN >= self.model.context_len() {
+            let bar = Vocab::id(Token::Bar) as usize;
+            if self.allowed[bar] {
+                self.allowed.iter_mut().for_each(|a| *a = false);
+                self.allowed[bar] = true;
+            }
+        }
         let sounding = self.sounding();
         apply_constraints(
             &self.config.constraints,
@@ -837,7 +850,11 @@ impl<M: TokenModel> Session<M> {
             keep_from += 1;
         };
         if keep_from == 0 {
-            return Ok(());
+            if self.tokens.len() + CONTEXT_MARGIN < self.model.context_len() {
+                return Ok(());
+            }
+            // The stream's first bars alone fill the context: keep none of them.
+            keep_from = cur;
         }
         // Keep the stream as it was, for a rollback to before this bar line.
         self.snapshots.push(Snapshot {
@@ -990,6 +1007,23 @@ mod tests {
                 .iter()
                 .any(|c| c.start == 8.0 && c.chord == Some(Chord::new(5, ChordQuality::Dom7)))
         );
+    }
+
+    #[test]
+    fn a_bar_denser_than_the_room_left_never_overflows_the_context() {
+        let mut cond = Conditioning::default();
+        cond.set_chord(0, Some(Chord::new(0, ChordQuality::Maj7)));
+        let mut c = SessionConfig::new(Role::Lead);
+        c.constraints.density = 0.98;
+        c.seed = 5;
+        for context in [40, 64, 96] {
+            let m = MarkovModel::with_context_len(model().table().clone(), context);
+            let mut s = Session::new(m, c.clone(), 0, &cond).unwrap();
+            s.generate_until(&cond, 48 * 32)
+                .unwrap_or_else(|e| panic!("context {context}: {e}"));
+            assert!(s.tokens().len() <= context);
+            assert!(s.reprimes() > 0);
+        }
     }
 
     #[test]
