@@ -363,19 +363,25 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         split.seqs.len().min(args.limit)
     };
     let mut ours: BTreeMap<String, EvalStats> = BTreeMap::new();
-    let mut theirs: BTreeMap<String, EvalStats> = BTreeMap::new();
-    let bar = indicatif::ProgressBar::new(n as u64);
-    for i in 0..n {
-        let role = split.seqs[i].role.name().to_string();
-        for w in windows_of(
+    // The windows of sequence `i` that are scored (likelihood and int8 drift alike).
+    let scoring_windows = |i: usize| -> Vec<Vec<u32>> {
+        windows_of(
             split.seq(i),
             &tok,
             context - 1,
             args.window_bars,
             args.window_bars,
             &style_map,
-        ) {
-            let ids: Vec<u32> = w.ids.iter().map(|&t| t as u32).collect();
+        )
+        .into_iter()
+        .map(|w| w.ids.iter().map(|&t| t as u32).collect())
+        .collect()
+    };
+    let mut theirs: BTreeMap<String, EvalStats> = BTreeMap::new();
+    let bar = indicatif::ProgressBar::new(n as u64);
+    for i in 0..n {
+        let role = split.seqs[i].role.name().to_string();
+        for ids in scoring_windows(i) {
             let s = score_window_onnx(&mut model, &ids)?;
             add(ours.entry(role.clone()).or_default(), &s);
             add(ours.entry("all".into()).or_default(), &s);
@@ -488,15 +494,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         let v = VOCAB_SIZE as usize;
         let (mut count, mut agree, mut kl) = (0usize, 0usize, 0f64);
         'seqs: for i in 0..split.seqs.len() {
-            for w in windows_of(
-                split.seq(i),
-                &tok,
-                context - 1,
-                args.window_bars,
-                args.window_bars,
-                &style_map,
-            ) {
-                let ids: Vec<u32> = w.ids.iter().map(|&t| t as u32).collect();
+            for ids in scoring_windows(i) {
                 a.truncate(0);
                 b.truncate(0);
                 let la = a.forward(&ids).map_err(|e| anyhow::anyhow!("{e}"))?;

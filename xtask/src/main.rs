@@ -15,6 +15,8 @@ fn workspace_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// The same name as `models::runtime::library_file_name` (xtask does not link `models`, which would
+/// build ort just to install it).
 fn library_file_name() -> &'static str {
     if cfg!(target_os = "windows") {
         "onnxruntime.dll"
