@@ -9,6 +9,6 @@ cargo xtask bundle sideman --release
 mkdir -p out
 MODEL=${SIDEMAN_DEFAULT_MODEL:-builtin:jazz-lead}
 cargo run --release --locked -p sideman-trainer -- generate "$MODEL" \
-  --role lead --chords "Dm7 G7 Cmaj7 Cmaj7" --bars 16 --tempo 140 --seed 1 --out out/solo.mid
+  --role lead --chords "Dm7 G7 Cmaj7 Cmaj7" --bars 16 --tempo 140 --seed 1 --force --out out/solo.mid
 echo "bundles: ${CARGO_TARGET_DIR:-target}/bundled/Sideman.clap, Sideman.vst3"
 echo "solo:    out/solo.mid"

@@ -22,6 +22,7 @@ use ort::value::{DynValue, Tensor};
 use crate::model::{ModelError, TokenModel};
 use crate::package::{ModelKind, OnnxIo, Package, PackageError};
 use crate::tokenizer::VOCAB_SIZE;
+use crate::tokenizer::features::{FEATURE_INPUT, FEATURES_PER_TOKEN, FeatureState};
 
 /// Environment variable naming the ONNX Runtime shared library.
 pub const ORT_LIB_ENV: &str = "SIDEMAN_ORT_LIB";
@@ -235,6 +236,8 @@ pub struct OnnxModel {
     /// Logits after the last cached token, valid when `cached == tokens.len() > 0`.
     logits: Vec<f32>,
     input_names: Vec<String>,
+    /// Whether the graph takes per-token context features ([`FEATURE_INPUT`]).
+    uses_features: bool,
 }
 
 fn backend<E: std::fmt::Display>(e: E) -> ModelError {
@@ -324,7 +327,9 @@ impl OnnxModel {
             }
         }
         let cache = empty_cache(&spec).map_err(|e| RuntimeError::Session(e.to_string()))?;
+        let uses_features = input_names.iter().any(|n| n == FEATURE_INPUT);
         Ok(OnnxModel {
+            uses_features,
             session,
             spec,
             tokens: Vec::new(),
@@ -382,8 +387,22 @@ impl OnnxModel {
         let ids = Tensor::from_array(([1usize, n], ids)).map_err(backend)?;
         let io = &self.spec.io;
         let mut inputs: Vec<(String, ort::session::SessionInputValue<'_>)> =
-            Vec::with_capacity(1 + 2 * self.spec.layers);
+            Vec::with_capacity(2 + 2 * self.spec.layers);
         inputs.push((io.input_ids.clone(), ids.into()));
+        if self.uses_features {
+            // The context features of the new tokens, read from the whole context (a few hundred
+            // steps of a small state machine: far below one pass of the network).
+            let mut state = FeatureState::default();
+            let mut feats = Vec::with_capacity(n * FEATURES_PER_TOKEN);
+            for (i, &t) in self.tokens[..self.cached + n].iter().enumerate() {
+                let f = state.step(t);
+                if i >= self.cached {
+                    feats.extend(f.iter().map(|&x| x as i64));
+                }
+            }
+            let feats = Tensor::from_array(([1usize, n, FEATURES_PER_TOKEN], feats)).map_err(backend)?;
+            inputs.push((FEATURE_INPUT.to_string(), feats.into()));
+        }
         for (i, (k, v)) in self.cache.iter().enumerate() {
             inputs.push((format!("{}{i}", io.past_key), k.view().into()));
             inputs.push((format!("{}{i}", io.past_value), v.view().into()));

@@ -271,7 +271,7 @@ fn predicted_tokens_are_exactly_the_generated_material() {
         ("PITCH:38", true),
         ("VEL:11", true),
         ("DUR:12", true),
-        ("POS:12", false),
+        ("POS:12", true),
         ("IN:62", false),
         ("EOS", true),
     ];

@@ -254,7 +254,7 @@ pub struct SidemanParams {
     /// Top-k (0 = off). Read by the worker.
     #[id = "topk"]
     pub top_k: IntParam,
-    /// Top-p (1 = off). Read by the worker.
+    /// Top-p over the note choices (1 = off). Read by the worker.
     #[id = "topp"]
     pub top_p: FloatParam,
     /// Note density, 0.5 = as the model plays. Read by the worker.

@@ -4,10 +4,10 @@
 //!   identical windows for both models (non-overlapping bar ranges of each sequence, each restating
 //!   its header and chord, truncated to the transformer's context), scoring only the positions
 //!   [`models::tokenizer::predicted_mask`] marks.
-//! - Music: samples generated over the chords (and input) of held-out pieces by the same session
-//!   the plugin uses, measured beside the human performance of the same bars: dead-air ratio, 4-gram
-//!   repetition, note density, pitch-class entropy, scale consistency, chord-tone ratio, groove
-//!   consistency (drums).
+//! - Music: the music report ([`crate::report`]): samples generated over the evaluation pieces'
+//!   own conditioning by the same session the plugin uses, every metric beside the human value of
+//!   the same bars, with calibration sampling, the plugin's defaults, and the default Harmony;
+//!   chord sensitivity and rest calibration, teacher-forced.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -15,11 +15,11 @@ use std::path::PathBuf;
 use anyhow::Context;
 use models::markov::MarkovModel;
 use models::model::TokenModel;
-use models::music::{ChordEvent, Note, Role};
+
 use models::package::{ModelKind, Package};
 use models::runtime::{OnnxModel, Variant};
 use models::tokenizer::{Tokenizer, VOCAB_SIZE, Vocab, predicted_mask};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::dataset::{Dataset, Split};
 use crate::markov::{EvalStats, score_sequence};
@@ -28,17 +28,18 @@ use crate::train::windows_of;
 /// `trainer eval` arguments.
 #[derive(Debug, Clone, clap::Args)]
 pub struct EvalArgs {
-    /// Model package to evaluate.
-    pub package: PathBuf,
+    /// Model package to evaluate: a folder, or `builtin:<id>` for a default model.
+    pub package: String,
     /// Prepared dataset folder.
     #[arg(long)]
     pub data: PathBuf,
     /// Markov baseline package to compare with.
     #[arg(long)]
     pub baseline: Option<PathBuf>,
-    /// Split to score.
+    /// Split to score; `all` takes every untransposed piece of the dataset (an external folder
+    /// evaluated whole).
     #[arg(long, value_enum, default_value = "valid")]
-    pub split: Split,
+    pub split: EvalSplit,
     /// Bars per scoring window.
     #[arg(long, default_value_t = 8)]
     pub window_bars: u32,
@@ -48,10 +49,10 @@ pub struct EvalArgs {
     /// Score the fp32 model even when the package has an int8 one.
     #[arg(long)]
     pub fp32: bool,
-    /// Generated samples for the music metrics (0: skip).
-    #[arg(long, default_value_t = 8)]
+    /// Pieces per role in the music report (0: skip the report).
+    #[arg(long, default_value_t = 24)]
     pub samples: usize,
-    /// Bars per generated sample.
+    /// Bars per piece in the music report (each piece's first bars; shorter pieces whole).
     #[arg(long, default_value_t = 16)]
     pub sample_bars: u32,
     /// Sampling seed.
@@ -66,7 +67,7 @@ pub struct EvalArgs {
 }
 
 /// Likelihood scores of one model on one role.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct Scores {
     /// Predicted tokens scored.
     pub tokens: u64,
@@ -158,143 +159,54 @@ pub fn decode_latency_ms(
     Ok(best)
 }
 
-/// Music metrics of one set of notes.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct MusicMetrics {
-    /// Fraction of beats in which no note sounds.
-    pub dead_air: f64,
-    /// Fraction of pitch 4-grams that repeat an earlier one.
-    pub repetition4: f64,
-    /// Notes per bar.
-    pub density: f64,
-    /// Entropy of the pitch-class histogram, bits.
-    pub pitch_class_entropy: f64,
-    /// Largest fraction of notes inside one major (diatonic) scale.
-    pub scale_consistency: f64,
-    /// Fraction of notes whose pitch class is in the chord in force.
-    pub chord_tone_ratio: f64,
-    /// Drums: 1 - mean Hamming distance between bar onset patterns (16 steps); NaN otherwise.
-    pub groove_consistency: f64,
+/// The split `trainer eval` scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EvalSplit {
+    /// The training split (untransposed pieces).
+    Train,
+    /// The validation split.
+    Valid,
+    /// The test split.
+    Test,
+    /// Every untransposed piece of every split.
+    All,
 }
 
-/// Measures `notes` over `bars` bars of 4/4 with `chords`.
-pub fn music_metrics(notes: &[Note], chords: &[ChordEvent], bars: u32, drums: bool) -> MusicMetrics {
-    let beats = (bars * 4).max(1) as usize;
-    let mut sounding = vec![false; beats];
-    for n in notes {
-        let (a, b) = (n.start.max(0.0), (n.start + n.duration).min(beats as f64));
-        let mut k = a.floor() as usize;
-        while (k as f64) < b && k < beats {
-            sounding[k] = true;
-            k += 1;
+impl EvalSplit {
+    /// Its name in reports and metric keys.
+    pub fn name(self) -> &'static str {
+        match self {
+            EvalSplit::Train => "train",
+            EvalSplit::Valid => "valid",
+            EvalSplit::Test => "test",
+            EvalSplit::All => "all",
         }
-    }
-    let dead_air = sounding.iter().filter(|s| !**s).count() as f64 / beats as f64;
-    let mut sorted: Vec<&Note> = notes.iter().collect();
-    sorted.sort_by(|a, b| a.start.total_cmp(&b.start).then(a.pitch.cmp(&b.pitch)));
-    let pitches: Vec<u8> = sorted.iter().map(|n| n.pitch).collect();
-    let repetition4 = if pitches.len() >= 4 {
-        let mut seen = std::collections::HashSet::new();
-        let mut rep = 0;
-        for w in pitches.windows(4) {
-            if !seen.insert(w.to_vec()) {
-                rep += 1;
-            }
-        }
-        rep as f64 / (pitches.len() - 3) as f64
-    } else {
-        0.0
-    };
-    let mut hist = [0f64; 12];
-    for &p in &pitches {
-        hist[(p % 12) as usize] += 1.0;
-    }
-    let total: f64 = hist.iter().sum();
-    let pitch_class_entropy = if total > 0.0 {
-        -hist
-            .iter()
-            .filter(|&&c| c > 0.0)
-            .map(|&c| (c / total) * (c / total).log2())
-            .sum::<f64>()
-    } else {
-        0.0
-    };
-    const MAJOR: [u8; 7] = [0, 2, 4, 5, 7, 9, 11];
-    let scale_consistency = if total > 0.0 {
-        (0..12u8)
-            .map(|k| MAJOR.iter().map(|&d| hist[((k + d) % 12) as usize]).sum::<f64>() / total)
-            .fold(0.0, f64::max)
-    } else {
-        0.0
-    };
-    let mut in_chord = 0usize;
-    let mut with_chord = 0usize;
-    for n in &sorted {
-        if let Some(Some(c)) = chords.iter().rev().find(|c| c.start <= n.start + 1e-9).map(|c| c.chord) {
-            with_chord += 1;
-            in_chord += c.contains_pitch(n.pitch) as usize;
-        }
-    }
-    let chord_tone_ratio = if with_chord > 0 {
-        in_chord as f64 / with_chord as f64
-    } else {
-        f64::NAN
-    };
-    let groove_consistency = if drums {
-        let mut pats = vec![[false; 16]; bars.max(1) as usize];
-        for n in notes {
-            let step = (n.start * 4.0).round() as i64;
-            if step >= 0 && (step as usize) < pats.len() * 16 {
-                pats[step as usize / 16][step as usize % 16] = true;
-            }
-        }
-        let mut d = 0.0;
-        let mut c = 0;
-        for i in 0..pats.len() {
-            for j in i + 1..pats.len() {
-                d += pats[i].iter().zip(&pats[j]).filter(|(a, b)| a != b).count() as f64 / 16.0;
-                c += 1;
-            }
-        }
-        if c > 0 { 1.0 - d / c as f64 } else { f64::NAN }
-    } else {
-        f64::NAN
-    };
-    MusicMetrics {
-        dead_air,
-        repetition4,
-        density: notes.len() as f64 / bars.max(1) as f64,
-        pitch_class_entropy,
-        scale_consistency,
-        chord_tone_ratio,
-        groove_consistency,
     }
 }
 
-fn mean(ms: &[MusicMetrics]) -> MusicMetrics {
-    let n = ms.len().max(1) as f64;
-    let avg = |f: fn(&MusicMetrics) -> f64| {
-        let v: Vec<f64> = ms.iter().map(f).filter(|x| x.is_finite()).collect();
-        if v.is_empty() {
-            f64::NAN
-        } else {
-            v.iter().sum::<f64>() / v.len() as f64
-        }
+/// The untransposed sequences of `split`, as one [`SplitData`].
+pub fn load_eval_split(ds: &Dataset, split: EvalSplit) -> anyhow::Result<crate::dataset::SplitData> {
+    let splits: Vec<Split> = match split {
+        EvalSplit::Train => vec![Split::Train],
+        EvalSplit::Valid => vec![Split::Valid],
+        EvalSplit::Test => vec![Split::Test],
+        EvalSplit::All => Split::ALL.to_vec(),
     };
-    let _ = n;
-    MusicMetrics {
-        dead_air: avg(|m| m.dead_air),
-        repetition4: avg(|m| m.repetition4),
-        density: avg(|m| m.density),
-        pitch_class_entropy: avg(|m| m.pitch_class_entropy),
-        scale_consistency: avg(|m| m.scale_consistency),
-        chord_tone_ratio: avg(|m| m.chord_tone_ratio),
-        groove_consistency: avg(|m| m.groove_consistency),
+    let mut out = crate::dataset::SplitData::default();
+    for sp in splits {
+        let d = ds.load_split(sp)?;
+        for (i, r) in d.seqs.iter().enumerate() {
+            if r.transpose == 0 {
+                let ids: Vec<u32> = d.seq(i).iter().map(|&t| t as u32).collect();
+                out.push(&ids, r.file, r.role, 0);
+            }
+        }
     }
+    Ok(out)
 }
 
 /// The report `trainer eval` prints and writes.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     /// Package evaluated.
     pub package: String,
@@ -308,20 +220,14 @@ pub struct Report {
     pub baseline_scores: BTreeMap<String, Scores>,
     /// Relative NLL improvement over the baseline, by role.
     pub nll_improvement: BTreeMap<String, f64>,
-    /// Music metrics of the model's samples, by role.
-    pub music_model: BTreeMap<String, MusicMetrics>,
-    /// The same metrics of the human performances of the same bars.
-    pub music_human: BTreeMap<String, MusicMetrics>,
-    /// The same metrics of the baseline's samples.
-    pub music_baseline: BTreeMap<String, MusicMetrics>,
-    /// The model's samples with the default Harmony (chord-tone bonus) the plugin and `trainer
-    /// generate` apply.
-    #[serde(default)]
-    pub music_harmony: BTreeMap<String, MusicMetrics>,
+    /// The music report, by role.
+    pub music: BTreeMap<String, crate::report::RoleReport>,
     /// int8 vs fp32 on held-out positions: (positions, top-1 agreement, mean KL).
     pub int8_drift: Option<(usize, f64, f64)>,
     /// Decode latency, ms/token (batch 1, KV cache, one thread), by variant.
     pub latency_ms: BTreeMap<String, f64>,
+    /// Bars per piece in the music report.
+    pub sample_bars: u32,
     /// Seconds taken.
     pub seconds: f64,
 }
@@ -329,11 +235,11 @@ pub struct Report {
 /// `trainer eval`.
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let t0 = std::time::Instant::now();
-    let pkg = Package::load(&args.package).with_context(|| format!("loading {}", args.package.display()))?;
+    let pkg = Package::open(&args.package).with_context(|| format!("cannot open the model {}", args.package))?;
     let ModelKind::Transformer { context_len, .. } = &pkg.manifest.model else {
         anyhow::bail!(
             "{} is not a transformer package (evaluate Markov packages with `trainer markov`)",
-            args.package.display()
+            args.package
         );
     };
     let context = *context_len as usize;
@@ -346,7 +252,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let base_pkg = args.baseline.as_ref().map(|p| Package::load(p)).transpose()?;
     let base_table = base_pkg.as_ref().map(crate::markov::load_table).transpose()?;
     let ds = Dataset::open(&args.data)?;
-    let split = ds.load_split(args.split)?;
+    let split = load_eval_split(&ds, args.split)?;
     // The dataset's style slots mapped into the package's vocabulary.
     let mut vocab: Vocab = pkg.manifest.vocab.clone();
     let style_map: Vec<u16> = ds
@@ -402,85 +308,31 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         .filter_map(|(k, s)| base_scores.get(k).map(|b| (k.clone(), 1.0 - s.nll / b.nll)))
         .collect();
 
-    // Music metrics on generated samples over held-out chords.
-    let mut music_model: BTreeMap<String, Vec<MusicMetrics>> = BTreeMap::new();
-    let mut music_human: BTreeMap<String, Vec<MusicMetrics>> = BTreeMap::new();
-    let mut music_base: BTreeMap<String, Vec<MusicMetrics>> = BTreeMap::new();
-    let mut music_harm: BTreeMap<String, Vec<MusicMetrics>> = BTreeMap::new();
-    if args.samples > 0 {
-        // `samples` per role, from the start of the split.
-        let mut taken: BTreeMap<Role, usize> = BTreeMap::new();
-        for i in 0..split.seqs.len() {
-            let ids: Vec<u32> = split.seq(i).iter().map(|&t| t as u32).collect();
-            let Ok(seq) = models::tokenizer::decode(&ids) else {
-                continue;
-            };
-            if seq.bars < args.sample_bars {
-                continue;
-            }
-            let w = seq.slice_bars(0, args.sample_bars);
-            let role = w.role;
-            if taken.get(&role).copied().unwrap_or(0) >= args.samples {
-                continue;
-            }
-            let key = role.name().to_string();
-            let mut config = models::generate::SessionConfig::new(role);
-            config.tempo_bpm = w.tempo_bpm;
-            config.styles = w
-                .styles
-                .iter()
-                .map(|&s| style_map.get(s as usize).copied().unwrap_or(s))
-                .collect();
-            config.microtiming = pkg.manifest.microtiming;
-            config.seed = args.seed + i as u64;
-            config.keep_bars = pkg.manifest.keep_bars();
-            config.sampler = models::sampling::SamplerConfig {
-                temperature: 1.0,
-                top_k: 0,
-                top_p: 0.95,
-            };
-            // The role's constraints as the plugin applies them, without the Harmony pull (the
-            // model alone); then again with the default Harmony.
-            config.constraints = models::sampling::Constraints {
-                chord_tones: 0.0,
-                ..models::sampling::Constraints::for_role(role)
-            };
-            let cond = crate::generate::conditioning(&w.chords, &w.inputs);
-            let measure = |c: models::generate::SessionConfig| -> anyhow::Result<MusicMetrics> {
-                let m = crate::generate::AnyModel::Onnx(Box::new(OnnxModel::load(&pkg, variant)?));
-                let notes = crate::generate::generate_any(m, c, &cond, args.sample_bars)?;
-                let notes: Vec<Note> = notes.iter().map(|&n| Note::from(n)).collect();
-                Ok(music_metrics(&notes, &w.chords, args.sample_bars, role.is_drums()))
-            };
-            music_model
-                .entry(key.clone())
-                .or_default()
-                .push(measure(config.clone())?);
-            if !role.is_drums() {
-                let mut hc = config.clone();
-                hc.constraints = models::sampling::Constraints::for_role(role);
-                music_harm.entry(key.clone()).or_default().push(measure(hc)?);
-            }
-            music_human.entry(key.clone()).or_default().push(music_metrics(
-                &w.notes,
-                &w.chords,
-                args.sample_bars,
-                role.is_drums(),
-            ));
-            if let Some(t) = &base_table {
-                let m = MarkovModel::new(t.clone());
-                let notes = crate::generate::generate_notes(m, config, &cond, args.sample_bars)?;
-                let notes: Vec<Note> = notes.iter().map(|&n| Note::from(n)).collect();
-                music_base.entry(key).or_default().push(music_metrics(
-                    &notes,
-                    &w.chords,
-                    args.sample_bars,
-                    role.is_drums(),
-                ));
-            }
-            *taken.entry(role).or_default() += 1;
-        }
-    }
+    // The music report over the evaluation pieces' own conditioning.
+    let music = if args.samples > 0 {
+        let seqs: Vec<models::tokenizer::Sequence> = (0..split.seqs.len())
+            .filter_map(|i| {
+                let ids: Vec<u32> = split.seq(i).iter().map(|&t| t as u32).collect();
+                models::tokenizer::decode(&ids).ok()
+            })
+            .collect();
+        let settings = crate::report::ReportSettings {
+            pieces: args.samples,
+            bars: args.sample_bars,
+            seed: args.seed,
+            fp32: args.fp32,
+        };
+        crate::report::build(
+            &pkg,
+            base_table.as_ref(),
+            &seqs,
+            &style_map,
+            ds.manifest.microtiming,
+            &settings,
+        )?
+    } else {
+        BTreeMap::new()
+    };
     // int8 drift against fp32 on the first 1,000 predicted positions of the split.
     let mut int8_drift = None;
     if let ModelKind::Transformer {
@@ -538,7 +390,6 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let collapse = |m: BTreeMap<String, Vec<MusicMetrics>>| m.into_iter().map(|(k, v)| (k, mean(&v))).collect();
     let report = Report {
         package: pkg.manifest.name.clone(),
         baseline: base_pkg.as_ref().map(|p| p.manifest.name.clone()),
@@ -546,12 +397,10 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         model: model_scores,
         baseline_scores: base_scores,
         nll_improvement,
-        music_model: collapse(music_model),
-        music_human: collapse(music_human),
-        music_baseline: collapse(music_base),
-        music_harmony: collapse(music_harm),
+        music,
         int8_drift,
         latency_ms,
+        sample_bars: args.sample_bars,
         seconds: t0.elapsed().as_secs_f64(),
     };
     print_report(&report);
@@ -580,34 +429,46 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
                 .metrics
                 .insert(format!("baseline_{}_nll_{role}", args.split.name()), s.nll);
         }
-        for (who, set) in [
-            ("model", &report.music_model),
-            ("human", &report.music_human),
-            ("markov", &report.music_baseline),
-            ("harmony", &report.music_harmony),
-        ] {
-            for (role, m) in set {
-                for (name, v) in [
-                    ("chord_tone_ratio", m.chord_tone_ratio),
-                    ("scale_consistency", m.scale_consistency),
-                    ("dead_air", m.dead_air),
-                    ("notes_per_bar", m.density),
-                    ("repetition4", m.repetition4),
-                    ("groove_consistency", m.groove_consistency),
-                ] {
+        for (role, r) in &report.music {
+            let mut sets: Vec<(&str, &Vec<f64>)> = vec![
+                ("human", &r.human),
+                ("calibration", &r.calibration),
+                ("model", &r.model),
+            ];
+            if let Some(h) = &r.harmony {
+                sets.push(("harmony", h));
+            }
+            if let Some(m) = &r.markov {
+                sets.push(("markov", m));
+            }
+            for (who, set) in sets {
+                for (key, v) in r.metrics.iter().zip(set) {
                     if v.is_finite() {
-                        manifest.metrics.insert(format!("music_{role}_{name}_{who}"), v);
+                        manifest.metrics.insert(format!("music_{role}_{key}_{who}"), *v);
                     }
                 }
             }
+            let s = r.sensitivity;
+            for (k, v) in [
+                ("chord_shift_cost", s.chord_cost),
+                ("chord_shift_cost_pitch", s.chord_cost_pitch),
+                ("input_shift_cost", s.input_cost),
+                ("input_shift_cost_pitch", s.input_cost_pitch),
+                ("rest_rate_human", r.rest.data_rate),
+                ("rest_mass_model", r.rest.model_mass),
+            ] {
+                if v.is_finite() {
+                    manifest.metrics.insert(format!("music_{role}_{k}"), v);
+                }
+            }
+        }
+        if pkg.is_builtin() {
+            anyhow::bail!("--write-metrics needs a package folder (built-in models are read-only)");
         }
         Package::write(&pkg.dir, &mut manifest)?;
     }
     Ok(())
 }
-
-/// A metric's name and how to read it.
-type MetricRow = (&'static str, fn(&MusicMetrics) -> f64);
 
 fn print_report(r: &Report) {
     println!(
@@ -642,36 +503,7 @@ fn print_report(r: &Report) {
             gain
         );
     }
-    if !r.music_model.is_empty() {
-        println!("\nmusic metrics (mean over samples): model / model + default Harmony / baseline / human");
-        println!(
-            "{:<8} {:<22} {:>8} {:>8} {:>8} {:>8}",
-            "role", "metric", "model", "+harmony", "baseline", "human"
-        );
-        for (role, m) in &r.music_model {
-            let h = r.music_human.get(role).copied().unwrap_or_default();
-            let hm = r.music_harmony.get(role).copied();
-            let b = r.music_baseline.get(role).copied();
-            let rows: [MetricRow; 7] = [
-                ("dead-air ratio", |m| m.dead_air),
-                ("4-gram repetition", |m| m.repetition4),
-                ("notes per bar", |m| m.density),
-                ("pitch-class entropy", |m| m.pitch_class_entropy),
-                ("scale consistency", |m| m.scale_consistency),
-                ("chord-tone ratio", |m| m.chord_tone_ratio),
-                ("groove consistency", |m| m.groove_consistency),
-            ];
-            for (name, f) in rows {
-                let bv = b
-                    .map(|b| format!("{:>8.3}", f(&b)))
-                    .unwrap_or_else(|| format!("{:>8}", "-"));
-                let hv = hm
-                    .map(|x| format!("{:>8.3}", f(&x)))
-                    .unwrap_or_else(|| format!("{:>8}", "-"));
-                println!("{:<8} {:<22} {:>8.3} {} {} {:>8.3}", role, name, f(m), hv, bv, f(&h));
-            }
-        }
-    }
+    crate::report::print(&r.music, r.sample_bars);
     if let Some((n, top1, kl)) = r.int8_drift {
         println!(
             "int8 vs fp32 on {n} held-out positions: top-1 agreement {:.2}%, mean KL {kl:.5}",
@@ -682,36 +514,4 @@ fn print_report(r: &Report) {
         println!("decode latency {v}: {ms:.3} ms/token (batch 1, KV cache, 1 thread, prefill 64)");
     }
     println!("({:.1} s)", r.seconds);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use models::chord::{Chord, ChordQuality};
-
-    #[test]
-    fn music_metrics_of_a_simple_line() {
-        let chords = vec![ChordEvent {
-            start: 0.0,
-            chord: Some(Chord::new(0, ChordQuality::Maj7)),
-        }];
-        let notes: Vec<Note> = [60u8, 64, 67, 71, 60, 64, 67, 71]
-            .iter()
-            .enumerate()
-            .map(|(i, &p)| Note {
-                start: i as f64,
-                duration: 1.0,
-                pitch: p,
-                velocity: 80,
-            })
-            .collect();
-        let m = music_metrics(&notes, &chords, 2, false);
-        assert_eq!(m.dead_air, 0.0);
-        assert_eq!(m.chord_tone_ratio, 1.0);
-        assert_eq!(m.scale_consistency, 1.0);
-        assert!((m.pitch_class_entropy - 2.0).abs() < 1e-9);
-        assert!((m.repetition4 - 0.2).abs() < 1e-9);
-        assert_eq!(m.density, 4.0);
-        assert!(m.groove_consistency.is_nan());
-    }
 }

@@ -20,6 +20,7 @@ use candle_core::{Device, Tensor};
 use models::Role;
 use models::package::{MANIFEST_FORMAT, Manifest, ModelKind, OnnxIo, Package};
 use models::tokenizer::Vocab;
+use models::tokenizer::features::{FEATURE_INPUT, FEATURES_PER_TOKEN};
 
 use crate::model::{LN_EPS, ModelConfig, rope_tables};
 use crate::onnx::{Attr, Dim, GraphBuilder, ModelProto, OperatorSetIdProto, StringStringEntryProto, dtype, value_info};
@@ -161,6 +162,17 @@ pub fn build_model(cfg: &ModelConfig, w: &Weights, prec: Precision) -> anyhow::R
         dtype::INT64,
         &[Dim::Sym("batch"), Dim::Sym("seq")],
     ));
+    if cfg.features {
+        g.graph.input.push(value_info(
+            FEATURE_INPUT,
+            dtype::INT64,
+            &[
+                Dim::Sym("batch"),
+                Dim::Sym("seq"),
+                Dim::Fixed(FEATURES_PER_TOKEN as i64),
+            ],
+        ));
+    }
     for i in 0..cfg.layers {
         for p in [&io.past_key, &io.past_value] {
             g.graph.input.push(value_info(
@@ -241,6 +253,15 @@ pub fn build_model(cfg: &ModelConfig, w: &Weights, prec: Precision) -> anyhow::R
     let (eshape, edata) = get(w, "embed.weight")?;
     let emb = g.init_f32("embed.weight", eshape, edata);
     let mut x = g.op("Gather", &[&emb, &io.input_ids], vec![("axis", Attr::I(0))]);
+    if cfg.features {
+        // x += sum over the two feature ids of their rows: Gather -> [b, n, 2, d], ReduceSum axis 2.
+        let (fshape, fdata) = get(w, "feat.weight")?;
+        let ft = g.init_f32("feat.weight", fshape, fdata);
+        let fe = g.op("Gather", &[&ft, FEATURE_INPUT], vec![("axis", Attr::I(0))]);
+        let ax2 = g.init_i64("c.ax2", &[1], &[2]);
+        let fs = g.op("ReduceSum", &[&fe, &ax2], vec![("keepdims", Attr::I(0))]);
+        x = g.op("Add", &[&x, &fs], vec![]);
+    }
     for i in 0..cfg.layers {
         let p = format!("blocks.{i}");
         let a = layer_norm(&mut g, w, &x, &format!("{p}.ln1"))?;
@@ -341,22 +362,24 @@ pub fn build_model(cfg: &ModelConfig, w: &Weights, prec: Precision) -> anyhow::R
     })
 }
 
-/// Reads the model shape and parameters back from a package's fp32 ONNX file (for fine-tuning),
-/// with the package's vocabulary.
-pub fn read_package_weights(dir: &Path) -> anyhow::Result<(ModelConfig, HashMap<String, Tensor>, Vocab)> {
-    let pkg = Package::load(dir)?;
-    let ModelKind::Transformer { fp32: Some(file), .. } = &pkg.manifest.model else {
-        anyhow::bail!(
-            "{}: fine-tuning needs a transformer package with its fp32 model",
-            dir.display()
-        );
+/// Reads the model shape and parameters back from a package (a folder or `builtin:<id>`) for
+/// fine-tuning, with the package's vocabulary: from its fp32 graph when it has one, else from the
+/// int8 graph, dequantized (the shipped defaults hold only int8 graphs; their per-column scales
+/// are in the graph, so the weights come back within half a quantization step).
+pub fn read_package_weights(reference: &str) -> anyhow::Result<(ModelConfig, HashMap<String, Tensor>, Vocab)> {
+    let pkg = Package::open(reference).with_context(|| format!("cannot open the model {reference}"))?;
+    let file = match &pkg.manifest.model {
+        ModelKind::Transformer { fp32: Some(f), .. } => f.clone(),
+        ModelKind::Transformer { int8: Some(f), .. } => f.clone(),
+        _ => anyhow::bail!("{reference}: fine-tuning needs a transformer package (this one is a Markov model)"),
     };
-    let bytes = pkg.read(file)?.into_owned();
-    let (cfg, params) = read_onnx_weights(&bytes)?;
+    let bytes = pkg.read(&file)?.into_owned();
+    let (cfg, params) = read_onnx_weights(&bytes).with_context(|| format!("{reference}: reading {file}"))?;
     Ok((cfg, params, pkg.manifest.vocab.clone()))
 }
 
-/// Parameters of an fp32 graph written by [`build_model`], as candle tensors by variable name.
+/// Parameters of a graph written by [`build_model`] (fp32, or int8 dequantized), as candle
+/// tensors by variable name.
 pub fn read_onnx_weights(bytes: &[u8]) -> anyhow::Result<(ModelConfig, HashMap<String, Tensor>)> {
     let m = crate::onnx::decode(bytes)?;
     let cfg: ModelConfig = serde_json::from_str(
@@ -368,13 +391,47 @@ pub fn read_onnx_weights(bytes: &[u8]) -> anyhow::Result<(ModelConfig, HashMap<S
     )?;
     let graph = m.graph.context("no graph")?;
     let mut out = HashMap::new();
+    let by_name: HashMap<&str, &crate::onnx::TensorProto> =
+        graph.initializer.iter().map(|t| (t.name.as_str(), t)).collect();
     for t in &graph.initializer {
-        let keep = t.name.starts_with("blocks.") || t.name.starts_with("embed.") || t.name.starts_with("ln_f.");
+        let keep = t.name.starts_with("blocks.")
+            || t.name.starts_with("embed.")
+            || t.name.starts_with("feat.")
+            || t.name.starts_with("ln_f.");
         if !keep {
             continue;
         }
-        let data = crate::onnx::tensor_f32(t).with_context(|| format!("{} is not float (an int8 model?)", t.name))?;
         let dims: Vec<usize> = t.dims.iter().map(|&d| d as usize).collect();
+        if let Some(base) = t.name.strip_suffix(".weight_q") {
+            // int8 [in, out] with one scale per output column, symmetric (zero point 0).
+            let scale_name = format!("{base}.weight_scale");
+            let scales = by_name
+                .get(scale_name.as_str())
+                .and_then(|s| crate::onnx::tensor_f32(s))
+                .with_context(|| format!("{} has no float {scale_name}", t.name))?;
+            anyhow::ensure!(
+                dims.len() == 2 && scales.len() == dims[1] && t.raw_data.len() == dims[0] * dims[1],
+                "{}: shape {:?} does not match its scales",
+                t.name,
+                dims
+            );
+            let wt: Vec<f32> = t
+                .raw_data
+                .iter()
+                .enumerate()
+                .map(|(i, &b)| b as i8 as f32 * scales[i % dims[1]])
+                .collect();
+            let back = transpose(&wt, dims[0], dims[1]);
+            out.insert(
+                format!("{base}.weight"),
+                Tensor::from_vec(back, (dims[1], dims[0]), &Device::Cpu)?,
+            );
+            continue;
+        }
+        if t.name.ends_with(".weight_scale") || t.name.ends_with(".weight_zp") {
+            continue;
+        }
+        let data = crate::onnx::tensor_f32(t).with_context(|| format!("{} is not float", t.name))?;
         if let Some(base) = t.name.strip_suffix(".weight_t") {
             let back = transpose(&data, dims[0], dims[1]);
             out.insert(

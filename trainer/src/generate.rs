@@ -34,20 +34,20 @@ pub struct GenerateArgs {
     /// the held notes and the onsets heard, exactly as the plugin follows its MIDI input.
     #[arg(long)]
     pub input: Option<PathBuf>,
-    /// Bars to generate (4/4).
-    #[arg(long, default_value_t = 16)]
+    /// Bars to generate (4/4), 1-2000.
+    #[arg(long, default_value_t = 16, value_parser = crate::args::bars, allow_negative_numbers = true)]
     pub bars: u32,
-    /// Tempo (BPM), written to the file and the model's header.
-    #[arg(long, default_value_t = 120.0)]
+    /// Tempo (BPM, 20-400), written to the file and the model's header.
+    #[arg(long, default_value_t = 120.0, value_parser = crate::args::tempo, allow_negative_numbers = true)]
     pub tempo: f64,
     /// Seed (the plugin's Seed parameter: the same number gives the same notes).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Softmax temperature.
-    #[arg(long, default_value_t = 1.0)]
+    /// Softmax temperature (above 0, at most 10).
+    #[arg(long, default_value_t = 1.0, value_parser = crate::args::temperature, allow_negative_numbers = true)]
     pub temperature: f32,
-    /// Nucleus sampling mass.
-    #[arg(long, default_value_t = 0.95)]
+    /// Nucleus sampling mass, in (0, 1].
+    #[arg(long, default_value_t = 0.95, value_parser = crate::args::top_p, allow_negative_numbers = true)]
     pub top_p: f32,
     /// Keep only the k most likely tokens (0: all).
     #[arg(long, default_value_t = 0)]
@@ -56,18 +56,21 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub style: Option<String>,
     /// Note density 0-1 (0.5: as the model plays).
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.5, value_parser = crate::args::unit, allow_negative_numbers = true)]
     pub density: f32,
     /// Harmony: logit bonus (nats) for tones of the chord in force; the plugin's Harmony
     /// parameter at 25 % is 1.0 (0: the model as it is).
-    #[arg(long, default_value_t = models::sampling::DEFAULT_CHORD_TONES)]
+    #[arg(long, default_value_t = models::sampling::DEFAULT_CHORD_TONES, value_parser = crate::args::harmony, allow_negative_numbers = true)]
     pub harmony: f32,
     /// Run the fp32 model even when the package has an int8 one.
     #[arg(long)]
     pub fp32: bool,
-    /// Output MIDI file.
+    /// Output MIDI file (never one of the inputs).
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace --out if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Parses a progression: one entry per bar, chords within a bar split evenly.
@@ -242,7 +245,9 @@ pub fn session_config(pkg: &Package, role: Role, args: &GenerateArgs) -> anyhow:
 /// `trainer generate`.
 pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
     let t0 = std::time::Instant::now();
-    let pkg = Package::open(&args.package).with_context(|| format!("loading {}", args.package))?;
+    let inputs: Vec<&std::path::Path> = args.input.iter().map(|p| p.as_path()).collect();
+    crate::args::check_output(&args.out, &inputs, args.force)?;
+    let pkg = Package::open(&args.package).with_context(|| format!("cannot open the model {}", args.package))?;
     let role = Role::parse(&args.role).with_context(|| format!("unknown role {:?}", args.role))?;
     if !pkg.manifest.roles.contains(&role) {
         eprintln!("warning: {} was not trained for role {role}", pkg.manifest.name);
@@ -311,7 +316,7 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
         chords: chord_events(&cond).into_iter().filter(|c| c.start < end).collect(),
         tracks: vec![lead, chord_track],
     };
-    models::midi::write_file(&piece, &args.out).map_err(|e| anyhow::anyhow!("{e}"))?;
+    crate::args::write_file_atomic(&args.out, &models::midi::write_smf(&piece))?;
     println!(
         "{} notes over {} bars -> {} ({:.2} s)",
         notes.len(),

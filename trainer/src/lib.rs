@@ -2,6 +2,7 @@
 //! evaluation and offline generation. The `trainer` binary (`main.rs`) is a thin CLI over it; the
 //! ML framework (candle) stays inside this crate.
 
+pub mod args;
 pub mod cli;
 pub mod dataset;
 pub mod eval;
@@ -12,6 +13,7 @@ pub mod model;
 pub mod onnx;
 pub mod plot;
 pub mod prepare;
+pub mod report;
 pub mod rng;
 pub mod ship;
 pub mod train;

@@ -7,6 +7,7 @@
 
 use candle_core::{D, DType, Device, Module, Result, Tensor, Var};
 use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder, VarMap};
+use models::tokenizer::features::{FEATURE_ROWS, FEATURES_PER_TOKEN, feature_ids};
 use serde::{Deserialize, Serialize};
 
 /// Network shape. Written into every run folder and checkpoint, and into the package manifest.
@@ -33,6 +34,10 @@ pub struct ModelConfig {
     /// Vocabulary size; must equal `models::tokenizer::VOCAB_SIZE`.
     #[serde(default = "default_vocab")]
     pub vocab: usize,
+    /// Add the embedding of each token's context features (the chord in force and the position in
+    /// the bar, [`models::tokenizer::features`]) to its token embedding.
+    #[serde(default)]
+    pub features: bool,
 }
 
 fn default_rope_base() -> f64 {
@@ -91,7 +96,8 @@ impl ModelConfig {
         let d = self.d_model;
         let per_layer =
             2 * 2 * d + (d * 3 * d + 3 * d) + (d * d + d) + (d * self.d_ff + self.d_ff) + (self.d_ff * d + d);
-        self.vocab * d + self.layers * per_layer + 2 * d
+        let features = if self.features { FEATURE_ROWS * d } else { 0 };
+        self.vocab * d + features + self.layers * per_layer + 2 * d
     }
 }
 
@@ -117,6 +123,8 @@ pub struct Transformer {
     pub cfg: ModelConfig,
     /// Token embedding `[vocab, d]`, also the output projection.
     pub embed: Embedding,
+    /// Context-feature embedding `[FEATURE_ROWS, d]`, when the config asks for it.
+    pub feat: Option<Embedding>,
     /// Blocks, bottom first.
     pub blocks: Vec<Block>,
     /// Final norm.
@@ -220,6 +228,16 @@ impl Transformer {
             candle_nn::Init::Randn { mean: 0.0, stdev: std },
         )?;
         let embed = Embedding::new(embed_w, d);
+        let feat = if cfg.features {
+            let w = vb.get_with_hints(
+                (FEATURE_ROWS, d),
+                "feat.weight",
+                candle_nn::Init::Randn { mean: 0.0, stdev: std },
+            )?;
+            Some(Embedding::new(w, d))
+        } else {
+            None
+        };
         let mut blocks = Vec::with_capacity(cfg.layers);
         for i in 0..cfg.layers {
             let vb = vb.pp(format!("blocks.{i}"));
@@ -237,6 +255,7 @@ impl Transformer {
         Ok(Transformer {
             cfg: cfg.clone(),
             embed,
+            feat,
             blocks,
             ln_f,
             cos,
@@ -252,15 +271,27 @@ impl Transformer {
         Ok((m, vm))
     }
 
-    /// Full-sequence forward for training: `ids` `[b, t]` -> logits `[b, t, vocab]`.
+    /// Full-sequence forward for training: `ids` `[b, t]` (each row a stream from its `BOS`) ->
+    /// logits `[b, t, vocab]`.
     pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
-        let (logits, _) = self.forward_cached(ids, None)?;
+        let feats = if self.feat.is_some() {
+            Some(features_of(ids)?)
+        } else {
+            None
+        };
+        let (logits, _) = self.forward_cached(ids, feats.as_ref(), None)?;
         Ok(logits)
     }
 
-    /// Forward over new tokens `ids` `[b, n]` after a cache of `past` tokens; returns logits
+    /// Forward over new tokens `ids` `[b, n]` after a cache of `past` tokens, with their context
+    /// features `[b, n, 2]` (u32, required when the config has `features`); returns logits
     /// `[b, n, vocab]` and the cache extended by the new tokens.
-    pub fn forward_cached(&self, ids: &Tensor, cache: Option<&KvCache>) -> Result<(Tensor, KvCache)> {
+    pub fn forward_cached(
+        &self,
+        ids: &Tensor,
+        feats: Option<&Tensor>,
+        cache: Option<&KvCache>,
+    ) -> Result<(Tensor, KvCache)> {
         let (b, n) = ids.dims2()?;
         let past = cache.and_then(|c| c.first()).map_or(Ok(0), |(k, _)| k.dim(2))?;
         let total = past + n;
@@ -279,6 +310,11 @@ impl Transformer {
         let mask = Tensor::from_vec(mask, (n, total), ids.device())?;
         let scale = 1.0 / (hd as f64).sqrt();
         let mut x = self.embed.forward(ids)?;
+        if let Some(fe) = &self.feat {
+            let f = feats.ok_or_else(|| candle_core::Error::Msg("this model needs context features".into()))?;
+            let e = fe.forward(&f.flatten_all()?)?.reshape((b, n, FEATURES_PER_TOKEN, d))?;
+            x = (x + e.sum(2)?)?;
+        }
         let mut present = Vec::with_capacity(self.blocks.len());
         for (li, blk) in self.blocks.iter().enumerate() {
             let a = ln(&x, &blk.ln1)?;
@@ -313,6 +349,15 @@ impl Transformer {
             .reshape((b, n, self.cfg.vocab))?;
         Ok((logits, present))
     }
+}
+
+/// Context features `[b, t, 2]` (u32) of every row of `ids` `[b, t]`, each row read from a fresh
+/// state ([`models::tokenizer::features`]).
+pub fn features_of(ids: &Tensor) -> Result<Tensor> {
+    let rows = ids.to_vec2::<u32>()?;
+    let (b, t) = ids.dims2()?;
+    let flat: Vec<u32> = rows.iter().flat_map(|r| feature_ids(r).into_iter().flatten()).collect();
+    Tensor::from_vec(flat, (b, t, FEATURES_PER_TOKEN), ids.device())
 }
 
 /// Cross-entropy of `logits` `[b, t, v]` against `targets` `[b, t]` (u32), averaged over the
@@ -387,6 +432,7 @@ mod tests {
             rope_base: 10_000.0,
             rope_span: 4,
             vocab: default_vocab(),
+            features: true,
         }
     }
 
@@ -394,17 +440,26 @@ mod tests {
     fn cached_decoding_matches_a_full_pass() {
         let dev = Device::Cpu;
         let (m, _vm) = Transformer::init(&tiny(), &dev).unwrap();
-        let ids: Vec<u32> = (0..20).map(|i| (i * 37 % 300) as u32).collect();
-        let full = m
-            .forward(&Tensor::new(ids.as_slice(), &dev).unwrap().unsqueeze(0).unwrap())
-            .unwrap();
+        // Chord and position tokens among them, so the features change along the way.
+        let ids: Vec<u32> = (0..20).map(|i| (587 + i * 37 % 500) as u32).collect();
+        let all = Tensor::new(ids.as_slice(), &dev).unwrap().unsqueeze(0).unwrap();
+        let feats = features_of(&all).unwrap();
+        let full = m.forward(&all).unwrap();
         let (first, mut cache) = m
-            .forward_cached(&Tensor::new(&ids[..7], &dev).unwrap().unsqueeze(0).unwrap(), None)
+            .forward_cached(
+                &Tensor::new(&ids[..7], &dev).unwrap().unsqueeze(0).unwrap(),
+                Some(&feats.narrow(1, 0, 7).unwrap()),
+                None,
+            )
             .unwrap();
         let mut rows = vec![first];
-        for &id in &ids[7..] {
+        for (i, &id) in ids.iter().enumerate().skip(7) {
             let (l, c) = m
-                .forward_cached(&Tensor::new(&[id], &dev).unwrap().unsqueeze(0).unwrap(), Some(&cache))
+                .forward_cached(
+                    &Tensor::new(&[id], &dev).unwrap().unsqueeze(0).unwrap(),
+                    Some(&feats.narrow(1, i, 1).unwrap()),
+                    Some(&cache),
+                )
                 .unwrap();
             cache = c;
             rows.push(l);

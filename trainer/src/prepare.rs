@@ -166,29 +166,68 @@ fn parse_input(spec: &str) -> anyhow::Result<Input> {
     })
 }
 
-fn walk(dir: &Path, out: &mut Vec<Job>) -> anyhow::Result<()> {
-    if dir.join("mcsv_melody").is_dir() && dir.join("mcsv_beat").is_dir() {
-        for (melody, beats) in models::wjazzd::find_pairs(dir)? {
-            out.push(Job::Wjazzd { melody, beats });
-        }
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("listing {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            if p.file_name().is_some_and(|n| n == "mcsv_melody" || n == "mcsv_beat") {
+/// Finds the MIDI files and WJazzD pairs under `dir` (sorted, so the order is stable): symbolic
+/// links are followed, but a link that loops back is reported once and not followed; only regular
+/// files are read (a FIFO named `x.mid` would block); an unreadable folder or file is a skipped
+/// entry with its reason, never the end of the run.
+fn walk(dir: &Path, out: &mut Vec<Job>, skipped: &mut Vec<Skipped>) -> anyhow::Result<()> {
+    let mut seen_wjazzd = BTreeSet::new();
+    let walker = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            !(e.file_type().is_dir()
+                && e.file_name()
+                    .to_str()
+                    .is_some_and(|n| n == "mcsv_melody" || n == "mcsv_beat"))
+        });
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let path = e
+                    .path()
+                    .map_or_else(|| dir.display().to_string(), |p| p.display().to_string());
+                let reason = if e.loop_ancestor().is_some() {
+                    "a symbolic link that loops back to a folder above it (not followed)".to_string()
+                } else {
+                    match e.io_error() {
+                        Some(io) => format!("cannot read: {io}"),
+                        None => e.to_string(),
+                    }
+                };
+                skipped.push(Skipped { path, reason });
                 continue;
             }
-            walk(&p, out)?;
-        } else if p
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi"))
-        {
-            out.push(Job::Midi { path: p });
+        };
+        let p = entry.path();
+        if entry.file_type().is_dir() {
+            if p.join("mcsv_melody").is_dir() && p.join("mcsv_beat").is_dir() && seen_wjazzd.insert(p.to_path_buf()) {
+                match models::wjazzd::find_pairs(p) {
+                    Ok(pairs) => out.extend(pairs.into_iter().map(|(melody, beats)| Job::Wjazzd { melody, beats })),
+                    Err(e) => skipped.push(Skipped {
+                        path: p.display().to_string(),
+                        reason: format!("cannot list the WJazzD pairs: {e}"),
+                    }),
+                }
+            }
+            continue;
         }
+        let is_midi = p
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi"));
+        if !is_midi {
+            continue;
+        }
+        if !entry.file_type().is_file() {
+            skipped.push(Skipped {
+                path: p.display().to_string(),
+                reason: "not a regular file".into(),
+            });
+            continue;
+        }
+        out.push(Job::Midi { path: p.to_path_buf() });
     }
     Ok(())
 }
@@ -333,10 +372,14 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
     };
     let inputs: Vec<Input> = args.inputs.iter().map(|s| parse_input(s)).collect::<Result<_, _>>()?;
     let mut jobs: Vec<(usize, Job)> = Vec::new();
+    let mut skipped = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         let mut found = Vec::new();
-        walk(&input.root, &mut found)?;
+        walk(&input.root, &mut found, &mut skipped)?;
         jobs.extend(found.into_iter().map(|j| (i, j)));
+    }
+    for s in &skipped {
+        eprintln!("skipped {}: {}", s.path, s.reason);
     }
     if jobs.is_empty() {
         bail!("no MIDI files or WJazzD pairs found in {}", args.inputs.join(", "));
@@ -410,7 +453,6 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
     let mut stats: BTreeMap<Split, SplitStats> = Split::ALL.iter().map(|&s| (s, SplitStats::default())).collect();
     let mut pieces: BTreeMap<Split, BTreeSet<String>> = BTreeMap::new();
     let mut files = Vec::new();
-    let mut skipped = Vec::new();
     let mut sources: BTreeMap<String, u64> = BTreeMap::new();
     let (mut tokens0, mut notes0, mut solo0) = (0u64, 0u64, 0u64);
     let mut roles_seen = BTreeSet::new();
@@ -477,6 +519,16 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
         stats: token_stats,
     };
     manifest.stats.seconds = started.elapsed().as_secs_f64();
+    if manifest.files.is_empty() {
+        for s in &manifest.skipped {
+            eprintln!("skipped {}: {}", s.path, s.reason);
+        }
+        bail!(
+            "no file could be read ({} skipped, reasons above): nothing was written to {}",
+            manifest.skipped.len(),
+            args.out.display()
+        );
+    }
     Dataset::write(&args.out, &manifest, &splits)?;
     print_report(&args.out, &manifest, notes0, started.elapsed().as_secs_f64());
     Ok(())

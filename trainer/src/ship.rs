@@ -24,6 +24,17 @@ pub struct ShipArgs {
     /// How the package was built (the commands), for the card.
     #[arg(long, default_value = "see models/README.md")]
     pub recipe: String,
+    /// The package's `trainer eval --json` report (its music report goes into the card).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// The previous model's `trainer eval --json` report on the same split, shown beside it.
+    #[arg(long, requires = "report")]
+    pub previous: Option<PathBuf>,
+}
+
+fn read_report(p: &std::path::Path) -> anyhow::Result<crate::eval::Report> {
+    let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a `trainer eval --json` report", p.display()))
 }
 
 /// `trainer ship`.
@@ -54,7 +65,25 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
         std::fs::write(args.out.join(&file), &bytes)?;
     }
     Package::write(&args.out, &mut manifest)?;
-    let card = card(&manifest, bytes.len() as u64, fp32_size, &args.recipe);
+    let mut card = card(&manifest, bytes.len() as u64, fp32_size, &args.recipe);
+    if let Some(r) = &args.report {
+        let report = read_report(r)?;
+        let previous = args.previous.as_deref().map(read_report).transpose()?;
+        let prev_name = previous
+            .as_ref()
+            .map_or(String::new(), |p| format!("previous model ({})", p.package));
+        let section = format!(
+            "\n## Music report ({} split, pieces no model trained on)\n\nGenerated over each piece's own chords, input, tempo and meter (its first {} bars), beside what the human played over the same bars; `*` marks a value more than 10 % off the human one. *Harmony 0* is the network alone at the plugin's defaults (top-p 0.95); *calibration* samples at temperature 1, top-p 1, without constraints. Chord sensitivity is teacher-forced on the same bars.\n{}",
+            report.split,
+            report.sample_bars,
+            crate::report::markdown(&report.music, previous.as_ref().map(|p| &p.music), &prev_name)
+        );
+        // Before "How it was built".
+        match card.find("\n## How it was built") {
+            Some(i) => card.insert_str(i, &section),
+            None => card.push_str(&section),
+        }
+    }
     std::fs::write(args.out.join("CARD.md"), card)?;
     println!(
         "shipped {} -> {} ({:.2} MB model file)",
@@ -132,57 +161,27 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
             d.name, d.pieces, d.provenance, d.licence
         );
     }
+    let split = if metric("test_nll_all").is_some() {
+        "test"
+    } else {
+        "valid"
+    };
     let _ = writeln!(
         s,
-        "\n## Validation likelihood against the Markov baseline\n\nSame validation split, same tokens; lower is better (NLL in nats per predicted token).\n"
+        "\n## Likelihood against the Markov baseline ({split} split)\n\nSame split, same tokens; lower is better (NLL in nats per predicted token: the role's notes and every time-advancing token).\n"
     );
     let _ = writeln!(s, "| role | model NLL | model top-1 | Markov NLL | change |");
     let _ = writeln!(s, "| --- | --- | --- | --- | --- |");
     let mut groups: Vec<&str> = vec!["all"];
     groups.extend(m.roles.iter().map(|r| r.name()));
     for g in groups {
-        if let Some(n) = metric(&format!("valid_nll_{g}")) {
-            let top1 = metric(&format!("valid_top1_{g}")).map_or(String::from("-"), |t| format!("{:.1}%", t * 100.0));
-            let (b, change) = match metric(&format!("baseline_valid_nll_{g}")) {
+        if let Some(n) = metric(&format!("{split}_nll_{g}")) {
+            let top1 = metric(&format!("{split}_top1_{g}")).map_or(String::from("-"), |t| format!("{:.1}%", t * 100.0));
+            let (b, change) = match metric(&format!("baseline_{split}_nll_{g}")) {
                 Some(b) => (format!("{b:.3}"), format!("{:+.1}%", (n / b - 1.0) * 100.0)),
                 None => ("-".into(), "-".into()),
             };
             let _ = writeln!(s, "| {g} | {n:.3} | {top1} | {b} | {change} |");
-        }
-    }
-    let mut music_rows = Vec::new();
-    for role in &m.roles {
-        for name in [
-            "chord_tone_ratio",
-            "scale_consistency",
-            "dead_air",
-            "notes_per_bar",
-            "repetition4",
-            "groove_consistency",
-        ] {
-            let get = |who: &str| metric(&format!("music_{}_{name}_{who}", role.name()));
-            if let Some(model) = get("model") {
-                let fmt = |v: Option<f64>| v.map_or(String::from("-"), |v| format!("{v:.2}"));
-                music_rows.push(format!(
-                    "| {role} | {name} | {model:.2} | {} | {} | {} |",
-                    fmt(get("harmony")),
-                    fmt(get("human")),
-                    fmt(get("markov"))
-                ));
-            }
-        }
-    }
-    if !music_rows.is_empty() {
-        let _ = writeln!(
-            s,
-            "\n## Music metrics of generated samples\n\nSamples over the validation pieces' own chords and input, beside the human parts of the same bars. *model*: the network alone; *+ Harmony*: with the chord-tone pull the plugin and `trainer generate` apply by default (Harmony 25 %, 1 nat).\n"
-        );
-        let _ = writeln!(
-            s,
-            "| role | metric | model | + Harmony | human | Markov |\n| --- | --- | --- | --- | --- | --- |"
-        );
-        for r in music_rows {
-            let _ = writeln!(s, "{r}");
         }
     }
     let _ = writeln!(s, "\n## How it was built\n\n{recipe}");

@@ -84,6 +84,9 @@ pub struct TrainParams {
     /// count of the commonest role (0 or 1: off). MMA grooves, say, hold one drum part per groove
     /// but twelve transposed bass and comping parts.
     pub balance_roles: usize,
+    /// Fraction of windows (training and validation) whose `IN` conditioning is dropped, so the
+    /// model learns to follow the chord symbols alone (0: keep every input).
+    pub input_dropout: f64,
 }
 
 impl Default for TrainParams {
@@ -110,6 +113,7 @@ impl Default for TrainParams {
             freeze_layers: 0,
             keep_checkpoints: 2,
             balance_roles: 0,
+            input_dropout: 0.0,
         }
     }
 }
@@ -140,21 +144,23 @@ impl TrainConfig {
 /// `trainer train` arguments.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TrainArgs {
-    /// Prepared dataset folder (from `trainer prepare`).
-    #[arg(long)]
-    pub data: PathBuf,
+    /// Prepared dataset folder (from `trainer prepare`); a resumed run reads it from its folder.
+    #[arg(long, required_unless_present = "resume")]
+    pub data: Option<PathBuf>,
     /// Run folder (created; with --resume, the run to continue).
     #[arg(long)]
     pub out: PathBuf,
     /// Training configuration (TOML). Default: trainer/configs/small.toml's values.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Continue the run in --out from its latest checkpoint.
+    /// Continue the run in --out from its latest checkpoint, with the seed, data, configuration
+    /// and starting package it was started with (read from the run folder; a flag that
+    /// contradicts them is refused).
     #[arg(long)]
     pub resume: bool,
-    /// Seed of initialisation and data order.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    /// Seed of initialisation and data order (default 1).
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Fine-tune: start from this model package (its network shape replaces the config's).
     #[arg(long)]
     pub init: Option<PathBuf>,
@@ -182,6 +188,7 @@ pub fn default_config() -> TrainConfig {
             rope_base: 10_000.0,
             rope_span: 4,
             vocab: models::tokenizer::VOCAB_SIZE as usize,
+            features: true,
         },
         train: TrainParams::default(),
     }
@@ -207,6 +214,26 @@ pub fn windows_of(
     window_bars: u32,
     style_map: &[u16],
 ) -> Vec<Window> {
+    windows_with_dropout(ids, tok, context, stride_bars, window_bars, style_map, 0.0, 0)
+}
+
+/// [`windows_of`], where each window loses its `IN` conditioning (the bass a lead hears, say)
+/// with probability `input_dropout`, decided by a hash of `key` (the sequence) and the window's
+/// first bar, so the choice is a pure function of the data. A role that always hears a walking
+/// bass can name the harmony from it and never learns the chord symbols; without the input it
+/// must read them, and it plays over chords alone, as `trainer generate --chords` and a user who
+/// only holds chords ask it to.
+#[allow(clippy::too_many_arguments)]
+pub fn windows_with_dropout(
+    ids: &[u16],
+    tok: &Tokenizer,
+    context: usize,
+    stride_bars: u32,
+    window_bars: u32,
+    style_map: &[u16],
+    input_dropout: f64,
+    key: u64,
+) -> Vec<Window> {
     let ids32: Vec<u32> = ids.iter().map(|&i| i as u32).collect();
     let Ok(mut seq) = models::tokenizer::decode(&ids32) else {
         return Vec::new();
@@ -219,7 +246,13 @@ pub fn windows_of(
     let stride = stride_bars.max(1);
     let mut start = 0;
     while start < seq.bars.max(1) {
-        let w = seq.slice_bars(start, (start + window_bars.max(1)).min(seq.bars));
+        let mut w = seq.slice_bars(start, (start + window_bars.max(1)).min(seq.bars));
+        if input_dropout > 0.0 && !w.inputs.is_empty() {
+            let draw = Rng::new(key.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (start as u64 + 1)).next_f64();
+            if draw < input_dropout {
+                w.inputs.clear();
+            }
+        }
         if let Ok(mut enc) = tok.encode(&w) {
             enc.truncate(context + 1);
             if predicted_mask(&enc).iter().skip(1).any(|&m| m) {
@@ -243,13 +276,15 @@ pub fn split_windows(data: &SplitData, tok: &Tokenizer, cfg: &TrainConfig, style
     (0..data.seqs.len())
         .into_par_iter()
         .map(|i| {
-            windows_of(
+            windows_with_dropout(
                 data.seq(i),
                 tok,
                 cfg.model.context,
                 cfg.train.window_stride_bars,
                 cfg.train.window_bars,
                 style_map,
+                cfg.train.input_dropout,
+                data.seqs[i].offset,
             )
         })
         .collect::<Vec<_>>()
@@ -448,9 +483,15 @@ pub fn param_tensors(vm: &VarMap) -> HashMap<String, Tensor> {
         .collect()
 }
 
-/// Loads parameters into a var map (every variable must be present with its shape).
+/// Loads parameters into a var map (every variable must be present with its shape, except the
+/// context-feature embedding of a model fine-tuned from one without it: that starts at zero, so
+/// the network starts out as the package it came from).
 pub fn load_params(vm: &VarMap, mut h: HashMap<String, Tensor>) -> anyhow::Result<()> {
     for (n, v) in sorted_vars(vm) {
+        if n == "feat.weight" && !h.contains_key(&n) {
+            v.set(&v.as_tensor().zeros_like()?)?;
+            continue;
+        }
         let t = h.remove(&n).with_context(|| format!("parameters lack {n}"))?;
         anyhow::ensure!(
             t.shape() == v.as_tensor().shape(),
@@ -722,6 +763,8 @@ pub fn train_run(
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar.set_position(state.step);
+    // The ETA counts only the steps run from here (after a resume, not those of the killed run).
+    bar.reset_eta();
     let started = Instant::now();
     let seconds_before = state.seconds;
     let mut window_loss = (0f64, 0u64);
@@ -893,6 +936,49 @@ fn validate(
     Ok(())
 }
 
+/// What a resumed run was started with (its `run.json`), checked against the flags given now.
+fn resume_info(args: &TrainArgs) -> anyhow::Result<RunInfo> {
+    let path = args.out.join("run.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("{} holds no run to resume (no run.json)", args.out.display()))?;
+    let info: RunInfo = serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))?;
+    let same = |a: &Path, b: &Path| a == b || a.canonicalize().ok().is_some_and(|x| b.canonicalize().ok() == Some(x));
+    if let Some(seed) = args.seed
+        && seed != info.seed
+    {
+        bail!(
+            "the run in {} was started with --seed {}; --resume continues it with that seed (leave --seed out)",
+            args.out.display(),
+            info.seed
+        );
+    }
+    if let Some(d) = &args.data
+        && !same(d, &info.data)
+    {
+        bail!(
+            "the run in {} trains on {}; --resume continues it on that data (leave --data out)",
+            args.out.display(),
+            info.data.display()
+        );
+    }
+    if args.config.is_some() {
+        bail!(
+            "a resumed run keeps the configuration it started with ({}); leave --config out, or edit that file",
+            args.out.join("config.toml").display()
+        );
+    }
+    if args.init.is_some() && args.init != info.init {
+        bail!(
+            "the run in {} started from {}; --resume cannot change --init",
+            args.out.display(),
+            info.init
+                .as_ref()
+                .map_or("random weights".to_string(), |p| p.display().to_string())
+        );
+    }
+    Ok(info)
+}
+
 /// `trainer train`.
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let (mut cfg, init_params, init_vocab) = if args.resume {
@@ -904,22 +990,26 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         };
         match &args.init {
             Some(pkg) => {
-                let (model_cfg, params, vocab) = crate::export::read_package_weights(pkg)?;
+                let (model_cfg, params, vocab) = crate::export::read_package_weights(&pkg.to_string_lossy())?;
+                // The package's shape, plus context features when the config asks for them.
+                let features = cfg.model.features;
                 cfg.model = model_cfg;
+                cfg.model.features |= features;
                 (cfg, Some(params), Some(vocab))
             }
             None => (cfg, None, None),
         }
     };
     if args.resume {
+        let info = resume_info(args)?;
         // The vocabulary of a resumed run is the one it started with.
         let v = Vocab::from_json(&std::fs::read_to_string(args.out.join("vocab.json"))?)?;
-        let data = load_data(&args.data, &cfg, Some(v), args.seed)?;
+        let data = load_data(&info.data, &cfg, Some(v), info.seed)?;
         let s = train_run(
             &args.out,
             &cfg,
             &data,
-            args.seed,
+            info.seed,
             true,
             args.stop_after,
             None,
@@ -928,19 +1018,21 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         print_summary(&args.out, &s);
         return Ok(());
     }
-    let data = load_data(&args.data, &cfg, init_vocab, args.seed)?;
+    let data_dir = args.data.clone().context("--data is needed to start a run")?;
+    let seed = args.seed.unwrap_or(1);
+    let data = load_data(&data_dir, &cfg, init_vocab, seed)?;
     cfg.model.validate()?;
     // A fine-tuned model carries the provenance and licences of both its datasets.
     let mut sources = data.sources.clone();
     let mut roles = data.roles.clone();
     if let Some(pkg) = &args.init {
-        let m = models::package::Package::load(pkg)?.manifest;
+        let m = models::package::Package::open(&pkg.to_string_lossy())?.manifest;
         sources.extend(m.data);
         roles.extend(m.roles.iter().filter(|r| !data.roles.contains(r)));
     }
     let info = RunInfo {
-        seed: args.seed,
-        data: args.data.clone(),
+        seed,
+        data: data_dir.clone(),
         init: args.init.clone(),
         sources,
         microtiming: data.microtiming,
@@ -962,7 +1054,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         &args.out,
         &cfg,
         &data,
-        args.seed,
+        seed,
         false,
         args.stop_after,
         init_params,

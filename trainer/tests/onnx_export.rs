@@ -144,6 +144,34 @@ fn weights_read_back_from_the_fp32_graph() {
 }
 
 #[test]
+fn weights_read_back_from_the_int8_graph_within_half_a_step() {
+    // The shipped defaults hold only int8 graphs: fine-tuning dequantizes them.
+    let (_, params) = tiny_model(5);
+    let (cfg, back) = read_onnx_weights(&onnx(&params, Precision::Int8)).unwrap();
+    assert_eq!(cfg, tiny_config());
+    assert_eq!(back.len(), params.len());
+    for (n, t) in &params {
+        let b = &back[n];
+        assert_eq!(b.dims(), t.dims(), "{n}");
+        let d = (b - t)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        if n.ends_with(".weight") && t.dims().len() == 2 && !n.starts_with("embed.") && !n.starts_with("feat.") {
+            // Per output row of the candle weight: half a step of that row's scale.
+            let max = t.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+            assert!(d > 0.0 && d <= max / 127.0 * 0.5 + 1e-6, "{n}: {d}");
+        } else {
+            assert_eq!(d, 0.0, "{n}");
+        }
+    }
+}
+
+#[test]
 fn missing_library_is_a_clean_error() {
     let e = models::runtime::find_library(Some(std::path::Path::new("/nonexistent/libonnxruntime.so"))).unwrap_err();
     assert!(e.to_string().contains("not found"), "{e}");
@@ -178,7 +206,7 @@ fn a_package_round_trips_for_fine_tuning() {
     assert_eq!(m.files.len(), 2);
     let pkg = models::package::Package::load(&dir).unwrap();
     assert_eq!(pkg.manifest.vocab.styles, vec!["swing".to_string()]);
-    let (cfg, back, v) = sideman_trainer::export::read_package_weights(&dir).unwrap();
+    let (cfg, back, v) = sideman_trainer::export::read_package_weights(&dir.to_string_lossy()).unwrap();
     assert_eq!(cfg, tiny_config());
     assert_eq!(v, vocab);
     assert_eq!(back.len(), params.len());

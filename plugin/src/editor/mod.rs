@@ -760,8 +760,8 @@ impl SidemanApp {
         ui.horizontal_wrapped(|ui| {
             group(ui, "Generate", 6.0 * KNOB_PITCH, |ui| {
                 knob(ui, setter, &p.temperature, "Temp", "Temperature: low plays safe, high takes risks.", None);
-                knob(ui, setter, &p.top_k, "Top-k", "Only the k likeliest next tokens (0 = off).", Some(&|v| if v < 0.5 { "off".into() } else { format!("{v:.0}") }));
-                knob(ui, setter, &p.top_p, "Top-p", "Only the likeliest tokens covering this share of the probability (1 = off).", None);
+                knob(ui, setter, &p.top_k, "Top-k", "Only the k likeliest next notes (0 = off).", Some(&|v| if v < 0.5 { "off".into() } else { format!("{v:.0}") }));
+                knob(ui, setter, &p.top_p, "Top-p", "Only the likeliest notes covering this share of their probability (1 = off); timing, length and velocity are never cut, so rests and long notes stay.", None);
                 knob(ui, setter, &p.density, "Density", "Fewer (left) or more (right) notes than the model would play; 0.50 = as it plays.", None);
                 knob(ui, setter, &p.harmony_pct, "Harmony", "How strongly notes are pulled to the tones of the chord you hold (0 % = the model alone).", None);
                 knob(ui, setter, &p.look_ahead_beats, "Ahead", "Look-ahead: beats of notes generated before they play. Longer is safer on a busy computer; your chords are followed from the next beat either way.", None);

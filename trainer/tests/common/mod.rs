@@ -21,6 +21,7 @@ pub fn tiny_config() -> ModelConfig {
         rope_base: 10_000.0,
         rope_span: 4,
         vocab: VOCAB_SIZE as usize,
+        features: true,
     }
 }
 

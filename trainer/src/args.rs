@@ -1,0 +1,164 @@
+//! Argument checks shared by the subcommands: value parsers with ranges (so nonsense is refused
+//! before any work starts, with the range in the message) and the rules for output files (an
+//! existing file is replaced only with `--force`; an output is never one of the inputs).
+
+use std::path::{Path, PathBuf};
+
+/// Lowest and highest tempo accepted, BPM.
+pub const TEMPO_RANGE: (f64, f64) = (20.0, 400.0);
+/// Most bars one `generate` writes.
+pub const MAX_BARS: u32 = 2000;
+/// Largest Harmony bonus, nats (the plugin's 100 %).
+pub const MAX_HARMONY: f32 = 4.0;
+
+fn finite(s: &str) -> Result<f64, String> {
+    let v: f64 = s.trim().parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(format!("{s} is not a finite number"))
+    }
+}
+
+/// A tempo in BPM within [`TEMPO_RANGE`].
+pub fn tempo(s: &str) -> Result<f64, String> {
+    let v = finite(s)?;
+    let (lo, hi) = TEMPO_RANGE;
+    if (lo..=hi).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("a tempo must be {lo}-{hi} BPM (got {v})"))
+    }
+}
+
+/// A sampling temperature: finite, above 0, at most 10.
+pub fn temperature(s: &str) -> Result<f32, String> {
+    let v = finite(s)?;
+    if v > 0.0 && v <= 10.0 {
+        Ok(v as f32)
+    } else {
+        Err(format!("a temperature must be above 0 and at most 10 (got {v})"))
+    }
+}
+
+/// A nucleus mass in (0, 1].
+pub fn top_p(s: &str) -> Result<f32, String> {
+    let v = finite(s)?;
+    if v > 0.0 && v <= 1.0 {
+        Ok(v as f32)
+    } else {
+        Err(format!("top-p must be above 0 and at most 1 (got {v})"))
+    }
+}
+
+/// A fraction in [0, 1] (density, feel amounts).
+pub fn unit(s: &str) -> Result<f32, String> {
+    let v = finite(s)?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v as f32)
+    } else {
+        Err(format!("must be between 0 and 1 (got {v})"))
+    }
+}
+
+/// A Harmony bonus in [0, [`MAX_HARMONY`]] nats.
+pub fn harmony(s: &str) -> Result<f32, String> {
+    let v = finite(s)?;
+    if (0.0..=MAX_HARMONY as f64).contains(&v) {
+        Ok(v as f32)
+    } else {
+        Err(format!("harmony must be 0-{MAX_HARMONY} nats (got {v})"))
+    }
+}
+
+/// A bar count in 1..=[`MAX_BARS`].
+pub fn bars(s: &str) -> Result<u32, String> {
+    let v: i64 = s.trim().parse().map_err(|_| format!("{s:?} is not a whole number"))?;
+    if (1..=MAX_BARS as i64).contains(&v) {
+        Ok(v as u32)
+    } else {
+        Err(format!("bars must be 1-{MAX_BARS} (got {v})"))
+    }
+}
+
+/// Refuses an output that is one of `inputs` (the same file by any path), and an existing output
+/// without `force`.
+pub fn check_output(out: &Path, inputs: &[&Path], force: bool) -> anyhow::Result<()> {
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    };
+    for i in inputs {
+        if same(out, i) {
+            anyhow::bail!(
+                "the output {} is also an input: choose another --out (nothing was written)",
+                out.display()
+            );
+        }
+    }
+    if out.exists() && !force {
+        anyhow::bail!(
+            "{} already exists: add --force to replace it (nothing was written)",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename, so a
+/// failure never leaves a half-written file nor destroys the old one.
+pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let dir: PathBuf = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(&dir).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_refuse_nonsense() {
+        for bad in ["0", "NaN", "inf", "-5", "1e9", "x"] {
+            assert!(tempo(bad).is_err(), "{bad}");
+        }
+        assert_eq!(tempo("140").unwrap(), 140.0);
+        for bad in ["0", "NaN", "-1", "inf"] {
+            assert!(temperature(bad).is_err(), "{bad}");
+        }
+        assert!(top_p("5").is_err() && top_p("0").is_err() && top_p("1").is_ok());
+        assert!(unit("7").is_err() && unit("-0.1").is_err() && unit("0.5").is_ok());
+        for bad in ["0", "100000", "4294967295", "-3"] {
+            assert!(bars(bad).is_err(), "{bad}");
+        }
+        assert!(harmony("100").is_err() && harmony("1").is_ok());
+    }
+
+    #[test]
+    fn outputs_never_replace_inputs_or_files_without_force() {
+        let dir = tempfile::tempdir().unwrap();
+        let take = dir.path().join("take.mid");
+        std::fs::write(&take, b"user's performance").unwrap();
+        let err = check_output(&take, &[&take], true).unwrap_err().to_string();
+        assert!(err.contains("also an input"), "{err}");
+        let other = dir.path().join("./take.mid");
+        assert!(check_output(&other, &[&take], true).is_err());
+        let err = check_output(&take, &[], false).unwrap_err().to_string();
+        assert!(err.contains("--force"), "{err}");
+        assert!(check_output(&take, &[], true).is_ok());
+        assert!(check_output(&dir.path().join("new.mid"), &[&take], false).is_ok());
+        write_file_atomic(&dir.path().join("new.mid"), b"abc").unwrap();
+        assert_eq!(std::fs::read(dir.path().join("new.mid")).unwrap(), b"abc");
+        assert_eq!(std::fs::read(&take).unwrap(), b"user's performance");
+    }
+}

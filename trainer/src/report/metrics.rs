@@ -1,0 +1,346 @@
+//! The music metrics of one passage: what a listener hears, measured the same way on a human
+//! performance and on what a model generated over the same conditioning.
+
+use models::music::{ChordEvent, Note};
+
+/// The metrics of pitched roles, in report order: (key, what it is).
+pub const PITCHED: [(&str, &str); 9] = [
+    ("chord_tones", "chord-tone ratio"),
+    ("chord_tones_strong", "chord tones, strong beats"),
+    ("notes_per_bar", "notes per bar"),
+    ("empty_beats", "empty-beat rate"),
+    ("repetition4", "4-gram repetition"),
+    ("pc_entropy", "pitch-class entropy"),
+    ("longest_note", "longest note (beats)"),
+    ("pitch_range", "pitch range"),
+    ("scale_consistency", "scale consistency"),
+];
+
+/// The metrics of drums, in report order.
+pub const DRUMS: [(&str, &str); 5] = [
+    ("backbeat", "backbeat rate (4/4)"),
+    ("kick_on_one", "kick on beat 1"),
+    ("notes_per_bar", "notes per bar"),
+    ("groove_consistency", "groove consistency"),
+    ("instruments_per_bar", "instruments per bar"),
+];
+
+/// GM keys that count as a snare or clap on the backbeat: side stick, snare, clap, electric snare.
+const SNARE_KEYS: [u8; 4] = [37, 38, 39, 40];
+/// GM kick keys.
+const KICK_KEYS: [u8; 2] = [35, 36];
+/// How far (beats) an onset may sit from a beat and still count as on it (humans play early and
+/// late; 1/6 beat is 83 ms at 120 BPM).
+const ON_BEAT_TOLERANCE: f64 = 1.0 / 6.0;
+
+/// One passage: notes in beats from its first bar line, in one constant time signature.
+#[derive(Debug, Clone, Copy)]
+pub struct Passage<'a> {
+    /// The role's notes.
+    pub notes: &'a [Note],
+    /// The chords in force (for chord tones).
+    pub chords: &'a [ChordEvent],
+    /// Time signature numerator.
+    pub numerator: u8,
+    /// Time signature denominator.
+    pub denominator: u8,
+    /// Length in bars.
+    pub bars: u32,
+}
+
+impl Passage<'_> {
+    fn bar_beats(&self) -> f64 {
+        self.numerator as f64 * 4.0 / self.denominator.max(1) as f64
+    }
+
+    fn total_beats(&self) -> f64 {
+        self.bar_beats() * self.bars as f64
+    }
+
+    fn in_range<'b>(&'b self) -> impl Iterator<Item = &'b Note> + 'b {
+        let end = self.total_beats();
+        self.notes
+            .iter()
+            .filter(move |n| n.start >= -1e-9 && n.start < end - 1e-9)
+    }
+
+    /// Offset of `beat` from the start of its bar, and the bar.
+    fn in_bar(&self, beat: f64) -> (usize, f64) {
+        let bb = self.bar_beats();
+        let bar = (beat / bb + 1e-9).floor().max(0.0);
+        (bar as usize, beat - bar * bb)
+    }
+}
+
+/// The metrics of a pitched passage, one value per [`PITCHED`] entry (NaN where undefined).
+pub fn pitched(p: &Passage) -> Vec<f64> {
+    let mut notes: Vec<&Note> = p.in_range().collect();
+    notes.sort_by(|a, b| a.start.total_cmp(&b.start).then(a.pitch.cmp(&b.pitch)));
+    let bb = p.bar_beats();
+    // Chord tones, all notes and notes on strong beats (bar start; the middle of the bar when
+    // the numerator is even: beats 1 and 3 of 4/4).
+    let (mut ct, mut ct_n, mut st, mut st_n) = (0usize, 0usize, 0usize, 0usize);
+    for n in &notes {
+        let Some(Some(c)) = p
+            .chords
+            .iter()
+            .rev()
+            .find(|c| c.start <= n.start + 1e-9)
+            .map(|c| c.chord)
+        else {
+            continue;
+        };
+        let hit = c.contains_pitch(n.pitch) as usize;
+        ct += hit;
+        ct_n += 1;
+        let (_, off) = p.in_bar(n.start);
+        let strong = off.abs() < 1.0 / 24.0 || (p.numerator % 2 == 0 && (off - bb / 2.0).abs() < 1.0 / 24.0);
+        if strong {
+            st += hit;
+            st_n += 1;
+        }
+    }
+    let ratio = |a: usize, n: usize| if n > 0 { a as f64 / n as f64 } else { f64::NAN };
+    // Empty beats: quarter-note beats in which no note sounds.
+    let beats = p.total_beats().floor().max(1.0) as usize;
+    let mut sounding = vec![false; beats];
+    for n in &notes {
+        let (a, b) = (n.start.max(0.0), (n.start + n.duration).min(beats as f64));
+        let mut k = a.floor() as usize;
+        while (k as f64) < b && k < beats {
+            sounding[k] = true;
+            k += 1;
+        }
+    }
+    let empty = sounding.iter().filter(|s| !**s).count() as f64 / beats as f64;
+    let pitches: Vec<u8> = notes.iter().map(|n| n.pitch).collect();
+    let repetition4 = if pitches.len() >= 4 {
+        let mut seen = std::collections::HashSet::new();
+        let rep = pitches.windows(4).filter(|w| !seen.insert(w.to_vec())).count();
+        rep as f64 / (pitches.len() - 3) as f64
+    } else {
+        f64::NAN
+    };
+    let mut hist = [0f64; 12];
+    for &q in &pitches {
+        hist[(q % 12) as usize] += 1.0;
+    }
+    let total: f64 = hist.iter().sum();
+    let entropy = if total > 0.0 {
+        -hist
+            .iter()
+            .filter(|&&c| c > 0.0)
+            .map(|&c| (c / total) * (c / total).log2())
+            .sum::<f64>()
+    } else {
+        f64::NAN
+    };
+    const MAJOR: [u8; 7] = [0, 2, 4, 5, 7, 9, 11];
+    let scale = if total > 0.0 {
+        (0..12u8)
+            .map(|k| MAJOR.iter().map(|&d| hist[((k + d) % 12) as usize]).sum::<f64>() / total)
+            .fold(0.0, f64::max)
+    } else {
+        f64::NAN
+    };
+    let longest = notes.iter().map(|n| n.duration).fold(f64::NAN, f64::max);
+    let range = match (pitches.iter().min(), pitches.iter().max()) {
+        (Some(&lo), Some(&hi)) => (hi - lo) as f64,
+        _ => f64::NAN,
+    };
+    vec![
+        ratio(ct, ct_n),
+        ratio(st, st_n),
+        notes.len() as f64 / p.bars.max(1) as f64,
+        empty,
+        repetition4,
+        entropy,
+        longest,
+        range,
+        scale,
+    ]
+}
+
+/// The metrics of a drum passage, one value per [`DRUMS`] entry.
+pub fn drums(p: &Passage) -> Vec<f64> {
+    let bars = p.bars.max(1) as usize;
+    let bb = p.bar_beats();
+    let steps = (bb * 4.0).round().max(1.0) as usize;
+    let mut pattern = vec![vec![false; steps]; bars];
+    let mut snare2 = vec![false; bars];
+    let mut snare4 = vec![false; bars];
+    let mut kick1 = vec![false; bars];
+    let mut keys = vec![std::collections::BTreeSet::new(); bars];
+    let mut count = 0usize;
+    for n in p.in_range() {
+        let (bar, off) = p.in_bar(n.start);
+        if bar >= bars {
+            continue;
+        }
+        count += 1;
+        keys[bar].insert(n.pitch);
+        let step = ((off * 4.0).round() as usize).min(steps - 1);
+        pattern[bar][step] = true;
+        let near = |beat: f64| (off - beat).abs() <= ON_BEAT_TOLERANCE || (off - beat - bb).abs() <= ON_BEAT_TOLERANCE;
+        if SNARE_KEYS.contains(&n.pitch) {
+            snare2[bar] |= near(1.0);
+            snare4[bar] |= near(3.0);
+        }
+        if KICK_KEYS.contains(&n.pitch) {
+            kick1[bar] |= near(0.0);
+        }
+    }
+    let four_four = p.numerator == 4 && p.denominator == 4;
+    let backbeat = if four_four {
+        (0..bars).filter(|&b| snare2[b] && snare4[b]).count() as f64 / bars as f64
+    } else {
+        f64::NAN
+    };
+    let kick = kick1.iter().filter(|k| **k).count() as f64 / bars as f64;
+    let groove = if bars >= 2 {
+        let d: f64 = (1..bars)
+            .map(|b| pattern[b].iter().zip(&pattern[b - 1]).filter(|(x, y)| x != y).count() as f64 / steps as f64)
+            .sum();
+        1.0 - d / (bars - 1) as f64
+    } else {
+        f64::NAN
+    };
+    let instruments = keys.iter().map(|k| k.len() as f64).sum::<f64>() / bars as f64;
+    vec![backbeat, kick, count as f64 / bars as f64, groove, instruments]
+}
+
+/// The metrics of `p` for a role (drums or pitched).
+pub fn measure(p: &Passage, drums_role: bool) -> Vec<f64> {
+    if drums_role { drums(p) } else { pitched(p) }
+}
+
+/// Means of aligned metric vectors, ignoring NaN entries (NaN where every entry is NaN).
+pub fn mean(rows: &[Vec<f64>]) -> Vec<f64> {
+    let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+    (0..width)
+        .map(|k| {
+            let v: Vec<f64> = rows
+                .iter()
+                .filter_map(|r| r.get(k).copied())
+                .filter(|x| x.is_finite())
+                .collect();
+            if v.is_empty() {
+                f64::NAN
+            } else {
+                v.iter().sum::<f64>() / v.len() as f64
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use models::chord::{Chord, ChordQuality};
+
+    fn note(start: f64, duration: f64, pitch: u8) -> Note {
+        Note {
+            start,
+            duration,
+            pitch,
+            velocity: 80,
+        }
+    }
+
+    #[test]
+    fn a_simple_line() {
+        let chords = vec![ChordEvent {
+            start: 0.0,
+            chord: Some(Chord::new(0, ChordQuality::Maj7)),
+        }];
+        // Two bars: C E G B on the beats of bar 1, then C E (half notes) in bar 2, one D.
+        let mut notes: Vec<Note> = [60u8, 64, 67, 71]
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| note(i as f64, 1.0, p))
+            .collect();
+        notes.push(note(4.0, 1.0, 60));
+        notes.push(note(5.0, 1.0, 62));
+        let p = Passage {
+            notes: &notes,
+            chords: &chords,
+            numerator: 4,
+            denominator: 4,
+            bars: 2,
+        };
+        let m = pitched(&p);
+        assert!((m[0] - 5.0 / 6.0).abs() < 1e-9, "{m:?}");
+        assert_eq!(m[1], 1.0); // beats 1 and 3: C, G, C
+        assert_eq!(m[2], 3.0);
+        assert_eq!(m[3], 0.25); // beats 7 and 8 are empty
+        assert_eq!(m[4], 0.0);
+        assert_eq!(m[6], 1.0);
+        assert_eq!(m[7], 11.0);
+    }
+
+    #[test]
+    fn strong_beats_follow_the_meter() {
+        let chords = vec![ChordEvent {
+            start: 0.0,
+            chord: Some(Chord::new(0, ChordQuality::Maj)),
+        }];
+        // 3/4: only beat 1 is strong; the note on beat 3 (offset 2) is not.
+        let notes = vec![note(0.0, 1.0, 60), note(2.0, 1.0, 61)];
+        let p = Passage {
+            notes: &notes,
+            chords: &chords,
+            numerator: 3,
+            denominator: 4,
+            bars: 1,
+        };
+        let m = pitched(&p);
+        assert_eq!(m[1], 1.0);
+        assert_eq!(m[0], 0.5);
+    }
+
+    #[test]
+    fn backbeat_kick_and_groove() {
+        let mut notes = Vec::new();
+        for bar in 0..4 {
+            let b = bar as f64 * 4.0;
+            notes.push(note(b, 0.25, 36));
+            // Snare a little late on 2 and early on 4, except in the last bar (only 2).
+            notes.push(note(b + 1.05, 0.25, 38));
+            if bar < 3 {
+                notes.push(note(b + 2.95, 0.25, 38));
+            }
+            // Eighth-note hats; the last bar drops the last one.
+            for e in 0..if bar < 3 { 8 } else { 7 } {
+                notes.push(note(b + e as f64 * 0.5, 0.25, 42));
+            }
+        }
+        let p = Passage {
+            notes: &notes,
+            chords: &[],
+            numerator: 4,
+            denominator: 4,
+            bars: 4,
+        };
+        let m = drums(&p);
+        assert_eq!(m[0], 0.75);
+        assert_eq!(m[1], 1.0);
+        assert_eq!(m[2], 42.0 / 4.0);
+        // Bars 1-3 equal; bar 4 differs in one 16th step of 16.
+        assert!((m[3] - (1.0 - (1.0 / 16.0) / 3.0)).abs() < 1e-9, "{m:?}");
+        assert_eq!(m[4], 3.0);
+        // Not 4/4: no backbeat rate.
+        let p = Passage {
+            numerator: 3,
+            bars: 1,
+            ..p
+        };
+        assert!(drums(&p)[0].is_nan());
+    }
+
+    #[test]
+    fn means_skip_undefined_values() {
+        let m = mean(&[vec![1.0, f64::NAN], vec![3.0, f64::NAN]]);
+        assert_eq!(m[0], 2.0);
+        assert!(m[1].is_nan());
+    }
+}

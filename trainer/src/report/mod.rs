@@ -1,0 +1,601 @@
+//! The music report of `trainer eval`: what a model plays over the evaluation pieces' *own*
+//! conditioning (their chords, the parts the role hears, their tempo and meter, as many bars),
+//! measured beside what the humans played over the same bars, for every role.
+//!
+//! Three ways of sampling, each over every piece:
+//! - *calibration*: temperature 1, top-p 1, no constraint but the grammar. A language model
+//!   sampled so should reproduce its data's statistics; if it does not, the model or the
+//!   generation path is wrong.
+//! - *model*: the plugin's defaults (top-p 0.95, the role's range and polyphony) with Harmony 0:
+//!   the network alone.
+//! - *+ Harmony*: the same with the default Harmony (pitched roles).
+//!
+//! And two teacher-forced checks on the same bars:
+//! - *chord sensitivity*: the likelihood cost of moving every chord symbol a tritone, and of moving
+//!   the input the role hears a tritone, per predicted token and per pitch token. A model that
+//!   follows the harmony must pay for it.
+//! - *rest calibration*: at every point where the role decides when it plays next, the probability
+//!   the model gives to "nothing before the next given event" against how often the human rested.
+
+pub mod metrics;
+
+use std::collections::BTreeMap;
+
+use models::markov::MarkovModel;
+use models::model::TokenModel;
+use models::music::{Note, Role};
+use models::package::Package;
+
+use models::sampling::{Constraints, SamplerConfig, is_sampleable};
+use models::tokenizer::{Sequence, Token, Tokenizer, VOCAB_SIZE, Vocab, predicted_mask};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::generate::{AnyModel, conditioning, generate_any};
+use metrics::Passage;
+
+/// How a report samples and how much it measures.
+#[derive(Debug, Clone)]
+pub struct ReportSettings {
+    /// Pieces per role at most.
+    pub pieces: usize,
+    /// Bars per piece at most (from its start).
+    pub bars: u32,
+    /// Sampling seed (piece `i` uses `seed + i`).
+    pub seed: u64,
+    /// Run the fp32 graph.
+    pub fp32: bool,
+}
+
+// JSON has no NaN: serde_json writes it as null, and these read null back as NaN.
+fn nan_f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
+fn nan_vec<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+    Ok(Vec::<Option<f64>>::deserialize(d)?
+        .into_iter()
+        .map(|v| v.unwrap_or(f64::NAN))
+        .collect())
+}
+
+fn nan_opt_vec<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<f64>>, D::Error> {
+    Ok(Option::<Vec<Option<f64>>>::deserialize(d)?.map(|v| v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect()))
+}
+
+/// A relative difference beyond which a value is marked as off the human one.
+pub const OFF_BY: f64 = 0.10;
+
+/// Teacher-forced sensitivity to the conditioning.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct Sensitivity {
+    /// Windows scored.
+    pub windows: usize,
+    /// Predicted tokens scored.
+    pub tokens: usize,
+    /// Pitch (or drum) tokens among them.
+    pub pitch_tokens: usize,
+    /// NLL of the real conditioning, nats per predicted token.
+    #[serde(deserialize_with = "nan_f64")]
+    pub nll: f64,
+    /// NLL increase with every chord moved a tritone, per predicted token.
+    #[serde(deserialize_with = "nan_f64")]
+    pub chord_cost: f64,
+    /// The same, per pitch token.
+    #[serde(deserialize_with = "nan_f64")]
+    pub chord_cost_pitch: f64,
+    /// NLL increase with the input the role hears moved a tritone, per predicted token (NaN
+    /// without input).
+    #[serde(deserialize_with = "nan_f64")]
+    pub input_cost: f64,
+    /// The same, per pitch token.
+    #[serde(deserialize_with = "nan_f64")]
+    pub input_cost_pitch: f64,
+}
+
+/// Rest calibration at the role's timing decisions.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct RestCalibration {
+    /// Decision points before a given event in the same bar (a chord change, a heard note).
+    pub points: usize,
+    /// How often the human played nothing before that event.
+    #[serde(deserialize_with = "nan_f64")]
+    pub data_rate: f64,
+    /// Mean probability the model gave to playing nothing before it.
+    #[serde(deserialize_with = "nan_f64")]
+    pub model_mass: f64,
+}
+
+/// The report of one role.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RoleReport {
+    /// Pieces measured.
+    pub pieces: usize,
+    /// Metric keys, in order ([`metrics::PITCHED`] or [`metrics::DRUMS`]).
+    pub metrics: Vec<String>,
+    /// The human performances of those bars.
+    #[serde(deserialize_with = "nan_vec")]
+    pub human: Vec<f64>,
+    /// Temperature 1, top-p 1, no constraints, no Harmony.
+    #[serde(deserialize_with = "nan_vec")]
+    pub calibration: Vec<f64>,
+    /// The plugin's defaults with Harmony 0.
+    #[serde(deserialize_with = "nan_vec")]
+    pub model: Vec<f64>,
+    /// The plugin's defaults with the default Harmony (pitched roles).
+    #[serde(default, deserialize_with = "nan_opt_vec")]
+    pub harmony: Option<Vec<f64>>,
+    /// The Markov baseline at the plugin's defaults, Harmony 0.
+    #[serde(default, deserialize_with = "nan_opt_vec")]
+    pub markov: Option<Vec<f64>>,
+    /// Chord and input sensitivity.
+    pub sensitivity: Sensitivity,
+    /// Rest calibration.
+    pub rest: RestCalibration,
+}
+
+impl RoleReport {
+    /// The value of metric `key` in `set`.
+    pub fn value(&self, set: &[f64], key: &str) -> Option<f64> {
+        self.metrics
+            .iter()
+            .position(|k| k == key)
+            .and_then(|i| set.get(i).copied())
+    }
+}
+
+/// Whether `v` is more than [`OFF_BY`] away from `human`, relatively.
+pub fn is_off(v: f64, human: f64) -> bool {
+    v.is_finite() && human.is_finite() && (v - human).abs() > OFF_BY * human.abs().max(1e-9)
+}
+
+/// The passages measured: each evaluation piece's first bars, in one meter, with the package's
+/// style slots.
+pub fn passages(seqs: &[Sequence], style_map: &[u16], settings: &ReportSettings) -> BTreeMap<Role, Vec<Sequence>> {
+    let mut out: BTreeMap<Role, Vec<Sequence>> = BTreeMap::new();
+    for seq in seqs {
+        let bars = seq.bars.min(settings.bars);
+        if bars < 4 || seq.notes.is_empty() {
+            continue;
+        }
+        let mut w = seq.slice_bars(0, bars);
+        if w.meter.changes().len() > 1 || w.notes.is_empty() {
+            continue;
+        }
+        w.ended = false;
+        for s in &mut w.styles {
+            *s = style_map.get(*s as usize).copied().unwrap_or(*s);
+        }
+        let list = out.entry(w.role).or_default();
+        if list.len() < settings.pieces {
+            list.push(w);
+        }
+    }
+    out
+}
+
+/// How a sample is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sampling {
+    /// Temperature 1, top-p 1, only the grammar.
+    Calibration,
+    /// The plugin's defaults, Harmony 0.
+    Model,
+    /// The plugin's defaults with the default Harmony.
+    Harmony,
+}
+
+/// Generates over `w`'s own conditioning, tempo, meter and length.
+pub fn sample(model: AnyModel, pkg: &Package, w: &Sequence, how: Sampling, seed: u64) -> anyhow::Result<Vec<Note>> {
+    let role = w.role;
+    let ts = w.meter.at_bar(0);
+    let mut config = models::generate::SessionConfig::new(role);
+    config.numerator = ts.numerator;
+    config.denominator = ts.denominator;
+    config.tempo_bpm = w.tempo_bpm;
+    config.styles = w.styles.clone();
+    config.microtiming = pkg.manifest.microtiming;
+    config.seed = seed;
+    config.keep_bars = pkg.manifest.keep_bars();
+    match how {
+        Sampling::Calibration => {
+            config.sampler = SamplerConfig::default();
+            config.constraints = Constraints {
+                pitch_classes: 0xFFF,
+                pitch_lo: 0,
+                pitch_hi: 127,
+                max_polyphony: 0,
+                density: 0.5,
+                chord_tones: 0.0,
+            };
+        }
+        Sampling::Model | Sampling::Harmony => {
+            config.sampler = SamplerConfig {
+                temperature: 1.0,
+                top_k: 0,
+                top_p: 0.95,
+            };
+            config.constraints = Constraints::for_role(role);
+            if how == Sampling::Model {
+                config.constraints.chord_tones = 0.0;
+            }
+        }
+    }
+    let cond = conditioning(&w.chords, &w.inputs);
+    let notes = generate_any(model, config, &cond, w.bars)?;
+    Ok(notes.iter().map(|&n| Note::from(n)).collect())
+}
+
+fn passage<'a>(w: &'a Sequence, notes: &'a [Note]) -> Passage<'a> {
+    let ts = w.meter.at_bar(0);
+    Passage {
+        notes,
+        chords: &w.chords,
+        numerator: ts.numerator,
+        denominator: ts.denominator,
+        bars: w.bars,
+    }
+}
+
+/// Logits after every prefix of `ids` (row `i` predicts `ids[i + 1]`).
+fn logit_rows(model: &mut AnyModel, ids: &[u32]) -> anyhow::Result<Vec<f32>> {
+    let v = VOCAB_SIZE as usize;
+    match model {
+        AnyModel::Onnx(m) => {
+            m.truncate(0);
+            m.forward(ids).map_err(|e| anyhow::anyhow!("{e}"))
+        }
+        AnyModel::Markov(m) => {
+            m.truncate(0);
+            let mut rows = vec![0f32; ids.len() * v];
+            for (i, &id) in ids.iter().enumerate() {
+                m.feed(&[id]).map_err(|e| anyhow::anyhow!("{e}"))?;
+                m.next_logits(&mut rows[i * v..(i + 1) * v])
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+            Ok(rows)
+        }
+    }
+}
+
+fn log_softmax_at(row: &[f32], target: usize) -> f64 {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+    let lse = max + row.iter().map(|&l| (l as f64 - max).exp()).sum::<f64>().ln();
+    row[target] as f64 - lse
+}
+
+/// (NLL sum over predicted tokens, count, NLL sum over pitch tokens, count).
+fn nll_sums(rows: &[f32], ids: &[u32]) -> (f64, usize, f64, usize) {
+    let v = VOCAB_SIZE as usize;
+    let mask = predicted_mask(ids);
+    let (mut all, mut n, mut pitch, mut np) = (0.0, 0, 0.0, 0);
+    for j in 1..ids.len() {
+        if !mask[j] {
+            continue;
+        }
+        let l = -log_softmax_at(&rows[(j - 1) * v..j * v], ids[j] as usize);
+        all += l;
+        n += 1;
+        if matches!(Vocab::token(ids[j]), Some(Token::Pitch(_) | Token::Drum(_))) {
+            pitch += l;
+            np += 1;
+        }
+    }
+    (all, n, pitch, np)
+}
+
+/// Adds the rest-calibration points of one window to `acc` (points, data rests, model mass).
+fn rest_points(rows: &[f32], ids: &[u32], acc: &mut (usize, f64, f64)) {
+    let v = VOCAB_SIZE as usize;
+    let tokens: Vec<Option<Token>> = ids.iter().map(|&i| Vocab::token(i)).collect();
+    for i in 1..ids.len() {
+        if !matches!(tokens[i], Some(Token::Pos(_) | Token::Bar | Token::Eos)) {
+            continue;
+        }
+        // The next group in this bar, at or after i, that holds a given event.
+        let mut next_given = None;
+        let mut j = i;
+        while j < ids.len() {
+            match tokens[j] {
+                Some(Token::Bar | Token::Eos) if j > i => break,
+                Some(Token::Pos(p)) => {
+                    let mut k = j + 1;
+                    let mut given = false;
+                    while k < ids.len() && !matches!(tokens[k], Some(Token::Pos(_) | Token::Bar | Token::Eos)) {
+                        given |= matches!(
+                            tokens[k],
+                            Some(Token::ChordRoot(_) | Token::ChordNone | Token::InPitch(_))
+                        );
+                        k += 1;
+                    }
+                    if given {
+                        next_given = Some(p);
+                        break;
+                    }
+                    j = k;
+                    continue;
+                }
+                _ => {}
+            }
+            j += 1;
+        }
+        let Some(g) = next_given else { continue };
+        let row = &rows[(i - 1) * v..i * v];
+        let mut total = 0.0;
+        let mut rest = 0.0;
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+        for (id, &l) in row.iter().enumerate() {
+            let Some(t) = Vocab::token(id as u32) else { continue };
+            if !is_sampleable(t, true) {
+                continue;
+            }
+            let p = (l as f64 - max).exp();
+            total += p;
+            if matches!(t, Token::Bar | Token::Eos) || matches!(t, Token::Pos(q) if q >= g) {
+                rest += p;
+            }
+        }
+        let data_rest = match tokens[i] {
+            Some(Token::Pos(q)) => q >= g,
+            _ => true,
+        };
+        acc.0 += 1;
+        acc.1 += data_rest as u8 as f64;
+        acc.2 += if total > 0.0 { rest / total } else { 0.0 };
+    }
+}
+
+/// The sequence with every chord moved a tritone, or its input moved a tritone (within 0-127).
+fn shifted(w: &Sequence, chords: bool) -> Sequence {
+    let mut s = w.clone();
+    if chords {
+        for c in &mut s.chords {
+            c.chord = c.chord.map(|c| c.transposed(6));
+        }
+    } else {
+        for o in &mut s.inputs {
+            o.pitch = if o.pitch + 6 <= 127 { o.pitch + 6 } else { o.pitch - 6 };
+        }
+    }
+    s
+}
+
+/// Teacher-forced sensitivity and rest calibration of `model` over `ws`.
+fn teacher_forced(
+    model: &mut AnyModel,
+    tok: &Tokenizer,
+    context: usize,
+    ws: &[Sequence],
+) -> anyhow::Result<(Sensitivity, RestCalibration)> {
+    let mut s = Sensitivity::default();
+    let (mut base, mut chord, mut input) = ((0.0, 0.0), (0.0, 0.0), (0.0, 0.0));
+    let mut with_input = (0usize, 0usize);
+    let mut rest = (0usize, 0.0, 0.0);
+    let encode = |w: &Sequence| -> Option<Vec<u32>> {
+        let mut ids = tok.encode(w).ok()?;
+        ids.truncate(context);
+        Some(ids)
+    };
+    for w in ws {
+        let Some(ids) = encode(w) else { continue };
+        let rows = logit_rows(model, &ids)?;
+        let (a, n, ap, np) = nll_sums(&rows, &ids);
+        rest_points(&rows, &ids, &mut rest);
+        s.windows += 1;
+        s.tokens += n;
+        s.pitch_tokens += np;
+        base.0 += a;
+        base.1 += ap;
+        if let Some(ids_c) = encode(&shifted(w, true)) {
+            let (c, _, cp, _) = nll_sums(&logit_rows(model, &ids_c)?, &ids_c);
+            chord.0 += c - a;
+            chord.1 += cp - ap;
+        }
+        if !w.inputs.is_empty()
+            && let Some(ids_i) = encode(&shifted(w, false))
+        {
+            let (c, _, cp, _) = nll_sums(&logit_rows(model, &ids_i)?, &ids_i);
+            input.0 += c - a;
+            input.1 += cp - ap;
+            with_input.0 += n;
+            with_input.1 += np;
+        }
+    }
+    let per = |x: f64, n: usize| if n > 0 { x / n as f64 } else { f64::NAN };
+    let has_chords = ws.iter().any(|w| w.chords.iter().any(|c| c.chord.is_some()));
+    s.nll = per(base.0, s.tokens);
+    s.chord_cost = if has_chords { per(chord.0, s.tokens) } else { f64::NAN };
+    s.chord_cost_pitch = if has_chords {
+        per(chord.1, s.pitch_tokens)
+    } else {
+        f64::NAN
+    };
+    s.input_cost = per(input.0, with_input.0);
+    s.input_cost_pitch = per(input.1, with_input.1);
+    let r = RestCalibration {
+        points: rest.0,
+        data_rate: per(rest.1, rest.0),
+        model_mass: per(rest.2, rest.0),
+    };
+    Ok((s, r))
+}
+
+/// Loads a fresh model of the package.
+pub fn load(pkg: &Package, fp32: bool) -> anyhow::Result<AnyModel> {
+    crate::generate::load_model(pkg, fp32)
+}
+
+/// Builds the report of every role of `seqs` (the evaluation pieces, untransposed).
+pub fn build(
+    pkg: &Package,
+    baseline: Option<&std::sync::Arc<models::markov::MarkovTable>>,
+    seqs: &[Sequence],
+    style_map: &[u16],
+    microtiming: bool,
+    settings: &ReportSettings,
+) -> anyhow::Result<BTreeMap<String, RoleReport>> {
+    let tok = Tokenizer::new(Vocab::new(), microtiming);
+    let context = match &pkg.manifest.model {
+        models::package::ModelKind::Transformer { context_len, .. } => *context_len as usize,
+        _ => 1 << 16,
+    };
+    let mut out = BTreeMap::new();
+    for (role, ws) in passages(seqs, style_map, settings) {
+        let drums = role.is_drums();
+        let keys: Vec<String> = if drums {
+            metrics::DRUMS.iter().map(|(k, _)| k.to_string()).collect()
+        } else {
+            metrics::PITCHED.iter().map(|(k, _)| k.to_string()).collect()
+        };
+        let (mut human, mut cal, mut model, mut harm, mut markov) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let bar = indicatif::ProgressBar::new(ws.len() as u64);
+        bar.set_message(format!("music report: {role}"));
+        for (i, w) in ws.iter().enumerate() {
+            let seed = settings.seed + i as u64;
+            human.push(metrics::measure(&passage(w, &w.notes), drums));
+            let n = sample(load(pkg, settings.fp32)?, pkg, w, Sampling::Calibration, seed)?;
+            cal.push(metrics::measure(&passage(w, &n), drums));
+            let n = sample(load(pkg, settings.fp32)?, pkg, w, Sampling::Model, seed)?;
+            model.push(metrics::measure(&passage(w, &n), drums));
+            if !drums {
+                let n = sample(load(pkg, settings.fp32)?, pkg, w, Sampling::Harmony, seed)?;
+                harm.push(metrics::measure(&passage(w, &n), drums));
+            }
+            if let Some(t) = baseline {
+                let m = AnyModel::Markov(MarkovModel::new(t.clone()));
+                let n = sample(m, pkg, w, Sampling::Model, seed)?;
+                markov.push(metrics::measure(&passage(w, &n), drums));
+            }
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        let mut m = load(pkg, settings.fp32)?;
+        let (sensitivity, rest) = teacher_forced(&mut m, &tok, context, &ws)?;
+        out.insert(
+            role.name().to_string(),
+            RoleReport {
+                pieces: ws.len(),
+                metrics: keys,
+                human: metrics::mean(&human),
+                calibration: metrics::mean(&cal),
+                model: metrics::mean(&model),
+                harmony: (!drums).then(|| metrics::mean(&harm)),
+                markov: baseline.map(|_| metrics::mean(&markov)),
+                sensitivity,
+                rest,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Prints the report as tables, marking values more than [`OFF_BY`] off the human ones with `*`.
+pub fn print(report: &BTreeMap<String, RoleReport>, bars: u32) {
+    for (role, r) in report {
+        println!(
+            "\n{role}: {} pieces, their first {bars} bars at most, over their own conditioning (* = more than {:.0} % off human)",
+            r.pieces,
+            OFF_BY * 100.0
+        );
+        let mut header = format!("{:<28} {:>8} {:>9} {:>9}", "metric", "human", "calibr.", "model");
+        if r.harmony.is_some() {
+            header += &format!(" {:>9}", "+harmony");
+        }
+        if r.markov.is_some() {
+            header += &format!(" {:>9}", "markov");
+        }
+        println!("{header}");
+        let names: BTreeMap<&str, &str> = metrics::PITCHED.iter().chain(metrics::DRUMS.iter()).copied().collect();
+        for (k, key) in r.metrics.iter().enumerate() {
+            let h = r.human.get(k).copied().unwrap_or(f64::NAN);
+            let cell = |set: &[f64]| {
+                let v = set.get(k).copied().unwrap_or(f64::NAN);
+                format!("{:>8.3}{}", v, if is_off(v, h) { "*" } else { " " })
+            };
+            let mut line = format!(
+                "{:<28} {:>8.3} {} {}",
+                names.get(key.as_str()).copied().unwrap_or(key),
+                h,
+                cell(&r.calibration),
+                cell(&r.model)
+            );
+            if let Some(x) = &r.harmony {
+                line += &format!(" {}", cell(x));
+            }
+            if let Some(x) = &r.markov {
+                line += &format!(" {}", cell(x));
+            }
+            println!("{line}");
+        }
+        let s = r.sensitivity;
+        println!(
+            "chord sensitivity (teacher-forced, {} windows, {} tokens): chords a tritone away cost {:+.4} nats/token ({:+.4} per pitch token); input a tritone away {:+.4} ({:+.4})",
+            s.windows, s.tokens, s.chord_cost, s.chord_cost_pitch, s.input_cost, s.input_cost_pitch
+        );
+        println!(
+            "rest calibration: at {} timing decisions before a given event, the human rested until it {:.3} of the time; the model gave it {:.3}",
+            r.rest.points, r.rest.data_rate, r.rest.model_mass
+        );
+    }
+}
+
+/// The music report as Markdown tables for a model card: for each role, every metric beside the
+/// human value of the same pieces, this model at calibration settings, with Harmony 0 and with
+/// the default Harmony, and the previous model (Harmony 0) when given; values more than
+/// [`OFF_BY`] off the human one are marked with `*`. Then the chord sensitivity and rest
+/// calibration of both.
+pub fn markdown(
+    report: &BTreeMap<String, RoleReport>,
+    previous: Option<&BTreeMap<String, RoleReport>>,
+    previous_name: &str,
+) -> String {
+    use std::fmt::Write as _;
+    let names: BTreeMap<&str, &str> = metrics::PITCHED.iter().chain(metrics::DRUMS.iter()).copied().collect();
+    let mut s = String::new();
+    for (role, r) in report {
+        let prev = previous.and_then(|p| p.get(role));
+        let _ = writeln!(s, "\n### {role} ({} pieces)\n", r.pieces);
+        let mut head = "| metric | human | this model, Harmony 0 | + default Harmony | calibration |".to_string();
+        let mut rule = "| --- | --- | --- | --- | --- |".to_string();
+        if prev.is_some() {
+            head += &format!(" {previous_name}, Harmony 0 |");
+            rule += " --- |";
+        }
+        let _ = writeln!(s, "{head}\n{rule}");
+        for (k, key) in r.metrics.iter().enumerate() {
+            let h = r.human.get(k).copied().unwrap_or(f64::NAN);
+            let cell = |v: Option<f64>| match v {
+                Some(v) if v.is_finite() => format!("{v:.3}{}", if is_off(v, h) { "*" } else { "" }),
+                _ => "-".to_string(),
+            };
+            let mut line = format!(
+                "| {} | {} | {} | {} | {} |",
+                names.get(key.as_str()).copied().unwrap_or(key),
+                cell(Some(h)).trim_end_matches('*'),
+                cell(r.model.get(k).copied()),
+                cell(r.harmony.as_ref().and_then(|x| x.get(k).copied())),
+                cell(r.calibration.get(k).copied()),
+            );
+            if let Some(p) = prev {
+                line += &format!(" {} |", cell(p.value(&p.model, key)));
+            }
+            let _ = writeln!(s, "{line}");
+        }
+        let sens = |x: &RoleReport| {
+            format!(
+                "chords a tritone away cost {:+.3} nats per predicted token ({:+.3} per pitch token); the input a tritone away {:+.3} ({:+.3}); rests before a given event: human {:.2}, model {:.2}",
+                x.sensitivity.chord_cost,
+                x.sensitivity.chord_cost_pitch,
+                x.sensitivity.input_cost,
+                x.sensitivity.input_cost_pitch,
+                x.rest.data_rate,
+                x.rest.model_mass
+            )
+        };
+        let _ = writeln!(s, "\nThis model: {}.", sens(r));
+        if let Some(p) = prev {
+            let _ = writeln!(s, "{previous_name}: {}.", sens(p));
+        }
+    }
+    s
+}

@@ -1,0 +1,163 @@
+//! The music report on a model that must reproduce its data: a Markov model counted on a few
+//! pieces the test writes (a lead that rests over a walking bass, a backbeat groove), sampled at
+//! calibration settings over those pieces' own conditioning. A high-order Markov model replays
+//! what it counted, so every statistic must come back close to the human one; if the generation
+//! path (the session writing given events, the runtime rule, the sampler) ever starts to play
+//! differently from what the model learned, this fails. Runs in seconds.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use models::chord::{Chord, ChordQuality};
+use models::markov::MarkovBuilder;
+use models::music::{ChordEvent, Note, Onset, Role};
+use models::package::{MANIFEST_FORMAT, Manifest, ModelKind, Package};
+use models::tokenizer::{Sequence, Tokenizer, Vocab};
+use sideman_trainer::report::{self, ReportSettings};
+use sideman_trainer::rng::Rng;
+
+fn note(start: f64, duration: f64, pitch: u8) -> Note {
+    Note {
+        start,
+        duration,
+        pitch,
+        velocity: 80,
+    }
+}
+
+/// A lead over ii-V-I changes and a walking bass (its input): phrases of chord tones, one bar on,
+/// then a bar that rests after beat 2.
+fn lead(seed: u64, bars: u32) -> Sequence {
+    let mut rng = Rng::new(seed);
+    let mut s = Sequence::new(Role::Lead);
+    s.tempo_bpm = Some(140.0);
+    let changes = [
+        (2, ChordQuality::Min7),
+        (7, ChordQuality::Dom7),
+        (0, ChordQuality::Maj7),
+    ];
+    for b in 0..bars {
+        let (root, q) = changes[(b as usize / 2) % 3];
+        let c = Chord::new(root, q);
+        let t = b as f64 * 4.0;
+        if b % 2 == 0 {
+            s.chords.push(ChordEvent {
+                start: t,
+                chord: Some(c),
+            });
+        }
+        for beat in 0..4 {
+            s.inputs.push(Onset {
+                start: t + beat as f64,
+                pitch: 36 + root + [0, 3, 7, 10][beat],
+            });
+        }
+        let tones: Vec<u8> = c.pitch_classes().collect();
+        let eighths = if b % 2 == 0 { 8 } else { 3 };
+        for e in 0..eighths {
+            let pc = tones[(e + rng.below(2)) % tones.len()];
+            s.notes.push(note(t + e as f64 * 0.5, 0.5, 60 + pc));
+        }
+    }
+    s.bars = bars;
+    s
+}
+
+/// A rock groove: kick on 1 and 3, snare on 2 and 4, eighth hats, a random extra kick.
+fn drums(seed: u64, bars: u32) -> Sequence {
+    let mut rng = Rng::new(seed);
+    let mut s = Sequence::new(Role::Drums);
+    s.tempo_bpm = Some(100.0);
+    for b in 0..bars {
+        let t = b as f64 * 4.0;
+        s.notes.push(note(t, 0.25, 36));
+        s.notes.push(note(t + 2.0, 0.25, 36));
+        s.notes.push(note(t + 1.0, 0.25, 38));
+        s.notes.push(note(t + 3.0, 0.25, 38));
+        if rng.below(3) == 0 {
+            s.notes.push(note(t + 2.5, 0.25, 36));
+        }
+        for e in 0..8 {
+            s.notes.push(note(t + e as f64 * 0.5, 0.25, 42));
+        }
+    }
+    s.bars = bars;
+    s
+}
+
+fn markov_package(dir: &std::path::Path, seqs: &[Sequence]) -> Package {
+    let tok = Tokenizer::default();
+    let mut b = MarkovBuilder::new(10);
+    for s in seqs {
+        b.add_sequence(&tok.encode(s).unwrap());
+    }
+    let table = Arc::new(b.build(1, 1));
+    std::fs::create_dir_all(dir).unwrap();
+    table.save(&dir.join("markov.bin")).unwrap();
+    let mut manifest = Manifest {
+        format: MANIFEST_FORMAT,
+        name: "report test".into(),
+        description: "Markov model of the test's own pieces".into(),
+        model: ModelKind::Markov {
+            file: "markov.bin".into(),
+            order: 10,
+        },
+        vocab: Vocab::new(),
+        microtiming: false,
+        roles: vec![Role::Lead, Role::Drums],
+        data: vec![],
+        metrics: BTreeMap::new(),
+        trainer_revision: "test".into(),
+        files: BTreeMap::new(),
+    };
+    Package::write(dir, &mut manifest).unwrap();
+    Package::load(dir).unwrap()
+}
+
+fn close(got: f64, want: f64, tol: f64, what: &str) {
+    assert!(
+        (got - want).abs() <= tol * want.abs().max(1e-9),
+        "{what}: generated {got:.3}, human {want:.3}"
+    );
+}
+
+#[test]
+fn calibrated_sampling_reproduces_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut seqs: Vec<Sequence> = (0..6).map(|i| lead(i, 12)).collect();
+    seqs.extend((0..6).map(|i| drums(100 + i, 12)));
+    let pkg = markov_package(dir.path(), &seqs);
+    let settings = ReportSettings {
+        pieces: 6,
+        bars: 12,
+        seed: 1,
+        fp32: false,
+    };
+    let r = report::build(&pkg, None, &seqs, &[], false, &settings).unwrap();
+    report::print(&r, settings.bars);
+
+    let lead = &r["lead"];
+    assert_eq!(lead.pieces, 6);
+    let get = |set: &[f64], k: &str| lead.value(set, k).unwrap();
+    for k in ["notes_per_bar", "empty_beats", "chord_tones", "chord_tones_strong"] {
+        close(get(&lead.calibration, k), get(&lead.human, k), 0.15, k);
+    }
+    // The human rests half the bars: a generation path that never rested would fail here.
+    assert!(get(&lead.human, "empty_beats") > 0.2);
+    // Teacher-forced: the model counted these pieces, so moving the chords or the bass costs.
+    assert!(lead.sensitivity.input_cost > 0.0, "{:?}", lead.sensitivity);
+    assert!(lead.sensitivity.chord_cost.is_finite());
+    close(lead.rest.model_mass, lead.rest.data_rate, 0.15, "rest calibration");
+
+    let d = &r["drums"];
+    let get = |set: &[f64], k: &str| d.value(set, k).unwrap();
+    assert_eq!(get(&d.human, "backbeat"), 1.0);
+    for k in ["backbeat", "kick_on_one", "notes_per_bar", "groove_consistency"] {
+        close(get(&d.calibration, k), get(&d.human, k), 0.10, k);
+    }
+    // The JSON form reads back (NaN as null).
+    let json = serde_json::to_string(&r).unwrap();
+    let back: BTreeMap<String, report::RoleReport> = serde_json::from_str(&json).unwrap();
+    assert_eq!(back["lead"].pieces, 6);
+    assert!(report::markdown(&r, Some(&back), "previous").contains("| notes per bar |"));
+}
