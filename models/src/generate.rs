@@ -610,12 +610,15 @@ impl<M: TokenModel> Session<M> {
             }
         }
         // A bar denser than the room left: close it (a `BAR` as soon as the grammar allows one)
-        // so the re-prime at the bar line makes room, rather than overflowing the context.
+        // so the re-prime at the bar line makes room, rather than overflowing the context. The
+        // given events left in that bar are not written (there is no room for them).
+        let mut forced_bar = false;
         if self.tokens.len() + CONTEXT_MARGIN >= self.model.context_len() {
             let bar = Vocab::id(Token::Bar) as usize;
             if self.allowed[bar] {
                 self.allowed.iter_mut().for_each(|a| *a = false);
                 self.allowed[bar] = true;
+                forced_bar = true;
             }
         }
         let sounding = self.sounding();
@@ -639,6 +642,7 @@ impl<M: TokenModel> Session<M> {
             _ => None,
         };
         if let Some(t) = moves_to
+            && !forced_bar
             && self.state.bars > 0
             && let Some(g) = self.next_given(cond)
             && (g < t || (g == t && matches!(Vocab::token(id), Some(Token::Pos(_)))))
@@ -1023,6 +1027,29 @@ mod tests {
                 .unwrap_or_else(|e| panic!("context {context}: {e}"));
             assert!(s.tokens().len() <= context);
             assert!(s.reprimes() > 0);
+        }
+    }
+
+    #[test]
+    fn a_bar_of_dense_input_after_sparse_bars_never_overflows_the_context() {
+        // Given events are written before time moves past them: a bar whose input alone is denser
+        // than the room left must still close without overflowing (it used to fail with
+        // "context full" on an MMA groove).
+        let mut cond = Conditioning::default();
+        cond.set_chord(0, Some(Chord::new(0, ChordQuality::Maj7)));
+        for t in (3 * 48..4 * 48).step_by(2) {
+            for p in [40, 47, 52, 55, 59] {
+                cond.add_input(t, p);
+            }
+        }
+        let mut c = SessionConfig::new(Role::Lead);
+        c.seed = 2;
+        for context in [96, 128, 256] {
+            let m = MarkovModel::with_context_len(model().table().clone(), context);
+            let mut s = Session::new(m, c.clone(), 0, &cond).unwrap();
+            s.generate_until(&cond, 48 * 8)
+                .unwrap_or_else(|e| panic!("context {context}: {e}"));
+            assert!(s.tokens().len() <= context);
         }
     }
 

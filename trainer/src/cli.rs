@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use crate::eval::{self, EvalArgs};
 use crate::export::{self, ExportArgs};
 use crate::generate::{self, GenerateArgs};
+use crate::info::{self, InfoArgs};
 use crate::markov::{self, MarkovArgs};
 use crate::prepare::{self, PrepareArgs};
 use crate::ship::{self, ShipArgs};
@@ -36,6 +37,8 @@ pub enum Commands {
     Generate(GenerateArgs),
     /// Copy an evaluated package's int8 graph into a default-model asset folder with its card.
     Ship(ShipArgs),
+    /// Show what a model package is: roles, styles, size, data and licences, metrics, its card.
+    Info(InfoArgs),
 }
 
 impl Cli {
@@ -49,6 +52,7 @@ impl Cli {
             Commands::Eval(args) => eval::run(args),
             Commands::Generate(args) => generate::run(args),
             Commands::Ship(args) => ship::run(args),
+            Commands::Info(args) => info::run(args),
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod dataset;
 pub mod eval;
 pub mod export;
 pub mod generate;
+pub mod info;
 pub mod markov;
 pub mod model;
 pub mod onnx;
