@@ -141,7 +141,7 @@ impl Constraints {
 }
 
 /// Default harmony bonus (nats) for chord tones of pitched roles.
-pub const DEFAULT_CHORD_TONES: f32 = 1.0;
+pub const DEFAULT_CHORD_TONES: f32 = 0.5;
 
 /// Default lowest pitch of pitched roles (C2).
 pub const DEFAULT_PITCH_LO: u8 = 36;

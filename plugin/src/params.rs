@@ -337,8 +337,10 @@ impl Default for SidemanParams {
                 "Harmony",
                 DEFAULT_CHORD_TONES * 100.0 / HARMONY_FULL_SCALE_NATS,
                 FloatRange::Linear { min: 0.0, max: 100.0 },
-                1.0,
-                0,
+                // Half a percent, so the default (12.5 %, 0.5 nat) is on the grid and a host that
+                // snaps values plays exactly what `trainer generate` plays.
+                0.5,
+                1,
                 " %",
             ),
             look_ahead_beats: stepped(

@@ -41,6 +41,9 @@ fn read_report(p: &std::path::Path) -> anyhow::Result<crate::eval::Report> {
 pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
     let pkg = Package::load(&args.package).with_context(|| format!("loading {}", args.package.display()))?;
     let mut manifest = pkg.manifest.clone();
+    // A fine-tuned model lists the data of its starting package and its own: once each.
+    let mut seen = std::collections::BTreeSet::new();
+    manifest.data.retain(|d| seen.insert(d.name.clone()));
     if let Some(name) = &args.name {
         manifest.name = name.clone();
     }

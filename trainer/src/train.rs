@@ -1027,7 +1027,11 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let mut roles = data.roles.clone();
     if let Some(pkg) = &args.init {
         let m = models::package::Package::open(&pkg.to_string_lossy())?.manifest;
-        sources.extend(m.data);
+        sources.extend(
+            m.data
+                .into_iter()
+                .filter(|d| !data.sources.iter().any(|s| s.name == d.name)),
+        );
         roles.extend(m.roles.iter().filter(|r| !data.roles.contains(r)));
     }
     let info = RunInfo {

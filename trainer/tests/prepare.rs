@@ -129,3 +129,59 @@ fn prepare_splits_by_piece_augments_train_only_and_survives_bad_files() {
     assert!(st.solo_tokens_per_note > 3.0 && st.solo_tokens_per_note < 5.0, "{st:?}");
     std::fs::remove_dir_all(&tmp).unwrap();
 }
+
+#[test]
+fn prepare_walks_links_once_skips_what_is_not_a_file_and_fails_when_nothing_is_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("mine");
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    for i in 0..6u8 {
+        std::fs::write(
+            root.join("sub").join(format!("take{i}.mid")),
+            models::midi::write_smf(&piece(i)),
+        )
+        .unwrap();
+    }
+    // A link back to the folder above: read once, reported, never followed round.
+    std::os::unix::fs::symlink(&root, root.join("sub").join("loop")).unwrap();
+    // A FIFO named like a MIDI file would block a reader forever.
+    let fifo = root.join("x.mid");
+    let status = std::process::Command::new("mkfifo").arg(&fifo).status();
+    let have_fifo = status.is_ok_and(|s| s.success());
+    let args = |input: &Path, out: &Path| PrepareArgs {
+        inputs: vec![input.display().to_string()],
+        out: out.to_path_buf(),
+        role: vec![],
+        style_from: StyleFrom::Auto,
+        transpose: Transpose::None,
+        microtiming: false,
+        vocab: None,
+    };
+    let out = tmp.path().join("ds");
+    prepare::run(&args(&root, &out)).unwrap();
+    let m = Dataset::open(&out).unwrap().manifest;
+    assert_eq!(
+        m.files.len(),
+        6,
+        "each file once: {:?}",
+        m.files.iter().map(|f| &f.path).collect::<Vec<_>>()
+    );
+    assert!(m.skipped.iter().any(|s| s.reason.contains("loops")), "{:?}", m.skipped);
+    if have_fifo {
+        assert!(
+            m.skipped
+                .iter()
+                .any(|s| s.path.ends_with("x.mid") && s.reason.contains("not a regular file")),
+            "{:?}",
+            m.skipped
+        );
+    }
+    // Nothing readable: an error, and no dataset written.
+    let bad = tmp.path().join("bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::write(bad.join("a.mid"), b"MThd garbage").unwrap();
+    let out2 = tmp.path().join("ds2");
+    let err = prepare::run(&args(&bad, &out2)).unwrap_err().to_string();
+    assert!(err.contains("no file could be read"), "{err}");
+    assert!(!out2.join("manifest.json").exists());
+}

@@ -743,7 +743,20 @@ mod tests {
     use models::{Note, Sequence, Tokenizer, Vocab};
 
     fn package(dir: &std::path::Path) {
+        // A lead over Dm7 with its chord tones as input, as the tests play it.
         let mut s = Sequence::new(Role::Lead);
+        for bar in 0..4 {
+            s.chords.push(models::music::ChordEvent {
+                start: bar as f64 * 4.0,
+                chord: models::chord::Chord::parse("Dm7").unwrap(),
+            });
+            for pitch in [38, 62, 65, 69, 72] {
+                s.inputs.push(models::music::Onset {
+                    start: bar as f64 * 4.0,
+                    pitch,
+                });
+            }
+        }
         s.notes = (0..32)
             .map(|i| Note {
                 start: i as f64 * 0.5,

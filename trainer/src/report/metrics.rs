@@ -94,7 +94,7 @@ pub fn pitched(p: &Passage) -> Vec<f64> {
         ct += hit;
         ct_n += 1;
         let (_, off) = p.in_bar(n.start);
-        let strong = off.abs() < 1.0 / 24.0 || (p.numerator % 2 == 0 && (off - bb / 2.0).abs() < 1.0 / 24.0);
+        let strong = off.abs() < 1.0 / 24.0 || (p.numerator.is_multiple_of(2) && (off - bb / 2.0).abs() < 1.0 / 24.0);
         if strong {
             st += hit;
             st_n += 1;
