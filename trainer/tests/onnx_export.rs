@@ -27,6 +27,17 @@ fn onnx(params: &std::collections::HashMap<String, Tensor>, prec: Precision) -> 
     sideman_trainer::onnx::encode(&build_model(&tiny_config(), &weights_of(params).unwrap(), prec).unwrap())
 }
 
+fn tensor_max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
+}
+
 fn max_abs(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
@@ -131,14 +142,7 @@ fn weights_read_back_from_the_fp32_graph() {
     for (n, t) in &params {
         let b = &back[n];
         assert_eq!(b.dims(), t.dims(), "{n}");
-        let d = (b - t)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let d = tensor_max_abs_diff(b, t);
         assert_eq!(d, 0.0, "{n}");
     }
 }
@@ -153,14 +157,7 @@ fn weights_read_back_from_the_int8_graph_within_half_a_step() {
     for (n, t) in &params {
         let b = &back[n];
         assert_eq!(b.dims(), t.dims(), "{n}");
-        let d = (b - t)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let d = tensor_max_abs_diff(b, t);
         if n.ends_with(".weight") && t.dims().len() == 2 && !n.starts_with("embed.") && !n.starts_with("feat.") {
             // Per output row of the candle weight: half a step of that row's scale.
             let max = t.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
