@@ -30,7 +30,7 @@ use models::sampling::{Constraints, SamplerConfig, is_sampleable};
 use models::tokenizer::{Sequence, Token, Tokenizer, VOCAB_SIZE, Vocab, predicted_mask};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::generate::{AnyModel, conditioning, generate_any};
+use crate::generate::{AnyModel, conditioning, generate_any, load_model};
 use metrics::Passage;
 
 /// How a report samples and how much it measures.
@@ -198,15 +198,9 @@ pub fn sample(model: AnyModel, pkg: &Package, w: &Sequence, how: Sampling, seed:
     config.keep_bars = pkg.manifest.keep_bars();
     match how {
         Sampling::Calibration => {
+            // Temperature 1, top-p 1; no range, polyphony, density or Harmony.
             config.sampler = SamplerConfig::default();
-            config.constraints = Constraints {
-                pitch_classes: 0xFFF,
-                pitch_lo: 0,
-                pitch_hi: 127,
-                max_polyphony: 0,
-                density: 0.5,
-                chord_tones: 0.0,
-            };
+            config.constraints = Constraints::default();
         }
         Sampling::Model | Sampling::Harmony => {
             config.sampler = SamplerConfig {
@@ -419,11 +413,6 @@ fn teacher_forced(
     Ok((s, r))
 }
 
-/// Loads a fresh model of the package.
-pub fn load(pkg: &Package, fp32: bool) -> anyhow::Result<AnyModel> {
-    crate::generate::load_model(pkg, fp32)
-}
-
 /// Builds the report of every role of `seqs` (the evaluation pieces, untransposed).
 pub fn build(
     pkg: &Package,
@@ -453,12 +442,12 @@ pub fn build(
         for (i, w) in ws.iter().enumerate() {
             let seed = settings.seed + i as u64;
             human.push(metrics::measure(&passage(w, &w.notes), drums));
-            let n = sample(load(pkg, settings.fp32)?, pkg, w, Sampling::Calibration, seed)?;
+            let n = sample(load_model(pkg, settings.fp32)?, pkg, w, Sampling::Calibration, seed)?;
             cal.push(metrics::measure(&passage(w, &n), drums));
-            let n = sample(load(pkg, settings.fp32)?, pkg, w, Sampling::Model, seed)?;
+            let n = sample(load_model(pkg, settings.fp32)?, pkg, w, Sampling::Model, seed)?;
             model.push(metrics::measure(&passage(w, &n), drums));
             if !drums {
-                let n = sample(load(pkg, settings.fp32)?, pkg, w, Sampling::Harmony, seed)?;
+                let n = sample(load_model(pkg, settings.fp32)?, pkg, w, Sampling::Harmony, seed)?;
                 harm.push(metrics::measure(&passage(w, &n), drums));
             }
             if let Some(t) = baseline {
@@ -469,7 +458,7 @@ pub fn build(
             bar.inc(1);
         }
         bar.finish_and_clear();
-        let mut m = load(pkg, settings.fp32)?;
+        let mut m = load_model(pkg, settings.fp32)?;
         let (sensitivity, rest) = teacher_forced(&mut m, &tok, context, &ws)?;
         out.insert(
             role.name().to_string(),
