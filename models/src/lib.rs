@@ -12,10 +12,13 @@
 //! - [`markov`]: the variable-order Markov baseline (Witten-Bell), a [`model::TokenModel`];
 //! - [`sampling`]: seeded temperature/top-k/top-p sampling and musical constraints;
 //! - [`runtime`]: ONNX Runtime loading and the KV-cached [`runtime::OnnxModel`];
-//! - [`generate`]: the generation session (given-event rule, look-ahead, rollback, re-priming).
+//! - [`generate`]: the generation session (given-event rule, look-ahead, rollback, re-priming);
+//! - [`error`]: error chains as text (causes are sources, never repeated in messages);
+//! - [`synth`]: a small realtime-safe preview synthesizer (GM drums, one tone) and offline rendering.
 
 pub mod assets;
 pub mod chord;
+pub mod error;
 pub mod generate;
 pub mod markov;
 pub mod midi;
@@ -24,6 +27,7 @@ pub mod music;
 pub mod package;
 pub mod runtime;
 pub mod sampling;
+pub mod synth;
 pub mod tokenizer;
 pub mod wjazzd;
 

@@ -80,8 +80,16 @@ fn mix(h: u64, token: u32) -> u64 {
 #[derive(Debug, thiserror::Error)]
 pub enum MarkovError {
     /// The file could not be read.
-    #[error("cannot read Markov model {path}: {source}")]
+    #[error("cannot read Markov model {}", path.display())]
     Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file could not be written.
+    #[error("cannot write Markov model {}", path.display())]
+    Write {
         /// The file.
         path: std::path::PathBuf,
         /// The OS error.
@@ -384,7 +392,7 @@ impl MarkovTable {
 
     /// Writes a model file.
     pub fn save(&self, path: &Path) -> Result<(), MarkovError> {
-        std::fs::write(path, self.to_bytes()).map_err(|source| MarkovError::Io {
+        std::fs::write(path, self.to_bytes()).map_err(|source| MarkovError::Write {
             path: path.to_path_buf(),
             source,
         })

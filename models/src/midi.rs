@@ -31,6 +31,11 @@
 //!   chord symbols ([`Chord::parse`]) fills [`Piece::chords`]; events that do not parse are skipped.
 //! - **Roles.** A text event `sideman:role=<role>` (which [`write_smf`] writes) sets the role of
 //!   every part of its track; otherwise [`infer_role`] decides.
+//! - **Truncation.** A file cut short is read as far as it goes (notes still open end at the
+//!   track's last event), and [`read_smf_with_report`] says so in its [`ReadReport`]: a track
+//!   chunk that declares more bytes than the file holds, a track that stops inside an event or
+//!   has no End-of-Track, a file that ends inside a chunk header, or fewer tracks than the header
+//!   declares. Anything after a track's End-of-Track does not count: that track is complete.
 //! - **Limits.** Files over [`MAX_MIDI_FILE_BYTES`] are refused ([`MidiError::TooLarge`]), as are
 //!   files with more than [`MAX_NOTES`] notes ([`MidiError::TooManyNotes`]) and files with a note
 //!   that starts after [`MAX_PIECE_BEATS`] ([`MidiError::TooLong`]). Any other event after that
@@ -81,19 +86,30 @@ pub const CONDUCTOR_TRACK_NAME: &str = "Sideman";
 /// Prefix of the text event that records a track's role.
 pub const ROLE_TEXT_PREFIX: &str = "sideman:role=";
 
-/// Why a MIDI file could not be read.
+/// Why a MIDI file could not be read or written.
+///
+/// Messages leave out their cause: it is the error's [`source`](std::error::Error::source), so
+/// that a caller printing the chain (`anyhow`'s `{:#}`, [`crate::error::chain`]) shows it once.
 #[derive(Debug, thiserror::Error)]
 pub enum MidiError {
     /// The file could not be opened or read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// What the operating system said.
         source: std::io::Error,
     },
+    /// The file could not be written.
+    #[error("cannot write {}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
     /// Reading a file failed for the reason inside.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     InFile {
         /// The file.
         path: PathBuf,
@@ -138,6 +154,11 @@ impl MidiError {
 
 /// Reads a MIDI file (see the module documentation for the rules). Errors name the file.
 pub fn read_file(path: &Path) -> Result<Piece, MidiError> {
+    read_file_with_report(path).map(|(piece, _)| piece)
+}
+
+/// Reads a MIDI file like [`read_file`], and reports whether it was cut short.
+pub fn read_file_with_report(path: &Path) -> Result<(Piece, ReadReport), MidiError> {
     let io = |source| MidiError::Io {
         path: path.to_path_buf(),
         source,
@@ -153,15 +174,114 @@ pub fn read_file(path: &Path) -> Result<Piece, MidiError> {
     }
     let mut bytes = Vec::with_capacity(len as usize);
     file.take(MAX_MIDI_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(io)?;
-    read_smf(&bytes).map_err(in_file)
+    read_smf_with_report(&bytes).map_err(in_file)
 }
 
 /// Writes `piece` to a MIDI file (see [`write_smf`]).
 pub fn write_file(piece: &Piece, path: &Path) -> Result<(), MidiError> {
-    std::fs::write(path, write_smf(piece)).map_err(|source| MidiError::Io {
+    std::fs::write(path, write_smf(piece)).map_err(|source| MidiError::Write {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// How a file was found cut short (see [`read_smf_with_report`]). Tracks count from 0, in file
+/// order; messages count them from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Truncation {
+    /// The last chunk, a track without its End-of-Track, declares more bytes than the file holds.
+    ChunkCut {
+        /// The track.
+        track: usize,
+        /// Bytes its chunk header declares.
+        declared: u32,
+        /// Bytes the file holds.
+        present: usize,
+    },
+    /// A track stops in the middle of an event, before its End-of-Track.
+    EventCut {
+        /// The track.
+        track: usize,
+    },
+    /// A track has no End-of-Track event.
+    NoEndOfTrack {
+        /// The track.
+        track: usize,
+    },
+    /// The file ends inside a chunk header.
+    ChunkHeaderCut,
+    /// The file holds fewer tracks than its header declares.
+    MissingTracks {
+        /// Tracks the header declares.
+        declared: u16,
+        /// Tracks in the file.
+        found: usize,
+    },
+}
+
+impl std::fmt::Display for Truncation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Truncation::ChunkCut {
+                track,
+                declared,
+                present,
+            } => write!(
+                f,
+                "track {} is cut: its chunk declares {declared} bytes, the file holds {present}",
+                track + 1
+            ),
+            Truncation::EventCut { track } => write!(f, "track {} stops in the middle of an event", track + 1),
+            Truncation::NoEndOfTrack { track } => write!(f, "track {} has no end-of-track event", track + 1),
+            Truncation::ChunkHeaderCut => write!(f, "the file ends inside a chunk header"),
+            Truncation::MissingTracks { declared, found } => {
+                write!(f, "the header declares {declared} tracks, the file holds {found}")
+            }
+        }
+    }
+}
+
+/// What [`read_smf_with_report`] noticed about a file it could read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadReport {
+    /// Why the file looks cut short (the first sign found), or `None` for a complete file.
+    pub truncated: Option<Truncation>,
+}
+
+impl ReadReport {
+    /// Whether only part of the file could be read.
+    pub fn is_partial(&self) -> bool {
+        self.truncated.is_some()
+    }
+
+    /// For a partial read of `piece`: "truncated MIDI (why), read N notes up to bar B", bars
+    /// counted from 1 (the bar where the last note read ends).
+    pub fn warning(&self, piece: &Piece) -> Option<String> {
+        let why = self.truncated?;
+        // Where the last note read starts or ends (a note ending on a bar line ends in the bar
+        // before it).
+        let last = piece
+            .tracks
+            .iter()
+            .flat_map(|t| &t.notes)
+            .map(|n| n.start.max(n.end() - 1e-9))
+            .fold(0.0, f64::max);
+        let (bar, _) = piece.meter.bar_at(last);
+        Some(format!(
+            "truncated MIDI ({why}), read {} notes up to bar {}",
+            piece.note_count(),
+            bar as u64 + 1
+        ))
+    }
+}
+
+/// How one track's events ended.
+#[derive(Clone, Copy)]
+struct TrackEnd {
+    /// An End-of-Track event was read.
+    end_of_track: bool,
+    /// Reading stopped at a malformed or cut-off event before the End-of-Track.
+    cut: bool,
 }
 
 /// Decodes a meta event's text: UTF-8 when it is, else Latin-1. Surrounding spaces and NULs go.
@@ -210,10 +330,12 @@ struct Reader<'a> {
     open: Vec<VecDeque<OpenNote>>,
     /// Indices of `open` used by the current track.
     touched: Vec<usize>,
+    /// How each track read so far ended, in file order.
+    ends: Vec<TrackEnd>,
 }
 
 impl<'a> Reader<'a> {
-    fn read_track(&mut self, events: midly::EventIter<'a>) -> Result<(), MidiError> {
+    fn read_track(&mut self, mut events: midly::EventIter<'a>) -> Result<(), MidiError> {
         let mut raw = RawTrack {
             name: String::new(),
             role: None,
@@ -224,8 +346,28 @@ impl<'a> Reader<'a> {
         let mut texts: Vec<(u64, &'a [u8])> = Vec::new();
         let mut tick: u64 = 0;
         let mut last_tick: u64 = 0;
-        // Lenient parsing: midly ends the iterator at the first malformed event.
-        for event in events.flatten() {
+        let mut end = TrackEnd {
+            end_of_track: false,
+            cut: false,
+        };
+        loop {
+            // Lenient parsing: midly ends the iterator at the first malformed event, so bytes left
+            // unread before it ended mean the track stops inside an event.
+            let rest = events.unread();
+            let event = match events.next() {
+                Some(Ok(event)) => event,
+                Some(Err(_)) | None => {
+                    end.cut = !rest.is_empty() && !end.end_of_track;
+                    break;
+                }
+            };
+            // midly also reads an End-of-Track cut before its length byte; that one is not whole.
+            let bytes = &rest[..rest.len() - events.unread().len()];
+            if matches!(event.kind, TrackEventKind::Meta(MetaMessage::EndOfTrack))
+                && bytes.ends_with(&[0xFF, 0x2F, 0x00])
+            {
+                end.end_of_track = true;
+            }
             tick = tick.saturating_add(event.delta.as_int() as u64);
             if tick > self.max_tick {
                 if let TrackEventKind::Midi {
@@ -310,6 +452,7 @@ impl<'a> Reader<'a> {
         if raw.notes.iter().any(|n| !n.is_empty()) {
             self.tracks.push(raw);
         }
+        self.ends.push(end);
         Ok(())
     }
 
@@ -432,6 +575,40 @@ fn smf_body(bytes: &[u8]) -> Result<&[u8], MidiError> {
     Ok(body)
 }
 
+/// What the chunk layout of an SMF body says about truncation.
+struct ChunkLayout {
+    /// `MTrk` chunks in the file.
+    tracks: usize,
+    /// The last chunk when it is a track cut short: (track index, declared length, bytes held).
+    cut_track: Option<(usize, u32, usize)>,
+    /// The file ends inside a chunk header (1 to 7 bytes that are not all zero padding).
+    header_cut: bool,
+}
+
+/// Walks the chunks of `body` (as [`smf_body`] and midly do) to find where the file is cut.
+fn chunk_layout(body: &[u8]) -> ChunkLayout {
+    let mut layout = ChunkLayout {
+        tracks: 0,
+        cut_track: None,
+        header_cut: false,
+    };
+    let mut pos = 0usize;
+    while body.len() - pos >= 8 {
+        let id = &body[pos..pos + 4];
+        let declared = u32::from_be_bytes([body[pos + 4], body[pos + 5], body[pos + 6], body[pos + 7]]);
+        let present = (body.len() - pos - 8).min(declared as usize);
+        if id == b"MTrk" {
+            if present < declared as usize {
+                layout.cut_track = Some((layout.tracks, declared, present));
+            }
+            layout.tracks += 1;
+        }
+        pos += 8 + present;
+    }
+    layout.header_cut = body[pos..].iter().any(|&b| b != 0);
+    layout
+}
+
 /// RIFF chunks as (id, data): 4-byte id, little-endian length, data cut short at the end,
 /// padded to an even length.
 fn riff_chunks(mut raw: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
@@ -466,6 +643,12 @@ fn rmid_data(bytes: &[u8]) -> Result<&[u8], MidiError> {
 
 /// Reads a Standard MIDI File from memory (see the module documentation for the rules).
 pub fn read_smf(bytes: &[u8]) -> Result<Piece, MidiError> {
+    read_smf_with_report(bytes).map(|(piece, _)| piece)
+}
+
+/// Reads a Standard MIDI File like [`read_smf`], and reports whether it was cut short: a
+/// truncated file gives what it holds and a [`ReadReport`] that says why it is partial.
+pub fn read_smf_with_report(bytes: &[u8]) -> Result<(Piece, ReadReport), MidiError> {
     if bytes.len() as u64 > MAX_MIDI_FILE_BYTES {
         return Err(MidiError::TooLarge {
             bytes: bytes.len() as u64,
@@ -473,6 +656,8 @@ pub fn read_smf(bytes: &[u8]) -> Result<Piece, MidiError> {
     }
     let bytes = smf_body(bytes)?;
     let (header, tracks) = midly::parse(bytes).map_err(|e| MidiError::Parse(e.to_string()))?;
+    // midly's track iterator starts with the header's track count as its size hint.
+    let declared_tracks = tracks.size_hint().0;
     let (ticks_per_beat, timecode) = match header.timing {
         Timing::Metrical(t) if t.as_int() == 0 => return Err(MidiError::Parse("division of 0 ticks per beat".into())),
         Timing::Metrical(t) => (t.as_int() as f64, false),
@@ -491,6 +676,7 @@ pub fn read_smf(bytes: &[u8]) -> Result<Piece, MidiError> {
         any_program: [None; 16],
         open: vec![VecDeque::new(); 16 * 128],
         touched: Vec::new(),
+        ends: Vec::new(),
     };
     let mut track_count = 0usize;
     for track in tracks {
@@ -535,12 +721,47 @@ pub fn read_smf(bytes: &[u8]) -> Result<Piece, MidiError> {
     if tracks.is_empty() {
         return Err(MidiError::NoNotes);
     }
-    Ok(Piece {
+    let report = ReadReport {
+        truncated: truncation(&chunk_layout(bytes), &reader.ends, declared_tracks),
+    };
+    let piece = Piece {
         meter: reader.meter(),
         tempo_map: reader.tempo_map(),
         chords: reader.chords(),
         tracks,
-    })
+    };
+    Ok((piece, report))
+}
+
+/// The first sign that a file is cut short, from its chunk layout, how its tracks ended and the
+/// track count its header declares.
+fn truncation(layout: &ChunkLayout, ends: &[TrackEnd], declared_tracks: usize) -> Option<Truncation> {
+    let complete = |track: usize| ends.get(track).is_some_and(|e| e.end_of_track);
+    if let Some((track, declared, present)) = layout.cut_track
+        && !complete(track)
+    {
+        return Some(Truncation::ChunkCut {
+            track,
+            declared,
+            present,
+        });
+    }
+    if let Some(track) = ends.iter().position(|e| e.cut) {
+        return Some(Truncation::EventCut { track });
+    }
+    if let Some(track) = ends.iter().position(|e| !e.end_of_track) {
+        return Some(Truncation::NoEndOfTrack { track });
+    }
+    if layout.header_cut {
+        return Some(Truncation::ChunkHeaderCut);
+    }
+    if declared_tracks > ends.len() {
+        return Some(Truncation::MissingTracks {
+            declared: declared_tracks.min(u16::MAX as usize) as u16,
+            found: ends.len(),
+        });
+    }
+    None
 }
 
 /// Name words, by role, tried in this order against the words of a lower-cased track name
@@ -1460,6 +1681,136 @@ mod tests {
                 chord: Some(Chord::new(2, ChordQuality::Min7))
             }]
         );
+    }
+
+    /// Two tracks (notes up to bar 2, then a note in bar 3) at 96 ticks per beat, and where each
+    /// track chunk starts.
+    fn two_tracks() -> (Vec<u8>, usize, usize) {
+        let first = track(&[
+            (0, &[0x90, 60, 100]),
+            (96, &[0x80, 60, 0]),
+            (288, &[0x90, 62, 100]),
+            (96, &[0x80, 62, 0]),
+            (0, EOT),
+        ]);
+        let second = track(&[(768, &[0x90, 67, 100]), (96, &[0x80, 67, 0]), (0, EOT)]);
+        let at = 14 + first.len();
+        (smf(1, 96, &[first, second]), 14, at)
+    }
+
+    fn truncation_of(bytes: &[u8]) -> Option<Truncation> {
+        read_smf_with_report(bytes).unwrap().1.truncated
+    }
+
+    #[test]
+    fn complete_files_read_without_a_warning() {
+        let (file, _, _) = two_tracks();
+        let (p, r) = read_smf_with_report(&file).unwrap();
+        assert_eq!(r, ReadReport::default());
+        assert!(!r.is_partial());
+        assert_eq!(r.warning(&p), None);
+        let written = write_smf(&example_piece());
+        assert_eq!(read_smf_with_report(&written).unwrap().1, ReadReport::default());
+        // Zero padding after the last chunk, or after an End-of-Track inside its chunk, is not a cut.
+        let mut padded = file.clone();
+        padded.extend([0, 0, 0]);
+        assert_eq!(truncation_of(&padded), None);
+        let t = track(&[(0, &[0x90, 60, 100]), (96, &[0x80, 60, 0]), (0, EOT), (0, &[0, 0])]);
+        assert_eq!(truncation_of(&smf(0, 96, &[t])), None);
+        // A last chunk that declares more than the file holds, but whose End-of-Track was read,
+        // lost nothing.
+        let mut t = track(&[(0, &[0x90, 60, 100]), (96, &[0x80, 60, 0]), (0, EOT)]);
+        t[7] += 10;
+        assert_eq!(truncation_of(&smf(0, 96, &[t])), None);
+    }
+
+    #[test]
+    fn truncated_files_are_read_in_part_and_reported() {
+        let (file, first, second) = two_tracks();
+        // Cut between the tracks: the first track is whole, the second is missing.
+        let (p, r) = read_smf_with_report(&file[..second]).unwrap();
+        assert_eq!(r.truncated, Some(Truncation::MissingTracks { declared: 2, found: 1 }));
+        assert_eq!(
+            r.warning(&p).unwrap(),
+            "truncated MIDI (the header declares 2 tracks, the file holds 1), read 2 notes up to bar 2"
+        );
+        // Cut inside the second chunk's header.
+        assert_eq!(truncation_of(&file[..second + 3]), Some(Truncation::ChunkHeaderCut));
+        // Cut inside the second track, after its note-on: the open note ends where the track does.
+        let cut = &file[..second + 8 + 5];
+        let (p, r) = read_smf_with_report(cut).unwrap();
+        assert_eq!(
+            r.truncated,
+            Some(Truncation::ChunkCut {
+                track: 1,
+                declared: 13,
+                present: 5
+            })
+        );
+        assert_eq!(p.note_count(), 3);
+        let w = r.warning(&p).unwrap();
+        assert!(w.ends_with("read 3 notes up to bar 3"), "{w}");
+        assert!(
+            w.contains("track 2 is cut: its chunk declares 13 bytes, the file holds 5"),
+            "{w}"
+        );
+        // Cut inside an event (the note-off lacks its velocity).
+        assert!(matches!(
+            truncation_of(&file[..file.len() - 5]),
+            Some(Truncation::ChunkCut { track: 1, .. })
+        ));
+        // A chunk whose length is right but whose last event is cut off; a track with no
+        // End-of-Track.
+        let t = track(&[(0, &[0x90, 60, 100]), (96, &[0x80, 60, 0]), (0, &[0x90, 62])]);
+        assert_eq!(
+            truncation_of(&smf(0, 96, &[t])),
+            Some(Truncation::EventCut { track: 0 })
+        );
+        let t = track(&[(0, &[0x90, 60, 100]), (96, &[0x80, 60, 0])]);
+        let (p, r) = read_smf_with_report(&smf(0, 96, &[t])).unwrap();
+        assert_eq!(r.truncated, Some(Truncation::NoEndOfTrack { track: 0 }));
+        assert_eq!(p.note_count(), 1);
+        // Every cut of a written file after its header is either reported or has nothing to read.
+        for bytes in [file.clone(), write_smf(&example_piece())] {
+            let total = read(&bytes).note_count();
+            let mut partial = 0;
+            for n in first..bytes.len() {
+                match read_smf_with_report(&bytes[..n]) {
+                    Ok((p, r)) => {
+                        let w = r
+                            .warning(&p)
+                            .unwrap_or_else(|| panic!("cut at {n} of {} not reported", bytes.len()));
+                        assert!(w.starts_with("truncated MIDI ("), "{w}");
+                        assert!(w.contains(&format!("read {} notes up to bar ", p.note_count())), "{w}");
+                        assert!(p.note_count() <= total, "cut at {n}");
+                        partial += 1;
+                    }
+                    Err(e) => assert!(matches!(e, MidiError::NoNotes | MidiError::NoTracks), "cut at {n}: {e}"),
+                }
+            }
+            assert!(partial > (bytes.len() - first) / 3, "{partial} partial reads");
+        }
+    }
+
+    #[test]
+    fn truncated_files_on_disk_are_reported_and_errors_keep_their_cause_out_of_the_message() {
+        let dir = std::env::temp_dir().join(format!("sideman-midi-cut-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (file, _, second) = two_tracks();
+        let cut = dir.join("cut.mid");
+        std::fs::write(&cut, &file[..second + 13]).unwrap();
+        let (p, r) = read_file_with_report(&cut).unwrap();
+        assert!(r.is_partial() && p.note_count() == 3);
+        assert_eq!(read_file(&cut).unwrap(), p);
+        // The OS error is the source, not part of the message.
+        let e = read_file(&dir.join("missing.mid")).unwrap_err();
+        assert!(e.to_string().starts_with("cannot read ") && std::error::Error::source(&e).is_some());
+        let e = write_file(&p, &cut.join("out.mid")).unwrap_err();
+        assert!(
+            e.to_string().starts_with("cannot write ") && e.to_string().ends_with("out.mid"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -134,8 +134,16 @@ pub struct Manifest {
 #[derive(Debug, thiserror::Error)]
 pub enum PackageError {
     /// A file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {}", path.display())]
     Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A file could not be written.
+    #[error("cannot write {}", path.display())]
+    Write {
         /// The file.
         path: PathBuf,
         /// The OS error.
@@ -150,7 +158,7 @@ pub enum PackageError {
         reason: String,
     },
     /// The vocabulary does not match this build's tokenizer.
-    #[error("model {name:?} was made for another tokenizer: {source}")]
+    #[error("model {name:?} was made for another tokenizer")]
     Vocab {
         /// Package name.
         name: String,
@@ -274,7 +282,11 @@ impl Package {
             let path = path.to_path_buf();
             move |source| PackageError::Io { path, source }
         };
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let write = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| PackageError::Write { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(write(dir))?;
         let names: Vec<String> = match &manifest.model {
             ModelKind::Markov { file, .. } => vec![file.clone()],
             ModelKind::Transformer { fp32, int8, .. } => fp32.iter().chain(int8.iter()).cloned().collect(),
@@ -287,8 +299,8 @@ impl Package {
         }
         let path = dir.join(MANIFEST_FILE);
         let tmp = dir.join(format!("{MANIFEST_FILE}.tmp"));
-        std::fs::write(&tmp, manifest.to_json()).map_err(io(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        std::fs::write(&tmp, manifest.to_json()).map_err(write(&path))?;
+        std::fs::rename(&tmp, &path).map_err(write(&path))?;
         Ok(())
     }
 

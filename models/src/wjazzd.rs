@@ -58,7 +58,7 @@ pub const MIN_SOLO_VELOCITY: u8 = 20;
 #[derive(Debug, thiserror::Error)]
 pub enum WjazzdError {
     /// A file could not be read.
-    #[error("cannot read {}: {source}", file.display())]
+    #[error("cannot read {}", file.display())]
     Io {
         /// The file.
         file: PathBuf,

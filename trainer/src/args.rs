@@ -11,73 +11,89 @@ pub const MAX_BARS: u32 = 2000;
 /// Largest Harmony bonus, nats (the plugin's 100 %).
 pub const MAX_HARMONY: f32 = 4.0;
 
-fn finite(s: &str) -> Result<f64, String> {
-    let v: f64 = s.trim().parse().map_err(|_| format!("{s:?} is not a number"))?;
-    if v.is_finite() {
-        Ok(v)
-    } else {
-        Err(format!("{s} is not a finite number"))
+/// `s` as a finite number; otherwise an error that states `rule` (the allowed range), so NaN,
+/// infinity and words are refused with the range in the message like any other value.
+fn finite(s: &str, rule: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => Err(format!("{rule} (got {s})")),
+        Err(_) => Err(format!("{rule} (got {s:?}, not a number)")),
     }
 }
 
 /// A tempo in BPM within [`TEMPO_RANGE`].
 pub fn tempo(s: &str) -> Result<f64, String> {
-    let v = finite(s)?;
     let (lo, hi) = TEMPO_RANGE;
+    let rule = format!("a tempo must be {lo}-{hi} BPM");
+    let v = finite(s, &rule)?;
     if (lo..=hi).contains(&v) {
         Ok(v)
     } else {
-        Err(format!("a tempo must be {lo}-{hi} BPM (got {v})"))
+        Err(format!("{rule} (got {v})"))
     }
+}
+
+/// The value parser of every `--role`: one of [`models::Role::ALL`], listed in `--help` and in
+/// the error.
+pub fn roles() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(models::Role::ALL.map(|r| r.name()))
 }
 
 /// A sampling temperature: finite, above 0, at most 10.
 pub fn temperature(s: &str) -> Result<f32, String> {
-    let v = finite(s)?;
+    let rule = "a temperature must be above 0 and at most 10";
+    let v = finite(s, rule)?;
     if v > 0.0 && v <= 10.0 {
         Ok(v as f32)
     } else {
-        Err(format!("a temperature must be above 0 and at most 10 (got {v})"))
+        Err(format!("{rule} (got {v})"))
     }
 }
 
 /// A nucleus mass in (0, 1].
 pub fn top_p(s: &str) -> Result<f32, String> {
-    let v = finite(s)?;
+    let rule = "top-p must be above 0 and at most 1";
+    let v = finite(s, rule)?;
     if v > 0.0 && v <= 1.0 {
         Ok(v as f32)
     } else {
-        Err(format!("top-p must be above 0 and at most 1 (got {v})"))
+        Err(format!("{rule} (got {v})"))
     }
 }
 
 /// A fraction in [0, 1] (density, feel amounts).
 pub fn unit(s: &str) -> Result<f32, String> {
-    let v = finite(s)?;
+    let rule = "must be between 0 and 1";
+    let v = finite(s, rule)?;
     if (0.0..=1.0).contains(&v) {
         Ok(v as f32)
     } else {
-        Err(format!("must be between 0 and 1 (got {v})"))
+        Err(format!("{rule} (got {v})"))
     }
 }
 
 /// A Harmony bonus in [0, [`MAX_HARMONY`]] nats.
 pub fn harmony(s: &str) -> Result<f32, String> {
-    let v = finite(s)?;
+    let rule = format!("harmony must be 0-{MAX_HARMONY} nats");
+    let v = finite(s, &rule)?;
     if (0.0..=MAX_HARMONY as f64).contains(&v) {
         Ok(v as f32)
     } else {
-        Err(format!("harmony must be 0-{MAX_HARMONY} nats (got {v})"))
+        Err(format!("{rule} (got {v})"))
     }
 }
 
 /// A bar count in 1..=[`MAX_BARS`].
 pub fn bars(s: &str) -> Result<u32, String> {
-    let v: i64 = s.trim().parse().map_err(|_| format!("{s:?} is not a whole number"))?;
+    let rule = format!("bars must be 1-{MAX_BARS}");
+    let v: i64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{rule} (got {s:?}, not a whole number)"))?;
     if (1..=MAX_BARS as i64).contains(&v) {
         Ok(v as u32)
     } else {
-        Err(format!("bars must be 1-{MAX_BARS} (got {v})"))
+        Err(format!("{rule} (got {v})"))
     }
 }
 
@@ -113,11 +129,16 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut tmp =
-        tempfile::NamedTempFile::new_in(&dir).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    // tempfile appends ` at path "<the temporary file>"` to what the OS said: only `path` counts.
+    let cannot = |e: std::io::Error| {
+        let why = e.to_string();
+        let why = why.split(" at path ").next().unwrap_or_default();
+        anyhow::anyhow!("cannot write {}: {why}", path.display())
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(cannot)?;
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        .map_err(cannot)?;
     tmp.persist(path)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error))?;
     Ok(())

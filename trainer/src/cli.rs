@@ -1,9 +1,10 @@
-//! Command-line interface: one subcommand per job.
+//! Command-line interface: one subcommand per job, each `--help` ending with an example.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::eval::{self, EvalArgs};
 use crate::export::{self, ExportArgs};
+use crate::finetune::{self, FinetuneArgs};
 use crate::generate::{self, GenerateArgs};
 use crate::info::{self, InfoArgs};
 use crate::markov::{self, MarkovArgs};
@@ -13,7 +14,14 @@ use crate::train::{self, TrainArgs};
 
 /// Train and use Sideman's models.
 #[derive(Debug, Parser)]
-#[command(name = "trainer", version, about)]
+#[command(
+    name = "trainer",
+    version,
+    about,
+    after_help = "Fine-tune a default model on your own pieces (the producer's job, one command):\n  \
+                  trainer finetune --from builtin:melody --input ~/my-songs --style \"Folk / Mine\" --out my-model --minutes 15\n\
+                  Every subcommand's --help ends with an example."
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -23,28 +31,54 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Commands {
+    /// Fine-tune a model on your own pieces within a time budget: prepare, train, export, and a
+    /// before/after report.
+    #[command(after_help = "Example:\n  trainer finetune --from builtin:band --input ~/my-grooves --style \"Funk / Mine\" \\\n    \
+                            --out my-band --minutes 15 --reference data/band\n\
+                            Then load my-band in the plugin, or: trainer generate my-band --role drums --style \"Funk / Mine\" ...")]
+    Finetune(FinetuneArgs),
     /// Turn folders of MIDI files and WJazzD CSV pairs into a tokenized dataset.
+    #[command(after_help = "Example:\n  trainer prepare --input ../shared/data/midi/bach-chorales=piano --out data/chorales \\\n    \
+                            --transpose all-keys --vocab builtin:melody")]
     Prepare(PrepareArgs),
     /// Train the variable-order Markov baseline on a prepared dataset into a model package.
+    #[command(after_help = "Example:\n  trainer markov --data data/melody --out runs/markov-melody")]
     Markov(MarkovArgs),
     /// Train (or fine-tune, with --init) a transformer on a prepared dataset.
+    #[command(after_help = "Examples:\n  trainer train --data data/melody --out runs/melody --config trainer/configs/melody-cpu.toml\n  \
+                            trainer train --out runs/melody --resume\n  \
+                            trainer train --init builtin:melody --data data/chorales --out runs/ft --config trainer/configs/finetune.toml")]
     Train(TrainArgs),
     /// Export a training run to a model package (ONNX fp32 + int8, manifest).
+    #[command(after_help = "Example:\n  trainer export runs/melody --out packages/melody --name \"Melody (folk, chorales)\"")]
     Export(ExportArgs),
     /// Evaluate a model package against the Markov baseline (likelihood and music metrics).
+    #[command(after_help = "Example:\n  trainer eval builtin:jazz-lead --data data/wjazzd --split test --baseline runs/markov-wjazzd --json out/report.json")]
     Eval(EvalArgs),
     /// Generate a Standard MIDI File over a chord progression with a model package.
+    #[command(after_help = "Examples:\n  trainer generate builtin:jazz-lead --role lead --chords \"Dm7 G7 Cmaj7 Cmaj7\" --bars 16 --out out/solo.mid\n  \
+                            trainer generate builtin:band --role drums --style swing --bars 8 --tempo 120 --out out/drums.mid")]
     Generate(GenerateArgs),
     /// Copy an evaluated package's int8 graph into a default-model asset folder with its card.
+    #[command(after_help = "Example:\n  trainer ship runs/band-pkg --id band --report out/band-test.json")]
     Ship(ShipArgs),
     /// Show what a model package is: roles, styles, size, data and licences, metrics, its card.
+    #[command(after_help = "Examples:\n  trainer info builtin:melody\n  trainer info my-model")]
     Info(InfoArgs),
+    /// Print a shell completion script.
+    #[command(after_help = "Example (bash):\n  trainer completions bash > ~/.local/share/bash-completion/completions/trainer")]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 impl Cli {
     /// Runs the chosen subcommand.
     pub fn run(&self) -> anyhow::Result<()> {
         match &self.command {
+            Commands::Finetune(args) => finetune::run(args),
             Commands::Prepare(args) => prepare::run(args),
             Commands::Markov(args) => markov::run(args),
             Commands::Train(args) => train::run(args),
@@ -53,6 +87,10 @@ impl Cli {
             Commands::Generate(args) => generate::run(args),
             Commands::Ship(args) => ship::run(args),
             Commands::Info(args) => info::run(args),
+            Commands::Completions { shell } => {
+                clap_complete::generate(*shell, &mut Cli::command(), "trainer", &mut std::io::stdout());
+                Ok(())
+            }
         }
     }
 }

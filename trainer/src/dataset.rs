@@ -12,7 +12,7 @@
 //! A sequence is one (piece, generated role, transposition) as `models::tokenizer` writes it, from
 //! `BOS` to `EOS`. Splits are by piece, so no piece (and none of its transpositions) is in two.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -51,20 +51,83 @@ impl Split {
         }
     }
 
-    /// The split of a piece, from a hash of its identity: 90% train, 5% valid, 5% test.
+    /// The split of a piece, from a hash of its identity: 90% train, 5% valid, 5% test. A small
+    /// collection can draw no held-out piece this way: [`assign_splits`] tops it up.
     pub fn of_piece(piece_id: &str) -> Split {
-        // FNV-1a, stable across platforms and releases.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in piece_id.bytes() {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        match h % 100 {
+        match piece_hash(piece_id) % 100 {
             0..=89 => Split::Train,
             90..=94 => Split::Valid,
             _ => Split::Test,
         }
     }
+}
+
+/// FNV-1a of a piece identity, stable across platforms and releases.
+fn piece_hash(piece_id: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in piece_id.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Held-out pieces each of the valid and test splits of a source is guaranteed: a tenth of its
+/// pieces, at least 1 and at most 4 (none for valid below 2 pieces, none for test below 4).
+pub fn held_out_minimum(pieces: usize, split: Split) -> usize {
+    let floor = match split {
+        Split::Train => return 0,
+        Split::Valid => 2,
+        Split::Test => 4,
+    };
+    if pieces < floor { 0 } else { (pieces / 10).clamp(1, 4) }
+}
+
+/// The split of every piece: [`Split::of_piece`], then, per source (the part of the identity
+/// before its first `/`), held-out pieces beyond a tenth of the source returned to train and the
+/// train pieces with the highest hashes moved to valid and test until each holds
+/// [`held_out_minimum`]. Deterministic and independent of the order of the files, so a
+/// folder of 40 pieces always gives a validation set, whatever its name; large corpora keep the
+/// pure hash split (their held-out splits are far above the minimum).
+pub fn assign_splits<'a>(piece_ids: impl IntoIterator<Item = &'a str>) -> BTreeMap<String, Split> {
+    let mut by_source: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for id in piece_ids {
+        let source = id.split_once('/').map_or("", |(s, _)| s);
+        by_source.entry(source).or_default().insert(id);
+    }
+    let mut out = BTreeMap::new();
+    for ids in by_source.values() {
+        let mut split: BTreeMap<&str, Split> = ids.iter().map(|&id| (id, Split::of_piece(id))).collect();
+        // A handful of pieces can hash to valid and test together: beyond a tenth (or the
+        // minimum), the lowest hashes go back to train.
+        for held in [Split::Valid, Split::Test] {
+            let cap = held_out_minimum(ids.len(), held).max(ids.len() / 10);
+            let mut extra: Vec<&str> = split.iter().filter(|(_, s)| **s == held).map(|(id, _)| *id).collect();
+            extra.sort_by_key(|id| (piece_hash(id), *id));
+            let excess = extra.len().saturating_sub(cap);
+            for id in extra.into_iter().take(excess) {
+                split.insert(id, Split::Train);
+            }
+        }
+        for held in [Split::Valid, Split::Test] {
+            let need = held_out_minimum(ids.len(), held);
+            let have = split.values().filter(|&&s| s == held).count();
+            if have >= need {
+                continue;
+            }
+            let mut train: Vec<&str> = split
+                .iter()
+                .filter(|(_, s)| **s == Split::Train)
+                .map(|(id, _)| *id)
+                .collect();
+            train.sort_by_key(|id| (std::cmp::Reverse(piece_hash(id)), *id));
+            for id in train.into_iter().take(need - have) {
+                split.insert(id, held);
+            }
+        }
+        out.extend(split.into_iter().map(|(id, s)| (id.to_string(), s)));
+    }
+    out
 }
 
 /// Counts for one split.
@@ -110,6 +173,15 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// A file that was used although only part of it could be read (a truncated MIDI file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartialFile {
+    /// The file.
+    pub path: String,
+    /// What was read and why it is partial: "truncated MIDI (...), read N notes up to bar B".
+    pub reason: String,
+}
+
 /// Tokenization statistics.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TokenStats {
@@ -143,6 +215,9 @@ pub struct DatasetManifest {
     pub files: Vec<FileRecord>,
     /// Files skipped.
     pub skipped: Vec<Skipped>,
+    /// Files used but read only in part (also in `files`); absent from older manifests.
+    #[serde(default)]
+    pub partial: Vec<PartialFile>,
     /// Token statistics.
     pub stats: TokenStats,
 }
@@ -278,7 +353,7 @@ impl Dataset {
 
     /// Writes a dataset: manifest, vocabulary and every split's shard and index (atomically per file).
     pub fn write(dir: &Path, manifest: &DatasetManifest, splits: &BTreeMap<Split, SplitData>) -> anyhow::Result<()> {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot write {}", dir.display()))?;
         for split in Split::ALL {
             let empty = SplitData::default();
             let data = splits.get(&split).unwrap_or(&empty);
@@ -303,13 +378,15 @@ impl Dataset {
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so a crash never leaves half a file.
+/// Errors say "cannot write <path>" (the temporary file is an implementation detail).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let tmp = path.with_extension(format!(
         "{}.tmp",
         path.extension().and_then(|e| e.to_str()).unwrap_or("")
     ));
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+    let cannot = || format!("cannot write {}", path.display());
+    std::fs::write(&tmp, bytes).with_context(cannot)?;
+    std::fs::rename(&tmp, path).with_context(cannot)?;
     Ok(())
 }
 
@@ -337,5 +414,28 @@ mod tests {
             .filter(|i| Split::of_piece(&format!("piece-{i}")) == Split::Train)
             .count();
         assert!((8_700..9_300).contains(&train), "{train}");
+    }
+
+    #[test]
+    fn every_small_collection_gets_held_out_pieces_whatever_its_name() {
+        for source in ["chorales", "my-songs", "x", "Satie"] {
+            for n in [2usize, 4, 10, 40, 100] {
+                let ids: Vec<String> = (0..n).map(|i| format!("{source}/piece {i}")).collect();
+                let splits = assign_splits(ids.iter().map(String::as_str));
+                let count = |s: Split| splits.values().filter(|&&x| x == s).count();
+                assert_eq!(splits.len(), n);
+                assert!(count(Split::Valid) >= held_out_minimum(n, Split::Valid), "{source} {n}");
+                assert!(count(Split::Test) >= held_out_minimum(n, Split::Test), "{source} {n}");
+                assert!(count(Split::Valid) >= 1, "{source} {n}: no validation piece");
+                assert!(count(Split::Train) >= n / 2, "{source} {n}: too few train pieces");
+                // The same pieces in another order: the same splits.
+                let again = assign_splits(ids.iter().rev().map(String::as_str));
+                assert_eq!(splits, again);
+            }
+        }
+        // A large corpus keeps its pure hash split.
+        let ids: Vec<String> = (0..2000).map(|i| format!("big/{i}")).collect();
+        let splits = assign_splits(ids.iter().map(String::as_str));
+        assert!(splits.iter().all(|(id, s)| *s == Split::of_piece(id)));
     }
 }

@@ -100,13 +100,34 @@ fn add(a: &mut EvalStats, b: &EvalStats) {
     a.top5 += b.top5;
 }
 
+/// What a predicted token decides, for the likelihood breakdown: `time` (`BAR`, `POS`, `EOS`),
+/// `note` (`PITCH`, `DRUM`), `vel`, `dur`, `micro`.
+pub fn token_kind(id: u32) -> &'static str {
+    use models::tokenizer::Token;
+    match Vocab::token(id) {
+        Some(Token::Pitch(_) | Token::Drum(_)) => "note",
+        Some(Token::Vel(_)) => "vel",
+        Some(Token::Dur(_)) => "dur",
+        Some(Token::Micro(_)) => "micro",
+        _ => "time",
+    }
+}
+
 /// Scores one window with a model that returns all logits in one pass.
 pub fn score_window_onnx(m: &mut OnnxModel, ids: &[u32]) -> anyhow::Result<EvalStats> {
+    Ok(score_window_kinds(m, ids)?.into_values().fold(EvalStats::default(), |mut a, b| {
+        add(&mut a, &b);
+        a
+    }))
+}
+
+/// [`score_window_onnx`], by [`token_kind`].
+pub fn score_window_kinds(m: &mut OnnxModel, ids: &[u32]) -> anyhow::Result<BTreeMap<&'static str, EvalStats>> {
+    let mut by_kind: BTreeMap<&'static str, EvalStats> = BTreeMap::new();
     m.truncate(0);
     let logits = m.forward(ids).map_err(|e| anyhow::anyhow!("{e}"))?;
     let v = VOCAB_SIZE as usize;
     let mask = predicted_mask(ids);
-    let mut s = EvalStats::default();
     for i in 1..ids.len() {
         if !mask[i] {
             continue;
@@ -115,13 +136,14 @@ pub fn score_window_onnx(m: &mut OnnxModel, ids: &[u32]) -> anyhow::Result<EvalS
         let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let lse = max as f64 + row.iter().map(|&l| ((l - max) as f64).exp()).sum::<f64>().ln();
         let target = row[ids[i] as usize];
+        let s = by_kind.entry(token_kind(ids[i])).or_default();
         s.tokens += 1;
         s.nll_sum += lse - target as f64;
         let better = row.iter().filter(|&&l| l > target).count();
         s.top1 += (better == 0) as u64;
         s.top5 += (better < 5) as u64;
     }
-    Ok(s)
+    Ok(by_kind)
 }
 
 /// Per-token decode latency (ms) of a package variant: batch 1, KV cache, one thread; a prefill of
@@ -205,6 +227,36 @@ pub fn load_eval_split(ds: &Dataset, split: EvalSplit) -> anyhow::Result<crate::
     Ok(out)
 }
 
+/// Likelihood of an ONNX model on the first `n` sequences of a split, by role and "all": each
+/// sequence cut into windows of `window_bars` bars that fit the context, style slots mapped
+/// through `style_map`.
+pub fn score_split(
+    model: &mut OnnxModel,
+    split: &crate::dataset::SplitData,
+    n: usize,
+    tok: &Tokenizer,
+    context: usize,
+    window_bars: u32,
+    style_map: &[u16],
+) -> anyhow::Result<BTreeMap<String, Scores>> {
+    let mut ours: BTreeMap<String, EvalStats> = BTreeMap::new();
+    let bar = indicatif::ProgressBar::new(n.min(split.seqs.len()) as u64);
+    for i in 0..n.min(split.seqs.len()) {
+        let role = split.seqs[i].role.name().to_string();
+        for w in windows_of(split.seq(i), tok, context - 1, window_bars, window_bars, style_map) {
+            let ids: Vec<u32> = w.ids.iter().map(|&t| t as u32).collect();
+            for (kind, s) in score_window_kinds(model, &ids)? {
+                add(ours.entry(role.clone()).or_default(), &s);
+                add(ours.entry("all".into()).or_default(), &s);
+                add(ours.entry(format!("{role}.{kind}")).or_default(), &s);
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(ours.into_iter().map(|(k, v)| (k, v.into())).collect())
+}
+
 /// The report `trainer eval` prints and writes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
@@ -268,7 +320,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     } else {
         split.seqs.len().min(args.limit)
     };
-    let mut ours: BTreeMap<String, EvalStats> = BTreeMap::new();
+    let model_scores = score_split(&mut model, &split, n, &tok, context, args.window_bars, &style_map)?;
     // The windows of sequence `i` that are scored (likelihood and int8 drift alike).
     let scoring_windows = |i: usize| -> Vec<Vec<u32>> {
         windows_of(
@@ -284,24 +336,17 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         .collect()
     };
     let mut theirs: BTreeMap<String, EvalStats> = BTreeMap::new();
-    let bar = indicatif::ProgressBar::new(n as u64);
-    for i in 0..n {
-        let role = split.seqs[i].role.name().to_string();
-        for ids in scoring_windows(i) {
-            let s = score_window_onnx(&mut model, &ids)?;
-            add(ours.entry(role.clone()).or_default(), &s);
-            add(ours.entry("all".into()).or_default(), &s);
-            if let Some(t) = &base_table {
+    if let Some(t) = &base_table {
+        for i in 0..n {
+            let role = split.seqs[i].role.name().to_string();
+            for ids in scoring_windows(i) {
                 let mut m = MarkovModel::with_context_len(t.clone(), 1 << 16);
                 let s = score_sequence(&mut m, &ids)?;
                 add(theirs.entry(role.clone()).or_default(), &s);
                 add(theirs.entry("all".into()).or_default(), &s);
             }
         }
-        bar.inc(1);
     }
-    bar.finish_and_clear();
-    let model_scores: BTreeMap<String, Scores> = ours.into_iter().map(|(k, v)| (k, v.into())).collect();
     let base_scores: BTreeMap<String, Scores> = theirs.into_iter().map(|(k, v)| (k, v.into())).collect();
     let nll_improvement: BTreeMap<String, f64> = model_scores
         .iter()

@@ -489,7 +489,7 @@ pub fn write_package(
     metrics: BTreeMap<String, f64>,
     int8: bool,
 ) -> anyhow::Result<Manifest> {
-    std::fs::create_dir_all(out)?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot write {}", out.display()))?;
     let w = weights_of(params)?;
     let fp32 = crate::onnx::encode(&build_model(cfg, &w, Precision::Fp32)?);
     crate::dataset::write_atomic(&out.join(FP32_FILE), &fp32)?;
@@ -557,7 +557,14 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
         if let Some(v) = s.state.best_valid {
             metrics.insert("valid_loss".into(), v);
         }
-        metrics.insert("train_steps".into(), s.state.step as f64);
+        // The step whose parameters are exported (the best validation), and the run's length.
+        let exported = if args.latest || s.state.best_step == 0 {
+            s.state.step
+        } else {
+            s.state.best_step
+        };
+        metrics.insert("train_steps".into(), exported as f64);
+        metrics.insert("run_steps".into(), s.state.step as f64);
         metrics.insert("train_tokens".into(), s.state.tokens as f64);
         metrics.insert("parameters".into(), s.parameters as f64);
     }
@@ -571,10 +578,17 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
         metrics,
         !args.no_int8,
     )?;
+    let len = |f: &str| std::fs::metadata(args.out.join(f)).map(|m| m.len()).unwrap_or(0);
     for (f, sum) in &m.files {
-        let len = std::fs::metadata(args.out.join(f)).map(|m| m.len()).unwrap_or(0);
-        println!("{f}: {:.2} MB, sha256 {}", len as f64 / 1e6, &sum[..16]);
+        println!("{f}: {:.2} MB, sha256 {}", len(f) as f64 / 1e6, &sum[..16]);
     }
+    let recipe = format!(
+        "Exported by `trainer export` from the run `{}` ({} parameters); `trainer eval` adds the likelihood and the music report, `trainer ship --report` writes them here.",
+        args.run.display(),
+        if args.latest { "its latest" } else { "its best validation" }
+    );
+    let card = crate::ship::card(&m, len(INT8_FILE), Some(len(FP32_FILE)), &recipe);
+    crate::dataset::write_atomic(&args.out.join("CARD.md"), card.as_bytes())?;
     println!("package written to {}", args.out.display());
     Ok(())
 }

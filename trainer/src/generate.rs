@@ -3,8 +3,11 @@
 //! same runtime ([`models::runtime::OnnxModel`], or the Markov baseline). With `--input`, the
 //! conditioning comes from a played part through [`InputFollower`], as in the plugin: the same
 //! model, seed, input and tempo give the notes the plugin plays in an offline bounce.
+//!
+//! With `--render`, the written piece is also rendered to a WAV file by the preview synth of
+//! [`models::synth`], so the result can be heard without a DAW.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use models::chord::Chord;
@@ -24,7 +27,7 @@ pub struct GenerateArgs {
     /// (`builtin:jazz-lead`, `builtin:band`, `builtin:melody`, `builtin:markov`).
     pub package: String,
     /// Role to generate.
-    #[arg(long, default_value = "lead")]
+    #[arg(long, default_value = "lead", value_parser = crate::args::roles())]
     pub role: String,
     /// Chord symbols, one per bar, space-separated; two or more in a bar joined by commas
     /// ("Dm7 G7 Cmaj7 A7,D7"). `NC` is no chord. The progression repeats to fill --bars.
@@ -68,9 +71,63 @@ pub struct GenerateArgs {
     /// Output MIDI file (never one of the inputs).
     #[arg(long)]
     pub out: PathBuf,
-    /// Replace --out if it exists.
+    /// Also render an audio preview of the written MIDI (the generated part with its chords or
+    /// input) to this WAV file: 44.1 kHz 16-bit stereo, General MIDI drums and an electric-piano
+    /// tone, with a short tail for the releases. Must differ from --out and the inputs.
+    #[arg(long, value_name = "OUT.wav")]
+    pub render: Option<PathBuf>,
+    /// Replace --out (and --render) if they exist.
     #[arg(long)]
     pub force: bool,
+}
+
+/// Sample rate of `--render`, Hz.
+pub const RENDER_SAMPLE_RATE: u32 = 44_100;
+/// Audio `--render` adds after the last bar, so the releases and cymbals ring out, seconds.
+pub const RENDER_TAIL_S: f64 = 1.5;
+/// Longest `--render`, seconds without the tail (30 minutes: 320 MB of WAV, twice that in memory).
+pub const MAX_RENDER_S: f64 = 30.0 * 60.0;
+
+/// The path a file would be written at: its folder resolved (links, `..`), then its name. Falls
+/// back to the path as given when the folder does not exist.
+fn resolved(path: &Path) -> PathBuf {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    match (dir.canonicalize(), path.file_name()) {
+        (Ok(d), Some(name)) => d.join(name),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// A 16-bit stereo WAV file of interleaved samples in [-1, 1] (clamped), in memory.
+pub fn wav_bytes(samples: &[f32], sample_rate: u32) -> anyhow::Result<Vec<u8>> {
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut bytes = std::io::Cursor::new(Vec::with_capacity(44 + samples.len() * 2));
+    {
+        let mut w = hound::WavWriter::new(&mut bytes, spec)?;
+        let mut w16 = w.get_i16_writer(samples.len() as u32 / 2 * 2);
+        for &x in &samples[..samples.len() / 2 * 2] {
+            w16.write_sample((x.clamp(-1.0, 1.0) * i16::MAX as f32).round() as i16);
+        }
+        w16.flush()?;
+        w.finalize()?;
+    }
+    Ok(bytes.into_inner())
+}
+
+/// Renders `piece` from beat 0 to `end_beat` (plus [`RENDER_TAIL_S`]) into the WAV file `path`,
+/// atomically; returns the length in seconds.
+pub fn render_wav(piece: &Piece, end_beat: f64, path: &Path) -> anyhow::Result<f64> {
+    let audio = models::synth::render_piece(piece, end_beat, RENDER_SAMPLE_RATE, RENDER_TAIL_S);
+    crate::args::write_file_atomic(path, &wav_bytes(&audio, RENDER_SAMPLE_RATE)?)?;
+    Ok(audio.len() as f64 / 2.0 / RENDER_SAMPLE_RATE as f64)
 }
 
 /// Parses a progression: one entry per bar, chords within a bar split evenly.
@@ -196,7 +253,10 @@ pub fn root_onsets(chords: &[ChordEvent], bars: u32) -> Vec<models::music::Onset
 
 /// The notes of every track of a MIDI file, as one part in beats.
 pub fn read_part(path: &std::path::Path) -> anyhow::Result<(Vec<Note>, Option<f64>)> {
-    let piece = models::midi::read_file(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (piece, report) = models::midi::read_file_with_report(path)?;
+    if let Some(w) = report.warning(&piece) {
+        eprintln!("warning: {}: {w}", path.display());
+    }
     let mut notes: Vec<Note> = piece.tracks.iter().flat_map(|t| t.notes.iter().copied()).collect();
     notes.sort_by(|a, b| a.start.total_cmp(&b.start).then(a.pitch.cmp(&b.pitch)));
     Ok((notes, piece.tempo_map.first().map(|t| t.bpm)))
@@ -247,6 +307,26 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
     let t0 = std::time::Instant::now();
     let inputs: Vec<&std::path::Path> = args.input.iter().map(|p| p.as_path()).collect();
     crate::args::check_output(&args.out, &inputs, args.force)?;
+    if let Some(wav) = &args.render {
+        if resolved(wav) == resolved(&args.out) {
+            bail!(
+                "--render {} is the --out file: choose another name for the WAV (nothing was written)",
+                wav.display()
+            );
+        }
+        crate::args::check_output(wav, &inputs, args.force)?;
+        let seconds = args.bars as f64 * 4.0 * 60.0 / args.tempo;
+        if seconds > MAX_RENDER_S {
+            bail!(
+                "--render makes at most {} minutes of audio, and {} bars at {} BPM last {:.0} minutes: \
+                 give fewer --bars or a faster --tempo (nothing was written)",
+                MAX_RENDER_S / 60.0,
+                args.bars,
+                args.tempo,
+                seconds / 60.0
+            );
+        }
+    }
     let pkg = Package::open(&args.package).with_context(|| format!("cannot open the model {}", args.package))?;
     let role = Role::parse(&args.role).with_context(|| format!("unknown role {:?}", args.role))?;
     if !pkg.manifest.roles.contains(&role) {
@@ -324,6 +404,15 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
         args.out.display(),
         t0.elapsed().as_secs_f64()
     );
+    if let Some(wav) = &args.render {
+        let t1 = std::time::Instant::now();
+        let seconds = render_wav(&piece, end, wav)?;
+        println!(
+            "{seconds:.1} s of audio -> {} ({:.2} s)",
+            wav.display(),
+            t1.elapsed().as_secs_f64()
+        );
+    }
     Ok(())
 }
 

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod dataset;
 pub mod eval;
 pub mod export;
+pub mod finetune;
 pub mod generate;
 pub mod info;
 pub mod markov;

@@ -40,7 +40,7 @@ pub struct MarkovArgs {
     #[arg(long, default_value_t = 1)]
     pub min_entry_count: u32,
     /// Roles to train on, comma-separated (default: every role of the dataset).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = crate::args::roles())]
     pub roles: Vec<String>,
     /// Package name shown in the plugin.
     #[arg(long)]
@@ -188,7 +188,7 @@ pub fn run(args: &MarkovArgs) -> anyhow::Result<()> {
     }
     eprintln!("{} (context, token) pairs counted", builder.entries());
     let table = Arc::new(builder.build(args.min_count, args.min_entry_count));
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot write {}", args.out.display()))?;
     let file = args.out.join(MARKOV_FILE);
     table.save(&file)?;
     let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);

@@ -3,7 +3,8 @@
 //! Every input file becomes one [`Piece`], then one sequence per role it has (with that role's
 //! default conditioning, see `models::tokenizer::SequenceSpec`). The split is decided by a hash of
 //! the piece's identity (a WJazzD tune title, a MIDI file's stem), so every transposition and
-//! every role of a piece, and every take of a tune, land in the same split. Train sequences of
+//! every role of a piece, and every take of a tune, land in the same split; a small folder is
+//! topped up to a few validation and test pieces ([`crate::dataset::assign_splits`]). Train sequences of
 //! pitched roles are transposed to 12 keys with `--transpose all-keys`; drums never are.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,7 +19,8 @@ use models::{Piece, Role};
 use rayon::prelude::*;
 
 use crate::dataset::{
-    DATASET_FORMAT, Dataset, DatasetManifest, FileRecord, Skipped, Split, SplitData, SplitStats, TokenStats,
+    DATASET_FORMAT, Dataset, DatasetManifest, FileRecord, PartialFile, Skipped, Split, SplitData, SplitStats,
+    TokenStats, assign_splits,
 };
 
 /// Where style tags come from.
@@ -58,11 +60,15 @@ pub struct PrepareArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Only build sequences for these roles (default: every role a piece has).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = crate::args::roles())]
     pub role: Vec<String>,
     /// Where style tags come from.
     #[arg(long, value_enum, default_value_t = StyleFrom::Auto)]
     pub style_from: StyleFrom,
+    /// Tag every piece with this one style (for example "Modern / Satie, Erik / Piano") instead
+    /// of deriving tags with --style-from.
+    #[arg(long)]
+    pub style: Option<String>,
     /// Transposition augmentation (train split only).
     #[arg(long, value_enum, default_value_t = Transpose::None)]
     pub transpose: Transpose,
@@ -208,7 +214,7 @@ fn walk(dir: &Path, out: &mut Vec<Job>, skipped: &mut Vec<Skipped>) -> anyhow::R
                     Ok(pairs) => out.extend(pairs.into_iter().map(|(melody, beats)| Job::Wjazzd { melody, beats })),
                     Err(e) => skipped.push(Skipped {
                         path: p.display().to_string(),
-                        reason: format!("cannot list the WJazzD pairs: {e}"),
+                        reason: format!("cannot list the WJazzD pairs: {}", models::error::chain(&e)),
                     }),
                 }
             }
@@ -285,15 +291,22 @@ fn styles_of(job: &Job, input: &Input, rule: StyleFrom) -> Vec<String> {
     }
 }
 
-fn read_piece(job: &Job, merge: Option<Role>) -> Result<Piece, String> {
-    let mut piece = match job {
-        Job::Midi { path } => models::midi::read_file(path).map_err(|e| e.to_string())?,
-        Job::Wjazzd { melody, beats } => models::wjazzd::read_pair(melody, beats).map_err(|e| e.to_string())?,
+/// Reads one input: its piece, and for a truncated MIDI file read in part, the warning
+/// ("truncated MIDI (...), read N notes up to bar B").
+fn read_piece(job: &Job, merge: Option<Role>) -> Result<(Piece, Option<String>), String> {
+    let chain = |e: &dyn std::error::Error| models::error::chain(e);
+    let (mut piece, warning) = match job {
+        Job::Midi { path } => {
+            let (piece, report) = models::midi::read_file_with_report(path).map_err(|e| chain(&e))?;
+            let warning = report.warning(&piece);
+            (piece, warning)
+        }
+        Job::Wjazzd { melody, beats } => (models::wjazzd::read_pair(melody, beats).map_err(|e| chain(&e))?, None),
     };
     if let Some(role) = merge {
         models::midi::merge_into_role(&mut piece, role);
     }
-    Ok(piece)
+    Ok((piece, warning))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -305,10 +318,10 @@ fn process(
     styles: &[String],
     roles: Option<&[Role]>,
     transpose: Transpose,
+    split: Split,
 ) -> Result<FileOut, String> {
     let source = input.name.clone();
     let piece_id = piece_identity(job, &source);
-    let split = Split::of_piece(&piece_id);
     let slots: Vec<u16> = styles.iter().filter_map(|s| tokenizer.vocab.style_slot(s)).collect();
     let seqs = sequences_from_piece(piece, &slots, roles);
     if seqs.is_empty() {
@@ -392,14 +405,25 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
             .progress_chars("=> "),
     );
     // Read every file first, so that only files that parse give their styles a slot.
-    let pieces: Vec<Result<Piece, String>> = jobs
+    let (pieces, partial): (Vec<Result<Piece, String>>, Vec<Option<String>>) = jobs
         .par_iter()
         .map(|(i, job)| {
             let r = read_piece(job, inputs[*i].merge);
             bar.inc(1);
-            r
+            match r {
+                Ok((piece, warning)) => (Ok(piece), warning),
+                Err(e) => (Err(e), None),
+            }
         })
-        .collect();
+        .unzip();
+    // A truncated file is used for what it holds, with one warning naming it.
+    bar.suspend(|| {
+        for ((_, job), warning) in jobs.iter().zip(&partial) {
+            if let Some(w) = warning {
+                eprintln!("warning: {}: {w}", job.path().display());
+            }
+        }
+    });
 
     // Styles get slots in sorted order, after those of a given vocabulary.
     let mut vocab = match &args.vocab {
@@ -413,7 +437,10 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
     };
     let file_styles: Vec<Vec<String>> = jobs
         .iter()
-        .map(|(i, j)| styles_of(j, &inputs[*i], args.style_from))
+        .map(|(i, j)| match &args.style {
+            Some(style) => vec![style.clone()],
+            None => styles_of(j, &inputs[*i], args.style_from),
+        })
         .collect();
     let all_styles: BTreeSet<&String> = file_styles
         .iter()
@@ -425,12 +452,20 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
         vocab.add_style(s)?;
     }
     let tokenizer = Tokenizer::new(vocab, args.microtiming);
+    // Splits by piece, with held-out pieces guaranteed for every source (see `assign_splits`).
+    let ids: Vec<String> = jobs
+        .iter()
+        .zip(&pieces)
+        .map(|((i, job), p)| if p.is_ok() { piece_identity(job, &inputs[*i].name) } else { String::new() })
+        .collect();
+    let split_of = assign_splits(ids.iter().filter(|s| !s.is_empty()).map(String::as_str));
 
     let results: Vec<Result<FileOut, String>> = jobs
         .par_iter()
         .zip(pieces.par_iter())
         .zip(file_styles.par_iter())
-        .map(|(((i, job), piece), styles)| {
+        .zip(ids.par_iter())
+        .map(|((((i, job), piece), styles), id)| {
             let r = piece.as_ref().map_err(Clone::clone).and_then(|piece| {
                 process(
                     job,
@@ -440,6 +475,7 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
                     styles,
                     roles.as_deref(),
                     args.transpose,
+                    split_of.get(id).copied().unwrap_or(Split::Train),
                 )
             });
             bar.inc(1);
@@ -456,7 +492,8 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
     let mut sources: BTreeMap<String, u64> = BTreeMap::new();
     let (mut tokens0, mut notes0, mut solo0) = (0u64, 0u64, 0u64);
     let mut roles_seen = BTreeSet::new();
-    for ((_, job), res) in jobs.iter().zip(results) {
+    let mut partial_files = Vec::new();
+    for (((_, job), res), warning) in jobs.iter().zip(results).zip(partial) {
         match res {
             Err(reason) => skipped.push(Skipped {
                 path: job.path().display().to_string(),
@@ -480,6 +517,12 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
                 notes0 += out.untransposed_notes;
                 solo0 += out.solo_tokens;
                 files.push(out.record);
+                if let Some(reason) = warning {
+                    partial_files.push(PartialFile {
+                        path: job.path().display().to_string(),
+                        reason,
+                    });
+                }
             }
         }
     }
@@ -516,6 +559,7 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
         sources: manifest_sources,
         files,
         skipped,
+        partial: partial_files,
         stats: token_stats,
     };
     manifest.stats.seconds = started.elapsed().as_secs_f64();
@@ -536,7 +580,19 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
 
 fn print_report(out: &Path, m: &DatasetManifest, notes: u64, seconds: f64) {
     println!("prepared {}", out.display());
-    println!("  files read     {:>9}   skipped {}", m.files.len(), m.skipped.len());
+    println!(
+        "  files read     {:>9}   skipped {}   partial {}",
+        m.files.len(),
+        m.skipped.len(),
+        m.partial.len()
+    );
+    if !m.partial.is_empty() {
+        println!(
+            "    {:>5} x truncated MIDI read in part, used for what it holds   (e.g. {})",
+            m.partial.len(),
+            m.partial[0].path
+        );
+    }
     let mut reasons: BTreeMap<String, (usize, &str)> = BTreeMap::new();
     for s in &m.skipped {
         // Group by the reason with the file name taken out.

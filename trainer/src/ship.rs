@@ -47,7 +47,8 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
     if let Some(name) = &args.name {
         manifest.name = name.clone();
     }
-    std::fs::create_dir_all(&args.out)?;
+    let cannot_write = |p: &std::path::Path| format!("cannot write {}", p.display());
+    std::fs::create_dir_all(&args.out).with_context(|| cannot_write(&args.out))?;
     let (file, fp32_size) = match &mut manifest.model {
         ModelKind::Transformer { fp32, int8, .. } => {
             let Some(int8_file) = int8.clone() else {
@@ -65,7 +66,8 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
     };
     let bytes = pkg.read(&file)?;
     if args.out.canonicalize().ok() != args.package.canonicalize().ok() {
-        std::fs::write(args.out.join(&file), &bytes)?;
+        let to = args.out.join(&file);
+        std::fs::write(&to, &bytes).with_context(|| cannot_write(&to))?;
     }
     Package::write(&args.out, &mut manifest)?;
     let mut card = card(&manifest, bytes.len() as u64, fp32_size, &args.recipe);
@@ -87,7 +89,8 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
             None => card.push_str(&section),
         }
     }
-    std::fs::write(args.out.join("CARD.md"), card)?;
+    let to = args.out.join("CARD.md");
+    std::fs::write(&to, card).with_context(|| cannot_write(&to))?;
     println!(
         "shipped {} -> {} ({:.2} MB model file)",
         manifest.name,
@@ -148,12 +151,12 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
         );
     }
     if let Some(t) = metric("train_tokens") {
-        let _ = writeln!(
-            s,
-            "| training | {:.1} M tokens, {} steps |",
-            t / 1e6,
-            metric("train_steps").unwrap_or(0.0)
-        );
+        let steps = metric("train_steps").unwrap_or(0.0);
+        let run = match metric("run_steps") {
+            Some(r) if r != steps => format!(" (the best validation step of a {r} step run)"),
+            _ => String::new(),
+        };
+        let _ = writeln!(s, "| training | {:.1} M tokens, {steps} steps{run} |", t / 1e6);
     }
     let _ = writeln!(s, "| trainer revision | {} |", m.trainer_revision);
     let _ = writeln!(s, "\n## Data\n");

@@ -117,6 +117,7 @@ fn trainer_notes(dir: &std::path::Path) -> Vec<(f64, f64, u8, u8)> {
         style: None,
         fp32: false,
         out: out.clone(),
+        render: None,
         force: true,
     })
     .unwrap();

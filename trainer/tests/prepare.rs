@@ -85,6 +85,7 @@ fn prepare_splits_by_piece_augments_train_only_and_survives_bad_files() {
         out: out.clone(),
         role: vec![],
         style_from: StyleFrom::Auto,
+        style: None,
         transpose: Transpose::AllKeys,
         microtiming: false,
         vocab: None,
@@ -103,6 +104,15 @@ fn prepare_splits_by_piece_augments_train_only_and_survives_bad_files() {
     let mut split_of: BTreeMap<&str, Split> = BTreeMap::new();
     for f in &m.files {
         assert!(split_of.insert(&f.piece, f.split).is_none_or(|s| s == f.split));
+    }
+    // Whatever the folder's name, a small collection gets its validation and test pieces.
+    for held in [Split::Valid, Split::Test] {
+        let n = split_of.values().filter(|&&s| s == held).count();
+        assert!(
+            n >= sideman_trainer::dataset::held_out_minimum(split_of.len(), held) && n >= 1,
+            "{held:?}: {n} of {} pieces",
+            split_of.len()
+        );
     }
 
     for split in Split::ALL {
@@ -153,6 +163,7 @@ fn prepare_walks_links_once_skips_what_is_not_a_file_and_fails_when_nothing_is_r
         out: out.to_path_buf(),
         role: vec![],
         style_from: StyleFrom::Auto,
+        style: None,
         transpose: Transpose::None,
         microtiming: false,
         vocab: None,

@@ -79,7 +79,7 @@ pub fn read_info(reference: &str) -> Result<ModelInfo, String> {
     let reference = reference.trim();
     if let Some(id) = reference.strip_prefix(BUILTIN_PREFIX) {
         let b = models::assets::builtin(id).ok_or_else(|| format!("no built-in model {id:?}"))?;
-        let m = Manifest::from_json(b.manifest, Path::new(reference)).map_err(|e| e.to_string())?;
+        let m = Manifest::from_json(b.manifest, Path::new(reference)).map_err(|e| models::error::chain(&e))?;
         let size = b.files.iter().map(|f| f.1.len() as u64).sum();
         return Ok(ModelInfo::from_manifest(reference.to_string(), &m, size));
     }
@@ -92,7 +92,7 @@ pub fn read_info(reference: &str) -> Result<ModelInfo, String> {
         return Err(format!("{}: too large for a manifest", path.display()));
     }
     let json = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let m = Manifest::from_json(&json, &path).map_err(|e| e.to_string())?;
+    let m = Manifest::from_json(&json, &path).map_err(|e| models::error::chain(&e))?;
     let dir = path.parent().unwrap_or(Path::new("."));
     let size = m
         .files

@@ -345,7 +345,7 @@ impl SidemanApp {
                 format!("Exported {} bars to {}: drag it onto a track", ex.bars, path.display()),
                 false,
             ),
-            Err(e) => self.say(e.to_string(), true),
+            Err(e) => self.say(models::error::chain(&e), true),
         }
     }
 

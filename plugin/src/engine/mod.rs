@@ -291,13 +291,15 @@ impl Worker {
         let loaded = loop {
             match load_model(&reference) {
                 Ok(m) => break Ok(m),
-                Err(e) => {
+                Err(err) => {
+                    // The error and its causes ("cannot read …: No such file or directory").
+                    let e = models::error::chain(&err);
                     let fallback = if matches!(
-                        e,
+                        err,
                         LoadError::Runtime(RuntimeError::LibraryNotFound { .. } | RuntimeError::Load { .. })
                     ) {
                         notice = format!("neural model unavailable, playing the Markov fallback: {e}");
-                        runtime_error = Some(e.to_string());
+                        runtime_error = Some(e.clone());
                         assets::fallback()
                     } else if reference != default {
                         notice = format!("model {reference} could not be loaded ({e}); playing the default");

@@ -143,6 +143,15 @@ impl RoleReport {
     }
 }
 
+/// What a metric key means, as the tables name it.
+pub fn metric_label(key: &str) -> &str {
+    metrics::PITCHED
+        .iter()
+        .chain(metrics::DRUMS.iter())
+        .find(|(k, _)| *k == key)
+        .map_or(key, |(_, label)| label)
+}
+
 /// Whether `v` is more than [`OFF_BY`] away from `human`, relatively.
 pub fn is_off(v: f64, human: f64) -> bool {
     v.is_finite() && human.is_finite() && (v - human).abs() > OFF_BY * human.abs().max(1e-9)

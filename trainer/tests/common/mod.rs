@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use candle_core::{Device, Tensor};
 use models::chord::{Chord, ChordQuality};
-use models::music::{ChordEvent, Note, Onset, Role};
+use models::music::{ChordEvent, Meter, Note, Onset, Piece, Role, TempoChange, Track};
 use models::tokenizer::{Sequence, Tokenizer, VOCAB_SIZE};
 use sideman_trainer::model::{ModelConfig, Transformer, seeded_init};
 use sideman_trainer::rng::Rng;
@@ -100,4 +100,71 @@ pub fn softmax(x: &[f32]) -> Vec<f64> {
     let e: Vec<f64> = x.iter().map(|&v| (v as f64 - m).exp()).collect();
     let s: f64 = e.iter().sum();
     e.into_iter().map(|v| v / s).collect()
+}
+
+fn groove_note(start: f64, duration: f64, pitch: u8) -> Note {
+    Note {
+        start,
+        duration,
+        pitch,
+        velocity: 80,
+    }
+}
+
+/// A four-bar groove (`bars` repeats of it): lead, bass, comping and drums, varied by `seed`.
+pub fn groove_piece(seed: u8, repeats: u32) -> Piece {
+    let mut lead = Vec::new();
+    let mut bass = Vec::new();
+    let mut comp = Vec::new();
+    let mut drums = Vec::new();
+    let roots = [50u8, 55, 48, 48];
+    for r in 0..repeats.max(1) {
+        for (bar, &root) in roots.iter().enumerate() {
+            let b = (r as usize * roots.len() + bar) as f64 * 4.0;
+            for beat in 0..4 {
+                bass.push(groove_note(b + beat as f64, 1.0, root - 12 + [0, 3, 7, 10][beat]));
+                drums.push(groove_note(b + beat as f64, 0.25, if beat % 2 == 0 { 36 } else { 38 }));
+                drums.push(groove_note(b + beat as f64 + 0.5, 0.25, 42));
+            }
+            for p in [root, root + 3, root + 7, root + 10] {
+                comp.push(groove_note(b, 2.0, p));
+            }
+            for k in 0..6 {
+                lead.push(groove_note(b + k as f64 * 0.5 + 1.0, 0.5, 62 + (seed + k) % 12));
+            }
+        }
+    }
+    let track = |name: &str, channel: u8, role: Role, notes: Vec<Note>| Track {
+        name: name.into(),
+        channel,
+        program: None,
+        role,
+        notes,
+    };
+    Piece {
+        meter: Meter::default(),
+        tempo_map: vec![TempoChange {
+            beat: 0.0,
+            bpm: 100.0 + seed as f64,
+        }],
+        chords: vec![],
+        tracks: vec![
+            track("Solo", 0, Role::Lead, lead),
+            track("Bass", 1, Role::Bass, bass),
+            track("Chord", 2, Role::Comping, comp),
+            track("Drum", 9, Role::Drums, drums),
+        ],
+    }
+}
+
+/// Writes `n` groove pieces as MIDI files into `dir`.
+pub fn write_grooves(dir: &std::path::Path, n: u8, repeats: u32) {
+    std::fs::create_dir_all(dir).unwrap();
+    for i in 0..n {
+        std::fs::write(
+            dir.join(format!("take{i:02}.mid")),
+            models::midi::write_smf(&groove_piece(i, repeats)),
+        )
+        .unwrap();
+    }
 }

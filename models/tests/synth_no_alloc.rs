@@ -1,0 +1,59 @@
+//! The preview synth never allocates once built: note events and rendering are fit for an audio
+//! thread. A counting global allocator (this test binary only) watches the audio path.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use models::synth::{DRUM_CHANNEL, MAX_VOICES, Synth};
+
+/// Counts allocations while `WATCHING` is set.
+struct Counting;
+
+static WATCHING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if WATCHING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if WATCHING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn synth_never_allocates_on_the_audio_path() {
+    let mut synth = Synth::new(48_000.0);
+    let mut block = vec![0.0f32; 2 * 512];
+    WATCHING.store(true, Ordering::SeqCst);
+    for i in 0..200u32 {
+        let key = (24 + i * 7 % 80) as u8;
+        synth.note_on((i % 3) as u8, key, 40 + (i % 80) as u8);
+        synth.note_on(DRUM_CHANNEL, [36, 38, 42, 46, 49, 51, 45, 75][i as usize % 8], 100);
+        synth.render(&mut block[..2 * (1 + i as usize % 512)]);
+        if i % 5 == 0 {
+            synth.note_off((i % 3) as u8, key);
+        }
+        if i % 64 == 63 {
+            synth.all_notes_off();
+        }
+    }
+    assert_eq!(synth.active_voices(), MAX_VOICES, "the pool was full: stealing ran");
+    synth.render(&mut block);
+    synth.reset();
+    synth.render(&mut block);
+    WATCHING.store(false, Ordering::SeqCst);
+    assert_eq!(ALLOCATIONS.load(Ordering::SeqCst), 0, "allocations on the audio path");
+}

@@ -1,0 +1,379 @@
+//! `trainer train`: the training loop.
+//!
+//! AdamW (our own, so its state can be checkpointed), linear warm-up then cosine decay, global
+//! gradient-norm clipping, loss only on the positions [`models::tokenizer::predicted_mask`] marks,
+//! validation each epoch with early stopping, and atomic checkpoints every N steps. `--resume`
+//! continues exactly: the data order is a pure function of (seed, epoch) and the checkpoint holds
+//! the parameters, the optimizer moments and the position in the epoch.
+//!
+//! Run folder:
+//! ```text
+//! <out>/config.toml          the full configuration (model + training)
+//! <out>/vocab.json           vocabulary (with the style names of the data)
+//! <out>/metrics.csv          step, epoch, lr, train loss, valid loss, tokens/s, elapsed
+//! <out>/loss.png             loss curve, redrawn as training goes
+//! <out>/checkpoints/step-N/  params.safetensors, optim.safetensors, state.json
+//! <out>/checkpoints/latest   name of the newest complete checkpoint
+//! <out>/best.safetensors     parameters with the best validation loss
+//! <out>/summary.json         written at the end
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use models::Role;
+use models::tokenizer::Vocab;
+use serde::{Deserialize, Serialize};
+
+use crate::dataset::write_atomic;
+use crate::model::ModelConfig;
+
+mod optim;
+mod run_loop;
+mod windows;
+
+pub use optim::{AdamW, lr_at};
+pub use run_loop::{
+    Interrupted, RunOptions, RunState, Summary, evaluate, is_training, load_params, param_tensors, request_stop,
+    stop_requested,
+    train_run, train_run_with,
+};
+pub use windows::{
+    Batch, RunData, Window, balance_roles, load_data, make_batch, split_windows, windows_of, windows_with_dropout,
+};
+
+/// Optimisation settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainParams {
+    /// Windows per batch.
+    pub batch_size: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Final learning rate as a fraction of `lr`.
+    pub min_lr_ratio: f64,
+    /// Linear warm-up steps.
+    pub warmup_steps: u64,
+    /// Epochs at most.
+    pub max_epochs: u64,
+    /// Steps at most (0: no limit besides epochs); also the horizon of the cosine schedule.
+    pub max_steps: u64,
+    /// AdamW decoupled weight decay (matrices only).
+    pub weight_decay: f64,
+    /// AdamW beta1.
+    pub beta1: f64,
+    /// AdamW beta2.
+    pub beta2: f64,
+    /// AdamW epsilon.
+    pub eps: f64,
+    /// Global gradient-norm clip (0: off).
+    pub grad_clip: f64,
+    /// Steps between checkpoints.
+    pub checkpoint_every: u64,
+    /// Steps between metrics rows.
+    pub log_every: u64,
+    /// Epochs (or `eval_every` evaluations) without validation improvement before stopping
+    /// (0: never stop early).
+    pub patience: u64,
+    /// Also validate every this many steps (0: only at the end of each epoch); for datasets whose
+    /// epoch is longer than the run.
+    pub eval_every: u64,
+    /// Training windows start every this many bars.
+    pub window_stride_bars: u32,
+    /// Bars sliced per window before truncation to the context.
+    pub window_bars: u32,
+    /// Most validation windows used per evaluation (a fixed seeded subset).
+    pub valid_windows: usize,
+    /// Fine-tuning: freeze the embedding and this many lower blocks.
+    pub freeze_layers: usize,
+    /// Checkpoints kept.
+    pub keep_checkpoints: usize,
+    /// Oversample the training windows of rarer roles, each by at most this factor, towards the
+    /// count of the commonest role (0 or 1: off). MMA grooves, say, hold one drum part per groove
+    /// but twelve transposed bass and comping parts.
+    pub balance_roles: usize,
+    /// Fraction of windows (training and validation) whose `IN` conditioning is dropped, so the
+    /// model learns to follow the chord symbols alone (0: keep every input).
+    pub input_dropout: f64,
+}
+
+impl Default for TrainParams {
+    fn default() -> Self {
+        TrainParams {
+            batch_size: 16,
+            lr: 1e-3,
+            min_lr_ratio: 0.1,
+            warmup_steps: 200,
+            max_epochs: 30,
+            max_steps: 0,
+            weight_decay: 0.1,
+            beta1: 0.9,
+            beta2: 0.95,
+            eps: 1e-8,
+            grad_clip: 1.0,
+            checkpoint_every: 500,
+            log_every: 10,
+            patience: 3,
+            eval_every: 0,
+            window_stride_bars: 4,
+            window_bars: 32,
+            valid_windows: 1024,
+            freeze_layers: 0,
+            keep_checkpoints: 2,
+            balance_roles: 0,
+            input_dropout: 0.0,
+        }
+    }
+}
+
+/// A training configuration file (`trainer/configs/*.toml`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Network shape (default: the `small` model; replaced by the package's when fine-tuning).
+    #[serde(default = "default_model")]
+    pub model: ModelConfig,
+    /// Optimisation.
+    #[serde(default)]
+    pub train: TrainParams,
+}
+
+impl TrainConfig {
+    /// Reads a TOML configuration.
+    pub fn load(path: &Path) -> anyhow::Result<TrainConfig> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let cfg: TrainConfig =
+            toml::from_str(&text).with_context(|| format!("{} is not a training config", path.display()))?;
+        cfg.model.validate()?;
+        Ok(cfg)
+    }
+}
+
+/// `trainer train` arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrainArgs {
+    /// Prepared dataset folder (from `trainer prepare`); a resumed run reads it from its folder.
+    #[arg(long, required_unless_present = "resume")]
+    pub data: Option<PathBuf>,
+    /// Run folder (created; with --resume, the run to continue).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Training configuration (TOML). Default: trainer/configs/small.toml's values.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Continue the run in --out from its latest checkpoint, with the seed, data, configuration
+    /// and starting package it was started with (read from the run folder; a flag that
+    /// contradicts them is refused).
+    #[arg(long)]
+    pub resume: bool,
+    /// Seed of initialisation and data order (default 1).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Fine-tune: start from this model package (its network shape replaces the config's).
+    #[arg(long)]
+    pub init: Option<PathBuf>,
+    /// Stop after this many steps in total (overrides the config; the schedule keeps its horizon).
+    #[arg(long)]
+    pub stop_after: Option<u64>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn default_model() -> ModelConfig {
+    default_config().model
+}
+
+/// The built-in default configuration: the `small` model that trains on a CPU laptop.
+pub fn default_config() -> TrainConfig {
+    TrainConfig {
+        model: ModelConfig {
+            layers: 4,
+            d_model: 256,
+            heads: 4,
+            d_ff: 1024,
+            context: 256,
+            rope_base: 10_000.0,
+            rope_span: 4,
+            vocab: models::tokenizer::VOCAB_SIZE as usize,
+            features: true,
+        },
+        train: TrainParams::default(),
+    }
+}
+
+/// What the run folder holds besides checkpoints: written once at the start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// Seed.
+    pub seed: u64,
+    /// Dataset folder.
+    pub data: PathBuf,
+    /// Package the run was initialised from.
+    pub init: Option<PathBuf>,
+    /// Training data provenance.
+    pub sources: Vec<models::package::DataSource>,
+    /// MICRO tokens.
+    pub microtiming: bool,
+    /// Roles in the data.
+    #[serde(default)]
+    pub roles: Vec<Role>,
+}
+
+/// What a resumed run was started with (its `run.json`), checked against the flags given now.
+fn resume_info(args: &TrainArgs) -> anyhow::Result<RunInfo> {
+    let path = args.out.join("run.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("{} holds no run to resume (no run.json)", args.out.display()))?;
+    let info: RunInfo = serde_json::from_str(&text).with_context(|| format!("{} is damaged", path.display()))?;
+    let same = |a: &Path, b: &Path| a == b || a.canonicalize().ok().is_some_and(|x| b.canonicalize().ok() == Some(x));
+    if let Some(seed) = args.seed
+        && seed != info.seed
+    {
+        bail!(
+            "the run in {} was started with --seed {}; --resume continues it with that seed (leave --seed out)",
+            args.out.display(),
+            info.seed
+        );
+    }
+    if let Some(d) = &args.data
+        && !same(d, &info.data)
+    {
+        bail!(
+            "the run in {} trains on {}; --resume continues it on that data (leave --data out)",
+            args.out.display(),
+            info.data.display()
+        );
+    }
+    if args.config.is_some() {
+        bail!(
+            "a resumed run keeps the configuration it started with ({}); leave --config out, or edit that file",
+            args.out.join("config.toml").display()
+        );
+    }
+    if args.init.is_some() && args.init != info.init {
+        bail!(
+            "the run in {} started from {}; --resume cannot change --init",
+            args.out.display(),
+            info.init
+                .as_ref()
+                .map_or("random weights".to_string(), |p| p.display().to_string())
+        );
+    }
+    Ok(info)
+}
+
+/// `trainer train`.
+pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
+    let (mut cfg, init_params, init_vocab) = if args.resume {
+        (TrainConfig::load(&args.out.join("config.toml"))?, None, None)
+    } else {
+        let mut cfg = match &args.config {
+            Some(p) => TrainConfig::load(p)?,
+            None => default_config(),
+        };
+        match &args.init {
+            Some(pkg) => {
+                let (model_cfg, params, vocab) = crate::export::read_package_weights(&pkg.to_string_lossy())?;
+                // The package's shape, plus context features when the config asks for them.
+                let features = cfg.model.features;
+                cfg.model = model_cfg;
+                cfg.model.features |= features;
+                (cfg, Some(params), Some(vocab))
+            }
+            None => (cfg, None, None),
+        }
+    };
+    if args.resume {
+        let info = resume_info(args)?;
+        // The vocabulary of a resumed run is the one it started with.
+        let v = Vocab::from_json(&std::fs::read_to_string(args.out.join("vocab.json"))?)?;
+        let data = load_data(&info.data, &cfg, Some(v), info.seed)?;
+        let s = train_run(
+            &args.out,
+            &cfg,
+            &data,
+            info.seed,
+            true,
+            args.stop_after,
+            None,
+            args.quiet,
+        )?;
+        print_summary(&args.out, &s);
+        return Ok(());
+    }
+    let data_dir = args.data.clone().context("--data is needed to start a run")?;
+    let seed = args.seed.unwrap_or(1);
+    let data = load_data(&data_dir, &cfg, init_vocab, seed)?;
+    cfg.model.validate()?;
+    // A fine-tuned model carries the provenance and licences of both its datasets.
+    let mut sources = data.sources.clone();
+    let mut roles = data.roles.clone();
+    if let Some(pkg) = &args.init {
+        let m = models::package::Package::open(&pkg.to_string_lossy())?.manifest;
+        sources.extend(
+            m.data
+                .into_iter()
+                .filter(|d| !data.sources.iter().any(|s| s.name == d.name)),
+        );
+        roles.extend(m.roles.iter().filter(|r| !data.roles.contains(r)));
+    }
+    let info = RunInfo {
+        seed,
+        data: data_dir.clone(),
+        init: args.init.clone(),
+        sources,
+        microtiming: data.microtiming,
+        roles,
+    };
+    std::fs::create_dir_all(&args.out)?;
+    write_atomic(
+        &args.out.join("run.json"),
+        serde_json::to_string_pretty(&info)?.as_bytes(),
+    )?;
+    eprintln!(
+        "model {} parameters; {} training windows, {} validation windows",
+        cfg.model.parameters(),
+        data.train.len(),
+        data.valid.len()
+    );
+    cfg.model.vocab = models::tokenizer::VOCAB_SIZE as usize;
+    let s = train_run(
+        &args.out,
+        &cfg,
+        &data,
+        seed,
+        false,
+        args.stop_after,
+        init_params,
+        args.quiet,
+    )?;
+    print_summary(&args.out, &s);
+    Ok(())
+}
+
+fn print_summary(out: &Path, s: &Summary) {
+    println!("{}\nrun folder: {}", summary_line(s), out.display());
+}
+
+/// One line on a finished run: steps, speed, and which step's parameters are the best.
+pub fn summary_line(s: &Summary) -> String {
+    let best = match s.state.best_valid {
+        Some(v) => format!(
+            "best validation loss {v:.4} at step {} of {} (the parameters `trainer export` writes)",
+            s.state.best_step, s.state.step
+        ),
+        None => "not validated".into(),
+    };
+    let why = if s.state.stopped_early {
+        " (stopped early: validation stopped improving)"
+    } else if s.state.budget_reached {
+        " (time budget reached)"
+    } else {
+        ""
+    };
+    format!(
+        "{} steps, {} epochs, {:.0} tokens/s, {:.0} s{why}; {best}",
+        s.state.step, s.state.epoch, s.tokens_per_s, s.state.seconds
+    )
+}

@@ -1,0 +1,232 @@
+//! Training data: windows cut from stored sequences, batches, and a run's windowed dataset.
+
+use candle_core::{Device, Tensor};
+use models::Role;
+use models::tokenizer::{Tokenizer, Vocab, predicted_mask};
+use std::path::Path;
+
+use anyhow::bail;
+
+use super::TrainConfig;
+use crate::dataset::{Dataset, Split, SplitData};
+use crate::rng::Rng;
+
+/// One training window: ids (at most context + 1) and the role it generates.
+#[derive(Debug, Clone)]
+pub struct Window {
+    /// Token ids.
+    pub ids: Vec<u16>,
+    /// Generated role.
+    pub role: Role,
+}
+
+/// Cuts a stored sequence into windows of at most `context + 1` tokens that start at bars, each
+/// with its header and the chord in force restated (decode, `slice_bars`, encode). Style slots are
+/// mapped through `style_map` (dataset slot -> model slot).
+pub fn windows_of(
+    ids: &[u16],
+    tok: &Tokenizer,
+    context: usize,
+    stride_bars: u32,
+    window_bars: u32,
+    style_map: &[u16],
+) -> Vec<Window> {
+    windows_with_dropout(ids, tok, context, stride_bars, window_bars, style_map, 0.0, 0)
+}
+
+/// [`windows_of`], where each window loses its `IN` conditioning (the bass a lead hears, say)
+/// with probability `input_dropout`, decided by a hash of `key` (the sequence) and the window's
+/// first bar, so the choice is a pure function of the data. A role that always hears a walking
+/// bass can name the harmony from it and never learns the chord symbols; without the input it
+/// must read them, and it plays over chords alone, as `trainer generate --chords` and a user who
+/// only holds chords ask it to.
+#[allow(clippy::too_many_arguments)]
+pub fn windows_with_dropout(
+    ids: &[u16],
+    tok: &Tokenizer,
+    context: usize,
+    stride_bars: u32,
+    window_bars: u32,
+    style_map: &[u16],
+    input_dropout: f64,
+    key: u64,
+) -> Vec<Window> {
+    let ids32: Vec<u32> = ids.iter().map(|&i| i as u32).collect();
+    let Ok(mut seq) = models::tokenizer::decode(&ids32) else {
+        return Vec::new();
+    };
+    for s in &mut seq.styles {
+        *s = style_map.get(*s as usize).copied().unwrap_or(*s);
+    }
+    let role = seq.role;
+    let mut out = Vec::new();
+    let stride = stride_bars.max(1);
+    let mut start = 0;
+    while start < seq.bars.max(1) {
+        let mut w = seq.slice_bars(start, (start + window_bars.max(1)).min(seq.bars));
+        if input_dropout > 0.0 && !w.inputs.is_empty() {
+            let draw = Rng::new(key.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (start as u64 + 1)).next_f64();
+            if draw < input_dropout {
+                w.inputs.clear();
+            }
+        }
+        if let Ok(mut enc) = tok.encode(&w) {
+            enc.truncate(context + 1);
+            if predicted_mask(&enc).iter().skip(1).any(|&m| m) {
+                out.push(Window {
+                    ids: enc.iter().map(|&i| i as u16).collect(),
+                    role,
+                });
+            }
+        }
+        if start + window_bars >= seq.bars {
+            break;
+        }
+        start += stride;
+    }
+    out
+}
+
+/// Windows of every sequence of a split.
+pub fn split_windows(data: &SplitData, tok: &Tokenizer, cfg: &TrainConfig, style_map: &[u16]) -> Vec<Window> {
+    use rayon::prelude::*;
+    (0..data.seqs.len())
+        .into_par_iter()
+        .map(|i| {
+            windows_with_dropout(
+                data.seq(i),
+                tok,
+                cfg.model.context,
+                cfg.train.window_stride_bars,
+                cfg.train.window_bars,
+                style_map,
+                cfg.train.input_dropout,
+                data.seqs[i].offset,
+            )
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// A batch: inputs and targets `[b, t]` (u32), loss weights `[b, t]` (f32), and the count of
+/// weighted positions.
+pub struct Batch {
+    /// Input ids.
+    pub inputs: Tensor,
+    /// Next-token targets.
+    pub targets: Tensor,
+    /// 1 where the target is a predicted token.
+    pub weights: Tensor,
+    /// Tokens in the batch (inputs, unpadded).
+    pub tokens: usize,
+}
+
+/// Builds a batch from windows, padding with `PAD` (weight 0) to the longest.
+pub fn make_batch(windows: &[&Window], dev: &Device) -> candle_core::Result<Batch> {
+    let t = windows
+        .iter()
+        .map(|w| w.ids.len().saturating_sub(1))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let b = windows.len();
+    let mut inputs = vec![0u32; b * t];
+    let mut targets = vec![0u32; b * t];
+    let mut weights = vec![0f32; b * t];
+    let mut tokens = 0;
+    for (r, w) in windows.iter().enumerate() {
+        let ids: Vec<u32> = w.ids.iter().map(|&i| i as u32).collect();
+        let mask = predicted_mask(&ids);
+        for i in 0..ids.len().saturating_sub(1) {
+            inputs[r * t + i] = ids[i];
+            targets[r * t + i] = ids[i + 1];
+            weights[r * t + i] = if mask[i + 1] { 1.0 } else { 0.0 };
+        }
+        tokens += ids.len().saturating_sub(1);
+    }
+    Ok(Batch {
+        inputs: Tensor::from_vec(inputs, (b, t), dev)?,
+        targets: Tensor::from_vec(targets, (b, t), dev)?,
+        weights: Tensor::from_vec(weights, (b, t), dev)?,
+        tokens,
+    })
+}
+
+/// Data for a run, already windowed.
+pub struct RunData {
+    /// Training windows.
+    pub train: Vec<Window>,
+    /// Validation windows.
+    pub valid: Vec<Window>,
+    /// Vocabulary the model is trained with (style names).
+    pub vocab: Vocab,
+    /// Training data provenance for the package.
+    pub sources: Vec<models::package::DataSource>,
+    /// Whether the data uses MICRO tokens.
+    pub microtiming: bool,
+    /// Roles in the data.
+    pub roles: Vec<Role>,
+}
+
+/// Loads and windows a prepared dataset. `vocab` is the model's vocabulary when fine-tuning: the
+/// data's styles are added to it and their slots remapped.
+pub fn load_data(dir: &Path, cfg: &TrainConfig, vocab: Option<Vocab>, seed: u64) -> anyhow::Result<RunData> {
+    let ds = Dataset::open(dir)?;
+    let tok = Tokenizer::new(Vocab::new(), ds.manifest.microtiming);
+    let mut vocab = vocab.unwrap_or_else(|| ds.manifest.vocab.clone());
+    let mut style_map = Vec::with_capacity(ds.manifest.vocab.styles.len());
+    for name in &ds.manifest.vocab.styles {
+        style_map.push(vocab.add_style(name)?);
+    }
+    let mut train = split_windows(&ds.load_split(Split::Train)?, &tok, cfg, &style_map);
+    balance_roles(&mut train, cfg.train.balance_roles);
+    let mut valid = split_windows(&ds.load_split(Split::Valid)?, &tok, cfg, &style_map);
+    if train.is_empty() {
+        bail!("{}: no training windows", dir.display());
+    }
+    if valid.is_empty() {
+        bail!(
+            "{}: no validation windows (the valid split holds no piece of the roles trained); prepare the \
+             data again: every folder of 2 or more pieces gets validation pieces",
+            dir.display()
+        );
+    }
+    Rng::new(seed ^ 0xa11d).shuffle(&mut valid);
+    valid.truncate(cfg.train.valid_windows.max(1));
+    Ok(RunData {
+        train,
+        valid,
+        vocab,
+        sources: ds.manifest.sources.clone(),
+        microtiming: ds.manifest.microtiming,
+        roles: ds.manifest.roles.clone(),
+    })
+}
+
+/// Repeats the windows of each role up to `max_factor` times, towards the count of the commonest
+/// role (whole repeats only, so the data order stays a pure function of the seed).
+pub fn balance_roles(windows: &mut Vec<Window>, max_factor: usize) {
+    if max_factor <= 1 {
+        return;
+    }
+    let mut counts = [0usize; Role::ALL.len()];
+    for w in windows.iter() {
+        counts[w.role.index()] += 1;
+    }
+    let most = counts.iter().copied().max().unwrap_or(0);
+    let mut extra = Vec::new();
+    for role in Role::ALL {
+        let c = counts[role.index()];
+        if c == 0 {
+            continue;
+        }
+        let factor = (most / c).clamp(1, max_factor);
+        for _ in 1..factor {
+            extra.extend(windows.iter().filter(|w| w.role == role).cloned());
+        }
+    }
+    windows.extend(extra);
+}
+

@@ -1,0 +1,212 @@
+//! `trainer finetune` end to end on a tiny package and pieces the test writes, and the `trainer
+//! train --resume` promise at the process level: a run killed with SIGKILL, or stopped with Ctrl-C,
+//! and resumed with only `--resume` ends with exactly the parameters of an uninterrupted run.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+use models::tokenizer::Vocab;
+use sideman_trainer::finetune::{FinetuneArgs, FinetuneReport};
+use sideman_trainer::train::RunInfo;
+
+const TRAINER: &str = env!("CARGO_BIN_EXE_trainer");
+
+fn tiny_package(dir: &Path) {
+    let (_, params) = tiny_model(3);
+    let info = RunInfo {
+        seed: 3,
+        data: dir.to_path_buf(),
+        init: None,
+        sources: vec![],
+        microtiming: false,
+        roles: vec![models::Role::Lead, models::Role::Bass, models::Role::Drums],
+    };
+    sideman_trainer::export::write_package(
+        dir,
+        "Tiny",
+        &tiny_config(),
+        &params,
+        &Vocab::new(),
+        &info,
+        BTreeMap::new(),
+        true,
+    )
+    .unwrap();
+}
+
+#[test]
+fn finetune_turns_a_folder_and_a_style_into_a_better_package() {
+    if skip_without_ort() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let pkg = tmp.path().join("tiny");
+    tiny_package(&pkg);
+    // "chorales": a folder name whose hash split put no piece in validation before.
+    let mine = tmp.path().join("chorales");
+    write_grooves(&mine, 12, 2);
+    let config = tmp.path().join("ft.toml");
+    std::fs::write(
+        &config,
+        "[train]\nbatch_size = 4\nlr = 3e-3\nwarmup_steps = 2\nmax_steps = 24\nmax_epochs = 50\nwindow_bars = 4\nwindow_stride_bars = 2\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("mine-pkg");
+    let args = FinetuneArgs {
+        from: pkg.display().to_string(),
+        inputs: vec![mine.display().to_string()],
+        style: "Test / Mine".into(),
+        out: out.clone(),
+        minutes: 10.0,
+        role: vec!["lead".into(), "bass".into()],
+        reference: None,
+        rehearsal: 0.5,
+        config: Some(config),
+        seed: 1,
+        samples: 2,
+        force: false,
+        resume: false,
+        quiet: true,
+    };
+    sideman_trainer::finetune::run(&args).unwrap();
+    // A package the plugin loads, with the style in its menu and a card with the report.
+    let p = models::package::Package::load(&out).unwrap();
+    assert!(p.manifest.vocab.styles.iter().any(|s| s == "Test / Mine"));
+    let card = std::fs::read_to_string(out.join("CARD.md")).unwrap();
+    assert!(card.contains("before") && card.contains("after"), "{card}");
+    let work = tmp.path().join("mine-pkg.work");
+    let report: FinetuneReport =
+        serde_json::from_str(&std::fs::read_to_string(work.join("finetune.json")).unwrap()).unwrap();
+    assert!(report.pieces["valid"] >= 1 && report.pieces["test"] >= 1, "{:?}", report.pieces);
+    assert!(report.best_step > 0 && report.best_step <= 24);
+    let change = report.user_change().unwrap();
+    assert!(change < -0.10, "held-out NLL changed by {change}");
+    assert!(report.after.as_ref().unwrap().music.contains_key("lead"));
+    assert_eq!(p.manifest.metrics.get("train_steps").copied(), Some(report.best_step as f64));
+    // An existing package is not replaced without --force.
+    let again = sideman_trainer::finetune::run(&args).unwrap_err().to_string();
+    assert!(again.contains("--force"), "{again}");
+    assert!(out.join("manifest.json").is_file());
+}
+
+fn checkpoint_params(run: &Path) -> Vec<u8> {
+    let name = std::fs::read_to_string(run.join("checkpoints/latest")).unwrap();
+    std::fs::read(run.join("checkpoints").join(name.trim()).join("params.safetensors")).unwrap()
+}
+
+fn latest_step(run: &Path) -> Option<u64> {
+    let name = std::fs::read_to_string(run.join("checkpoints/latest")).ok()?;
+    name.trim().strip_prefix("step-")?.parse().ok()
+}
+
+#[test]
+fn resume_after_kill_9_with_only_resume_reproduces_the_run_bit_for_bit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mine = tmp.path().join("mine");
+    write_grooves(&mine, 10, 2);
+    let data = tmp.path().join("data");
+    let st = Command::new(TRAINER)
+        .args(["prepare", "--out"])
+        .arg(&data)
+        .arg("--input")
+        .arg(&mine)
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    let config = tmp.path().join("tiny.toml");
+    let c = tiny_config();
+    std::fs::write(
+        &config,
+        format!(
+            "[model]\nlayers = {}\nd_model = {}\nheads = {}\nd_ff = {}\ncontext = {}\nrope_base = 10000.0\nrope_span = 4\nvocab = {}\nfeatures = true\n\
+             [train]\nbatch_size = 2\nlr = 3e-3\nwarmup_steps = 3\nmax_steps = 120\nmax_epochs = 100\ncheckpoint_every = 5\nlog_every = 5\neval_every = 20\nwindow_bars = 4\nwindow_stride_bars = 2\npatience = 0\n",
+            c.layers, c.d_model, c.heads, c.d_ff, c.context, c.vocab
+        ),
+    )
+    .unwrap();
+    let train = |out: &Path| {
+        let mut cmd = Command::new(TRAINER);
+        cmd.args(["train", "--quiet", "--seed", "7", "--data"])
+            .arg(&data)
+            .arg("--config")
+            .arg(&config)
+            .arg("--out")
+            .arg(out);
+        cmd
+    };
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let st = train(&a).output().unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    // The same run, killed once it has a checkpoint and before its end.
+    let mut child = train(&b).spawn().unwrap();
+    let t0 = Instant::now();
+    let killed_at = loop {
+        if let Some(s) = latest_step(&b).filter(|&s| s >= 10) {
+            child.kill().unwrap(); // SIGKILL
+            break s;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(300), "no checkpoint after 5 minutes");
+        if child.try_wait().unwrap().is_some() {
+            panic!("the run ended before it could be killed");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let _ = child.wait();
+    assert!(killed_at < 120, "killed too late to test anything ({killed_at})");
+    let st = Command::new(TRAINER)
+        .args(["train", "--quiet", "--resume", "--out"])
+        .arg(&b)
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    assert_eq!(latest_step(&b), Some(120));
+    assert!(checkpoint_params(&a) == checkpoint_params(&b), "final parameters differ after kill -9 and --resume");
+    assert!(
+        std::fs::read(a.join("best.safetensors")).unwrap() == std::fs::read(b.join("best.safetensors")).unwrap(),
+        "best parameters differ"
+    );
+    // Ctrl-C (SIGINT): a checkpoint at the step reached, exit 130, and --resume ends the same.
+    let c = tmp.path().join("c");
+    let mut child = train(&c).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let t0 = Instant::now();
+    while latest_step(&c).is_none_or(|s| s < 10) {
+        assert!(t0.elapsed() < Duration::from_secs(300), "no checkpoint after 5 minutes");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let st = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(st.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() == Some(130) {
+        let step: u64 = err
+            .split("interrupted at step ")
+            .nth(1)
+            .and_then(|r| r.split(':').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no step in {err}"));
+        assert_eq!(latest_step(&c), Some(step), "the checkpoint is not the step Ctrl-C stopped at");
+    } else {
+        // The run ended before the signal arrived.
+        assert!(out.status.success(), "{err}");
+    }
+    let st = Command::new(TRAINER)
+        .args(["train", "--quiet", "--resume", "--out"])
+        .arg(&c)
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    assert!(checkpoint_params(&a) == checkpoint_params(&c), "final parameters differ after Ctrl-C and --resume");
+    // A contradicting flag is refused, not ignored.
+    let st = Command::new(TRAINER)
+        .args(["train", "--resume", "--seed", "8", "--out"])
+        .arg(&b)
+        .output()
+        .unwrap();
+    assert!(!st.status.success());
+    assert!(String::from_utf8_lossy(&st.stderr).contains("--seed 7"));
+}
