@@ -57,10 +57,10 @@ pub enum Commands {
     Eval(EvalArgs),
     /// Generate a Standard MIDI File over a chord progression with a model package.
     #[command(after_help = "Examples:\n  trainer generate builtin:jazz-lead --role lead --chords \"Dm7 G7 Cmaj7 Cmaj7\" --bars 16 --out out/solo.mid\n  \
-                            trainer generate builtin:band --role drums --style swing --bars 8 --tempo 120 --out out/drums.mid")]
+                            trainer generate builtin:band --role drums --style swing --chords \"C7 F7\" --bars 8 --tempo 120 --out out/drums.mid")]
     Generate(GenerateArgs),
     /// Copy an evaluated package's int8 graph into a default-model asset folder with its card.
-    #[command(after_help = "Example:\n  trainer ship runs/band-pkg --id band --report out/band-test.json")]
+    #[command(after_help = "Example:\n  trainer ship runs/band-pkg --out models/assets/band --report out/band-test.json")]
     Ship(ShipArgs),
     /// Show what a model package is: roles, styles, size, data and licences, metrics, its card.
     #[command(after_help = "Examples:\n  trainer info builtin:melody\n  trainer info my-model")]
@@ -92,5 +92,83 @@ impl Cli {
                 Ok(())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Splits a shell command line: words, "double-quoted" words, `\` line continuations.
+    fn words(line: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut cur = String::new();
+        let (mut quoted, mut any) = (false, false);
+        for c in line.chars() {
+            match c {
+                '"' => {
+                    quoted = !quoted;
+                    any = true;
+                }
+                '\\' if !quoted => {}
+                c if c.is_whitespace() && !quoted => {
+                    if any {
+                        out.push(std::mem::take(&mut cur));
+                        any = false;
+                    }
+                }
+                c => {
+                    cur.push(c);
+                    any = true;
+                }
+            }
+        }
+        if any {
+            out.push(cur);
+        }
+        out
+    }
+
+    /// `trainer completions <shell>` knows every subcommand.
+    #[test]
+    fn completions_cover_every_subcommand() {
+        for shell in [clap_complete::Shell::Bash, clap_complete::Shell::Zsh, clap_complete::Shell::Fish] {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "trainer", &mut out);
+            let text = String::from_utf8(out).unwrap();
+            for sub in Cli::command().get_subcommands() {
+                assert!(text.contains(sub.get_name()), "{shell:?} completions lack {}", sub.get_name());
+            }
+        }
+    }
+
+    /// Every example in every `--help` is a command line the parser accepts.
+    #[test]
+    fn every_help_example_parses() {
+        let cmd = Cli::command();
+        let mut texts = vec![cmd.get_after_help().map(|h| h.to_string()).unwrap_or_default()];
+        for sub in cmd.get_subcommands() {
+            let help = sub.get_after_help().map(|h| h.to_string());
+            assert!(
+                help.as_deref().is_some_and(|h| h.contains("trainer ")),
+                "`trainer {} --help` has no example",
+                sub.get_name()
+            );
+            texts.extend(help);
+        }
+        let mut checked = 0;
+        for text in texts {
+            // Join continued lines, then take every line that runs the trainer.
+            let joined = text.replace("\\\n", " ");
+            for line in joined.lines().map(str::trim).filter(|l| l.starts_with("trainer ")) {
+                let line = line.split(" > ").next().unwrap_or(line);
+                let w = words(line);
+                if let Err(e) = Cli::try_parse_from(&w) {
+                    panic!("example does not parse: {line}\n{e}");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 12, "{checked} examples");
     }
 }

@@ -326,7 +326,18 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
     // The starting point.
     let report_path = work.join("finetune.json");
     let mut report: FinetuneReport = match std::fs::read_to_string(&report_path) {
-        Ok(text) if args.resume => serde_json::from_str(&text).context("finetune.json is damaged")?,
+        Ok(text) if args.resume => {
+            let r: FinetuneReport = serde_json::from_str(&text).context("finetune.json is damaged")?;
+            if r.style != args.style || r.from != args.from {
+                bail!(
+                    "the fine-tune in {} started from {} with --style {:?}; --resume continues it as it started",
+                    work.display(),
+                    r.from,
+                    r.style
+                );
+            }
+            r
+        }
         _ => {
             eprintln!("measuring {} on your held-out pieces...", pkg.manifest.name);
             let before = measure(&pkg, &user, reference.as_ref(), args)?;
@@ -356,6 +367,13 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
         cfg
     };
     let mut data = load_data(&data_dir, &cfg, Some(vocab.clone()), args.seed)?;
+    if args.reference.is_none() && !args.resume {
+        eprintln!(
+            "warning: without --reference the model learns your pieces alone and forgets more of what it \
+             played (measured on the band model: +27 % likelihood loss on its own data, against +5 % with \
+             --reference and rehearsal); see the README"
+        );
+    }
     if let Some(r) = &args.reference
         && args.rehearsal > 0.0
     {
@@ -429,7 +447,11 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
     };
     let summary = match train_run_with(&run_dir, &cfg, &data, args.seed, (!args.resume).then_some(params), &opts) {
         Err(e) if e.is::<crate::train::Interrupted>() => {
-            bail!("{e}: trainer finetune --resume --out {} --from {} --input ... --style ...", args.out.display(), args.from)
+            return Err(e.context(format!(
+                "fine-tune stopped; continue it with `trainer finetune --resume` and the same --out {} --from {} --input --style",
+                args.out.display(),
+                args.from
+            )));
         }
         r => r?,
     };

@@ -13,8 +13,9 @@ use models::package::{ModelKind, Package};
 /// Arguments of `trainer ship`.
 #[derive(Debug, Args)]
 pub struct ShipArgs {
-    /// Evaluated package (from `trainer export`, then `trainer eval --write`).
-    pub package: PathBuf,
+    /// Evaluated package (from `trainer export`, then `trainer eval --write`), or `builtin:<id>`
+    /// to rewrite a default model's asset folder (its card, say) from the built-in copy.
+    pub package: String,
     /// Asset folder to write (for example `models/assets/jazz-lead`).
     #[arg(long)]
     pub out: PathBuf,
@@ -39,7 +40,7 @@ fn read_report(p: &std::path::Path) -> anyhow::Result<crate::eval::Report> {
 
 /// `trainer ship`.
 pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
-    let pkg = Package::load(&args.package).with_context(|| format!("loading {}", args.package.display()))?;
+    let pkg = Package::open(&args.package).with_context(|| format!("cannot open the model {}", args.package))?;
     let mut manifest = pkg.manifest.clone();
     // A fine-tuned model lists the data of its starting package and its own: once each.
     let mut seen = std::collections::BTreeSet::new();
@@ -52,10 +53,7 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
     let (file, fp32_size) = match &mut manifest.model {
         ModelKind::Transformer { fp32, int8, .. } => {
             let Some(int8_file) = int8.clone() else {
-                bail!(
-                    "{} has no int8 variant (export without --no-int8)",
-                    args.package.display()
-                );
+                bail!("{} has no int8 variant (export without --no-int8)", args.package);
             };
             let fp32_size = fp32
                 .take()
@@ -65,7 +63,7 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
         ModelKind::Markov { file, .. } => (file.clone(), None),
     };
     let bytes = pkg.read(&file)?;
-    if args.out.canonicalize().ok() != args.package.canonicalize().ok() {
+    if pkg.is_builtin() || args.out.canonicalize().ok() != pkg.dir.canonicalize().ok() {
         let to = args.out.join(&file);
         std::fs::write(&to, &bytes).with_context(|| cannot_write(&to))?;
     }

@@ -210,3 +210,46 @@ fn resume_after_kill_9_with_only_resume_reproduces_the_run_bit_for_bit() {
     assert!(!st.status.success());
     assert!(String::from_utf8_lossy(&st.stderr).contains("--seed 7"));
 }
+
+/// `builtin:<id>` works wherever a package is read: info, eval, train --init, ship, prepare --vocab.
+#[test]
+fn builtin_models_are_accepted_by_every_subcommand() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(TRAINER).args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "trainer {args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let info = run(&["info", "builtin:band"]);
+    assert!(info.contains("drums"), "{info}");
+    let mine = tmp.path().join("mine");
+    write_grooves(&mine, 6, 1);
+    let data = tmp.path().join("data");
+    let p = |x: &Path| x.display().to_string();
+    run(&["prepare", "--input", &p(&mine), "--out", &p(&data), "--vocab", "builtin:band"]);
+    let shipped = tmp.path().join("asset");
+    run(&["ship", "builtin:melody", "--out", &p(&shipped)]);
+    assert!(shipped.join("CARD.md").is_file() && shipped.join("manifest.json").is_file());
+    let config = tmp.path().join("one.toml");
+    std::fs::write(&config, "[train]\nbatch_size = 2\nwindow_bars = 4\nmax_steps = 1\nlog_every = 1\n").unwrap();
+    let ft = tmp.path().join("ft");
+    run(&[
+        "train",
+        "--quiet",
+        "--init",
+        "builtin:band",
+        "--data",
+        &p(&data),
+        "--config",
+        &p(&config),
+        "--out",
+        &p(&ft),
+    ]);
+    assert!(ft.join("best.safetensors").is_file());
+    if !skip_without_ort() {
+        let report = run(&["eval", "builtin:band", "--data", &p(&data), "--split", "all", "--samples", "0"]);
+        assert!(report.contains("drums"), "{report}");
+    }
+}
