@@ -227,6 +227,19 @@ pub fn load_eval_split(ds: &Dataset, split: EvalSplit) -> anyhow::Result<crate::
     Ok(out)
 }
 
+/// The dataset's style slots mapped into the package's vocabulary (styles it lacks get free
+/// slots, as when fine-tuning).
+pub fn style_map(pkg: &Package, ds: &Dataset) -> anyhow::Result<Vec<u16>> {
+    let mut vocab: Vocab = pkg.manifest.vocab.clone();
+    Ok(ds
+        .manifest
+        .vocab
+        .styles
+        .iter()
+        .map(|n| vocab.add_style(n))
+        .collect::<Result<_, _>>()?)
+}
+
 /// Likelihood of an ONNX model on the first `n` sequences of a split, by role and "all": each
 /// sequence cut into windows of `window_bars` bars that fit the context, style slots mapped
 /// through `style_map`.
@@ -305,15 +318,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let base_table = base_pkg.as_ref().map(crate::markov::load_table).transpose()?;
     let ds = Dataset::open(&args.data)?;
     let split = load_eval_split(&ds, args.split)?;
-    // The dataset's style slots mapped into the package's vocabulary.
-    let mut vocab: Vocab = pkg.manifest.vocab.clone();
-    let style_map: Vec<u16> = ds
-        .manifest
-        .vocab
-        .styles
-        .iter()
-        .map(|n| vocab.add_style(n))
-        .collect::<Result<_, _>>()?;
+    let style_map = style_map(&pkg, &ds)?;
     let tok = Tokenizer::new(Vocab::new(), ds.manifest.microtiming);
     let n = if args.limit == 0 {
         split.seqs.len()

@@ -173,14 +173,7 @@ fn likelihood(pkg: &Package, ds: &Dataset, split: EvalSplit, limit: usize) -> an
     };
     let mut model = OnnxModel::load(pkg, Variant::PreferInt8)?;
     let data = load_eval_split(ds, split)?;
-    let mut vocab: Vocab = pkg.manifest.vocab.clone();
-    let style_map: Vec<u16> = ds
-        .manifest
-        .vocab
-        .styles
-        .iter()
-        .map(|n| vocab.add_style(n))
-        .collect::<Result<_, _>>()?;
+    let style_map = crate::eval::style_map(pkg, ds)?;
     let tok = Tokenizer::new(Vocab::new(), ds.manifest.microtiming);
     let n = if limit == 0 { data.seqs.len() } else { limit };
     score_split(
@@ -208,14 +201,7 @@ fn measure(pkg: &Package, user: &Dataset, reference: Option<&Dataset>, args: &Fi
                 models::tokenizer::decode(&ids).ok()
             })
             .collect();
-        let mut vocab = pkg.manifest.vocab.clone();
-        let style_map: Vec<u16> = user
-            .manifest
-            .vocab
-            .styles
-            .iter()
-            .map(|n| vocab.add_style(n))
-            .collect::<Result<_, _>>()?;
+        let style_map = crate::eval::style_map(pkg, user)?;
         let settings = crate::report::ReportSettings {
             pieces: args.samples,
             bars: 16,

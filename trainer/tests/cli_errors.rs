@@ -4,12 +4,15 @@
 //! Each test runs the built binary with a time limit ([`TIMEOUT`]): a run still going after it is
 //! killed and fails the test (a FIFO named `x.mid` once blocked `prepare` forever).
 
+mod common;
+
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use models::music::{Meter, Note, Piece, Role, TempoChange, Track};
+use common::{note, track};
+use models::music::{Meter, Piece, Role, TempoChange};
 use sideman_trainer::dataset::Dataset;
 
 /// Longest a single run of the binary may take.
@@ -111,15 +114,6 @@ fn s(p: &Path) -> String {
     p.display().to_string()
 }
 
-fn note(start: f64, duration: f64, pitch: u8) -> Note {
-    Note {
-        start,
-        duration,
-        pitch,
-        velocity: 80,
-    }
-}
-
 /// Eight bars of a lead line over piano chords (ii-V-I-VI), as a format 1 file.
 fn take_bytes() -> Vec<u8> {
     let roots = [50u8, 55, 48, 57];
@@ -135,13 +129,6 @@ fn take_bytes() -> Vec<u8> {
             lead.push(note(b + k as f64 * 0.5 + 1.0, 0.5, 64 + ((bar + k) % 7) as u8));
         }
     }
-    let track = |name: &str, channel: u8, role: Role, notes: Vec<Note>| Track {
-        name: name.into(),
-        channel,
-        program: None,
-        role,
-        notes,
-    };
     models::midi::write_smf(&Piece {
         meter: Meter::default(),
         tempo_map: vec![TempoChange { beat: 0.0, bpm: 120.0 }],

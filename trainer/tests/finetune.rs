@@ -172,7 +172,7 @@ fn resume_after_kill_9_with_only_resume_reproduces_the_run_bit_for_bit() {
     );
     // Ctrl-C (SIGINT): a checkpoint at the step reached, exit 130, and --resume ends the same.
     let c = tmp.path().join("c");
-    let mut child = train(&c).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let child = train(&c).stderr(std::process::Stdio::piped()).spawn().unwrap();
     let t0 = Instant::now();
     while latest_step(&c).is_none_or(|s| s < 10) {
         assert!(t0.elapsed() < Duration::from_secs(300), "no checkpoint after 5 minutes");

@@ -1,64 +1,17 @@
 //! `trainer prepare` end to end on a small corpus the test writes itself.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use models::music::{Meter, Note, Piece, Role, TempoChange, Track};
+use models::music::{Piece, Role};
 use models::tokenizer::decode;
 use sideman_trainer::dataset::{Dataset, Split};
 use sideman_trainer::prepare::{self, PrepareArgs, StyleFrom, Transpose};
 
-fn note(start: f64, duration: f64, pitch: u8) -> Note {
-    Note {
-        start,
-        duration,
-        pitch,
-        velocity: 80,
-    }
-}
-
-/// A four-bar groove: lead, bass, comping and drums, varied by `seed`.
 fn piece(seed: u8) -> Piece {
-    let mut lead = Vec::new();
-    let mut bass = Vec::new();
-    let mut comp = Vec::new();
-    let mut drums = Vec::new();
-    let roots = [50u8, 55, 48, 48];
-    for (bar, &root) in roots.iter().enumerate() {
-        let b = bar as f64 * 4.0;
-        for beat in 0..4 {
-            bass.push(note(b + beat as f64, 1.0, root - 12 + [0, 3, 7, 10][beat]));
-            drums.push(note(b + beat as f64, 0.25, if beat % 2 == 0 { 36 } else { 38 }));
-            drums.push(note(b + beat as f64 + 0.5, 0.25, 42));
-        }
-        for p in [root, root + 3, root + 7, root + 10] {
-            comp.push(note(b, 2.0, p));
-        }
-        for k in 0..6 {
-            lead.push(note(b + k as f64 * 0.5 + 1.0, 0.5, 62 + (seed + k) % 12));
-        }
-    }
-    let track = |name: &str, channel: u8, role: Role, notes: Vec<Note>| Track {
-        name: name.into(),
-        channel,
-        program: None,
-        role,
-        notes,
-    };
-    Piece {
-        meter: Meter::default(),
-        tempo_map: vec![TempoChange {
-            beat: 0.0,
-            bpm: 100.0 + seed as f64,
-        }],
-        chords: vec![],
-        tracks: vec![
-            track("Solo", 0, Role::Lead, lead),
-            track("Bass", 1, Role::Bass, bass),
-            track("Chord", 2, Role::Comping, comp),
-            track("Drum", 9, Role::Drums, drums),
-        ],
-    }
+    common::groove_piece(seed, 1)
 }
 
 fn corpus(dir: &Path) -> PathBuf {

@@ -102,7 +102,8 @@ pub fn softmax(x: &[f32]) -> Vec<f64> {
     e.into_iter().map(|v| v / s).collect()
 }
 
-fn groove_note(start: f64, duration: f64, pitch: u8) -> Note {
+/// A note at velocity 80.
+pub fn note(start: f64, duration: f64, pitch: u8) -> Note {
     Note {
         start,
         duration,
@@ -122,25 +123,18 @@ pub fn groove_piece(seed: u8, repeats: u32) -> Piece {
         for (bar, &root) in roots.iter().enumerate() {
             let b = (r as usize * roots.len() + bar) as f64 * 4.0;
             for beat in 0..4 {
-                bass.push(groove_note(b + beat as f64, 1.0, root - 12 + [0, 3, 7, 10][beat]));
-                drums.push(groove_note(b + beat as f64, 0.25, if beat % 2 == 0 { 36 } else { 38 }));
-                drums.push(groove_note(b + beat as f64 + 0.5, 0.25, 42));
+                bass.push(note(b + beat as f64, 1.0, root - 12 + [0, 3, 7, 10][beat]));
+                drums.push(note(b + beat as f64, 0.25, if beat % 2 == 0 { 36 } else { 38 }));
+                drums.push(note(b + beat as f64 + 0.5, 0.25, 42));
             }
             for p in [root, root + 3, root + 7, root + 10] {
-                comp.push(groove_note(b, 2.0, p));
+                comp.push(note(b, 2.0, p));
             }
             for k in 0..6 {
-                lead.push(groove_note(b + k as f64 * 0.5 + 1.0, 0.5, 62 + (seed + k) % 12));
+                lead.push(note(b + k as f64 * 0.5 + 1.0, 0.5, 62 + (seed + k) % 12));
             }
         }
     }
-    let track = |name: &str, channel: u8, role: Role, notes: Vec<Note>| Track {
-        name: name.into(),
-        channel,
-        program: None,
-        role,
-        notes,
-    };
     Piece {
         meter: Meter::default(),
         tempo_map: vec![TempoChange {
@@ -154,6 +148,17 @@ pub fn groove_piece(seed: u8, repeats: u32) -> Piece {
             track("Chord", 2, Role::Comping, comp),
             track("Drum", 9, Role::Drums, drums),
         ],
+    }
+}
+
+/// A track without a program.
+pub fn track(name: &str, channel: u8, role: Role, notes: Vec<Note>) -> Track {
+    Track {
+        name: name.into(),
+        channel,
+        program: None,
+        role,
+        notes,
     }
 }
 
