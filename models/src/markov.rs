@@ -17,7 +17,10 @@
 //! on them. Every id keeps a non-zero probability (the uniform floor), so the NLL is finite.
 //!
 //! Contexts are stored by a 64-bit hash of their tokens (newest first, chained per order, so
-//! contexts of different orders never share a key by construction of the chain). Two distinct
+//! contexts of different orders never share a key by construction of the chain). Since format 2
+//! the chain starts from the sequence's role (its header's `ROLE` token, see [`root_of`]): every
+//! context, the empty one included, is counted per role, so a bass line and a lead line over the
+//! same last few tokens continue differently (a format 1 table, role-blind, is still read). Two distinct
 //! contexts colliding has probability about `n^2 / 2^65` for `n` contexts (about 1e-7 for 10^6
 //! contexts), and would only blend two count tables.
 //!
@@ -49,12 +52,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::model::{ModelError, TokenModel};
-use crate::tokenizer::{VOCAB_SIZE, predicted_mask};
+use crate::tokenizer::{Token, VOCAB_SIZE, Vocab, predicted_mask};
 
 /// File magic.
 pub const MARKOV_MAGIC: [u8; 8] = *b"SMMARKOV";
-/// Version of the file format.
-pub const MARKOV_FORMAT: u32 = 1;
+/// Version of the file format written (2: contexts rooted at the role; 1, role-blind, is read).
+pub const MARKOV_FORMAT: u32 = 2;
 /// Largest model file read (bytes).
 pub const MAX_MARKOV_BYTES: u64 = 1 << 30;
 /// Highest order a model may have.
@@ -65,6 +68,21 @@ pub const DEFAULT_ORDER: usize = 10;
 pub const DEFAULT_CONTEXT_LEN: usize = 4096;
 /// Hash of the empty context (order 0).
 const H0: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// The root of the context chain of a sequence: its role when `ids[1]` is the header's `ROLE`
+/// token, else the role-blind [`H0`].
+pub fn root_of(ids: &[u32]) -> u64 {
+    match ids.get(1).and_then(|&id| Vocab::token(id)) {
+        Some(Token::Role(_)) => mix(H0 ^ 0x524F_4C45, ids[1]),
+        _ => H0,
+    }
+}
+
+/// Whether `h` is a chain root (the empty context of some role, or the role-blind one): roots
+/// are always kept, so every distribution ends in them.
+fn is_root(h: u64) -> bool {
+    h == H0 || crate::Role::ALL.iter().any(|&r| h == mix(H0 ^ 0x524F_4C45, Vocab::id(Token::Role(r))))
+}
 
 /// Mixes one more (older) token into a context hash.
 #[inline]
@@ -132,11 +150,12 @@ impl MarkovBuilder {
 
     /// Counts the positions of `ids` where `targets` is true.
     pub fn add_masked(&mut self, ids: &[u32], targets: &[bool]) {
+        let root = root_of(ids);
         for (i, (&w, &t)) in ids.iter().zip(targets).enumerate() {
             if !t || w >= VOCAB_SIZE {
                 continue;
             }
-            let mut h = H0;
+            let mut h = root;
             self.bump(h, w as u16, 1);
             for k in 1..=self.order.min(i) {
                 h = mix(h, ids[i - k]);
@@ -170,6 +189,7 @@ impl MarkovBuilder {
         pairs.sort_unstable_by_key(|p| (p.0, p.1));
         let mut t = MarkovTable {
             order: self.order,
+            role_rooted: true,
             keys: Vec::new(),
             starts: vec![0],
             denoms: Vec::new(),
@@ -182,12 +202,13 @@ impl MarkovBuilder {
             let h = pairs[i].0;
             let j = i + pairs[i..].partition_point(|p| p.0 == h);
             let total = pairs[i..j].iter().fold(0u32, |a, p| a.saturating_add(p.2));
-            if h == H0 || total >= min_count.max(1) {
+            let root = is_root(h);
+            if root || total >= min_count.max(1) {
                 let types = (j - i) as u32;
                 let mut pruned = 0u32;
                 t.keys.push(h);
                 for p in &pairs[i..j] {
-                    if h == H0 || p.2 >= min_entry_count {
+                    if root || p.2 >= min_entry_count {
                         t.tokens.push(p.1);
                         t.counts.push(p.2);
                     } else {
@@ -208,6 +229,8 @@ impl MarkovBuilder {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MarkovTable {
     order: usize,
+    /// Contexts rooted at the role (format 2), or role-blind (format 1).
+    role_rooted: bool,
     keys: Vec<u64>,
     starts: Vec<u32>,
     denoms: Vec<u32>,
@@ -241,7 +264,7 @@ impl MarkovTable {
         let v = VOCAB_SIZE as usize;
         let out = &mut out[..v];
         out.fill(1.0 / v as f32);
-        let mut h = H0;
+        let mut h = if self.role_rooted { root_of(history) } else { H0 };
         for k in 0..=self.order.min(history.len()) {
             if k > 0 {
                 h = mix(h, history[history.len() - k]);
@@ -268,7 +291,8 @@ impl MarkovTable {
         let m = self.tokens.len();
         let mut b = Vec::with_capacity(40 + n * 20 + m * 6);
         b.extend_from_slice(&MARKOV_MAGIC);
-        b.extend_from_slice(&MARKOV_FORMAT.to_le_bytes());
+        let format: u32 = if self.role_rooted { MARKOV_FORMAT } else { 1 };
+        b.extend_from_slice(&format.to_le_bytes());
         b.extend_from_slice(&(self.order as u32).to_le_bytes());
         b.extend_from_slice(&VOCAB_SIZE.to_le_bytes());
         b.extend_from_slice(&(n as u64).to_le_bytes());
@@ -294,9 +318,9 @@ impl MarkovTable {
         let u32_at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap_or([0; 4]));
         let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or([0; 8]));
         let format = u32_at(8);
-        if format != MARKOV_FORMAT {
+        if format != MARKOV_FORMAT && format != 1 {
             return Err(MarkovError::Invalid(format!(
-                "format {format}, this build reads {MARKOV_FORMAT}"
+                "format {format}, this build reads 1 to {MARKOV_FORMAT}"
             )));
         }
         let order = u32_at(12) as usize;
@@ -366,6 +390,7 @@ impl MarkovTable {
         }
         Ok(MarkovTable {
             order,
+            role_rooted: format >= 2,
             keys,
             starts,
             denoms,
@@ -477,7 +502,7 @@ impl TokenModel for MarkovModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tokenizer::{Token, Vocab};
+    use crate::{Note, Role};
 
     fn toy() -> Vec<u32> {
         let mut ids = vec![
@@ -504,7 +529,8 @@ mod tests {
 
     #[test]
     fn probabilities_sum_to_one_and_learn_the_pattern() {
-        let mut b = MarkovBuilder::new(6);
+        // Order 2: the context of a pitch is `DUR POS`, the same in both lines.
+        let mut b = MarkovBuilder::new(2);
         b.add_sequence(&toy());
         let t = b.build(1, 1);
         let ids = toy();
@@ -516,6 +542,53 @@ mod tests {
         assert!((sum - 1.0).abs() < 1e-4, "sum {sum}");
         assert!(p[Vocab::id(Token::Pitch(64)) as usize] > 0.8);
         assert!(p.iter().all(|&x| x > 0.0));
+    }
+
+    /// The same recent tokens continue as the role plays them: a bass and a lead line sharing
+    /// their last notes' positions get each its own next pitch (format 1 tables were role-blind).
+    #[test]
+    fn contexts_are_counted_per_role() {
+        use crate::tokenizer::{Sequence, Tokenizer};
+        let tok = Tokenizer::default();
+        let line = |role: Role, pitch: u8| {
+            let notes = (0..16)
+                .map(|k| Note {
+                    start: k as f64,
+                    duration: 1.0,
+                    pitch,
+                    velocity: 80,
+                })
+                .collect();
+            let seq = Sequence {
+                notes,
+                bars: 4,
+                ..Sequence::new(role)
+            };
+            tok.encode(&seq).unwrap()
+        };
+        let (bass, lead) = (line(Role::Bass, 40), line(Role::Lead, 76));
+        let mut b = MarkovBuilder::new(6);
+        for _ in 0..4 {
+            b.add_sequence(&bass);
+            b.add_sequence(&lead);
+        }
+        let table = MarkovTable::from_bytes(&b.build(1, 1).to_bytes()).unwrap();
+        let mut out = vec![0f32; VOCAB_SIZE as usize];
+        let pitch = |p: u8| Vocab::id(Token::Pitch(p)) as usize;
+        // The same last two tokens (`DUR POS`) after each role's header: each role's own pitch.
+        let at = (1..bass.len())
+            .filter(|&i| {
+                matches!(Vocab::token(bass[i]), Some(Token::Pos(_))) && matches!(Vocab::token(bass[i - 1]), Some(Token::Dur(_)))
+            })
+            .nth(7)
+            .unwrap();
+        let dur_pos = [bass[at - 1], bass[at]];
+        for (ids, own, other) in [(&bass, 40u8, 76u8), (&lead, 76, 40)] {
+            let history = [ids[0], ids[1], dur_pos[0], dur_pos[1]];
+            table.probabilities(&history, &mut out);
+            assert!(out[pitch(own)] > 0.9, "{own}: {}", out[pitch(own)]);
+            assert!(out[pitch(other)] < 0.01, "{other}: {}", out[pitch(other)]);
+        }
     }
 
     #[test]
