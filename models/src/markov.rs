@@ -81,7 +81,10 @@ pub fn root_of(ids: &[u32]) -> u64 {
 /// Whether `h` is a chain root (the empty context of some role, or the role-blind one): roots
 /// are always kept, so every distribution ends in them.
 fn is_root(h: u64) -> bool {
-    h == H0 || crate::Role::ALL.iter().any(|&r| h == mix(H0 ^ 0x524F_4C45, Vocab::id(Token::Role(r))))
+    h == H0
+        || crate::Role::ALL
+            .iter()
+            .any(|&r| h == mix(H0 ^ 0x524F_4C45, Vocab::id(Token::Role(r))))
 }
 
 /// Mixes one more (older) token into a context hash.
@@ -578,7 +581,8 @@ mod tests {
         // The same last two tokens (`DUR POS`) after each role's header: each role's own pitch.
         let at = (1..bass.len())
             .filter(|&i| {
-                matches!(Vocab::token(bass[i]), Some(Token::Pos(_))) && matches!(Vocab::token(bass[i - 1]), Some(Token::Dur(_)))
+                matches!(Vocab::token(bass[i]), Some(Token::Pos(_)))
+                    && matches!(Vocab::token(bass[i - 1]), Some(Token::Dur(_)))
             })
             .nth(7)
             .unwrap();

@@ -33,40 +33,56 @@ pub struct Cli {
 pub enum Commands {
     /// Fine-tune a model on your own pieces within a time budget: prepare, train, export, and a
     /// before/after report.
-    #[command(after_help = "Example:\n  trainer finetune --from builtin:band --input ~/my-grooves --style \"Funk / Mine\" \\\n    \
+    #[command(
+        after_help = "Example:\n  trainer finetune --from builtin:band --input ~/my-grooves --style \"Funk / Mine\" \\\n    \
                             --out my-band --minutes 15 --reference data/band\n\
-                            Then load my-band in the plugin, or: trainer generate my-band --role drums --style \"Funk / Mine\" ...")]
+                            Then load my-band in the plugin, or: trainer generate my-band --role drums --style \"Funk / Mine\" ..."
+    )]
     Finetune(FinetuneArgs),
     /// Turn folders of MIDI files and WJazzD CSV pairs into a tokenized dataset.
-    #[command(after_help = "Example:\n  trainer prepare --input ../shared/data/midi/bach-chorales=piano --out data/chorales \\\n    \
-                            --transpose all-keys --vocab builtin:melody")]
+    #[command(
+        after_help = "Example:\n  trainer prepare --input ../shared/data/midi/bach-chorales=piano --out data/chorales \\\n    \
+                            --transpose all-keys --vocab builtin:melody"
+    )]
     Prepare(PrepareArgs),
     /// Train the variable-order Markov baseline on a prepared dataset into a model package.
     #[command(after_help = "Example:\n  trainer markov --data data/melody --out runs/markov-melody")]
     Markov(MarkovArgs),
     /// Train (or fine-tune, with --init) a transformer on a prepared dataset.
-    #[command(after_help = "Examples:\n  trainer train --data data/melody --out runs/melody --config trainer/configs/melody-cpu.toml\n  \
+    #[command(
+        after_help = "Examples:\n  trainer train --data data/melody --out runs/melody --config trainer/configs/melody-cpu.toml\n  \
                             trainer train --out runs/melody --resume\n  \
-                            trainer train --init builtin:melody --data data/chorales --out runs/ft --config trainer/configs/finetune.toml")]
+                            trainer train --init builtin:melody --data data/chorales --out runs/ft --config trainer/configs/finetune.toml"
+    )]
     Train(TrainArgs),
     /// Export a training run to a model package (ONNX fp32 + int8, manifest).
-    #[command(after_help = "Example:\n  trainer export runs/melody --out packages/melody --name \"Melody (folk, chorales)\"")]
+    #[command(
+        after_help = "Example:\n  trainer export runs/melody --out packages/melody --name \"Melody (folk, chorales)\""
+    )]
     Export(ExportArgs),
     /// Evaluate a model package against the Markov baseline (likelihood and music metrics).
-    #[command(after_help = "Example:\n  trainer eval builtin:jazz-lead --data data/wjazzd --split test --baseline runs/markov-wjazzd --json out/report.json")]
+    #[command(
+        after_help = "Example:\n  trainer eval builtin:jazz-lead --data data/wjazzd --split test --baseline runs/markov-wjazzd --json out/report.json"
+    )]
     Eval(EvalArgs),
     /// Generate a Standard MIDI File over a chord progression with a model package.
-    #[command(after_help = "Examples:\n  trainer generate builtin:jazz-lead --role lead --chords \"Dm7 G7 Cmaj7 Cmaj7\" --bars 16 --out out/solo.mid\n  \
-                            trainer generate builtin:band --role drums --style swing --chords \"C7 F7\" --bars 8 --tempo 120 --out out/drums.mid")]
+    #[command(
+        after_help = "Examples:\n  trainer generate builtin:jazz-lead --role lead --chords \"Dm7 G7 Cmaj7 Cmaj7\" --bars 16 --out out/solo.mid\n  \
+                            trainer generate builtin:band --role drums --style swing --chords \"C7 F7\" --bars 8 --tempo 120 --out out/drums.mid"
+    )]
     Generate(GenerateArgs),
     /// Copy an evaluated package's int8 graph into a default-model asset folder with its card.
-    #[command(after_help = "Example:\n  trainer ship runs/band-pkg --out models/assets/band --report out/band-test.json")]
+    #[command(
+        after_help = "Example:\n  trainer ship runs/band-pkg --out models/assets/band --report out/band-test.json"
+    )]
     Ship(ShipArgs),
     /// Show what a model package is: roles, styles, size, data and licences, metrics, its card.
     #[command(after_help = "Examples:\n  trainer info builtin:melody\n  trainer info my-model")]
     Info(InfoArgs),
     /// Print a shell completion script.
-    #[command(after_help = "Example (bash):\n  trainer completions bash > ~/.local/share/bash-completion/completions/trainer")]
+    #[command(
+        after_help = "Example (bash):\n  trainer completions bash > ~/.local/share/bash-completion/completions/trainer"
+    )]
     Completions {
         /// The shell.
         #[arg(value_enum)]
@@ -132,12 +148,20 @@ mod tests {
     /// `trainer completions <shell>` knows every subcommand.
     #[test]
     fn completions_cover_every_subcommand() {
-        for shell in [clap_complete::Shell::Bash, clap_complete::Shell::Zsh, clap_complete::Shell::Fish] {
+        for shell in [
+            clap_complete::Shell::Bash,
+            clap_complete::Shell::Zsh,
+            clap_complete::Shell::Fish,
+        ] {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "trainer", &mut out);
             let text = String::from_utf8(out).unwrap();
             for sub in Cli::command().get_subcommands() {
-                assert!(text.contains(sub.get_name()), "{shell:?} completions lack {}", sub.get_name());
+                assert!(
+                    text.contains(sub.get_name()),
+                    "{shell:?} completions lack {}",
+                    sub.get_name()
+                );
             }
         }
     }

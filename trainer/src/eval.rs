@@ -115,10 +115,12 @@ pub fn token_kind(id: u32) -> &'static str {
 
 /// Scores one window with a model that returns all logits in one pass.
 pub fn score_window_onnx(m: &mut OnnxModel, ids: &[u32]) -> anyhow::Result<EvalStats> {
-    Ok(score_window_kinds(m, ids)?.into_values().fold(EvalStats::default(), |mut a, b| {
-        add(&mut a, &b);
-        a
-    }))
+    Ok(score_window_kinds(m, ids)?
+        .into_values()
+        .fold(EvalStats::default(), |mut a, b| {
+            add(&mut a, &b);
+            a
+        }))
 }
 
 /// [`score_window_onnx`], by [`token_kind`].

@@ -187,7 +187,12 @@ fn likelihood(pkg: &Package, ds: &Dataset, split: EvalSplit, limit: usize) -> an
     )
 }
 
-fn measure(pkg: &Package, user: &Dataset, reference: Option<&Dataset>, args: &FinetuneArgs) -> anyhow::Result<Measured> {
+fn measure(
+    pkg: &Package,
+    user: &Dataset,
+    reference: Option<&Dataset>,
+    args: &FinetuneArgs,
+) -> anyhow::Result<Measured> {
     let t0 = Instant::now();
     let user_scores = likelihood(pkg, user, EvalSplit::Test, 0)?;
     let reference = reference
@@ -248,7 +253,11 @@ fn roles_to_learn(pkg: &Package, asked: &[String]) -> anyhow::Result<Vec<String>
         let role = Role::parse(r).with_context(|| format!("unknown role {r:?}"))?;
         if !pkg.manifest.roles.contains(&role) {
             let plays: Vec<&str> = pkg.manifest.roles.iter().map(|r| r.name()).collect();
-            bail!("{} does not play {r} (it plays {})", pkg.manifest.name, plays.join(", "));
+            bail!(
+                "{} does not play {r} (it plays {})",
+                pkg.manifest.name,
+                plays.join(", ")
+            );
         }
     }
     Ok(asked.to_vec())
@@ -262,7 +271,10 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
     let (data_dir, run_dir) = (work.join("data"), work.join("run"));
     let pkg = Package::open(&args.from).with_context(|| format!("cannot open the model {}", args.from))?;
     if !matches!(pkg.manifest.model, ModelKind::Transformer { .. }) {
-        bail!("{} is a Markov table: fine-tune a transformer (builtin:melody, builtin:jazz-lead, builtin:band)", args.from);
+        bail!(
+            "{} is a Markov table: fine-tune a transformer (builtin:melody, builtin:jazz-lead, builtin:band)",
+            args.from
+        );
     }
     if args.resume {
         if !run_dir.join("checkpoints").exists() {
@@ -271,7 +283,10 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
     } else {
         for p in [&args.out, &work] {
             if p.exists() && !args.force {
-                bail!("{} exists; --force replaces it, --resume continues an interrupted fine-tune", p.display());
+                bail!(
+                    "{} exists; --force replaces it, --resume continues an interrupted fine-tune",
+                    p.display()
+                );
             }
         }
         if work.exists() {
@@ -367,7 +382,8 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
         let want = (data.train.len() as f64 * args.rehearsal / (1.0 - args.rehearsal)).round() as usize;
         let mut pick: Vec<usize> = (0..own.train.len()).collect();
         crate::rng::Rng::new(args.seed ^ 0x5e4e).shuffle(&mut pick);
-        data.train.extend(pick.into_iter().take(want).map(|i| own.train[i].clone()));
+        data.train
+            .extend(pick.into_iter().take(want).map(|i| own.train[i].clone()));
         eprintln!(
             "rehearsal: {} windows of {} join your {} training windows",
             want.min(own.train.len()),
@@ -421,7 +437,10 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
             roles: pkg.manifest.roles.clone(),
         };
         std::fs::create_dir_all(&run_dir).with_context(|| format!("cannot write {}", run_dir.display()))?;
-        write_atomic(&run_dir.join("run.json"), serde_json::to_string_pretty(&info)?.as_bytes())?;
+        write_atomic(
+            &run_dir.join("run.json"),
+            serde_json::to_string_pretty(&info)?.as_bytes(),
+        )?;
     }
     report.steps = cfg.train.max_steps;
     write_atomic(&report_path, serde_json::to_string_pretty(&report)?.as_bytes())?;
@@ -431,7 +450,14 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
         quiet: args.quiet,
         budget_s: Some(train_budget.max(10.0)),
     };
-    let summary = match train_run_with(&run_dir, &cfg, &data, args.seed, (!args.resume).then_some(params), &opts) {
+    let summary = match train_run_with(
+        &run_dir,
+        &cfg,
+        &data,
+        args.seed,
+        (!args.resume).then_some(params),
+        &opts,
+    ) {
         Err(e) if e.is::<crate::train::Interrupted>() => {
             return Err(e.context(format!(
                 "fine-tune stopped; continue it with `trainer finetune --resume` and the same --out {} --from {} --input --style",
@@ -467,7 +493,9 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
             manifest.metrics.insert(format!("finetune_user_test_nll_{who}"), s.nll);
         }
         if let Some(s) = m.reference.as_ref().and_then(|r| r.get("all")) {
-            manifest.metrics.insert(format!("finetune_reference_valid_nll_{who}"), s.nll);
+            manifest
+                .metrics
+                .insert(format!("finetune_reference_valid_nll_{who}"), s.nll);
         }
     }
     Package::write(&staged, &mut manifest)?;
@@ -479,7 +507,10 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
             "Fine-tuned from {} with `trainer finetune` on {} pieces tagged \"{}\" ({} steps planned for a {:.0} minute budget; best validation at step {}).\n\n{table}",
             report.from,
             report.pieces.get("train").copied().unwrap_or(0),
-            report.style, report.steps, args.minutes, report.best_step
+            report.style,
+            report.steps,
+            args.minutes,
+            report.best_step
         ),
     );
     write_atomic(&staged.join("CARD.md"), card.as_bytes())?;
@@ -530,15 +561,26 @@ pub fn markdown(r: &FinetuneReport) -> String {
         for role in roles {
             row(
                 &mut s,
-                &format!("your {} held-out pieces, {role}", r.pieces.get("test").copied().unwrap_or(0)),
+                &format!(
+                    "your {} held-out pieces, {role}",
+                    r.pieces.get("test").copied().unwrap_or(0)
+                ),
                 r.before.user.get(role),
                 a.user.get(role),
             );
         }
         match (&r.before.reference, &a.reference) {
-            (Some(b), Some(x)) => row(&mut s, "the model's own validation data (forgetting)", b.get("all"), x.get("all")),
+            (Some(b), Some(x)) => row(
+                &mut s,
+                "the model's own validation data (forgetting)",
+                b.get("all"),
+                x.get("all"),
+            ),
             _ => {
-                let _ = writeln!(s, "| the model's own validation data | not measured (no --reference) | | |");
+                let _ = writeln!(
+                    s,
+                    "| the model's own validation data | not measured (no --reference) | | |"
+                );
             }
         }
         for (role, b) in &r.before.music {

@@ -82,12 +82,19 @@ fn finetune_turns_a_folder_and_a_style_into_a_better_package() {
     let work = tmp.path().join("mine-pkg.work");
     let report: FinetuneReport =
         serde_json::from_str(&std::fs::read_to_string(work.join("finetune.json")).unwrap()).unwrap();
-    assert!(report.pieces["valid"] >= 1 && report.pieces["test"] >= 1, "{:?}", report.pieces);
+    assert!(
+        report.pieces["valid"] >= 1 && report.pieces["test"] >= 1,
+        "{:?}",
+        report.pieces
+    );
     assert!(report.best_step > 0 && report.best_step <= 24);
     let change = report.user_change().unwrap();
     assert!(change < -0.10, "held-out NLL changed by {change}");
     assert!(report.after.as_ref().unwrap().music.contains_key("lead"));
-    assert_eq!(p.manifest.metrics.get("train_steps").copied(), Some(report.best_step as f64));
+    assert_eq!(
+        p.manifest.metrics.get("train_steps").copied(),
+        Some(report.best_step as f64)
+    );
     // An existing package is not replaced without --force.
     let again = sideman_trainer::finetune::run(&args).unwrap_err().to_string();
     assert!(again.contains("--force"), "{again}");
@@ -165,7 +172,10 @@ fn resume_after_kill_9_with_only_resume_reproduces_the_run_bit_for_bit() {
         .unwrap();
     assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
     assert_eq!(latest_step(&b), Some(120));
-    assert!(checkpoint_params(&a) == checkpoint_params(&b), "final parameters differ after kill -9 and --resume");
+    assert!(
+        checkpoint_params(&a) == checkpoint_params(&b),
+        "final parameters differ after kill -9 and --resume"
+    );
     assert!(
         std::fs::read(a.join("best.safetensors")).unwrap() == std::fs::read(b.join("best.safetensors")).unwrap(),
         "best parameters differ"
@@ -178,7 +188,10 @@ fn resume_after_kill_9_with_only_resume_reproduces_the_run_bit_for_bit() {
         assert!(t0.elapsed() < Duration::from_secs(300), "no checkpoint after 5 minutes");
         std::thread::sleep(Duration::from_millis(5));
     }
-    let st = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let st = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(st.success());
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -189,7 +202,11 @@ fn resume_after_kill_9_with_only_resume_reproduces_the_run_bit_for_bit() {
             .and_then(|r| r.split(':').next())
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("no step in {err}"));
-        assert_eq!(latest_step(&c), Some(step), "the checkpoint is not the step Ctrl-C stopped at");
+        assert_eq!(
+            latest_step(&c),
+            Some(step),
+            "the checkpoint is not the step Ctrl-C stopped at"
+        );
     } else {
         // The run ended before the signal arrived.
         assert!(out.status.success(), "{err}");
@@ -200,7 +217,10 @@ fn resume_after_kill_9_with_only_resume_reproduces_the_run_bit_for_bit() {
         .output()
         .unwrap();
     assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
-    assert!(checkpoint_params(&a) == checkpoint_params(&c), "final parameters differ after Ctrl-C and --resume");
+    assert!(
+        checkpoint_params(&a) == checkpoint_params(&c),
+        "final parameters differ after Ctrl-C and --resume"
+    );
     // A contradicting flag is refused, not ignored.
     let st = Command::new(TRAINER)
         .args(["train", "--resume", "--seed", "8", "--out"])
@@ -228,12 +248,24 @@ fn builtin_models_are_accepted_by_every_subcommand() {
     write_grooves(&mine, 6, 1);
     let data = tmp.path().join("data");
     let p = |x: &Path| x.display().to_string();
-    run(&["prepare", "--input", &p(&mine), "--out", &p(&data), "--vocab", "builtin:band"]);
+    run(&[
+        "prepare",
+        "--input",
+        &p(&mine),
+        "--out",
+        &p(&data),
+        "--vocab",
+        "builtin:band",
+    ]);
     let shipped = tmp.path().join("asset");
     run(&["ship", "builtin:melody", "--out", &p(&shipped)]);
     assert!(shipped.join("CARD.md").is_file() && shipped.join("manifest.json").is_file());
     let config = tmp.path().join("one.toml");
-    std::fs::write(&config, "[train]\nbatch_size = 2\nwindow_bars = 4\nmax_steps = 1\nlog_every = 1\n").unwrap();
+    std::fs::write(
+        &config,
+        "[train]\nbatch_size = 2\nwindow_bars = 4\nmax_steps = 1\nlog_every = 1\n",
+    )
+    .unwrap();
     let ft = tmp.path().join("ft");
     run(&[
         "train",
@@ -249,7 +281,16 @@ fn builtin_models_are_accepted_by_every_subcommand() {
     ]);
     assert!(ft.join("best.safetensors").is_file());
     if !skip_without_ort() {
-        let report = run(&["eval", "builtin:band", "--data", &p(&data), "--split", "all", "--samples", "0"]);
+        let report = run(&[
+            "eval",
+            "builtin:band",
+            "--data",
+            &p(&data),
+            "--split",
+            "all",
+            "--samples",
+            "0",
+        ]);
         assert!(report.contains("drums"), "{report}");
     }
 }

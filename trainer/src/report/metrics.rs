@@ -16,7 +16,7 @@ pub const PITCHED: [(&str, &str); 9] = [
     ("scale_consistency", "scale consistency"),
 ];
 
-/// The metrics of drums, in report order.
+/// The metrics of drums, in report order (then the feel, [`super::feel::FEEL`]).
 pub const DRUMS: [(&str, &str); 5] = [
     ("backbeat", "backbeat rate (4/4)"),
     ("kick_on_one", "kick on beat 1"),
@@ -24,6 +24,11 @@ pub const DRUMS: [(&str, &str); 5] = [
     ("groove_consistency", "groove consistency"),
     ("instruments_per_bar", "instruments per bar"),
 ];
+
+/// Every drum metric key and label: [`DRUMS`], then the feel.
+pub fn drum_metrics() -> impl Iterator<Item = (&'static str, &'static str)> {
+    DRUMS.iter().chain(super::feel::FEEL.iter()).copied()
+}
 
 /// GM keys that count as a snare or clap on the backbeat: side stick, snare, clap, electric snare.
 const SNARE_KEYS: [u8; 4] = [37, 38, 39, 40];
@@ -46,6 +51,8 @@ pub struct Passage<'a> {
     pub denominator: u8,
     /// Length in bars.
     pub bars: u32,
+    /// Tempo (for timing in milliseconds).
+    pub tempo_bpm: f64,
 }
 
 impl Passage<'_> {
@@ -57,7 +64,7 @@ impl Passage<'_> {
         self.bar_beats() * self.bars as f64
     }
 
-    fn in_range<'b>(&'b self) -> impl Iterator<Item = &'b Note> + 'b {
+    pub(super) fn in_range<'b>(&'b self) -> impl Iterator<Item = &'b Note> + 'b {
         let end = self.total_beats();
         self.notes
             .iter()
@@ -65,7 +72,7 @@ impl Passage<'_> {
     }
 
     /// Offset of `beat` from the start of its bar, and the bar.
-    fn in_bar(&self, beat: f64) -> (usize, f64) {
+    pub(super) fn in_bar(&self, beat: f64) -> (usize, f64) {
         let bb = self.bar_beats();
         let bar = (beat / bb + 1e-9).floor().max(0.0);
         (bar as usize, beat - bar * bb)
@@ -206,7 +213,9 @@ pub fn drums(p: &Passage) -> Vec<f64> {
         f64::NAN
     };
     let instruments = keys.iter().map(|k| k.len() as f64).sum::<f64>() / bars as f64;
-    vec![backbeat, kick, count as f64 / bars as f64, groove, instruments]
+    let mut out = vec![backbeat, kick, count as f64 / bars as f64, groove, instruments];
+    out.extend(super::feel::feel(p));
+    out
 }
 
 /// The metrics of `p` for a role (drums or pitched).
@@ -267,6 +276,7 @@ mod tests {
             numerator: 4,
             denominator: 4,
             bars: 2,
+            tempo_bpm: 120.0,
         };
         let m = pitched(&p);
         assert!((m[0] - 5.0 / 6.0).abs() < 1e-9, "{m:?}");
@@ -292,6 +302,7 @@ mod tests {
             numerator: 3,
             denominator: 4,
             bars: 1,
+            tempo_bpm: 120.0,
         };
         let m = pitched(&p);
         assert_eq!(m[1], 1.0);
@@ -320,6 +331,7 @@ mod tests {
             numerator: 4,
             denominator: 4,
             bars: 4,
+            tempo_bpm: 120.0,
         };
         let m = drums(&p);
         assert_eq!(m[0], 0.75);

@@ -17,6 +17,7 @@
 //! - *rest calibration*: at every point where the role decides when it plays next, the probability
 //!   the model gives to "nothing before the next given event" against how often the human rested.
 
+pub mod feel;
 pub mod metrics;
 
 use std::collections::BTreeMap;
@@ -147,7 +148,8 @@ impl RoleReport {
 pub fn metric_label(key: &str) -> &str {
     metrics::PITCHED
         .iter()
-        .chain(metrics::DRUMS.iter())
+        .copied()
+        .chain(metrics::drum_metrics())
         .find(|(k, _)| *k == key)
         .map_or(key, |(_, label)| label)
 }
@@ -236,6 +238,7 @@ fn passage<'a>(w: &'a Sequence, notes: &'a [Note]) -> Passage<'a> {
         numerator: ts.numerator,
         denominator: ts.denominator,
         bars: w.bars,
+        tempo_bpm: w.tempo_bpm.unwrap_or(120.0),
     }
 }
 
@@ -440,7 +443,7 @@ pub fn build(
     for (role, ws) in passages(seqs, style_map, settings) {
         let drums = role.is_drums();
         let keys: Vec<String> = if drums {
-            metrics::DRUMS.iter().map(|(k, _)| k.to_string()).collect()
+            metrics::drum_metrics().map(|(k, _)| k.to_string()).collect()
         } else {
             metrics::PITCHED.iter().map(|(k, _)| k.to_string()).collect()
         };
@@ -503,7 +506,11 @@ pub fn print(report: &BTreeMap<String, RoleReport>, bars: u32) {
             header += &format!(" {:>9}", "markov");
         }
         println!("{header}");
-        let names: BTreeMap<&str, &str> = metrics::PITCHED.iter().chain(metrics::DRUMS.iter()).copied().collect();
+        let names: BTreeMap<&str, &str> = metrics::PITCHED
+            .iter()
+            .copied()
+            .chain(metrics::drum_metrics())
+            .collect();
         for (k, key) in r.metrics.iter().enumerate() {
             let h = r.human.get(k).copied().unwrap_or(f64::NAN);
             let cell = |set: &[f64]| {
@@ -548,7 +555,11 @@ pub fn markdown(
     previous_name: &str,
 ) -> String {
     use std::fmt::Write as _;
-    let names: BTreeMap<&str, &str> = metrics::PITCHED.iter().chain(metrics::DRUMS.iter()).copied().collect();
+    let names: BTreeMap<&str, &str> = metrics::PITCHED
+        .iter()
+        .copied()
+        .chain(metrics::drum_metrics())
+        .collect();
     let mut s = String::new();
     for (role, r) in report {
         let prev = previous.and_then(|p| p.get(role));

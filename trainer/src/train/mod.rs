@@ -35,8 +35,7 @@ mod windows;
 pub use optim::{AdamW, lr_at};
 pub use run_loop::{
     Interrupted, RunOptions, RunState, Summary, evaluate, is_training, load_params, param_tensors, request_stop,
-    stop_requested,
-    train_run, train_run_with,
+    stop_requested, train_run, train_run_with,
 };
 pub use windows::{
     Batch, RunData, Window, balance_roles, load_data, make_batch, split_windows, windows_of, windows_with_dropout,

@@ -102,4 +102,3 @@ pub fn lr_at(p: &TrainParams, step: u64, total: u64) -> f64 {
     let x = ((step - p.warmup_steps.min(step)) as f64 / span as f64).min(1.0);
     min + 0.5 * (p.lr - min) * (1.0 + (std::f64::consts::PI * x).cos())
 }
-

@@ -466,7 +466,19 @@ pub fn train_run_with(
         let elapsed = seconds_before + started.elapsed().as_secs_f64();
         let lr = lr_at(p, state.step, total);
         validate(
-            &model, &vm, data, &mut state, out, &metrics, &bar, f64::NAN, tps, elapsed, lr, p, &dev,
+            &model,
+            &vm,
+            data,
+            &mut state,
+            out,
+            &metrics,
+            &bar,
+            f64::NAN,
+            tps,
+            elapsed,
+            lr,
+            p,
+            &dev,
         )?;
     }
     state.seconds = seconds_before + started.elapsed().as_secs_f64();
@@ -546,4 +558,3 @@ fn validate(
     }
     Ok(())
 }
-

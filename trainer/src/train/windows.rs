@@ -229,4 +229,3 @@ pub fn balance_roles(windows: &mut Vec<Window>, max_factor: usize) {
     }
     windows.extend(extra);
 }
-
