@@ -302,6 +302,7 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
             transpose: crate::prepare::Transpose::AllKeys,
             microtiming: pkg.manifest.microtiming,
             vocab: Some(PathBuf::from(&args.from)),
+            drum_map: crate::prepare::DrumMap::None,
         };
         crate::prepare::run(&prepare)?;
     }

@@ -26,7 +26,9 @@ use crate::dataset::{
 /// Where style tags come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum StyleFrom {
-    /// The groove family for `family__Groove.mid` names, else the input folder's name.
+    /// The tags the folder lists (a `styles.json`, or the Groove MIDI Dataset's `info.csv`: genre,
+    /// genre/groove, drummer, beat or fill), else the groove family for `family__Groove.mid`
+    /// names, else the input folder's name.
     Auto,
     /// The input folder's name (the corpus).
     Source,
@@ -79,6 +81,41 @@ pub struct PrepareArgs {
     /// package you will fine-tune (`builtin:<id>`, its folder or manifest), or a `vocab.json`.
     #[arg(long)]
     pub vocab: Option<PathBuf>,
+    /// Reduce drum keys before tokenizing: `gmd` maps the Roland TD-11 keys of the Groove MIDI
+    /// Dataset (rims, edges, bows) to its paper's 9 classes (kick 36, snare 38, high tom 50,
+    /// low-mid tom 47, floor tom 43, open hi-hat 46, closed hi-hat 42, crash 49, ride 51).
+    #[arg(long, value_enum, default_value_t = DrumMap::None)]
+    pub drum_map: DrumMap,
+}
+
+/// Drum key reductions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DrumMap {
+    /// Keys as written.
+    None,
+    /// The Groove MIDI Dataset's 9 classes.
+    Gmd,
+}
+
+impl DrumMap {
+    /// The key `key` is played as.
+    pub fn map(self, key: u8) -> u8 {
+        match self {
+            DrumMap::None => key,
+            DrumMap::Gmd => match key {
+                35 | 36 => 36,
+                37 | 38 | 40 => 38,
+                48 | 50 => 50,
+                45 | 47 => 47,
+                41 | 43 | 58 => 43,
+                26 | 46 => 46,
+                22 | 42 | 44 => 42,
+                49 | 52 | 55 | 57 => 49,
+                51 | 53 | 59 => 51,
+                k => k,
+            },
+        }
+    }
 }
 
 /// One file to read.
@@ -157,10 +194,13 @@ fn parse_input(spec: &str) -> anyhow::Result<Input> {
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| dir.to_string());
     let styles_path = root.join("styles.json");
+    let gmd_path = root.join("info.csv");
     let styles = if styles_path.is_file() {
         let json = std::fs::read_to_string(&styles_path)?;
         serde_json::from_str(&json)
             .with_context(|| format!("{} is not a map of path to tags", styles_path.display()))?
+    } else if gmd_path.is_file() {
+        gmd_tags(&std::fs::read_to_string(&gmd_path).with_context(|| format!("cannot read {}", gmd_path.display()))?)
     } else {
         BTreeMap::new()
     };
@@ -170,6 +210,37 @@ fn parse_input(spec: &str) -> anyhow::Result<Input> {
         merge,
         styles,
     })
+}
+
+/// The style tags of the Groove MIDI Dataset's `info.csv` (columns drummer, session, id, style,
+/// bpm, beat_type, time_signature, midi_filename, ...), by file: the genre (`funk`), the groove
+/// when it has one (`neworleans/funk`), the drummer (`drummer3`), and `beat` or `fill`. Another
+/// CSV gives no tags.
+pub fn gmd_tags(csv: &str) -> BTreeMap<String, Vec<String>> {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split(',').map(str::trim).collect();
+    let col = |name: &str| header.iter().position(|h| *h == name);
+    let (Some(drummer), Some(style), Some(kind), Some(file)) =
+        (col("drummer"), col("style"), col("beat_type"), col("midi_filename"))
+    else {
+        return BTreeMap::new();
+    };
+    let mut out = BTreeMap::new();
+    for line in lines {
+        let f: Vec<&str> = line.split(',').map(str::trim).collect();
+        let (Some(d), Some(st), Some(k), Some(path)) = (f.get(drummer), f.get(style), f.get(kind), f.get(file)) else {
+            continue;
+        };
+        let mut tags = vec![st.split('/').next().unwrap_or(st).to_string()];
+        if st.contains('/') {
+            tags.push(st.to_string());
+        }
+        tags.push(d.to_string());
+        tags.push(k.to_string());
+        tags.retain(|t| !t.is_empty());
+        out.insert(path.to_string(), tags);
+    }
+    out
 }
 
 /// Finds the MIDI files and WJazzD pairs under `dir` (sorted, so the order is stable): symbolic
@@ -270,7 +341,10 @@ fn styles_of(job: &Job, input: &Input, rule: StyleFrom) -> Vec<String> {
     let family = stem.split_once("__").map(|(f, _)| f.to_string());
     let auto = || vec![family.clone().unwrap_or_else(|| input.name.clone())];
     match rule {
-        StyleFrom::Auto => auto(),
+        StyleFrom::Auto => {
+            let rel = path.strip_prefix(&input.root).unwrap_or(path).to_string_lossy().into_owned();
+            input.styles.get(&rel).cloned().unwrap_or_else(auto)
+        }
         StyleFrom::Source => vec![input.name.clone()],
         StyleFrom::Dir => {
             vec![
@@ -293,7 +367,7 @@ fn styles_of(job: &Job, input: &Input, rule: StyleFrom) -> Vec<String> {
 
 /// Reads one input: its piece, and for a truncated MIDI file read in part, the warning
 /// ("truncated MIDI (...), read N notes up to bar B").
-fn read_piece(job: &Job, merge: Option<Role>) -> Result<(Piece, Option<String>), String> {
+fn read_piece(job: &Job, merge: Option<Role>, drum_map: DrumMap) -> Result<(Piece, Option<String>), String> {
     let chain = |e: &dyn std::error::Error| models::error::chain(e);
     let (mut piece, warning) = match job {
         Job::Midi { path } => {
@@ -305,6 +379,13 @@ fn read_piece(job: &Job, merge: Option<Role>) -> Result<(Piece, Option<String>),
     };
     if let Some(role) = merge {
         models::midi::merge_into_role(&mut piece, role);
+    }
+    if drum_map != DrumMap::None {
+        for t in piece.tracks.iter_mut().filter(|t| t.role.is_drums()) {
+            for n in &mut t.notes {
+                n.pitch = drum_map.map(n.pitch);
+            }
+        }
     }
     Ok((piece, warning))
 }
@@ -408,7 +489,7 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
     let (pieces, partial): (Vec<Result<Piece, String>>, Vec<Option<String>>) = jobs
         .par_iter()
         .map(|(i, job)| {
-            let r = read_piece(job, inputs[*i].merge);
+            let r = read_piece(job, inputs[*i].merge, args.drum_map);
             bar.inc(1);
             match r {
                 Ok((piece, warning)) => (Ok(piece), warning),

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use models::music::{Piece, Role};
 use models::tokenizer::decode;
 use sideman_trainer::dataset::{Dataset, Split};
-use sideman_trainer::prepare::{self, PrepareArgs, StyleFrom, Transpose};
+use sideman_trainer::prepare::{self, DrumMap, PrepareArgs, StyleFrom, Transpose};
 
 fn piece(seed: u8) -> Piece {
     common::groove_piece(seed, 1)
@@ -42,6 +42,7 @@ fn prepare_splits_by_piece_augments_train_only_and_survives_bad_files() {
         transpose: Transpose::AllKeys,
         microtiming: false,
         vocab: None,
+        drum_map: DrumMap::None,
     };
     prepare::run(&args).unwrap();
     let ds = Dataset::open(&out).unwrap();
@@ -120,6 +121,7 @@ fn prepare_walks_links_once_skips_what_is_not_a_file_and_fails_when_nothing_is_r
         transpose: Transpose::None,
         microtiming: false,
         vocab: None,
+        drum_map: DrumMap::None,
     };
     let out = tmp.path().join("ds");
     prepare::run(&args(&root, &out)).unwrap();
@@ -148,4 +150,68 @@ fn prepare_walks_links_once_skips_what_is_not_a_file_and_fails_when_nothing_is_r
     let err = prepare::run(&args(&bad, &out2)).unwrap_err().to_string();
     assert!(err.contains("no file could be read"), "{err}");
     assert!(!out2.join("manifest.json").exists());
+}
+
+/// A folder laid out as the Groove MIDI Dataset (an `info.csv` beside drummer folders): tags from
+/// the CSV (genre, genre/groove, drummer, beat or fill), and `--drum-map gmd` folds rim and edge
+/// keys into the 9 classes.
+#[test]
+fn gmd_folders_get_their_tags_and_the_9_class_map() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("gmd");
+    let mut csv = String::from("drummer,session,id,style,bpm,beat_type,time_signature,midi_filename,duration,split\n");
+    for i in 0..10u8 {
+        let dir = root.join(format!("drummer{}", i % 2 + 1)).join("session1");
+        std::fs::create_dir_all(&dir).unwrap();
+        let (style, kind) = if i % 2 == 0 { ("funk", "beat") } else { ("neworleans/secondline", "fill") };
+        let name = format!("{i}_{}_{}_{kind}_4-4.mid", style.replace('/', "-"), 90 + i);
+        let mut p = piece(i);
+        // Rim shots and hi-hat edges, as the TD-11 sends them.
+        for t in p.tracks.iter_mut().filter(|t| t.role == Role::Drums) {
+            for n in &mut t.notes {
+                n.pitch = match n.pitch {
+                    38 => 40,
+                    42 => 22,
+                    k => k,
+                };
+            }
+        }
+        std::fs::write(dir.join(&name), models::midi::write_smf(&p)).unwrap();
+        csv += &format!(
+            "drummer{d},drummer{d}/session1,drummer{d}/session1/{i},{style},{bpm},{kind},4-4,drummer{d}/session1/{name},8.0,train\n",
+            d = i % 2 + 1,
+            bpm = 90 + i
+        );
+    }
+    std::fs::write(root.join("info.csv"), csv).unwrap();
+    let out = tmp.path().join("ds");
+    let args = PrepareArgs {
+        inputs: vec![root.display().to_string()],
+        out: out.clone(),
+        role: vec!["drums".into()],
+        style_from: StyleFrom::Auto,
+        style: None,
+        transpose: Transpose::None,
+        microtiming: true,
+        vocab: None,
+        drum_map: DrumMap::Gmd,
+    };
+    prepare::run(&args).unwrap();
+    let ds = Dataset::open(&out).unwrap();
+    let m = &ds.manifest;
+    assert_eq!(m.files.len(), 10);
+    let f = m.files.iter().find(|f| f.path.contains("1_neworleans")).unwrap();
+    assert_eq!(f.styles, vec!["neworleans", "neworleans/secondline", "drummer2", "fill"]);
+    for s in ["funk", "drummer1", "beat"] {
+        assert!(m.vocab.styles.iter().any(|x| x == s), "{s} missing from {:?}", m.vocab.styles);
+    }
+    for split in Split::ALL {
+        let data = ds.load_split(split).unwrap();
+        for i in 0..data.seqs.len() {
+            let ids: Vec<u32> = data.seq(i).iter().map(|&t| t as u32).collect();
+            let seq = decode(&ids).unwrap();
+            assert!(seq.notes.iter().all(|n| ![40, 22].contains(&n.pitch)), "unmapped keys");
+            assert!(seq.notes.iter().any(|n| n.pitch == 38) && seq.notes.iter().any(|n| n.pitch == 42));
+        }
+    }
 }
