@@ -585,7 +585,11 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
     let recipe = format!(
         "Exported by `trainer export` from the run `{}` ({} parameters); `trainer eval` adds the likelihood and the music report, `trainer ship --report` writes them here.",
         args.run.display(),
-        if args.latest { "its latest" } else { "its best validation" }
+        if args.latest {
+            "its latest"
+        } else {
+            "its best validation"
+        }
     );
     let card = crate::ship::card(&m, len(INT8_FILE), Some(len(FP32_FILE)), &recipe);
     crate::dataset::write_atomic(&args.out.join("CARD.md"), card.as_bytes())?;
