@@ -342,7 +342,11 @@ fn styles_of(job: &Job, input: &Input, rule: StyleFrom) -> Vec<String> {
     let auto = || vec![family.clone().unwrap_or_else(|| input.name.clone())];
     match rule {
         StyleFrom::Auto => {
-            let rel = path.strip_prefix(&input.root).unwrap_or(path).to_string_lossy().into_owned();
+            let rel = path
+                .strip_prefix(&input.root)
+                .unwrap_or(path)
+                .to_string_lossy()
+                .into_owned();
             input.styles.get(&rel).cloned().unwrap_or_else(auto)
         }
         StyleFrom::Source => vec![input.name.clone()],
@@ -537,7 +541,13 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
     let ids: Vec<String> = jobs
         .iter()
         .zip(&pieces)
-        .map(|((i, job), p)| if p.is_ok() { piece_identity(job, &inputs[*i].name) } else { String::new() })
+        .map(|((i, job), p)| {
+            if p.is_ok() {
+                piece_identity(job, &inputs[*i].name)
+            } else {
+                String::new()
+            }
+        })
         .collect();
     let split_of = assign_splits(ids.iter().filter(|s| !s.is_empty()).map(String::as_str));
 

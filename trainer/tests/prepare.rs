@@ -163,7 +163,11 @@ fn gmd_folders_get_their_tags_and_the_9_class_map() {
     for i in 0..10u8 {
         let dir = root.join(format!("drummer{}", i % 2 + 1)).join("session1");
         std::fs::create_dir_all(&dir).unwrap();
-        let (style, kind) = if i % 2 == 0 { ("funk", "beat") } else { ("neworleans/secondline", "fill") };
+        let (style, kind) = if i % 2 == 0 {
+            ("funk", "beat")
+        } else {
+            ("neworleans/secondline", "fill")
+        };
         let name = format!("{i}_{}_{}_{kind}_4-4.mid", style.replace('/', "-"), 90 + i);
         let mut p = piece(i);
         // Rim shots and hi-hat edges, as the TD-11 sends them.
@@ -201,9 +205,16 @@ fn gmd_folders_get_their_tags_and_the_9_class_map() {
     let m = &ds.manifest;
     assert_eq!(m.files.len(), 10);
     let f = m.files.iter().find(|f| f.path.contains("1_neworleans")).unwrap();
-    assert_eq!(f.styles, vec!["neworleans", "neworleans/secondline", "drummer2", "fill"]);
+    assert_eq!(
+        f.styles,
+        vec!["neworleans", "neworleans/secondline", "drummer2", "fill"]
+    );
     for s in ["funk", "drummer1", "beat"] {
-        assert!(m.vocab.styles.iter().any(|x| x == s), "{s} missing from {:?}", m.vocab.styles);
+        assert!(
+            m.vocab.styles.iter().any(|x| x == s),
+            "{s} missing from {:?}",
+            m.vocab.styles
+        );
     }
     for split in Split::ALL {
         let data = ds.load_split(split).unwrap();
