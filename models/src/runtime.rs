@@ -3,8 +3,11 @@
 //! - The library is loaded explicitly with `ort::init_from` (a missing file is a clean
 //!   [`RuntimeError`]; ort's implicit loading would panic, which inside a DAW aborts the host).
 //!   [`find_library`] looks, in order, at: an explicit path, `$SIDEMAN_ORT_LIB`, the folder of the
-//!   plugin binary (on Unix, found with `dladdr`) and of the current executable, and the project's
-//!   install folder `target/onnxruntime/` (where `cargo xtask ort` puts it).
+//!   plugin binary (found from the address of our own code: `dladdr` on Unix, `GetModuleHandleExW`
+//!   on Windows), the current executable's folder only when our code is linked into it (tests,
+//!   tools; never a host's folder, which may hold the host's own, different ONNX Runtime), and the
+//!   project's install folder `target/onnxruntime/` (where `cargo xtask ort` puts it). The working
+//!   directory and `PATH` are never searched.
 //! - [`OnnxModel`] is one session (intra-op threads 1, inter-op 1, spinning off) decoding batch 1
 //!   incrementally. The KV cache is the graph's `present_*` outputs fed back as `past_*` inputs;
 //!   [`TokenModel::truncate`] slices it, which is how the generator rolls back.
@@ -70,11 +73,15 @@ pub enum RuntimeError {
 
 fn candidate_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
-    if let Some(d) = this_module_dir() {
-        dirs.push(d);
+    let module_dir = this_module_dir();
+    if let Some(d) = &module_dir {
+        dirs.push(d.clone());
     }
+    // The executable's folder, when this code is linked into it (a test binary, the trainer); a
+    // plugin inside a host would find the host's folder there.
     if let Ok(exe) = std::env::current_exe()
         && let Some(d) = exe.parent()
+        && module_dir.as_deref().is_none_or(|m| same_dir(m, d))
     {
         dirs.push(d.to_path_buf());
         // Cargo test binaries live in target/<profile>/deps: look in target/onnxruntime too.
@@ -153,9 +160,61 @@ fn this_module_dir() -> Option<PathBuf> {
     path.parent().map(Path::to_path_buf)
 }
 
-#[cfg(not(unix))]
+/// The folder of the DLL this code is linked into (the plugin's `.clap`/`.vst3` inside a host),
+/// from the module handle that holds this function's address: not the host's executable.
+#[cfg(windows)]
+fn this_module_dir() -> Option<PathBuf> {
+    use std::os::windows::ffi::OsStringExt;
+    use windows_sys::Win32::Foundation::HMODULE;
+    use windows_sys::Win32::System::LibraryLoader::{
+        GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS, GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT, GetModuleFileNameW,
+        GetModuleHandleExW,
+    };
+    let mut module: HMODULE = std::ptr::null_mut();
+    // SAFETY: with FROM_ADDRESS the "name" is an address inside the module wanted (this function);
+    // UNCHANGED_REFCOUNT leaves the module's reference count alone, so nothing needs freeing.
+    let ok = unsafe {
+        GetModuleHandleExW(
+            GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+            this_module_dir as *const () as *const u16,
+            &mut module,
+        )
+    };
+    if ok == 0 || module.is_null() {
+        return None;
+    }
+    // Long paths: grow the buffer while the name is truncated (the result fills it).
+    let mut buf = vec![0u16; 1024];
+    loop {
+        // SAFETY: `module` is loaded (it holds this code); `buf` has `buf.len()` writable u16s.
+        let n = unsafe { GetModuleFileNameW(module, buf.as_mut_ptr(), buf.len() as u32) } as usize;
+        if n == 0 {
+            return None;
+        }
+        if n < buf.len() {
+            buf.truncate(n);
+            break;
+        }
+        if buf.len() >= 1 << 15 {
+            return None;
+        }
+        buf.resize(buf.len() * 2, 0);
+    }
+    let path = PathBuf::from(std::ffi::OsString::from_wide(&buf));
+    path.parent().map(Path::to_path_buf)
+}
+
+#[cfg(not(any(unix, windows)))]
 fn this_module_dir() -> Option<PathBuf> {
     None
+}
+
+/// Whether two folders are the same (by their canonical paths when both resolve).
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }
 
 struct Loaded {
@@ -528,5 +587,31 @@ impl TokenModel for OnnxModel {
 
     fn context_len(&self) -> usize {
         self.spec.context_len
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Code linked into an executable (this test binary) has the executable's folder as its module
+    /// folder, so that folder is searched; inside a plugin it would be the plugin's folder instead.
+    #[test]
+    fn code_in_an_executable_searches_the_executable_folder() {
+        let exe = std::env::current_exe().unwrap();
+        let exe_dir = exe.parent().unwrap();
+        if let Some(d) = this_module_dir() {
+            assert!(
+                same_dir(&d, exe_dir),
+                "module folder {} for {}",
+                d.display(),
+                exe.display()
+            );
+        }
+        assert!(
+            candidate_dirs().iter().any(|d| same_dir(d, exe_dir)),
+            "{} not searched",
+            exe_dir.display()
+        );
     }
 }

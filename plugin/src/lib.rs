@@ -35,6 +35,10 @@ use schedule::NoteScheduler;
 pub const CONTINUITY_TOLERANCE_BEATS: f64 = 1.0 / 256.0;
 /// Loop ends closer than this to a block end are treated as being at the block end.
 pub const LOOP_EDGE_TOLERANCE_BEATS: f64 = 1e-6;
+/// The project's home page: the vendor URL in the CLAP descriptor and the VST3 factory.
+pub const PROJECT_URL: &str = "https://github.com/sideman-plugin/sideman";
+/// The project's contact address: the vendor e-mail in the VST3 factory.
+pub const PROJECT_EMAIL: &str = "sideman@users.noreply.github.com";
 
 /// The audio thread's ends of the queues.
 struct AudioSide {
@@ -209,8 +213,8 @@ impl Sideman {
 impl Plugin for Sideman {
     const NAME: &'static str = "Sideman";
     const VENDOR: &'static str = "Sideman developers";
-    const URL: &'static str = "https://example.invalid/sideman";
-    const EMAIL: &'static str = "sideman@example.invalid";
+    const URL: &'static str = PROJECT_URL;
+    const EMAIL: &'static str = PROJECT_EMAIL;
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
     // An instrument with MIDI in and out and no audio input: one stereo output that stays silent,

@@ -9,9 +9,10 @@ mod host;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use clap_sys::ext::note_ports::CLAP_NOTE_DIALECT_MIDI;
 use host::{
-    Host, OutNote, Transport, chord_off, chord_on, entry_from_file, entry_in_process, plugin_file, progression,
-    state_with, synthetic_model,
+    DIALECTS_CLAP_AND_MIDI, Host, OutNote, Transport, chord_off, chord_on, entry_from_file, entry_in_process,
+    plugin_file, progression, state_with, synthetic_model,
 };
 use models::Chord;
 use serde_json::json;
@@ -176,6 +177,66 @@ fn plugin_file_loads_and_plays_in_time() {
         );
     }
     assert_paired(&ev);
+}
+
+/// Issue 13: Carla takes no CLAP note events (it keeps only MIDI and parameter output events)
+/// and has no `clap.note-ports` host extension; a host may also say it takes MIDI only. Both get
+/// the notes as MIDI (0x9n / 0x8n), paired, on the samples and with the velocities (to MIDI's
+/// resolution) a host taking CLAP note events gets; that host still gets CLAP note events.
+#[test]
+fn r13_hosts_without_clap_note_events_get_midi_notes() {
+    let entry = entry_in_process();
+    let spb = 48_000.0 * 60.0 / 120.0;
+    let (input, _) = progression_input(spb, 4, |_| 0);
+    let render = |dialects| {
+        let mut h = Host::with_note_dialects(&entry, 48_000.0, 512, true, Some(&lead_state(5)), dialects);
+        let ev = play(&mut h, 120.0, 16.0, 512, &input);
+        h.close();
+        ev
+    };
+    let clap = render(Some(DIALECTS_CLAP_AND_MIDI));
+    assert!(clap.iter().filter(|e| e.note.on).count() >= 8, "{clap:?}");
+    assert!(
+        clap.iter().all(|e| e.note.midi_status.is_none()),
+        "a host taking CLAP note events gets CLAP note events"
+    );
+    for (label, dialects) in [
+        ("no note-ports extension (Carla)", None),
+        ("MIDI only", Some(CLAP_NOTE_DIALECT_MIDI)),
+    ] {
+        let midi = render(dialects);
+        assert_paired(&midi);
+        for e in &midi {
+            let status = if e.note.on { 0x90 } else { 0x80 } | e.note.channel;
+            assert_eq!(e.note.midi_status, Some(status), "{label}: {e:?}");
+        }
+        let key = |e: &Abs| (e.sample, e.note.on, e.note.channel, e.note.key);
+        assert_eq!(
+            midi.iter().map(key).collect::<Vec<_>>(),
+            clap.iter().map(key).collect::<Vec<_>>(),
+            "{label}: the same notes on the same samples"
+        );
+        for (m, c) in midi.iter().zip(&clap).filter(|(m, _)| m.note.on) {
+            assert!(
+                (m.note.velocity - c.note.velocity).abs() <= 0.5 / 127.0 + 1e-6,
+                "{label}: velocity {} as MIDI, {} as a CLAP note",
+                m.note.velocity,
+                c.note.velocity
+            );
+        }
+    }
+}
+
+/// Issue 13: the CLAP descriptor names the project, not a placeholder.
+#[test]
+fn r13_clap_descriptor_names_the_project() {
+    let entry = entry_in_process();
+    let factory = entry.get_plugin_factory().expect("plugin factory");
+    let d = factory
+        .plugin_descriptors()
+        .find(|d| d.id().is_some_and(|i| i.to_bytes() == b"org.sideman.sideman"))
+        .expect("Sideman descriptor");
+    assert_eq!(d.url().and_then(|u| u.to_str().ok()), Some(sideman::PROJECT_URL));
 }
 
 /// Random transport, pairs checked; `blocks` blocks, offline (the plugin waits for its worker)
@@ -776,4 +837,62 @@ fn bundled_default_model_plays_a_ii_v_i_in_time() {
         z >= 2.0,
         "the lead does not follow the chords: {model:.3} vs random {random:.3} (z = {z:.1})"
     );
+}
+
+/// A package made with `trainer finetune` plays its new style in the plugin. Run with a package and
+/// the style it was tuned on (ignored by default: it needs a fine-tuned package):
+/// `SIDEMAN_TEST_PACKAGE=out/my-band SIDEMAN_TEST_STYLE="Rock / Mine" SIDEMAN_TEST_ROLE=drums
+/// cargo test -p sideman --test host_tests fine_tuned_package -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn fine_tuned_package_plays_its_new_style() {
+    let pkg = std::path::PathBuf::from(std::env::var("SIDEMAN_TEST_PACKAGE").expect("SIDEMAN_TEST_PACKAGE"));
+    let style = std::env::var("SIDEMAN_TEST_STYLE").expect("SIDEMAN_TEST_STYLE");
+    let role = std::env::var("SIDEMAN_TEST_ROLE").unwrap_or_else(|_| "drums".into());
+    let p = models::package::Package::load(&pkg).expect("a package the plugin can load");
+    let slot = p
+        .manifest
+        .vocab
+        .style_slot(&style)
+        .expect("the style is in the package's vocabulary");
+    let role_index = models::Role::ALL
+        .iter()
+        .position(|r| r.name() == role)
+        .expect("a role name") as i32;
+    let (sr, tempo, bars) = (48_000.0, 120.0, 8usize);
+    let spb = sr * 60.0 / tempo;
+    let (input, _) = progression_input(spb, bars, |_| 0);
+    let entry = entry_in_process();
+    for (label, style_param) in [("no style", 0), (style.as_str(), slot as i64 + 1)] {
+        let state = state_with(
+            &pkg,
+            &[
+                ("role", json!({"i32": role_index})),
+                ("style", json!({"i32": style_param})),
+                ("seed", json!({"i32": 1})),
+            ],
+        );
+        let mut h = Host::new(&entry, sr, 512, true, Some(&state));
+        let ev = play(&mut h, tempo, bars as f64 * 4.0, 512, &input);
+        h.close();
+        assert_paired(&ev);
+        let on: Vec<&Abs> = ev.iter().filter(|e| e.note.on).collect();
+        assert!(on.len() >= bars * 2, "{label}: {} notes in {bars} bars", on.len());
+        // Snares (GM 38/40) on beats 2 and 4, per bar with any.
+        let beat_of = |e: &Abs| e.sample as f64 / spb;
+        let snare_backbeat = (0..bars)
+            .filter(|&b| {
+                [1.0, 3.0].iter().all(|&k| {
+                    on.iter().any(|e| {
+                        matches!(e.note.key, 38 | 40) && (beat_of(e) - (b as f64 * 4.0 + k)).abs() < 1.0 / 12.0
+                    })
+                })
+            })
+            .count();
+        println!(
+            "{}: style {label:?}: {} notes in {bars} bars, {snare_backbeat} bars with a snare on 2 and 4",
+            p.manifest.name,
+            on.len()
+        );
+    }
 }

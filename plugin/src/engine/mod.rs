@@ -364,6 +364,11 @@ impl Worker {
                 Err(e) => (RuntimeState::Missing, e.to_string()),
             },
         };
+        // The editor's status words, for hosts without a GUI (scripts/test-windows.sh reads them).
+        self.log(|| match state {
+            RuntimeState::Found => format!("ONNX Runtime: found ({detail})"),
+            _ => format!("ONNX Runtime: missing ({detail})"),
+        });
         self.status.set_runtime(state, detail);
     }
 

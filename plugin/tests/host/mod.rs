@@ -14,9 +14,14 @@ use clack_host::extensions::prelude::{
 use clap_sys::ext::gui::{
     CLAP_EXT_GUI, CLAP_WINDOW_API_X11, clap_host_gui, clap_plugin_gui, clap_window, clap_window_handle,
 };
+use clap_sys::ext::note_ports::{
+    CLAP_EXT_NOTE_PORTS, CLAP_NOTE_DIALECT_CLAP, CLAP_NOTE_DIALECT_MIDI, clap_host_note_ports, clap_note_dialect,
+};
 use clap_sys::host::clap_host;
 
-use clack_host::events::event_types::{NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags};
+use clack_host::events::event_types::{
+    MidiEvent, NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags,
+};
 use clack_host::events::{EventFlags, EventHeader, Match};
 use clack_host::prelude::*;
 use clack_host::utils::FixedPoint;
@@ -30,12 +35,18 @@ use models::markov::MarkovBuilder;
 use models::package::{MANIFEST_FORMAT, Manifest, ModelKind, Package};
 use models::{Chord, ChordEvent, ChordQuality, Note, Onset, Role, Sequence, Tokenizer, Vocab};
 
+/// The note dialects of a host that takes both CLAP note events and MIDI (the default test host).
+pub const DIALECTS_CLAP_AND_MIDI: clap_note_dialect = CLAP_NOTE_DIALECT_CLAP | CLAP_NOTE_DIALECT_MIDI;
+
 #[derive(Default)]
 pub struct Shared {
     /// The plugin asked for `on_main_thread` (any thread may set it).
     callback_requested: AtomicBool,
     /// The plugin said its GUI closed.
     gui_closed: AtomicBool,
+    /// What the host's `clap.note-ports` extension says it supports; `None`: the host has no such
+    /// extension (as Carla). Fixed at instantiation.
+    note_dialects: Option<clap_note_dialect>,
 }
 
 impl<'a> SharedHandler<'a> for Shared {
@@ -94,6 +105,37 @@ unsafe impl ExtensionImplementation<TestHost> for HostGui {
     });
 }
 
+/// The host side of CLAP's `note-ports` extension: the plugin asks it which note dialects the
+/// host takes (the wrapper sends notes as MIDI to a host that takes no CLAP note events).
+#[derive(Copy, Clone)]
+pub struct HostNotePorts(RawExtension<HostExtensionSide, clap_host_note_ports>);
+
+// SAFETY: CLAP_EXT_NOTE_PORTS is the id of `clap_host_note_ports`.
+unsafe impl Extension for HostNotePorts {
+    const IDENTIFIERS: &[&CStr] = &[CLAP_EXT_NOTE_PORTS];
+    type ExtensionSide = HostExtensionSide;
+
+    unsafe fn from_raw(raw: RawExtension<Self::ExtensionSide>) -> Self {
+        // SAFETY: the caller guarantees the pointer is a `clap_host_note_ports`.
+        Self(unsafe { raw.cast() })
+    }
+}
+
+unsafe extern "C" fn note_ports_supported_dialects(host: *const clap_host) -> clap_note_dialect {
+    // SAFETY: `host` is the clap_host of a TestHost instance (the only host registering this).
+    unsafe { HostWrapper::<TestHost>::handle(host, |h| Ok(h.shared().note_dialects.unwrap_or(0))) }.unwrap_or(0)
+}
+
+unsafe extern "C" fn note_ports_rescan(_host: *const clap_host, _flags: u32) {}
+
+// SAFETY: the struct is `clap_host_note_ports`, the extension `HostNotePorts` names.
+unsafe impl ExtensionImplementation<TestHost> for HostNotePorts {
+    const IMPLEMENTATION: RawExtensionImplementation = RawExtensionImplementation::new(&clap_host_note_ports {
+        supported_dialects: Some(note_ports_supported_dialects),
+        rescan: Some(note_ports_rescan),
+    });
+}
+
 pub struct TestHost;
 
 impl HostHandlers for TestHost {
@@ -101,8 +143,11 @@ impl HostHandlers for TestHost {
     type MainThread<'a> = ();
     type AudioProcessor<'a> = ();
 
-    fn declare_extensions(builder: &mut HostExtensions<Self>, _shared: &Self::Shared<'_>) {
+    fn declare_extensions(builder: &mut HostExtensions<Self>, shared: &Self::Shared<'_>) {
         builder.register::<HostGui>();
+        if shared.note_dialects.is_some() {
+            builder.register::<HostNotePorts>();
+        }
     }
 }
 
@@ -200,6 +245,9 @@ pub struct OutNote {
     pub key: u8,
     pub channel: u8,
     pub velocity: f64,
+    /// The status byte when the note came as a MIDI event (0x9n / 0x8n); `None` for a CLAP note
+    /// event.
+    pub midi_status: Option<u8>,
 }
 
 /// One plugin instance, activated and processing.
@@ -226,16 +274,39 @@ fn host_info() -> HostInfo {
 
 impl Host {
     /// Instantiates, optionally loads `state`, switches to offline rendering if asked, activates
-    /// and starts processing.
+    /// and starts processing. The host takes CLAP note events and MIDI.
     pub fn new(entry: &PluginEntry, sample_rate: f64, max_block: u32, offline: bool, state: Option<&[u8]>) -> Host {
+        Host::with_note_dialects(
+            entry,
+            sample_rate,
+            max_block,
+            offline,
+            state,
+            Some(DIALECTS_CLAP_AND_MIDI),
+        )
+    }
+
+    /// [`Host::new`] for a host whose `clap.note-ports` extension reports `note_dialects`, or that
+    /// has no such extension (`None`, as Carla).
+    pub fn with_note_dialects(
+        entry: &PluginEntry,
+        sample_rate: f64,
+        max_block: u32,
+        offline: bool,
+        state: Option<&[u8]>,
+        note_dialects: Option<clap_note_dialect>,
+    ) -> Host {
         let factory = entry.get_plugin_factory().expect("plugin factory");
         let id = factory
             .plugin_descriptors()
             .filter_map(|d| d.id().map(|i| i.to_owned()))
             .find(|i| i.to_bytes() == b"org.sideman.sideman")
             .expect("Sideman descriptor");
-        let mut instance =
-            PluginInstance::<TestHost>::new(|_| Shared::default(), |_| (), entry, &id, &host_info()).expect("instance");
+        let shared = move |_: &()| Shared {
+            note_dialects,
+            ..Shared::default()
+        };
+        let mut instance = PluginInstance::<TestHost>::new(shared, |_| (), entry, &id, &host_info()).expect("instance");
         if let Some(s) = state {
             load_state_raw(&instance, s);
         }
@@ -315,6 +386,7 @@ impl Host {
                     key: n.pckn().key.into_specific().unwrap_or(0) as u8,
                     channel: n.pckn().channel.into_specific().unwrap_or(0) as u8,
                     velocity: n.velocity(),
+                    midi_status: None,
                 });
             } else if let Some(n) = e.as_event::<NoteOffEvent>() {
                 out.push(OutNote {
@@ -323,6 +395,23 @@ impl Host {
                     key: n.pckn().key.into_specific().unwrap_or(0) as u8,
                     channel: n.pckn().channel.into_specific().unwrap_or(0) as u8,
                     velocity: 0.0,
+                    midi_status: None,
+                });
+            } else if let Some(m) = e.as_event::<MidiEvent>() {
+                // Note on (a zero velocity is a note off) and note off; other messages are not notes.
+                let [status, key, velocity] = m.data();
+                let on = match status & 0xF0 {
+                    0x90 => velocity > 0,
+                    0x80 => false,
+                    _ => continue,
+                };
+                out.push(OutNote {
+                    time: m.header().time(),
+                    on,
+                    key,
+                    channel: status & 0x0F,
+                    velocity: if on { velocity as f64 / 127.0 } else { 0.0 },
+                    midi_status: Some(status),
                 });
             }
         }
