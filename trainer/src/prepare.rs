@@ -36,8 +36,8 @@ pub enum StyleFrom {
     Dir,
     /// The file name: the part before `__` if there is one, else the stem.
     Filename,
-    /// A `styles.json` in the input folder: `{ "relative/path.mid": ["tag", ...] }`; files it
-    /// does not list fall back to `auto`.
+    /// The same as `auto` (a `styles.json` in the input folder: `{ "relative/path.mid": ["tag",
+    /// ...] }`, files it does not list falling back to the family or folder name).
     Manifest,
 }
 
@@ -341,7 +341,8 @@ fn styles_of(job: &Job, input: &Input, rule: StyleFrom) -> Vec<String> {
     let family = stem.split_once("__").map(|(f, _)| f.to_string());
     let auto = || vec![family.clone().unwrap_or_else(|| input.name.clone())];
     match rule {
-        StyleFrom::Auto => {
+        // A listing (styles.json, a GMD info.csv) first; `manifest` is the older name of `auto`.
+        StyleFrom::Auto | StyleFrom::Manifest => {
             let rel = path
                 .strip_prefix(&input.root)
                 .unwrap_or(path)
@@ -358,14 +359,6 @@ fn styles_of(job: &Job, input: &Input, rule: StyleFrom) -> Vec<String> {
             ]
         }
         StyleFrom::Filename => vec![family.unwrap_or(stem)],
-        StyleFrom::Manifest => {
-            let rel = path
-                .strip_prefix(&input.root)
-                .unwrap_or(path)
-                .to_string_lossy()
-                .into_owned();
-            input.styles.get(&rel).cloned().unwrap_or_else(auto)
-        }
     }
 }
 
