@@ -65,7 +65,7 @@ pub struct FinetuneArgs {
     /// The model to start from: `builtin:<id>` (melody, jazz-lead, band) or a package folder.
     #[arg(long)]
     pub from: String,
-    /// Your pieces: folders searched recursively for MIDI files (or single files). Append `=ROLE`
+    /// Your pieces: folders searched recursively for MIDI files. Append `=ROLE`
     /// to merge every pitched track into one part of ROLE (`my-songs=piano`).
     #[arg(long = "input", required = true, num_args = 1..)]
     pub inputs: Vec<String>,
@@ -73,7 +73,8 @@ pub struct FinetuneArgs {
     /// (for example "Modern / Satie, Erik / Piano").
     #[arg(long)]
     pub style: String,
-    /// Package folder to write: what the plugin loads (Model > Load in its editor).
+    /// Package folder to write: what the plugin loads (open its folder in the editor's model
+    /// picker).
     #[arg(long)]
     pub out: PathBuf,
     /// Minutes the whole command may take: preparing, measuring, training, exporting.
