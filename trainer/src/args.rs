@@ -33,6 +33,28 @@ pub fn tempo(s: &str) -> Result<f64, String> {
     }
 }
 
+/// A time budget in minutes: 1 to a day.
+pub fn minutes(s: &str) -> Result<f64, String> {
+    let rule = "a budget must be 1-1440 minutes";
+    let v = finite(s, rule)?;
+    if (1.0..=1440.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{rule} (got {v})"))
+    }
+}
+
+/// A share of the training windows: 0 to 0.9.
+pub fn share(s: &str) -> Result<f64, String> {
+    let rule = "a share must be 0-0.9";
+    let v = finite(s, rule)?;
+    if (0.0..=0.9).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{rule} (got {v})"))
+    }
+}
+
 /// The value parser of every `--role`: one of [`models::Role::ALL`], listed in `--help` and in
 /// the error.
 pub fn roles() -> clap::builder::PossibleValuesParser {

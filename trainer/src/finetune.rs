@@ -41,24 +41,6 @@ const REFERENCE_SEQUENCES: usize = 160;
 /// Validations spread over the run.
 const VALIDATIONS: u64 = 8;
 
-fn minutes(s: &str) -> Result<f64, String> {
-    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of minutes"))?;
-    if v.is_finite() && (1.0..=1440.0).contains(&v) {
-        Ok(v)
-    } else {
-        Err(format!("{s} minutes: give 1 to 1440"))
-    }
-}
-
-fn share(s: &str) -> Result<f64, String> {
-    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
-    if v.is_finite() && (0.0..=0.9).contains(&v) {
-        Ok(v)
-    } else {
-        Err(format!("{s}: give a share from 0 to 0.9"))
-    }
-}
-
 /// `trainer finetune` arguments.
 #[derive(Debug, Clone, clap::Args)]
 pub struct FinetuneArgs {
@@ -78,7 +60,7 @@ pub struct FinetuneArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Minutes the whole command may take: preparing, measuring, training, exporting.
-    #[arg(long, default_value_t = 15.0, value_parser = minutes)]
+    #[arg(long, default_value_t = 15.0, value_parser = crate::args::minutes)]
     pub minutes: f64,
     /// Only learn these roles (default: every role of your pieces that the model plays).
     #[arg(long, value_delimiter = ',', value_parser = crate::args::roles())]
@@ -89,7 +71,7 @@ pub struct FinetuneArgs {
     pub reference: Option<PathBuf>,
     /// Share of the training windows drawn from the --reference data's training split
     /// (rehearsal: the model keeps playing what it knew while it learns your pieces).
-    #[arg(long, default_value_t = 0.5, value_parser = share)]
+    #[arg(long, default_value_t = 0.5, value_parser = crate::args::share)]
     pub rehearsal: f64,
     /// Training settings (TOML like trainer/configs/finetune.toml, whose values are the default);
     /// the step count comes from --minutes unless the file sets max_steps.

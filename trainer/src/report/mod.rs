@@ -506,11 +506,6 @@ pub fn print(report: &BTreeMap<String, RoleReport>, bars: u32) {
             header += &format!(" {:>9}", "markov");
         }
         println!("{header}");
-        let names: BTreeMap<&str, &str> = metrics::PITCHED
-            .iter()
-            .copied()
-            .chain(metrics::drum_metrics())
-            .collect();
         for (k, key) in r.metrics.iter().enumerate() {
             let h = r.human.get(k).copied().unwrap_or(f64::NAN);
             let cell = |set: &[f64]| {
@@ -519,7 +514,7 @@ pub fn print(report: &BTreeMap<String, RoleReport>, bars: u32) {
             };
             let mut line = format!(
                 "{:<28} {:>8.3} {} {}",
-                names.get(key.as_str()).copied().unwrap_or(key),
+                metric_label(key),
                 h,
                 cell(&r.calibration),
                 cell(&r.model)
@@ -555,11 +550,6 @@ pub fn markdown(
     previous_name: &str,
 ) -> String {
     use std::fmt::Write as _;
-    let names: BTreeMap<&str, &str> = metrics::PITCHED
-        .iter()
-        .copied()
-        .chain(metrics::drum_metrics())
-        .collect();
     let mut s = String::new();
     for (role, r) in report {
         let prev = previous.and_then(|p| p.get(role));
@@ -579,7 +569,7 @@ pub fn markdown(
             };
             let mut line = format!(
                 "| {} | {} | {} | {} | {} |",
-                names.get(key.as_str()).copied().unwrap_or(key),
+                metric_label(key),
                 cell(Some(h)).trim_end_matches('*'),
                 cell(r.model.get(k).copied()),
                 cell(r.harmony.as_ref().and_then(|x| x.get(k).copied())),
