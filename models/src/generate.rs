@@ -248,6 +248,8 @@ pub struct SessionConfig {
     pub allow_end: bool,
     /// Bars kept when re-priming a full context.
     pub keep_bars: u32,
+    /// Fills at the end of each phrase (drums): the header's style tags switch at those bar lines.
+    pub fills: Option<crate::groove::FillPlan>,
 }
 
 impl SessionConfig {
@@ -268,6 +270,7 @@ impl SessionConfig {
             seed: 0,
             allow_end: false,
             keep_bars: 8,
+            fills: None,
         }
     }
 
@@ -330,6 +333,7 @@ struct Snapshot {
     marks: Vec<Mark>,
     header_len: usize,
     origin: i64,
+    replayed: usize,
     /// Tick of the bar line where the re-prime happened.
     at: i64,
 }
@@ -358,6 +362,9 @@ pub struct Session<M: TokenModel> {
     marks: Vec<Mark>,
     header_len: usize,
     snapshots: Vec<Snapshot>,
+    /// Tokens `..replayed` were rebuilt by the last re-prime (their marks hold no sampler state
+    /// to regenerate from); a rollback into them needs the snapshot of the stream they replace.
+    replayed: usize,
     state: GrammarState,
     bar_start: i64,
     group: Option<i64>,
@@ -401,6 +408,7 @@ impl<M: TokenModel> Session<M> {
             marks: Vec::with_capacity(4096),
             header_len: 0,
             snapshots: Vec::with_capacity(MAX_SNAPSHOTS + 1),
+            replayed: 0,
             state: GrammarState::new(),
             bar_start: origin - bar_ticks,
             group: None,
@@ -421,7 +429,7 @@ impl<M: TokenModel> Session<M> {
             config,
         };
         let mut header = vec![Vocab::id(Token::Bos), Vocab::id(Token::Role(s.config.role))];
-        let mut styles = s.config.styles.clone();
+        let mut styles = s.header_styles(origin.div_euclid(bar_ticks));
         styles.sort_unstable();
         styles.dedup();
         header.extend(styles.iter().take(8).map(|&st| Vocab::id(Token::Style(st))));
@@ -554,6 +562,7 @@ impl<M: TokenModel> Session<M> {
                 self.marks = s.marks;
                 self.header_len = s.header_len;
                 self.origin = s.origin;
+                self.replayed = s.replayed;
                 restored = true;
             }
         }
@@ -572,6 +581,11 @@ impl<M: TokenModel> Session<M> {
             // A restored stream always holds the bar line of its re-prime, which is after `tick`.
             return !restored;
         };
+        if i < self.replayed {
+            // Bars a re-prime rebuilt, whose original stream (with the sampler's state at each
+            // token) is no longer kept: they cannot be regenerated exactly.
+            return false;
+        }
         if restored {
             self.model.truncate(0);
             if self.model.feed(&self.tokens[..i]).is_err() {
@@ -651,11 +665,17 @@ impl<M: TokenModel> Session<M> {
         }
         self.push(id)?;
         if matches!(Vocab::token(id), Some(Token::Bar)) {
+            // A fill plan switches the header's style tags at phrase ends (a re-prime with the
+            // new header, keeping the last bars).
+            let switch = self.config.fills.and_then(|_| {
+                let want = self.header_styles(self.bar_start.div_euclid(self.bar_ticks));
+                (want != self.current_styles()).then_some(want)
+            });
             // Re-prime while there is still room for two of the densest bars seen so far (and
             // at least a quarter of the context), so a dense bar never fills the context.
             let ctx = self.model.context_len();
-            if self.tokens.len() + (ctx / 4).max(2 * self.stats.densest) >= ctx {
-                self.reprime()?;
+            if switch.is_some() || self.tokens.len() + (ctx / 4).max(2 * self.stats.densest) >= ctx {
+                self.reprime(switch)?;
             }
         }
         Ok(())
@@ -827,9 +847,33 @@ impl<M: TokenModel> Session<M> {
         });
     }
 
+    /// The header's style slots for bar `bar` (on the caller's timeline), sorted.
+    fn header_styles(&self, bar: i64) -> Vec<u16> {
+        let mut out = match &self.config.fills {
+            Some(plan) => plan.styles(&self.config.styles, bar),
+            None => self.config.styles.clone(),
+        };
+        out.sort_unstable();
+        out.dedup();
+        out.truncate(8);
+        out
+    }
+
+    /// The style slots the stream's header holds now.
+    fn current_styles(&self) -> Vec<u16> {
+        self.tokens[..self.header_len.min(self.tokens.len())]
+            .iter()
+            .filter_map(|&id| match Vocab::token(id) {
+                Some(Token::Style(s)) => Some(s),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Keeps the last bars of a full context: decode, slice, re-encode, one prefill. Called right
-    /// after a `BAR`.
-    fn reprime(&mut self) -> Result<(), GenerateError> {
+    /// after a `BAR`. With `styles`, the new header holds those style tags (a fill switch) and
+    /// the stream is rebuilt even when it has room.
+    fn reprime(&mut self, styles: Option<Vec<u16>>) -> Result<(), GenerateError> {
         let Some(cur) = self.state.bar() else { return Ok(()) };
         let mut keep_from = cur.saturating_sub(self.config.keep_bars.max(1));
         let mut seq: Sequence = decode(&self.tokens).map_err(|e| match e {
@@ -837,6 +881,10 @@ impl<M: TokenModel> Session<M> {
         })?;
         seq.meter = Meter::constant(self.config.numerator, self.config.denominator);
         seq.tempo_bpm = self.config.tempo_bpm;
+        let switching = styles.is_some();
+        if let Some(st) = styles {
+            seq.styles = st;
+        }
         let tok = Tokenizer {
             microtiming: self.config.microtiming,
             ..Tokenizer::default()
@@ -853,7 +901,7 @@ impl<M: TokenModel> Session<M> {
             }
             keep_from += 1;
         };
-        if keep_from == 0 {
+        if keep_from == 0 && !switching {
             if self.tokens.len() + CONTEXT_MARGIN < self.model.context_len() {
                 return Ok(());
             }
@@ -866,6 +914,7 @@ impl<M: TokenModel> Session<M> {
             marks: self.marks.clone(),
             header_len: self.header_len,
             origin: self.origin,
+            replayed: self.replayed,
             at: self.bar_start,
         });
         if self.snapshots.len() > MAX_SNAPSHOTS {
@@ -890,6 +939,7 @@ impl<M: TokenModel> Session<M> {
             }
         }
         self.replaying = false;
+        self.replayed = self.tokens.len();
         r?;
         self.model.truncate(0);
         self.model.feed(&self.tokens)?;
@@ -1066,5 +1116,53 @@ mod tests {
         assert!(notes.windows(2).all(|w| w[0].start <= w[1].start));
         assert!(notes.last().unwrap().start > 200.0);
         decode(s.tokens()).unwrap();
+    }
+
+    #[test]
+    fn a_fill_plan_switches_the_header_at_each_phrase_end_and_back() {
+        let mut cond = Conditioning::default();
+        cond.set_chord(0, Some(Chord::new(0, ChordQuality::Maj7)));
+        let mut config = SessionConfig::new(Role::Lead);
+        config.styles = vec![7];
+        config.fills = Some(crate::groove::FillPlan {
+            every: 4,
+            fill: 5,
+            beat: Some(6),
+        });
+        let bar = config.bar_ticks();
+        let mut s = Session::new(model(), config.clone(), 0, &cond).unwrap();
+        let mut headers = Vec::new();
+        for b in 0..12 {
+            s.generate_until(&cond, b * bar + 1).unwrap();
+            assert_eq!(s.frontier().div_euclid(bar), b, "the stream is in bar {b}");
+            headers.push(s.current_styles());
+        }
+        for (b, h) in headers.iter().enumerate() {
+            let want = if b % 4 == 3 { vec![5, 7] } else { vec![6, 7] };
+            assert_eq!(h, &want, "bar {b}");
+        }
+        assert!(s.reprimes() >= 5, "switches into bars 3, 7, 11 and out of 3 and 7");
+        decode(s.tokens()).unwrap();
+        // Rolling back into the first phrase and regenerating gives the same stream.
+        let mut notes = Vec::new();
+        s.drain_notes(&mut notes);
+        let end = 12 * bar;
+        s.generate_until(&cond, end).unwrap();
+        let mut a = Vec::new();
+        s.drain_notes(&mut a);
+        // Each fill costs two re-primes and four are kept: bar 2 is beyond them, and the session
+        // says so rather than regenerate from a rebuilt stream.
+        let mut far = Session::new(model(), s.config().clone(), 0, &cond).unwrap();
+        far.generate_until(&cond, end).unwrap();
+        assert!(!far.rollback(2 * bar));
+        assert!(s.rollback(6 * bar + 12));
+        s.generate_until(&cond, end).unwrap();
+        let whole: Vec<GeneratedNote> = s.notes().copied().collect();
+        let mut fresh = Session::new(model(), config, 0, &cond).unwrap();
+        fresh.generate_until(&cond, end).unwrap();
+        let again: Vec<GeneratedNote> = fresh.notes().copied().collect();
+        let pre: Vec<GeneratedNote> = notes.iter().chain(a.iter()).copied().collect();
+        assert_eq!(pre, again, "bar by bar or at once, the same notes");
+        assert_eq!(whole, again, "rollback across fill switches replays the same notes");
     }
 }

@@ -13,6 +13,7 @@
 //! - [`sampling`]: seeded temperature/top-k/top-p sampling and musical constraints;
 //! - [`runtime`]: ONNX Runtime loading and the KV-cached [`runtime::OnnxModel`];
 //! - [`generate`]: the generation session (given-event rule, look-ahead, rollback, re-priming);
+//! - [`groove`]: Feel and Swing (where a generated note sounds) and fills at phrase ends;
 //! - [`error`]: error chains as text (causes are sources, never repeated in messages);
 //! - [`synth`]: a small realtime-safe preview synthesizer (GM drums, one tone) and offline rendering.
 
@@ -20,6 +21,7 @@ pub mod assets;
 pub mod chord;
 pub mod error;
 pub mod generate;
+pub mod groove;
 pub mod markov;
 pub mod midi;
 pub mod model;

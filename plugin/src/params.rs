@@ -8,6 +8,7 @@
 use std::sync::{Arc, RwLock};
 
 use models::Role;
+use models::groove::SwingUnit;
 use models::sampling::{DEFAULT_CHORD_TONES, DEFAULT_PITCH_HI, DEFAULT_PITCH_LO, Scale};
 use nice_plug::prelude::*;
 
@@ -210,6 +211,56 @@ impl ScaleParam {
     }
 }
 
+/// Which off-beats Swing moves.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SwingUnitParam {
+    #[id = "8ths"]
+    #[name = "8ths"]
+    Eighths,
+    #[id = "16ths"]
+    #[name = "16ths"]
+    Sixteenths,
+}
+
+impl SwingUnitParam {
+    /// The groove module's unit.
+    pub fn unit(self) -> SwingUnit {
+        match self {
+            SwingUnitParam::Eighths => SwingUnit::Eighths,
+            SwingUnitParam::Sixteenths => SwingUnit::Sixteenths,
+        }
+    }
+}
+
+/// Drums: a fill in the last bar of every N bars.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FillsParam {
+    #[id = "off"]
+    #[name = "Off"]
+    Off,
+    #[id = "4"]
+    #[name = "Every 4 bars"]
+    Four,
+    #[id = "8"]
+    #[name = "Every 8 bars"]
+    Eight,
+    #[id = "16"]
+    #[name = "Every 16 bars"]
+    Sixteen,
+}
+
+impl FillsParam {
+    /// Phrase length in bars (0: off).
+    pub fn bars(self) -> u32 {
+        match self {
+            FillsParam::Off => 0,
+            FillsParam::Four => 4,
+            FillsParam::Eight => 8,
+            FillsParam::Sixteen => 16,
+        }
+    }
+}
+
 /// Value-to-text formatter of a float parameter.
 type FloatToText = Arc<dyn Fn(f32) -> String + Send + Sync>;
 /// Text-to-value parser of a float parameter.
@@ -294,6 +345,16 @@ pub struct SidemanParams {
     /// Swing of off-beat eighths, 50 (straight) to 75 percent. Read by the worker.
     #[id = "swing"]
     pub swing_pct: FloatParam,
+    /// Feel: how much of the model's own timing off the grid is kept, 0 (quantized) to 200
+    /// percent (exaggerated). Read by the worker.
+    #[id = "feel"]
+    pub feel_pct: FloatParam,
+    /// Which off-beats Swing moves. Read by the worker.
+    #[id = "swunit"]
+    pub swing_unit: EnumParam<SwingUnitParam>,
+    /// Drums: a fill at the end of every N bars. Read by the worker.
+    #[id = "fills"]
+    pub fills: EnumParam<FillsParam>,
     /// MIDI output channel 1-16. Read by the audio thread (a change releases every note).
     #[id = "chan"]
     pub channel: IntParam,
@@ -393,6 +454,9 @@ impl Default for SidemanParams {
                 " %",
             ),
             swing_pct: stepped("Swing", 50.0, FloatRange::Linear { min: 50.0, max: 75.0 }, 0.1, 1, " %"),
+            feel_pct: stepped("Feel", 100.0, FloatRange::Linear { min: 0.0, max: 200.0 }, 1.0, 0, " %"),
+            swing_unit: EnumParam::new("Swing on", SwingUnitParam::Eighths),
+            fills: EnumParam::new("Fills", FillsParam::Off),
             channel: IntParam::new("MIDI channel", 1, IntRange::Linear { min: 1, max: 16 }),
             follow_input: BoolParam::new("Follow input", true),
             bypass: BoolParam::new("Bypass", false).make_bypass(),
@@ -442,6 +506,7 @@ mod tests {
             &p.humanize_ms,
             &p.humanize_velocity_pct,
             &p.swing_pct,
+            &p.feel_pct,
         ] {
             for i in 0..=20 {
                 let norm = i as f32 / 20.0;

@@ -105,6 +105,37 @@ pub fn harmony(s: &str) -> Result<f32, String> {
     }
 }
 
+/// Feel in percent: 0 (quantized) to 200 (twice the model's own offsets from the grid).
+pub fn feel(s: &str) -> Result<f64, String> {
+    let rule = "feel must be 0-200 %";
+    let v = finite(s.trim().trim_end_matches('%'), rule)?;
+    if (0.0..=200.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{rule} (got {v})"))
+    }
+}
+
+/// Swing in percent: 50 (straight) to 75.
+pub fn swing(s: &str) -> Result<f64, String> {
+    let rule = "swing must be 50-75 % (50 straight, 67 triplet)";
+    let v = finite(s.trim().trim_end_matches('%'), rule)?;
+    if (50.0..=75.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{rule} (got {v})"))
+    }
+}
+
+/// Fill every N bars: 0 (off), 2, 4, 8 or 16.
+pub fn fills(s: &str) -> Result<u32, String> {
+    let rule = "fills must be 0 (off), 2, 4, 8 or 16 bars";
+    match s.trim().parse::<u32>() {
+        Ok(v) if [0, 2, 4, 8, 16].contains(&v) => Ok(v),
+        _ => Err(format!("{rule} (got {s:?})")),
+    }
+}
+
 /// A bar count in 1..=[`MAX_BARS`].
 pub fn bars(s: &str) -> Result<u32, String> {
     let rule = format!("bars must be 1-{MAX_BARS}");

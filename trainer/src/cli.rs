@@ -8,6 +8,7 @@ use crate::finetune::{self, FinetuneArgs};
 use crate::generate::{self, GenerateArgs};
 use crate::info::{self, InfoArgs};
 use crate::markov::{self, MarkovArgs};
+use crate::measure::{self, MeasureArgs};
 use crate::prepare::{self, PrepareArgs};
 use crate::ship::{self, ShipArgs};
 use crate::train::{self, TrainArgs};
@@ -68,9 +69,17 @@ pub enum Commands {
     /// Generate a Standard MIDI File over a chord progression with a model package.
     #[command(
         after_help = "Examples:\n  trainer generate builtin:jazz-lead --role lead --chords \"Dm7 G7 Cmaj7 Cmaj7\" --bars 16 --out out/solo.mid\n  \
-                            trainer generate builtin:band --role drums --style swing --chords \"C7 F7\" --bars 8 --tempo 120 --out out/drums.mid"
+                            trainer generate builtin:band --role drums --style swing --chords \"C7 F7\" --bars 8 --tempo 120 --out out/drums.mid\n  \
+                            trainer generate builtin:drums --role drums --style hiphop --bars 4 --tempo 95 --feel 100 --fills 4 --out out/groove.mid"
     )]
     Generate(GenerateArgs),
+    /// The music report's metrics of MIDI files, one column per file or folder: set what a model
+    /// generated beside human performances.
+    #[command(
+        after_help = "Example:\n  trainer generate builtin:drums --role drums --style funk --bars 8 --out out/funk.mid\n  \
+                            trainer measure --role drums generated=out/funk.mid human=../shared/data/gmd/drummer1/session1"
+    )]
+    Measure(MeasureArgs),
     /// Copy an evaluated package's int8 graph into a default-model asset folder with its card.
     #[command(
         after_help = "Example:\n  trainer ship runs/band-pkg --out models/assets/band --report out/band-test.json"
@@ -101,6 +110,7 @@ impl Cli {
             Commands::Export(args) => export::run(args),
             Commands::Eval(args) => eval::run(args),
             Commands::Generate(args) => generate::run(args),
+            Commands::Measure(args) => measure::run(args),
             Commands::Ship(args) => ship::run(args),
             Commands::Info(args) => info::run(args),
             Commands::Completions { shell } => {

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use models::chord::Chord;
 use models::generate::{Conditioning, GeneratedNote, InputFollower, Session, SessionConfig, session_seed};
+use models::groove::{Feel, FillPlan, SwingUnit, place};
 use models::markov::MarkovModel;
 use models::model::TokenModel;
 use models::music::{ChordEvent, Meter, Note, Piece, Role, TempoChange, Track};
@@ -31,7 +32,8 @@ pub struct GenerateArgs {
     pub role: String,
     /// Chord symbols, one per bar, space-separated; two or more in a bar joined by commas
     /// ("Dm7 G7 Cmaj7 A7,D7"). `NC` is no chord. The progression repeats to fill --bars.
-    #[arg(long, required_unless_present = "input", conflicts_with = "input")]
+    /// Drums need neither --chords nor --input.
+    #[arg(long, conflicts_with = "input")]
     pub chords: Option<String>,
     /// A MIDI file of what the user plays (chords, a bass line...): the chords are recognised from
     /// the held notes and the onsets heard, exactly as the plugin follows its MIDI input.
@@ -55,9 +57,25 @@ pub struct GenerateArgs {
     /// Keep only the k most likely tokens (0: all).
     #[arg(long, default_value_t = 0)]
     pub top_k: u32,
-    /// Style tag for the header (a name from the package's vocabulary).
+    /// Style tag for the header (a name from the package's vocabulary); give it again for more
+    /// tags (`--style funk --style drummer3`). `trainer info <package>` lists them.
     #[arg(long)]
-    pub style: Option<String>,
+    pub style: Vec<String>,
+    /// Feel, percent: how much of the model's own timing off the grid is kept (0: quantized,
+    /// 100: as the model plays it, up to 200: exaggerated). Models trained on human playing with
+    /// microtiming (the drums) have a feel; others play on the grid.
+    #[arg(long, default_value_t = 100.0, value_parser = crate::args::feel)]
+    pub feel: f64,
+    /// Swing, percent: where the off-beat of each pair lands (50 straight, 67 triplet).
+    #[arg(long, default_value_t = 50.0, value_parser = crate::args::swing)]
+    pub swing: f64,
+    /// Swing the sixteenths instead of the eighths.
+    #[arg(long)]
+    pub swing_16ths: bool,
+    /// Drums: a fill in the last bar of every N bars (0: off; 2, 4, 8 or 16), asked of models that
+    /// know the `fill` tag (the GMD drums).
+    #[arg(long, default_value_t = 0, value_parser = crate::args::fills)]
+    pub fills: u32,
     /// Note density 0-1 (0.5: as the model plays).
     #[arg(long, default_value_t = 0.5, value_parser = crate::args::unit, allow_negative_numbers = true)]
     pub density: f32,
@@ -290,14 +308,29 @@ pub fn session_config(pkg: &Package, role: Role, args: &GenerateArgs) -> anyhow:
         ..Constraints::for_role(role)
     };
     config.keep_bars = pkg.manifest.keep_bars();
-    if let Some(style) = &args.style {
+    for style in &args.style {
         let slot = pkg.manifest.vocab.style_slot(style).with_context(|| {
             format!(
                 "style {style:?} is not in the package (it has: {})",
                 pkg.manifest.vocab.styles.join(", ")
             )
         })?;
-        config.styles = vec![slot];
+        config.styles.push(slot);
+    }
+    if args.fills > 0 {
+        if !role.is_drums() {
+            bail!("--fills is for the drums role (got --role {role})");
+        }
+        config.fills = FillPlan::new(&pkg.manifest.vocab, args.fills);
+        if config.fills.is_none() {
+            bail!(
+                "--fills needs a model that learned fills (a `fill` style tag); {} has none",
+                pkg.manifest.name
+            );
+        }
+    } else if role.is_drums() {
+        // A model trained on beats and fills plays beats unless asked for a fill.
+        config.fills = FillPlan::new(&pkg.manifest.vocab, u32::MAX);
     }
     Ok(config)
 }
@@ -364,10 +397,31 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
             voiced.sort_by(|a, b| a.start.total_cmp(&b.start).then(a.pitch.cmp(&b.pitch)));
             (conditioning(&chords, &inputs), voiced)
         }
-        (None, None) => bail!("give --chords or --input"),
+        (None, None) if role.is_drums() => (Conditioning::default(), Vec::new()),
+        (None, None) => bail!("give --chords or --input (only drums play without them)"),
     };
     let model = load_model(&pkg, args.fp32)?;
-    let notes = generate_any(model, config, &cond, args.bars)?;
+    let feel = Feel {
+        amount: args.feel / 100.0,
+        swing: args.swing / 100.0,
+        unit: if args.swing_16ths {
+            SwingUnit::Sixteenths
+        } else {
+            SwingUnit::Eighths
+        },
+    };
+    let notes: Vec<GeneratedNote> = generate_any(model, config, &cond, args.bars)?
+        .into_iter()
+        .map(|n| {
+            // As the plugin does: the note still ends where the model ended it.
+            let start = place(n.start, &feel);
+            GeneratedNote {
+                start,
+                duration: (n.start + n.duration - start).max(1.0 / 96.0),
+                ..n
+            }
+        })
+        .collect();
     let lead = Track {
         name: format!("Sideman {role}"),
         channel: if role.is_drums() { 9 } else { 0 },
@@ -394,7 +448,11 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
             bpm: args.tempo,
         }],
         chords: chord_events(&cond).into_iter().filter(|c| c.start < end).collect(),
-        tracks: vec![lead, chord_track],
+        tracks: if chord_track.notes.is_empty() {
+            vec![lead]
+        } else {
+            vec![lead, chord_track]
+        },
     };
     crate::args::write_file_atomic(&args.out, &models::midi::write_smf(&piece))?;
     println!(

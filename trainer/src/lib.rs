@@ -11,6 +11,7 @@ pub mod finetune;
 pub mod generate;
 pub mod info;
 pub mod markov;
+pub mod measure;
 pub mod model;
 pub mod onnx;
 pub mod plot;

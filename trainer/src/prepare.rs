@@ -164,6 +164,13 @@ fn licence_of(source: &str) -> (&'static str, &'static str) {
             "GPL-2.0-or-later",
             "MMA (Musical MIDI Accompaniment) groove libraries, rendered with mma 21.09",
         )
+    } else if s.contains("gmd") || s.contains("groove-midi") || s.contains("groove midi") {
+        (
+            "CC-BY-4.0",
+            "Groove MIDI Dataset v1.0.0 by Google Magenta (Gillick, Roberts, Engel, Eck, Bamman, \
+             \"Learning to Groove with Inverse Sequence Transformations\", ICML 2019): human drumming \
+             by 10 drummers on a Roland TD-11, with its microtiming and velocities",
+        )
     } else if s.contains("bach") {
         ("public domain", "J.S. Bach chorales from the music21 corpus")
     } else if s.contains("folk") || s.contains("oneill") || s.contains("ryan") {

@@ -781,8 +781,19 @@ impl SidemanApp {
                 knob(ui, setter, &p.pitch_lo, "Lowest", "Lowest note Sideman plays.", Some(&note));
                 knob(ui, setter, &p.pitch_hi, "Highest", "Highest note Sideman plays.", Some(&note));
             });
-            group(ui, "Feel", 4.0 * KNOB_PITCH, |ui| {
-                knob(ui, setter, &p.swing_pct, "Swing", "Delays off-beat eighths: 50 % straight, 67 % triplet swing.", None);
+            group(ui, "Feel", 150.0 + 5.0 * KNOB_PITCH, |ui| {
+                knob(ui, setter, &p.feel_pct, "Feel", "How much of the model's own timing is kept: 0 % quantized, 100 % as the drummer played it (the human drums), up to 200 % exaggerated.", None);
+                knob(ui, setter, &p.swing_pct, "Swing", "Delays the off-beats: 50 % straight, 67 % triplet swing.", None);
+                egui::Grid::new("swing-fills").num_columns(2).spacing(vec2(4.0, 6.0)).show(ui, |ui| {
+                    ui.label("Swing on");
+                    enum_combo(ui, setter, &p.swing_unit, "swing-unit", 64.0)
+                        .on_hover_text("Which off-beats Swing delays: eighths (jazz, shuffle) or sixteenths (hip-hop, funk).");
+                    ui.end_row();
+                    ui.label("Fills");
+                    enum_combo(ui, setter, &p.fills, "fills", 104.0)
+                        .on_hover_text("Drums: a fill in the last bar of every 4, 8 or 16 bars, landing on the next downbeat (models that learned fills: the human drums).");
+                    ui.end_row();
+                });
                 knob(ui, setter, &p.humanize_ms, "Timing", "Humanize timing: random shifts up to this many milliseconds.", None);
                 knob(ui, setter, &p.humanize_velocity_pct, "Dynamics", "Humanize velocity: random changes up to this percentage.", None);
                 knob(ui, setter, &p.velocity_scale, "Velocity", "Scales every velocity.", None);

@@ -39,6 +39,7 @@ use models::assets;
 use models::generate::{
     Conditioning, GeneratedNote, InputFollower, SessionConfig, beat_to_tick, session_seed, tick_to_beat,
 };
+use models::groove::{Feel, FillPlan, place};
 use models::sampling::{Constraints, Rng, SamplerConfig};
 use models::tokenizer::SequenceSpec;
 use models::tokenizer::vocab::tempo_bucket;
@@ -135,6 +136,8 @@ impl Drop for Engine {
 struct Setup {
     role: Role,
     style: i32,
+    /// Fill every N bars (0: off).
+    fills: u32,
     seed: i32,
     sampler: SamplerConfig,
     constraints: Constraints,
@@ -152,6 +155,8 @@ struct Worker {
     model_key: Option<(String, Role)>,
     microtiming: bool,
     styles_known: usize,
+    /// The model's `fill`/`beat` tags, when it learned fills (the GMD drums).
+    fill_plan: Option<FillPlan>,
     /// Bars kept when the session re-primes (from the model's manifest).
     keep_bars: u32,
     cond: Conditioning,
@@ -190,6 +195,7 @@ impl Worker {
             model_key: None,
             microtiming: false,
             styles_known: 0,
+            fill_plan: None,
             keep_bars: 8,
             cond: Conditioning::default(),
             follower: InputFollower::default(),
@@ -321,6 +327,7 @@ impl Worker {
                 self.status.set_model_ref(reference.clone());
                 self.microtiming = m.manifest.microtiming;
                 self.styles_known = m.manifest.vocab.styles.len();
+                self.fill_plan = FillPlan::new(&m.manifest.vocab, u32::MAX);
                 self.keep_bars = m.manifest.keep_bars();
                 self.status.set_model_name(m.label.clone());
                 self.generator = Some(m.generator);
@@ -463,6 +470,7 @@ impl Worker {
         Setup {
             role,
             style: p.style.value(),
+            fills: if role.is_drums() { p.fills.value().bars() } else { 0 },
             seed: p.seed.value(),
             sampler: SamplerConfig {
                 temperature: p.temperature.value(),
@@ -503,6 +511,13 @@ impl Worker {
         c.seed = session_seed(setup.seed.max(0) as u64);
         c.allow_end = false;
         c.keep_bars = self.keep_bars;
+        // Drums from a model that learned beats and fills: beats, and a fill where asked.
+        if setup.role.is_drums() {
+            c.fills = self.fill_plan.map(|p| FillPlan {
+                every: if setup.fills > 0 { setup.fills } else { u32::MAX },
+                ..p
+            });
+        }
         c
     }
 
@@ -554,7 +569,12 @@ impl Worker {
             return;
         }
         self.setup = Some(new.clone());
-        if old.role != new.role || old.style != new.style || old.seed != new.seed || bucket_changed {
+        if old.role != new.role
+            || old.style != new.style
+            || old.seed != new.seed
+            || old.fills != new.fills
+            || bucket_changed
+        {
             self.restart_pending = true;
         } else {
             if let Some(g) = self.generator.as_mut() {
@@ -702,12 +722,15 @@ impl Worker {
         let mut rng = Rng::new(
             (p.seed.value() as u64) << 32 ^ (tick as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ n.pitch as u64,
         );
-        let mut start = n.start;
+        let feel = Feel {
+            amount: p.feel_pct.value() as f64 / 100.0,
+            swing: p.swing_pct.value() as f64 / 100.0,
+            unit: p.swing_unit.value().unit(),
+        };
+        let mut start = place(n.start, &feel);
+        // The note still ends where the model ended it (a swung or late note is shorter), so it
+        // never overlaps the next note the model placed after it.
         let end = n.start + n.duration.max(1.0 / 96.0);
-        let swing = p.swing_pct.value() as f64 / 100.0;
-        if tick.rem_euclid(12) == 6 && swing > 0.5 {
-            start = tick_to_beat(tick - 6) + swing;
-        }
         let jitter_ms = p.humanize_ms.value() as f64;
         if jitter_ms > 0.0 {
             start += rng.next_signed() * jitter_ms / 60_000.0 * tempo;

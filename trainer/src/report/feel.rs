@@ -19,8 +19,8 @@ pub const CLASSES: [(&str, &[u8]); 5] = [
 pub const GHOST_VELOCITY: u8 = 40;
 
 /// The feel metrics, in report order: per class its mean absolute offset from the 16th grid, its
-/// mean signed offset and its velocity spread; then the ghost-note rate.
-pub const FEEL: [(&str, &str); 16] = [
+/// mean signed offset, its velocity spread and its mean velocity; then the ghost-note rate.
+pub const FEEL: [(&str, &str); 21] = [
     ("timing_kick", "kick |offset| from 16ths (ms)"),
     ("timing_snare", "snare |offset| from 16ths (ms)"),
     ("timing_hihat", "hi-hat |offset| from 16ths (ms)"),
@@ -36,6 +36,11 @@ pub const FEEL: [(&str, &str); 16] = [
     ("velocity_spread_hihat", "hi-hat velocity spread (sd)"),
     ("velocity_spread_toms", "toms velocity spread (sd)"),
     ("velocity_spread_cymbals", "cymbals velocity spread (sd)"),
+    ("velocity_kick", "kick velocity mean"),
+    ("velocity_snare", "snare velocity mean"),
+    ("velocity_hihat", "hi-hat velocity mean"),
+    ("velocity_toms", "toms velocity mean"),
+    ("velocity_cymbals", "cymbals velocity mean"),
     ("ghost_rate", "ghost notes per snare hit"),
 ];
 
@@ -85,6 +90,7 @@ pub fn feel(p: &Passage) -> Vec<f64> {
     );
     out.extend(offsets.iter().map(|o| mean(o)));
     out.extend(velocities.iter().map(|v| sd(v)));
+    out.extend(velocities.iter().map(|v| mean(v)));
     out.push(if snares > 0 {
         ghosts as f64 / snares as f64
     } else {

@@ -17,12 +17,13 @@ pub const PITCHED: [(&str, &str); 9] = [
 ];
 
 /// The metrics of drums, in report order (then the feel, [`super::feel::FEEL`]).
-pub const DRUMS: [(&str, &str); 5] = [
+pub const DRUMS: [(&str, &str); 6] = [
     ("backbeat", "backbeat rate (4/4)"),
     ("kick_on_one", "kick on beat 1"),
     ("notes_per_bar", "notes per bar"),
     ("groove_consistency", "groove consistency"),
     ("instruments_per_bar", "instruments per bar"),
+    ("fill_rate", "fill bars"),
 ];
 
 /// Every drum metric key and label: [`DRUMS`], then the feel.
@@ -34,6 +35,16 @@ pub fn drum_metrics() -> impl Iterator<Item = (&'static str, &'static str)> {
 const SNARE_KEYS: [u8; 4] = [37, 38, 39, 40];
 /// GM kick keys.
 const KICK_KEYS: [u8; 2] = [35, 36];
+/// GM tom keys.
+const TOM_KEYS: [u8; 7] = [41, 43, 45, 47, 48, 50, 58];
+/// GM hi-hat and ride keys (the time-keeping a fill drops).
+const TIME_KEYS: [u8; 7] = [22, 26, 42, 44, 46, 51, 59];
+
+/// Whether a bar is a fill: two or more tom hits, or six or more snare hits while the hi-hat and
+/// ride (the time-keeping) play at most two.
+fn is_fill(toms: usize, snares: usize, time: usize) -> bool {
+    toms >= 2 || (snares >= 6 && time <= 2)
+}
 /// How far (beats) an onset may sit from a beat and still count as on it (humans play early and
 /// late; 1/6 beat is 83 ms at 120 BPM).
 const ON_BEAT_TOLERANCE: f64 = 1.0 / 6.0;
@@ -178,6 +189,8 @@ pub fn drums(p: &Passage) -> Vec<f64> {
     let mut snare4 = vec![false; bars];
     let mut kick1 = vec![false; bars];
     let mut keys = vec![std::collections::BTreeSet::new(); bars];
+    // Per bar: tom, snare and time-keeping hits.
+    let mut kinds = vec![[0usize; 3]; bars];
     let mut count = 0usize;
     for n in p.in_range() {
         let (bar, off) = p.in_bar(n.start);
@@ -189,7 +202,14 @@ pub fn drums(p: &Passage) -> Vec<f64> {
         let step = ((off * 4.0).round() as usize).min(steps - 1);
         pattern[bar][step] = true;
         let near = |beat: f64| (off - beat).abs() <= ON_BEAT_TOLERANCE || (off - beat - bb).abs() <= ON_BEAT_TOLERANCE;
+        if TOM_KEYS.contains(&n.pitch) {
+            kinds[bar][0] += 1;
+        }
+        if TIME_KEYS.contains(&n.pitch) {
+            kinds[bar][2] += 1;
+        }
         if SNARE_KEYS.contains(&n.pitch) {
+            kinds[bar][1] += 1;
             snare2[bar] |= near(1.0);
             snare4[bar] |= near(3.0);
         }
@@ -213,7 +233,8 @@ pub fn drums(p: &Passage) -> Vec<f64> {
         f64::NAN
     };
     let instruments = keys.iter().map(|k| k.len() as f64).sum::<f64>() / bars as f64;
-    let mut out = vec![backbeat, kick, count as f64 / bars as f64, groove, instruments];
+    let fills = kinds.iter().filter(|k| is_fill(k[0], k[1], k[2])).count() as f64 / bars as f64;
+    let mut out = vec![backbeat, kick, count as f64 / bars as f64, groove, instruments, fills];
     out.extend(super::feel::feel(p));
     out
 }
@@ -340,6 +361,13 @@ mod tests {
         // Bars 1-3 equal; bar 4 differs in one 16th step of 16.
         assert!((m[3] - (1.0 - (1.0 / 16.0) / 3.0)).abs() < 1e-9, "{m:?}");
         assert_eq!(m[4], 3.0);
+        assert_eq!(m[5], 0.0, "no fills");
+        // The last bar becomes a fill: the hats stop and the toms roll down.
+        let mut filled: Vec<Note> = notes.iter().copied().filter(|n| n.start < 12.0).collect();
+        for (k, t) in [50u8, 48, 47, 45, 43, 41].iter().enumerate() {
+            filled.push(note(12.0 + k as f64 * 0.5, 0.25, *t));
+        }
+        assert_eq!(drums(&Passage { notes: &filled, ..p })[5], 0.25);
         // Not 4/4: no backbeat rate.
         let p = Passage {
             numerator: 3,
