@@ -42,6 +42,7 @@ pub const BUILT_INS: &[BuiltIn] = &[
     asset!("jazz-lead", ["model.int8.onnx"]),
     asset!("band", ["model.int8.onnx"]),
     asset!("melody", ["model.int8.onnx"]),
+    asset!("drums", ["model.int8.onnx"]),
     asset!("markov", ["markov.bin"]),
 ];
 
@@ -63,7 +64,8 @@ pub fn package(id: &str) -> Result<Package, PackageError> {
 pub fn default_for(role: Role) -> String {
     let id = match role {
         Role::Lead => "jazz-lead",
-        Role::Bass | Role::Comping | Role::Drums => "band",
+        Role::Bass | Role::Comping => "band",
+        Role::Drums => "drums",
         Role::Piano => "melody",
     };
     let id = if builtin(id).is_some() { id } else { FALLBACK };

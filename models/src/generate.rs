@@ -44,6 +44,7 @@ use crate::music::{Meter, Role};
 use crate::sampling::{Constraints, Rng, Sampler, SamplerConfig, apply_constraints, is_sampleable};
 use crate::tokenizer::vocab::{
     DRUM_HIT_TICKS, DURATION_TICKS, MICRO_STEPS_PER_TICK, TICKS_PER_BEAT, bin_velocity, time_signature_index,
+    velocity_bin,
 };
 use crate::tokenizer::{
     EncodeError, GrammarError, GrammarState, Sequence, Token, Tokenizer, VOCAB_SIZE, Vocab, decode,
@@ -337,6 +338,13 @@ struct Snapshot {
     /// Tick of the bar line where the re-prime happened.
     at: i64,
 }
+
+/// Bars of an instrument's playing that set the velocity range of steady dynamics.
+const STEADY_BARS: i64 = 4;
+/// Velocity bins (8 each) steady dynamics allows beyond the range played.
+const STEADY_MARGIN: u8 = 2;
+/// Hits an instrument plays before steady dynamics holds it.
+const STEADY_MIN_HITS: usize = 4;
 
 /// Room (tokens) below which the session closes the current bar early: enough for the given
 /// events of one position (a chord and a handful of input onsets) and the `BAR`.
@@ -644,6 +652,12 @@ impl<M: TokenModel> Session<M> {
             &mut self.allowed,
             self.config.role.is_drums(),
         );
+        if self.config.constraints.steady_dynamics
+            && self.config.role.is_drums()
+            && let Some((key, _)) = self.pending_note
+        {
+            self.steady_velocity(key);
+        }
         let id = self
             .sampler
             .sample(&self.logits, &self.allowed)
@@ -679,6 +693,43 @@ impl<M: TokenModel> Session<M> {
             }
         }
         Ok(())
+    }
+
+    /// Masks the velocity bins of a drum hit of `key` outside the range its instrument class
+    /// played over the last [`STEADY_BARS`] bars, widened by [`STEADY_MARGIN`] bins (downwards
+    /// without limit for the snare's ghost notes); nothing until the class has played
+    /// [`STEADY_MIN_HITS`] hits there. Reads only notes the stream holds, so rollback keeps it exact.
+    fn steady_velocity(&mut self, key: u8) {
+        let Some(class) = crate::groove::drum_class(key) else {
+            return;
+        };
+        let since = self.frontier() - STEADY_BARS * self.bar_ticks;
+        let (mut lo, mut hi, mut n) = (u8::MAX, 0u8, 0usize);
+        for r in self.notes.iter().rev() {
+            if r.tick < since {
+                break;
+            }
+            if crate::groove::drum_class(r.note.pitch) == Some(class) {
+                let b = velocity_bin(r.note.velocity);
+                lo = lo.min(b);
+                hi = hi.max(b);
+                n += 1;
+            }
+        }
+        if n < STEADY_MIN_HITS {
+            return;
+        }
+        let lo = if class == crate::groove::SNARE_CLASS {
+            0
+        } else {
+            lo.saturating_sub(STEADY_MARGIN)
+        };
+        let hi = hi.saturating_add(STEADY_MARGIN);
+        for b in 0..16u8 {
+            if b < lo || b > hi {
+                self.allowed[Vocab::id(Token::Vel(b)) as usize] = false;
+            }
+        }
     }
 
     /// Generated notes sounding at the frontier.
@@ -872,16 +923,31 @@ impl<M: TokenModel> Session<M> {
 
     /// Keeps the last bars of a full context: decode, slice, re-encode, one prefill. Called right
     /// after a `BAR`. With `styles`, the new header holds those style tags (a fill switch) and
-    /// the stream is rebuilt even when it has room.
+    /// the stream is rebuilt even when it has room: a fill bar starts from its header alone, as
+    /// the fills the model learned from begin, and the bar after it picks the groove up from the
+    /// bars before the fill (the fill itself is left out of that context, one bar later than it
+    /// was played).
     fn reprime(&mut self, styles: Option<Vec<u16>>) -> Result<(), GenerateError> {
         let Some(cur) = self.state.bar() else { return Ok(()) };
-        let mut keep_from = cur.saturating_sub(self.config.keep_bars.max(1));
-        let mut seq: Sequence = decode(&self.tokens).map_err(|e| match e {
+        let switching = styles.is_some();
+        let this_bar = self.bar_start.div_euclid(self.bar_ticks);
+        let plan = self.config.fills.filter(|_| switching);
+        let into_fill = plan.is_some_and(|p| p.is_fill(this_bar));
+        // The stream the kept bars come from, its origin, the bar (of that stream) they end
+        // before, and how many bars later than played they are placed.
+        let pre_fill = plan
+            .filter(|p| !into_fill && p.is_fill(this_bar - 1))
+            .and_then(|_| self.snapshots.last())
+            .filter(|s| s.at == self.bar_start - self.bar_ticks && s.at > s.origin);
+        let (source, source_origin, end, shift) = match pre_fill {
+            Some(s) => (&s.tokens, s.origin, ((s.at - s.origin) / self.bar_ticks) as u32, 1),
+            None => (&self.tokens, self.origin, cur, 0),
+        };
+        let mut seq: Sequence = decode(source).map_err(|e| match e {
             crate::tokenizer::DecodeError::Grammar(g) => GenerateError::Grammar(g),
         })?;
         seq.meter = Meter::constant(self.config.numerator, self.config.denominator);
         seq.tempo_bpm = self.config.tempo_bpm;
-        let switching = styles.is_some();
         if let Some(st) = styles {
             seq.styles = st;
         }
@@ -889,25 +955,40 @@ impl<M: TokenModel> Session<M> {
             microtiming: self.config.microtiming,
             ..Tokenizer::default()
         };
-        // Keep the last `keep_bars` bars, fewer if they would take more than half the context.
-        let half = self.model.context_len() / 2;
-        let ids = loop {
-            let mut kept = seq.slice_bars(keep_from, cur);
+        let encode = |from: u32| -> Result<Vec<u32>, GenerateError> {
+            let mut kept = seq.slice_bars(from, end);
             kept.ended = false;
+            if from >= end {
+                // Nothing kept: no restated chord either (it would make a bar of its own).
+                kept.chords.clear();
+                kept.bars = 0;
+            }
             let mut ids = tok.encode(&kept)?;
             ids.push(Vocab::id(Token::Bar));
-            if ids.len() <= half || keep_from >= cur {
-                break ids;
-            }
-            keep_from += 1;
+            Ok(ids)
         };
+        // Keep the last `keep_bars` bars, fewer if they would take more than half the context;
+        // none in a fill bar.
+        let half = self.model.context_len() / 2;
+        let mut keep_from = if into_fill {
+            end
+        } else {
+            end.saturating_sub(self.config.keep_bars.max(1))
+        };
+        let mut ids = encode(keep_from)?;
+        while ids.len() > half && keep_from < end {
+            keep_from += 1;
+            ids = encode(keep_from)?;
+        }
         if keep_from == 0 && !switching {
             if self.tokens.len() + CONTEXT_MARGIN < self.model.context_len() {
                 return Ok(());
             }
             // The stream's first bars alone fill the context: keep none of them.
-            keep_from = cur;
+            keep_from = end;
+            ids = encode(keep_from)?;
         }
+        let new_origin = source_origin + (keep_from + shift) as i64 * self.bar_ticks;
         // Keep the stream as it was, for a rollback to before this bar line.
         self.snapshots.push(Snapshot {
             tokens: self.tokens.clone(),
@@ -921,7 +1002,6 @@ impl<M: TokenModel> Session<M> {
             self.snapshots.remove(0);
         }
         // Rebuild the stream and its marks without creating notes, then prefill the model.
-        let new_origin = self.origin + keep_from as i64 * self.bar_ticks;
         self.tokens.clear();
         self.marks.clear();
         self.state = GrammarState::new();
@@ -1164,5 +1244,42 @@ mod tests {
         let pre: Vec<GeneratedNote> = notes.iter().chain(a.iter()).copied().collect();
         assert_eq!(pre, again, "bar by bar or at once, the same notes");
         assert_eq!(whole, again, "rollback across fill switches replays the same notes");
+    }
+
+    #[test]
+    fn steady_dynamics_keeps_an_instrument_near_its_level_and_lets_the_snare_ghost() {
+        let cond = Conditioning::default();
+        let mut s = Session::new(model(), SessionConfig::new(Role::Drums), 0, &cond).unwrap();
+        let vel = |b: u8| Vocab::id(Token::Vel(b)) as usize;
+        let hit = |beat: f64, pitch: u8, velocity: u8| NoteRec {
+            tick: (beat * TICKS_PER_BEAT as f64) as i64,
+            note: GeneratedNote {
+                start: beat,
+                duration: 0.25,
+                pitch,
+                velocity,
+            },
+        };
+        let allowed_bins = |s: &mut Session<MarkovModel>, key: u8| -> Vec<u8> {
+            s.allowed.iter_mut().for_each(|a| *a = false);
+            (0..16).for_each(|b| s.allowed[vel(b)] = true);
+            s.steady_velocity(key);
+            (0..16).filter(|&b| s.allowed[vel(b)]).collect()
+        };
+        // Three kicks: not yet a level, every bin open.
+        s.notes = (0..3).map(|i| hit(i as f64, 36, 52)).collect();
+        assert_eq!(allowed_bins(&mut s, 36).len(), 16);
+        // Kicks at 45-60 (bins 5-7): bins 3-9 stay open, the 124 of a sudden slam does not.
+        s.notes = (0..8).map(|i| hit(i as f64 * 0.5, 36, 45 + 2 * i as u8)).collect();
+        assert_eq!(
+            allowed_bins(&mut s, 35),
+            (3..=9).collect::<Vec<u8>>(),
+            "35 is a kick too"
+        );
+        // Snare backbeats at 100 (bin 12): up to bin 14, and down to ghost notes.
+        s.notes = (0..4).map(|i| hit(1.0 + 2.0 * i as f64, 38, 100)).collect();
+        assert_eq!(allowed_bins(&mut s, 38), (0..=14).collect::<Vec<u8>>());
+        // A class that has not played is free.
+        assert_eq!(allowed_bins(&mut s, 42).len(), 16);
     }
 }

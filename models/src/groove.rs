@@ -12,6 +12,24 @@
 
 use crate::tokenizer::Vocab;
 
+/// Drum instrument classes (the Groove MIDI Dataset paper's reduction of the Roland TD-11 map,
+/// with General MIDI's other keys where they belong): (name, keys).
+pub const DRUM_CLASSES: [(&str, &[u8]); 5] = [
+    ("kick", &[35, 36]),
+    ("snare", &[37, 38, 40]),
+    ("hihat", &[22, 26, 42, 44, 46]),
+    ("toms", &[41, 43, 45, 47, 48, 50, 58]),
+    ("cymbals", &[49, 51, 52, 53, 55, 57, 59]),
+];
+
+/// Index of the snare in [`DRUM_CLASSES`].
+pub const SNARE_CLASS: usize = 1;
+
+/// The [`DRUM_CLASSES`] index of a GM drum key.
+pub fn drum_class(key: u8) -> Option<usize> {
+    DRUM_CLASSES.iter().position(|(_, keys)| keys.contains(&key))
+}
+
 /// Which off-beats Swing moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SwingUnit {

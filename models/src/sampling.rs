@@ -104,6 +104,11 @@ pub struct Constraints {
     /// Harmony: log-probability bonus (nats) for pitches in the chord in force (0 leaves the
     /// model as it is; pitched roles only). A soft pull towards chord tones, never a mask.
     pub chord_tones: f32,
+    /// Drums: once an instrument has played a few hits, its velocity stays within two bins (16)
+    /// of what it played over the last four bars; the snare may always drop to ghost notes. The
+    /// network alone drifts between dynamic levels from bar to bar (a kick at 50 jumping to 124
+    /// for the rest of the piece, see models/README.md); a drummer keeps a level.
+    pub steady_dynamics: bool,
 }
 
 impl Default for Constraints {
@@ -115,6 +120,7 @@ impl Default for Constraints {
             max_polyphony: 0,
             density: 0.5,
             chord_tones: 0.0,
+            steady_dynamics: false,
         }
     }
 }
@@ -136,6 +142,7 @@ impl Constraints {
             },
             density: 0.5,
             chord_tones: if drums { 0.0 } else { DEFAULT_CHORD_TONES },
+            steady_dynamics: drums,
         }
     }
 }

@@ -896,3 +896,97 @@ fn fine_tuned_package_plays_its_new_style() {
         );
     }
 }
+
+/// Which bars of `notes` (beats, key) are fills, as the music report counts them: two or more
+/// toms, or six or more snare hits while the hi-hat and ride play at most two.
+fn fill_bars(notes: &[(f64, u8)], bars: usize) -> Vec<bool> {
+    let mut kinds = vec![[0usize; 3]; bars];
+    for &(beat, key) in notes {
+        let bar = (beat / 4.0).floor() as usize;
+        if bar < bars {
+            kinds[bar][0] += matches!(key, 41 | 43 | 45 | 47 | 48 | 50 | 58) as usize;
+            kinds[bar][1] += matches!(key, 37..=40) as usize;
+            kinds[bar][2] += matches!(key, 22 | 26 | 42 | 44 | 46 | 51 | 59) as usize;
+        }
+    }
+    kinds.iter().map(|k| k[0] >= 2 || (k[1] >= 6 && k[2] <= 2)).collect()
+}
+
+/// The drum role plays the human drums model (GMD) by default: with Feel 100 % its notes sit off
+/// the grid the way drummers play, with Feel 0 % every onset is on a 16th or triplet, and Fills
+/// "every 4 bars" puts fills in the last bar of each phrase. Notes paired, no allocation
+/// in process() (debug build). Needs the bundle (ONNX Runtime beside it).
+#[test]
+fn bundled_drums_play_the_human_model_with_feel_and_fills() {
+    let Some(path) = bundle() else {
+        eprintln!("skipped: no bundle (run `cargo xtask bundle sideman`)");
+        return;
+    };
+    let entry = entry_from_file(&path);
+    let drums = models::Role::ALL
+        .iter()
+        .position(|r| r.is_drums())
+        .expect("a drums role") as i32;
+    let (sr, tempo, bars) = (48_000.0, 100.0, 16usize);
+    let spb = sr * 60.0 / tempo;
+    let run = |feel: f32, fills: i32, seed: i32| -> Vec<(f64, u8)> {
+        let state = state_with(
+            std::path::Path::new(""),
+            &[
+                ("role", json!({"i32": drums})),
+                ("seed", json!({"i32": seed})),
+                ("feel", json!({"f32": feel})),
+                ("fills", json!({"i32": fills})),
+            ],
+        );
+        let mut h = Host::new(&entry, sr, 512, true, Some(&state));
+        let ev = play(&mut h, tempo, bars as f64 * 4.0, 512, &[]);
+        h.close();
+        assert_paired(&ev);
+        ev.iter()
+            .filter(|e| e.note.on)
+            .map(|e| (e.sample as f64 / spb, e.note.key))
+            .collect()
+    };
+    // Distance of an onset from the nearest 16th or eighth-note triplet, in ms.
+    let off_grid_ms = |beat: f64| {
+        let g = models::groove::grid_point(beat);
+        (beat - g).abs() * 60_000.0 / tempo
+    };
+    let felt = run(100.0, 0, 1);
+    assert!(felt.len() >= bars * 8, "{} drum hits in {bars} bars", felt.len());
+    let mean_off = felt.iter().map(|n| off_grid_ms(n.0)).sum::<f64>() / felt.len() as f64;
+    let quantized = run(0.0, 0, 1);
+    let worst = quantized.iter().map(|n| off_grid_ms(n.0)).fold(0.0, f64::max);
+    eprintln!(
+        "feel 100 %: {} hits, mean {mean_off:.1} ms off the grid; feel 0 %: {} hits, at most {worst:.3} ms off",
+        felt.len(),
+        quantized.len()
+    );
+    assert!(
+        mean_off > 3.0,
+        "the default drums play like a machine: {mean_off:.1} ms"
+    );
+    // One sample at 48 kHz is 0.02 ms.
+    assert!(worst < 0.05, "Feel 0 leaves a note {worst:.3} ms off the grid");
+    let (mut phrase_end, mut others) = (0usize, 0usize);
+    for seed in 1..=4 {
+        let fills = fill_bars(&run(100.0, 1, seed), bars);
+        eprintln!("fills every 4 bars, seed {seed}: fill bars {fills:?}");
+        for (b, f) in fills.iter().enumerate() {
+            if b % 4 == 3 {
+                phrase_end += *f as usize;
+            } else {
+                others += *f as usize;
+            }
+        }
+    }
+    // 4 of the 16 bars end a phrase: they must be fills clearly more often than the others
+    // (`trainer generate` with the same model: 0.56 against 0.27).
+    let (end_rate, other_rate) = (phrase_end as f64 / 16.0, others as f64 / 48.0);
+    eprintln!("fill bars: {end_rate:.2} of the phrase ends, {other_rate:.2} of the other bars");
+    assert!(
+        end_rate >= 0.4 && end_rate >= 1.5 * other_rate,
+        "no fills at the phrase ends"
+    );
+}

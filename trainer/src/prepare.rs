@@ -97,6 +97,12 @@ pub enum DrumMap {
     Gmd,
 }
 
+/// What the `gmd` drum map does, as a model card states it.
+pub const GMD_MAP_NOTE: &str = "drum keys reduced to the Groove MIDI Dataset paper's 9 classes \
+     (kick 36 <- 35, 36; snare 38 <- 37, 38, 40; high tom 50 <- 48, 50; low-mid tom 47 <- 45, 47; \
+     high floor tom 43 <- 41, 43, 58; open hi-hat 46 <- 26, 46; closed hi-hat 42 <- 22, 42, 44; \
+     crash 49 <- 49, 52, 55, 57; ride 51 <- 51, 53, 59)";
+
 impl DrumMap {
     /// The key `key` is played as.
     pub fn map(self, key: u8) -> u8 {
@@ -629,11 +635,15 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
         .iter()
         .map(|(name, n)| {
             let (licence, provenance) = licence_of(name);
+            let provenance = match args.drum_map {
+                DrumMap::None => provenance.to_string(),
+                DrumMap::Gmd => format!("{provenance}; {GMD_MAP_NOTE}"),
+            };
             DataSource {
                 name: name.clone(),
                 licence: licence.into(),
                 pieces: *n,
-                provenance: provenance.into(),
+                provenance,
             }
         })
         .collect();

@@ -5,15 +5,8 @@
 
 use super::metrics::Passage;
 
-/// Instrument classes (the Groove MIDI Dataset paper's reduction of the Roland TD-11 map, with
-/// General MIDI's other keys where they belong): (name, keys).
-pub const CLASSES: [(&str, &[u8]); 5] = [
-    ("kick", &[35, 36]),
-    ("snare", &[37, 38, 40]),
-    ("hihat", &[22, 26, 42, 44, 46]),
-    ("toms", &[41, 43, 45, 47, 48, 50, 58]),
-    ("cymbals", &[49, 51, 52, 53, 55, 57, 59]),
-];
+/// Instrument classes: the plugin's ([`models::groove::DRUM_CLASSES`]).
+pub use models::groove::DRUM_CLASSES as CLASSES;
 
 /// Velocity below which a snare hit off the backbeat is a ghost note.
 pub const GHOST_VELOCITY: u8 = 40;

@@ -179,6 +179,22 @@ pub fn pitched(p: &Passage) -> Vec<f64> {
     ]
 }
 
+/// Which bars of a drum passage are fills (see [`is_fill`]).
+pub fn fill_bars(p: &Passage) -> Vec<bool> {
+    let bars = p.bars.max(1) as usize;
+    let mut kinds = vec![[0usize; 3]; bars];
+    for n in p.in_range() {
+        let (bar, _) = p.in_bar(n.start);
+        if bar >= bars {
+            continue;
+        }
+        kinds[bar][0] += TOM_KEYS.contains(&n.pitch) as usize;
+        kinds[bar][1] += SNARE_KEYS.contains(&n.pitch) as usize;
+        kinds[bar][2] += TIME_KEYS.contains(&n.pitch) as usize;
+    }
+    kinds.iter().map(|k| is_fill(k[0], k[1], k[2])).collect()
+}
+
 /// The metrics of a drum passage, one value per [`DRUMS`] entry.
 pub fn drums(p: &Passage) -> Vec<f64> {
     let bars = p.bars.max(1) as usize;
@@ -189,8 +205,6 @@ pub fn drums(p: &Passage) -> Vec<f64> {
     let mut snare4 = vec![false; bars];
     let mut kick1 = vec![false; bars];
     let mut keys = vec![std::collections::BTreeSet::new(); bars];
-    // Per bar: tom, snare and time-keeping hits.
-    let mut kinds = vec![[0usize; 3]; bars];
     let mut count = 0usize;
     for n in p.in_range() {
         let (bar, off) = p.in_bar(n.start);
@@ -202,14 +216,7 @@ pub fn drums(p: &Passage) -> Vec<f64> {
         let step = ((off * 4.0).round() as usize).min(steps - 1);
         pattern[bar][step] = true;
         let near = |beat: f64| (off - beat).abs() <= ON_BEAT_TOLERANCE || (off - beat - bb).abs() <= ON_BEAT_TOLERANCE;
-        if TOM_KEYS.contains(&n.pitch) {
-            kinds[bar][0] += 1;
-        }
-        if TIME_KEYS.contains(&n.pitch) {
-            kinds[bar][2] += 1;
-        }
         if SNARE_KEYS.contains(&n.pitch) {
-            kinds[bar][1] += 1;
             snare2[bar] |= near(1.0);
             snare4[bar] |= near(3.0);
         }
@@ -233,7 +240,7 @@ pub fn drums(p: &Passage) -> Vec<f64> {
         f64::NAN
     };
     let instruments = keys.iter().map(|k| k.len() as f64).sum::<f64>() / bars as f64;
-    let fills = kinds.iter().filter(|k| is_fill(k[0], k[1], k[2])).count() as f64 / bars as f64;
+    let fills = fill_bars(p).iter().filter(|f| **f).count() as f64 / bars as f64;
     let mut out = vec![backbeat, kick, count as f64 / bars as f64, groove, instruments, fills];
     out.extend(super::feel::feel(p));
     out

@@ -182,6 +182,7 @@ pub fn load_data(dir: &Path, cfg: &TrainConfig, vocab: Option<Vocab>, seed: u64)
     }
     let mut train = split_windows(&ds.load_split(Split::Train)?, &tok, cfg, &style_map);
     balance_roles(&mut train, cfg.train.balance_roles);
+    oversample_styles(&mut train, &vocab, &cfg.train.oversample);
     let mut valid = split_windows(&ds.load_split(Split::Valid)?, &tok, cfg, &style_map);
     if train.is_empty() {
         bail!("{}: no training windows", dir.display());
@@ -203,6 +204,34 @@ pub fn load_data(dir: &Path, cfg: &TrainConfig, vocab: Option<Vocab>, seed: u64)
         microtiming: ds.manifest.microtiming,
         roles: ds.manifest.roles.clone(),
     })
+}
+
+/// Repeats each window whose header holds a style named in `factors` that many times in all
+/// (the largest factor among its styles).
+pub fn oversample_styles(
+    windows: &mut Vec<Window>,
+    vocab: &Vocab,
+    factors: &std::collections::BTreeMap<String, usize>,
+) {
+    let slots: Vec<(u32, usize)> = factors
+        .iter()
+        .filter_map(|(name, &k)| Some((Vocab::id(models::tokenizer::Token::Style(vocab.style_slot(name)?)), k)))
+        .collect();
+    if slots.is_empty() {
+        return;
+    }
+    let mut extra = Vec::new();
+    for w in windows.iter() {
+        let header = w.ids.iter().take(12).map(|&i| i as u32);
+        let k = header
+            .filter_map(|id| slots.iter().find(|(s, _)| *s == id).map(|(_, k)| *k))
+            .max()
+            .unwrap_or(1);
+        for _ in 1..k {
+            extra.push(w.clone());
+        }
+    }
+    windows.extend(extra);
 }
 
 /// Repeats the windows of each role up to `max_factor` times, towards the count of the commonest
@@ -228,4 +257,31 @@ pub fn balance_roles(windows: &mut Vec<Window>, max_factor: usize) {
         }
     }
     windows.extend(extra);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use models::tokenizer::Token;
+
+    #[test]
+    fn windows_with_an_oversampled_style_are_repeated() {
+        let mut vocab = Vocab::new();
+        let (beat, fill) = (vocab.add_style("beat").unwrap(), vocab.add_style("fill").unwrap());
+        let window = |style: u16| Window {
+            ids: [Token::Bos, Token::Role(Role::Drums), Token::Style(style), Token::Bar]
+                .iter()
+                .map(|&t| Vocab::id(t) as u16)
+                .collect(),
+            role: Role::Drums,
+        };
+        let mut w = vec![window(beat), window(fill), window(beat)];
+        oversample_styles(&mut w, &vocab, &[("fill".to_string(), 4)].into_iter().collect());
+        let fills = w.iter().filter(|x| x.ids == window(fill).ids).count();
+        assert_eq!((w.len(), fills), (6, 4));
+        // An unknown style name changes nothing.
+        let mut w = vec![window(beat)];
+        oversample_styles(&mut w, &vocab, &[("nope".to_string(), 4)].into_iter().collect());
+        assert_eq!(w.len(), 1);
+    }
 }
