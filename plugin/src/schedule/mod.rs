@@ -152,6 +152,17 @@ impl NoteScheduler {
                 .iter()
                 .position(|s| s.pitch == n.pitch && s.channel == n.channel)
             {
+                // A second hit of a key that started on this very sample (a flam quantized by
+                // Feel 0, a swung 8th on a triplet) is one hit: a NoteOff there would sort before
+                // its own NoteOn. Keep the longer end.
+                if self
+                    .events
+                    .iter()
+                    .any(|e| e.on && e.timing == timing && e.pitch == n.pitch && e.channel == n.channel)
+                {
+                    self.sounding[i].end = self.sounding[i].end.max(n.end);
+                    continue;
+                }
                 let s = self.sounding.swap_remove(i);
                 self.emit(OutEvent {
                     timing,
@@ -274,6 +285,24 @@ mod tests {
             let want = (n.start * spb).round() as u64;
             assert!(reference.contains(&(want, true, n.pitch)), "note {i}");
         }
+    }
+
+    #[test]
+    fn two_hits_of_a_key_on_one_sample_are_one_note() {
+        let mut s = NoteScheduler::new();
+        s.push(note(1.0, 1.25, 51));
+        s.push(note(1.0, 1.5, 51));
+        s.push(note(1.0, 1.25, 42));
+        s.render(0.0, 0, 48000, 24000.0);
+        let ev: Vec<_> = s.events().to_vec();
+        let of = |k: u8| {
+            ev.iter()
+                .filter(|e| e.pitch == k)
+                .map(|e| (e.timing, e.on))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(of(51), vec![(24000, true), (36000, false)], "one hit, the longer end");
+        assert_eq!(of(42), vec![(24000, true), (30000, false)]);
     }
 
     #[test]
