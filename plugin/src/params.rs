@@ -20,7 +20,7 @@ pub const MIN_LOOK_AHEAD_BEATS: f32 = 1.0;
 /// Longest look-ahead, in beats.
 pub const MAX_LOOK_AHEAD_BEATS: f32 = 16.0;
 /// The editor's default size, in logical pixels.
-pub const EDITOR_DEFAULT_SIZE: (u32, u32) = (1060, 680);
+pub const EDITOR_DEFAULT_SIZE: (u32, u32) = (1280, 700);
 /// The editor's smallest size, in logical pixels.
 pub const EDITOR_MIN_SIZE: (u32, u32) = (760, 520);
 /// The editor's largest size, in logical pixels.
