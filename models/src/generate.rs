@@ -437,10 +437,8 @@ impl<M: TokenModel> Session<M> {
             config,
         };
         let mut header = vec![Vocab::id(Token::Bos), Vocab::id(Token::Role(s.config.role))];
-        let mut styles = s.header_styles(origin.div_euclid(bar_ticks));
-        styles.sort_unstable();
-        styles.dedup();
-        header.extend(styles.iter().take(8).map(|&st| Vocab::id(Token::Style(st))));
+        let styles = s.header_styles(origin.div_euclid(bar_ticks));
+        header.extend(styles.iter().map(|&st| Vocab::id(Token::Style(st))));
         header.push(Vocab::id(Token::TimeSig(ts)));
         if let Some(bpm) = s.config.tempo_bpm {
             header.push(Vocab::id(Token::Tempo(crate::tokenizer::vocab::tempo_bucket(bpm))));

@@ -118,10 +118,18 @@ pub fn place(start: f64, feel: &Feel) -> f64 {
     (swung(g, swing, feel.unit) + amount * offset).max(0.0)
 }
 
+/// Where a note the model placed at `start` for `duration` beats sounds with `feel`: its new
+/// start, and its length so that it still ends where the model ended it (a swung or late note is
+/// shorter, never overlapping the next one), at least 1/96 beat.
+pub fn place_note(start: f64, duration: f64, feel: &Feel) -> (f64, f64) {
+    let placed = place(start, feel);
+    (placed, (start + duration - placed).max(1.0 / 96.0))
+}
+
 /// Fills at the end of each phrase, asked of the model through its header's style tags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FillPlan {
-    /// Phrase length in bars: the last bar of every phrase is a fill.
+    /// Phrase length in bars: the last bar of every phrase is a fill (0: no fills, only `beat`).
     pub every: u32,
     /// The `fill` style slot.
     pub fill: u16,
@@ -131,12 +139,10 @@ pub struct FillPlan {
 }
 
 impl FillPlan {
-    /// A plan for a package's vocabulary; `None` when `every` is 0 or the vocabulary has no
-    /// `fill` tag (a model that never saw a fill cannot be asked for one).
+    /// A plan for a package's vocabulary, fills every `every` bars (0: none, the other bars'
+    /// `beat` tag still written, as the model learned beats); `None` when the vocabulary has no
+    /// `fill` tag (a model that never saw a fill is neither asked for one nor told `beat`).
     pub fn new(vocab: &Vocab, every: u32) -> Option<FillPlan> {
-        if every == 0 {
-            return None;
-        }
         Some(FillPlan {
             every,
             fill: vocab.style_slot("fill")?,
@@ -220,7 +226,10 @@ mod tests {
         let funk = v.add_style("funk").unwrap();
         let beat = v.add_style("beat").unwrap();
         let fill = v.add_style("fill").unwrap();
-        assert_eq!(FillPlan::new(&v, 0), None);
+        assert!(
+            !(0..16).any(|b| FillPlan::new(&v, 0).unwrap().is_fill(b)),
+            "0: no fills"
+        );
         let plan = FillPlan::new(&v, 4).unwrap();
         let fills: Vec<i64> = (0..12).filter(|&b| plan.is_fill(b)).collect();
         assert_eq!(fills, vec![3, 7, 11]);

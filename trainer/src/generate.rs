@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use models::chord::Chord;
 use models::generate::{Conditioning, GeneratedNote, InputFollower, Session, SessionConfig, session_seed};
-use models::groove::{Feel, FillPlan, SwingUnit, place};
+use models::groove::{Feel, FillPlan, SwingUnit, place_note};
 use models::markov::MarkovModel;
 use models::model::TokenModel;
 use models::music::{ChordEvent, Meter, Note, Piece, Role, TempoChange, Track};
@@ -317,20 +317,18 @@ pub fn session_config(pkg: &Package, role: Role, args: &GenerateArgs) -> anyhow:
         })?;
         config.styles.push(slot);
     }
-    if args.fills > 0 {
-        if !role.is_drums() {
-            bail!("--fills is for the drums role (got --role {role})");
-        }
+    if args.fills > 0 && !role.is_drums() {
+        bail!("--fills is for the drums role (got --role {role})");
+    }
+    if role.is_drums() {
+        // A model trained on beats and fills plays beats, and a fill where asked.
         config.fills = FillPlan::new(&pkg.manifest.vocab, args.fills);
-        if config.fills.is_none() {
+        if args.fills > 0 && config.fills.is_none() {
             bail!(
                 "--fills needs a model that learned fills (a `fill` style tag); {} has none",
                 pkg.manifest.name
             );
         }
-    } else if role.is_drums() {
-        // A model trained on beats and fills plays beats unless asked for a fill.
-        config.fills = FillPlan::new(&pkg.manifest.vocab, u32::MAX);
     }
     Ok(config)
 }
@@ -413,13 +411,8 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
     let notes: Vec<GeneratedNote> = generate_any(model, config, &cond, args.bars)?
         .into_iter()
         .map(|n| {
-            // As the plugin does: the note still ends where the model ended it.
-            let start = place(n.start, &feel);
-            GeneratedNote {
-                start,
-                duration: (n.start + n.duration - start).max(1.0 / 96.0),
-                ..n
-            }
+            let (start, duration) = place_note(n.start, n.duration, &feel);
+            GeneratedNote { start, duration, ..n }
         })
         .collect();
     let lead = Track {

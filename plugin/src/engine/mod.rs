@@ -39,7 +39,7 @@ use models::assets;
 use models::generate::{
     Conditioning, GeneratedNote, InputFollower, SessionConfig, beat_to_tick, session_seed, tick_to_beat,
 };
-use models::groove::{Feel, FillPlan, place};
+use models::groove::{Feel, FillPlan, place_note};
 use models::sampling::{Constraints, Rng, SamplerConfig};
 use models::tokenizer::SequenceSpec;
 use models::tokenizer::vocab::tempo_bucket;
@@ -327,7 +327,7 @@ impl Worker {
                 self.status.set_model_ref(reference.clone());
                 self.microtiming = m.manifest.microtiming;
                 self.styles_known = m.manifest.vocab.styles.len();
-                self.fill_plan = FillPlan::new(&m.manifest.vocab, u32::MAX);
+                self.fill_plan = FillPlan::new(&m.manifest.vocab, 0);
                 self.keep_bars = m.manifest.keep_bars();
                 self.status.set_model_name(m.label.clone());
                 self.generator = Some(m.generator);
@@ -514,7 +514,7 @@ impl Worker {
         // Drums from a model that learned beats and fills: beats, and a fill where asked.
         if setup.role.is_drums() {
             c.fills = self.fill_plan.map(|p| FillPlan {
-                every: if setup.fills > 0 { setup.fills } else { u32::MAX },
+                every: setup.fills,
                 ..p
             });
         }
@@ -727,10 +727,8 @@ impl Worker {
             swing: p.swing_pct.value() as f64 / 100.0,
             unit: p.swing_unit.value().unit(),
         };
-        let mut start = place(n.start, &feel);
-        // The note still ends where the model ended it (a swung or late note is shorter), so it
-        // never overlaps the next note the model placed after it.
-        let end = n.start + n.duration.max(1.0 / 96.0);
+        let (mut start, length) = place_note(n.start, n.duration, &feel);
+        let end = start + length;
         let jitter_ms = p.humanize_ms.value() as f64;
         if jitter_ms > 0.0 {
             start += rng.next_signed() * jitter_ms / 60_000.0 * tempo;

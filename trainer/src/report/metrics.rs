@@ -35,8 +35,8 @@ pub fn drum_metrics() -> impl Iterator<Item = (&'static str, &'static str)> {
 const SNARE_KEYS: [u8; 4] = [37, 38, 39, 40];
 /// GM kick keys.
 const KICK_KEYS: [u8; 2] = [35, 36];
-/// GM tom keys.
-const TOM_KEYS: [u8; 7] = [41, 43, 45, 47, 48, 50, 58];
+/// GM tom keys: the toms class of [`models::groove::DRUM_CLASSES`].
+const TOM_KEYS: &[u8] = models::groove::DRUM_CLASSES[3].1;
 /// GM hi-hat and ride keys (the time-keeping a fill drops).
 const TIME_KEYS: [u8; 7] = [22, 26, 42, 44, 46, 51, 59];
 
