@@ -36,11 +36,13 @@
 //! re-encodes them and feeds them as one prefill. Rollback cannot reach before the kept bars;
 //! [`Session::rollback`] says so and the caller starts a new session.
 
+mod prompt;
+
 use std::collections::BTreeMap;
 
 use crate::chord::Chord;
 use crate::model::{ModelError, TokenModel};
-use crate::music::{Meter, Role};
+use crate::music::{ChordEvent, Meter, Note, Onset, Role};
 use crate::sampling::{Constraints, Rng, Sampler, SamplerConfig, apply_constraints, is_sampleable};
 use crate::tokenizer::vocab::{
     DRUM_HIT_TICKS, DURATION_TICKS, MICRO_STEPS_PER_TICK, TICKS_PER_BEAT, bin_velocity, time_signature_index,
@@ -70,11 +72,17 @@ pub struct Conditioning {
 }
 
 impl Conditioning {
-    /// Adds an input onset.
-    pub fn add_input(&mut self, tick: i64, pitch: u8) {
+    /// Adds an input onset; returns whether it was new (a looped input repeats what the
+    /// conditioning already holds).
+    pub fn add_input(&mut self, tick: i64, pitch: u8) -> bool {
         let v = self.inputs.entry(tick).or_default();
-        if let Err(i) = v.binary_search(&pitch) {
-            v.insert(i, pitch.min(127));
+        let pitch = pitch.min(127);
+        match v.binary_search(&pitch) {
+            Ok(_) => false,
+            Err(i) => {
+                v.insert(i, pitch);
+                true
+            }
         }
     }
 
@@ -162,8 +170,7 @@ impl InputFollower {
             effect.chord = Some(c);
             effect.changed = true;
         }
-        if write_inputs {
-            cond.add_input(tick, pitch);
+        if write_inputs && cond.add_input(tick, pitch) {
             effect.changed = true;
         }
         effect
@@ -251,6 +258,15 @@ pub struct SessionConfig {
     pub keep_bars: u32,
     /// Fills at the end of each phrase (drums): the header's style tags switch at those bar lines.
     pub fills: Option<crate::groove::FillPlan>,
+    /// Notes (absolute beats) that are the start of the generated role's own stream: a sketch to
+    /// continue, or the phrase a call-and-response answer develops. Those starting from the
+    /// session's origin and before [`SessionConfig::silent_until`] (or all, without it) are
+    /// written as given bars, with the conditioning of those bars; generation continues from
+    /// their end. Bars that would take more than half the context are dropped from the front.
+    pub prompt: Vec<crate::music::Note>,
+    /// Tick before which the session plays nothing: time moves on, no note starts (the rest
+    /// between a prompt and its answer, or the listening part of a phrase).
+    pub silent_until: Option<i64>,
 }
 
 impl SessionConfig {
@@ -272,6 +288,8 @@ impl SessionConfig {
             allow_end: false,
             keep_bars: 8,
             fills: None,
+            prompt: Vec::new(),
+            silent_until: None,
         }
     }
 
@@ -397,7 +415,8 @@ pub struct Session<M: TokenModel> {
 
 impl<M: TokenModel> Session<M> {
     /// Starts a session at `origin` (a bar line, in ticks): writes the header and the first bar,
-    /// and the chord in force at `origin` if `cond` has one.
+    /// and the chord in force at `origin` if `cond` has one; with a [`SessionConfig::prompt`],
+    /// writes the prompt's bars instead (see `generate/prompt.rs`).
     pub fn new(
         mut model: M,
         config: SessionConfig,
@@ -436,6 +455,10 @@ impl<M: TokenModel> Session<M> {
             rng_before: Rng::new(config.seed),
             config,
         };
+        if !s.config.prompt.is_empty() {
+            s.write_prompt(cond)?;
+            return Ok(s);
+        }
         let mut header = vec![Vocab::id(Token::Bos), Vocab::id(Token::Role(s.config.role))];
         let styles = s.header_styles(origin.div_euclid(bar_ticks));
         header.extend(styles.iter().map(|&st| Vocab::id(Token::Style(st))));
@@ -650,6 +673,7 @@ impl<M: TokenModel> Session<M> {
             &mut self.allowed,
             self.config.role.is_drums(),
         );
+        self.mask_silence();
         if self.config.constraints.steady_dynamics
             && self.config.role.is_drums()
             && let Some((key, _)) = self.pending_note
@@ -1041,7 +1065,6 @@ mod tests {
     use super::*;
     use crate::chord::ChordQuality;
     use crate::markov::{MarkovBuilder, MarkovModel};
-    use crate::music::{ChordEvent, Note, Onset};
     use std::sync::Arc;
 
     /// Bars of arpeggiated chord tones over a ii-V-I-vi loop, with the bass's roots as input.
@@ -1081,7 +1104,7 @@ mod tests {
         out
     }
 
-    fn model() -> MarkovModel {
+    pub(crate) fn model() -> MarkovModel {
         let mut b = MarkovBuilder::new(10);
         for s in training_sequences() {
             b.add_sequence(&s);

@@ -81,6 +81,9 @@ pub struct TransportSnapshot {
     pub denominator: u8,
     /// Beat where the bar containing `beat` starts.
     pub bar_start_beat: f64,
+    /// The loop's end, when this restart is the host wrapping its loop from there back to
+    /// `beat` (the loop's start); `None` for a start, seek or other jump.
+    pub wrapped_from: Option<f64>,
 }
 
 /// Audio thread -> worker. `Copy`, no heap data.
@@ -253,6 +256,12 @@ pub struct SharedStatus {
     pub tokens_sampled: AtomicU64,
     /// Decode speed while generating, tokens per second, smoothed (`f64` bits; worker).
     pub decode_rate_bits: AtomicU64,
+    /// How far after the playhead a rollback replaces notes, ms: the regeneration time measured
+    /// for the model with headroom (`f64` bits; worker).
+    pub commit_margin_ms_bits: AtomicU64,
+    /// Rollbacks whose regenerated notes were ready only after the playhead had passed their
+    /// commit boundary (the worker did not get the CPU in time; worker).
+    pub missed_commits: AtomicU64,
     /// How far ahead of the playhead notes are ready, in beats (`f64` bits; worker). Negative
     /// when the worker is behind; NaN while nothing is being generated.
     pub ahead_beats_bits: AtomicU64,
@@ -348,6 +357,11 @@ impl SharedStatus {
     /// Decode speed in tokens per second (0 before the first generation).
     pub fn decode_rate(&self) -> f64 {
         f64::from_bits(self.decode_rate_bits.load(Ordering::Acquire))
+    }
+
+    /// The commit margin in ms (0 before a model is loaded).
+    pub fn commit_margin_ms(&self) -> f64 {
+        f64::from_bits(self.commit_margin_ms_bits.load(Ordering::Acquire))
     }
 
     /// Beats of look-ahead ready (NaN while not generating).

@@ -39,6 +39,10 @@ pub const LOOP_EDGE_TOLERANCE_BEATS: f64 = 1e-6;
 pub const PROJECT_URL: &str = "https://github.com/sideman-plugin/sideman";
 /// The project's contact address: the vendor e-mail in the VST3 factory.
 pub const PROJECT_EMAIL: &str = "sideman@users.noreply.github.com";
+/// MIDI CC 123: All Notes Off.
+pub const ALL_NOTES_OFF_CC: u8 = 123;
+/// MIDI CC 120: All Sound Off.
+pub const ALL_SOUND_OFF_CC: u8 = 120;
 
 /// The audio thread's ends of the queues.
 struct AudioSide {
@@ -80,6 +84,11 @@ pub struct Sideman {
     seq: u64,
     /// Beat position kept by the plugin when the host gives none (audio thread).
     own_beat: f64,
+    /// The Panic parameter in the last block: a rise releases everything (audio thread).
+    last_panic: bool,
+    /// Send CC 123 (All Notes Off) and CC 120 (All Sound Off) at this sample of the block, on
+    /// these channels (bit n: channel n) (audio thread).
+    all_off: Option<(u32, u16)>,
 }
 
 impl Default for Sideman {
@@ -101,6 +110,8 @@ impl Default for Sideman {
             epoch: 0,
             seq: 0,
             own_beat: 0.0,
+            last_panic: false,
+            all_off: None,
         }
     }
 }
@@ -117,6 +128,15 @@ impl Sideman {
         {
             bump(&self.status.dropped_to_worker);
         }
+    }
+
+    /// Asks for CC 123 and CC 120 at `timing` on `channel` (0-15) in this block.
+    fn all_notes_off(&mut self, timing: u32, channel: u8) {
+        let bit = 1u16 << channel.min(15);
+        self.all_off = Some(match self.all_off {
+            Some((t, mask)) => (t.min(timing), mask | bit),
+            None => (timing, bit),
+        });
     }
 
     /// Releases everything at `timing`, forgets queued notes and starts a new epoch.
@@ -207,6 +227,21 @@ impl Sideman {
             }
         }
         self.scheduler.clear_events();
+        if let Some((timing, mask)) = self.all_off.take() {
+            for channel in (0..16u8).filter(|c| mask & (1 << c) != 0) {
+                for cc in [ALL_NOTES_OFF_CC, ALL_SOUND_OFF_CC] {
+                    let event = NoteEvent::MidiCC {
+                        timing,
+                        channel,
+                        cc,
+                        value: 0.0,
+                    };
+                    if context.try_send_event(event).is_err() {
+                        bump(&self.status.dropped_events);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -232,7 +267,8 @@ impl Plugin for Sideman {
         },
     ];
     const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
-    const MIDI_OUTPUT: MidiConfig = MidiConfig::Basic;
+    // CCs out: All Notes Off and All Sound Off on stop and Panic.
+    const MIDI_OUTPUT: MidiConfig = MidiConfig::MidiCCs;
     const SAMPLE_ACCURATE_AUTOMATION: bool = false;
 
     type Editor = editor::SidemanEditor;
@@ -284,11 +320,17 @@ impl Plugin for Sideman {
     }
 
     fn deactivate(&mut self) {
-        // The host will not process again before activate(): what was sounding is the host's to
-        // end (CLAP and VST3 hosts end notes of a deactivated plugin). Forget it all.
+        // Neither CLAP nor VST3 lets a plugin send events outside process(), and the host will
+        // not process again before activate(). What sounds is released now into the scheduler's
+        // event list, which the first block after the next activation sends first (at sample 0,
+        // with CC 123 and 120); until then, ending the notes of a deactivated plugin is the
+        // host's (CLAP and VST3 hosts do; a host that destroys the plugin ends them itself).
+        let sounding = self.scheduler.sounding_len() > 0;
         self.scheduler.release_all(0);
-        self.scheduler.clear_events();
         self.scheduler.clear_pending();
+        if sounding {
+            self.all_notes_off(0, (self.last_channel.clamp(1, 16) - 1) as u8);
+        }
         self.was_playing = false;
         self.needs_reset = true;
     }
@@ -324,12 +366,33 @@ impl Plugin for Sideman {
             .filter(|b| *b <= start_beat + 1e-9)
             .unwrap_or((start_beat / bar_beats).floor() * bar_beats);
         let loop_range = t.loop_range_beats();
+        // A host that splits its blocks at the loop end starts this block at the loop start
+        // right after a block that ended at the loop end: a wrap, not a seek.
+        let host_wrapped = (!continuous && self.was_playing)
+            .then_some(loop_range)
+            .flatten()
+            .filter(|&(ls, le)| {
+                le > ls
+                    && (self.expected_beat - le).abs() <= CONTINUITY_TOLERANCE_BEATS
+                    && (reported - ls).abs() <= CONTINUITY_TOLERANCE_BEATS
+            })
+            .map(|(_, le)| le);
         let bypassed = self.params.bypass.value();
         let playing = t.playing && !bypassed && spb.is_finite();
         let end_beat = start_beat + len as f64 / spb;
         let role = self.params.role.value();
         let channel = self.params.channel.value();
         let host_playing = t.playing;
+
+        // Panic (a rise of the parameter, from the editor's button or the host): everything off
+        // now, and generation starts again from here.
+        let panic = self.params.panic.value();
+        if panic && !self.last_panic {
+            self.scheduler.release_all(0);
+            self.all_notes_off(0, (channel.clamp(1, 16) - 1) as u8);
+            self.needs_reset = true;
+        }
+        self.last_panic = panic;
 
         // Discontinuities: release everything at the block start and start a new epoch.
         let mut wake = false;
@@ -344,6 +407,7 @@ impl Plugin for Sideman {
                     numerator: time_sig.0,
                     denominator: time_sig.1,
                     bar_start_beat,
+                    wrapped_from: host_wrapped,
                 };
                 self.send(ToWorker::Reset {
                     seq: self.seq,
@@ -353,6 +417,10 @@ impl Plugin for Sideman {
                 wake = true;
             }
         } else if self.was_playing || self.needs_reset || (bypassed && !self.was_bypassed) {
+            if self.was_playing {
+                // The host stopped: every note off, and the instrument told so.
+                self.all_notes_off(0, (self.last_channel.clamp(1, 16) - 1) as u8);
+            }
             self.discontinuity(0);
             self.send(ToWorker::Stop {
                 seq: self.seq,
@@ -417,6 +485,7 @@ impl Plugin for Sideman {
                     numerator: time_sig.0,
                     denominator: time_sig.1,
                     bar_start_beat: (ls / bar_beats).floor() * bar_beats,
+                    wrapped_from: Some(le),
                 };
                 self.send(ToWorker::Reset {
                     seq: self.seq,

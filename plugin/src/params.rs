@@ -261,6 +261,67 @@ impl FillsParam {
     }
 }
 
+/// How Sideman plays with the user (see the engine's module docs).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModeParam {
+    /// Follow the input as conditioning (chords, and the notes the role listens to).
+    #[id = "accompany"]
+    #[name = "Accompany"]
+    Accompany,
+    /// Silent while the user plays; when they rest, answer for as long as they played.
+    #[id = "call"]
+    #[name = "Call & response"]
+    CallResponse,
+    /// Silent while the user plays; when they stop, continue what they played until they play.
+    #[id = "continue"]
+    #[name = "Continue"]
+    Continue,
+    /// Play without listening to the input.
+    #[id = "free"]
+    #[name = "Free"]
+    Free,
+}
+
+impl ModeParam {
+    /// Whether the user's notes are a phrase to answer or continue (not conditioning).
+    pub fn answers(self) -> bool {
+        matches!(self, ModeParam::CallResponse | ModeParam::Continue)
+    }
+}
+
+/// Call and response: when an answer starts.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TradeParam {
+    /// After the user rests for the Rest length.
+    #[id = "rest"]
+    #[name = "After a rest"]
+    Rest,
+    /// On the bar grid: the user's phrase in one slot of 2 bars, the answer in the next.
+    #[id = "2"]
+    #[name = "Trade 2 bars"]
+    Two,
+    /// Trading fours.
+    #[id = "4"]
+    #[name = "Trade 4 bars"]
+    Four,
+    /// Trading eights.
+    #[id = "8"]
+    #[name = "Trade 8 bars"]
+    Eight,
+}
+
+impl TradeParam {
+    /// Slot length in bars (0: after a rest).
+    pub fn bars(self) -> u32 {
+        match self {
+            TradeParam::Rest => 0,
+            TradeParam::Two => 2,
+            TradeParam::Four => 4,
+            TradeParam::Eight => 8,
+        }
+    }
+}
+
 /// Value-to-text formatter of a float parameter.
 type FloatToText = Arc<dyn Fn(f32) -> String + Send + Sync>;
 /// Text-to-value parser of a float parameter.
@@ -361,6 +422,28 @@ pub struct SidemanParams {
     /// Whether the user's input conditions the generation. Read by the worker.
     #[id = "follow"]
     pub follow_input: BoolParam,
+    /// Accompany, call and response, continue or free. Read by the worker.
+    #[id = "mode"]
+    pub mode: EnumParam<ModeParam>,
+    /// Call and response: after a rest, or trading on a bar grid. Read by the worker.
+    #[id = "trade"]
+    pub trade: EnumParam<TradeParam>,
+    /// Call and response and Continue: how long the user rests before Sideman plays, in beats.
+    /// Read by the worker.
+    #[id = "rest"]
+    pub rest_beats: FloatParam,
+    /// A looped range keeps its notes pass after pass (until the input changes). Read by the
+    /// worker.
+    #[id = "lock"]
+    pub lock: BoolParam,
+    /// Unlocked loops: how much of each pass is played anew, percent (0: the same notes, 100:
+    /// every bar new, continuing from the pass before). Read by the worker.
+    #[id = "vary"]
+    pub vary_pct: FloatParam,
+    /// Panic: a rise (false to true) releases every note and sends CC 123 and 120 on the
+    /// output channel. The editor's Panic button pulses it. Read by the audio thread.
+    #[id = "panic"]
+    pub panic: BoolParam,
     /// Host bypass: releases every note and stays silent. Read by the audio thread.
     #[id = "bypass"]
     pub bypass: BoolParam,
@@ -459,6 +542,12 @@ impl Default for SidemanParams {
             fills: EnumParam::new("Fills", FillsParam::Off),
             channel: IntParam::new("MIDI channel", 1, IntRange::Linear { min: 1, max: 16 }),
             follow_input: BoolParam::new("Follow input", true),
+            mode: EnumParam::new("Mode", ModeParam::Accompany),
+            trade: EnumParam::new("Trade", TradeParam::Rest),
+            rest_beats: stepped("Rest", 2.0, FloatRange::Linear { min: 0.5, max: 8.0 }, 0.5, 1, " beats"),
+            lock: BoolParam::new("Lock loop", false),
+            vary_pct: stepped("Vary", 100.0, FloatRange::Linear { min: 0.0, max: 100.0 }, 1.0, 0, " %"),
+            panic: BoolParam::new("Panic", false).non_automatable(),
             bypass: BoolParam::new("Bypass", false).make_bypass(),
         }
     }
@@ -507,6 +596,8 @@ mod tests {
             &p.humanize_velocity_pct,
             &p.swing_pct,
             &p.feel_pct,
+            &p.rest_beats,
+            &p.vary_pct,
         ] {
             for i in 0..=20 {
                 let norm = i as f32 / 20.0;

@@ -28,7 +28,9 @@
 //! note. The worker sleeps at most [`IDLE_SLEEP_MS`] between turns; the audio thread wakes it at
 //! once on a reset, on input, and in offline rendering on every block.
 
+mod answer;
 pub mod generator;
+mod looping;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,19 +44,33 @@ use models::generate::{
 use models::groove::{Feel, FillPlan, place_note};
 use models::sampling::{Constraints, Rng, SamplerConfig};
 use models::tokenizer::SequenceSpec;
-use models::tokenizer::vocab::tempo_bucket;
+use models::tokenizer::vocab::{TICKS_PER_BEAT, tempo_bucket};
 use models::{Chord, Role};
 
 use crate::channels::{
     EngineState, ROLL_LOG_CAPACITY, RollEvent, RuntimeState, ScheduledNote, SharedStatus, ToAudio, ToWorker,
     TransportSnapshot, bump,
 };
-use crate::params::SidemanParams;
+use crate::params::{ModeParam, SidemanParams};
+use answer::{Answer, Phrase};
 use generator::{Generator, LoadError, load_model};
+use looping::Looper;
 use models::runtime::RuntimeError;
 
-/// Margin between the playhead and the first beat a rollback may replace.
+/// Least margin between the playhead and the first step a rollback may replace.
 pub const COMMIT_MARGIN_MS: f64 = 15.0;
+/// Most margin between the playhead and the commit boundary, however slow regeneration was.
+pub const MAX_COMMIT_MARGIN_MS: f64 = 1000.0;
+/// Grid of the commit boundary, in beats: a rollback replaces notes from a 16th note on.
+pub const COMMIT_GRID_BEATS: f64 = 0.25;
+/// Headroom over a measured regeneration time.
+pub const REGEN_SAFETY: f64 = 1.5;
+/// Milliseconds added to a measured regeneration time (a wake-up and a block of the host).
+pub const REGEN_EXTRA_MS: f64 = 5.0;
+/// How fast the expected regeneration time comes down after faster regenerations.
+pub const REGEN_DECAY: f64 = 0.05;
+/// Expected regeneration time of a neural model before the first measurement, ms.
+pub const NEURAL_REGEN_GUESS_MS: f64 = 100.0;
 /// How far before the block start the offline commit boundary lies (rounding of block starts).
 pub const OFFLINE_COMMIT_SLACK_BEATS: f64 = 1e-6;
 /// Longest sleep between worker turns when idle.
@@ -135,6 +151,7 @@ impl Drop for Engine {
 #[derive(Debug, Clone, PartialEq)]
 struct Setup {
     role: Role,
+    mode: ModeParam,
     style: i32,
     /// Fill every N bars (0: off).
     fills: u32,
@@ -176,6 +193,16 @@ struct Worker {
     forgotten_before: i64,
     /// Piano-roll events not yet in the editor's log (the editor held its lock).
     roll_pending: std::collections::VecDeque<RollEvent>,
+    /// Call and response / Continue: the user's phrase, and the answer to it.
+    phrase: Phrase,
+    answer: Option<Answer>,
+    /// Loop passes and takes (Lock, Vary).
+    looper: Looper,
+    /// Expected time (ms) from a rollback to the regenerated notes being sent: sets how far
+    /// ahead of the playhead the commit boundary lies.
+    regen_ms: f64,
+    /// When the last rollback started, until its regenerated notes are out.
+    regen_started: Option<(Instant, f64)>,
     log: bool,
 }
 
@@ -208,6 +235,7 @@ impl Worker {
                 numerator: 4,
                 denominator: 4,
                 bar_start_beat: 0.0,
+                wrapped_from: None,
             },
             send_floor: 0.0,
             backlog: std::collections::VecDeque::with_capacity(1024),
@@ -217,6 +245,11 @@ impl Worker {
             restart_pending: false,
             forgotten_before: i64::MIN,
             roll_pending: std::collections::VecDeque::with_capacity(ROLL_LOG_CAPACITY),
+            phrase: Phrase::default(),
+            answer: None,
+            looper: Looper::default(),
+            regen_ms: COMMIT_MARGIN_MS,
+            regen_started: None,
             log: std::env::var_os(LOG_ENV).is_some(),
         }
     }
@@ -248,8 +281,10 @@ impl Worker {
             self.handle(msg);
             busy = true;
         }
+        self.check_loop_input();
         if self.playing {
             self.check_setup();
+            self.check_answer();
             if self.restart_pending {
                 self.restart_at_commit();
             } else if let Some(t) = self.pending_rollback.take() {
@@ -329,6 +364,14 @@ impl Worker {
                 self.styles_known = m.manifest.vocab.styles.len();
                 self.fill_plan = FillPlan::new(&m.manifest.vocab, 0);
                 self.keep_bars = m.manifest.keep_bars();
+                self.regen_ms = if neural {
+                    NEURAL_REGEN_GUESS_MS
+                } else {
+                    COMMIT_MARGIN_MS
+                };
+                self.status
+                    .commit_margin_ms_bits
+                    .store(self.regen_ms.to_bits(), Ordering::Release);
                 self.status.set_model_name(m.label.clone());
                 self.generator = Some(m.generator);
                 self.status.set_notice(notice);
@@ -398,12 +441,33 @@ impl Worker {
                 self.restart_pending = false;
                 self.send_floor = transport.beat;
                 let origin = beat_to_tick(transport.bar_start_beat);
-                self.cond.clear();
-                self.forgotten_before = i64::MIN;
-                if let Some(c) = self.last_chord {
-                    self.cond.set_chord(origin, c);
-                }
+                self.answer = None;
+                self.phrase.clear();
                 self.setup = Some(self.read_setup());
+                let mode = self.params.mode.value();
+                let from_take = match transport.wrapped_from {
+                    // The looped material repeats: the conditioning stays.
+                    Some(le) => self.loop_wrap(transport.beat, le),
+                    None => {
+                        self.looper.range = None;
+                        self.looper.passes = 0;
+                        self.looper.new_pass(transport.beat);
+                        self.cond.clear();
+                        self.forgotten_before = i64::MIN;
+                        if mode != ModeParam::Free
+                            && let Some(c) = self.last_chord
+                        {
+                            self.cond.set_chord(origin, c);
+                        }
+                        false
+                    }
+                };
+                if from_take {
+                    // The take's first notes go out before the session's prefill.
+                    let ahead = self.params.look_ahead_beats.value() as f64;
+                    self.send_replay(transport.beat + ahead);
+                    self.flush();
+                }
                 self.start_session(origin);
             }
             ToWorker::Stop { epoch, .. } => {
@@ -417,6 +481,10 @@ impl Worker {
                 self.backlog.clear();
                 self.pending_rollback = None;
                 self.restart_pending = false;
+                self.answer = None;
+                self.phrase.clear();
+                self.looper.range = None;
+                self.looper.new_pass(f64::INFINITY);
                 if let Some(g) = self.generator.as_mut() {
                     g.stop();
                 }
@@ -428,10 +496,31 @@ impl Worker {
                 if self.playing {
                     self.roll(RollEvent::InputOn { beat, pitch, velocity });
                 }
-                if !self.params.follow_input.value() || !self.playing {
+                let mode = self.params.mode.value();
+                if !self.playing || mode == ModeParam::Free {
                     return;
                 }
                 let tick = beat_to_tick(beat);
+                if mode.answers() {
+                    // The user's notes are the phrase; the chords they hold still set the harmony.
+                    self.phrase_note_on(beat, pitch, velocity);
+                    if !self.params.follow_input.value() {
+                        return;
+                    }
+                    let effect = self.follower.note_on(&mut self.cond, tick, pitch, false);
+                    if let Some(c) = effect.chord {
+                        self.last_chord = Some(Some(c));
+                        bump(&self.status.chords_seen);
+                        self.roll(RollEvent::Chord { beat, chord: c });
+                    }
+                    if effect.changed && self.generator.as_ref().is_some_and(|g| g.written_through() >= tick) {
+                        self.pending_rollback = Some(self.pending_rollback.map_or(tick, |t: i64| t.min(tick)));
+                    }
+                    return;
+                }
+                if !self.params.follow_input.value() {
+                    return;
+                }
                 let write_inputs = self
                     .generator
                     .as_ref()
@@ -451,6 +540,9 @@ impl Worker {
                 self.follower.release(pitch);
                 if self.playing {
                     self.roll(RollEvent::InputOff { beat, pitch });
+                    if self.params.mode.value().answers() {
+                        self.phrase_note_off(beat, pitch);
+                    }
                 }
             }
         }
@@ -469,6 +561,7 @@ impl Worker {
         );
         Setup {
             role,
+            mode: p.mode.value(),
             style: p.style.value(),
             fills: if role.is_drums() { p.fills.value().bars() } else { 0 },
             seed: p.seed.value(),
@@ -521,17 +614,46 @@ impl Worker {
         c
     }
 
+    /// A new session from `origin` (a bar line, ticks); an answer or a loop take starts from its
+    /// prompt instead. In an answering mode with no answer due, the generator rests.
     fn start_session(&mut self, origin: i64) {
         let Some(setup) = self.setup.clone() else { return };
-        let config = self.session_config(&setup);
+        let mut config = self.session_config(&setup);
+        let mut origin = origin;
+        if self.params.mode.value().answers() {
+            let Some(a) = &self.answer else {
+                if let Some(g) = self.generator.as_mut() {
+                    g.stop();
+                }
+                return;
+            };
+            config.prompt = a.prompt.clone();
+            config.silent_until = Some(beat_to_tick(a.start));
+            origin = a.origin;
+        } else if let Some((o, prompt, until)) = &self.looper.plan {
+            config.prompt = prompt.clone();
+            config.silent_until = Some(beat_to_tick(*until));
+            origin = *o;
+        }
+        // Each pass of a loop draws anew (passes is 0 outside loops).
+        config.seed = self.pass_seed(config.seed);
         let Some(g) = self.generator.as_mut() else { return };
-        if let Err(e) = g.restart(config, origin, &self.cond) {
+        let mut r = g.restart(config.clone(), origin, &self.cond);
+        if r.is_err() && !config.prompt.is_empty() {
+            // A prompt the tokenizer refuses (a meter it lacks): start from the silence alone.
+            config.prompt.clear();
+            let bar = config.bar_ticks();
+            let at = config.silent_until.unwrap_or(origin);
+            r = g.restart(config, at.div_euclid(bar) * bar, &self.cond);
+        }
+        if let Err(e) = r {
             g.stop();
             self.status.fail(format!("generator: {e}"));
         }
     }
 
-    /// First whole beat at least [`COMMIT_MARGIN_MS`] after the playhead; in offline rendering, the
+    /// The first [`COMMIT_GRID_BEATS`] step the regeneration can still meet: at least the measured
+    /// regeneration time (and [`COMMIT_MARGIN_MS`]) after the playhead; in offline rendering, the
     /// start of the block being rendered (the audio thread has not rendered it yet).
     fn commit_beat(&self) -> f64 {
         if self.status.offline.load(Ordering::Acquire) {
@@ -547,7 +669,22 @@ impl Worker {
             self.transport.tempo_bpm
         };
         let p = self.status.playhead().max(self.transport.beat);
-        (p + COMMIT_MARGIN_MS / 60_000.0 * tempo).ceil()
+        let margin_ms = self.regen_ms.max(COMMIT_MARGIN_MS);
+        ((p + margin_ms / 60_000.0 * tempo) / COMMIT_GRID_BEATS).ceil() * COMMIT_GRID_BEATS
+    }
+
+    /// Folds one measured regeneration time into [`Worker::regen_ms`]: it rises at once to a slow
+    /// regeneration (with [`REGEN_SAFETY`] headroom) and comes down slowly.
+    fn learn_regen(&mut self, took_ms: f64) {
+        let want = (took_ms * REGEN_SAFETY + REGEN_EXTRA_MS).clamp(COMMIT_MARGIN_MS, MAX_COMMIT_MARGIN_MS);
+        self.regen_ms = if want > self.regen_ms {
+            want
+        } else {
+            self.regen_ms + REGEN_DECAY * (want - self.regen_ms)
+        };
+        self.status
+            .commit_margin_ms_bits
+            .store(self.regen_ms.to_bits(), Ordering::Release);
     }
 
     /// Regenerates with new settings from the commit boundary: rollback for sampling settings, a
@@ -569,6 +706,27 @@ impl Worker {
             return;
         }
         self.setup = Some(new.clone());
+        if old.mode != new.mode {
+            self.answer = None;
+            self.phrase.clear();
+            self.looper.plan = None;
+            self.looper.replay.clear();
+            if new.mode == ModeParam::Free {
+                self.cond.clear();
+                self.last_chord = None;
+            }
+            if new.mode.answers() {
+                // Listen from the commit boundary on.
+                let c = self.commit_beat();
+                self.replace_from(c);
+                if let Some(g) = self.generator.as_mut() {
+                    g.stop();
+                }
+                return;
+            }
+            self.restart_pending = true;
+            return;
+        }
         if old.role != new.role
             || old.style != new.style
             || old.seed != new.seed
@@ -604,6 +762,7 @@ impl Worker {
     }
 
     fn replace_from(&mut self, beat: f64) {
+        self.looper.replaced_from(beat);
         // Notes waiting in the backlog from `beat` on are stale too.
         self.backlog
             .retain(|m| !matches!(m, ToAudio::Note { note, .. } if note.start >= beat));
@@ -626,29 +785,36 @@ impl Worker {
             )
         });
         if ok {
-            // The stream before `tick` is unchanged: the notes queued there stay.
+            // The stream before `tick` is unchanged: the notes queued there stay. The audio thread
+            // drops the stale notes now, before the regeneration: better late than wrong.
             self.replace_from(commit.max(tick_to_beat(tick)));
+            self.flush();
+            self.regen_started = Some((Instant::now(), commit));
         } else {
             self.restart_pending = true;
             self.restart_at_commit();
         }
     }
 
-    /// Generates up to the look-ahead and turns new notes into scheduled notes.
+    /// Generates up to the look-ahead (a beat per turn, so that regenerated notes go out as soon
+    /// as they exist) and turns new notes into scheduled notes; sends a loop take's notes due.
     fn fill(&mut self) -> bool {
-        let Some(g) = self.generator.as_mut() else { return false };
-        if !g.is_running() {
-            return false;
-        }
         let ahead = self.params.look_ahead_beats.value() as f64;
         let playhead = self.status.playhead().max(self.transport.beat);
-        let target = beat_to_tick(playhead + ahead);
-        if g.written_through() >= target {
-            self.report_ahead(playhead);
-            return false;
+        let busy = self.send_replay(playhead + ahead);
+        let Some(g) = self.generator.as_mut() else { return busy };
+        if !g.is_running() {
+            return busy;
         }
+        let target = beat_to_tick(playhead + ahead);
+        let through = g.written_through();
+        if through >= target {
+            self.report_ahead(playhead);
+            return busy;
+        }
+        let step = target.min(through.max(beat_to_tick(playhead)) + TICKS_PER_BEAT as i64);
         let (t0, tokens0) = (Instant::now(), g.tokens_sampled());
-        if let Err(e) = g.generate_until(&self.cond, target) {
+        if let Err(e) = g.generate_until(&self.cond, step) {
             self.status.fail(format!("generator: {e}"));
             g.stop();
             return true;
@@ -659,27 +825,55 @@ impl Worker {
         self.notes.clear();
         g.drain_notes(&mut self.notes);
         let origin = g.origin();
+        let through = g.written_through();
         if origin > self.forgotten_before {
             // Input before the stream's first bar can no longer matter.
             self.cond.forget_before(origin - 1);
             self.forgotten_before = origin;
         }
+        let answering = self.params.mode.value().answers();
+        let window = self.answer_window();
         let notes = std::mem::take(&mut self.notes);
         for n in &notes {
             if n.start < self.send_floor - 1e-9 {
                 continue;
             }
-            let note = self.shape(n);
-            bump(&self.status.notes_generated);
-            self.backlog.push_back(ToAudio::Note {
-                epoch: self.epoch,
-                note,
-            });
-            self.roll(RollEvent::Generated(note));
+            if answering && !window.is_some_and(|(a, b)| n.start >= a - 1e-9 && n.start < b) {
+                continue;
+            }
+            self.send_note(n);
         }
         self.notes = notes;
+        if let Some((t0, commit)) = self.regen_started
+            && through >= beat_to_tick(commit + COMMIT_GRID_BEATS)
+        {
+            self.regen_started = None;
+            if !self.status.offline.load(Ordering::Acquire) {
+                self.learn_regen(t0.elapsed().as_secs_f64() * 1e3);
+                if self.status.playhead() > commit {
+                    bump(&self.status.missed_commits);
+                }
+            }
+        }
         self.report_ahead(playhead);
         true
+    }
+
+    /// Shapes a model note and queues it for the audio thread (an answer's notes end with it).
+    fn send_note(&mut self, n: &GeneratedNote) {
+        let mut note = self.shape(n);
+        if let Some((_, end)) = self.answer_window()
+            && note.end > end
+        {
+            note.end = end.max(note.start + 1.0 / 96.0);
+        }
+        bump(&self.status.notes_generated);
+        self.backlog.push_back(ToAudio::Note {
+            epoch: self.epoch,
+            note,
+        });
+        self.roll(RollEvent::Generated(note));
+        self.looper.record(*n);
     }
 
     /// Publishes the decode speed of one `generate_until` call (smoothed).
@@ -866,6 +1060,7 @@ mod tests {
             numerator: 4,
             denominator: 4,
             bar_start_beat: 0.0,
+            wrapped_from: None,
         };
         ch.to_worker_tx
             .push(ToWorker::Reset {

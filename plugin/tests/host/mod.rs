@@ -266,6 +266,8 @@ pub struct Host {
     pub last_process_ns: u64,
     /// Parameter changes sent at the start of the next block: (CLAP id, plain value).
     params_next: Vec<(u32, f64)>,
+    /// MIDI control changes of the last block: (time, channel, controller, value).
+    pub ccs: Vec<(u32, u8, u8, u8)>,
 }
 
 fn host_info() -> HostInfo {
@@ -333,6 +335,7 @@ impl Host {
             steady: 0,
             last_process_ns: 0,
             params_next: Vec::with_capacity(16),
+            ccs: Vec::with_capacity(64),
         }
     }
 
@@ -355,6 +358,7 @@ impl Host {
             }
         }
         self.out_events.clear();
+        self.ccs.clear();
         let ev = transport.event();
         let proc = self.processor.as_mut().expect("processing");
         let (l, r) = (&mut self.out_left[..len as usize], &mut self.out_right[..len as usize]);
@@ -403,6 +407,10 @@ impl Host {
                 let on = match status & 0xF0 {
                     0x90 => velocity > 0,
                     0x80 => false,
+                    0xB0 => {
+                        self.ccs.push((m.header().time(), status & 0x0F, key, velocity));
+                        continue;
+                    }
                     _ => continue,
                 };
                 out.push(OutNote {
@@ -537,6 +545,25 @@ impl Host {
                 destroy(plugin);
             }
         }
+    }
+
+    /// Stops processing and deactivates, as a host does when a track is disabled.
+    pub fn deactivate(&mut self) {
+        if let Some(p) = self.processor.take() {
+            let stopped = p.stop_processing();
+            self.instance.deactivate(stopped);
+        }
+    }
+
+    /// Activates again after [`Host::deactivate`] and starts processing.
+    pub fn reactivate(&mut self) {
+        let cfg = PluginAudioConfiguration {
+            sample_rate: self.sample_rate,
+            min_frames_count: 1,
+            max_frames_count: self.max_block,
+        };
+        let stopped = self.instance.activate(|_, _| (), cfg).expect("activate");
+        self.processor = Some(stopped.start_processing().expect("start processing"));
     }
 
     /// Stops processing, deactivates and destroys the instance.
