@@ -241,8 +241,10 @@ fn r13_clap_descriptor_names_the_project() {
 
 /// Random transport, pairs checked; `blocks` blocks, offline (the plugin waits for its worker)
 /// or in real time paced at `speed` times real time (it never waits; late notes are dropped or
-/// played late).
-fn fuzz(blocks: usize, seed: u64, offline: bool, speed: f64) {
+/// played late). Besides transport events: role, channel, bypass, Mode and Lock changes, chords
+/// and single notes in, and deactivation/reactivation (whose note-offs come in the first block
+/// after it). Most blocks play (stops and bypasses are short); returns how many did.
+fn fuzz(blocks: usize, seed: u64, offline: bool, speed: f64) -> usize {
     let start = std::time::Instant::now();
     let mut audio_seconds = 0.0;
     let entry = entry_in_process();
@@ -253,6 +255,10 @@ fn fuzz(blocks: usize, seed: u64, offline: bool, speed: f64) {
     let (role_id, _, role_max) = params["Role"];
     let (bypass_id, ..) = params["Bypass"];
     let (chan_id, ..) = params["MIDI channel"];
+    let (mode_id, _, mode_max) = params["Mode"];
+    let (lock_id, ..) = params["Lock loop"];
+    let mut played_blocks = 0;
+    let mut reactivations = 0;
     let mut tr = Transport::at(0.0, 120.0);
     let mut bypassed = false;
     let mut sounding: HashMap<(u8, u8), u64> = HashMap::new();
@@ -266,10 +272,13 @@ fn fuzz(blocks: usize, seed: u64, offline: bool, speed: f64) {
         } else {
             1 + (rng.next_f64() * 4095.0) as u32
         };
-        // Transport events.
-        if r < 0.01 {
+        // Transport events: a stop lasts a few blocks, as do bypasses.
+        if (tr.playing && r < 0.004) || (!tr.playing && r < 0.25) {
             tr.playing = !tr.playing;
-        } else if r < 0.02 {
+        } else if bypassed && r < 0.3 {
+            bypassed = false;
+            h.set_param(bypass_id, 0.0);
+        } else if r < 0.02 && r >= 0.01 {
             tr.beat = (rng.next_f64() * 64.0 * 12.0).round() / 12.0; // seek
         } else if r < 0.025 {
             tr.tempo = 60.0 + rng.next_f64() * 140.0;
@@ -285,11 +294,20 @@ fn fuzz(blocks: usize, seed: u64, offline: bool, speed: f64) {
         } else if r < 0.043 {
             // Role changes (lead <-> others) must release what sounds.
             h.set_param(role_id, (rng.next_f64() * (role_max + 1.0)).floor().min(role_max));
-        } else if r < 0.046 {
-            bypassed = rng.next_f64() < 0.5;
-            h.set_param(bypass_id, if bypassed { 1.0 } else { 0.0 });
+        } else if r < 0.0445 {
+            bypassed = true;
+            h.set_param(bypass_id, 1.0);
         } else if r < 0.048 {
             h.set_param(chan_id, 1.0 + (rng.next_f64() * 16.0).floor().min(15.0));
+        } else if r < 0.051 {
+            h.set_param(mode_id, (rng.next_f64() * (mode_max + 1.0)).floor().min(mode_max));
+        } else if r < 0.053 {
+            h.set_param(lock_id, if rng.next_f64() < 0.5 { 1.0 } else { 0.0 });
+        } else if r < 0.0535 {
+            // The host disables and enables the track: what sounded ends in the next block.
+            h.deactivate();
+            h.reactivate();
+            reactivations += 1;
         }
         let bar_beats = tr.numerator as f64 * 4.0 / tr.denominator as f64;
         tr.bar_start = (tr.beat / bar_beats).floor() * bar_beats;
@@ -299,6 +317,11 @@ fn fuzz(blocks: usize, seed: u64, offline: bool, speed: f64) {
             let c = progression()[(rng.next_f64() * 4.0) as usize % 4].transposed((rng.next_f64() * 12.0) as i32);
             input.extend(chord_on(0, c));
             input.extend(chord_off(len - 1, c));
+        } else if rng.next_f64() < 0.03 {
+            // A melody note (a phrase for call and response and continue).
+            let k = 60 + (rng.next_f64() * 24.0) as u8;
+            input.push((0, true, k, 0.8));
+            input.push((len - 1, false, k, 0.0));
         }
         let out = h.process(len, &tr, &input);
         for n in &out {
@@ -312,6 +335,9 @@ fn fuzz(blocks: usize, seed: u64, offline: bool, speed: f64) {
             } else {
                 assert!(sounding.remove(&k).is_some(), "block {i}: NoteOff without NoteOn {k:?}");
             }
+        }
+        if tr.playing && !bypassed {
+            played_blocks += 1;
         }
         if !tr.playing || bypassed {
             stopped_blocks += 1;
@@ -347,15 +373,17 @@ fn fuzz(blocks: usize, seed: u64, offline: bool, speed: f64) {
     assert!(sounding.is_empty(), "left sounding after the final stop: {sounding:?}");
     h.close();
     eprintln!(
-        "fuzz: {blocks} blocks (offline: {offline}), {total_on} notes, {stopped_blocks} stopped or bypassed blocks"
+        "fuzz: {blocks} blocks (offline: {offline}), {played_blocks} playing, {stopped_blocks} stopped or bypassed, {total_on} notes, {reactivations} deactivations"
     );
     assert!(total_on > 0);
+    played_blocks
 }
 
 /// Requirement 2: Transport fuzz, 10^5 blocks.
 #[test]
 fn transport_fuzz_keeps_every_note_paired() {
-    fuzz(100_000, 1, true, f64::INFINITY);
+    let played = fuzz(100_000, 1, true, f64::INFINITY);
+    assert!(played >= 80_000, "{played} of 100000 blocks played");
     fuzz(4_000, 3, false, 20.0);
 }
 
@@ -363,7 +391,8 @@ fn transport_fuzz_keeps_every_note_paired() {
 #[test]
 #[ignore]
 fn transport_fuzz_long() {
-    fuzz(1_000_000, 2, true, f64::INFINITY);
+    let played = fuzz(1_100_000, 2, true, f64::INFINITY);
+    assert!(played >= 1_000_000, "{played} blocks played");
     fuzz(100_000, 4, false, 20.0);
 }
 
