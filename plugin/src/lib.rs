@@ -1,9 +1,10 @@
 //! Sideman: a MIDI generator that plays along with the musician, in step with the host.
 //!
 //! Wiring only (STYLE.md §2): the [`Plugin`] impl, the audio-thread `process()` that reads the
-//! transport and input and drives the [`schedule::NoteScheduler`], and the exports. The generator
-//! thread is [`engine`]; the protocol between the two is documented in [`channels`]. The GUI is
-//! [`editor`]: it reads the status and the generator's roll log, and steers through parameters.
+//! transport and input and drives the [`schedule::NoteScheduler`] (whose notes [`preview`] also
+//! plays on the audio output), and the exports. The generator thread is [`engine`]; the protocol
+//! between the two is documented in [`channels`]. The GUI is [`editor`]: it reads the status and
+//! the generator's roll log, and steers through parameters.
 //!
 //! `process()` never allocates, locks, logs or waits (except, in offline rendering only, for the
 //! worker to catch up: see [`channels`]); `assert_process_allocs` is a default feature, active in
@@ -13,6 +14,7 @@ pub mod channels;
 pub mod editor;
 pub mod engine;
 pub mod params;
+pub mod preview;
 pub mod schedule;
 
 use std::sync::Arc;
@@ -26,6 +28,7 @@ use nice_plug::prelude::*;
 use channels::{Channels, OFFLINE_WAIT_LIMIT_MS, SharedStatus, ToAudio, ToWorker, TransportSnapshot, bump};
 use engine::Engine;
 use params::{RoleParam, SidemanParams};
+use preview::{Preview, PreviewBlock};
 use schedule::NoteScheduler;
 
 /// Tolerance, in beats, for "the transport went on where the last block ended". Hosts quantise
@@ -59,6 +62,8 @@ pub struct Sideman {
     audio: Option<AudioSide>,
     /// Note scheduler (audio thread).
     scheduler: NoteScheduler,
+    /// The preview sound of the scheduled notes (audio thread; sample rate set in `activate()`).
+    preview: Preview,
     /// Processing mode from the last `activate()`.
     process_mode: ProcessMode,
     /// Whether the last block played (audio thread).
@@ -90,6 +95,7 @@ impl Default for Sideman {
             engine: None,
             audio: None,
             scheduler: NoteScheduler::new(),
+            preview: Preview::default(),
             process_mode: ProcessMode::Realtime,
             was_playing: false,
             expected_beat: 0.0,
@@ -217,8 +223,8 @@ impl Plugin for Sideman {
     const EMAIL: &'static str = PROJECT_EMAIL;
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
-    // An instrument with MIDI in and out and no audio input: one stereo output that stays silent,
-    // so hosts accept it as an instrument.
+    // An instrument with MIDI in and out and no audio input: one stereo output, which carries the
+    // preview sound (silent with "Preview sound" off), so hosts accept it as an instrument.
     const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[
         AudioIOLayout {
             main_input_channels: None,
@@ -254,6 +260,7 @@ impl Plugin for Sideman {
         _context: &mut impl ActivateContext<Self>,
     ) -> bool {
         self.process_mode = buffer_config.process_mode;
+        self.preview.set_sample_rate(buffer_config.sample_rate);
         if self.engine.is_none() {
             let ch = Channels::new();
             match Engine::spawn(
@@ -281,6 +288,7 @@ impl Plugin for Sideman {
 
     fn reset(&mut self) {
         self.needs_reset = true;
+        self.preview.reset();
     }
 
     fn deactivate(&mut self) {
@@ -289,6 +297,7 @@ impl Plugin for Sideman {
         self.scheduler.release_all(0);
         self.scheduler.clear_events();
         self.scheduler.clear_pending();
+        self.preview.reset();
         self.was_playing = false;
         self.needs_reset = true;
     }
@@ -440,6 +449,14 @@ impl Plugin for Sideman {
             }
         }
         self.was_playing = playing;
+        let preview = PreviewBlock {
+            enabled: self.params.preview.value(),
+            level_db: self.params.preview_level_db.value(),
+            role,
+            playing,
+        };
+        self.preview
+            .process(buffer.as_slice(), self.scheduler.events(), preview);
         self.send_events(context);
         ProcessStatus::Normal
     }
