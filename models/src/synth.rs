@@ -11,10 +11,16 @@
 //! the buffer (it does not mix into it), and soft-clips the sum so that every sample lies in
 //! [-1, 1].
 //!
-//! Sounds (voice DSP in `synth/voice.rs`):
-//! - every channel but [`DRUM_CHANNEL`]: a two-operator FM tone (electric piano), two carriers a
-//!   few cents apart spread left/right, an ADSR envelope, a velocity-tracked one-pole low-pass.
-//!   Bass, comping and lead share it; one key sounds once per channel, as in MIDI;
+//! Sounds (voice DSP in `synth/voice.rs`), chosen per channel by its [`Program`]:
+//! - [`Program::EPiano`] (every channel's default): a two-operator FM tone (electric piano), two
+//!   carriers a few cents apart spread left/right, an ADSR envelope, a velocity-tracked one-pole
+//!   low-pass. Lead, comping and piano parts;
+//! - [`Program::Bass`]: a round bass, a sine self-modulated at ratio 1 with a low index that
+//!   plucks bright and settles, a little second harmonic, two low-pass stages, centred, with a
+//!   shorter decay and release. Bass parts (the e-piano's bright attack and long ring muddy a
+//!   bass line);
+//!
+//! In both, one key sounds once per channel, as in MIDI;
 //! - [`DRUM_CHANNEL`] (channel 10), General MIDI keys: kick (pitch-swept sine), snare and clap
 //!   (noise + tone), closed, pedal and open hi-hat (808-style metal squares and high-passed noise,
 //!   short or long; a closed or pedal hat chokes an open one), toms tuned by key, crash, ride and
@@ -22,7 +28,9 @@
 //!   their note-offs are ignored.
 //!
 //! When all voices sound, a note-on steals the oldest released voice, else the oldest voice (a
-//! hard cut, acceptable for a preview). Noise is a deterministic xorshift generator, so the same
+//! hard cut, acceptable for a preview). [`Synth::all_notes_off`] is a key up (tones release, drums
+//! ring out, as at the end of a piece); [`Synth::choke_all`] is a stop (everything fades within
+//! 0.12 s). Noise is a deterministic xorshift generator, so the same
 //! notes always give the same samples. [`offline`] renders whole pieces (beats, tempo map) into a
 //! buffer.
 
@@ -43,6 +51,16 @@ const MASTER_GAIN: f32 = 0.5;
 const NOISE_SEED: u32 = 0x9E37_79B9;
 /// Lowest and highest sample rates accepted, Hz (others are clamped).
 const SAMPLE_RATE_RANGE: (f32, f32) = (8_000.0, 768_000.0);
+
+/// The pitched sound of a channel ([`DRUM_CHANNEL`] plays drums whatever its program).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Program {
+    /// A mellow two-operator FM electric piano: lead, comping and piano parts.
+    #[default]
+    EPiano,
+    /// A round, plucked bass: bass parts.
+    Bass,
+}
 
 /// Xorshift32 white noise (Marsaglia 2003): deterministic, one word of state.
 #[derive(Debug, Clone, Copy)]
@@ -84,6 +102,8 @@ pub struct Synth {
     serial: u64,
     /// Noise shared by the drum voices, advanced in voice order.
     noise: Noise,
+    /// Program of each MIDI channel; set by [`Synth::set_program`], kept by [`Synth::reset`].
+    programs: [Program; 16],
 }
 
 impl Synth {
@@ -94,6 +114,7 @@ impl Synth {
             voices: [Voice::IDLE; MAX_VOICES],
             serial: 0,
             noise: Noise(NOISE_SEED),
+            programs: [Program::EPiano; 16],
         };
         s.set_sample_rate(sample_rate);
         s
@@ -113,6 +134,17 @@ impl Synth {
             44_100.0
         };
         self.reset();
+    }
+
+    /// Sets the sound of `channel` (0-15; higher bits are ignored) for its next notes; notes
+    /// already sounding keep theirs. Never allocates.
+    pub fn set_program(&mut self, channel: u8, program: Program) {
+        self.programs[(channel & 0x0F) as usize] = program;
+    }
+
+    /// The sound of `channel` (0-15; higher bits are ignored).
+    pub fn program(&self, channel: u8) -> Program {
+        self.programs[(channel & 0x0F) as usize]
     }
 
     /// Starts a note: `channel` 0-15 ([`DRUM_CHANNEL`] plays General MIDI drums), `key` 0-127,
@@ -145,7 +177,8 @@ impl Synth {
         self.voices[i] = if drums {
             Voice::drum(channel, key, velocity.min(127), self.serial, self.sample_rate)
         } else {
-            Voice::tone(channel, key, velocity.min(127), self.serial, self.sample_rate)
+            let program = self.programs[channel as usize];
+            Voice::pitched(program, channel, key, velocity.min(127), self.serial, self.sample_rate)
         };
     }
 
@@ -167,7 +200,16 @@ impl Synth {
         }
     }
 
-    /// Silences every voice at once and restarts the noise, as after construction.
+    /// Fades every voice out, pitched or drum, within 0.12 s (a time constant of 12 ms, so no
+    /// click): what a transport stop or a change of part should do. Never allocates.
+    pub fn choke_all(&mut self) {
+        for v in self.voices.iter_mut() {
+            v.choke(self.sample_rate);
+        }
+    }
+
+    /// Silences every voice at once and restarts the noise, as after construction (the
+    /// channels keep their programs).
     pub fn reset(&mut self) {
         self.voices = [Voice::IDLE; MAX_VOICES];
         self.serial = 0;
@@ -396,6 +438,126 @@ mod tests {
         a.reset();
         assert_eq!(a.active_voices(), 0);
         assert_eq!(first, play(&mut a));
+    }
+
+    /// Amplitude-weighted mean harmonic number of the left channel of `x` for a note at `hz`
+    /// (harmonics 1-24 measured one by one through a Hann window).
+    fn harmonic_centroid(x: &[f32], hz: f32, sample_rate: f32) -> f32 {
+        let left: Vec<f32> = x.iter().step_by(2).copied().collect();
+        let n = left.len() as f32;
+        let (mut weighted, mut total) = (0.0, 0.0);
+        for h in 1..=24 {
+            let w = std::f32::consts::TAU * h as f32 * hz / sample_rate;
+            let (mut re, mut im) = (0.0f32, 0.0f32);
+            for (i, v) in left.iter().enumerate() {
+                let hann = 0.5 - 0.5 * (std::f32::consts::TAU * i as f32 / n).cos();
+                re += v * hann * (w * i as f32).cos();
+                im += v * hann * (w * i as f32).sin();
+            }
+            let a = (re * re + im * im).sqrt();
+            weighted += h as f32 * a;
+            total += a;
+        }
+        weighted / total
+    }
+
+    #[test]
+    fn the_bass_is_rounder_than_the_epiano() {
+        for key in [33u8, 40, 48] {
+            let hz = 440.0 * ((key as f32 - 69.0) / 12.0).exp2();
+            let mut centroids = [0.0; 2];
+            for (c, program) in centroids.iter_mut().zip([Program::EPiano, Program::Bass]) {
+                let mut s = Synth::new(SR);
+                s.set_program(2, program);
+                s.note_on(2, key, 100);
+                // The pluck, where an e-piano is brightest.
+                let out = run(&mut s, 0.15);
+                assert_clean(&out);
+                assert!(rms(&out) > 0.02, "{program:?} key {key}: rms {}", rms(&out));
+                *c = harmonic_centroid(&out, hz, SR);
+            }
+            let [epiano, bass] = centroids;
+            eprintln!("key {key}: harmonic centroid e-piano {epiano:.2}, bass {bass:.2}");
+            // 1 is a pure sine: the bass has less than half the e-piano's overtones above it.
+            assert!(bass < 1.5, "key {key}: the bass is not round ({bass:.2})");
+            assert!(
+                bass - 1.0 < 0.4 * (epiano - 1.0),
+                "key {key}: bass {bass:.2} vs e-piano {epiano:.2}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_bass_is_centred_decays_sooner_and_releases_faster() {
+        let shape = |program: Program| {
+            let mut s = Synth::new(SR);
+            s.set_program(0, program);
+            s.note_on(0, 40, 100);
+            let early = run(&mut s, 0.1);
+            run(&mut s, 0.5);
+            let late = run(&mut s, 0.1);
+            s.note_off(0, 40);
+            run(&mut s, 0.5);
+            let decay = rms(&late) / rms(&early);
+            (early, decay, s.active_voices())
+        };
+        let (bass, bass_decay, bass_left) = shape(Program::Bass);
+        let (_, epiano_decay, epiano_left) = shape(Program::EPiano);
+        assert!(bass.chunks_exact(2).all(|f| f[0] == f[1]), "the bass is not centred");
+        assert!(
+            bass_decay < 0.8 * epiano_decay,
+            "bass keeps {bass_decay:.2} of its level after 0.6 s, the e-piano {epiano_decay:.2}"
+        );
+        assert_eq!(
+            (bass_left, epiano_left),
+            (0, 1),
+            "0.5 s after key up: bass gone, e-piano still ringing"
+        );
+    }
+
+    #[test]
+    fn programs_are_per_channel_and_survive_reset() {
+        let mut s = Synth::new(SR);
+        assert_eq!(s.program(5), Program::EPiano);
+        s.set_program(1, Program::Bass);
+        s.set_program(DRUM_CHANNEL, Program::Bass);
+        s.reset();
+        assert_eq!(s.program(1), Program::Bass);
+        assert_eq!(s.program(1 + 16), Program::Bass, "channels wrap as in note_on");
+        // Channel 0 and the drums sound as in a synth that never heard of programs.
+        let play = |s: &mut Synth| {
+            s.note_on(0, 60, 90);
+            s.note_on(DRUM_CHANNEL, 38, 100);
+            run(s, 0.2)
+        };
+        assert_eq!(play(&mut s), play(&mut Synth::new(SR)));
+        // A program change leaves a sounding note as it is.
+        let mut a = Synth::new(SR);
+        let mut b = Synth::new(SR);
+        a.note_on(1, 40, 90);
+        b.note_on(1, 40, 90);
+        b.set_program(1, Program::Bass);
+        assert_eq!(run(&mut a, 0.1), run(&mut b, 0.1));
+    }
+
+    #[test]
+    fn choke_all_silences_everything_within_a_tenth_of_a_second() {
+        let mut s = Synth::new(SR);
+        s.set_program(1, Program::Bass);
+        s.note_on(0, 60, 100);
+        s.note_on(1, 36, 100);
+        for k in [46, 49, 51, 53] {
+            s.note_on(DRUM_CHANNEL, k, 120);
+        }
+        let before = run(&mut s, 0.05);
+        s.choke_all();
+        let fade = run(&mut s, 0.12);
+        assert_clean(&fade);
+        assert_eq!(s.active_voices(), 0);
+        assert!(run(&mut s, 0.05).iter().all(|&v| v == 0.0));
+        // A fade, not a cut: the first sample after the choke follows on from the last before.
+        let (last, first) = (before[before.len() - 2], fade[0]);
+        assert!((last - first).abs() < 0.1, "jump {last} -> {first}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use models::synth::{DRUM_CHANNEL, MAX_VOICES, Synth};
+use models::synth::{DRUM_CHANNEL, MAX_VOICES, Program, Synth};
 
 /// Counts allocations while `WATCHING` is set.
 struct Counting;
@@ -35,9 +35,12 @@ static GLOBAL: Counting = Counting;
 
 #[test]
 fn synth_never_allocates_on_the_audio_path() {
+    // Every call the plugin's preview makes: programs, notes of both pitched sounds and the kit,
+    // releases, key-ups, chokes, renders of any length, reset.
     let mut synth = Synth::new(48_000.0);
     let mut block = vec![0.0f32; 2 * 512];
     WATCHING.store(true, Ordering::SeqCst);
+    synth.set_program(1, Program::Bass);
     for i in 0..200u32 {
         let key = (24 + i * 7 % 80) as u8;
         synth.note_on((i % 3) as u8, key, 40 + (i % 80) as u8);
@@ -48,6 +51,10 @@ fn synth_never_allocates_on_the_audio_path() {
         }
         if i % 64 == 63 {
             synth.all_notes_off();
+        }
+        if i % 50 == 49 {
+            synth.choke_all();
+            synth.set_program(2, if i % 100 == 49 { Program::Bass } else { Program::EPiano });
         }
     }
     assert_eq!(synth.active_voices(), MAX_VOICES, "the pool was full: stealing ran");

@@ -1,9 +1,10 @@
 //! Sideman: a MIDI generator that plays along with the musician, in step with the host.
 //!
 //! Wiring only (STYLE.md §2): the [`Plugin`] impl, the audio-thread `process()` that reads the
-//! transport and input and drives the [`schedule::NoteScheduler`], and the exports. The generator
-//! thread is [`engine`]; the protocol between the two is documented in [`channels`]. The GUI is
-//! [`editor`]: it reads the status and the generator's roll log, and steers through parameters.
+//! transport and input and drives the [`schedule::NoteScheduler`] (whose notes [`preview`] also
+//! plays on the audio output), and the exports. The generator thread is [`engine`]; the protocol
+//! between the two is documented in [`channels`]. The GUI is [`editor`]: it reads the status and
+//! the generator's roll log, and steers through parameters.
 //!
 //! `process()` never allocates, locks, logs or waits (except, in offline rendering only, for the
 //! worker to catch up: see [`channels`]); `assert_process_allocs` is a default feature, active in
@@ -13,6 +14,7 @@ pub mod channels;
 pub mod editor;
 pub mod engine;
 pub mod params;
+pub mod preview;
 pub mod schedule;
 
 use std::sync::Arc;
@@ -26,6 +28,7 @@ use nice_plug::prelude::*;
 use channels::{Channels, OFFLINE_WAIT_LIMIT_MS, SharedStatus, ToAudio, ToWorker, TransportSnapshot, bump};
 use engine::Engine;
 use params::{RoleParam, SidemanParams};
+use preview::{Preview, PreviewBlock};
 use schedule::NoteScheduler;
 
 /// Tolerance, in beats, for "the transport went on where the last block ended". Hosts quantise
@@ -63,6 +66,8 @@ pub struct Sideman {
     audio: Option<AudioSide>,
     /// Note scheduler (audio thread).
     scheduler: NoteScheduler,
+    /// The preview sound of the scheduled notes (audio thread; sample rate set in `activate()`).
+    preview: Preview,
     /// Processing mode from the last `activate()`.
     process_mode: ProcessMode,
     /// Whether the last block played (audio thread).
@@ -99,6 +104,7 @@ impl Default for Sideman {
             engine: None,
             audio: None,
             scheduler: NoteScheduler::new(),
+            preview: Preview::default(),
             process_mode: ProcessMode::Realtime,
             was_playing: false,
             expected_beat: 0.0,
@@ -252,8 +258,8 @@ impl Plugin for Sideman {
     const EMAIL: &'static str = PROJECT_EMAIL;
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
-    // An instrument with MIDI in and out and no audio input: one stereo output that stays silent,
-    // so hosts accept it as an instrument.
+    // An instrument with MIDI in and out and no audio input: one stereo output, which carries the
+    // preview sound (silent with "Preview sound" off), so hosts accept it as an instrument.
     const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[
         AudioIOLayout {
             main_input_channels: None,
@@ -290,6 +296,7 @@ impl Plugin for Sideman {
         _context: &mut impl ActivateContext<Self>,
     ) -> bool {
         self.process_mode = buffer_config.process_mode;
+        self.preview.set_sample_rate(buffer_config.sample_rate);
         if self.engine.is_none() {
             let ch = Channels::new();
             match Engine::spawn(
@@ -317,6 +324,7 @@ impl Plugin for Sideman {
 
     fn reset(&mut self) {
         self.needs_reset = true;
+        self.preview.reset();
     }
 
     fn deactivate(&mut self) {
@@ -331,6 +339,7 @@ impl Plugin for Sideman {
         if sounding {
             self.all_notes_off(0, (self.last_channel.clamp(1, 16) - 1) as u8);
         }
+        self.preview.reset();
         self.was_playing = false;
         self.needs_reset = true;
     }
@@ -387,7 +396,8 @@ impl Plugin for Sideman {
         // Panic (a rise of the parameter, from the editor's button or the host): everything off
         // now, and generation starts again from here.
         let panic = self.params.panic.value();
-        if panic && !self.last_panic {
+        let panicked = panic && !self.last_panic;
+        if panicked {
             self.scheduler.release_all(0);
             self.all_notes_off(0, (channel.clamp(1, 16) - 1) as u8);
             self.needs_reset = true;
@@ -509,6 +519,15 @@ impl Plugin for Sideman {
             }
         }
         self.was_playing = playing;
+        let preview = PreviewBlock {
+            enabled: self.params.preview.value(),
+            level_db: self.params.preview_level_db.value(),
+            role,
+            // Panic silences the preview too (drums ring past their note-offs).
+            playing: playing && !panicked,
+        };
+        self.preview
+            .process(buffer.as_slice(), self.scheduler.events(), preview);
         self.send_events(context);
         ProcessStatus::Normal
     }

@@ -27,6 +27,10 @@ pub const EDITOR_MIN_SIZE: (u32, u32) = (760, 520);
 pub const EDITOR_MAX_SIZE: (u32, u32) = (3840, 2160);
 /// Bars "Export MIDI" writes by default.
 pub const DEFAULT_EXPORT_BARS: u32 = 8;
+/// Level of the preview sound by default, dB.
+pub const DEFAULT_PREVIEW_LEVEL_DB: f32 = -12.0;
+/// Lowest and highest level of the preview sound, dB.
+pub const PREVIEW_LEVEL_RANGE_DB: (f32, f32) = (-48.0, 0.0);
 
 /// The editor's own settings, saved with the project (not parameters: nothing to automate).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -447,6 +451,13 @@ pub struct SidemanParams {
     /// Host bypass: releases every note and stays silent. Read by the audio thread.
     #[id = "bypass"]
     pub bypass: BoolParam,
+    /// The built-in preview sound on the audio output (see [`crate::preview`]): on until the
+    /// user routes the MIDI to an instrument. Read by the audio thread.
+    #[id = "preview"]
+    pub preview: BoolParam,
+    /// Level of the preview sound, dB. Read by the audio thread.
+    #[id = "prevlvl"]
+    pub preview_level_db: FloatParam,
 }
 
 /// The chord-tone bonus (nats) at 100 % Harmony.
@@ -549,6 +560,18 @@ impl Default for SidemanParams {
             vary_pct: stepped("Vary", 100.0, FloatRange::Linear { min: 0.0, max: 100.0 }, 1.0, 0, " %"),
             panic: BoolParam::new("Panic", false).non_automatable(),
             bypass: BoolParam::new("Bypass", false).make_bypass(),
+            preview: BoolParam::new("Preview sound", true),
+            preview_level_db: stepped(
+                "Preview level",
+                DEFAULT_PREVIEW_LEVEL_DB,
+                FloatRange::Linear {
+                    min: PREVIEW_LEVEL_RANGE_DB.0,
+                    max: PREVIEW_LEVEL_RANGE_DB.1,
+                },
+                0.5,
+                1,
+                " dB",
+            ),
         }
     }
 }
@@ -598,6 +621,7 @@ mod tests {
             &p.feel_pct,
             &p.rest_beats,
             &p.vary_pct,
+            &p.preview_level_db,
         ] {
             for i in 0..=20 {
                 let norm = i as f32 / 20.0;

@@ -1,5 +1,6 @@
-//! The voices of [`super::Synth`]: a two-operator FM tone for pitched notes and one parametric
-//! drum model (swept sine body + filtered noise or metallic squares) for every General MIDI drum.
+//! The voices of [`super::Synth`]: a two-operator FM electric piano and a round FM bass for pitched
+//! notes (the channel's [`Program`]), and one parametric drum model (swept sine body + filtered
+//! noise or metallic squares) for every General MIDI drum.
 //!
 //! Everything here is `Copy` and allocation-free. Every coefficient (frequencies as phase steps,
 //! exponential decays as per-sample multipliers, filter coefficients) is computed once at note-on,
@@ -7,7 +8,7 @@
 
 use std::f32::consts::{FRAC_PI_4, TAU};
 
-use super::Noise;
+use super::{Noise, Program};
 
 /// Level at which a decaying voice counts as silent (-80 dB) and frees itself.
 pub(super) const SILENCE: f32 = 1e-4;
@@ -22,7 +23,26 @@ const TONE_ATTACK_S: f32 = 0.003;
 const TONE_SUSTAIN: f32 = 0.3;
 /// Tone release time constant, seconds (silent after about 9 of them).
 const TONE_RELEASE_S: f32 = 0.08;
-/// How fast a choked open hi-hat dies, seconds (time constant).
+/// Bass FM index at full velocity, at the pluck (radians, above [`BASS_INDEX_FLOOR`]).
+const BASS_INDEX: f32 = 0.8;
+/// Bass FM index that stays while a note is held: a little warmth, no buzz.
+const BASS_INDEX_FLOOR: f32 = 0.15;
+/// How fast the bass pluck's brightness decays, seconds (time constant).
+const BASS_INDEX_S: f32 = 0.07;
+/// Level of the bass's second harmonic (a sine an octave up), relative to the fundamental.
+const BASS_SECOND: f32 = 0.15;
+/// Bass attack, seconds (linear): fast enough to pluck, slow enough not to click.
+const BASS_ATTACK_S: f32 = 0.002;
+/// Level the bass decays to while held (fraction of the peak).
+const BASS_SUSTAIN: f32 = 0.3;
+/// Bass decay time constant towards the sustain level, seconds.
+const BASS_DECAY_S: f32 = 0.3;
+/// Bass release time constant, seconds.
+const BASS_RELEASE_S: f32 = 0.05;
+/// Bass level relative to the electric piano's (low notes sound quieter at the same amplitude).
+const BASS_LEVEL: f32 = 1.25;
+/// How fast a choked voice dies (an open hi-hat hit by a closed one, or every voice on
+/// [`super::Synth::choke_all`]), seconds (time constant): silent within 0.12 s, without a click.
 const CHOKE_S: f32 = 0.012;
 /// The six square-wave frequencies of the TR-808 cymbal/hi-hat "metal" oscillator, Hz.
 const METAL_HZ: [f32; 6] = [205.3, 304.4, 369.6, 522.7, 540.0, 800.0];
@@ -86,8 +106,10 @@ pub(super) struct Voice {
 enum Sound {
     /// Free.
     Idle,
-    /// A pitched note.
+    /// A pitched note, electric piano.
     Tone(Tone),
+    /// A pitched note, bass.
+    Bass(Bass),
     /// A drum hit.
     Drum(Drum),
 }
@@ -103,17 +125,31 @@ impl Voice {
         sound: Sound::Idle,
     };
 
-    /// A pitched note, held.
-    pub fn tone(channel: u8, key: u8, velocity: u8, serial: u64, sample_rate: f32) -> Voice {
-        // Low notes a little left, high notes a little right, as on a piano seen from the bench.
-        let pan = (key as f32 - 64.0) / 64.0 * 0.3;
+    /// A pitched note of `program`, held.
+    pub fn pitched(program: Program, channel: u8, key: u8, velocity: u8, serial: u64, sample_rate: f32) -> Voice {
+        let (gain, sound) = match program {
+            Program::EPiano => {
+                // Low notes a little left, high notes a little right, as on a piano seen from the
+                // bench.
+                let pan = (key as f32 - 64.0) / 64.0 * 0.3;
+                (
+                    pan_gain(pan, velocity_gain(velocity)),
+                    Sound::Tone(Tone::new(key, velocity, sample_rate)),
+                )
+            }
+            // Centred, as a bass is mixed.
+            Program::Bass => (
+                pan_gain(0.0, BASS_LEVEL * velocity_gain(velocity)),
+                Sound::Bass(Bass::new(key, velocity, sample_rate)),
+            ),
+        };
         Voice {
             channel,
             key,
             held: true,
             serial,
-            gain: pan_gain(pan, velocity_gain(velocity)),
-            sound: Sound::Tone(Tone::new(key, velocity, sample_rate)),
+            gain,
+            sound,
         }
     }
 
@@ -139,8 +175,25 @@ impl Voice {
     /// Key up: a pitched note starts its release; a drum rings on.
     pub fn release(&mut self) {
         self.held = false;
-        if let Sound::Tone(t) = &mut self.sound {
-            t.stage = Stage::Release;
+        match &mut self.sound {
+            Sound::Tone(t) => t.env.release(),
+            Sound::Bass(b) => b.env.release(),
+            Sound::Idle | Sound::Drum(_) => {}
+        }
+    }
+
+    /// Fades the voice out within 0.12 s, whatever it plays (a stop, not a key up).
+    pub fn choke(&mut self, sample_rate: f32) {
+        self.held = false;
+        let coef = decay_coef(CHOKE_S, sample_rate);
+        match &mut self.sound {
+            Sound::Idle => {}
+            Sound::Tone(t) => t.env.choke(coef),
+            Sound::Bass(b) => b.env.choke(coef),
+            Sound::Drum(d) => {
+                d.noise_coef = d.noise_coef.min(coef);
+                d.body_coef = d.body_coef.min(coef);
+            }
         }
     }
 
@@ -159,6 +212,7 @@ impl Voice {
         let alive = match &mut self.sound {
             Sound::Idle => return,
             Sound::Tone(t) => t.render_add(out, self.gain),
+            Sound::Bass(b) => b.render_add(out, self.gain),
             Sound::Drum(d) => d.render_add(out, self.gain, noise),
         };
         if !alive {
@@ -167,7 +221,7 @@ impl Voice {
     }
 }
 
-/// Envelope stage of a tone.
+/// Envelope stage of a pitched note.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     /// Rising linearly to 1.
@@ -176,6 +230,71 @@ enum Stage {
     Decay,
     /// Falling exponentially towards 0 after key up.
     Release,
+}
+
+/// The amplitude envelope of a pitched note: a linear attack to 1, an exponential decay towards
+/// the sustain level while held, an exponential release after key up.
+#[derive(Debug, Clone, Copy)]
+struct Envelope {
+    /// Level.
+    level: f32,
+    /// Stage.
+    stage: Stage,
+    /// Attack increment per sample.
+    attack_step: f32,
+    /// Level the decay tends to.
+    sustain: f32,
+    /// Decay multiplier per sample (of the distance to the sustain level).
+    decay_coef: f32,
+    /// Release multiplier per sample.
+    release_coef: f32,
+}
+
+impl Envelope {
+    /// An envelope at 0, attacking; times in seconds (the decay and release are time constants).
+    fn new(attack_s: f32, decay_s: f32, sustain: f32, release_s: f32, sample_rate: f32) -> Envelope {
+        Envelope {
+            level: 0.0,
+            stage: Stage::Attack,
+            attack_step: 1.0 / (attack_s * sample_rate).max(1.0),
+            sustain,
+            decay_coef: decay_coef(decay_s, sample_rate),
+            release_coef: decay_coef(release_s, sample_rate),
+        }
+    }
+
+    /// Key up.
+    fn release(&mut self) {
+        self.stage = Stage::Release;
+    }
+
+    /// Key up with a faster release (`coef`: multiplier per sample), never a slower one.
+    fn choke(&mut self, coef: f32) {
+        self.stage = Stage::Release;
+        self.release_coef = self.release_coef.min(coef);
+    }
+
+    /// Advances one sample: the level, or `None` once released to silence.
+    #[inline]
+    fn next(&mut self) -> Option<f32> {
+        match self.stage {
+            Stage::Attack => {
+                self.level += self.attack_step;
+                if self.level >= 1.0 {
+                    self.level = 1.0;
+                    self.stage = Stage::Decay;
+                }
+            }
+            Stage::Decay => self.level = self.sustain + (self.level - self.sustain) * self.decay_coef,
+            Stage::Release => {
+                self.level *= self.release_coef;
+                if self.level < SILENCE {
+                    return None;
+                }
+            }
+        }
+        Some(self.level)
+    }
 }
 
 /// A two-operator FM electric-piano-ish tone: one sine modulator whose index decays from a bright
@@ -193,16 +312,8 @@ struct Tone {
     index: f32,
     /// Per-sample multiplier of `index`.
     index_coef: f32,
-    /// Envelope level.
-    env: f32,
-    /// Envelope stage.
-    stage: Stage,
-    /// Attack increment per sample.
-    attack_step: f32,
-    /// Decay multiplier per sample (towards the sustain level).
-    decay_coef: f32,
-    /// Release multiplier per sample.
-    release_coef: f32,
+    /// Amplitude envelope.
+    env: Envelope,
     /// Low-pass states, left and right.
     lp: [f32; 2],
     /// Low-pass coefficient.
@@ -222,11 +333,13 @@ impl Tone {
             mod_phase: 0.0,
             index: (0.8 + 2.6 * v) * (1.0 - 0.45 * kt.max(0.0)),
             index_coef: decay_coef(0.3 * (1.0 - 0.4 * kt), sample_rate),
-            env: 0.0,
-            stage: Stage::Attack,
-            attack_step: 1.0 / (TONE_ATTACK_S * sample_rate).max(1.0),
-            decay_coef: decay_coef((1.3 * (1.0 - 0.5 * kt)).clamp(0.4, 2.0), sample_rate),
-            release_coef: decay_coef(TONE_RELEASE_S, sample_rate),
+            env: Envelope::new(
+                TONE_ATTACK_S,
+                (1.3 * (1.0 - 0.5 * kt)).clamp(0.4, 2.0),
+                TONE_SUSTAIN,
+                TONE_RELEASE_S,
+                sample_rate,
+            ),
             lp: [0.0; 2],
             lp_coef: low_pass_coef(1000.0 + 5000.0 * v + 2.0 * hz, sample_rate),
         }
@@ -235,22 +348,9 @@ impl Tone {
     /// Adds into `out`; false once released to silence.
     fn render_add(&mut self, out: &mut [f32], gain: [f32; 2]) -> bool {
         for frame in out.chunks_exact_mut(2) {
-            match self.stage {
-                Stage::Attack => {
-                    self.env += self.attack_step;
-                    if self.env >= 1.0 {
-                        self.env = 1.0;
-                        self.stage = Stage::Decay;
-                    }
-                }
-                Stage::Decay => self.env = TONE_SUSTAIN + (self.env - TONE_SUSTAIN) * self.decay_coef,
-                Stage::Release => {
-                    self.env *= self.release_coef;
-                    if self.env < SILENCE {
-                        return false;
-                    }
-                }
-            }
+            let Some(env) = self.env.next() else {
+                return false;
+            };
             let m = (TAU * self.mod_phase).sin() * (TONE_INDEX_FLOOR + self.index);
             let a = (TAU * self.phase[0] + m).sin();
             let b = (TAU * self.phase[1] + m).sin();
@@ -265,8 +365,70 @@ impl Tone {
             };
             self.lp[0] += self.lp_coef * (0.62 * a + 0.38 * b - self.lp[0]);
             self.lp[1] += self.lp_coef * (0.38 * a + 0.62 * b - self.lp[1]);
-            frame[0] += self.lp[0] * self.env * gain[0];
-            frame[1] += self.lp[1] * self.env * gain[1];
+            frame[0] += self.lp[0] * env * gain[0];
+            frame[1] += self.lp[1] * env * gain[1];
+        }
+        true
+    }
+}
+
+/// A round bass: a sine carrier phase-modulated by itself at ratio 1 (an index that plucks bright
+/// and settles near a sine), a little second harmonic, and two one-pole low-passes that keep it
+/// below the electric piano's brightness; mono (the same signal left and right), a short decay to
+/// a held level and a quick release.
+#[derive(Debug, Clone, Copy)]
+struct Bass {
+    /// Carrier (and modulator) phase, turns.
+    phase: f32,
+    /// Phase step per sample.
+    step: f32,
+    /// FM index above [`BASS_INDEX_FLOOR`], radians; decays.
+    index: f32,
+    /// Per-sample multiplier of `index`.
+    index_coef: f32,
+    /// Amplitude envelope.
+    env: Envelope,
+    /// States of the two low-pass stages.
+    lp: [f32; 2],
+    /// Low-pass coefficient (both stages).
+    lp_coef: f32,
+}
+
+impl Bass {
+    fn new(key: u8, velocity: u8, sample_rate: f32) -> Bass {
+        let hz = 440.0 * ((key as f32 - 69.0) / 12.0).exp2();
+        let v = velocity.min(127) as f32 / 127.0;
+        Bass {
+            phase: 0.0,
+            step: (hz / sample_rate).min(0.45),
+            index: BASS_INDEX * (0.4 + 0.6 * v),
+            index_coef: decay_coef(BASS_INDEX_S, sample_rate),
+            env: Envelope::new(BASS_ATTACK_S, BASS_DECAY_S, BASS_SUSTAIN, BASS_RELEASE_S, sample_rate),
+            lp: [0.0; 2],
+            // Follows the key (the lowest harmonics pass) and opens a little with velocity.
+            lp_coef: low_pass_coef(250.0 + 500.0 * v + 3.0 * hz, sample_rate),
+        }
+    }
+
+    /// Adds into `out`; false once released to silence.
+    fn render_add(&mut self, out: &mut [f32], gain: [f32; 2]) -> bool {
+        for frame in out.chunks_exact_mut(2) {
+            let Some(env) = self.env.next() else {
+                return false;
+            };
+            let p = TAU * self.phase;
+            let x = (p + p.sin() * (BASS_INDEX_FLOOR + self.index)).sin() + BASS_SECOND * (2.0 * p).sin();
+            advance(&mut self.phase, self.step);
+            self.index = if self.index > 1e-6 {
+                self.index * self.index_coef
+            } else {
+                0.0
+            };
+            self.lp[0] += self.lp_coef * (x - self.lp[0]);
+            self.lp[1] += self.lp_coef * (self.lp[0] - self.lp[1]);
+            let y = self.lp[1] * env;
+            frame[0] += y * gain[0];
+            frame[1] += y * gain[1];
         }
         true
     }

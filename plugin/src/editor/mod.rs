@@ -19,6 +19,7 @@
 pub mod catalog;
 pub mod export;
 pub mod roll;
+mod sound;
 
 use std::error::Error;
 use std::path::PathBuf;
@@ -482,8 +483,10 @@ impl SidemanApp {
         }
     }
 
-    /// Title, model picker, role and style.
+    /// Title, model picker, role and style; the preview sound at the right (on a line of its own
+    /// when the window is too narrow).
     fn header(&mut self, ui: &mut Ui, setter: &ParamSetter) {
+        let mut placed = false;
         ui.horizontal(|ui| {
             ui.label(RichText::new("Sideman").size(20.0).strong().color(GENERATED_COLOUR));
             ui.add_space(8.0);
@@ -496,7 +499,14 @@ impl SidemanApp {
             ui.add_space(8.0);
             ui.label("Style");
             self.style_picker(ui, setter);
+            if ui.available_width() >= sound::PREVIEW_CONTROLS_WIDTH {
+                sound::preview_controls(ui, setter, &self.params);
+                placed = true;
+            }
         });
+        if !placed {
+            ui.horizontal(|ui| sound::preview_controls(ui, setter, &self.params));
+        }
     }
 
     fn model_picker(&mut self, ui: &mut Ui) {

@@ -260,6 +260,8 @@ pub struct Host {
     out_events: EventBuffer,
     out_left: Vec<f32>,
     out_right: Vec<f32>,
+    /// Length of the last block (what [`Host::audio`] returns).
+    last_len: usize,
     ports: AudioPorts,
     steady: u64,
     /// Wall time of the last `process()` call into the plugin, nanoseconds.
@@ -331,6 +333,7 @@ impl Host {
             out_events: EventBuffer::with_capacity(16384),
             out_left: vec![0.0; max_block as usize],
             out_right: vec![0.0; max_block as usize],
+            last_len: 0,
             ports: AudioPorts::with_capacity(2, 1),
             steady: 0,
             last_process_ns: 0,
@@ -361,6 +364,11 @@ impl Host {
         self.ccs.clear();
         let ev = transport.event();
         let proc = self.processor.as_mut().expect("processing");
+        // Garbage in the output buffers, as a host may hand over: a plugin that leaves a sample
+        // unwritten cannot pass for silent (NaN is not 0.0) nor replay the last block.
+        self.out_left.fill(f32::NAN);
+        self.out_right.fill(f32::NAN);
+        self.last_len = len as usize;
         let (l, r) = (&mut self.out_left[..len as usize], &mut self.out_right[..len as usize]);
         let mut outputs = self.ports.with_output_buffers([AudioPortBuffer {
             latency: 0,
@@ -424,6 +432,11 @@ impl Host {
             }
         }
         out
+    }
+
+    /// The audio output (left, right) of the last block processed.
+    pub fn audio(&self) -> (&[f32], &[f32]) {
+        (&self.out_left[..self.last_len], &self.out_right[..self.last_len])
     }
 
     /// CLAP parameter ids by parameter name, with their plain ranges.
