@@ -4,29 +4,40 @@
 //! notes ready from the playhead to the playhead plus the look-ahead. The message protocol with the
 //! audio thread is in [`crate::channels`]; this module decides *what* to regenerate:
 //!
-//! - **Reset** (play, seek, loop wrap, time signature, role or channel change): a new session at the
-//!   bar containing the new position; notes before the position are not sent.
-//! - **Input divergence.** The user's NoteOns become `IN` onsets (for roles conditioned on input)
-//!   and, through [`models::Chord::recognize`] over the held keys, chord changes. If the stream has
-//!   already been generated past such an event, the worker rolls back to the event's tick
-//!   (regenerating with the event written in), and replaces the notes the audio thread holds from
-//!   the **commit boundary**: the first whole beat at least [`COMMIT_MARGIN_MS`] after the playhead.
-//!   Notes before that boundary were already promised to the host and stay as they were. So a new
-//!   chord is followed from the next beat (at most one beat plus the margin after it is played).
-//!   In offline rendering the audio thread waits for the worker on every block, so the boundary is
-//!   the event itself: a bounce gives exactly the notes `trainer generate --input` writes for the
-//!   same model, seed, input and tempo.
+//! - **Reset** (play, seek, time signature, role or channel change): a new session at the bar
+//!   containing the new position; notes before the position are not sent. A **loop wrap** keeps
+//!   the conditioning (the looped input repeats) and plays the pass before again or continues from
+//!   it, as Lock and Vary say (`looping.rs`).
+//! - **Input divergence** (Accompany). The user's NoteOns become `IN` onsets (for roles
+//!   conditioned on input) and, through [`models::Chord::recognize`] over the held keys, chord
+//!   changes. If the stream has already been generated past such an event, the worker rolls back
+//!   to the event's tick (regenerating with the event written in), and replaces the notes the
+//!   audio thread holds from the **commit boundary**: the first 16th note ([`COMMIT_GRID_BEATS`])
+//!   that the regeneration can still meet, that is at least the model's measured regeneration time
+//!   (with [`REGEN_SAFETY`] headroom, never less than [`COMMIT_MARGIN_MS`]) after the playhead. The
+//!   stale notes from the boundary on are dropped before the regeneration starts, so a
+//!   regeneration that misses its deadline plays late notes, never wrong ones. Notes before the
+//!   boundary were already promised to the host and stay as they were. With the synthetic test
+//!   model at 180 BPM, a chord is followed from the first 16th at least 15 ms after it. In offline
+//!   rendering the audio thread waits for the worker on every block, so the boundary is the event
+//!   itself: a bounce gives exactly the notes `trainer generate --input` writes for the same
+//!   model, seed, input and tempo.
+//! - **Modes.** *Accompany* as above; *Free* ignores the input; *Call and response* and
+//!   *Continue* treat the user's notes as a phrase to answer or continue (`answer.rs`): silent
+//!   while the user plays, a session prompted with their phrase when they rest.
 //! - **Model choice.** The model reference in the state (a package path, or `builtin:<id>`; empty
 //!   means the built-in default for the role, see [`models::assets`]). A path that is gone falls
 //!   back to the default; a neural model without ONNX Runtime falls back to the built-in Markov
 //!   model. Both say so in [`SharedStatus::notice`] while the plugin plays on.
 //! - **Parameter changes** that shape generation (temperature, top-k/p, density, key/scale lock,
-//!   pitch range) roll back to the commit boundary; style, seed, model or a new tempo bucket start a
-//!   new session there. Velocity, humanize, swing and channel apply to notes as they are sent.
+//!   pitch range) roll back to the commit boundary; style, seed, model, mode or a new tempo
+//!   bucket start a new session there. Velocity, humanize, swing and channel apply to notes as
+//!   they are sent.
 //!
 //! Humanize and swing are pure functions of (seed, note), so regenerating a note gives the same
 //! note. The worker sleeps at most [`IDLE_SLEEP_MS`] between turns; the audio thread wakes it at
-//! once on a reset, on input, and in offline rendering on every block.
+//! once on a reset, on input, and in offline rendering on every block. It generates a beat per
+//! turn, so regenerated notes reach the audio thread as soon as they exist.
 
 mod answer;
 pub mod generator;
