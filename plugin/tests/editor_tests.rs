@@ -2,7 +2,8 @@
 //! an X11 window standing in for the host's, Sideman's GUI embedded in it through CLAP's `gui`
 //! extension by the clack-host test host, a ii-V-I played through the host with the default lead
 //! model, then a screenshot of the window (X11 `GetImage` -> PNG) that must not be blank and must
-//! show notes in both roll colours.
+//! show notes in both roll colours; then one at the minimum size, where the roll must still show
+//! the generated notes (the controls scroll instead of squeezing it out).
 //!
 //! `SIDEMAN_UPDATE_SCREENSHOT=1` also writes it to `docs/editor.png` (the README's picture).
 //!
@@ -363,6 +364,28 @@ fn editor_renders_a_ii_v_i_under_xvfb() {
         shot.write_png(&docs);
         eprintln!("updated {}", docs.display());
     }
+    // At the smallest size the controls wrap onto more rows: a second screenshot to look at.
+    let (wm, hm) = sideman::params::EDITOR_MIN_SIZE;
+    h.resize_gui(wm, hm).expect("resize the GUI to its minimum");
+    wait_for_saved_size(&mut h, wm, hm);
+    let settle = Instant::now();
+    while settle.elapsed() < Duration::from_millis(1000) {
+        h.pump_main_thread();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let small = grab(&conn, window);
+    let out_small = std::env::temp_dir().join("sideman-editor-min.png");
+    small.write_png(&out_small);
+    eprintln!(
+        "screenshot at the minimum size: {} ({}x{})",
+        out_small.display(),
+        small.width,
+        small.height
+    );
+    // The controls scroll there rather than squeeze the roll out: it still shows the notes.
+    let small_band = small.height * 25 / 100..small.height * 45 / 100;
+    let small_generated = small.count_near(colour(sideman::editor::GENERATED_COLOUR), 12, small_band);
+    eprintln!("roll at the minimum size: {small_generated} pixels in the generated colour");
     // The user resizes the window: the size is saved with the project...
     let (w2, h2) = (1200, 760);
     h.resize_gui(w2, h2).expect("resize the GUI");
@@ -404,4 +427,8 @@ fn editor_renders_a_ii_v_i_under_xvfb() {
     eprintln!("roll: {played} pixels in the input colour, {generated} in the generated colour");
     assert!(played >= 200, "the roll shows no input notes ({played} px)");
     assert!(generated >= 200, "the roll shows no generated notes ({generated} px)");
+    assert!(
+        small_generated >= 50,
+        "at the minimum size the roll shows no generated notes ({small_generated} px)"
+    );
 }

@@ -278,7 +278,7 @@ fn fuzz(blocks: usize, seed: u64, offline: bool, speed: f64) -> usize {
         } else if bypassed && r < 0.3 {
             bypassed = false;
             h.set_param(bypass_id, 0.0);
-        } else if r < 0.02 && r >= 0.01 {
+        } else if (0.01..0.02).contains(&r) {
             tr.beat = (rng.next_f64() * 64.0 * 12.0).round() / 12.0; // seek
         } else if r < 0.025 {
             tr.tempo = 60.0 + rng.next_f64() * 140.0;

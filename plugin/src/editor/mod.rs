@@ -19,6 +19,7 @@
 pub mod catalog;
 pub mod export;
 pub mod roll;
+mod session;
 mod sound;
 
 use std::error::Error;
@@ -42,7 +43,7 @@ use nice_plug_egui::{
 };
 
 use crate::channels::{EngineState, RollEvent, RuntimeState, SharedStatus};
-use crate::params::{EDITOR_MAX_SIZE, EDITOR_MIN_SIZE, EditorPrefs, RoleParam, SidemanParams};
+use crate::params::{EDITOR_MAX_SIZE, EDITOR_MIN_SIZE, EditorPrefs, ModeParam, RoleParam, SidemanParams};
 use catalog::{Catalog, ModelInfo};
 use export::{ExportOptions, FeedbackRecord, FeedbackSettings, PHRASE_BARS, Verdict};
 use roll::{DRUM_LANES, Lanes, PixelRect, RollGeometry, RollModel, RollNote};
@@ -63,6 +64,10 @@ const AHEAD_BG: Color32 = Color32::from_rgb(0x23, 0x27, 0x30);
 pub const PLAYING_FPS: f32 = 30.0;
 /// How often the editor refreshes its status while stopped.
 pub const IDLE_REFRESH_MS: u64 = 250;
+/// Least height of the piano roll, logical pixels: below it the controls scroll instead.
+const ROLL_MIN_HEIGHT: f32 = 140.0;
+/// Least height of the controls' scrolling area, logical pixels (a row of groups).
+const CONTROLS_MIN_HEIGHT: f32 = 100.0;
 /// How long a message under the controls stays.
 const TOAST_SECS: u64 = 8;
 
@@ -193,6 +198,8 @@ pub struct SidemanApp {
     /// The export folder as typed.
     export_dir_text: String,
     toast: Option<Toast>,
+    /// The Panic button's pulse in progress.
+    panic: session::PanicPulse,
 }
 
 impl SidemanApp {
@@ -214,6 +221,7 @@ impl SidemanApp {
                 prefs.export_dir
             },
             toast: None,
+            panic: session::PanicPulse::default(),
         }
     }
 
@@ -424,6 +432,7 @@ impl NiceEguiApp for SidemanApp {
         self.take_drops(ui);
         let Some(gui) = self.gui.clone() else { return };
         let setter = gui.param_setter();
+        self.panic.tick(ui, &setter, &self.params.panic);
         let min = vec2(EDITOR_MIN_SIZE.0 as f32, EDITOR_MIN_SIZE.1 as f32);
         ResizableWindow::new("sideman-resize").min_size(min).show(ui, |ui| {
             self.contents(ui, &setter);
@@ -454,14 +463,26 @@ impl SidemanApp {
             .frame(egui::Frame::new().inner_margin(Margin::symmetric(8, 6)))
             .show(ui, |ui| {
                 self.header(ui, setter);
-                self.status_line(ui);
+                self.status_row(ui, setter);
             });
+        egui::Panel::bottom("footer")
+            .frame(egui::Frame::new().inner_margin(Margin::symmetric(8, 6)))
+            .show(ui, |ui| self.footer(ui));
+        // The controls wrap onto more rows in a narrow window; past what leaves the roll its
+        // least height, they scroll.
+        let controls_height = (ui.available_rect_before_wrap().height() - ROLL_MIN_HEIGHT).max(CONTROLS_MIN_HEIGHT);
         egui::Panel::bottom("controls")
             .frame(egui::Frame::new().inner_margin(Margin::symmetric(8, 6)))
             .show(ui, |ui| {
-                self.controls(ui, setter);
-                ui.separator();
-                self.footer(ui);
+                // A bar always drawn, so the rows below are seen to be there.
+                ui.spacing_mut().scroll = egui::style::ScrollStyle::solid();
+                egui::ScrollArea::vertical()
+                    .id_salt("controls-scroll")
+                    .max_height(controls_height)
+                    // The panel offers last frame's height: ask for the full room, not that.
+                    .min_scrolled_height(controls_height)
+                    .auto_shrink([false, true])
+                    .show(ui, |ui| self.controls(ui, setter));
             });
         egui::CentralPanel::default()
             .frame(egui::Frame::new().inner_margin(Margin::symmetric(8, 2)))
@@ -507,6 +528,22 @@ impl SidemanApp {
         if !placed {
             ui.horizontal(|ui| sound::preview_controls(ui, setter, &self.params));
         }
+    }
+
+    /// The status line, with the Panic button at its right, always in view.
+    fn status_row(&mut self, ui: &mut Ui, setter: &ParamSetter) {
+        ui.horizontal(|ui| {
+            let spacing = ui.spacing().item_spacing.x;
+            let status_width = (ui.available_width() - session::PANIC_WIDTH - spacing).max(0.0);
+            ui.allocate_ui_with_layout(
+                vec2(status_width, 0.0),
+                egui::Layout::top_down(egui::Align::Min),
+                |ui| self.status_line(ui),
+            );
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                self.panic.button(ui, setter, &self.params.panic);
+            });
+        });
     }
 
     fn model_picker(&mut self, ui: &mut Ui) {
@@ -764,10 +801,13 @@ impl SidemanApp {
             });
     }
 
-    /// The knobs and selectors.
+    /// The knobs and selectors, in groups that wrap: how Sideman plays with you first.
     fn controls(&mut self, ui: &mut Ui, setter: &ParamSetter) {
         let p = self.params.clone();
         ui.horizontal_wrapped(|ui| {
+            group(ui, "Session", session::SESSION_GROUP_WIDTH, |ui| {
+                session::session_controls(ui, setter, &p);
+            });
             group(ui, "Generate", 6.0 * KNOB_PITCH, |ui| {
                 knob(ui, setter, &p.temperature, "Temp", "Temperature: low plays safe, high takes risks.", None);
                 knob(ui, setter, &p.top_k, "Top-k", "Only the k likeliest next notes (0 = off).", Some(&|v| if v < 0.5 { "off".into() } else { format!("{v:.0}") }));
@@ -811,8 +851,11 @@ impl SidemanApp {
             group(ui, "Seed & MIDI", 170.0, |ui| {
                 ui.vertical(|ui| {
                     self.seed_row(ui, setter);
-                    bool_toggle(ui, setter, &p.follow_input, "Follow my playing")
-                        .on_hover_text("On: Sideman follows the chords and notes you play. Off: it plays on its own.");
+                    ui.add_enabled_ui(p.mode.value() != ModeParam::Free, |ui| {
+                        bool_toggle(ui, setter, &p.follow_input, "Follow my playing")
+                            .on_hover_text("On: Sideman follows the chords and notes you play. Off: it plays on its own.")
+                            .on_disabled_hover_text("Mode Free: Sideman does not listen to you.");
+                    });
                     ui.horizontal(|ui| {
                         ui.label("MIDI out channel");
                         int_drag(ui, setter, &p.channel, 1..=16)
@@ -1213,13 +1256,18 @@ fn human_bytes(b: u64) -> String {
     }
 }
 
-/// A titled group of controls, `width` wide (about): it starts a new row when the window is too
-/// narrow for it.
+/// A titled group of controls in a wrapping row, `width` wide (about, until it has been drawn
+/// once: then as wide as it was): it starts a new row when the rest of this one is too narrow.
 fn group(ui: &mut Ui, title: &str, width: f32, add: impl FnOnce(&mut Ui)) {
-    if ui.available_width() < width + 16.0 {
+    let id = egui::Id::unique(("group-width", title));
+    let need = ui.data(|d| d.get_temp::<f32>(id)).unwrap_or(width + 16.0);
+    // `available_width` is the whole row's in a wrapping layout: the rest of this row is the
+    // room before the wrap. A group wider than the window stays on a row of its own.
+    let row_started = ui.cursor().min.x > ui.max_rect().min.x + 1.0;
+    if row_started && ui.available_size_before_wrap().x < need {
         ui.end_row();
     }
-    egui::Frame::new()
+    let drawn = egui::Frame::new()
         .fill(Color32::from_rgb(0x22, 0x25, 0x2C))
         .corner_radius(CornerRadius::same(5))
         .inner_margin(Margin::symmetric(6, 4))
@@ -1228,7 +1276,11 @@ fn group(ui: &mut Ui, title: &str, width: f32, add: impl FnOnce(&mut Ui)) {
                 ui.label(RichText::new(title).small().color(Color32::from_gray(160)));
                 ui.horizontal(add);
             });
-        });
+        })
+        .response
+        .rect
+        .width();
+    ui.data_mut(|d| d.insert_temp(id, drawn));
 }
 
 /// One change as one undo step: begin, set, end.
@@ -1279,7 +1331,9 @@ where
     if response.double_clicked() {
         set_once(setter, param, param.default_plain_value());
     }
-    if response.hovered() && !response.dragged() {
+    if response.hovered() && !response.dragged() && ui.is_enabled() {
+        // The wheel turns the knob; it does not scroll the controls too.
+        ui.input_mut(|i| i.smooth_scroll_delta = egui::Vec2::ZERO);
         // One step per wheel event (not per frame of smoothed scrolling).
         let steps: i32 = ui.input(|i| {
             i.events
