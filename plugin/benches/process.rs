@@ -166,7 +166,12 @@ fn bench(label: &str, model: &std::path::Path) {
                 .count();
             // The first live note from which the live notes are the regenerated ones (those of
             // the offline render, which follows the chord from its own tick).
-            let mut starts: Vec<f64> = live.notes.iter().map(|n| n.0).filter(|&b| b >= at && b < until).collect();
+            let mut starts: Vec<f64> = live
+                .notes
+                .iter()
+                .map(|n| n.0)
+                .filter(|&b| b >= at && b < until)
+                .collect();
             starts.sort_by(f64::total_cmp);
             if let Some(&first) = starts
                 .iter()

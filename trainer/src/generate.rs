@@ -42,9 +42,10 @@ pub struct GenerateArgs {
     /// Bars to generate (4/4), 1-2000.
     #[arg(long, default_value_t = 16, value_parser = crate::args::bars, allow_negative_numbers = true)]
     pub bars: u32,
-    /// Tempo (BPM, 20-400), written to the file and the model's header.
-    #[arg(long, default_value_t = 120.0, value_parser = crate::args::tempo, allow_negative_numbers = true)]
-    pub tempo: f64,
+    /// Tempo (BPM, 20-400), written to the file and the model's header. Default: the prompt's
+    /// tempo with --prompt, else 120.
+    #[arg(long, value_parser = crate::args::tempo, allow_negative_numbers = true)]
+    pub tempo: Option<f64>,
     /// Seed (the plugin's Seed parameter: the same number gives the same notes).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -97,6 +98,27 @@ pub struct GenerateArgs {
     /// Replace --out (and --render) if they exist.
     #[arg(long)]
     pub force: bool,
+    /// A sketch to continue (a MIDI file): its notes for the role (and its chords, given or
+    /// recognised) start the stream and the model continues from their end for --bars bars, in
+    /// the prompt's meter. The output holds the prompt, then the continuation.
+    #[arg(long, conflicts_with = "input")]
+    pub prompt: Option<PathBuf>,
+    /// Use only the first N bars of the prompt (default: every bar up to its last note).
+    #[arg(long, requires = "prompt", value_parser = crate::args::bars)]
+    pub prompt_bars: Option<u32>,
+    /// Write only the continuation (moved to start at bar 1), not the prompt before it.
+    #[arg(long, requires = "prompt")]
+    pub continuation_only: bool,
+}
+
+/// Tempo of `trainer generate` without --tempo or a prompt's tempo, BPM.
+pub const DEFAULT_TEMPO: f64 = 120.0;
+
+impl GenerateArgs {
+    /// The tempo asked for, else the default.
+    pub fn tempo(&self) -> f64 {
+        self.tempo.unwrap_or(DEFAULT_TEMPO)
+    }
 }
 
 /// Sample rate of `--render`, Hz.
@@ -148,8 +170,13 @@ pub fn render_wav(piece: &Piece, end_beat: f64, path: &Path) -> anyhow::Result<f
     Ok(audio.len() as f64 / 2.0 / RENDER_SAMPLE_RATE as f64)
 }
 
-/// Parses a progression: one entry per bar, chords within a bar split evenly.
+/// Parses a progression: one entry per bar (4/4), chords within a bar split evenly.
 pub fn parse_progression(text: &str, bars: u32) -> anyhow::Result<Vec<ChordEvent>> {
+    parse_progression_in(text, bars, 4.0)
+}
+
+/// [`parse_progression`] with bars of `bar_beats` beats.
+pub fn parse_progression_in(text: &str, bars: u32, bar_beats: f64) -> anyhow::Result<Vec<ChordEvent>> {
     let per_bar: Vec<Vec<Option<Chord>>> = text
         .split(|c: char| c.is_whitespace() || c == '|')
         .filter(|s| !s.is_empty())
@@ -172,10 +199,10 @@ pub fn parse_progression(text: &str, bars: u32) -> anyhow::Result<Vec<ChordEvent
     let mut out = Vec::new();
     for b in 0..bars {
         let chords = &per_bar[b as usize % per_bar.len()];
-        let step = 4.0 / chords.len() as f64;
+        let step = bar_beats / chords.len() as f64;
         for (i, c) in chords.iter().enumerate() {
             out.push(ChordEvent {
-                start: b as f64 * 4.0 + i as f64 * step,
+                start: b as f64 * bar_beats + i as f64 * step,
                 chord: *c,
             });
         }
@@ -255,9 +282,14 @@ fn voicing(c: &Chord) -> Vec<u8> {
     v
 }
 
-/// The root of the chord in force on every beat, in the bass register.
+/// The root of the chord in force on every beat of `bars` 4/4 bars, in the bass register.
 pub fn root_onsets(chords: &[ChordEvent], bars: u32) -> Vec<models::music::Onset> {
-    (0..bars * 4)
+    root_onsets_for(chords, bars * 4)
+}
+
+/// [`root_onsets`] over `beats` beats.
+pub fn root_onsets_for(chords: &[ChordEvent], beats: u32) -> Vec<models::music::Onset> {
+    (0..beats)
         .filter_map(|beat| {
             let b = beat as f64;
             let c = chords.iter().rev().find(|c| c.start <= b + 1e-9)?.chord?;
@@ -294,7 +326,7 @@ fn chord_events(cond: &Conditioning) -> Vec<ChordEvent> {
 /// The session settings of `trainer generate` for a package: the plugin's defaults for the role.
 pub fn session_config(pkg: &Package, role: Role, args: &GenerateArgs) -> anyhow::Result<SessionConfig> {
     let mut config = SessionConfig::new(role);
-    config.tempo_bpm = Some(args.tempo);
+    config.tempo_bpm = Some(args.tempo());
     config.seed = session_seed(args.seed);
     config.microtiming = pkg.manifest.microtiming;
     config.sampler = SamplerConfig {
@@ -336,8 +368,23 @@ pub fn session_config(pkg: &Package, role: Role, args: &GenerateArgs) -> anyhow:
 /// `trainer generate`.
 pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
     let t0 = std::time::Instant::now();
-    let inputs: Vec<&std::path::Path> = args.input.iter().map(|p| p.as_path()).collect();
+    let inputs: Vec<&std::path::Path> = args.input.iter().chain(&args.prompt).map(|p| p.as_path()).collect();
     crate::args::check_output(&args.out, &inputs, args.force)?;
+    let pkg = Package::open(&args.package).with_context(|| format!("cannot open the model {}", args.package))?;
+    let role = Role::parse(&args.role).with_context(|| format!("unknown role {:?}", args.role))?;
+    let prompt = match &args.prompt {
+        Some(path) => Some(crate::prompt::load(path, role, args.prompt_bars)?),
+        None => None,
+    };
+    let tempo = args
+        .tempo
+        .or_else(|| prompt.as_ref().and_then(|p| p.tempo_bpm))
+        .unwrap_or(DEFAULT_TEMPO);
+    let (numerator, denominator) = prompt.as_ref().map_or((4, 4), |p| (p.numerator, p.denominator));
+    let meter = Meter::constant(numerator, denominator);
+    let prompt_bars = prompt.as_ref().map_or(0, |p| p.bars);
+    let prompt_beats = meter.bar_start(prompt_bars);
+    let end = meter.bar_start(prompt_bars + args.bars);
     if let Some(wav) = &args.render {
         if resolved(wav) == resolved(&args.out) {
             bail!(
@@ -346,57 +393,52 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
             );
         }
         crate::args::check_output(wav, &inputs, args.force)?;
-        let seconds = args.bars as f64 * 4.0 * 60.0 / args.tempo;
+        let seconds = end * 60.0 / tempo;
         if seconds > MAX_RENDER_S {
             bail!(
                 "--render makes at most {} minutes of audio, and {} bars at {} BPM last {:.0} minutes: \
                  give fewer --bars or a faster --tempo (nothing was written)",
                 MAX_RENDER_S / 60.0,
-                args.bars,
-                args.tempo,
+                prompt_bars + args.bars,
+                tempo,
                 seconds / 60.0
             );
         }
     }
-    let pkg = Package::open(&args.package).with_context(|| format!("cannot open the model {}", args.package))?;
-    let role = Role::parse(&args.role).with_context(|| format!("unknown role {:?}", args.role))?;
     if !pkg.manifest.roles.contains(&role) {
         eprintln!("warning: {} was not trained for role {role}", pkg.manifest.name);
     }
-    let config = session_config(&pkg, role, args)?;
+    let mut config = session_config(&pkg, role, args)?;
+    config.tempo_bpm = Some(tempo);
+    if let Some(p) = &prompt {
+        p.configure(&mut config);
+    }
+    let bar_beats = meter.bar_start(1);
     let (cond, input_notes) = match (&args.input, &args.chords) {
         (Some(path), _) => {
             let (notes, _) = read_part(path)?;
             (InputFollower::follow_part(&notes, config.write_inputs), notes)
         }
         (None, Some(text)) => {
-            let chords = parse_progression(text, args.bars)?;
-            // Roles trained with input conditioning (a lead hears the bass) get the chord roots on
-            // every beat as a stand-in bass line.
-            let inputs = if config.write_inputs {
-                root_onsets(&chords, args.bars)
-            } else {
-                Vec::new()
-            };
-            let mut voiced = Vec::new();
-            for (i, c) in chords.iter().enumerate() {
-                let end = chords.get(i + 1).map_or(args.bars as f64 * 4.0, |n| n.start);
-                if let Some(ch) = c.chord {
-                    for p in voicing(&ch) {
-                        voiced.push(Note {
-                            start: c.start,
-                            duration: (end - c.start).max(0.25),
-                            pitch: p,
-                            velocity: 60,
-                        });
-                    }
-                }
-            }
-            voiced.sort_by(|a, b| a.start.total_cmp(&b.start).then(a.pitch.cmp(&b.pitch)));
-            (conditioning(&chords, &inputs), voiced)
+            // The progression starts after the prompt; the prompt keeps its own chords.
+            let mut chords: Vec<ChordEvent> = prompt.as_ref().map_or_else(Vec::new, |p| p.chords.clone());
+            chords.extend(
+                parse_progression_in(text, args.bars, bar_beats)?
+                    .into_iter()
+                    .map(|c| ChordEvent {
+                        start: c.start + prompt_beats,
+                        ..c
+                    }),
+            );
+            let voiced = voiced_chords(&chords, prompt_beats, end);
+            (conditioning_for(&chords, &config, end), voiced)
+        }
+        (None, None) if prompt.is_some() => {
+            let chords = prompt.as_ref().map_or_else(Vec::new, |p| p.chords.clone());
+            (conditioning_for(&chords, &config, end), Vec::new())
         }
         (None, None) if role.is_drums() => (Conditioning::default(), Vec::new()),
-        (None, None) => bail!("give --chords or --input (only drums play without them)"),
+        (None, None) => bail!("give --chords, --input or --prompt (only drums play without them)"),
     };
     let model = load_model(&pkg, args.fp32)?;
     let feel = Feel {
@@ -408,13 +450,24 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
             SwingUnit::Eighths
         },
     };
-    let notes: Vec<GeneratedNote> = generate_any(model, config, &cond, args.bars)?
+    let total_bars = prompt_bars + args.bars;
+    let notes: Vec<GeneratedNote> = generate_any(model, config, &cond, total_bars)?
         .into_iter()
         .map(|n| {
             let (start, duration) = place_note(n.start, n.duration, &feel);
             GeneratedNote { start, duration, ..n }
         })
         .collect();
+    let generated: Vec<Note> = notes.iter().map(|&n| Note::from(n)).collect();
+    let shift = if args.continuation_only { prompt_beats } else { 0.0 };
+    let mut part: Vec<Note> = match (&prompt, args.continuation_only) {
+        (Some(p), false) => p.notes.clone(),
+        _ => Vec::new(),
+    };
+    part.extend(generated.iter().map(|n| Note {
+        start: n.start - shift,
+        ..*n
+    }));
     let lead = Track {
         name: format!("Sideman {role}"),
         channel: if role.is_drums() { 9 } else { 0 },
@@ -424,23 +477,33 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
             Some(if role == Role::Bass { 32 } else { 65 })
         },
         role,
-        notes: notes.iter().map(|&n| Note::from(n)).collect(),
+        notes: part,
     };
     let chord_track = Track {
         name: if args.input.is_some() { "Input" } else { "Chords" }.into(),
         channel: 1,
         program: Some(0),
         role: Role::Comping,
-        notes: input_notes,
+        notes: input_notes
+            .into_iter()
+            .filter(|n| n.start >= shift - 1e-9)
+            .map(|n| Note {
+                start: n.start - shift,
+                ..n
+            })
+            .collect(),
     };
-    let end = args.bars as f64 * 4.0;
     let piece = Piece {
-        meter: Meter::default(),
-        tempo_map: vec![TempoChange {
-            beat: 0.0,
-            bpm: args.tempo,
-        }],
-        chords: chord_events(&cond).into_iter().filter(|c| c.start < end).collect(),
+        meter: meter.clone(),
+        tempo_map: vec![TempoChange { beat: 0.0, bpm: tempo }],
+        chords: chord_events(&cond)
+            .into_iter()
+            .filter(|c| c.start < end && c.start >= shift - 1e-9)
+            .map(|c| ChordEvent {
+                start: c.start - shift,
+                ..c
+            })
+            .collect(),
         tracks: if chord_track.notes.is_empty() {
             vec![lead]
         } else {
@@ -455,9 +518,19 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
         args.out.display(),
         t0.elapsed().as_secs_f64()
     );
+    if let Some(p) = &prompt {
+        println!(
+            "continued a {}-bar prompt in {}/{} ({} notes): pitch-class overlap with the prompt {:.2}",
+            p.bars,
+            p.numerator,
+            p.denominator,
+            p.notes.len(),
+            crate::prompt::pitch_class_overlap(&p.notes, &generated)
+        );
+    }
     if let Some(wav) = &args.render {
         let t1 = std::time::Instant::now();
-        let seconds = render_wav(&piece, end, wav)?;
+        let seconds = render_wav(&piece, end - shift, wav)?;
         println!(
             "{seconds:.1} s of audio -> {} ({:.2} s)",
             wav.display(),
@@ -465,6 +538,40 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Conditioning for `chords` up to beat `end`, with the chord roots on every beat as a stand-in
+/// bass line for roles trained with input (a lead hears the bass).
+fn conditioning_for(chords: &[ChordEvent], config: &SessionConfig, end: f64) -> Conditioning {
+    let inputs = if config.write_inputs {
+        root_onsets_for(chords, end.ceil() as u32)
+    } else {
+        Vec::new()
+    };
+    conditioning(chords, &inputs)
+}
+
+/// A chord track: each chord of `chords` from `from` on, voiced, held until the next one.
+fn voiced_chords(chords: &[ChordEvent], from: f64, end: f64) -> Vec<Note> {
+    let mut voiced = Vec::new();
+    for (i, c) in chords.iter().enumerate() {
+        let until = chords.get(i + 1).map_or(end, |n| n.start);
+        if c.start < from - 1e-9 {
+            continue;
+        }
+        if let Some(ch) = c.chord {
+            for p in voicing(&ch) {
+                voiced.push(Note {
+                    start: c.start,
+                    duration: (until - c.start).max(0.25),
+                    pitch: p,
+                    velocity: 60,
+                });
+            }
+        }
+    }
+    voiced.sort_by(|a, b| a.start.total_cmp(&b.start).then(a.pitch.cmp(&b.pitch)));
+    voiced
 }
 
 #[cfg(test)]

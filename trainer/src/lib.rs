@@ -16,6 +16,7 @@ pub mod model;
 pub mod onnx;
 pub mod plot;
 pub mod prepare;
+pub mod prompt;
 pub mod report;
 pub mod rng;
 pub mod ship;

@@ -18,7 +18,7 @@ fn args(out: PathBuf, style: &str, feel: f64, fills: u32, seed: u64) -> Generate
         chords: None,
         input: None,
         bars: BARS,
-        tempo: TEMPO,
+        tempo: Some(TEMPO),
         seed,
         temperature: 1.0,
         top_p: 0.95,
@@ -34,6 +34,9 @@ fn args(out: PathBuf, style: &str, feel: f64, fills: u32, seed: u64) -> Generate
         out,
         render: None,
         force: true,
+        prompt: None,
+        prompt_bars: None,
+        continuation_only: false,
     }
 }
 

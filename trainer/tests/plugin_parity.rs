@@ -107,7 +107,7 @@ fn trainer_notes(dir: &std::path::Path) -> Vec<(f64, f64, u8, u8)> {
         chords: None,
         input: Some(input),
         bars: BARS as u32,
-        tempo: TEMPO,
+        tempo: Some(TEMPO),
         seed: 1,
         temperature: 1.0,
         top_p: 0.95,
@@ -123,6 +123,9 @@ fn trainer_notes(dir: &std::path::Path) -> Vec<(f64, f64, u8, u8)> {
         out: out.clone(),
         render: None,
         force: true,
+        prompt: None,
+        prompt_bars: None,
+        continuation_only: false,
     })
     .unwrap();
     let piece = models::midi::read_file(&out).unwrap();
