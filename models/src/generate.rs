@@ -1023,18 +1023,26 @@ impl<M: TokenModel> Session<M> {
         if self.snapshots.len() > MAX_SNAPSHOTS {
             self.snapshots.remove(0);
         }
-        // Rebuild the stream and its marks without creating notes, then prefill the model.
+        self.rebuild(&ids, new_origin)?;
+        self.reprimes += 1;
+        Ok(())
+    }
+
+    /// Replaces the stream with `ids` (a header and whole bars from `origin`): replays them
+    /// through the grammar and the bookkeeping without creating notes (they are not played
+    /// again), then prefills the model. A rollback cannot reach into them.
+    fn rebuild(&mut self, ids: &[u32], origin: i64) -> Result<(), GenerateError> {
         self.tokens.clear();
         self.marks.clear();
         self.state = GrammarState::new();
-        self.origin = new_origin;
-        self.bar_start = new_origin - self.bar_ticks;
+        self.origin = origin;
+        self.bar_start = origin - self.bar_ticks;
         self.group = None;
         self.chord = None;
         self.header_len = ids.iter().position(|&i| i == Vocab::id(Token::Bar)).unwrap_or(0);
         self.replaying = true;
         let mut r = Ok(());
-        for &id in &ids {
+        for &id in ids {
             r = self.push(id);
             if r.is_err() {
                 break;
@@ -1045,7 +1053,6 @@ impl<M: TokenModel> Session<M> {
         r?;
         self.model.truncate(0);
         self.model.feed(&self.tokens)?;
-        self.reprimes += 1;
         Ok(())
     }
 }

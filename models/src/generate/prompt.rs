@@ -42,29 +42,7 @@ impl<M: TokenModel> Session<M> {
             first += 1;
             ids = self.encode_prompt(cond, first, bars, end)?;
         }
-        let origin = self.origin + first * bt;
-        self.tokens.clear();
-        self.marks.clear();
-        self.state = GrammarState::new();
-        self.origin = origin;
-        self.bar_start = origin - bt;
-        self.group = None;
-        self.chord = None;
-        self.header_len = ids.iter().position(|&i| i == Vocab::id(Token::Bar)).unwrap_or(0);
-        self.replaying = true;
-        let mut r = Ok(());
-        for &id in &ids {
-            r = self.push(id);
-            if r.is_err() {
-                break;
-            }
-        }
-        self.replaying = false;
-        self.replayed = self.tokens.len();
-        r?;
-        self.model.truncate(0);
-        self.model.feed(&self.tokens)?;
-        Ok(())
+        self.rebuild(&ids, self.origin + first * bt)
     }
 
     /// The prompt's bars `first..bars` (counted from the origin) up to tick `end`, encoded.

@@ -1290,6 +1290,27 @@ fn set_once<P: Param>(setter: &ParamSetter, param: &P, value: P::Plain) {
     setter.end_set_parameter(param);
 }
 
+/// Hands the value `v` of a widget the user drags or types in (`r`) to the host: one gesture
+/// from the drag's start to its end, a single change for a typed value.
+fn drag_gesture<P: Param>(setter: &ParamSetter, param: &P, r: &Response, v: P::Plain)
+where
+    P::Plain: PartialEq,
+{
+    if r.drag_started() {
+        setter.begin_set_parameter(param);
+    }
+    if r.changed() && v != param.unmodulated_plain_value() {
+        if r.dragged() || r.drag_stopped() {
+            setter.set_parameter(param, v);
+        } else {
+            set_once(setter, param, v);
+        }
+    }
+    if r.drag_stopped() {
+        setter.end_set_parameter(param);
+    }
+}
+
 /// Pixels of vertical drag for the whole range of a knob.
 const KNOB_DRAG_PX: f32 = 180.0;
 /// Width of a knob.
@@ -1456,19 +1477,7 @@ fn enum_combo<T: Enum + PartialEq + 'static>(
 fn int_drag(ui: &mut Ui, setter: &ParamSetter, param: &IntParam, range: std::ops::RangeInclusive<i32>) -> Response {
     let mut v = param.value();
     let r = ui.add(egui::DragValue::new(&mut v).range(range).speed(0.2));
-    if r.drag_started() {
-        setter.begin_set_parameter(param);
-    }
-    if r.changed() && v != param.value() {
-        if r.dragged() || r.drag_stopped() {
-            setter.set_parameter(param, v);
-        } else {
-            set_once(setter, param, v);
-        }
-    }
-    if r.drag_stopped() {
-        setter.end_set_parameter(param);
-    }
+    drag_gesture(setter, param, &r, v);
     r
 }
 

@@ -8,7 +8,7 @@
 use egui::{Response, Ui};
 use nice_plug::prelude::*;
 
-use super::{bool_toggle, set_once};
+use super::{bool_toggle, drag_gesture, set_once};
 use crate::params::{PREVIEW_LEVEL_RANGE_DB, SidemanParams};
 
 /// Room the controls take, logical pixels (the header puts them on a line of their own when it
@@ -44,19 +44,7 @@ fn level_slider(ui: &mut Ui, setter: &ParamSetter, param: &FloatParam) -> Respon
             .fixed_decimals(1)
             .suffix(" dB"),
     );
-    if r.drag_started() {
-        setter.begin_set_parameter(param);
-    }
-    if r.changed() && v != param.unmodulated_plain_value() {
-        if r.dragged() || r.drag_stopped() {
-            setter.set_parameter(param, v);
-        } else {
-            set_once(setter, param, v);
-        }
-    }
-    if r.drag_stopped() {
-        setter.end_set_parameter(param);
-    }
+    drag_gesture(setter, param, &r, v);
     if r.double_clicked() {
         set_once(setter, param, param.default_plain_value());
     }

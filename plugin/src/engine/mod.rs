@@ -511,32 +511,21 @@ impl Worker {
                 if !self.playing || mode == ModeParam::Free {
                     return;
                 }
-                let tick = beat_to_tick(beat);
                 if mode.answers() {
                     // The user's notes are the phrase; the chords they hold still set the harmony.
                     self.phrase_note_on(beat, pitch, velocity);
-                    if !self.params.follow_input.value() {
-                        return;
-                    }
-                    let effect = self.follower.note_on(&mut self.cond, tick, pitch, false);
-                    if let Some(c) = effect.chord {
-                        self.last_chord = Some(Some(c));
-                        bump(&self.status.chords_seen);
-                        self.roll(RollEvent::Chord { beat, chord: c });
-                    }
-                    if effect.changed && self.generator.as_ref().is_some_and(|g| g.written_through() >= tick) {
-                        self.pending_rollback = Some(self.pending_rollback.map_or(tick, |t: i64| t.min(tick)));
-                    }
-                    return;
                 }
                 if !self.params.follow_input.value() {
                     return;
                 }
-                let write_inputs = self
-                    .generator
-                    .as_ref()
-                    .and_then(|g| g.config())
-                    .is_some_and(|c| c.write_inputs);
+                // In an answering mode the notes are not conditioning, only the chords they make.
+                let write_inputs = !mode.answers()
+                    && self
+                        .generator
+                        .as_ref()
+                        .and_then(|g| g.config())
+                        .is_some_and(|c| c.write_inputs);
+                let tick = beat_to_tick(beat);
                 let effect = self.follower.note_on(&mut self.cond, tick, pitch, write_inputs);
                 if let Some(c) = effect.chord {
                     self.last_chord = Some(Some(c));
