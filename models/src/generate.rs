@@ -41,7 +41,7 @@ mod prompt;
 use std::collections::BTreeMap;
 
 use crate::chord::Chord;
-use crate::model::{ModelError, TokenModel};
+use crate::model::{ModelError, ModelState, TokenModel};
 use crate::music::{ChordEvent, Meter, Note, Onset, Role};
 use crate::sampling::{Constraints, Rng, Sampler, SamplerConfig, apply_constraints, is_sampleable};
 use crate::tokenizer::vocab::{
@@ -355,6 +355,9 @@ struct Snapshot {
     replayed: usize,
     /// Tick of the bar line where the re-prime happened.
     at: i64,
+    /// The model's context then, when it can save one (a KV cache): restored instead of
+    /// re-feeding the tokens.
+    model: Option<ModelState>,
 }
 
 /// Bars of an instrument's playing that set the velocity range of steady dynamics.
@@ -585,6 +588,7 @@ impl<M: TokenModel> Session<M> {
         // sampled again, and was sampled from the longer context): regenerating re-primes again
         // at the same bar line if it still must.
         let mut restored = false;
+        let mut saved = None;
         while self.snapshots.last().is_some_and(|s| tick <= s.at) {
             if let Some(s) = self.snapshots.pop() {
                 self.tokens = s.tokens;
@@ -592,6 +596,7 @@ impl<M: TokenModel> Session<M> {
                 self.header_len = s.header_len;
                 self.origin = s.origin;
                 self.replayed = s.replayed;
+                saved = s.model;
                 restored = true;
             }
         }
@@ -615,7 +620,7 @@ impl<M: TokenModel> Session<M> {
             // token) is no longer kept: they cannot be regenerated exactly.
             return false;
         }
-        if restored {
+        if restored && !saved.as_ref().is_some_and(|st| self.model.restore(st)) {
             self.model.truncate(0);
             if self.model.feed(&self.tokens[..i]).is_err() {
                 return false;
@@ -1019,6 +1024,7 @@ impl<M: TokenModel> Session<M> {
             origin: self.origin,
             replayed: self.replayed,
             at: self.bar_start,
+            model: self.model.save(),
         });
         if self.snapshots.len() > MAX_SNAPSHOTS {
             self.snapshots.remove(0);

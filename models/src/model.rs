@@ -18,6 +18,30 @@ pub enum ModelError {
     Backend(String),
 }
 
+/// A saved context: the tokens and whatever cache a model keeps, so that a session can go back to
+/// it without feeding the tokens again (a rollback to before a re-prime). Opaque; only the model
+/// that saved it reads it.
+#[derive(Clone)]
+pub struct ModelState(std::sync::Arc<dyn std::any::Any + Send + Sync>);
+
+impl ModelState {
+    /// Wraps a model's own state.
+    pub fn new<T: std::any::Any + Send + Sync>(state: T) -> ModelState {
+        ModelState(std::sync::Arc::new(state))
+    }
+
+    /// The state, if it is a `T`.
+    pub fn get<T: std::any::Any>(&self) -> Option<&T> {
+        self.0.downcast_ref()
+    }
+}
+
+impl std::fmt::Debug for ModelState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ModelState")
+    }
+}
+
 /// A model that scores the next token given everything fed so far.
 ///
 /// Implementations keep their own incremental state (a KV cache, a Markov context) and support
@@ -38,4 +62,13 @@ pub trait TokenModel: Send {
     fn next_logits(&mut self, out: &mut [f32]) -> Result<(), ModelError>;
     /// Longest context the model accepts, in tokens.
     fn context_len(&self) -> usize;
+    /// Saves the context for [`TokenModel::restore`]; `None` when re-feeding is as cheap.
+    fn save(&self) -> Option<ModelState> {
+        None
+    }
+    /// Goes back to a context [`TokenModel::save`] saved; false (and nothing changed) when the
+    /// state is not this model's.
+    fn restore(&mut self, _state: &ModelState) -> bool {
+        false
+    }
 }

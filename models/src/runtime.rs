@@ -22,7 +22,7 @@ use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::{DynValue, Tensor};
 
-use crate::model::{ModelError, TokenModel};
+use crate::model::{ModelError, ModelState, TokenModel};
 use crate::package::{ModelKind, OnnxIo, Package, PackageError};
 use crate::tokenizer::VOCAB_SIZE;
 use crate::tokenizer::features::{FEATURE_INPUT, FEATURES_PER_TOKEN, FeatureState};
@@ -299,6 +299,14 @@ pub struct OnnxModel {
     uses_features: bool,
 }
 
+/// What [`OnnxModel`] saves: the context, and per layer the cache's shape, keys and values.
+struct SavedContext {
+    tokens: Vec<u32>,
+    cached: usize,
+    logits: Vec<f32>,
+    cache: Vec<([usize; 4], Vec<f32>, Vec<f32>)>,
+}
+
 fn backend<E: std::fmt::Display>(e: E) -> ModelError {
     ModelError::Backend(e.to_string())
 }
@@ -564,6 +572,44 @@ impl TokenModel for OnnxModel {
 
     fn len(&self) -> usize {
         self.tokens.len()
+    }
+
+    /// A copy of the KV cache (a few hundred kB for the shipped models): restoring it costs a
+    /// copy, where re-feeding the context costs one pass of the network per token.
+    fn save(&self) -> Option<ModelState> {
+        let mut cache = Vec::with_capacity(self.cache.len());
+        for (k, v) in &self.cache {
+            let (shape, keys) = k.try_extract_tensor::<f32>().ok()?;
+            let (_, values) = v.try_extract_tensor::<f32>().ok()?;
+            let dims: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
+            let dims: [usize; 4] = dims.try_into().ok()?;
+            cache.push((dims, keys.to_vec(), values.to_vec()));
+        }
+        Some(ModelState::new(SavedContext {
+            tokens: self.tokens.clone(),
+            cached: self.cached,
+            logits: self.logits.clone(),
+            cache,
+        }))
+    }
+
+    fn restore(&mut self, state: &ModelState) -> bool {
+        let Some(saved) = state.get::<SavedContext>() else {
+            return false;
+        };
+        let tensor = |dims: [usize; 4], data: &[f32]| Tensor::from_array((dims, data.to_vec())).map(|t| t.into_dyn());
+        let mut cache = Vec::with_capacity(saved.cache.len());
+        for (dims, keys, values) in &saved.cache {
+            match (tensor(*dims, keys), tensor(*dims, values)) {
+                (Ok(k), Ok(v)) => cache.push((k, v)),
+                _ => return false,
+            }
+        }
+        self.tokens.clone_from(&saved.tokens);
+        self.cached = saved.cached;
+        self.logits.clone_from(&saved.logits);
+        self.cache = cache;
+        true
     }
 
     fn next_logits(&mut self, out: &mut [f32]) -> Result<(), ModelError> {

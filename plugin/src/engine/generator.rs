@@ -74,6 +74,14 @@ impl<M: TokenModel> TokenModel for Counted<M> {
     fn context_len(&self) -> usize {
         self.model.context_len()
     }
+
+    fn save(&self) -> Option<models::model::ModelState> {
+        self.model.save()
+    }
+
+    fn restore(&mut self, state: &models::model::ModelState) -> bool {
+        self.model.restore(state)
+    }
 }
 
 /// Makes a model when a generator has none (Markov: a new context over the shared table).
