@@ -5,7 +5,9 @@
 //!    run: the same plugin with the transport stopped (an almost empty `process()`).
 //! 2) Response: from a new chord on the input to the first note from which the notes played in
 //!    real time are those of the regenerated stream, at 120 and 180 BPM: the distribution of that
-//!    delay in ms, and how many changes still had a stale note half a beat or more after them.
+//!    delay in ms (it includes the model's own rests), of the last note of the old stream played
+//!    after the change, and how many changes still had a stale note half a beat or more after
+//!    them.
 //!    The reference is an offline render of the same input (the host waits for the generator, so
 //!    the new chord is followed from its own tick); the live run is paced in real time.
 //!
@@ -148,6 +150,7 @@ fn bench(label: &str, model: &std::path::Path) {
         let key = |n: &(f64, u8)| ((n.0 * 48.0).round() as i64, n.1);
         let mut differing = 0usize;
         let mut delays_ms = Vec::new();
+        let mut stale_ms = Vec::new();
         let mut late_half_beat = 0usize;
         for (i, &(at, _)) in live.chords.iter().enumerate().skip(1) {
             let until = live.chords.get(i + 1).map_or(bars as f64 * 4.0 - 1.0, |x| x.0);
@@ -182,22 +185,38 @@ fn bench(label: &str, model: &std::path::Path) {
             if within(&live.notes, at + 0.5) != within(&reference.notes, at + 0.5) {
                 late_half_beat += 1;
             }
+            // The last note of the old stream played after the change (0: none).
+            let reference_now = within(&reference.notes, at);
+            let last_stale = live
+                .notes
+                .iter()
+                .filter(|n| n.0 >= at - 1e-9 && n.0 < until - 1e-9 && !reference_now.contains(&key(n)))
+                .map(|n| n.0 - at)
+                .fold(0.0, f64::max);
+            stale_ms.push(last_stale * 60_000.0 / tempo);
         }
         let changes = live.chords.len().saturating_sub(1);
         delays_ms.sort_by(f64::total_cmp);
-        let q = |p: f64| {
-            if delays_ms.is_empty() {
+        stale_ms.sort_by(f64::total_cmp);
+        let quantile = |v: &[f64], p: f64| {
+            if v.is_empty() {
                 return f64::NAN;
             }
-            delays_ms[((delays_ms.len() - 1) as f64 * p).round() as usize]
+            v[((v.len() - 1) as f64 * p).round() as usize]
         };
+        let q = |p: f64| quantile(&delays_ms, p);
+        let qs = |p: f64| quantile(&stale_ms, p);
         println!(
-            "  response at {tempo} BPM ({changes} changes; half a beat = {:.0} ms): chord to first following note min {:.0} / median {:.0} / p90 {:.0} / max {:.0} ms; changes with a stale note half a beat or more after them: {late_half_beat}; {differing} notes played from the old stream after a change",
+            "  response at {tempo} BPM ({changes} changes; half a beat = {:.0} ms): chord to first following note min {:.0} / median {:.0} / p90 {:.0} / max {:.0} ms; last note of the old stream after the change min {:.0} / median {:.0} / p90 {:.0} / max {:.0} ms; changes with a stale note half a beat or more after them: {late_half_beat}; {differing} notes played from the old stream after a change",
             30_000.0 / tempo,
             q(0.0),
             q(0.5),
             q(0.9),
             q(1.0),
+            qs(0.0),
+            qs(0.5),
+            qs(0.9),
+            qs(1.0),
         );
     }
 }
