@@ -35,6 +35,13 @@
 //! (fewer if they would fill more than half the context) ([`Sequence::slice_bars`] of the decoded stream),
 //! re-encodes them and feeds them as one prefill. Rollback cannot reach before the kept bars;
 //! [`Session::rollback`] says so and the caller starts a new session.
+//!
+//! # Prompts and silence
+//! A session can start from a **prompt** ([`SessionConfig::prompt`]): notes that are the
+//! generated role's own first bars (a sketch to continue, the phrase an answer develops, the
+//! replayed bars of a loop). They are encoded with their conditioning and written like re-primed
+//! bars, and the model continues from their end. [`SessionConfig::silent_until`] keeps the
+//! session from starting a note before a tick. See `generate/prompt.rs`.
 
 mod prompt;
 
