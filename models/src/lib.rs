@@ -6,6 +6,7 @@
 //! - [`chord`]: chord symbols, their reduced quality set, and chord recognition from held notes;
 //! - [`tokenizer`]: the one tokenizer (see `models/TOKENS.md`), with its grammar;
 //! - [`midi`]: Standard MIDI File reading and writing;
+//! - [`musicxml`]: MusicXML and compressed `.mxl` reading (repeats expanded, chord symbols reduced);
 //! - [`wjazzd`]: the Weimar Jazz Database CSV pair format;
 //! - [`package`]: model packages (manifest + model files), checked on load;
 //! - [`model`]: the [`model::TokenModel`] interface every model implements;
@@ -26,6 +27,7 @@ pub mod markov;
 pub mod midi;
 pub mod model;
 pub mod music;
+pub mod musicxml;
 pub mod package;
 pub mod runtime;
 pub mod sampling;

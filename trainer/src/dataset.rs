@@ -162,6 +162,15 @@ pub struct FileRecord {
     pub roles: Vec<Role>,
     /// Notes in the file (all tracks).
     pub notes: u64,
+    /// A MusicXML score's title (its movement title, else its work title).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// A MusicXML score's composer(s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub composer: Option<String>,
+    /// A MusicXML score's date, when it gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
 }
 
 /// A file that was not used, and why.
@@ -173,12 +182,14 @@ pub struct Skipped {
     pub reason: String,
 }
 
-/// A file that was used although only part of it could be read (a truncated MIDI file).
+/// A file that was used although only part of it could be read (a truncated MIDI file), or that
+/// was read with omissions (a MusicXML score with a jump left unexpanded).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartialFile {
     /// The file.
     pub path: String,
-    /// What was read and why it is partial: "truncated MIDI (...), read N notes up to bar B".
+    /// What was read and why it is partial: "truncated MIDI (...), read N notes up to bar B", or
+    /// "MusicXML read with omissions: jump \"D.S. al Coda\" at measure 32 not expanded; ...".
     pub reason: String,
 }
 

@@ -286,6 +286,7 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
             microtiming: pkg.manifest.microtiming,
             vocab: Some(PathBuf::from(&args.from)),
             drum_map: crate::prepare::DrumMap::None,
+            layout_depth: 3,
         };
         crate::prepare::run(&prepare)?;
     }

@@ -1,11 +1,15 @@
-//! `trainer prepare`: folders of MIDI files and WJazzD CSV pairs -> a tokenized dataset.
+//! `trainer prepare`: folders of MIDI files, MusicXML scores (`.musicxml`, `.xml`, `.mxl`) and
+//! WJazzD CSV pairs -> a tokenized dataset.
 //!
 //! Every input file becomes one [`Piece`], then one sequence per role it has (with that role's
-//! default conditioning, see `models::tokenizer::SequenceSpec`). The split is decided by a hash of
-//! the piece's identity (a WJazzD tune title, a MIDI file's stem), so every transposition and
-//! every role of a piece, and every take of a tune, land in the same split; a small folder is
-//! topped up to a few validation and test pieces ([`crate::dataset::assign_splits`]). Train sequences of
-//! pitched roles are transposed to 12 keys with `--transpose all-keys`; drums never are.
+//! default conditioning, see `models::tokenizer::SequenceSpec`). A file that cannot be read is a
+//! skipped file with its reason; a truncated MIDI file, or a MusicXML score read with omissions
+//! (jumps left unexpanded...), is used for what it holds and listed as partial with why. The split
+//! is decided by a hash of the piece's identity (a WJazzD tune title, a file's stem), so every
+//! transposition and every role of a piece, and every take of a tune, land in the same split; a
+//! small folder is topped up to a few validation and test pieces
+//! ([`crate::dataset::assign_splits`]). Train sequences of pitched roles are transposed to 12 keys
+//! with `--transpose all-keys`; drums never are.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -13,6 +17,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
+use models::musicxml::ScoreInfo;
 use models::package::DataSource;
 use models::tokenizer::{Sequence, Tokenizer, Vocab, sequences_from_piece};
 use models::{Piece, Role};
@@ -23,12 +28,19 @@ use crate::dataset::{
     TokenStats, assign_splits,
 };
 
+mod report;
+mod styles;
+
+use report::{licence_of, print_report};
+use styles::styles_of;
+pub use styles::{gmd_tags, layout_tag, score_tags};
+
 /// Where style tags come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum StyleFrom {
     /// The tags the folder lists (a `styles.json`, or the Groove MIDI Dataset's `info.csv`: genre,
     /// genre/groove, drummer, beat or fill), else the groove family for `family__Groove.mid`
-    /// names, else the input folder's name.
+    /// names, else a MusicXML score's composer, else the input folder's name.
     Auto,
     /// The input folder's name (the corpus).
     Source,
@@ -39,6 +51,14 @@ pub enum StyleFrom {
     /// The same as `auto` (a `styles.json` in the input folder: `{ "relative/path.mid": ["tag",
     /// ...] }`, files it does not list falling back to the family or folder name).
     Manifest,
+    /// The folder layout: the folders from the input folder down to the file, at most
+    /// `--layout-depth` of them, underscores read as spaces, joined with " / " (a tree
+    /// `Romantic/Chopin,_Frédéric/Keyboard/` gives NotaGen's `Period / Composer / Instrumentation`
+    /// tag "Romantic / Chopin, Frédéric / Keyboard").
+    Layout,
+    /// A MusicXML score's metadata: its composer, work title and date, each a tag (one tag per
+    /// title: for a large corpus, mind the 512 style slots). Other files: the input folder's name.
+    Score,
 }
 
 /// Transposition augmentation of the train split.
@@ -53,7 +73,8 @@ pub enum Transpose {
 /// Arguments of `trainer prepare`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct PrepareArgs {
-    /// Input folders, searched recursively for .mid/.midi files and WJazzD CSV pairs. Append
+    /// Input folders, searched recursively for .mid/.midi files, MusicXML scores
+    /// (.musicxml/.xml/.mxl) and WJazzD CSV pairs. Append
     /// `=ROLE` to merge every pitched track of that corpus into one part of ROLE (for example
     /// `bach-chorales=piano` turns four voices into one piano part).
     #[arg(long = "input", required = true, num_args = 1..)]
@@ -67,6 +88,9 @@ pub struct PrepareArgs {
     /// Where style tags come from.
     #[arg(long, value_enum, default_value_t = StyleFrom::Auto)]
     pub style_from: StyleFrom,
+    /// How many folders below the input folder `--style-from layout` joins into a tag.
+    #[arg(long, default_value_t = 3)]
+    pub layout_depth: usize,
     /// Tag every piece with this one style (for example "Modern / Satie, Erik / Piano") instead
     /// of deriving tags with --style-from.
     #[arg(long)]
@@ -128,13 +152,14 @@ impl DrumMap {
 #[derive(Debug, Clone)]
 enum Job {
     Midi { path: PathBuf },
+    MusicXml { path: PathBuf },
     Wjazzd { melody: PathBuf, beats: PathBuf },
 }
 
 impl Job {
     fn path(&self) -> &Path {
         match self {
-            Job::Midi { path } => path,
+            Job::Midi { path } | Job::MusicXml { path } => path,
             Job::Wjazzd { melody, .. } => melody,
         }
     }
@@ -156,37 +181,6 @@ struct FileOut {
     untransposed_tokens: u64,
     untransposed_notes: u64,
     solo_tokens: u64,
-}
-
-fn licence_of(source: &str) -> (&'static str, &'static str) {
-    let s = source.to_ascii_lowercase();
-    if s.contains("wjazzd") {
-        (
-            "ODbL-1.0",
-            "Weimar Jazz Database, Jazzomat Research Project (University of Music Franz Liszt Weimar)",
-        )
-    } else if s.contains("mma") {
-        (
-            "GPL-2.0-or-later",
-            "MMA (Musical MIDI Accompaniment) groove libraries, rendered with mma 21.09",
-        )
-    } else if s.contains("gmd") || s.contains("groove-midi") || s.contains("groove midi") {
-        (
-            "CC-BY-4.0",
-            "Groove MIDI Dataset v1.0.0 by Google Magenta (Gillick, Roberts, Engel, Eck, Bamman, \
-             \"Learning to Groove with Inverse Sequence Transformations\", ICML 2019): human drumming \
-             by 10 drummers on a Roland TD-11, with its microtiming and velocities",
-        )
-    } else if s.contains("bach") {
-        ("public domain", "J.S. Bach chorales from the music21 corpus")
-    } else if s.contains("folk") || s.contains("oneill") || s.contains("ryan") {
-        (
-            "public domain",
-            "folk tunes (O'Neill's / Ryan's) from the music21 corpus via abc2midi",
-        )
-    } else {
-        ("unknown: see the corpus's README", "user data")
-    }
 }
 
 fn parse_input(spec: &str) -> anyhow::Result<Input> {
@@ -223,37 +217,6 @@ fn parse_input(spec: &str) -> anyhow::Result<Input> {
         merge,
         styles,
     })
-}
-
-/// The style tags of the Groove MIDI Dataset's `info.csv` (columns drummer, session, id, style,
-/// bpm, beat_type, time_signature, midi_filename, ...), by file: the genre (`funk`), the groove
-/// when it has one (`neworleans/funk`), the drummer (`drummer3`), and `beat` or `fill`. Another
-/// CSV gives no tags.
-pub fn gmd_tags(csv: &str) -> BTreeMap<String, Vec<String>> {
-    let mut lines = csv.lines();
-    let header: Vec<&str> = lines.next().unwrap_or("").split(',').map(str::trim).collect();
-    let col = |name: &str| header.iter().position(|h| *h == name);
-    let (Some(drummer), Some(style), Some(kind), Some(file)) =
-        (col("drummer"), col("style"), col("beat_type"), col("midi_filename"))
-    else {
-        return BTreeMap::new();
-    };
-    let mut out = BTreeMap::new();
-    for line in lines {
-        let f: Vec<&str> = line.split(',').map(str::trim).collect();
-        let (Some(d), Some(st), Some(k), Some(path)) = (f.get(drummer), f.get(style), f.get(kind), f.get(file)) else {
-            continue;
-        };
-        let mut tags = vec![st.split('/').next().unwrap_or(st).to_string()];
-        if st.contains('/') {
-            tags.push(st.to_string());
-        }
-        tags.push(d.to_string());
-        tags.push(k.to_string());
-        tags.retain(|t| !t.is_empty());
-        out.insert(path.to_string(), tags);
-    }
-    out
 }
 
 /// Finds the MIDI files and WJazzD pairs under `dir` (sorted, so the order is stable): symbolic
@@ -307,7 +270,8 @@ fn walk(dir: &Path, out: &mut Vec<Job>, skipped: &mut Vec<Skipped>) -> anyhow::R
         let is_midi = p
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi"));
-        if !is_midi {
+        let is_musicxml = models::musicxml::is_musicxml_path(p);
+        if !is_midi && !is_musicxml {
             continue;
         }
         if !entry.file_type().is_file() {
@@ -317,7 +281,12 @@ fn walk(dir: &Path, out: &mut Vec<Job>, skipped: &mut Vec<Skipped>) -> anyhow::R
             });
             continue;
         }
-        out.push(Job::Midi { path: p.to_path_buf() });
+        let path = p.to_path_buf();
+        out.push(if is_midi {
+            Job::Midi { path }
+        } else {
+            Job::MusicXml { path }
+        });
     }
     Ok(())
 }
@@ -341,51 +310,36 @@ fn piece_identity(job: &Job, source: &str) -> String {
             };
             format!("wjazzd/{}", title.to_ascii_lowercase())
         }
-        Job::Midi { .. } => format!("{source}/{}", stem.to_ascii_lowercase()),
+        Job::Midi { .. } | Job::MusicXml { .. } => format!("{source}/{}", stem.to_ascii_lowercase()),
     }
 }
 
-fn styles_of(job: &Job, input: &Input, rule: StyleFrom) -> Vec<String> {
-    let path = job.path();
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let family = stem.split_once("__").map(|(f, _)| f.to_string());
-    let auto = || vec![family.clone().unwrap_or_else(|| input.name.clone())];
-    match rule {
-        // A listing (styles.json, a GMD info.csv) first; `manifest` is the older name of `auto`.
-        StyleFrom::Auto | StyleFrom::Manifest => {
-            let rel = path
-                .strip_prefix(&input.root)
-                .unwrap_or(path)
-                .to_string_lossy()
-                .into_owned();
-            input.styles.get(&rel).cloned().unwrap_or_else(auto)
-        }
-        StyleFrom::Source => vec![input.name.clone()],
-        StyleFrom::Dir => {
-            vec![
-                path.parent()
-                    .and_then(|p| p.file_name())
-                    .map_or_else(|| input.name.clone(), |n| n.to_string_lossy().into_owned()),
-            ]
-        }
-        StyleFrom::Filename => vec![family.unwrap_or(stem)],
-    }
+/// A piece read, and for a MusicXML score its metadata.
+struct ReadFile {
+    piece: Piece,
+    score: Option<ScoreInfo>,
 }
 
-/// Reads one input: its piece, and for a truncated MIDI file read in part, the warning
-/// ("truncated MIDI (...), read N notes up to bar B").
-fn read_piece(job: &Job, merge: Option<Role>, drum_map: DrumMap) -> Result<(Piece, Option<String>), String> {
+/// Reads one input: its piece, and the warning for a file read in part or with omissions (a
+/// truncated MIDI file: "truncated MIDI (...), read N notes up to bar B"; a MusicXML score with
+/// jumps it did not expand: "MusicXML read with omissions: ...").
+fn read_piece(job: &Job, merge: Option<Role>, drum_map: DrumMap) -> Result<(ReadFile, Option<String>), String> {
     let chain = |e: &dyn std::error::Error| models::error::chain(e);
-    let (mut piece, warning) = match job {
+    let (mut piece, warning, score) = match job {
         Job::Midi { path } => {
             let (piece, report) = models::midi::read_file_with_report(path).map_err(|e| chain(&e))?;
             let warning = report.warning(&piece);
-            (piece, warning)
+            (piece, warning, None)
         }
-        Job::Wjazzd { melody, beats } => (models::wjazzd::read_pair(melody, beats).map_err(|e| chain(&e))?, None),
+        Job::MusicXml { path } => {
+            let file = models::musicxml::read_file_with_report(path).map_err(|e| chain(&e))?;
+            (file.piece, file.report.warning(), Some(file.info))
+        }
+        Job::Wjazzd { melody, beats } => (
+            models::wjazzd::read_pair(melody, beats).map_err(|e| chain(&e))?,
+            None,
+            None,
+        ),
     };
     if let Some(role) = merge {
         models::midi::merge_into_role(&mut piece, role);
@@ -397,13 +351,13 @@ fn read_piece(job: &Job, merge: Option<Role>, drum_map: DrumMap) -> Result<(Piec
             }
         }
     }
-    Ok((piece, warning))
+    Ok((ReadFile { piece, score }, warning))
 }
 
 #[allow(clippy::too_many_arguments)]
 fn process(
     job: &Job,
-    piece: &Piece,
+    read: &ReadFile,
     input: &Input,
     tokenizer: &Tokenizer,
     styles: &[String],
@@ -411,6 +365,8 @@ fn process(
     transpose: Transpose,
     split: Split,
 ) -> Result<FileOut, String> {
+    let piece = &read.piece;
+    let score = read.score.as_ref();
     let source = input.name.clone();
     let piece_id = piece_identity(job, &source);
     let slots: Vec<u16> = styles.iter().filter_map(|s| tokenizer.vocab.style_slot(s)).collect();
@@ -432,6 +388,9 @@ fn process(
             styles: styles.to_vec(),
             roles: seqs.iter().map(|s| s.role).collect(),
             notes: piece.note_count() as u64,
+            title: score.and_then(|s| s.title()).map(str::to_string),
+            composer: score.and_then(|s| s.composer.clone()),
+            date: score.and_then(|s| s.date.clone()),
         },
         seqs: Vec::new(),
         untransposed_tokens: 0,
@@ -496,7 +455,7 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
             .progress_chars("=> "),
     );
     // Read every file first, so that only files that parse give their styles a slot.
-    let (pieces, partial): (Vec<Result<Piece, String>>, Vec<Option<String>>) = jobs
+    let (pieces, partial): (Vec<Result<ReadFile, String>>, Vec<Option<String>>) = jobs
         .par_iter()
         .map(|(i, job)| {
             let r = read_piece(job, inputs[*i].merge, args.drum_map);
@@ -507,7 +466,8 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
             }
         })
         .unzip();
-    // A truncated file is used for what it holds, with one warning naming it.
+    // A truncated file (or a score read with omissions) is used for what it holds, with one
+    // warning naming it.
     bar.suspend(|| {
         for ((_, job), warning) in jobs.iter().zip(&partial) {
             if let Some(w) = warning {
@@ -528,9 +488,13 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
     };
     let file_styles: Vec<Vec<String>> = jobs
         .iter()
-        .map(|(i, j)| match &args.style {
+        .zip(&pieces)
+        .map(|((i, j), read)| match &args.style {
             Some(style) => vec![style.clone()],
-            None => styles_of(j, &inputs[*i], args.style_from),
+            None => {
+                let score = read.as_ref().ok().and_then(|r| r.score.as_ref());
+                styles_of(j.path(), &inputs[*i], args.style_from, args.layout_depth, score)
+            }
         })
         .collect();
     let all_styles: BTreeSet<&String> = file_styles
@@ -677,57 +641,4 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
     Dataset::write(&args.out, &manifest, &splits)?;
     print_report(&args.out, &manifest, notes0, started.elapsed().as_secs_f64());
     Ok(())
-}
-
-fn print_report(out: &Path, m: &DatasetManifest, notes: u64, seconds: f64) {
-    println!("prepared {}", out.display());
-    println!(
-        "  files read     {:>9}   skipped {}   partial {}",
-        m.files.len(),
-        m.skipped.len(),
-        m.partial.len()
-    );
-    if !m.partial.is_empty() {
-        println!(
-            "    {:>5} x truncated MIDI read in part, used for what it holds   (e.g. {})",
-            m.partial.len(),
-            m.partial[0].path
-        );
-    }
-    let mut reasons: BTreeMap<String, (usize, &str)> = BTreeMap::new();
-    for s in &m.skipped {
-        // Group by the reason with the file name taken out.
-        let key = s.reason.replace(&s.path, "<file>");
-        let e = reasons.entry(key).or_insert((0, &s.path));
-        e.0 += 1;
-    }
-    for (reason, (n, example)) in &reasons {
-        println!("    {n:>5} x {reason}   (e.g. {example})");
-    }
-    println!("  notes          {notes:>9}   (generated roles, untransposed)");
-    println!("  styles         {:>9}", m.vocab.styles.len());
-    println!("  vocabulary     {:>9}   ids ({})", m.vocab.size, m.vocab.version);
-    for (split, s) in &m.splits {
-        let roles: Vec<String> = s.by_role.iter().map(|(r, n)| format!("{r} {n}")).collect();
-        println!(
-            "  {:<6} {:>6} pieces {:>8} sequences {:>11} tokens   [{}]",
-            split.name(),
-            s.pieces,
-            s.sequences,
-            s.tokens,
-            roles.join(", ")
-        );
-    }
-    println!(
-        "  tokens/note    {:>9.2}   with chords and input conditioning",
-        m.stats.tokens_per_note
-    );
-    println!(
-        "  tokens/note    {:>9.2}   each role alone (MidiTok REMI measured 4.4-4.6)",
-        m.stats.solo_tokens_per_note
-    );
-    println!(
-        "  time           {seconds:>8.1}s   (reading and tokenizing {:.1}s)",
-        m.stats.seconds
-    );
 }

@@ -43,6 +43,7 @@ fn prepare_splits_by_piece_augments_train_only_and_survives_bad_files() {
         microtiming: false,
         vocab: None,
         drum_map: DrumMap::None,
+        layout_depth: 3,
     };
     prepare::run(&args).unwrap();
     let ds = Dataset::open(&out).unwrap();
@@ -122,6 +123,7 @@ fn prepare_walks_links_once_skips_what_is_not_a_file_and_fails_when_nothing_is_r
         microtiming: false,
         vocab: None,
         drum_map: DrumMap::None,
+        layout_depth: 3,
     };
     let out = tmp.path().join("ds");
     prepare::run(&args(&root, &out)).unwrap();
@@ -199,6 +201,7 @@ fn gmd_folders_get_their_tags_and_the_9_class_map() {
         microtiming: true,
         vocab: None,
         drum_map: DrumMap::Gmd,
+        layout_depth: 3,
     };
     prepare::run(&args).unwrap();
     let ds = Dataset::open(&out).unwrap();
@@ -225,4 +228,171 @@ fn gmd_folders_get_their_tags_and_the_9_class_map() {
             assert!(seq.notes.iter().any(|n| n.pitch == 38) && seq.notes.iter().any(|n| n.pitch == 42));
         }
     }
+}
+
+/// A song for voice and piano as MusicXML: the voice sings `pitch`, the piano (two staves)
+/// holds a chord, over four bars, with a composer and titles.
+fn song(composer: &str, work: &str, title: &str, pitch: &str) -> String {
+    let note = |step: &str, octave: u8, staff: u8, chord: bool| {
+        let c = if chord { "<chord/>" } else { "" };
+        format!(
+            "<note>{c}<pitch><step>{step}</step><octave>{octave}</octave></pitch><duration>4</duration>\
+             <staff>{staff}</staff></note>"
+        )
+    };
+    let attrs =
+        "<attributes><divisions>1</divisions><time><beats>4</beats><beat-type>4</beat-type></time></attributes>";
+    let mut voice = String::new();
+    let mut piano = String::new();
+    for bar in 1..=4 {
+        let head = if bar == 1 { attrs } else { "" };
+        voice += &format!("<measure number=\"{bar}\">{head}{}</measure>", note(pitch, 5, 1, false));
+        let staves = if bar == 1 {
+            "<attributes><staves>2</staves></attributes>"
+        } else {
+            ""
+        };
+        piano += &format!(
+            "<measure number=\"{bar}\">{head}{staves}{}{}<backup><duration>4</duration></backup>{}{}</measure>",
+            note("E", 4, 1, false),
+            note("G", 4, 1, true),
+            note("C", 3, 2, false),
+            note("G", 3, 2, true)
+        );
+    }
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><score-partwise version=\"4.0\"><work><work-title>{work}</work-title></work>\
+         <movement-title>{title}</movement-title><identification><creator type=\"composer\">{composer}</creator></identification>\
+         <part-list><score-part id=\"P1\"><part-name>Voice</part-name><score-instrument id=\"I1\"><instrument-name>Voice</instrument-name>\
+         <instrument-sound>voice.vocals</instrument-sound></score-instrument></score-part>\
+         <score-part id=\"P2\"><part-name>Piano</part-name></score-part></part-list>\
+         <part id=\"P1\">{voice}</part><part id=\"P2\">{piano}</part></score-partwise>"
+    )
+}
+
+/// A compressed MusicXML archive of `xml`.
+fn mxl(xml: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    let container = "<container><rootfiles><rootfile full-path=\"score.xml\"/></rootfiles></container>";
+    w.start_file("META-INF/container.xml", options).unwrap();
+    w.write_all(container.as_bytes()).unwrap();
+    w.start_file("score.xml", options).unwrap();
+    w.write_all(xml.as_bytes()).unwrap();
+    w.finish().unwrap().into_inner()
+}
+
+/// MusicXML folders (`.mxl` in nested folders, plain `.musicxml`) are read like MIDI ones: the
+/// piano part is the piano role, tags come from the folder layout or the score, and a truncated
+/// `.mxl` or an XML file that is not a score is a skipped file with its reason.
+#[test]
+fn musicxml_folders_give_piano_parts_tags_and_skipped_files_with_reasons() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("lieder");
+    let songs = [
+        (
+            "Gounod,_Charles/6_Mélodies/5_Le_lever",
+            "Charles Gounod",
+            "6 Mélodies",
+            "Le lever",
+            "G",
+        ),
+        (
+            "Gounod,_Charles/_/Sérénade",
+            "Charles Gounod",
+            "Sérénade",
+            "Sérénade",
+            "A",
+        ),
+        (
+            "Schubert,_Franz/Winterreise/1_Gute_Nacht",
+            "Franz Schubert",
+            "Winterreise",
+            "Gute Nacht",
+            "F",
+        ),
+    ];
+    for (i, (dir, composer, work, title, pitch)) in songs.iter().enumerate() {
+        let dir = root.join(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let xml = song(composer, work, title, pitch);
+        if i == 2 {
+            std::fs::write(dir.join(format!("lc{i}.musicxml")), xml).unwrap();
+        } else {
+            std::fs::write(dir.join(format!("lc{i}.mxl")), mxl(&xml)).unwrap();
+        }
+    }
+    let cut = mxl(&song("X", "Y", "Z", "C"));
+    std::fs::write(root.join("Schubert,_Franz/cut.mxl"), &cut[..cut.len() / 2]).unwrap();
+    std::fs::write(root.join("notes.xml"), "<notes><note>not a score</note></notes>").unwrap();
+    let args = |style_from, depth, out: &Path| PrepareArgs {
+        inputs: vec![root.display().to_string()],
+        out: out.to_path_buf(),
+        role: vec!["piano".into()],
+        style_from,
+        style: None,
+        transpose: Transpose::None,
+        microtiming: false,
+        vocab: None,
+        drum_map: DrumMap::None,
+        layout_depth: depth,
+    };
+
+    let out = tmp.path().join("layout");
+    prepare::run(&args(StyleFrom::Layout, 1, &out)).unwrap();
+    let ds = Dataset::open(&out).unwrap();
+    let m = &ds.manifest;
+    assert_eq!(m.files.len(), 3, "{:?}", m.skipped);
+    assert_eq!(m.roles, vec![Role::Piano]);
+    assert_eq!(m.vocab.styles, vec!["Gounod, Charles", "Schubert, Franz"]);
+    let mut skipped: Vec<(&str, &str)> = m
+        .skipped
+        .iter()
+        .map(|s| (s.path.rsplit('/').next().unwrap(), s.reason.as_str()))
+        .collect();
+    skipped.sort();
+    assert_eq!(skipped.len(), 2, "{skipped:?}");
+    assert_eq!(skipped[0].0, "cut.mxl");
+    assert!(skipped[0].1.contains("the .mxl archive cannot be read"), "{skipped:?}");
+    assert_eq!(skipped[1].0, "notes.xml");
+    assert!(
+        skipped[1]
+            .1
+            .ends_with("not a MusicXML score: the root element is <notes>"),
+        "{skipped:?}"
+    );
+    let lever = m.files.iter().find(|f| f.path.ends_with("lc0.mxl")).unwrap();
+    assert_eq!(lever.title.as_deref(), Some("Le lever"));
+    assert_eq!(lever.composer.as_deref(), Some("Charles Gounod"));
+    assert_eq!(lever.date, None);
+    // The piano part alone: 4 bars of a held chord, 4 notes each.
+    for split in Split::ALL {
+        let data = ds.load_split(split).unwrap();
+        for i in 0..data.seqs.len() {
+            let ids: Vec<u32> = data.seq(i).iter().map(|&t| t as u32).collect();
+            let seq = decode(&ids).unwrap();
+            assert_eq!(seq.role, Role::Piano);
+            assert_eq!(seq.notes.len(), 16);
+        }
+    }
+
+    // Tags from the score: composer and work title; by default (auto): the composer.
+    let out = tmp.path().join("score");
+    prepare::run(&args(StyleFrom::Score, 3, &out)).unwrap();
+    let m = Dataset::open(&out).unwrap().manifest;
+    assert_eq!(
+        m.vocab.styles,
+        vec![
+            "6 Mélodies",
+            "Charles Gounod",
+            "Franz Schubert",
+            "Sérénade",
+            "Winterreise"
+        ]
+    );
+    let out = tmp.path().join("auto");
+    prepare::run(&args(StyleFrom::Auto, 3, &out)).unwrap();
+    let m = Dataset::open(&out).unwrap().manifest;
+    assert_eq!(m.vocab.styles, vec!["Charles Gounod", "Franz Schubert"]);
 }

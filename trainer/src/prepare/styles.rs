@@ -1,0 +1,156 @@
+//! Style tags of a file: from a listing (`styles.json`, a GMD `info.csv`), the folder layout, the
+//! file name, or a MusicXML score's own metadata.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use models::musicxml::ScoreInfo;
+
+use super::{Input, StyleFrom};
+
+/// The style tags of the Groove MIDI Dataset's `info.csv` (columns drummer, session, id, style,
+/// bpm, beat_type, time_signature, midi_filename, ...), by file: the genre (`funk`), the groove
+/// when it has one (`neworleans/funk`), the drummer (`drummer3`), and `beat` or `fill`. Another
+/// CSV gives no tags.
+pub fn gmd_tags(csv: &str) -> BTreeMap<String, Vec<String>> {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split(',').map(str::trim).collect();
+    let col = |name: &str| header.iter().position(|h| *h == name);
+    let (Some(drummer), Some(style), Some(kind), Some(file)) =
+        (col("drummer"), col("style"), col("beat_type"), col("midi_filename"))
+    else {
+        return BTreeMap::new();
+    };
+    let mut out = BTreeMap::new();
+    for line in lines {
+        let f: Vec<&str> = line.split(',').map(str::trim).collect();
+        let (Some(d), Some(st), Some(k), Some(path)) = (f.get(drummer), f.get(style), f.get(kind), f.get(file)) else {
+            continue;
+        };
+        let mut tags = vec![st.split('/').next().unwrap_or(st).to_string()];
+        if st.contains('/') {
+            tags.push(st.to_string());
+        }
+        tags.push(d.to_string());
+        tags.push(k.to_string());
+        tags.retain(|t| !t.is_empty());
+        out.insert(path.to_string(), tags);
+    }
+    out
+}
+
+/// The folders from `root` down to `path`'s folder, at most `depth` of them, underscores read as
+/// spaces, joined with ` / `: `Romantic/Chopin,_Frédéric/Keyboard/x.mxl` gives NotaGen's
+/// `Period / Composer / Instrumentation` tag "Romantic / Chopin, Frédéric / Keyboard". `None` for
+/// a file directly in `root`.
+pub fn layout_tag(root: &Path, path: &Path, depth: usize) -> Option<String> {
+    let rel = path.strip_prefix(root).ok()?.parent()?;
+    let folders: Vec<String> = rel
+        .components()
+        .take(depth)
+        .map(|c| c.as_os_str().to_string_lossy().replace('_', " ").trim().to_string())
+        .filter(|f| !f.is_empty())
+        .collect();
+    (!folders.is_empty()).then(|| folders.join(" / "))
+}
+
+/// Tags from a score's metadata: its composer, its work title (else its movement title) and its
+/// date, each when the score has it.
+pub fn score_tags(info: &ScoreInfo) -> Vec<String> {
+    [
+        info.composer.clone(),
+        info.work_title.clone().or_else(|| info.movement_title.clone()),
+        info.date.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// The style tags of the file at `path` of `input` under `rule`. `score` is the metadata of a
+/// MusicXML file.
+pub(super) fn styles_of(
+    path: &Path,
+    input: &Input,
+    rule: StyleFrom,
+    layout_depth: usize,
+    score: Option<&ScoreInfo>,
+) -> Vec<String> {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let family = stem.split_once("__").map(|(f, _)| f.to_string());
+    let auto = || {
+        let composer = score.and_then(|s| s.composer.clone());
+        vec![family.clone().or(composer).unwrap_or_else(|| input.name.clone())]
+    };
+    match rule {
+        // A listing (styles.json, a GMD info.csv) first; `manifest` is the older name of `auto`.
+        StyleFrom::Auto | StyleFrom::Manifest => {
+            let rel = path
+                .strip_prefix(&input.root)
+                .unwrap_or(path)
+                .to_string_lossy()
+                .into_owned();
+            input.styles.get(&rel).cloned().unwrap_or_else(auto)
+        }
+        StyleFrom::Source => vec![input.name.clone()],
+        StyleFrom::Dir => {
+            vec![
+                path.parent()
+                    .and_then(|p| p.file_name())
+                    .map_or_else(|| input.name.clone(), |n| n.to_string_lossy().into_owned()),
+            ]
+        }
+        StyleFrom::Filename => vec![family.unwrap_or(stem)],
+        StyleFrom::Layout => vec![layout_tag(&input.root, path, layout_depth).unwrap_or_else(|| input.name.clone())],
+        StyleFrom::Score => {
+            let tags = score.map(score_tags).unwrap_or_default();
+            if tags.is_empty() {
+                vec![input.name.clone()]
+            } else {
+                tags
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_tags_join_folders_in_notagen_form() {
+        let root = Path::new("/data/mine");
+        let tag = |p: &str, depth| layout_tag(root, &root.join(p), depth);
+        assert_eq!(
+            tag("Romantic/Chopin,_Frédéric/Keyboard/op9/no2.mxl", 3).as_deref(),
+            Some("Romantic / Chopin, Frédéric / Keyboard")
+        );
+        assert_eq!(
+            tag("Gounod,_Charles/6_Mélodies/5_Le_lever/lc1.mxl", 1).as_deref(),
+            Some("Gounod, Charles")
+        );
+        assert_eq!(tag("loose.mxl", 3), None);
+        assert_eq!(layout_tag(root, Path::new("/elsewhere/x.mxl"), 3), None);
+    }
+
+    #[test]
+    fn score_tags_are_composer_work_and_date() {
+        let info = ScoreInfo {
+            work_title: Some("6 Mélodies".into()),
+            movement_title: Some("Le lever".into()),
+            composer: Some("Charles Gounod".into()),
+            date: Some("1855".into()),
+            ..ScoreInfo::default()
+        };
+        assert_eq!(score_tags(&info), vec!["Charles Gounod", "6 Mélodies", "1855"]);
+        let song = ScoreInfo {
+            movement_title: Some("Guilty".into()),
+            ..ScoreInfo::default()
+        };
+        assert_eq!(score_tags(&song), vec!["Guilty"]);
+        assert!(score_tags(&ScoreInfo::default()).is_empty());
+    }
+}
