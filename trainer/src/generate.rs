@@ -98,7 +98,7 @@ pub struct GenerateArgs {
     /// Replace --out (and --render) if they exist.
     #[arg(long)]
     pub force: bool,
-    /// A sketch to continue (a MIDI file): its notes for the role (and its chords, given or
+    /// A sketch to continue (MIDI, or MusicXML `.musicxml`/`.xml`/`.mxl`): its notes for the role (and its chords, given or
     /// recognised) start the stream and the model continues from their end for --bars bars, in
     /// the prompt's meter. The output holds the prompt, then the continuation.
     #[arg(long, conflicts_with = "input")]

@@ -1,4 +1,4 @@
-//! `trainer generate --prompt`: continue a sketch. The prompt's notes (and chords, if any) are
+//! `trainer generate --prompt`: continue a sketch (MIDI or MusicXML). The prompt's notes (and chords, if any) are
 //! the start of the generated role's stream ([`SessionConfig::prompt`], the same code path as the
 //! plugin's *Continue* mode); the model continues from the prompt's end, in its meter, and the
 //! output holds the prompt followed by the continuation.
@@ -47,13 +47,24 @@ impl Prompt {
     }
 }
 
-/// Reads `path` (a MIDI file) and keeps its first `bars` bars (all bars with notes by default).
+/// Reads `path` (a MIDI file, or MusicXML: `.musicxml`, `.xml`, `.mxl`) and keeps its first
+/// `bars` bars (all bars with notes by default).
 pub fn load(path: &Path, role: Role, bars: Option<u32>) -> anyhow::Result<Prompt> {
-    let (piece, report) = models::midi::read_file_with_report(path)
-        .with_context(|| format!("cannot read the prompt {}", path.display()))?;
-    if let Some(w) = report.warning(&piece) {
-        eprintln!("warning: {}: {w}", path.display());
-    }
+    let piece = if models::musicxml::is_musicxml_path(path) {
+        let score = models::musicxml::read_file_with_report(path)
+            .with_context(|| format!("cannot read the prompt {}", path.display()))?;
+        if let Some(w) = score.report.warning() {
+            eprintln!("warning: {}: {w}", path.display());
+        }
+        score.piece
+    } else {
+        let (piece, report) = models::midi::read_file_with_report(path)
+            .with_context(|| format!("cannot read the prompt {}", path.display()))?;
+        if let Some(w) = report.warning(&piece) {
+            eprintln!("warning: {}: {w}", path.display());
+        }
+        piece
+    };
     from_piece(&piece, role, bars).with_context(|| format!("prompt {}", path.display()))
 }
 

@@ -133,3 +133,43 @@ fn a_sketch_is_continued_in_its_meter_after_itself() {
     assert_eq!(notes_of(&out3).1, only);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A MusicXML sketch (two bars of 3/4 with a G chord symbol) is a prompt too.
+#[test]
+fn a_musicxml_sketch_is_a_prompt() {
+    let dir = std::env::temp_dir().join(format!("sideman-prompt-xml-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let note = |step: &str, octave: u8, chord: bool| {
+        format!(
+            "<note>{}<pitch><step>{step}</step><octave>{octave}</octave></pitch><duration>1</duration><voice>1</voice><type>quarter</type></note>",
+            if chord { "<chord/>" } else { "" }
+        )
+    };
+    let bar = |n: u32, attrs: &str| {
+        format!(
+            "<measure number=\"{n}\">{attrs}<harmony><root><root-step>G</root-step></root><kind>major</kind></harmony>{}{}{}{}{}</measure>",
+            note("G", 4, false),
+            note("B", 3, true),
+            note("B", 4, false),
+            note("D", 5, false),
+            note("D", 4, true),
+        )
+    };
+    let attrs = "<attributes><divisions>1</divisions><key><fifths>1</fifths></key><time><beats>3</beats><beat-type>4</beat-type></time></attributes><sound tempo=\"80\"/>";
+    let xml = format!(
+        "<?xml version=\"1.0\"?><score-partwise version=\"4.0\"><part-list><score-part id=\"P1\"><part-name>Piano</part-name></score-part></part-list><part id=\"P1\">{}{}</part></score-partwise>",
+        bar(1, attrs),
+        bar(2, "")
+    );
+    let prompt = dir.join("sketch.musicxml");
+    std::fs::write(&prompt, xml).unwrap();
+    let out = dir.join("continued.mid");
+    run(&args(&prompt, out.clone(), 4, None, false)).unwrap();
+    let (piece, notes) = notes_of(&out);
+    assert_eq!(piece.meter.at_bar(0).numerator, 3);
+    assert!((piece.initial_bpm() - 80.0).abs() < 0.01, "{}", piece.initial_bpm());
+    let prompt_notes: Vec<_> = notes.iter().filter(|n| n.start < 6.0 - 1e-6).collect();
+    assert_eq!(prompt_notes.len(), 10, "{prompt_notes:?}");
+    assert!(notes.iter().any(|n| n.start >= 6.0), "a continuation");
+    let _ = std::fs::remove_dir_all(&dir);
+}
