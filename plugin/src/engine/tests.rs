@@ -1,0 +1,242 @@
+//! The worker with a real model package: it feeds the editor, and model loading falls back and
+//! says why.
+
+use super::*;
+use crate::channels::{Channels, EngineState, RollEvent, RuntimeState};
+use models::markov::MarkovBuilder;
+use models::package::{MANIFEST_FORMAT, Manifest, ModelKind, Package};
+use models::{Note, Sequence, Tokenizer, Vocab};
+
+fn package(dir: &std::path::Path) {
+    // A lead over Dm7 with its chord tones as input, as the tests play it.
+    let mut s = Sequence::new(Role::Lead);
+    for bar in 0..4 {
+        s.chords.push(models::music::ChordEvent {
+            start: bar as f64 * 4.0,
+            chord: models::chord::Chord::parse("Dm7").unwrap(),
+        });
+        for pitch in [38, 62, 65, 69, 72] {
+            s.inputs.push(models::music::Onset {
+                start: bar as f64 * 4.0,
+                pitch,
+            });
+        }
+    }
+    s.notes = (0..32)
+        .map(|i| Note {
+            start: i as f64 * 0.5,
+            duration: 0.5,
+            pitch: 60 + (i % 5) as u8,
+            velocity: 80,
+        })
+        .collect();
+    let mut b = MarkovBuilder::new(8);
+    b.add_sequence(&Tokenizer::default().encode(&s).unwrap());
+    std::fs::create_dir_all(dir).unwrap();
+    b.build(1, 1).save(&dir.join("markov.bin")).unwrap();
+    let mut m = Manifest {
+        format: MANIFEST_FORMAT,
+        name: "t".into(),
+        description: String::new(),
+        model: ModelKind::Markov {
+            file: "markov.bin".into(),
+            order: 8,
+        },
+        vocab: Vocab::new(),
+        microtiming: false,
+        roles: vec![Role::Lead],
+        data: vec![],
+        metrics: Default::default(),
+        trainer_revision: "test".into(),
+        files: Default::default(),
+    };
+    Package::write(dir, &mut m).unwrap();
+}
+
+fn wait_until(status: &SharedStatus, what: impl Fn(&SharedStatus) -> bool) -> bool {
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < Duration::from_secs(20) {
+        if what(status) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    false
+}
+
+fn describe(s: &SharedStatus) -> String {
+    format!(
+        "{:?} model {:?} notice {:?} error {:?}",
+        s.state(),
+        s.model_name(),
+        s.notice(),
+        s.last_error()
+    )
+}
+
+/// While it plays, the worker logs for the editor what it generates, what the user plays
+/// and the chords it hears, and publishes its speed and how far ahead it is.
+#[test]
+fn the_worker_feeds_the_editor() {
+    let params = Arc::new(SidemanParams::default());
+    let dir = std::env::temp_dir().join(format!("sideman-engine-roll-{}", std::process::id()));
+    package(&dir);
+    params.set_model_path(dir.to_str().unwrap());
+    let status = Arc::new(SharedStatus::default());
+    let mut ch = Channels::new();
+    let engine = Engine::spawn(params.clone(), status.clone(), ch.from_audio_rx, ch.to_audio_tx).unwrap();
+    let ready = |s: &SharedStatus| s.state() == EngineState::Ready;
+    assert!(wait_until(&status, ready), "{}", describe(&status));
+    assert_eq!(status.model_ref(), dir.to_str().unwrap());
+    assert_ne!(
+        status.runtime(),
+        RuntimeState::Unknown,
+        "the runtime is checked even for Markov"
+    );
+
+    status.tempo_bits.store(120f64.to_bits(), Ordering::Release);
+    status.playhead_bits.store(0f64.to_bits(), Ordering::Release);
+    status.playing.store(true, Ordering::Release);
+    let transport = TransportSnapshot {
+        beat: 0.0,
+        tempo_bpm: 120.0,
+        numerator: 4,
+        denominator: 4,
+        bar_start_beat: 0.0,
+        wrapped_from: None,
+    };
+    ch.to_worker_tx
+        .push(ToWorker::Reset {
+            seq: 1,
+            epoch: 1,
+            transport,
+        })
+        .unwrap();
+    // Dm7 with the bass root.
+    for pitch in [38, 62, 65, 69, 72] {
+        ch.to_worker_tx
+            .push(ToWorker::NoteOn {
+                seq: 1,
+                beat: 0.0,
+                pitch,
+                velocity: 90,
+            })
+            .unwrap();
+    }
+    status.block_seq.store(1, Ordering::Release);
+    engine.wake();
+    let mut events = Vec::new();
+    let mut seen = 0;
+    let fed =
+        |s: &SharedStatus| s.decode_rate() > 0.0 && s.ahead_beats() >= params.look_ahead_beats.value() as f64 - 1e-9;
+    assert!(wait_until(&status, fed), "{}", describe(&status));
+    let t0 = std::time::Instant::now();
+    while !events.iter().any(|e| matches!(e, RollEvent::Generated(_))) && t0.elapsed() < Duration::from_secs(20) {
+        seen = status.roll.read_since(seen, &mut events).0;
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    drop(engine);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        matches!(
+            events[0],
+            RollEvent::Reset {
+                beat: 0.0,
+                numerator: 4,
+                ..
+            }
+        ),
+        "{events:?}"
+    );
+    let inputs = events.iter().filter(|e| matches!(e, RollEvent::InputOn { .. })).count();
+    assert_eq!(inputs, 5, "{events:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, RollEvent::Chord { chord, .. } if chord.to_string() == "Dm7")),
+        "{events:?}"
+    );
+    let generated: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            RollEvent::Generated(n) => Some(*n),
+            _ => None,
+        })
+        .collect();
+    assert!(!generated.is_empty());
+    assert!(generated.iter().all(|n| n.start >= 0.0 && n.end > n.start));
+    assert!(status.tokens_sampled.load(Ordering::Relaxed) > 0);
+}
+
+/// The built-in default, a path that is gone, a good package, a damaged one, a corrupt ONNX
+/// graph: the engine always ends up playing something and says why it is not what was asked.
+#[test]
+fn model_loading_falls_back_and_says_why() {
+    let params = Arc::new(SidemanParams::default());
+    let status = Arc::new(SharedStatus::default());
+    let ch = Channels::new();
+    let engine = Engine::spawn(params.clone(), status.clone(), ch.from_audio_rx, ch.to_audio_tx).unwrap();
+    let ready = |s: &SharedStatus| s.state() == EngineState::Ready && !s.model_name().is_empty();
+    assert!(wait_until(&status, ready), "{}", describe(&status));
+    let default_name = status.model_name();
+    if models::runtime::is_available() {
+        assert!(
+            default_name.contains("Jazz lead") && default_name.contains("int8"),
+            "{}",
+            describe(&status)
+        );
+        assert!(status.notice().is_empty(), "{}", describe(&status));
+    } else {
+        assert!(status.notice().contains("ONNX Runtime"), "{}", describe(&status));
+    }
+
+    params.set_model_path("/definitely/not/here");
+    engine.wake();
+    assert!(
+        wait_until(&status, |s| ready(s) && s.notice().contains("/definitely/not/here")),
+        "{}",
+        describe(&status)
+    );
+    assert!(status.notice().contains("playing the default"), "{}", describe(&status));
+    assert_eq!(status.model_name(), default_name);
+
+    let dir = std::env::temp_dir().join(format!("sideman-engine-test-{}", std::process::id()));
+    package(&dir);
+    params.set_model_path(dir.to_str().unwrap());
+    assert!(
+        wait_until(&status, |s| ready(s)
+            && s.notice().is_empty()
+            && s.model_name() != default_name),
+        "{}",
+        describe(&status)
+    );
+
+    std::fs::write(dir.join("markov.bin"), b"damaged").unwrap();
+    params.set_model_path(dir.join("manifest.json").to_str().unwrap());
+    assert!(
+        wait_until(&status, |s| ready(s) && s.notice().contains("checksum")),
+        "{}",
+        describe(&status)
+    );
+    assert_eq!(status.model_name(), default_name);
+
+    if models::runtime::is_available() {
+        // A transformer package whose graph is not ONNX (checksums made to match).
+        let bad = dir.join("bad-onnx");
+        std::fs::create_dir_all(&bad).unwrap();
+        let jazz = models::assets::builtin("jazz-lead").unwrap();
+        let mut m = models::package::Manifest::from_json(jazz.manifest, &bad).unwrap();
+        m.name = "Broken graph".into();
+        std::fs::write(bad.join("model.int8.onnx"), b"not a protobuf at all").unwrap();
+        Package::write(&bad, &mut m).unwrap();
+        params.set_model_path(bad.to_str().unwrap());
+        assert!(
+            wait_until(&status, |s| ready(s) && s.notice().contains("ONNX Runtime")),
+            "{}",
+            describe(&status)
+        );
+        assert_eq!(status.model_name(), default_name);
+    }
+    drop(engine);
+    let _ = std::fs::remove_dir_all(&dir);
+}
