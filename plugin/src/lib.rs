@@ -337,7 +337,7 @@ impl Plugin for Sideman {
         self.scheduler.release_all(0);
         self.scheduler.clear_pending();
         if sounding {
-            self.all_notes_off(0, (self.last_channel.clamp(1, 16) - 1) as u8);
+            self.all_notes_off(0, params::channel_index(self.last_channel));
         }
         self.preview.reset();
         self.was_playing = false;
@@ -394,12 +394,11 @@ impl Plugin for Sideman {
         let host_playing = t.playing;
 
         // Panic (a rise of the parameter, from the editor's button or the host): everything off
-        // now, and generation starts again from here.
+        // now (the reset below releases it all), and generation starts again from here.
         let panic = self.params.panic.value();
         let panicked = panic && !self.last_panic;
         if panicked {
-            self.scheduler.release_all(0);
-            self.all_notes_off(0, (channel.clamp(1, 16) - 1) as u8);
+            self.all_notes_off(0, params::channel_index(channel));
             self.needs_reset = true;
         }
         self.last_panic = panic;
@@ -429,7 +428,7 @@ impl Plugin for Sideman {
         } else if self.was_playing || self.needs_reset || (bypassed && !self.was_bypassed) {
             if self.was_playing {
                 // The host stopped: every note off, and the instrument told so.
-                self.all_notes_off(0, (self.last_channel.clamp(1, 16) - 1) as u8);
+                self.all_notes_off(0, params::channel_index(self.last_channel));
             }
             self.discontinuity(0);
             self.send(ToWorker::Stop {

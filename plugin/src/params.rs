@@ -460,6 +460,11 @@ pub struct SidemanParams {
     pub preview_level_db: FloatParam,
 }
 
+/// The 0-15 MIDI channel of the "MIDI channel" parameter's value (1-16).
+pub fn channel_index(channel: i32) -> u8 {
+    (channel.clamp(1, 16) - 1) as u8
+}
+
 /// The chord-tone bonus (nats) at 100 % Harmony.
 pub const HARMONY_FULL_SCALE_NATS: f32 = 4.0;
 

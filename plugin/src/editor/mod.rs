@@ -339,7 +339,7 @@ impl SidemanApp {
             numerator: self.roll.numerator,
             denominator: self.roll.denominator,
             role: p.role.value().role(),
-            channel: (p.channel.value().clamp(1, 16) - 1) as u8,
+            channel: crate::params::channel_index(p.channel.value()),
             include_input,
         }
     }

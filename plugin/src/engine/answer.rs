@@ -179,8 +179,7 @@ impl Worker {
             return;
         }
         let from = self.phrase.first().max(start - PROMPT_BARS * bar_beats);
-        let origin_beat =
-            self.transport.bar_start_beat + ((from - self.transport.bar_start_beat) / bar_beats).floor() * bar_beats;
+        let origin_beat = self.bar_line_before(from);
         let prompt: Vec<Note> = self
             .phrase
             .notes
@@ -207,10 +206,5 @@ impl Worker {
     /// Whether a generated note may be sent in an answering mode, and where it must end.
     pub(super) fn answer_window(&self) -> Option<(f64, f64)> {
         self.answer.as_ref().map(|a| (a.start, a.end))
-    }
-
-    /// Beats per bar of the transport.
-    pub(super) fn bar_beats(&self) -> f64 {
-        self.transport.numerator as f64 * 4.0 / self.transport.denominator.max(1) as f64
     }
 }

@@ -124,20 +124,22 @@ impl Worker {
         self.looper.replay = take.iter().filter(|n| n.start < boundary - EPS).copied().collect();
         // The prompt: the pass before's last bar moved to just before the loop start, then the
         // replayed bars.
-        let context_from = (le - CONTEXT_BARS * bar_beats).max(ls);
-        let origin_beat = ls - (le - context_from);
+        // A locked pass (nothing new in the loop) needs only the replayed bars.
+        let context_from = if boundary < le {
+            (le - CONTEXT_BARS * bar_beats).max(ls)
+        } else {
+            le
+        };
         let mut prompt: Vec<Note> = take
             .iter()
-            .filter(|n| n.start >= context_from - EPS && boundary < le)
+            .filter(|n| n.start >= context_from - EPS)
             .map(|n| Note {
                 start: n.start - len,
                 ..Note::from(*n)
             })
             .collect();
         prompt.extend(self.looper.replay.iter().map(|n| Note::from(*n)));
-        let origin_beat = if boundary < le { origin_beat } else { ls };
-        let bar_origin = self.transport.bar_start_beat
-            + ((origin_beat - self.transport.bar_start_beat) / bar_beats).floor() * bar_beats;
+        let bar_origin = self.bar_line_before(ls - (le - context_from));
         self.log(|| {
             format!(
                 "loop {ls:.3}..{le:.3}: replaying {} of {} notes up to {boundary:.3}, new from there",

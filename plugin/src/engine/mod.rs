@@ -630,15 +630,24 @@ impl Worker {
         self.pending_rollback = None;
         let commit = self.commit_beat();
         self.log(|| format!("restart at commit beat {commit}"));
-        let bar_beats = self.transport.numerator as f64 * 4.0 / self.transport.denominator.max(1) as f64;
-        let k = ((commit - self.transport.bar_start_beat) / bar_beats).floor();
-        let origin_beat = self.transport.bar_start_beat + k * bar_beats;
+        let origin_beat = self.bar_line_before(commit);
         self.replace_from(commit);
         let origin = beat_to_tick(origin_beat);
         if let Some(c) = self.cond.chord_at(origin) {
             self.cond.set_chord(origin, c);
         }
         self.start_session(origin);
+    }
+
+    /// Beats per bar of the transport.
+    fn bar_beats(&self) -> f64 {
+        self.transport.numerator as f64 * 4.0 / self.transport.denominator.max(1) as f64
+    }
+
+    /// The bar line at or before `beat`, on the transport's bar grid.
+    fn bar_line_before(&self, beat: f64) -> f64 {
+        let (start, bar) = (self.transport.bar_start_beat, self.bar_beats());
+        start + ((beat - start) / bar).floor() * bar
     }
 
     fn replace_from(&mut self, beat: f64) {
@@ -817,7 +826,7 @@ impl Worker {
             start,
             end: end.max(start + 1.0 / 96.0),
             pitch: n.pitch,
-            channel: (p.channel.value().clamp(1, 16) - 1) as u8,
+            channel: crate::params::channel_index(p.channel.value()),
             velocity: vel as f32,
         }
     }
