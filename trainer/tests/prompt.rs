@@ -173,3 +173,61 @@ fn a_musicxml_sketch_is_a_prompt() {
     assert!(notes.iter().any(|n| n.start >= 6.0), "a continuation");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `trainer measure --from-bar`: the bars after a prompt are measured on their own, against the
+/// chord in force, with the pitch-class overlap of those bars with the prompt; a song's piano is
+/// measured without its voice.
+#[test]
+fn measure_from_bar_reads_the_continuation_of_a_song() {
+    use sideman_trainer::measure::measure_file;
+    let dir = std::env::temp_dir().join(format!("sideman-measure-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Four bars of the G waltz, then the same four bars again (a continuation that keeps the
+    // prompt's pitch classes), then the four bars a semitone higher (one that keeps none of them),
+    // with a voice on one sustained A that the piano's metrics must not see.
+    use sideman_trainer::prompt::pitch_class_overlap;
+    let mut piece = sketch();
+    let first = piece.tracks[0].notes.clone();
+    let mut again = first.clone();
+    again.iter_mut().for_each(|n| n.start += 12.0);
+    let mut away = first.clone();
+    away.iter_mut().for_each(|n| {
+        n.start += 12.0;
+        n.pitch += 1;
+    });
+    piece.tracks.push(Track {
+        name: "voice".into(),
+        channel: 1,
+        program: Some(52),
+        role: Role::Lead,
+        notes: vec![Note {
+            start: 0.0,
+            duration: 24.0,
+            pitch: 69,
+            velocity: 80,
+        }],
+    });
+    let shifted = pitch_class_overlap(&first, &away);
+    assert!(shifted < 0.5, "{shifted}");
+    let keys: Vec<&str> = sideman_trainer::report::metrics::PITCHED.iter().map(|(k, _)| *k).collect();
+    let at = |k: &str| keys.iter().position(|x| *x == k).unwrap();
+    for (name, cont, overlap) in [("again.mid", again, 1.0), ("away.mid", away, shifted)] {
+        let mut p = piece.clone();
+        p.tracks[0].notes.extend(cont);
+        let path = dir.join(name);
+        models::midi::write_file(&p, &path).unwrap();
+        let m = measure_file(&path, Role::Piano, 4, 0).unwrap();
+        assert_eq!(m.len(), keys.len() + 1, "the overlap row follows the pitched metrics");
+        assert!((m[keys.len()] - overlap).abs() < 1e-9, "{name}: overlap {}", m[keys.len()]);
+        assert!((m[at("notes_per_bar")] - 6.0).abs() < 1e-9, "{name}: {m:?}");
+        // Only the measured bars: four, not eight.
+        let whole = measure_file(&path, Role::Piano, 0, 0).unwrap();
+        assert!((whole[at("notes_per_bar")] - 6.0).abs() < 1e-9);
+        assert_eq!(whole.len(), keys.len());
+    }
+    // The voice counts when its role is asked for.
+    let path = dir.join("again.mid");
+    let lead = measure_file(&path, Role::Lead, 0, 0).unwrap();
+    assert_eq!(lead[at("pitch_range")], 0.0, "only the voice's A: {lead:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -174,7 +174,7 @@ pub struct TrainArgs {
     /// Seed of initialisation and data order (default 1).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Fine-tune: start from this model package (its network shape replaces the config's).
+    /// Fine-tune: start from this model package (its network shape replaces the config's, except a longer context or context features the config file asks for).
     #[arg(long)]
     pub init: Option<PathBuf>,
     /// Stop after this many steps in total (overrides the config; the schedule keeps its horizon).
@@ -280,10 +280,15 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         match &args.init {
             Some(pkg) => {
                 let (model_cfg, params, vocab) = crate::export::read_package_weights(&pkg.to_string_lossy())?;
-                // The package's shape, plus context features when the config asks for them.
-                let features = cfg.model.features;
+                // The package's shape, plus context features and a longer context when a config
+                // file asks for them (no weight depends on the context: rotary positions extend,
+                // and the exported tables cover the new length).
+                let (features, context) = (cfg.model.features, cfg.model.context);
                 cfg.model = model_cfg;
                 cfg.model.features |= features;
+                if args.config.is_some() {
+                    cfg.model.context = cfg.model.context.max(context);
+                }
                 (cfg, Some(params), Some(vocab))
             }
             None => (cfg, None, None),
