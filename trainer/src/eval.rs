@@ -58,6 +58,13 @@ pub struct EvalArgs {
     /// Sampling seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// The music report's temperature for its "model" and "+harmony" columns (default: the
+    /// plugin's), to measure a default before changing it.
+    #[arg(long, default_value_t = crate::report::PLUGIN_SAMPLER.temperature, value_parser = crate::args::temperature)]
+    pub temperature: f32,
+    /// The music report's top-p (on the choice of note) for those columns (default: the plugin's).
+    #[arg(long, default_value_t = crate::report::PLUGIN_SAMPLER.top_p, value_parser = crate::args::top_p)]
+    pub top_p: f32,
     /// Write the report as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -295,6 +302,10 @@ pub struct Report {
     pub latency_ms: BTreeMap<String, f64>,
     /// Bars per piece in the music report.
     pub sample_bars: u32,
+    /// Temperature and top-p of the music report's "model" and "+harmony" columns (absent in
+    /// reports written before they could be changed: the plugin's defaults).
+    #[serde(default)]
+    pub sampling: Option<(f32, f32)>,
     /// Seconds taken.
     pub seconds: f64,
 }
@@ -373,6 +384,11 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             bars: args.sample_bars,
             seed: args.seed,
             fp32: args.fp32,
+            sampler: models::sampling::SamplerConfig {
+                temperature: args.temperature,
+                top_k: 0,
+                top_p: args.top_p,
+            },
         };
         crate::report::build(
             &pkg,
@@ -453,6 +469,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         int8_drift,
         latency_ms,
         sample_bars: args.sample_bars,
+        sampling: Some((args.temperature, args.top_p)),
         seconds: t0.elapsed().as_secs_f64(),
     };
     print_report(&report);
@@ -554,6 +571,11 @@ fn print_report(r: &Report) {
             100.0 * b.top5,
             gain
         );
+    }
+    if let Some((t, p)) = r.sampling
+        && (t, p) != (crate::report::PLUGIN_SAMPLER.temperature, crate::report::PLUGIN_SAMPLER.top_p)
+    {
+        println!("music report sampled at temperature {t}, top-p {p} (not the plugin's defaults)");
     }
     crate::report::print(&r.music, r.sample_bars);
     if let Some((n, top1, kl)) = r.int8_drift {

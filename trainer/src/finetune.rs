@@ -195,6 +195,7 @@ fn measure(
             bars: 16,
             seed: args.seed,
             fp32: false,
+            sampler: crate::report::PLUGIN_SAMPLER,
         };
         crate::report::build(pkg, None, &seqs, &style_map, user.manifest.microtiming, &settings)?
     } else {

@@ -83,7 +83,11 @@ const MEASURED: [&str; 5] = ["mid", "midi", "mxl", "musicxml", "xml"];
 
 /// A MIDI or MusicXML file, by its extension.
 fn read_piece(path: &Path) -> anyhow::Result<models::music::Piece> {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let piece = if matches!(ext.as_str(), "mxl" | "musicxml" | "xml") {
         models::musicxml::read_file(path).map_err(anyhow::Error::from)
     } else {
@@ -175,7 +179,11 @@ pub fn run(args: &MeasureArgs) -> anyhow::Result<()> {
     }
     println!("{header}");
     for (k, key) in keys.iter().enumerate() {
-        let label = if *key == PROMPT_OVERLAP { "pitch-class overlap, bars before" } else { metric_label(key) };
+        let label = if *key == PROMPT_OVERLAP {
+            "pitch-class overlap, bars before"
+        } else {
+            metric_label(key)
+        };
         let mut line = format!("{label:<32}");
         for (_, _, m) in &cols {
             line += &format!(" {:>14.3}", m.get(k).copied().unwrap_or(f64::NAN));

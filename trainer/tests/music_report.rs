@@ -132,6 +132,7 @@ fn calibrated_sampling_reproduces_the_data() {
         bars: 12,
         seed: 1,
         fp32: false,
+        sampler: report::PLUGIN_SAMPLER,
     };
     let r = report::build(&pkg, None, &seqs, &[], false, &settings).unwrap();
     report::print(&r, settings.bars);

@@ -209,7 +209,10 @@ fn measure_from_bar_reads_the_continuation_of_a_song() {
     });
     let shifted = pitch_class_overlap(&first, &away);
     assert!(shifted < 0.5, "{shifted}");
-    let keys: Vec<&str> = sideman_trainer::report::metrics::PITCHED.iter().map(|(k, _)| *k).collect();
+    let keys: Vec<&str> = sideman_trainer::report::metrics::PITCHED
+        .iter()
+        .map(|(k, _)| *k)
+        .collect();
     let at = |k: &str| keys.iter().position(|x| *x == k).unwrap();
     for (name, cont, overlap) in [("again.mid", again, 1.0), ("away.mid", away, shifted)] {
         let mut p = piece.clone();
@@ -218,7 +221,11 @@ fn measure_from_bar_reads_the_continuation_of_a_song() {
         models::midi::write_file(&p, &path).unwrap();
         let m = measure_file(&path, Role::Piano, 4, 0).unwrap();
         assert_eq!(m.len(), keys.len() + 1, "the overlap row follows the pitched metrics");
-        assert!((m[keys.len()] - overlap).abs() < 1e-9, "{name}: overlap {}", m[keys.len()]);
+        assert!(
+            (m[keys.len()] - overlap).abs() < 1e-9,
+            "{name}: overlap {}",
+            m[keys.len()]
+        );
         assert!((m[at("notes_per_bar")] - 6.0).abs() < 1e-9, "{name}: {m:?}");
         // Only the measured bars: four, not eight.
         let whole = measure_file(&path, Role::Piano, 0, 0).unwrap();

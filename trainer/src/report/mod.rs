@@ -45,7 +45,17 @@ pub struct ReportSettings {
     pub seed: u64,
     /// Run the fp32 graph.
     pub fp32: bool,
+    /// The sampler of the "model" and "+harmony" columns: [`PLUGIN_SAMPLER`], the plugin's
+    /// defaults, unless a default under consideration is being measured.
+    pub sampler: SamplerConfig,
 }
+
+/// The plugin's default sampling (its Temperature and Top-p parameters' defaults).
+pub const PLUGIN_SAMPLER: SamplerConfig = SamplerConfig {
+    temperature: 1.0,
+    top_k: 0,
+    top_p: 0.95,
+};
 
 // JSON has no NaN: serde_json writes it as null, and these read null back as NaN.
 fn nan_f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
@@ -196,7 +206,14 @@ pub enum Sampling {
 }
 
 /// Generates over `w`'s own conditioning, tempo, meter and length.
-pub fn sample(model: AnyModel, pkg: &Package, w: &Sequence, how: Sampling, seed: u64) -> anyhow::Result<Vec<Note>> {
+pub fn sample(
+    model: AnyModel,
+    pkg: &Package,
+    w: &Sequence,
+    how: Sampling,
+    sampler: SamplerConfig,
+    seed: u64,
+) -> anyhow::Result<Vec<Note>> {
     let role = w.role;
     let ts = w.meter.at_bar(0);
     let mut config = models::generate::SessionConfig::new(role);
@@ -214,11 +231,7 @@ pub fn sample(model: AnyModel, pkg: &Package, w: &Sequence, how: Sampling, seed:
             config.constraints = Constraints::default();
         }
         Sampling::Model | Sampling::Harmony => {
-            config.sampler = SamplerConfig {
-                temperature: 1.0,
-                top_k: 0,
-                top_p: 0.95,
-            };
+            config.sampler = sampler;
             config.constraints = Constraints::for_role(role);
             if how == Sampling::Model {
                 config.constraints.chord_tones = 0.0;
@@ -454,17 +467,17 @@ pub fn build(
         for (i, w) in ws.iter().enumerate() {
             let seed = settings.seed + i as u64;
             human.push(metrics::measure(&passage(w, &w.notes), drums));
-            let n = sample(load_model(pkg, settings.fp32)?, pkg, w, Sampling::Calibration, seed)?;
+            let n = sample(load_model(pkg, settings.fp32)?, pkg, w, Sampling::Calibration, settings.sampler, seed)?;
             cal.push(metrics::measure(&passage(w, &n), drums));
-            let n = sample(load_model(pkg, settings.fp32)?, pkg, w, Sampling::Model, seed)?;
+            let n = sample(load_model(pkg, settings.fp32)?, pkg, w, Sampling::Model, settings.sampler, seed)?;
             model.push(metrics::measure(&passage(w, &n), drums));
             if !drums {
-                let n = sample(load_model(pkg, settings.fp32)?, pkg, w, Sampling::Harmony, seed)?;
+                let n = sample(load_model(pkg, settings.fp32)?, pkg, w, Sampling::Harmony, settings.sampler, seed)?;
                 harm.push(metrics::measure(&passage(w, &n), drums));
             }
             if let Some(t) = baseline {
                 let m = AnyModel::Markov(MarkovModel::new(t.clone()));
-                let n = sample(m, pkg, w, Sampling::Model, seed)?;
+                let n = sample(m, pkg, w, Sampling::Model, settings.sampler, seed)?;
                 markov.push(metrics::measure(&passage(w, &n), drums));
             }
             bar.inc(1);
