@@ -43,6 +43,7 @@ pub const BUILT_INS: &[BuiltIn] = &[
     asset!("band", ["model.int8.onnx"]),
     asset!("melody", ["model.int8.onnx"]),
     asset!("drums", ["model.int8.onnx"]),
+    asset!("neoclassical", ["model.int8.onnx"]),
     asset!("markov", ["markov.bin"]),
 ];
 

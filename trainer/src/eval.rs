@@ -573,7 +573,11 @@ fn print_report(r: &Report) {
         );
     }
     if let Some((t, p)) = r.sampling
-        && (t, p) != (crate::report::PLUGIN_SAMPLER.temperature, crate::report::PLUGIN_SAMPLER.top_p)
+        && (t, p)
+            != (
+                crate::report::PLUGIN_SAMPLER.temperature,
+                crate::report::PLUGIN_SAMPLER.top_p,
+            )
     {
         println!("music report sampled at temperature {t}, top-p {p} (not the plugin's defaults)");
     }

@@ -4,10 +4,12 @@
 //! output holds the prompt followed by the continuation.
 //!
 //! Which notes are the prompt: the tracks the file's reader gave the asked role; when none has
-//! it, every pitched track (for a pitched role) or every drum track (for drums). Chords: the
-//! file's chord symbols, else the chords recognised from all of its pitched notes (as the
-//! training data's chords are made from MIDI); the last one holds through the continuation unless
-//! `--chords` gives the continuation's progression.
+//! it, every pitched track (for a pitched role) or every drum track (for drums). Chords: as
+//! `trainer prepare` conditions the role's training sequences
+//! ([`models::tokenizer::role_chords`]): the file's chord symbols, else those recognised
+//! from its other harmonic parts, else none (a piano sketch alone continues without chords, as
+//! the piano parts were learned); the last one holds through the continuation unless `--chords`
+//! gives the continuation's progression.
 
 use std::path::Path;
 
@@ -103,17 +105,10 @@ pub fn from_piece(piece: &Piece, role: Role, bars: Option<u32>) -> anyhow::Resul
         );
     }
     notes.retain(|n| n.start < end - 1e-9);
-    let mut chords: Vec<ChordEvent> = piece.chords.iter().filter(|c| c.start < end - 1e-9).copied().collect();
-    if chords.is_empty() {
-        let all: Vec<&Note> = piece
-            .tracks
-            .iter()
-            .filter(|t| !t.role.is_drums())
-            .flat_map(|t| t.notes.iter())
-            .filter(|n| n.start < end - 1e-9)
-            .collect();
-        chords = models::tokenizer::chords_from_notes(all.into_iter(), end);
-    }
+    // Chords as `trainer prepare` gives the role's training sequences: the file's symbols, else
+    // those recognised from its other harmonic parts, else none.
+    let mut chords: Vec<ChordEvent> = models::tokenizer::role_chords(piece, role);
+    chords.retain(|c| c.start < end - 1e-9);
     Ok(Prompt {
         notes,
         chords,

@@ -467,12 +467,33 @@ pub fn build(
         for (i, w) in ws.iter().enumerate() {
             let seed = settings.seed + i as u64;
             human.push(metrics::measure(&passage(w, &w.notes), drums));
-            let n = sample(load_model(pkg, settings.fp32)?, pkg, w, Sampling::Calibration, settings.sampler, seed)?;
+            let n = sample(
+                load_model(pkg, settings.fp32)?,
+                pkg,
+                w,
+                Sampling::Calibration,
+                settings.sampler,
+                seed,
+            )?;
             cal.push(metrics::measure(&passage(w, &n), drums));
-            let n = sample(load_model(pkg, settings.fp32)?, pkg, w, Sampling::Model, settings.sampler, seed)?;
+            let n = sample(
+                load_model(pkg, settings.fp32)?,
+                pkg,
+                w,
+                Sampling::Model,
+                settings.sampler,
+                seed,
+            )?;
             model.push(metrics::measure(&passage(w, &n), drums));
             if !drums {
-                let n = sample(load_model(pkg, settings.fp32)?, pkg, w, Sampling::Harmony, settings.sampler, seed)?;
+                let n = sample(
+                    load_model(pkg, settings.fp32)?,
+                    pkg,
+                    w,
+                    Sampling::Harmony,
+                    settings.sampler,
+                    seed,
+                )?;
                 harm.push(metrics::measure(&passage(w, &n), drums));
             }
             if let Some(t) = baseline {
