@@ -47,7 +47,7 @@ pub struct FinetuneArgs {
     /// The model to start from: `builtin:<id>` (melody, jazz-lead, band) or a package folder.
     #[arg(long)]
     pub from: String,
-    /// Your pieces: folders searched recursively for MIDI files. Append `=ROLE`
+    /// Your pieces: folders searched recursively for MIDI files and MusicXML scores. Append `=ROLE`
     /// to merge every pitched track into one part of ROLE (`my-songs=piano`).
     #[arg(long = "input", required = true, num_args = 1..)]
     pub inputs: Vec<String>,
