@@ -32,7 +32,7 @@ pub struct GenerateArgs {
     pub role: String,
     /// Chord symbols, one per bar, space-separated; two or more in a bar joined by commas
     /// ("Dm7 G7 Cmaj7 A7,D7"). `NC` is no chord. The progression repeats to fill --bars.
-    /// Drums need neither --chords nor --input.
+    /// Drums and piano need neither --chords nor --input.
     #[arg(long, conflicts_with = "input")]
     pub chords: Option<String>,
     /// A MIDI file of what the user plays (chords, a bass line...): the chords are recognised from
@@ -437,8 +437,10 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
             let chords = prompt.as_ref().map_or_else(Vec::new, |p| p.chords.clone());
             (conditioning_for(&chords, &config, end), Vec::new())
         }
-        (None, None) if role.is_drums() => (Conditioning::default(), Vec::new()),
-        (None, None) => bail!("give --chords, --input or --prompt (only drums play without them)"),
+        // Drums, and the piano (a piano part is learned alone when it is the only harmonic part, as
+        // in the Lieder: `models::tokenizer::role_chords`), play without chords.
+        (None, None) if role.is_drums() || role == Role::Piano => (Conditioning::default(), Vec::new()),
+        (None, None) => bail!("give --chords, --input or --prompt (only drums and piano play without them)"),
     };
     let model = load_model(&pkg, args.fp32)?;
     let feel = Feel {
