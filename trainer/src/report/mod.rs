@@ -467,34 +467,14 @@ pub fn build(
         for (i, w) in ws.iter().enumerate() {
             let seed = settings.seed + i as u64;
             human.push(metrics::measure(&passage(w, &w.notes), drums));
-            let n = sample(
-                load_model(pkg, settings.fp32)?,
-                pkg,
-                w,
-                Sampling::Calibration,
-                settings.sampler,
-                seed,
-            )?;
-            cal.push(metrics::measure(&passage(w, &n), drums));
-            let n = sample(
-                load_model(pkg, settings.fp32)?,
-                pkg,
-                w,
-                Sampling::Model,
-                settings.sampler,
-                seed,
-            )?;
-            model.push(metrics::measure(&passage(w, &n), drums));
+            let measure_sampled = |how: Sampling| -> anyhow::Result<Vec<f64>> {
+                let n = sample(load_model(pkg, settings.fp32)?, pkg, w, how, settings.sampler, seed)?;
+                Ok(metrics::measure(&passage(w, &n), drums))
+            };
+            cal.push(measure_sampled(Sampling::Calibration)?);
+            model.push(measure_sampled(Sampling::Model)?);
             if !drums {
-                let n = sample(
-                    load_model(pkg, settings.fp32)?,
-                    pkg,
-                    w,
-                    Sampling::Harmony,
-                    settings.sampler,
-                    seed,
-                )?;
-                harm.push(metrics::measure(&passage(w, &n), drums));
+                harm.push(measure_sampled(Sampling::Harmony)?);
             }
             if let Some(t) = baseline {
                 let m = AnyModel::Markov(MarkovModel::new(t.clone()));
