@@ -131,6 +131,30 @@ pub fn sequences_from_piece(piece: &Piece, styles: &[u16], roles: Option<&[Role]
     out
 }
 
+/// The chords a role's sequence is conditioned on: the piece's chord symbols, else the chords
+/// recognised from its other harmonic parts (comping or piano, with the bass) when it has one
+/// besides the role itself; none otherwise (a piano part alone, or a melody alone, plays
+/// without chord tokens). `trainer prepare` and a continued prompt use the same rule, so a
+/// prompt is conditioned as the training data was.
+pub fn role_chords(piece: &Piece, role: Role) -> Vec<ChordEvent> {
+    if !piece.chords.is_empty() {
+        return piece.chords.clone();
+    }
+    let harmonic = |r: Role| r != role && matches!(r, Role::Comping | Role::Piano | Role::Bass);
+    let has_harmony = piece.tracks.iter().any(|t| harmonic(t.role) && t.role != Role::Bass);
+    if !has_harmony {
+        return Vec::new();
+    }
+    chords_from_notes(
+        piece
+            .tracks
+            .iter()
+            .filter(|t| harmonic(t.role))
+            .flat_map(|t| t.notes.iter()),
+        piece.end_beat(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,28 +192,4 @@ mod tests {
             vec![(0.0, "Dm7".into()), (4.0, "G7".into()), (79_990.0, "C".into())]
         );
     }
-}
-
-/// The chords a role's sequence is conditioned on: the piece's chord symbols, else the chords
-/// recognised from its other harmonic parts (comping or piano, with the bass) when it has one
-/// besides the role itself; none otherwise (a piano part alone, or a melody alone, plays
-/// without chord tokens). `trainer prepare` and a continued prompt use the same rule, so a
-/// prompt is conditioned as the training data was.
-pub fn role_chords(piece: &Piece, role: Role) -> Vec<ChordEvent> {
-    if !piece.chords.is_empty() {
-        return piece.chords.clone();
-    }
-    let harmonic = |r: Role| r != role && matches!(r, Role::Comping | Role::Piano | Role::Bass);
-    let has_harmony = piece.tracks.iter().any(|t| harmonic(t.role) && t.role != Role::Bass);
-    if !has_harmony {
-        return Vec::new();
-    }
-    chords_from_notes(
-        piece
-            .tracks
-            .iter()
-            .filter(|t| harmonic(t.role))
-            .flat_map(|t| t.notes.iter()),
-        piece.end_beat(),
-    )
 }
