@@ -364,7 +364,7 @@ pub struct SidemanParams {
     /// Style tag: 0 none, n = style slot n - 1 of the model's vocabulary. Read by the worker.
     #[id = "style"]
     pub style: IntParam,
-    /// Sampling temperature. Read by the worker.
+    /// Temperature of the choice of note (the rhythm keeps the model's distribution). Read by the worker.
     #[id = "temp"]
     pub temperature: FloatParam,
     /// Top-k (0 = off). Read by the worker.

@@ -49,7 +49,8 @@ pub struct GenerateArgs {
     /// Seed (the plugin's Seed parameter: the same number gives the same notes).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Softmax temperature (above 0, at most 10).
+    /// Temperature of the choice of note (above 0, at most 10); timing, duration and velocity
+    /// keep the model's distribution.
     #[arg(long, default_value_t = 1.0, value_parser = crate::args::temperature, allow_negative_numbers = true)]
     pub temperature: f32,
     /// Nucleus sampling mass, in (0, 1].
