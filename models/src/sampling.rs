@@ -397,7 +397,7 @@ impl Sampler {
             let notes = &mut self.notes;
             notes.clear();
             self.order.retain(|&i| {
-                let note = matches!(Vocab::token(i), Some(Token::Pitch(_) | Token::Drum(_)));
+                let note = is_note(i);
                 if note {
                     notes.push(i);
                 }
