@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::music::Role;
+use crate::sampling::SamplerConfig;
 use crate::tokenizer::{Tokenizer, Vocab, VocabError};
 
 /// Version of the manifest format.
@@ -128,6 +129,13 @@ pub struct Manifest {
     pub trainer_revision: String,
     /// SHA-256 (hex) of every file the manifest names, by file name.
     pub files: BTreeMap<String, String>,
+    /// The temperature of the choice of note each role plays at when the user's Temperature is 1
+    /// (its tuned setting, by role name; a role not named plays at 1). How flat a network's note
+    /// distribution is depends on the network and the role: at 1 the jazz lead wandered (chord
+    /// tones 0.37 against the soloists' 0.46) where the drums at 0.6 overshot the backbeat
+    /// (models/README.md, "Temperature"). Set by `trainer ship --note-temperature`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub note_temperature: BTreeMap<String, f32>,
 }
 
 /// Why a package could not be used.
@@ -233,6 +241,24 @@ impl Manifest {
         match &self.model {
             ModelKind::Transformer { context_len, .. } => (*context_len / 256).clamp(1, 8),
             ModelKind::Markov { .. } => 8,
+        }
+    }
+
+    /// The tuned temperature of `role`'s choice of note ([`Manifest::note_temperature`]), 1 when
+    /// the model names none; always within `[0.05, 2]`.
+    pub fn note_temperature(&self, role: Role) -> f32 {
+        match self.note_temperature.get(role.name()) {
+            Some(&t) if t.is_finite() => t.clamp(0.05, 2.0),
+            _ => 1.0,
+        }
+    }
+
+    /// `user`'s sampling for `role` with this model: its temperature is relative to the model's
+    /// tuned one (the user's 1 plays the role at [`Manifest::note_temperature`]).
+    pub fn sampler_for(&self, role: Role, user: SamplerConfig) -> SamplerConfig {
+        SamplerConfig {
+            temperature: user.temperature * self.note_temperature(role),
+            ..user
         }
     }
 
@@ -406,6 +432,7 @@ mod tests {
             metrics: BTreeMap::new(),
             trainer_revision: "test".into(),
             files: BTreeMap::new(),
+            note_temperature: BTreeMap::new(),
         }
     }
 
@@ -427,5 +454,37 @@ mod tests {
             Err(PackageError::Io { .. })
         ));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_users_temperature_is_relative_to_the_tuned_one_per_role() {
+        let mut m = manifest();
+        m.roles.push(Role::Drums);
+        m.note_temperature.insert("lead".into(), 0.6);
+        m.note_temperature.insert("bass".into(), f32::NAN);
+        let user = SamplerConfig {
+            temperature: 0.5,
+            top_k: 3,
+            top_p: 0.9,
+        };
+        let lead = m.sampler_for(Role::Lead, user);
+        assert!((lead.temperature - 0.3).abs() < 1e-6, "{lead:?}");
+        assert_eq!((lead.top_k, lead.top_p), (3, 0.9));
+        assert_eq!(
+            m.sampler_for(Role::Drums, user),
+            user,
+            "a role not named plays at the user's"
+        );
+        assert_eq!(m.note_temperature(Role::Bass), 1.0, "a damaged value is ignored");
+        // Older manifests have no field, and one without tuning writes none.
+        let json = m.to_json();
+        assert!(json.contains("\"note_temperature\""));
+        let mut plain = manifest();
+        let back = Manifest::from_json(&plain.to_json(), Path::new("m.json")).unwrap();
+        assert_eq!(back, plain);
+        assert!(!plain.to_json().contains("note_temperature"));
+        plain.note_temperature.insert("lead".into(), 0.6);
+        let back = Manifest::from_json(&plain.to_json(), Path::new("m.json")).unwrap();
+        assert_eq!(back.note_temperature(Role::Lead), 0.6);
     }
 }

@@ -364,7 +364,9 @@ pub struct SidemanParams {
     /// Style tag: 0 none, n = style slot n - 1 of the model's vocabulary. Read by the worker.
     #[id = "style"]
     pub style: IntParam,
-    /// Temperature of the choice of note (the rhythm keeps the model's distribution). Read by the worker.
+    /// Temperature of the choice of note (the rhythm keeps the model's distribution), relative to
+    /// the model's tuned one for the role (1 plays it as shipped: the jazz lead at 0.6, say). Read
+    /// by the worker.
     #[id = "temp"]
     pub temperature: FloatParam,
     /// Top-k (0 = off). Read by the worker.
@@ -497,7 +499,7 @@ impl Default for SidemanParams {
                 "Harmony",
                 DEFAULT_CHORD_TONES * 100.0 / HARMONY_FULL_SCALE_NATS,
                 FloatRange::Linear { min: 0.0, max: 100.0 },
-                // Half a percent, so the default (12.5 %, 0.5 nat) is on the grid and a host that
+                // Half a percent, so the default (6 %, 0.24 nat) is on the grid and a host that
                 // snaps values plays exactly what `trainer generate` plays.
                 0.5,
                 1,

@@ -58,13 +58,17 @@ pub struct EvalArgs {
     /// Sampling seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// The music report's temperature for its "model" and "+harmony" columns (default: the
-    /// plugin's), to measure a default before changing it.
+    /// The music report's temperature for its "model" and "+harmony" columns, relative to the
+    /// package's tuned one for each role as the plugin's is (default: the plugin's), to measure a
+    /// default before changing it.
     #[arg(long, default_value_t = crate::report::PLUGIN_SAMPLER.temperature, value_parser = crate::args::temperature)]
     pub temperature: f32,
     /// The music report's top-p (on the choice of note) for those columns (default: the plugin's).
     #[arg(long, default_value_t = crate::report::PLUGIN_SAMPLER.top_p, value_parser = crate::args::top_p)]
     pub top_p: f32,
+    /// The music report's Harmony (nats) for its "+harmony" column (default: the plugin's).
+    #[arg(long, default_value_t = models::sampling::DEFAULT_CHORD_TONES, value_parser = crate::args::harmony)]
+    pub harmony: f32,
     /// Write the report as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -306,6 +310,10 @@ pub struct Report {
     /// reports written before they could be changed: the plugin's defaults).
     #[serde(default)]
     pub sampling: Option<(f32, f32)>,
+    /// Harmony (nats) of the "+harmony" column (absent in reports written before it could be
+    /// changed: the plugin's default then).
+    #[serde(default)]
+    pub harmony: Option<f32>,
     /// Seconds taken.
     pub seconds: f64,
 }
@@ -389,6 +397,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
                 top_k: 0,
                 top_p: args.top_p,
             },
+            harmony: args.harmony,
         };
         crate::report::build(
             &pkg,
@@ -470,6 +479,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         latency_ms,
         sample_bars: args.sample_bars,
         sampling: Some((args.temperature, args.top_p)),
+        harmony: Some(args.harmony),
         seconds: t0.elapsed().as_secs_f64(),
     };
     print_report(&report);
@@ -580,6 +590,9 @@ fn print_report(r: &Report) {
             )
     {
         println!("music report sampled at temperature {t}, top-p {p} (not the plugin's defaults)");
+    }
+    if let Some(h) = r.harmony.filter(|&h| h != models::sampling::DEFAULT_CHORD_TONES) {
+        println!("the +harmony column at Harmony {h} nats (not the plugin's default)");
     }
     crate::report::print(&r.music, r.sample_bars);
     if let Some((n, top1, kl)) = r.int8_drift {

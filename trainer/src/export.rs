@@ -528,6 +528,7 @@ pub fn write_package(
         metrics,
         trainer_revision: git_revision(),
         files: BTreeMap::new(),
+        note_temperature: BTreeMap::new(),
     };
     Package::write(out, &mut manifest)?;
     Ok(manifest)

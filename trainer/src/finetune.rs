@@ -196,6 +196,7 @@ fn measure(
             seed: args.seed,
             fp32: false,
             sampler: crate::report::PLUGIN_SAMPLER,
+            harmony: models::sampling::DEFAULT_CHORD_TONES,
         };
         crate::report::build(pkg, None, &seqs, &style_map, user.manifest.microtiming, &settings)?
     } else {
@@ -466,6 +467,10 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
         latest: false,
         no_int8: false,
     })?;
+    // The fine-tuned network plays at its starting model's tuned note temperatures.
+    let mut tuned = Package::load(&staged)?.manifest;
+    tuned.note_temperature = pkg.manifest.note_temperature.clone();
+    Package::write(&staged, &mut tuned)?;
     let new_pkg = Package::load(&staged)?;
     eprintln!("measuring the fine-tuned model...");
     report.after = Some(measure(&new_pkg, &user, reference.as_ref(), args)?);

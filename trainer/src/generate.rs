@@ -49,8 +49,9 @@ pub struct GenerateArgs {
     /// Seed (the plugin's Seed parameter: the same number gives the same notes).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Temperature of the choice of note (above 0, at most 10); timing, duration and velocity
-    /// keep the model's distribution.
+    /// Temperature of the choice of note (above 0, at most 10), relative to the model's tuned one
+    /// for the role (1 plays it as shipped; `trainer info` lists them); timing, duration and
+    /// velocity keep the model's distribution.
     #[arg(long, default_value_t = 1.0, value_parser = crate::args::temperature, allow_negative_numbers = true)]
     pub temperature: f32,
     /// Nucleus sampling mass, in (0, 1].
@@ -330,11 +331,14 @@ pub fn session_config(pkg: &Package, role: Role, args: &GenerateArgs) -> anyhow:
     config.tempo_bpm = Some(args.tempo());
     config.seed = session_seed(args.seed);
     config.microtiming = pkg.manifest.microtiming;
-    config.sampler = SamplerConfig {
-        temperature: args.temperature,
-        top_k: args.top_k,
-        top_p: args.top_p,
-    };
+    config.sampler = pkg.manifest.sampler_for(
+        role,
+        SamplerConfig {
+            temperature: args.temperature,
+            top_k: args.top_k,
+            top_p: args.top_p,
+        },
+    );
     config.constraints = Constraints {
         density: args.density,
         chord_tones: if role.is_drums() { 0.0 } else { args.harmony },

@@ -248,6 +248,7 @@ pub fn run(args: &MarkovArgs) -> anyhow::Result<()> {
         metrics,
         trainer_revision: crate::export::git_revision(),
         files: BTreeMap::new(),
+        note_temperature: BTreeMap::new(),
     };
     Package::write(&args.out, &mut manifest)?;
     eprintln!("wrote {} in {:.1} s", args.out.display(), t0.elapsed().as_secs_f64());

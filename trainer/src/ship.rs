@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Args;
+use models::Role;
 use models::package::{ModelKind, Package};
 
 /// Arguments of `trainer ship`.
@@ -31,6 +32,28 @@ pub struct ShipArgs {
     /// The previous model's `trainer eval --json` report on the same split, shown beside it.
     #[arg(long, requires = "report")]
     pub previous: Option<PathBuf>,
+    /// What the previous report's column is called (default: "previous model (<its package>)").
+    #[arg(long, requires = "previous")]
+    pub previous_name: Option<String>,
+    /// A role's tuned temperature of the choice of note, `ROLE=T` (repeat per role; `ROLE=1`
+    /// removes one): what the plugin's Temperature 1 plays that role at with this model. Choose it
+    /// on the validation split (`trainer eval --split valid --temperature T` on the exported
+    /// package), then evaluate the shipped one for its card.
+    #[arg(long, value_parser = note_temperature)]
+    pub note_temperature: Vec<(Role, f32)>,
+}
+
+/// `ROLE=T` of `--note-temperature`.
+fn note_temperature(s: &str) -> Result<(Role, f32), String> {
+    let (role, t) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected ROLE=T (lead=0.6)"))?;
+    let role = Role::parse(role).ok_or_else(|| format!("{role:?} is not a role"))?;
+    let t: f32 = t.trim().parse().map_err(|_| format!("{t:?} is not a number"))?;
+    if !(0.05..=2.0).contains(&t) {
+        return Err(format!("a tuned temperature must be within 0.05 and 2 (got {t})"));
+    }
+    Ok((role, t))
 }
 
 fn read_report(p: &std::path::Path) -> anyhow::Result<crate::eval::Report> {
@@ -48,6 +71,16 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
     if let Some(name) = &args.name {
         manifest.name = name.clone();
     }
+    for &(role, t) in &args.note_temperature {
+        if !manifest.roles.contains(&role) {
+            bail!("{} does not play the {role} role", manifest.name);
+        }
+        if t == 1.0 {
+            manifest.note_temperature.remove(role.name());
+        } else {
+            manifest.note_temperature.insert(role.name().to_string(), t);
+        }
+    }
     let cannot_write = |p: &std::path::Path| format!("cannot write {}", p.display());
     std::fs::create_dir_all(&args.out).with_context(|| cannot_write(&args.out))?;
     let (file, fp32_size) = match &mut manifest.model {
@@ -62,6 +95,15 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
         }
         ModelKind::Markov { file, .. } => (file.clone(), None),
     };
+    // The fp32 graph stays behind: its size is kept in the manifest, so a card rewritten from
+    // the shipped copy (`ship builtin:<id>`) still shows it.
+    let fp32_size = match fp32_size {
+        Some(b) => {
+            manifest.metrics.insert("fp32_bytes".into(), b as f64);
+            Some(b)
+        }
+        None => manifest.metrics.get("fp32_bytes").map(|&b| b as u64),
+    };
     let bytes = pkg.read(&file)?;
     if pkg.is_builtin() || args.out.canonicalize().ok() != pkg.dir.canonicalize().ok() {
         let to = args.out.join(&file);
@@ -72,11 +114,13 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
     if let Some(r) = &args.report {
         let report = read_report(r)?;
         let previous = args.previous.as_deref().map(read_report).transpose()?;
-        let prev_name = previous
-            .as_ref()
-            .map_or(String::new(), |p| format!("previous model ({})", p.package));
+        let prev_name = match (&previous, &args.previous_name) {
+            (Some(_), Some(name)) => name.clone(),
+            (Some(p), None) => format!("previous model ({})", p.package),
+            (None, _) => String::new(),
+        };
         let section = format!(
-            "\n## Music report ({} split, pieces no model trained on)\n\nGenerated over each piece's own chords, input, tempo and meter (its first {} bars), beside what the human played over the same bars; `*` marks a value more than 10 % off the human one. *Harmony 0* is the network alone at the plugin's defaults (top-p 0.95); *calibration* samples at temperature 1, top-p 1, without constraints. Chord sensitivity is teacher-forced on the same bars.\n{}",
+            "\n## Music report ({} split, pieces no model trained on)\n\nGenerated over each piece's own chords, input, tempo and meter (its first {} bars), beside what the human played over the same bars; `*` marks a value more than 10 % off the human one. *Harmony 0* is the network alone at the plugin's defaults (top-p 0.95, the tuned note temperature); *calibration* samples at temperature 1, top-p 1, without constraints. Chord sensitivity is teacher-forced on the same bars.\n{}",
             report.split,
             report.sample_bars,
             crate::report::markdown(&report.music, previous.as_ref().map(|p| &p.music), &prev_name)
@@ -155,6 +199,14 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
             _ => String::new(),
         };
         let _ = writeln!(s, "| training | {:.1} M tokens, {steps} steps{run} |", t / 1e6);
+    }
+    if !m.note_temperature.is_empty() {
+        let tuned: Vec<String> = m.note_temperature.iter().map(|(r, t)| format!("{r} {t}")).collect();
+        let _ = writeln!(
+            s,
+            "| tuned note temperature | {} (what the plugin's Temperature 1 plays; other roles 1) |",
+            tuned.join(", ")
+        );
     }
     let _ = writeln!(s, "| trainer revision | {} |", m.trainer_revision);
     let _ = writeln!(s, "\n## Data\n");

@@ -258,8 +258,36 @@ fn builtin_models_are_accepted_by_every_subcommand() {
         "builtin:band",
     ]);
     let shipped = tmp.path().join("asset");
-    run(&["ship", "builtin:melody", "--out", &p(&shipped)]);
+    run(&[
+        "ship",
+        "builtin:melody",
+        "--out",
+        &p(&shipped),
+        "--note-temperature",
+        "lead=0.7",
+    ]);
     assert!(shipped.join("CARD.md").is_file() && shipped.join("manifest.json").is_file());
+    let tuned = models::package::Package::load(&shipped).unwrap();
+    assert_eq!(tuned.manifest.note_temperature(models::Role::Lead), 0.7);
+    assert_eq!(tuned.manifest.note_temperature(models::Role::Piano), 1.0);
+    let card = std::fs::read_to_string(shipped.join("CARD.md")).unwrap();
+    assert!(card.contains("| tuned note temperature | lead 0.7 "), "{card}");
+    let wrong = Command::new(TRAINER)
+        .args([
+            "ship",
+            "builtin:melody",
+            "--out",
+            &p(&shipped),
+            "--note-temperature",
+            "drums=0.5",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&wrong.stderr);
+    assert!(
+        !wrong.status.success() && err.contains("does not play the drums role"),
+        "{err}"
+    );
     let config = tmp.path().join("one.toml");
     std::fs::write(
         &config,

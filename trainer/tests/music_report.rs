@@ -109,6 +109,7 @@ fn markov_package(dir: &std::path::Path, seqs: &[Sequence]) -> Package {
         metrics: BTreeMap::new(),
         trainer_revision: "test".into(),
         files: BTreeMap::new(),
+        note_temperature: BTreeMap::new(),
     };
     Package::write(dir, &mut manifest).unwrap();
     Package::load(dir).unwrap()
@@ -133,6 +134,7 @@ fn calibrated_sampling_reproduces_the_data() {
         seed: 1,
         fp32: false,
         sampler: report::PLUGIN_SAMPLER,
+        harmony: models::sampling::DEFAULT_CHORD_TONES,
     };
     let r = report::build(&pkg, None, &seqs, &[], false, &settings).unwrap();
     report::print(&r, settings.bars);

@@ -355,7 +355,7 @@ pub struct FeedbackSettings {
     pub style_name: Option<String>,
     /// Seed.
     pub seed: i32,
-    /// Temperature.
+    /// Temperature (the parameter: relative to the model's tuned one for the role).
     pub temperature: f32,
     /// Top-k.
     pub top_k: i32,

@@ -669,7 +669,7 @@ impl SidemanApp {
                 session::session_controls(ui, setter, &p);
             });
             group(ui, "Generate", 6.0 * KNOB_PITCH, |ui| {
-                knob(ui, setter, &p.temperature, "Temp", "Temperature of the note choice: low plays safe, high takes risks (the rhythm keeps the model's own).", None);
+                knob(ui, setter, &p.temperature, "Temp", "Temperature of the note choice, relative to the model's tuned setting for the role (1): low plays safe, high takes risks (the rhythm keeps the model's own).", None);
                 knob(ui, setter, &p.top_k, "Top-k", "Only the k likeliest next notes (0 = off).", Some(&|v| if v < 0.5 { "off".into() } else { format!("{v:.0}") }));
                 knob(ui, setter, &p.top_p, "Top-p", "Only the likeliest notes covering this share of their probability (1 = off); timing, length and velocity are never cut, so rests and long notes stay.", None);
                 knob(ui, setter, &p.density, "Density", "Fewer (left) or more (right) notes than the model would play; 0.50 = as it plays.", None);

@@ -74,6 +74,7 @@ impl Worker {
                 self.styles_known = m.manifest.vocab.styles.len();
                 self.fill_plan = FillPlan::new(&m.manifest.vocab, 0);
                 self.keep_bars = m.manifest.keep_bars();
+                self.note_temperature = Role::ALL.map(|r| m.manifest.note_temperature(r));
                 self.regen_ms = if neural {
                     NEURAL_REGEN_GUESS_MS
                 } else {

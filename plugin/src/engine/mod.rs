@@ -185,6 +185,9 @@ struct Worker {
     fill_plan: Option<FillPlan>,
     /// Bars kept when the session re-primes (from the model's manifest).
     keep_bars: u32,
+    /// The model's tuned note temperature per role (its manifest): the Temperature parameter is
+    /// relative to it.
+    note_temperature: [f32; Role::ALL.len()],
     cond: Conditioning,
     follower: InputFollower,
     last_chord: Option<Option<Chord>>,
@@ -233,6 +236,7 @@ impl Worker {
             styles_known: 0,
             fill_plan: None,
             keep_bars: 8,
+            note_temperature: [1.0; Role::ALL.len()],
             cond: Conditioning::default(),
             follower: InputFollower::default(),
             last_chord: None,
@@ -446,7 +450,7 @@ impl Worker {
             fills: if role.is_drums() { p.fills.value().bars() } else { 0 },
             seed: p.seed.value(),
             sampler: SamplerConfig {
-                temperature: p.temperature.value(),
+                temperature: p.temperature.value() * self.note_temperature[role.index()],
                 top_k: p.top_k.value().max(0) as u32,
                 top_p: p.top_p.value(),
             },

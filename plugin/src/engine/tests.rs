@@ -8,6 +8,11 @@ use models::package::{MANIFEST_FORMAT, Manifest, ModelKind, Package};
 use models::{Note, Sequence, Tokenizer, Vocab};
 
 fn package(dir: &std::path::Path) {
+    package_tuned(dir, &[]);
+}
+
+/// [`package`] with tuned note temperatures.
+fn package_tuned(dir: &std::path::Path, tuned: &[(Role, f32)]) {
     // A lead over Dm7 with its chord tones as input, as the tests play it.
     let mut s = Sequence::new(Role::Lead);
     for bar in 0..4 {
@@ -49,6 +54,7 @@ fn package(dir: &std::path::Path) {
         metrics: Default::default(),
         trainer_revision: "test".into(),
         files: Default::default(),
+        note_temperature: tuned.iter().map(|&(r, t)| (r.name().to_string(), t)).collect(),
     };
     Package::write(dir, &mut m).unwrap();
 }
@@ -238,5 +244,33 @@ fn model_loading_falls_back_and_says_why() {
         assert_eq!(status.model_name(), default_name);
     }
     drop(engine);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The Temperature parameter is relative to the loaded model's tuned note temperature for the
+/// role: 1 plays the jazz lead at its 0.6, say; a model without one plays at the parameter.
+#[test]
+fn the_temperature_is_relative_to_the_models_tuned_one() {
+    let params = Arc::new(SidemanParams::default());
+    let status = Arc::new(SharedStatus::default());
+    let ch = Channels::new();
+    let mut w = Worker::new(params.clone(), status.clone(), ch.from_audio_rx, ch.to_audio_tx);
+    let dir = std::env::temp_dir().join(format!("sideman-engine-tuned-{}", std::process::id()));
+    package_tuned(&dir, &[(Role::Lead, 0.5)]);
+    params.set_model_path(dir.to_str().unwrap());
+    w.check_model();
+    assert_eq!(status.state(), EngineState::Ready, "{}", describe(&status));
+    let user = params.temperature.value();
+    assert_eq!(user, 1.0, "the parameter's default");
+    let s = w.read_setup();
+    assert_eq!(s.role, Role::Lead);
+    assert!((s.sampler.temperature - 0.5 * user).abs() < 1e-6, "{:?}", s.sampler);
+
+    let plain = dir.join("plain");
+    package(&plain);
+    params.set_model_path(plain.to_str().unwrap());
+    w.check_model();
+    assert_eq!(status.state(), EngineState::Ready, "{}", describe(&status));
+    assert!((w.read_setup().sampler.temperature - user).abs() < 1e-6);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -739,6 +739,7 @@ pub fn synthetic_model(tag: &str) -> PathBuf {
         metrics: Default::default(),
         trainer_revision: "test".into(),
         files: Default::default(),
+        note_temperature: Default::default(),
     };
     Package::write(&dir, &mut m).unwrap();
     dir

@@ -48,6 +48,9 @@ pub struct ReportSettings {
     /// The sampler of the "model" and "+harmony" columns: [`PLUGIN_SAMPLER`], the plugin's
     /// defaults, unless a default under consideration is being measured.
     pub sampler: SamplerConfig,
+    /// Harmony of the "+harmony" column, nats ([`models::sampling::DEFAULT_CHORD_TONES`] unless
+    /// a default under consideration is being measured).
+    pub harmony: f32,
 }
 
 /// The plugin's default sampling (its Temperature and Top-p parameters' defaults).
@@ -212,6 +215,7 @@ pub fn sample(
     w: &Sequence,
     how: Sampling,
     sampler: SamplerConfig,
+    harmony: f32,
     seed: u64,
 ) -> anyhow::Result<Vec<Note>> {
     let role = w.role;
@@ -231,11 +235,13 @@ pub fn sample(
             config.constraints = Constraints::default();
         }
         Sampling::Model | Sampling::Harmony => {
-            config.sampler = sampler;
+            // The user's temperature is relative to the model's tuned one for the role.
+            config.sampler = pkg.manifest.sampler_for(role, sampler);
             config.constraints = Constraints::for_role(role);
-            if how == Sampling::Model {
-                config.constraints.chord_tones = 0.0;
-            }
+            config.constraints.chord_tones = match how {
+                Sampling::Harmony if !role.is_drums() => harmony,
+                _ => 0.0,
+            };
         }
     }
     let cond = conditioning(&w.chords, &w.inputs);
@@ -468,7 +474,15 @@ pub fn build(
             let seed = settings.seed + i as u64;
             human.push(metrics::measure(&passage(w, &w.notes), drums));
             let measure_sampled = |how: Sampling| -> anyhow::Result<Vec<f64>> {
-                let n = sample(load_model(pkg, settings.fp32)?, pkg, w, how, settings.sampler, seed)?;
+                let n = sample(
+                    load_model(pkg, settings.fp32)?,
+                    pkg,
+                    w,
+                    how,
+                    settings.sampler,
+                    settings.harmony,
+                    seed,
+                )?;
                 Ok(metrics::measure(&passage(w, &n), drums))
             };
             cal.push(measure_sampled(Sampling::Calibration)?);
@@ -478,7 +492,7 @@ pub fn build(
             }
             if let Some(t) = baseline {
                 let m = AnyModel::Markov(MarkovModel::new(t.clone()));
-                let n = sample(m, pkg, w, Sampling::Model, settings.sampler, seed)?;
+                let n = sample(m, pkg, w, Sampling::Model, settings.sampler, 0.0, seed)?;
                 markov.push(metrics::measure(&passage(w, &n), drums));
             }
             bar.inc(1);
@@ -594,20 +608,36 @@ pub fn markdown(
             }
             let _ = writeln!(s, "{line}");
         }
+        // Each teacher-forced check where the pieces give it something to measure (no chord
+        // symbols, no input, no given events: no sentence rather than a NaN).
         let sens = |x: &RoleReport| {
-            format!(
-                "chords a tritone away cost {:+.3} nats per predicted token ({:+.3} per pitch token); the input a tritone away {:+.3} ({:+.3}); rests before a given event: human {:.2}, model {:.2}",
-                x.sensitivity.chord_cost,
-                x.sensitivity.chord_cost_pitch,
-                x.sensitivity.input_cost,
-                x.sensitivity.input_cost_pitch,
-                x.rest.data_rate,
-                x.rest.model_mass
-            )
+            let mut parts = Vec::new();
+            let (sv, rv) = (&x.sensitivity, &x.rest);
+            if sv.chord_cost.is_finite() {
+                parts.push(format!(
+                    "chords a tritone away cost {:+.3} nats per predicted token ({:+.3} per pitch token)",
+                    sv.chord_cost, sv.chord_cost_pitch
+                ));
+            }
+            if sv.input_cost.is_finite() {
+                parts.push(format!(
+                    "the input a tritone away {:+.3} ({:+.3})",
+                    sv.input_cost, sv.input_cost_pitch
+                ));
+            }
+            if rv.data_rate.is_finite() {
+                parts.push(format!(
+                    "rests before a given event: human {:.2}, model {:.2}",
+                    rv.data_rate, rv.model_mass
+                ));
+            }
+            parts.join("; ")
         };
-        let _ = writeln!(s, "\nThis model: {}.", sens(r));
-        if let Some(p) = prev {
-            let _ = writeln!(s, "{previous_name}: {}.", sens(p));
+        if !sens(r).is_empty() {
+            let _ = writeln!(s, "\nThis model: {}.", sens(r));
+            if let Some(p) = prev.filter(|p| !sens(p).is_empty()) {
+                let _ = writeln!(s, "{previous_name}: {}.", sens(p));
+            }
         }
     }
     s
