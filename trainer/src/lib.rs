@@ -8,6 +8,7 @@ pub mod dataset;
 pub mod eval;
 pub mod export;
 pub mod finetune;
+pub mod fused;
 pub mod generate;
 pub mod info;
 pub mod markov;

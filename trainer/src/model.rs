@@ -169,22 +169,17 @@ pub fn rope_tables(cfg: &ModelConfig, positions: usize, dev: &Device) -> Result<
     ))
 }
 
-/// LayerNorm from differentiable primitives (candle's fused kernel has no backward pass).
+/// LayerNorm: the normalization fused with its own backward on the CPU ([`crate::fused`];
+/// candle's fused kernel has no backward pass), the affine part in candle's ops.
 fn ln(x: &Tensor, n: &LayerNorm) -> Result<Tensor> {
-    let d = x.dim(D::Minus1)? as f64;
-    let mean = (x.sum_keepdim(D::Minus1)? / d)?;
-    let xc = x.broadcast_sub(&mean)?;
-    let var = (xc.sqr()?.sum_keepdim(D::Minus1)? / d)?;
-    let xn = xc.broadcast_div(&(var + LN_EPS)?.sqrt()?)?;
+    let xn = crate::fused::normalize_last(x, LN_EPS)?;
     xn.broadcast_mul(n.weight())?
         .broadcast_add(n.bias().expect("layer norms have a bias"))
 }
 
-/// Softmax over the last axis from differentiable primitives.
+/// Softmax over the last axis: fused with its own backward on the CPU ([`crate::fused`]).
 fn softmax(x: &Tensor) -> Result<Tensor> {
-    let max = x.max_keepdim(D::Minus1)?.detach();
-    let e = x.broadcast_sub(&max)?.exp()?;
-    e.broadcast_div(&e.sum_keepdim(D::Minus1)?)
+    crate::fused::softmax_last(x)
 }
 
 /// Rotate-half rotary embedding of `x` `[b, h, t, hd]` with `cos`/`sin` `[t, hd/2]`.
