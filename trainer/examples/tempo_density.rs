@@ -55,35 +55,18 @@ fn main() -> anyhow::Result<()> {
         let bars = s.bars.min(BARS);
         let mut w = s.slice_bars(0, bars);
         w.ended = false;
-        let per_bar = |notes: usize| notes as f64 / bars as f64;
-        human += per_bar(w.notes.len());
         let seed = 1 + i as u64;
-        own += per_bar(
-            sample(
-                load_model(&pkg, false)?,
-                &pkg,
-                &w,
-                Sampling::Calibration,
-                Default::default(),
-                0.0,
-                seed,
-            )?
-            .len(),
-        );
+        // Notes per bar the model plays over `w` at calibration sampling.
+        let played = |w: &models::tokenizer::Sequence| -> anyhow::Result<f64> {
+            let model = load_model(&pkg, false)?;
+            let notes = sample(model, &pkg, w, Sampling::Calibration, Default::default(), 0.0, seed)?;
+            Ok(notes.len() as f64 / bars as f64)
+        };
+        human += w.notes.len() as f64 / bars as f64;
+        own += played(&w)?;
         for (k, &t) in tempos.iter().enumerate() {
             w.tempo_bpm = Some(t);
-            at[k] += per_bar(
-                sample(
-                    load_model(&pkg, false)?,
-                    &pkg,
-                    &w,
-                    Sampling::Calibration,
-                    Default::default(),
-                    0.0,
-                    seed,
-                )?
-                .len(),
-            );
+            at[k] += played(&w)?;
         }
         n += 1;
         if n == PIECES {

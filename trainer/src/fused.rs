@@ -40,6 +40,46 @@ fn slice<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
     }
 }
 
+/// Applies `f(out_row, x_row)` to every row (the last axis) of `x`, rows in parallel.
+fn map_rows(
+    op: &str,
+    s: &CpuStorage,
+    l: &Layout,
+    f: impl Fn(&mut [f32], &[f32]) + Sync,
+) -> Result<(CpuStorage, Shape)> {
+    let x = slice(s, l, op)?;
+    let n = l.dims().last().copied().unwrap_or(1).max(1);
+    let mut out = vec![0f32; x.len()];
+    out.par_chunks_mut(n * ROWS_PER_TASK)
+        .zip(x.par_chunks(n * ROWS_PER_TASK))
+        .for_each(|(o, x)| o.chunks_mut(n).zip(x.chunks(n)).for_each(|(o, x)| f(o, x)));
+    Ok((CpuStorage::F32(out), l.shape().clone()))
+}
+
+/// Applies `f(out_row, a_row, b_row)` to every row of two tensors of one shape, rows in parallel.
+fn map_rows2(
+    op: &str,
+    (s1, l1): (&CpuStorage, &Layout),
+    (s2, l2): (&CpuStorage, &Layout),
+    f: impl Fn(&mut [f32], &[f32], &[f32]) + Sync,
+) -> Result<(CpuStorage, Shape)> {
+    let a = slice(s1, l1, op)?;
+    let b = slice(s2, l2, op)?;
+    if l1.shape() != l2.shape() {
+        bail!("{op}: shapes differ ({:?}, {:?})", l1.shape(), l2.shape());
+    }
+    let n = l1.dims().last().copied().unwrap_or(1).max(1);
+    let mut out = vec![0f32; a.len()];
+    out.par_chunks_mut(n * ROWS_PER_TASK)
+        .zip(a.par_chunks(n * ROWS_PER_TASK).zip(b.par_chunks(n * ROWS_PER_TASK)))
+        .for_each(|(o, (a, b))| {
+            for (o, (a, b)) in o.chunks_mut(n).zip(a.chunks(n).zip(b.chunks(n))) {
+                f(o, a, b);
+            }
+        });
+    Ok((CpuStorage::F32(out), l1.shape().clone()))
+}
+
 struct Softmax;
 
 impl CustomOp1 for Softmax {
@@ -48,29 +88,21 @@ impl CustomOp1 for Softmax {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        let x = slice(s, l, self.name())?;
-        let n = l.dims().last().copied().unwrap_or(1).max(1);
-        let mut out = vec![0f32; x.len()];
-        out.par_chunks_mut(n * ROWS_PER_TASK)
-            .zip(x.par_chunks(n * ROWS_PER_TASK))
-            .for_each(|(o, x)| {
-                for (o, x) in o.chunks_mut(n).zip(x.chunks(n)) {
-                    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                    if max == f32::NEG_INFINITY {
-                        // A fully masked row: what the primitive ops give (NaN), not a guess.
-                        o.fill(f32::NAN);
-                        continue;
-                    }
-                    let mut sum = 0f32;
-                    for (o, &v) in o.iter_mut().zip(x) {
-                        *o = (v - max).exp();
-                        sum += *o;
-                    }
-                    let inv = 1.0 / sum;
-                    o.iter_mut().for_each(|v| *v *= inv);
-                }
-            });
-        Ok((CpuStorage::F32(out), l.shape().clone()))
+        map_rows(self.name(), s, l, |o, x| {
+            let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            if max == f32::NEG_INFINITY {
+                // A fully masked row: what the primitive ops give (NaN), not a guess.
+                o.fill(f32::NAN);
+                return;
+            }
+            let mut sum = 0f32;
+            for (o, &v) in o.iter_mut().zip(x) {
+                *o = (v - max).exp();
+                sum += *o;
+            }
+            let inv = 1.0 / sum;
+            o.iter_mut().for_each(|v| *v *= inv);
+        })
     }
 
     fn bwd(&self, _arg: &Tensor, res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
@@ -88,24 +120,12 @@ impl CustomOp2 for SoftmaxBwd {
     }
 
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
-        let y = slice(s1, l1, self.name())?;
-        let g = slice(s2, l2, self.name())?;
-        if l1.shape() != l2.shape() {
-            bail!("{}: shapes differ ({:?}, {:?})", self.name(), l1.shape(), l2.shape());
-        }
-        let n = l1.dims().last().copied().unwrap_or(1).max(1);
-        let mut out = vec![0f32; y.len()];
-        out.par_chunks_mut(n * ROWS_PER_TASK)
-            .zip(y.par_chunks(n * ROWS_PER_TASK).zip(g.par_chunks(n * ROWS_PER_TASK)))
-            .for_each(|(o, (y, g))| {
-                for (o, (y, g)) in o.chunks_mut(n).zip(y.chunks(n).zip(g.chunks(n))) {
-                    let dot: f32 = y.iter().zip(g).map(|(a, b)| a * b).sum();
-                    for ((o, &y), &g) in o.iter_mut().zip(y).zip(g) {
-                        *o = y * (g - dot);
-                    }
-                }
-            });
-        Ok((CpuStorage::F32(out), l1.shape().clone()))
+        map_rows2(self.name(), (s1, l1), (s2, l2), |o, y, g| {
+            let dot: f32 = y.iter().zip(g).map(|(a, b)| a * b).sum();
+            for ((o, &y), &g) in o.iter_mut().zip(y).zip(g) {
+                *o = y * (g - dot);
+            }
+        })
     }
 }
 
@@ -145,20 +165,12 @@ impl CustomOp1 for Normalize {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        let x = slice(s, l, self.name())?;
-        let n = l.dims().last().copied().unwrap_or(1).max(1);
-        let mut out = vec![0f32; x.len()];
-        out.par_chunks_mut(n * ROWS_PER_TASK)
-            .zip(x.par_chunks(n * ROWS_PER_TASK))
-            .for_each(|(o, x)| {
-                for (o, x) in o.chunks_mut(n).zip(x.chunks(n)) {
-                    let (mean, inv) = moments(x, self.eps);
-                    for (o, &v) in o.iter_mut().zip(x) {
-                        *o = (v - mean) * inv;
-                    }
-                }
-            });
-        Ok((CpuStorage::F32(out), l.shape().clone()))
+        map_rows(self.name(), s, l, |o, x| {
+            let (mean, inv) = moments(x, self.eps);
+            for (o, &v) in o.iter_mut().zip(x) {
+                *o = (v - mean) * inv;
+            }
+        })
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
@@ -182,31 +194,19 @@ impl CustomOp2 for NormalizeBwd {
     }
 
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
-        let x = slice(s1, l1, self.name())?;
-        let g = slice(s2, l2, self.name())?;
-        if l1.shape() != l2.shape() {
-            bail!("{}: shapes differ ({:?}, {:?})", self.name(), l1.shape(), l2.shape());
-        }
-        let n = l1.dims().last().copied().unwrap_or(1).max(1);
-        let mut out = vec![0f32; x.len()];
-        out.par_chunks_mut(n * ROWS_PER_TASK)
-            .zip(x.par_chunks(n * ROWS_PER_TASK).zip(g.par_chunks(n * ROWS_PER_TASK)))
-            .for_each(|(o, (x, g))| {
-                for (o, (x, g)) in o.chunks_mut(n).zip(x.chunks(n).zip(g.chunks(n))) {
-                    let (mean, inv) = moments(x, self.eps);
-                    let (mut g_mean, mut gx_mean) = (0f32, 0f32);
-                    for (&v, &d) in x.iter().zip(g) {
-                        g_mean += d;
-                        gx_mean += d * (v - mean) * inv;
-                    }
-                    let nf = n as f32;
-                    let (g_mean, gx_mean) = (g_mean / nf, gx_mean / nf);
-                    for ((o, &v), &d) in o.iter_mut().zip(x).zip(g) {
-                        *o = inv * (d - g_mean - (v - mean) * inv * gx_mean);
-                    }
-                }
-            });
-        Ok((CpuStorage::F32(out), l1.shape().clone()))
+        map_rows2(self.name(), (s1, l1), (s2, l2), |o, x, g| {
+            let (mean, inv) = moments(x, self.eps);
+            let (mut g_mean, mut gx_mean) = (0f32, 0f32);
+            for (&v, &d) in x.iter().zip(g) {
+                g_mean += d;
+                gx_mean += d * (v - mean) * inv;
+            }
+            let nf = x.len() as f32;
+            let (g_mean, gx_mean) = (g_mean / nf, gx_mean / nf);
+            for ((o, &v), &d) in o.iter_mut().zip(x).zip(g) {
+                *o = inv * (d - g_mean - (v - mean) * inv * gx_mean);
+            }
+        })
     }
 }
 
@@ -215,7 +215,28 @@ mod tests {
     use super::*;
     use candle_core::{Device, Var};
 
-    /// The fused softmax and its gradient agree with the primitive ops', masked rows included.
+    /// Runs `op` (fused or primitive) on `x0` and returns its output and the gradient of
+    /// `loss(output)` with respect to `x0`, both flattened.
+    fn output_and_gradient(
+        x0: &Tensor,
+        op: impl Fn(&Tensor) -> Result<Tensor>,
+        loss: impl Fn(&Tensor) -> Result<Tensor>,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let x = Var::from_tensor(x0).unwrap();
+        let y = op(x.as_tensor()).unwrap();
+        let grads = loss(&y).unwrap().backward().unwrap();
+        let g = grads.get(x.as_tensor()).unwrap().flatten_all().unwrap();
+        (
+            y.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            g.to_vec1::<f32>().unwrap(),
+        )
+    }
+
+    fn worst(a: &[f32], b: &[f32]) -> f32 {
+        a.iter().zip(b).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max)
+    }
+
+    /// The fused softmax and its gradient agree with the primitive ops', masked entries included.
     #[test]
     fn fused_softmax_matches_the_primitive_ops_and_their_gradient() {
         let dev = Device::Cpu;
@@ -226,33 +247,14 @@ mod tests {
             .collect();
         let mask = Tensor::from_vec(mask, (5, 37), &dev).unwrap();
         let w = Tensor::randn(0f32, 1.0, (2, 3, 5, 37), &dev).unwrap();
-        let run = |fused: bool| {
-            let x = Var::from_tensor(&x0).unwrap();
-            let xm = x.as_tensor().broadcast_add(&mask).unwrap();
-            let y = if fused {
-                softmax_last(&xm).unwrap()
-            } else {
-                softmax_primitive(&xm).unwrap()
-            };
-            let loss = (y.clone() * &w).unwrap().sum_all().unwrap();
-            let grads = loss.backward().unwrap();
-            let g = grads
-                .get(x.as_tensor())
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .to_vec1::<f32>()
-                .unwrap();
-            (y.flatten_all().unwrap().to_vec1::<f32>().unwrap(), g)
-        };
-        let (yf, gf) = run(true);
-        let (yp, gp) = run(false);
-        let worst = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        let loss = |y: &Tensor| (y * &w)?.sum_all();
+        let (yf, gf) = output_and_gradient(&x0, |x| softmax_last(&x.broadcast_add(&mask)?), loss);
+        let (yp, gp) = output_and_gradient(&x0, |x| softmax_primitive(&x.broadcast_add(&mask)?), loss);
         assert!(worst(&yf, &yp) < 1e-6, "forward differs by {}", worst(&yf, &yp));
         assert!(worst(&gf, &gp) < 1e-5, "gradient differs by {}", worst(&gf, &gp));
         assert!(
             gf.iter().any(|&g| g.abs() > 1e-3),
-            "a gradient that is all zero proves nothing"
+            "an all-zero gradient proves nothing"
         );
     }
 
@@ -262,33 +264,15 @@ mod tests {
         let dev = Device::Cpu;
         let x0 = (Tensor::randn(0f32, 2.0, (3, 7, 64), &dev).unwrap() + 0.7).unwrap();
         let w = Tensor::randn(0f32, 1.0, (3, 7, 64), &dev).unwrap();
-        let run = |fused: bool| {
-            let x = Var::from_tensor(&x0).unwrap();
-            let y = if fused {
-                normalize_last(x.as_tensor(), 1e-5).unwrap()
-            } else {
-                normalize_primitive(x.as_tensor(), 1e-5).unwrap()
-            };
-            // A loss that is not invariant to the normalization, so the gradient is not ~0.
-            let loss = (y.clone() * &w).unwrap().sqr().unwrap().sum_all().unwrap();
-            let grads = loss.backward().unwrap();
-            let g = grads
-                .get(x.as_tensor())
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .to_vec1::<f32>()
-                .unwrap();
-            (y.flatten_all().unwrap().to_vec1::<f32>().unwrap(), g)
-        };
-        let (yf, gf) = run(true);
-        let (yp, gp) = run(false);
-        let worst = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        // A loss that is not invariant to the normalization, so the gradient is not ~0.
+        let loss = |y: &Tensor| (y * &w)?.sqr()?.sum_all();
+        let (yf, gf) = output_and_gradient(&x0, |x| normalize_last(x, 1e-5), loss);
+        let (yp, gp) = output_and_gradient(&x0, |x| normalize_primitive(x, 1e-5), loss);
         assert!(worst(&yf, &yp) < 1e-5, "forward differs by {}", worst(&yf, &yp));
         assert!(worst(&gf, &gp) < 1e-4, "gradient differs by {}", worst(&gf, &gp));
         assert!(
             gf.iter().any(|&g| g.abs() > 1e-2),
-            "a gradient that is all zero proves nothing"
+            "an all-zero gradient proves nothing"
         );
     }
 }
