@@ -183,10 +183,11 @@ fn trainer_generate_and_the_plugin_play_identical_notes() {
         // note temperature, and more with the 512-token jazz lead, a few notes end 1-2 ticks
         // earlier in the plugin than in the file (with the third jazz lead 3 of 352 notes, each
         // one tick: 0.583 against 0.667 beats, 0.250 against 0.333, 0.167 against 0.250; with the
-        // second at 0.6, 1 of 236: 0.750 against 0.917), where the
-        // next note follows legato or retriggers the key, in a stream the plugin regenerates
-        // after a rollback at every chord change (every bar here). Every onset, key and velocity is identical. So a length may differ
-        // only this way (the plugin's shorter, by at most two ticks), in at most 2 % of the notes.
+        // second at 0.6, 1 of 236: 0.750 against 0.917), where the next note follows legato or
+        // retriggers the key, in a stream the plugin regenerates after a rollback at every chord
+        // change (every bar here). Every onset, key and velocity is identical. So a length may
+        // differ only this way (the plugin's shorter, by at most two ticks), in at most 2 % of
+        // the notes.
         let next_onset = offline.get(i + 1).map_or(f64::INFINITY, |n| n.0);
         if a.0 + a.1 < end - 1e-6 && a.0 + a.1 <= next_onset + 1e-6 && (a.1 - b.1).abs() > tol {
             for j in i.saturating_sub(3)..(i + 4).min(offline.len()).min(plugin.len()) {
