@@ -256,10 +256,7 @@ impl Manifest {
     /// `user`'s sampling for `role` with this model: its temperature is relative to the model's
     /// tuned one (the user's 1 plays the role at [`Manifest::note_temperature`]).
     pub fn sampler_for(&self, role: Role, user: SamplerConfig) -> SamplerConfig {
-        SamplerConfig {
-            temperature: user.temperature * self.note_temperature(role),
-            ..user
-        }
+        user.relative_to(self.note_temperature(role))
     }
 
     /// The tokenizer this model was trained with.

@@ -86,6 +86,17 @@ pub struct SamplerConfig {
     pub top_p: f32,
 }
 
+impl SamplerConfig {
+    /// This (the user's) sampling for a model role tuned to note temperature `tuned`: the user's
+    /// temperature is relative to it (1 plays the role as tuned).
+    pub fn relative_to(self, tuned: f32) -> SamplerConfig {
+        SamplerConfig {
+            temperature: self.temperature * tuned,
+            ..self
+        }
+    }
+}
+
 impl Default for SamplerConfig {
     fn default() -> Self {
         SamplerConfig {

@@ -450,10 +450,11 @@ impl Worker {
             fills: if role.is_drums() { p.fills.value().bars() } else { 0 },
             seed: p.seed.value(),
             sampler: SamplerConfig {
-                temperature: p.temperature.value() * self.note_temperature[role.index()],
+                temperature: p.temperature.value(),
                 top_k: p.top_k.value().max(0) as u32,
                 top_p: p.top_p.value(),
-            },
+            }
+            .relative_to(self.note_temperature[role.index()]),
             constraints: Constraints {
                 pitch_classes,
                 pitch_lo: if role.is_drums() { 0 } else { lo.min(hi) },

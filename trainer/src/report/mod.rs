@@ -633,10 +633,11 @@ pub fn markdown(
             }
             parts.join("; ")
         };
-        if !sens(r).is_empty() {
-            let _ = writeln!(s, "\nThis model: {}.", sens(r));
-            if let Some(p) = prev.filter(|p| !sens(p).is_empty()) {
-                let _ = writeln!(s, "{previous_name}: {}.", sens(p));
+        let this = sens(r);
+        if !this.is_empty() {
+            let _ = writeln!(s, "\nThis model: {this}.");
+            if let Some(before) = prev.map(sens).filter(|b| !b.is_empty()) {
+                let _ = writeln!(s, "{previous_name}: {before}.");
             }
         }
     }
