@@ -25,7 +25,7 @@ use ort::value::{DynValue, Tensor};
 use crate::model::{ModelError, ModelState, TokenModel};
 use crate::package::{ModelKind, OnnxIo, Package, PackageError};
 use crate::tokenizer::VOCAB_SIZE;
-use crate::tokenizer::features::{FEATURE_INPUT, FEATURES_PER_TOKEN, FeatureState};
+use crate::tokenizer::features::{FEATURE_INPUT, FeatureState, feature_count};
 
 /// Environment variable naming the ONNX Runtime shared library.
 pub const ORT_LIB_ENV: &str = "SIDEMAN_ORT_LIB";
@@ -295,8 +295,8 @@ pub struct OnnxModel {
     /// Logits after the last cached token, valid when `cached == tokens.len() > 0`.
     logits: Vec<f32>,
     input_names: Vec<String>,
-    /// Whether the graph takes per-token context features ([`FEATURE_INPUT`]).
-    uses_features: bool,
+    /// Context feature ids per token the graph takes ([`FEATURE_INPUT`]): 0 (none), 2 or 3.
+    features: usize,
 }
 
 /// What [`OnnxModel`] saves: the context, and per layer the cache's shape, keys and values.
@@ -394,9 +394,23 @@ impl OnnxModel {
             }
         }
         let cache = empty_cache(&spec).map_err(|e| RuntimeError::Session(e.to_string()))?;
-        let uses_features = input_names.iter().any(|n| n == FEATURE_INPUT);
+        let features = match session.inputs().iter().find(|i| i.name() == FEATURE_INPUT) {
+            None => 0,
+            Some(input) => match input.dtype() {
+                ort::value::ValueType::Tensor { shape, .. } => feature_count(shape).ok_or_else(|| {
+                    RuntimeError::Session(format!(
+                        "{FEATURE_INPUT} has shape {shape:?}: this build reads 2 or 3 features"
+                    ))
+                })?,
+                other => {
+                    return Err(RuntimeError::Session(format!(
+                        "{FEATURE_INPUT} is {other:?}, not a tensor"
+                    )));
+                }
+            },
+        };
         Ok(OnnxModel {
-            uses_features,
+            features,
             session,
             spec,
             tokens: Vec::new(),
@@ -456,18 +470,18 @@ impl OnnxModel {
         let mut inputs: Vec<(String, ort::session::SessionInputValue<'_>)> =
             Vec::with_capacity(2 + 2 * self.spec.layers);
         inputs.push((io.input_ids.clone(), ids.into()));
-        if self.uses_features {
+        if self.features > 0 {
             // The context features of the new tokens, read from the whole context (a few hundred
             // steps of a small state machine: far below one pass of the network).
             let mut state = FeatureState::default();
-            let mut feats = Vec::with_capacity(n * FEATURES_PER_TOKEN);
+            let mut feats = Vec::with_capacity(n * self.features);
             for (i, &t) in self.tokens[..self.cached + n].iter().enumerate() {
                 let f = state.step(t);
                 if i >= self.cached {
-                    feats.extend(f.iter().map(|&x| x as i64));
+                    feats.extend(f[..self.features].iter().map(|&x| x as i64));
                 }
             }
-            let feats = Tensor::from_array(([1usize, n, FEATURES_PER_TOKEN], feats)).map_err(backend)?;
+            let feats = Tensor::from_array(([1usize, n, self.features], feats)).map_err(backend)?;
             inputs.push((FEATURE_INPUT.to_string(), feats.into()));
         }
         for (i, (k, v)) in self.cache.iter().enumerate() {

@@ -20,7 +20,7 @@ use candle_core::{Device, Tensor};
 use models::Role;
 use models::package::{MANIFEST_FORMAT, Manifest, ModelKind, OnnxIo, Package};
 use models::tokenizer::Vocab;
-use models::tokenizer::features::{FEATURE_INPUT, FEATURES_PER_TOKEN};
+use models::tokenizer::features::FEATURE_INPUT;
 
 use crate::model::{LN_EPS, ModelConfig, rope_tables};
 use crate::onnx::{Attr, Dim, GraphBuilder, ModelProto, OperatorSetIdProto, StringStringEntryProto, dtype, value_info};
@@ -169,7 +169,7 @@ pub fn build_model(cfg: &ModelConfig, w: &Weights, prec: Precision) -> anyhow::R
             &[
                 Dim::Sym("batch"),
                 Dim::Sym("seq"),
-                Dim::Fixed(FEATURES_PER_TOKEN as i64),
+                Dim::Fixed(cfg.feature_count() as i64),
             ],
         ));
     }
@@ -254,7 +254,7 @@ pub fn build_model(cfg: &ModelConfig, w: &Weights, prec: Precision) -> anyhow::R
     let emb = g.init_f32("embed.weight", eshape, edata);
     let mut x = g.op("Gather", &[&emb, &io.input_ids], vec![("axis", Attr::I(0))]);
     if cfg.features {
-        // x += sum over the two feature ids of their rows: Gather -> [b, n, 2, d], ReduceSum axis 2.
+        // x += sum over the feature ids of their rows: Gather -> [b, n, f, d], ReduceSum axis 2.
         let (fshape, fdata) = get(w, "feat.weight")?;
         let ft = g.init_f32("feat.weight", fshape, fdata);
         let fe = g.op("Gather", &[&ft, FEATURE_INPUT], vec![("axis", Attr::I(0))]);
@@ -501,11 +501,16 @@ pub fn write_package(
         format: MANIFEST_FORMAT,
         name: name.to_string(),
         description: format!(
-            "{} layers, width {}, {} heads, context {} ({} parameters)",
+            "{} layers, width {}, {} heads, context {}{} ({} parameters)",
             cfg.layers,
             cfg.d_model,
             cfg.heads,
             cfg.context,
+            match cfg.feature_count() {
+                0 => "",
+                2 => ", chord and bar position at every token",
+                _ => ", chord, bar position and tempo at every token",
+            },
             cfg.parameters()
         ),
         model: ModelKind::Transformer {

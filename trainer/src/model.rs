@@ -7,7 +7,7 @@
 
 use candle_core::{D, DType, Device, Module, Result, Tensor, Var};
 use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder, VarMap};
-use models::tokenizer::features::{FEATURE_ROWS, FEATURES_PER_TOKEN, feature_ids};
+use models::tokenizer::features::{FEATURES_PER_TOKEN, MAX_FEATURES, feature_ids, feature_rows};
 use serde::{Deserialize, Serialize};
 
 /// Network shape. Written into every run folder and checkpoint, and into the package manifest.
@@ -38,6 +38,9 @@ pub struct ModelConfig {
     /// the bar, [`models::tokenizer::features`]) to its token embedding.
     #[serde(default)]
     pub features: bool,
+    /// Add the tempo bucket to the context features (the second feature set; needs `features`).
+    #[serde(default)]
+    pub tempo_feature: bool,
 }
 
 fn default_rope_base() -> f64 {
@@ -83,6 +86,10 @@ impl ModelConfig {
         );
         anyhow::ensure!(self.context >= 8, "context must be at least 8 tokens");
         anyhow::ensure!(
+            self.features || !self.tempo_feature,
+            "tempo_feature needs features = true"
+        );
+        anyhow::ensure!(
             self.vocab == models::tokenizer::VOCAB_SIZE as usize,
             "vocab {} does not match the tokenizer's {}",
             self.vocab,
@@ -91,12 +98,21 @@ impl ModelConfig {
         Ok(())
     }
 
+    /// Context feature ids per token: 0 without features, 2 (chord, position), 3 (and tempo).
+    pub fn feature_count(&self) -> usize {
+        match (self.features, self.tempo_feature) {
+            (false, _) => 0,
+            (true, false) => FEATURES_PER_TOKEN,
+            (true, true) => MAX_FEATURES,
+        }
+    }
+
     /// Parameter count.
     pub fn parameters(&self) -> usize {
         let d = self.d_model;
         let per_layer =
             2 * 2 * d + (d * 3 * d + 3 * d) + (d * d + d) + (d * self.d_ff + self.d_ff) + (self.d_ff * d + d);
-        let features = if self.features { FEATURE_ROWS * d } else { 0 };
+        let features = feature_rows(self.feature_count()) * d * self.features as usize;
         self.vocab * d + features + self.layers * per_layer + 2 * d
     }
 }
@@ -225,7 +241,7 @@ impl Transformer {
         let embed = Embedding::new(embed_w, d);
         let feat = if cfg.features {
             let w = vb.get_with_hints(
-                (FEATURE_ROWS, d),
+                (feature_rows(cfg.feature_count()), d),
                 "feat.weight",
                 candle_nn::Init::Randn { mean: 0.0, stdev: std },
             )?;
@@ -270,7 +286,7 @@ impl Transformer {
     /// logits `[b, t, vocab]`.
     pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
         let feats = if self.feat.is_some() {
-            Some(features_of(ids)?)
+            Some(features_of(ids, self.cfg.feature_count())?)
         } else {
             None
         };
@@ -279,7 +295,7 @@ impl Transformer {
     }
 
     /// Forward over new tokens `ids` `[b, n]` after a cache of `past` tokens, with their context
-    /// features `[b, n, 2]` (u32, required when the config has `features`); returns logits
+    /// features `[b, n, f]` (u32, `f` the config's feature count, required when it has `features`); returns logits
     /// `[b, n, vocab]` and the cache extended by the new tokens.
     pub fn forward_cached(
         &self,
@@ -307,7 +323,9 @@ impl Transformer {
         let mut x = self.embed.forward(ids)?;
         if let Some(fe) = &self.feat {
             let f = feats.ok_or_else(|| candle_core::Error::Msg("this model needs context features".into()))?;
-            let e = fe.forward(&f.flatten_all()?)?.reshape((b, n, FEATURES_PER_TOKEN, d))?;
+            let e = fe
+                .forward(&f.flatten_all()?)?
+                .reshape((b, n, self.cfg.feature_count(), d))?;
             x = (x + e.sum(2)?)?;
         }
         let mut present = Vec::with_capacity(self.blocks.len());
@@ -346,13 +364,13 @@ impl Transformer {
     }
 }
 
-/// Context features `[b, t, 2]` (u32) of every row of `ids` `[b, t]`, each row read from a fresh
-/// state ([`models::tokenizer::features`]).
-pub fn features_of(ids: &Tensor) -> Result<Tensor> {
+/// Context features `[b, t, count]` (u32) of every row of `ids` `[b, t]`, each row read from a
+/// fresh state ([`models::tokenizer::features`]).
+pub fn features_of(ids: &Tensor, count: usize) -> Result<Tensor> {
     let rows = ids.to_vec2::<u32>()?;
     let (b, t) = ids.dims2()?;
-    let flat: Vec<u32> = rows.iter().flat_map(|r| feature_ids(r).into_iter().flatten()).collect();
-    Tensor::from_vec(flat, (b, t, FEATURES_PER_TOKEN), ids.device())
+    let flat: Vec<u32> = rows.iter().flat_map(|r| feature_ids(r, count)).collect();
+    Tensor::from_vec(flat, (b, t, count), ids.device())
 }
 
 /// Cross-entropy of `logits` `[b, t, v]` against `targets` `[b, t]` (u32), averaged over the
@@ -414,7 +432,7 @@ pub fn sorted_vars(vm: &VarMap) -> Vec<(String, Var)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn tiny() -> ModelConfig {
@@ -428,6 +446,7 @@ mod tests {
             rope_span: 4,
             vocab: default_vocab(),
             features: true,
+            tempo_feature: true,
         }
     }
 
@@ -438,7 +457,7 @@ mod tests {
         // Chord and position tokens among them, so the features change along the way.
         let ids: Vec<u32> = (0..20).map(|i| (587 + i * 37 % 500) as u32).collect();
         let all = Tensor::new(ids.as_slice(), &dev).unwrap().unsqueeze(0).unwrap();
-        let feats = features_of(&all).unwrap();
+        let feats = features_of(&all, 3).unwrap();
         let full = m.forward(&all).unwrap();
         let (first, mut cache) = m
             .forward_cached(

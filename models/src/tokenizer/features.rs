@@ -1,5 +1,5 @@
-//! Per-token context features: the chord in force and the position in the bar, computed from the
-//! token stream itself, for every token.
+//! Per-token context features: the chord in force, the position in the bar and (in the second
+//! feature set) the tempo bucket, computed from the token stream itself, for every token.
 //!
 //! A transformer that sees the chord only as the `ROOT QUAL` tokens at a chord change must learn
 //! to find the last of them by attention; a small model trained briefly did not (its lead paid
@@ -8,18 +8,37 @@
 //! metric position are in the residual stream at every position. The trainer computes them when it
 //! batches windows; the runtime computes them from the tokens it was fed, so the token stream (the
 //! contract) does not change and a rollback needs nothing but truncation.
+//!
+//! The tempo came second: a jazz lead seeing it only as the header's `TEMPO` token bent its density
+//! too little with the tempo (models/README.md, "Why the lead plays too many notes on the test
+//! solos: tempo"). A model's feature count ([`feature_count`] of its graph input: 2 or 3) says
+//! which set it reads; the third id indexes rows appended after the first set's, so a model with
+//! two features is one with three whose tempo rows are zero.
 
-use super::vocab::{Token, Vocab};
+use super::vocab::{TEMPO_BUCKETS, Token, Vocab};
 
 /// Feature rows of the chord: 0 = none (no chord yet, or N.C.), else `1 + root * 16 + quality`.
 pub const CHORD_ROWS: usize = 1 + 12 * 16;
 /// Feature rows of the position: 0 = none (header, or a bar line before its first `POS`), else
 /// `1 + tick in the bar`.
 pub const POS_ROWS: usize = 1 + 144;
-/// Rows of the feature embedding table: the chord rows, then the position rows.
+/// Rows of the first feature set's embedding table: the chord rows, then the position rows.
 pub const FEATURE_ROWS: usize = CHORD_ROWS + POS_ROWS;
-/// Feature ids per token (chord, position).
+/// Feature rows of the tempo: 0 = none (no `TEMPO` in the header), else `1 + bucket`.
+pub const TEMPO_ROWS: usize = 1 + TEMPO_BUCKETS as usize;
+/// Feature ids per token of the first set (chord, position).
 pub const FEATURES_PER_TOKEN: usize = 2;
+/// Feature ids per token of the largest set (chord, position, tempo).
+pub const MAX_FEATURES: usize = 3;
+
+/// Rows of the embedding table of a model reading `count` feature ids per token (2 or 3).
+pub fn feature_rows(count: usize) -> usize {
+    if count > FEATURES_PER_TOKEN {
+        FEATURE_ROWS + TEMPO_ROWS
+    } else {
+        FEATURE_ROWS
+    }
+}
 /// Name of the graph input that carries them, int64 `[batch, new_tokens, 2]`.
 pub const FEATURE_INPUT: &str = "feature_ids";
 
@@ -29,15 +48,18 @@ pub struct FeatureState {
     root: Option<u8>,
     chord: u16,
     pos: u16,
+    tempo: u16,
 }
 
 impl FeatureState {
-    /// Reads one token and returns the feature ids of that token's position: the chord in force
-    /// and the position once the token is read (a `QUAL` completes a chord change; a `POS` moves
-    /// the position; a `BAR` clears it; `BOS` resets everything).
-    pub fn step(&mut self, id: u32) -> [u32; FEATURES_PER_TOKEN] {
+    /// Reads one token and returns the feature ids of that token's position: the chord in force,
+    /// the position and the tempo once the token is read (a `QUAL` completes a chord change; a
+    /// `POS` moves the position; a `BAR` clears it; `TEMPO` sets the tempo; `BOS` resets
+    /// everything). A model with fewer features reads the first ones.
+    pub fn step(&mut self, id: u32) -> [u32; MAX_FEATURES] {
         match Vocab::token(id) {
             Some(Token::Bos) => *self = FeatureState::default(),
+            Some(Token::Tempo(b)) => self.tempo = 1 + (b as u16).min(TEMPO_BUCKETS as u16 - 1),
             Some(Token::Bar) => self.pos = 0,
             Some(Token::Pos(p)) => self.pos = 1 + (p as u16).min(143),
             Some(Token::ChordRoot(r)) => self.root = Some(r % 12),
@@ -52,14 +74,28 @@ impl FeatureState {
             }
             _ => {}
         }
-        [self.chord as u32, (CHORD_ROWS as u16 + self.pos) as u32]
+        [
+            self.chord as u32,
+            (CHORD_ROWS as u16 + self.pos) as u32,
+            (FEATURE_ROWS as u16 + self.tempo) as u32,
+        ]
     }
 }
 
-/// Feature ids of every token of `ids`, from a fresh state.
-pub fn feature_ids(ids: &[u32]) -> Vec<[u32; FEATURES_PER_TOKEN]> {
+/// Feature ids of every token of `ids`, from a fresh state, `count` (1 to [`MAX_FEATURES`]) per
+/// token, flat.
+pub fn feature_ids(ids: &[u32], count: usize) -> Vec<u32> {
     let mut s = FeatureState::default();
-    ids.iter().map(|&id| s.step(id)).collect()
+    let count = count.min(MAX_FEATURES);
+    ids.iter().flat_map(|&id| s.step(id).into_iter().take(count)).collect()
+}
+
+/// The feature count of a graph input shaped `[batch, seq, count]`: 2 or 3, else `None`.
+pub fn feature_count(shape: &[i64]) -> Option<usize> {
+    match shape.last() {
+        Some(&c) if c >= FEATURES_PER_TOKEN as i64 && c <= MAX_FEATURES as i64 => Some(c as usize),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -89,8 +125,10 @@ mod tests {
             velocity: 80,
         }];
         s.bars = 2;
+        s.tempo_bpm = Some(200.0);
         let ids = Tokenizer::default().encode(&s).unwrap();
-        let f = feature_ids(&ids);
+        let flat = feature_ids(&ids, MAX_FEATURES);
+        let f: Vec<&[u32]> = flat.chunks(MAX_FEATURES).collect();
         let v = Vocab::new();
         let at = |name: &str| ids.iter().position(|&i| v.describe(i) == name).unwrap();
         let dm7 = 1 + 2 * 16 + ChordQuality::Min7.index() as u32;
@@ -98,14 +136,22 @@ mod tests {
         assert_eq!(f[at("ROOT:D")][0], 0);
         assert_eq!(f[at("QUAL:Min7")][0], dm7);
         // The note on beat 2 (tick 12) sees Dm7 and its position.
-        assert_eq!(f[at("PITCH:65")], [dm7, CHORD_ROWS as u32 + 1 + 12]);
+        let tempo = FEATURE_ROWS as u32 + 1 + crate::tokenizer::vocab::tempo_bucket(200.0) as u32;
+        assert_eq!(f[at("PITCH:65")], [dm7, CHORD_ROWS as u32 + 1 + 12, tempo]);
+        // The tempo holds from the header's TEMPO on; before it, none.
+        assert_eq!(f[0][2], FEATURE_ROWS as u32);
         // N.C. in bar 2 clears the chord; the bar line clears the position.
         assert_eq!(f[at("CHORD:NC")][0], 0);
         let second_bar = ids.iter().rposition(|&i| v.describe(i) == "BAR").unwrap();
         assert_eq!(f[second_bar][1], CHORD_ROWS as u32);
-        assert!(
-            f.iter()
-                .all(|r| (r[0] as usize) < CHORD_ROWS && (r[1] as usize) < FEATURE_ROWS)
-        );
+        assert!(f.iter().all(|r| (r[0] as usize) < CHORD_ROWS
+            && (r[1] as usize) < FEATURE_ROWS
+            && (FEATURE_ROWS..feature_rows(3)).contains(&(r[2] as usize))));
+        assert_eq!(f[second_bar][2], tempo);
+        // Two features per token are the first two of three.
+        let two = feature_ids(&ids, 2);
+        assert!(two.chunks(2).zip(&f).all(|(a, b)| a == &b[..2]));
+        assert_eq!(feature_count(&[-1, -1, 3]), Some(3));
+        assert_eq!(feature_count(&[-1, -1, 4]), None);
     }
 }

@@ -134,12 +134,31 @@ pub fn param_tensors(vm: &VarMap) -> HashMap<String, Tensor> {
 }
 
 /// Loads parameters into a var map (every variable must be present with its shape, except the
-/// context-feature embedding of a model fine-tuned from one without it: that starts at zero, so
-/// the network starts out as the package it came from).
+/// context-feature embedding of a model fine-tuned from one without it, or without the tempo
+/// rows: what is missing starts at zero, so the network starts out as the package it came from).
 pub fn load_params(vm: &VarMap, mut h: HashMap<String, Tensor>) -> anyhow::Result<()> {
     for (n, v) in sorted_vars(vm) {
-        if n == "feat.weight" && !h.contains_key(&n) {
-            v.set(&v.as_tensor().zeros_like()?)?;
+        if n == "feat.weight" {
+            let want = v.as_tensor().dims2()?;
+            let t = match h.remove(&n) {
+                None => v.as_tensor().zeros_like()?,
+                Some(t) => {
+                    let (rows, d) = t.dims2()?;
+                    anyhow::ensure!(
+                        d == want.1 && rows <= want.0,
+                        "{n}: shape {:?}, model has {want:?}",
+                        t.dims()
+                    );
+                    let t = t.to_dtype(DType::F32)?;
+                    if rows < want.0 {
+                        let pad = Tensor::zeros((want.0 - rows, d), DType::F32, t.device())?;
+                        Tensor::cat(&[&t, &pad], 0)?
+                    } else {
+                        t
+                    }
+                }
+            };
+            v.set(&t)?;
             continue;
         }
         let t = h.remove(&n).with_context(|| format!("parameters lack {n}"))?;
@@ -557,4 +576,51 @@ fn validate(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ModelConfig, Transformer};
+    use candle_core::Device;
+
+    /// A model given the tempo feature starts out as the package it came from: the first feature
+    /// set's rows are copied, the tempo rows are zero, and the logits do not move.
+    #[test]
+    fn tempo_rows_start_at_zero_from_a_two_feature_model() {
+        let dev = Device::Cpu;
+        let mut cfg: ModelConfig = crate::model::tests::tiny();
+        cfg.tempo_feature = false;
+        let (old, old_vm) = Transformer::init(&cfg, &dev).unwrap();
+        cfg.tempo_feature = true;
+        let (new, new_vm) = Transformer::init(&cfg, &dev).unwrap();
+        load_params(&new_vm, param_tensors(&old_vm)).unwrap();
+        let rows = |vm: &VarMap| param_tensors(vm)["feat.weight"].dims2().unwrap().0;
+        assert!(rows(&new_vm) > rows(&old_vm));
+        let mut s = models::tokenizer::Sequence::new(models::music::Role::Lead);
+        s.tempo_bpm = Some(200.0);
+        s.bars = 2;
+        let ids = models::tokenizer::Tokenizer::default().encode(&s).unwrap();
+        let x = Tensor::new(ids.as_slice(), &dev).unwrap().unsqueeze(0).unwrap();
+        let a = old
+            .forward(&x)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let b = new
+            .forward(&x)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let d = a.iter().zip(&b).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
+        assert!(d < 1e-5, "logits moved by {d}");
+        // A larger table than the model's is refused.
+        cfg.tempo_feature = false;
+        let (_, small_vm) = Transformer::init(&cfg, &dev).unwrap();
+        assert!(load_params(&small_vm, param_tensors(&new_vm)).is_err());
+    }
 }

@@ -22,6 +22,7 @@ pub fn tiny_config() -> ModelConfig {
         rope_span: 4,
         vocab: VOCAB_SIZE as usize,
         features: true,
+        tempo_feature: true,
     }
 }
 
