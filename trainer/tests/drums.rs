@@ -106,11 +106,14 @@ fn fills(path: &Path) -> Vec<bool> {
     })
 }
 
+/// Grooves generated with and without fills.
+const SEEDS: u64 = 12;
+
 #[test]
 fn fills_land_in_the_last_bar_of_each_phrase() {
     let d = dir("fills");
     let (mut at_end, mut elsewhere, mut plain_end) = (0usize, 0usize, 0usize);
-    for seed in 1..=4 {
+    for seed in 1..=SEEDS {
         let out = d.join(format!("rock-{seed}.mid"));
         run(&args(out.clone(), "rock", 100.0, 4, seed)).unwrap();
         let plain = d.join(format!("rock-plain-{seed}.mid"));
@@ -128,12 +131,19 @@ fn fills_land_in_the_last_bar_of_each_phrase() {
             .filter(|(b, f)| b % 4 == 3 && **f)
             .count();
     }
-    // 4 seeds x 4 phrase-end bars, against 4 x 12 other bars.
-    let (end_rate, other_rate, plain_rate) = (at_end as f64 / 16.0, elsewhere as f64 / 48.0, plain_end as f64 / 16.0);
+    // SEEDS x 4 phrase-end bars, against SEEDS x 12 other bars.
+    let n = SEEDS as f64;
+    let (end_rate, other_rate, plain_rate) = (
+        at_end as f64 / (4.0 * n),
+        elsewhere as f64 / (12.0 * n),
+        plain_end as f64 / (4.0 * n),
+    );
     eprintln!(
         "fill bars: phrase ends {end_rate:.2}, elsewhere {other_rate:.2}, phrase ends without --fills {plain_rate:.2}"
     );
-    // Measured with the shipped model: 0.56, 0.27 and 0.12 (human fills: 0.77 of them hold two toms).
+    // Measured with the shipped model (512 tokens, 2026-12-01): 0.54, 0.10 and 0.21; the 256-token
+    // one gave 0.56, 0.27 and 0.12 over 4 seeds. The longer context hears the 4-bar phrase and
+    // fills some phrase ends on its own, as the drummers do (human fills: 0.77 of them hold two toms).
     assert!(end_rate >= 0.4, "too few fills at the phrase ends: {end_rate:.2}");
     assert!(
         end_rate >= 1.5 * other_rate.max(0.05),
