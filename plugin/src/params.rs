@@ -365,7 +365,7 @@ pub struct SidemanParams {
     #[id = "style"]
     pub style: IntParam,
     /// Temperature of the choice of note (the rhythm keeps the model's distribution), relative to
-    /// the model's tuned one for the role (1 plays it as shipped: the jazz lead at 0.6, say). Read
+    /// the model's tuned one for the role (1 plays it as shipped: the jazz lead at 0.5, say). Read
     /// by the worker.
     #[id = "temp"]
     pub temperature: FloatParam,

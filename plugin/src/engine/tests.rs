@@ -248,7 +248,7 @@ fn model_loading_falls_back_and_says_why() {
 }
 
 /// The Temperature parameter is relative to the loaded model's tuned note temperature for the
-/// role: 1 plays the jazz lead at its 0.6, say; a model without one plays at the parameter.
+/// role: 1 plays the jazz lead at its 0.5, say; a model without one plays at the parameter.
 #[test]
 fn the_temperature_is_relative_to_the_models_tuned_one() {
     let params = Arc::new(SidemanParams::default());
