@@ -602,20 +602,8 @@ mod tests {
         s.bars = 2;
         let ids = models::tokenizer::Tokenizer::default().encode(&s).unwrap();
         let x = Tensor::new(ids.as_slice(), &dev).unwrap().unsqueeze(0).unwrap();
-        let a = old
-            .forward(&x)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1::<f32>()
-            .unwrap();
-        let b = new
-            .forward(&x)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1::<f32>()
-            .unwrap();
+        let logits = |m: &Transformer| m.forward(&x).and_then(|l| l.flatten_all()?.to_vec1::<f32>()).unwrap();
+        let (a, b) = (logits(&old), logits(&new));
         let d = a.iter().zip(&b).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
         assert!(d < 1e-5, "logits moved by {d}");
         // A larger table than the model's is refused.
