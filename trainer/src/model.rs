@@ -112,7 +112,11 @@ impl ModelConfig {
         let d = self.d_model;
         let per_layer =
             2 * 2 * d + (d * 3 * d + 3 * d) + (d * d + d) + (d * self.d_ff + self.d_ff) + (self.d_ff * d + d);
-        let features = feature_rows(self.feature_count()) * d * self.features as usize;
+        let features = if self.features {
+            feature_rows(self.feature_count()) * d
+        } else {
+            0
+        };
         self.vocab * d + features + self.layers * per_layer + 2 * d
     }
 }
@@ -457,7 +461,7 @@ pub(crate) mod tests {
         // Chord and position tokens among them, so the features change along the way.
         let ids: Vec<u32> = (0..20).map(|i| (587 + i * 37 % 500) as u32).collect();
         let all = Tensor::new(ids.as_slice(), &dev).unwrap().unsqueeze(0).unwrap();
-        let feats = features_of(&all, 3).unwrap();
+        let feats = features_of(&all, tiny().feature_count()).unwrap();
         let full = m.forward(&all).unwrap();
         let (first, mut cache) = m
             .forward_cached(

@@ -30,6 +30,8 @@ pub const TEMPO_ROWS: usize = 1 + TEMPO_BUCKETS as usize;
 pub const FEATURES_PER_TOKEN: usize = 2;
 /// Feature ids per token of the largest set (chord, position, tempo).
 pub const MAX_FEATURES: usize = 3;
+/// Name of the graph input that carries them, int64 `[batch, new_tokens, count]` (2 or 3).
+pub const FEATURE_INPUT: &str = "feature_ids";
 
 /// Rows of the embedding table of a model reading `count` feature ids per token (2 or 3).
 pub fn feature_rows(count: usize) -> usize {
@@ -39,8 +41,6 @@ pub fn feature_rows(count: usize) -> usize {
         FEATURE_ROWS
     }
 }
-/// Name of the graph input that carries them, int64 `[batch, new_tokens, 2]`.
-pub const FEATURE_INPUT: &str = "feature_ids";
 
 /// The state after some prefix of a stream.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
