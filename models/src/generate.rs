@@ -686,6 +686,9 @@ impl<M: TokenModel> Session<M> {
             self.config.role.is_drums(),
         );
         self.mask_silence();
+        if self.config.constraints.rest_bias != 0.0 && !forced_bar {
+            self.bias_rests(cond);
+        }
         if self.config.constraints.steady_dynamics
             && self.config.role.is_drums()
             && let Some((key, _)) = self.pending_note
@@ -762,6 +765,35 @@ impl<M: TokenModel> Session<M> {
         for b in 0..16u8 {
             if b < lo || b > hi {
                 self.allowed[Vocab::id(Token::Vel(b)) as usize] = false;
+            }
+        }
+    }
+
+    /// Adds [`Constraints::rest_bias`] to resting until the next given event in this bar (the
+    /// `POS` tokens at or past it, `BAR`, `EOS`) when the choice is a timing one (some `POS`
+    /// before the event is allowed, or a note here). Nothing without a given event ahead in the
+    /// bar, as the rest calibration of the music report measures it.
+    fn bias_rests(&mut self, cond: &Conditioning) {
+        if self.state.bars == 0 {
+            return;
+        }
+        let Some(g) = self.next_given(cond) else {
+            return;
+        };
+        let bias = self.config.constraints.rest_bias;
+        let (bar, eos) = (Vocab::id(Token::Bar) as usize, Vocab::id(Token::Eos) as usize);
+        let rest = |id: usize, start: i64| match Vocab::token(id as u32) {
+            Some(Token::Pos(p)) => start + p as i64 >= g,
+            _ => id == bar || id == eos,
+        };
+        let start = self.bar_start;
+        let timing = (0..self.allowed.len()).any(|id| self.allowed[id] && rest(id, start));
+        if !timing {
+            return;
+        }
+        for id in 0..self.allowed.len() {
+            if self.allowed[id] && rest(id, start) {
+                self.logits[id] += bias;
             }
         }
     }
@@ -1322,5 +1354,51 @@ mod tests {
         assert_eq!(allowed_bins(&mut s, 38), (0..=14).collect::<Vec<u8>>());
         // A class that has not played is free.
         assert_eq!(allowed_bins(&mut s, 42).len(), 16);
+    }
+
+    /// The rest calibration moves mass to resting until the next given event: over a chord and a
+    /// bass note on every beat, a positive bias plays fewer notes and leaves more beats empty; with
+    /// no given event ahead in the bar it changes nothing.
+    #[test]
+    fn the_rest_calibration_rests_until_given_events_and_only_there() {
+        let m = || {
+            let mut b = MarkovBuilder::new(3);
+            for s in training_sequences() {
+                b.add_sequence(&s);
+            }
+            MarkovModel::with_context_len(Arc::new(b.build(1, 1)), 4096)
+        };
+        let bars = 16i64;
+        let bar = 4 * TICKS_PER_BEAT as i64;
+        let mut beats = Conditioning::default();
+        for b in 0..bars {
+            beats.set_chord(b * bar, Some(Chord::new(((b * 5) % 12) as u8, ChordQuality::Dom7)));
+            for k in 0..4 {
+                beats.add_input(b * bar + k * TICKS_PER_BEAT as i64, 36 + (b % 12) as u8);
+            }
+        }
+        let notes = |cond: &Conditioning, bias: f32, seed: u64| {
+            let mut cfg = SessionConfig::new(Role::Lead);
+            cfg.seed = seed;
+            cfg.constraints.rest_bias = bias;
+            let mut s = Session::new(m(), cfg, 0, cond).unwrap();
+            s.generate_until(cond, bars * bar).unwrap();
+            let mut out = Vec::new();
+            s.drain_notes(&mut out);
+            (out.len(), s.tokens().to_vec())
+        };
+        let (mut plain, mut rested) = (0, 0);
+        for seed in 1..=4 {
+            plain += notes(&beats, 0.0, seed).0;
+            rested += notes(&beats, 3.0, seed).0;
+        }
+        assert!(
+            plain > 0 && rested * 10 < plain * 8,
+            "{rested} notes rested against {plain}"
+        );
+        // One chord held, no input: no given event ahead, the same stream to the token.
+        let mut held = Conditioning::default();
+        held.set_chord(0, Some(Chord::new(0, ChordQuality::Maj7)));
+        assert_eq!(notes(&held, 0.0, 3).1, notes(&held, 3.0, 3).1);
     }
 }

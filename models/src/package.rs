@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::music::Role;
-use crate::sampling::SamplerConfig;
+use crate::sampling::{Constraints, SamplerConfig};
 use crate::tokenizer::{Tokenizer, Vocab, VocabError};
 
 /// Version of the manifest format.
@@ -136,6 +136,16 @@ pub struct Manifest {
     /// (models/README.md, "Temperature"). Set by `trainer ship --note-temperature`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub note_temperature: BTreeMap<String, f32>,
+    /// The rest calibration of each role, nats added to resting until the next given event at
+    /// each timing decision ([`Constraints::rest_bias`]), by role name; a role not named plays as
+    /// the network does. Sampled freely, a small network plays more notes than the humans it
+    /// learned from, on the very pieces it trained on: teacher-forced, the band's bass gives
+    /// resting until the next chord or comping note 0.76 where the grooves rest 0.95, and every
+    /// decision to play that should have been a rest adds a note (models/README.md, "Rest
+    /// calibration"). Chosen on the training and validation pieces; set by `trainer ship
+    /// --rest-bias`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rest_bias: BTreeMap<String, f32>,
 }
 
 /// Why a package could not be used.
@@ -257,6 +267,23 @@ impl Manifest {
     /// tuned one (the user's 1 plays the role at [`Manifest::note_temperature`]).
     pub fn sampler_for(&self, role: Role, user: SamplerConfig) -> SamplerConfig {
         user.relative_to(self.note_temperature(role))
+    }
+
+    /// The rest calibration of `role` ([`Manifest::rest_bias`]), nats; 0 when the model names
+    /// none; always within `[-4, 4]`.
+    pub fn rest_bias(&self, role: Role) -> f32 {
+        match self.rest_bias.get(role.name()) {
+            Some(&b) if b.is_finite() => b.clamp(-4.0, 4.0),
+            _ => 0.0,
+        }
+    }
+
+    /// `user`'s constraints for `role` with this model: the model's rest calibration added.
+    pub fn constraints_for(&self, role: Role, user: Constraints) -> Constraints {
+        Constraints {
+            rest_bias: self.rest_bias(role),
+            ..user
+        }
     }
 
     /// The tokenizer this model was trained with.
@@ -430,6 +457,7 @@ mod tests {
             trainer_revision: "test".into(),
             files: BTreeMap::new(),
             note_temperature: BTreeMap::new(),
+            rest_bias: BTreeMap::new(),
         }
     }
 
@@ -451,6 +479,33 @@ mod tests {
             Err(PackageError::Io { .. })
         ));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_rest_calibration_is_the_models_per_role() {
+        let mut m = manifest();
+        m.rest_bias.insert("lead".into(), 1.5);
+        m.rest_bias.insert("bass".into(), f32::NAN);
+        m.rest_bias.insert("comping".into(), 40.0);
+        let user = Constraints {
+            density: 0.7,
+            ..Constraints::for_role(Role::Lead)
+        };
+        let c = m.constraints_for(Role::Lead, user);
+        assert_eq!(c.rest_bias, 1.5);
+        assert_eq!(
+            (c.density, c.max_polyphony),
+            (0.7, 1),
+            "the user's settings pass through"
+        );
+        assert_eq!(m.rest_bias(Role::Bass), 0.0, "a damaged value is ignored");
+        assert_eq!(m.rest_bias(Role::Comping), 4.0, "clamped");
+        assert_eq!(m.constraints_for(Role::Drums, user).rest_bias, 0.0, "a role not named");
+        assert!(m.to_json().contains("\"rest_bias\""));
+        assert!(
+            !manifest().to_json().contains("\"rest_bias\""),
+            "none tuned, none written"
+        );
     }
 
     #[test]

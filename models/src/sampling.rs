@@ -129,6 +129,12 @@ pub struct Constraints {
     /// network alone drifts between dynamic levels from bar to bar (a kick at 50 jumping to 124
     /// for the rest of the piece, see models/README.md); a drummer keeps a level.
     pub steady_dynamics: bool,
+    /// Log-probability bonus (nats) for resting until the next given event (a chord change, a
+    /// note the role hears) at each timing decision before one in the same bar: the `POS` tokens
+    /// at or past it, `BAR` and `EOS`. A model's tuned rest calibration
+    /// ([`crate::package::Manifest::rest_bias`]), applied by the generation session, which
+    /// knows where the next given event is; 0 leaves the model as it is.
+    pub rest_bias: f32,
 }
 
 impl Default for Constraints {
@@ -141,6 +147,7 @@ impl Default for Constraints {
             density: 0.5,
             chord_tones: 0.0,
             steady_dynamics: false,
+            rest_bias: 0.0,
         }
     }
 }
@@ -163,6 +170,7 @@ impl Constraints {
             density: 0.5,
             chord_tones: if drums { 0.0 } else { DEFAULT_CHORD_TONES },
             steady_dynamics: drums,
+            rest_bias: 0.0,
         }
     }
 }

@@ -59,7 +59,7 @@ fn main() -> anyhow::Result<()> {
         // Notes per bar the model plays over `w` at calibration sampling.
         let played = |w: &models::tokenizer::Sequence| -> anyhow::Result<f64> {
             let model = load_model(&pkg, false)?;
-            let notes = sample(model, &pkg, w, Sampling::Calibration, Default::default(), 0.0, seed)?;
+            let notes = sample(model, &pkg, w, Sampling::Calibration, Default::default(), seed)?;
             Ok(notes.len() as f64 / bars as f64)
         };
         human += w.notes.len() as f64 / bars as f64;

@@ -69,6 +69,10 @@ pub struct EvalArgs {
     /// The music report's Harmony (nats) for its "+harmony" column (default: the plugin's).
     #[arg(long, default_value_t = models::sampling::DEFAULT_CHORD_TONES, value_parser = crate::args::harmony)]
     pub harmony: f32,
+    /// The music report's Density for its "model" and "+harmony" columns (default: the plugin's,
+    /// 0.5), to measure a default before changing it.
+    #[arg(long, default_value_t = 0.5, value_parser = crate::args::unit)]
+    pub density: f32,
     /// Write the report as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -398,6 +402,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
                 top_p: args.top_p,
             },
             harmony: args.harmony,
+            density: args.density,
         };
         crate::report::build(
             &pkg,

@@ -534,6 +534,7 @@ pub fn write_package(
         trainer_revision: git_revision(),
         files: BTreeMap::new(),
         note_temperature: BTreeMap::new(),
+        rest_bias: BTreeMap::new(),
     };
     Package::write(out, &mut manifest)?;
     Ok(manifest)

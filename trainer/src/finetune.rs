@@ -197,6 +197,7 @@ fn measure(
             fp32: false,
             sampler: crate::report::PLUGIN_SAMPLER,
             harmony: models::sampling::DEFAULT_CHORD_TONES,
+            density: 0.5,
         };
         crate::report::build(pkg, None, &seqs, &style_map, user.manifest.microtiming, &settings)?
     } else {
@@ -467,9 +468,10 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
         latest: false,
         no_int8: false,
     })?;
-    // The fine-tuned network plays at its starting model's tuned note temperatures.
+    // The fine-tuned network plays at its starting model's tuned note temperatures and rest calibrations.
     let mut tuned = Package::load(&staged)?.manifest;
     tuned.note_temperature = pkg.manifest.note_temperature.clone();
+    tuned.rest_bias = pkg.manifest.rest_bias.clone();
     Package::write(&staged, &mut tuned)?;
     let new_pkg = Package::load(&staged)?;
     eprintln!("measuring the fine-tuned model...");

@@ -339,11 +339,14 @@ pub fn session_config(pkg: &Package, role: Role, args: &GenerateArgs) -> anyhow:
             top_p: args.top_p,
         },
     );
-    config.constraints = Constraints {
-        density: args.density,
-        chord_tones: if role.is_drums() { 0.0 } else { args.harmony },
-        ..Constraints::for_role(role)
-    };
+    config.constraints = pkg.manifest.constraints_for(
+        role,
+        Constraints {
+            density: args.density,
+            chord_tones: if role.is_drums() { 0.0 } else { args.harmony },
+            ..Constraints::for_role(role)
+        },
+    );
     config.keep_bars = pkg.manifest.keep_bars();
     for style in &args.style {
         let slot = pkg.manifest.vocab.style_slot(style).with_context(|| {

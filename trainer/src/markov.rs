@@ -249,6 +249,7 @@ pub fn run(args: &MarkovArgs) -> anyhow::Result<()> {
         trainer_revision: crate::export::git_revision(),
         files: BTreeMap::new(),
         note_temperature: BTreeMap::new(),
+        rest_bias: BTreeMap::new(),
     };
     Package::write(&args.out, &mut manifest)?;
     eprintln!("wrote {} in {:.1} s", args.out.display(), t0.elapsed().as_secs_f64());

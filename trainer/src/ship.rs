@@ -41,6 +41,26 @@ pub struct ShipArgs {
     /// package), then evaluate the shipped one for its card.
     #[arg(long, value_parser = note_temperature)]
     pub note_temperature: Vec<(Role, f32)>,
+    /// A role's rest calibration, `ROLE=NATS` (within -4 and 4; `ROLE=0` removes one): added to
+    /// resting until the next given event at each timing decision. Fit it on the training pieces,
+    /// where a language model sampled at temperature 1 should play as densely as its data
+    /// (`cargo run --release -p sideman-trainer --example piece_density`), then evaluate the
+    /// shipped package on the test split for its card.
+    #[arg(long, value_parser = rest_bias, allow_hyphen_values = true)]
+    pub rest_bias: Vec<(Role, f32)>,
+}
+
+/// `ROLE=NATS` of `--rest-bias`.
+fn rest_bias(s: &str) -> Result<(Role, f32), String> {
+    let (role, b) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected ROLE=NATS (bass=1.5)"))?;
+    let role = Role::parse(role).ok_or_else(|| format!("{role:?} is not a role"))?;
+    let b: f32 = b.trim().parse().map_err(|_| format!("{b:?} is not a number"))?;
+    if !(-4.0..=4.0).contains(&b) {
+        return Err(format!("a rest calibration must be within -4 and 4 nats (got {b})"));
+    }
+    Ok((role, b))
 }
 
 /// `ROLE=T` of `--note-temperature`.
@@ -79,6 +99,16 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
             manifest.note_temperature.remove(role.name());
         } else {
             manifest.note_temperature.insert(role.name().to_string(), t);
+        }
+    }
+    for &(role, b) in &args.rest_bias {
+        if !manifest.roles.contains(&role) {
+            bail!("{} does not play the {role} role", manifest.name);
+        }
+        if b == 0.0 {
+            manifest.rest_bias.remove(role.name());
+        } else {
+            manifest.rest_bias.insert(role.name().to_string(), b);
         }
     }
     let cannot_write = |p: &std::path::Path| format!("cannot write {}", p.display());
@@ -205,6 +235,14 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
         let _ = writeln!(
             s,
             "| tuned note temperature | {} (what the plugin's Temperature 1 plays; other roles 1) |",
+            tuned.join(", ")
+        );
+    }
+    if !m.rest_bias.is_empty() {
+        let tuned: Vec<String> = m.rest_bias.iter().map(|(r, b)| format!("{r} {b:+}")).collect();
+        let _ = writeln!(
+            s,
+            "| rest calibration | {} nats on resting until the next given event (chosen on the training and validation pieces; other roles 0) |",
             tuned.join(", ")
         );
     }

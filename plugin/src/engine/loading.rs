@@ -75,6 +75,7 @@ impl Worker {
                 self.fill_plan = FillPlan::new(&m.manifest.vocab, 0);
                 self.keep_bars = m.manifest.keep_bars();
                 self.note_temperature = Role::ALL.map(|r| m.manifest.note_temperature(r));
+                self.rest_bias = Role::ALL.map(|r| m.manifest.rest_bias(r));
                 self.regen_ms = if neural {
                     NEURAL_REGEN_GUESS_MS
                 } else {

@@ -188,6 +188,8 @@ struct Worker {
     /// The model's tuned note temperature per role (its manifest): the Temperature parameter is
     /// relative to it.
     note_temperature: [f32; Role::ALL.len()],
+    /// The model's rest calibration per role (its manifest), nats.
+    rest_bias: [f32; Role::ALL.len()],
     cond: Conditioning,
     follower: InputFollower,
     last_chord: Option<Option<Chord>>,
@@ -237,6 +239,7 @@ impl Worker {
             fill_plan: None,
             keep_bars: 8,
             note_temperature: [1.0; Role::ALL.len()],
+            rest_bias: [0.0; Role::ALL.len()],
             cond: Conditioning::default(),
             follower: InputFollower::default(),
             last_chord: None,
@@ -465,6 +468,7 @@ impl Worker {
                 } else {
                     p.harmony_pct.value() / 100.0 * crate::params::HARMONY_FULL_SCALE_NATS
                 },
+                rest_bias: self.rest_bias[role.index()],
                 ..Constraints::for_role(role)
             },
         }

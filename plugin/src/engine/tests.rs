@@ -13,6 +13,11 @@ fn package(dir: &std::path::Path) {
 
 /// [`package`] with tuned note temperatures.
 fn package_tuned(dir: &std::path::Path, tuned: &[(Role, f32)]) {
+    package_with(dir, tuned, &[]);
+}
+
+/// [`package`] with tuned note temperatures and rest calibrations.
+fn package_with(dir: &std::path::Path, tuned: &[(Role, f32)], rests: &[(Role, f32)]) {
     // A lead over Dm7 with its chord tones as input, as the tests play it.
     let mut s = Sequence::new(Role::Lead);
     for bar in 0..4 {
@@ -55,6 +60,7 @@ fn package_tuned(dir: &std::path::Path, tuned: &[(Role, f32)]) {
         trainer_revision: "test".into(),
         files: Default::default(),
         note_temperature: tuned.iter().map(|&(r, t)| (r.name().to_string(), t)).collect(),
+        rest_bias: rests.iter().map(|&(r, b)| (r.name().to_string(), b)).collect(),
     };
     Package::write(dir, &mut m).unwrap();
 }
@@ -248,7 +254,8 @@ fn model_loading_falls_back_and_says_why() {
 }
 
 /// The Temperature parameter is relative to the loaded model's tuned note temperature for the
-/// role: 1 plays the jazz lead at its 0.5, say; a model without one plays at the parameter.
+/// role: 1 plays the jazz lead at its 0.5, say; a model without one plays at the parameter. The
+/// model's rest calibration comes with it.
 #[test]
 fn the_temperature_is_relative_to_the_models_tuned_one() {
     let params = Arc::new(SidemanParams::default());
@@ -256,7 +263,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     let ch = Channels::new();
     let mut w = Worker::new(params.clone(), status.clone(), ch.from_audio_rx, ch.to_audio_tx);
     let dir = std::env::temp_dir().join(format!("sideman-engine-tuned-{}", std::process::id()));
-    package_tuned(&dir, &[(Role::Lead, 0.5)]);
+    package_with(&dir, &[(Role::Lead, 0.5)], &[(Role::Lead, 1.25)]);
     params.set_model_path(dir.to_str().unwrap());
     w.check_model();
     assert_eq!(status.state(), EngineState::Ready, "{}", describe(&status));
@@ -265,6 +272,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     let s = w.read_setup();
     assert_eq!(s.role, Role::Lead);
     assert!((s.sampler.temperature - 0.5 * user).abs() < 1e-6, "{:?}", s.sampler);
+    assert_eq!(s.constraints.rest_bias, 1.25, "{:?}", s.constraints);
 
     let plain = dir.join("plain");
     package(&plain);
@@ -272,5 +280,6 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     w.check_model();
     assert_eq!(status.state(), EngineState::Ready, "{}", describe(&status));
     assert!((w.read_setup().sampler.temperature - user).abs() < 1e-6);
+    assert_eq!(w.read_setup().constraints.rest_bias, 0.0);
     let _ = std::fs::remove_dir_all(&dir);
 }

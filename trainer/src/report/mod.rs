@@ -51,6 +51,42 @@ pub struct ReportSettings {
     /// Harmony of the "+harmony" column, nats ([`models::sampling::DEFAULT_CHORD_TONES`] unless
     /// a default under consideration is being measured).
     pub harmony: f32,
+    /// Density of the "model" and "+harmony" columns (0.5, the plugin's, unless a default under
+    /// consideration is being measured).
+    pub density: f32,
+}
+
+impl ReportSettings {
+    /// The user's settings of the sampled columns.
+    pub fn knobs(&self) -> Knobs {
+        Knobs {
+            sampler: self.sampler,
+            harmony: self.harmony,
+            density: self.density,
+        }
+    }
+}
+
+/// The user's settings a sample is drawn with (beside the model's tuned ones).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Knobs {
+    /// Temperature (relative to the tuned one), top-k, top-p.
+    pub sampler: SamplerConfig,
+    /// Harmony, nats (the "+harmony" column only).
+    pub harmony: f32,
+    /// Density (0.5 plays as the network does; the model's rest calibration comes on top).
+    pub density: f32,
+}
+
+impl Default for Knobs {
+    /// The plugin's defaults.
+    fn default() -> Self {
+        Knobs {
+            sampler: PLUGIN_SAMPLER,
+            harmony: models::sampling::DEFAULT_CHORD_TONES,
+            density: 0.5,
+        }
+    }
 }
 
 /// The plugin's default sampling (its Temperature and Top-p parameters' defaults).
@@ -214,8 +250,7 @@ pub fn sample(
     pkg: &Package,
     w: &Sequence,
     how: Sampling,
-    sampler: SamplerConfig,
-    harmony: f32,
+    knobs: Knobs,
     seed: u64,
 ) -> anyhow::Result<Vec<Note>> {
     let role = w.role;
@@ -236,10 +271,16 @@ pub fn sample(
         }
         Sampling::Model | Sampling::Harmony => {
             // The user's temperature is relative to the model's tuned one for the role.
-            config.sampler = pkg.manifest.sampler_for(role, sampler);
-            config.constraints = Constraints::for_role(role);
+            config.sampler = pkg.manifest.sampler_for(role, knobs.sampler);
+            config.constraints = pkg.manifest.constraints_for(
+                role,
+                Constraints {
+                    density: knobs.density,
+                    ..Constraints::for_role(role)
+                },
+            );
             config.constraints.chord_tones = match how {
-                Sampling::Harmony if !role.is_drums() => harmony,
+                Sampling::Harmony if !role.is_drums() => knobs.harmony,
                 _ => 0.0,
             };
         }
@@ -474,15 +515,7 @@ pub fn build(
             let seed = settings.seed + i as u64;
             human.push(metrics::measure(&passage(w, &w.notes), drums));
             let measure_sampled = |how: Sampling| -> anyhow::Result<Vec<f64>> {
-                let n = sample(
-                    load_model(pkg, settings.fp32)?,
-                    pkg,
-                    w,
-                    how,
-                    settings.sampler,
-                    settings.harmony,
-                    seed,
-                )?;
+                let n = sample(load_model(pkg, settings.fp32)?, pkg, w, how, settings.knobs(), seed)?;
                 Ok(metrics::measure(&passage(w, &n), drums))
             };
             cal.push(measure_sampled(Sampling::Calibration)?);
@@ -492,7 +525,11 @@ pub fn build(
             }
             if let Some(t) = baseline {
                 let m = AnyModel::Markov(MarkovModel::new(t.clone()));
-                let n = sample(m, pkg, w, Sampling::Model, settings.sampler, 0.0, seed)?;
+                let knobs = Knobs {
+                    harmony: 0.0,
+                    ..settings.knobs()
+                };
+                let n = sample(m, pkg, w, Sampling::Model, knobs, seed)?;
                 markov.push(metrics::measure(&passage(w, &n), drums));
             }
             bar.inc(1);

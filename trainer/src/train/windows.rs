@@ -183,7 +183,9 @@ pub fn load_data(dir: &Path, cfg: &TrainConfig, vocab: Option<Vocab>, seed: u64)
     let mut train = split_windows(&ds.load_split(Split::Train)?, &tok, cfg, &style_map);
     balance_roles(&mut train, cfg.train.balance_roles);
     oversample_styles(&mut train, &vocab, &cfg.train.oversample);
+    drop_styles(&mut train, &vocab, &cfg.train.style_dropout, seed);
     let mut valid = split_windows(&ds.load_split(Split::Valid)?, &tok, cfg, &style_map);
+    drop_styles(&mut valid, &vocab, &cfg.train.style_dropout, seed ^ 0x5717e);
     if train.is_empty() {
         bail!("{}: no training windows", dir.display());
     }
@@ -232,6 +234,42 @@ pub fn oversample_styles(
         }
     }
     windows.extend(extra);
+}
+
+/// Takes each header style tag that matches a key of `rates` (its name, or a prefix ending in
+/// `*`) out of each window with that key's probability, drawn from `seed` and the window's index
+/// (so the choice is a pure function of the data and the seed; a repeated window draws again).
+pub fn drop_styles(windows: &mut [Window], vocab: &Vocab, rates: &std::collections::BTreeMap<String, f64>, seed: u64) {
+    use models::tokenizer::Token;
+    if rates.is_empty() {
+        return;
+    }
+    let rate = |slot: u16| -> f64 {
+        let Some(name) = vocab.style_name(slot) else { return 0.0 };
+        rates
+            .iter()
+            .filter(|(k, _)| match k.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => name == k.as_str(),
+            })
+            .map(|(_, &p)| p)
+            .fold(0.0, f64::max)
+    };
+    for (i, w) in windows.iter_mut().enumerate() {
+        let mut rng = Rng::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (i as u64 + 1));
+        let mut k = 0;
+        w.ids.retain(|&id| {
+            k += 1;
+            // Style tags sit in the header, right after BOS and the role.
+            if k > 12 {
+                return true;
+            }
+            match Vocab::token(id as u32) {
+                Some(Token::Style(slot)) => rng.next_f64() >= rate(slot),
+                _ => true,
+            }
+        });
+    }
 }
 
 /// Repeats the windows of each role up to `max_factor` times, towards the count of the commonest
@@ -283,5 +321,47 @@ mod tests {
         let mut w = vec![window(beat)];
         oversample_styles(&mut w, &vocab, &[("nope".to_string(), 4)].into_iter().collect());
         assert_eq!(w.len(), 1);
+    }
+
+    #[test]
+    fn style_dropout_takes_matching_tags_out_at_its_rate() {
+        let mut vocab = Vocab::new();
+        let rock = vocab.add_style("rock").unwrap();
+        let drummers: Vec<u16> = (1..=3)
+            .map(|d| vocab.add_style(&format!("drummer{d}")).unwrap())
+            .collect();
+        let window = |d: u16| Window {
+            ids: [
+                Token::Bos,
+                Token::Role(Role::Drums),
+                Token::Style(rock),
+                Token::Style(d),
+                Token::Bar,
+            ]
+            .iter()
+            .map(|&t| Vocab::id(t) as u16)
+            .collect(),
+            role: Role::Drums,
+        };
+        let mut w: Vec<Window> = (0..3000).map(|i| window(drummers[i % 3])).collect();
+        let rates = [("drummer*".to_string(), 0.4)].into_iter().collect();
+        drop_styles(&mut w, &vocab, &rates, 7);
+        let rock_id = Vocab::id(Token::Style(rock)) as u16;
+        // The genre is never matched; the drummers lose their tag at about the rate.
+        assert!(w.iter().all(|x| x.ids.contains(&rock_id) && x.ids.len() >= 4));
+        let dropped = w.iter().filter(|x| x.ids.len() == 4).count() as f64 / w.len() as f64;
+        assert!((dropped - 0.4).abs() < 0.03, "dropped {dropped}");
+        // The same seed draws the same windows; an exact name matches only itself.
+        let mut again: Vec<Window> = (0..3000).map(|i| window(drummers[i % 3])).collect();
+        drop_styles(&mut again, &vocab, &rates, 7);
+        assert!(w.iter().zip(&again).all(|(a, b)| a.ids == b.ids));
+        let mut exact: Vec<Window> = (0..300).map(|i| window(drummers[i % 3])).collect();
+        drop_styles(
+            &mut exact,
+            &vocab,
+            &[("drummer1".to_string(), 1.0)].into_iter().collect(),
+            7,
+        );
+        assert_eq!(exact.iter().filter(|x| x.ids.len() == 4).count(), 100);
     }
 }

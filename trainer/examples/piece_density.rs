@@ -1,0 +1,145 @@
+//! Where does a role's density go wrong? For each piece of a split (first 16 bars, as the music
+//! report), prints its tempo, what the human played (notes a bar, empty beats) and what the model
+//! plays over the same conditioning at calibration sampling (temperature 1, nothing cut), then the
+//! means by tempo range.
+//!
+//! ```sh
+//! cargo run --release -p sideman-trainer --example piece_density -- data/wjazzd test builtin:jazz-lead lead
+//! cargo run --release -p sideman-trainer --example piece_density -- data/wjazzd train builtin:jazz-lead lead 12   # PIECES=40 for the first 40
+//! ```
+//! (models/README.md, "Why the lead plays too many notes on the test solos").
+
+use anyhow::bail;
+use models::Role;
+use models::package::Package;
+use sideman_trainer::dataset::Dataset;
+use sideman_trainer::eval::{EvalSplit, load_eval_split};
+use sideman_trainer::generate::{conditioning, generate_any, load_model};
+use sideman_trainer::report::metrics::{self, PITCHED, Passage};
+use sideman_trainer::report::{Sampling, sample};
+
+/// Bars measured from each piece's start (the music report's).
+const BARS: u32 = 16;
+/// Tempo ranges of the summary (BPM, upper bounds).
+const RANGES: [f64; 5] = [100.0, 140.0, 180.0, 220.0, f64::INFINITY];
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (data, split, model, role, every) = match args.as_slice() {
+        [d, s, m, r] => (d, s, m, r, 1),
+        [d, s, m, r, e] => (d, s, m, r, e.parse::<usize>()?.max(1)),
+        _ => bail!("usage: piece_density <prepared data> <train|valid|test> <model> <role> [every Nth sequence]"),
+    };
+    let limit: usize = std::env::var("PIECES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(usize::MAX);
+    let mut measured = 0;
+    // DENSITY=0.4, REST_BIAS=1.5: calibration sampling with that Density and rest calibration
+    // (nats) instead of none.
+    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f32>().ok());
+    let knobs = match (env("DENSITY"), env("REST_BIAS")) {
+        (None, None) => None,
+        (d, r) => Some((d.unwrap_or(0.5), r.unwrap_or(0.0))),
+    };
+    let ds = Dataset::open(std::path::Path::new(data))?;
+    let split = match split.as_str() {
+        "train" => EvalSplit::Train,
+        "valid" => EvalSplit::Valid,
+        "test" => EvalSplit::Test,
+        s => bail!("unknown split {s}"),
+    };
+    let Some(role) = Role::parse(role) else {
+        bail!("unknown role {role}");
+    };
+    let pkg = Package::open(model)?;
+    let d = load_eval_split(&ds, split)?;
+    let key = |k: &str| PITCHED.iter().position(|(m, _)| *m == k).expect("metric");
+    let (npb, empty) = (key("notes_per_bar"), key("empty_beats"));
+    // (human npb, model npb, human empty, model empty, pieces) per tempo range.
+    let mut sums = [[0.0; 5]; RANGES.len()];
+    println!("piece  bpm  bars  human n/bar  model n/bar  human empty  model empty");
+    for i in (0..d.seqs.len()).step_by(every) {
+        let ids: Vec<u32> = d.seq(i).iter().map(|&t| t as u32).collect();
+        let Ok(s) = models::tokenizer::decode(&ids) else {
+            continue;
+        };
+        if s.role != role || s.bars < 4 {
+            continue;
+        }
+        if measured == limit {
+            break;
+        }
+        measured += 1;
+        let bars = s.bars.min(BARS);
+        let mut w = s.slice_bars(0, bars);
+        w.ended = false;
+        let bpm = w.tempo_bpm.unwrap_or(120.0);
+        let ts = w.meter.at_bar(0);
+        let measure = |notes: &[models::music::Note]| {
+            metrics::pitched(&Passage {
+                notes,
+                chords: &w.chords,
+                numerator: ts.numerator,
+                denominator: ts.denominator,
+                bars,
+                tempo_bpm: bpm,
+            })
+        };
+        let h = measure(&w.notes);
+        let played = match knobs {
+            None => sample(
+                load_model(&pkg, false)?,
+                &pkg,
+                &w,
+                Sampling::Calibration,
+                Default::default(),
+                1 + i as u64,
+            )?,
+            Some((density, rest_bias)) => {
+                // Calibration sampling with only the Density and the rest calibration.
+                let mut config = models::generate::SessionConfig::new(w.role);
+                config.numerator = ts.numerator;
+                config.denominator = ts.denominator;
+                config.tempo_bpm = w.tempo_bpm;
+                config.styles = w.styles.clone();
+                config.microtiming = pkg.manifest.microtiming;
+                config.seed = 1 + i as u64;
+                config.keep_bars = pkg.manifest.keep_bars();
+                config.constraints = models::sampling::Constraints {
+                    density,
+                    rest_bias,
+                    ..Default::default()
+                };
+                let cond = conditioning(&w.chords, &w.inputs);
+                generate_any(load_model(&pkg, false)?, config, &cond, w.bars)?
+                    .iter()
+                    .map(|&n| models::music::Note::from(n))
+                    .collect()
+            }
+        };
+        let m = measure(&played);
+        println!(
+            "{i:5} {bpm:4.0} {bars:5} {:12.2} {:12.2} {:12.3} {:12.3}",
+            h[npb], m[npb], h[empty], m[empty]
+        );
+        let r = RANGES.iter().position(|&u| bpm < u).unwrap_or(RANGES.len() - 1);
+        for (k, x) in [h[npb], m[npb], h[empty], m[empty], 1.0].into_iter().enumerate() {
+            sums[r][k] += x;
+        }
+    }
+    println!("\nbelow BPM  pieces  human n/bar  model n/bar  human empty  model empty");
+    for (u, s) in RANGES.iter().zip(&sums) {
+        if s[4] > 0.0 {
+            let n = s[4];
+            println!(
+                "{u:9} {n:7} {:12.2} {:12.2} {:12.3} {:12.3}",
+                s[0] / n,
+                s[1] / n,
+                s[2] / n,
+                s[3] / n
+            );
+        }
+    }
+    Ok(())
+}
