@@ -43,12 +43,7 @@ fn main() -> anyhow::Result<()> {
         (d, r) => Some((d.unwrap_or(0.5), r.unwrap_or(0.0))),
     };
     let ds = Dataset::open(std::path::Path::new(data))?;
-    let split = match split.as_str() {
-        "train" => EvalSplit::Train,
-        "valid" => EvalSplit::Valid,
-        "test" => EvalSplit::Test,
-        s => bail!("unknown split {s}"),
-    };
+    let split = <EvalSplit as clap::ValueEnum>::from_str(split, true).map_err(|e| anyhow::anyhow!("split: {e}"))?;
     let Some(role) = Role::parse(role) else {
         bail!("unknown role {role}");
     };

@@ -26,12 +26,7 @@ fn main() -> anyhow::Result<()> {
         bail!("usage: tempo_density <prepared data> <train|valid|test> <model> <bpm,bpm,...>");
     };
     let ds = Dataset::open(std::path::Path::new(data))?;
-    let split = match split.as_str() {
-        "train" => EvalSplit::Train,
-        "valid" => EvalSplit::Valid,
-        "test" => EvalSplit::Test,
-        s => bail!("unknown split {s}"),
-    };
+    let split = <EvalSplit as clap::ValueEnum>::from_str(split, true).map_err(|e| anyhow::anyhow!("split: {e}"))?;
     let pkg = Package::open(model)?;
     let tempos: Vec<f64> = tempos
         .split(',')

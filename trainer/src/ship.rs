@@ -50,30 +50,51 @@ pub struct ShipArgs {
     pub rest_bias: Vec<(Role, f32)>,
 }
 
-/// `ROLE=NATS` of `--rest-bias`.
-fn rest_bias(s: &str) -> Result<(Role, f32), String> {
-    let (role, b) = s
-        .split_once('=')
-        .ok_or_else(|| format!("{s:?}: expected ROLE=NATS (bass=1.5)"))?;
+/// `ROLE=VALUE` with the value within `range`; `example` shows the form.
+fn role_value(s: &str, example: &str, range: std::ops::RangeInclusive<f32>, what: &str) -> Result<(Role, f32), String> {
+    let (role, v) = s.split_once('=').ok_or_else(|| format!("{s:?}: expected {example}"))?;
     let role = Role::parse(role).ok_or_else(|| format!("{role:?} is not a role"))?;
-    let b: f32 = b.trim().parse().map_err(|_| format!("{b:?} is not a number"))?;
-    if !(-4.0..=4.0).contains(&b) {
-        return Err(format!("a rest calibration must be within -4 and 4 nats (got {b})"));
+    let v: f32 = v.trim().parse().map_err(|_| format!("{v:?} is not a number"))?;
+    if !range.contains(&v) {
+        return Err(format!(
+            "{what} must be within {} and {} (got {v})",
+            range.start(),
+            range.end()
+        ));
     }
-    Ok((role, b))
+    Ok((role, v))
 }
 
 /// `ROLE=T` of `--note-temperature`.
 fn note_temperature(s: &str) -> Result<(Role, f32), String> {
-    let (role, t) = s
-        .split_once('=')
-        .ok_or_else(|| format!("{s:?}: expected ROLE=T (lead=0.6)"))?;
-    let role = Role::parse(role).ok_or_else(|| format!("{role:?} is not a role"))?;
-    let t: f32 = t.trim().parse().map_err(|_| format!("{t:?} is not a number"))?;
-    if !(0.05..=2.0).contains(&t) {
-        return Err(format!("a tuned temperature must be within 0.05 and 2 (got {t})"));
+    role_value(s, "ROLE=T (lead=0.6)", 0.05..=2.0, "a tuned temperature")
+}
+
+/// `ROLE=NATS` of `--rest-bias`.
+fn rest_bias(s: &str) -> Result<(Role, f32), String> {
+    role_value(s, "ROLE=NATS (bass=1.5)", -4.0..=4.0, "a rest calibration")
+}
+
+/// Sets each role's value in `map` (by role name), or removes it where it is `neutral`; every role
+/// must be one the model plays.
+fn set_per_role(
+    map: &mut std::collections::BTreeMap<String, f32>,
+    values: &[(Role, f32)],
+    neutral: f32,
+    manifest_roles: &[Role],
+    name: &str,
+) -> anyhow::Result<()> {
+    for &(role, v) in values {
+        if !manifest_roles.contains(&role) {
+            bail!("{name} does not play the {role} role");
+        }
+        if v == neutral {
+            map.remove(role.name());
+        } else {
+            map.insert(role.name().to_string(), v);
+        }
     }
-    Ok((role, t))
+    Ok(())
 }
 
 fn read_report(p: &std::path::Path) -> anyhow::Result<crate::eval::Report> {
@@ -91,26 +112,15 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
     if let Some(name) = &args.name {
         manifest.name = name.clone();
     }
-    for &(role, t) in &args.note_temperature {
-        if !manifest.roles.contains(&role) {
-            bail!("{} does not play the {role} role", manifest.name);
-        }
-        if t == 1.0 {
-            manifest.note_temperature.remove(role.name());
-        } else {
-            manifest.note_temperature.insert(role.name().to_string(), t);
-        }
-    }
-    for &(role, b) in &args.rest_bias {
-        if !manifest.roles.contains(&role) {
-            bail!("{} does not play the {role} role", manifest.name);
-        }
-        if b == 0.0 {
-            manifest.rest_bias.remove(role.name());
-        } else {
-            manifest.rest_bias.insert(role.name().to_string(), b);
-        }
-    }
+    let roles = manifest.roles.clone();
+    set_per_role(
+        &mut manifest.note_temperature,
+        &args.note_temperature,
+        1.0,
+        &roles,
+        &manifest.name,
+    )?;
+    set_per_role(&mut manifest.rest_bias, &args.rest_bias, 0.0, &roles, &manifest.name)?;
     let cannot_write = |p: &std::path::Path| format!("cannot write {}", p.display());
     std::fs::create_dir_all(&args.out).with_context(|| cannot_write(&args.out))?;
     let (file, fp32_size) = match &mut manifest.model {

@@ -110,6 +110,7 @@ fn markov_package(dir: &std::path::Path, seqs: &[Sequence]) -> Package {
         trainer_revision: "test".into(),
         files: BTreeMap::new(),
         note_temperature: BTreeMap::new(),
+        rest_bias: BTreeMap::new(),
     };
     Package::write(dir, &mut manifest).unwrap();
     Package::load(dir).unwrap()

@@ -740,6 +740,7 @@ pub fn synthetic_model(tag: &str) -> PathBuf {
         trainer_revision: "test".into(),
         files: Default::default(),
         note_temperature: Default::default(),
+        rest_bias: Default::default(),
     };
     Package::write(&dir, &mut m).unwrap();
     dir
