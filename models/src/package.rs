@@ -138,12 +138,12 @@ pub struct Manifest {
     pub note_temperature: BTreeMap<String, f32>,
     /// The rest calibration of each role, nats added to resting until the next given event at
     /// each timing decision ([`Constraints::rest_bias`]), by role name; a role not named plays as
-    /// the network does. Sampled freely, a small network plays more notes than the humans it
-    /// learned from, on the very pieces it trained on: teacher-forced, the band's bass gives
-    /// resting until the next chord or comping note 0.76 where the grooves rest 0.95, and every
-    /// decision to play that should have been a rest adds a note (models/README.md, "Rest
-    /// calibration"). Chosen on the training and validation pieces; set by `trainer ship
-    /// --rest-bias`.
+    /// the network does. Sampled freely, a small network can play more notes than the humans it
+    /// learned from, on the very pieces it trained on, when each decision to play is a little too
+    /// likely. The bias acts once per decision before a given event, so its effect grows with the
+    /// number of given events: a value fitted over dense conditioning (the MMA bass over its
+    /// comping) silences the role over sparse conditioning (a chord root a beat), so check it over
+    /// both (models/README.md, "Rest calibration"). Set by `trainer ship --rest-bias`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub rest_bias: BTreeMap<String, f32>,
 }
