@@ -73,6 +73,11 @@ pub struct EvalArgs {
     /// 0.5), to measure a default before changing it.
     #[arg(long, default_value_t = 0.5, value_parser = crate::args::unit)]
     pub density: f32,
+    /// The music report's drums without steady dynamics (each instrument kept near its recent
+    /// level, as the plugin plays them): the network's velocities as sampled, to measure whether
+    /// the constraint is still needed.
+    #[arg(long)]
+    pub no_steady_dynamics: bool,
     /// Write the report as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -403,6 +408,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             },
             harmony: args.harmony,
             density: args.density,
+            steady_dynamics: !args.no_steady_dynamics,
         };
         crate::report::build(
             &pkg,

@@ -198,6 +198,7 @@ fn measure(
             sampler: crate::report::PLUGIN_SAMPLER,
             harmony: models::sampling::DEFAULT_CHORD_TONES,
             density: 0.5,
+            steady_dynamics: true,
         };
         crate::report::build(pkg, None, &seqs, &style_map, user.manifest.microtiming, &settings)?
     } else {

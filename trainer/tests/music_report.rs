@@ -137,6 +137,7 @@ fn calibrated_sampling_reproduces_the_data() {
         sampler: report::PLUGIN_SAMPLER,
         harmony: models::sampling::DEFAULT_CHORD_TONES,
         density: 0.5,
+        steady_dynamics: true,
     };
     let r = report::build(&pkg, None, &seqs, &[], false, &settings).unwrap();
     report::print(&r, settings.bars);

@@ -54,6 +54,8 @@ pub struct ReportSettings {
     /// Density of the "model" and "+harmony" columns (0.5, the plugin's, unless a default under
     /// consideration is being measured).
     pub density: f32,
+    /// Steady dynamics for the drums in those columns (on, the plugin's, unless measured off).
+    pub steady_dynamics: bool,
 }
 
 impl ReportSettings {
@@ -63,6 +65,7 @@ impl ReportSettings {
             sampler: self.sampler,
             harmony: self.harmony,
             density: self.density,
+            steady_dynamics: self.steady_dynamics,
         }
     }
 }
@@ -76,6 +79,9 @@ pub struct Knobs {
     pub harmony: f32,
     /// Density (0.5 plays as the network does; the model's rest calibration comes on top).
     pub density: f32,
+    /// Drums keep each instrument near its recent level ([`Constraints::steady_dynamics`], the
+    /// plugin's way); off, the network's velocities as sampled.
+    pub steady_dynamics: bool,
 }
 
 impl Default for Knobs {
@@ -85,6 +91,7 @@ impl Default for Knobs {
             sampler: PLUGIN_SAMPLER,
             harmony: models::sampling::DEFAULT_CHORD_TONES,
             density: 0.5,
+            steady_dynamics: true,
         }
     }
 }
@@ -276,6 +283,7 @@ pub fn sample(
                 role,
                 Constraints {
                     density: knobs.density,
+                    steady_dynamics: knobs.steady_dynamics && Constraints::for_role(role).steady_dynamics,
                     ..Constraints::for_role(role)
                 },
             );
