@@ -371,6 +371,10 @@ struct Snapshot {
 const STEADY_BARS: i64 = 4;
 /// Velocity bins (8 each) steady dynamics allows beyond the range played.
 const STEADY_MARGIN: u8 = 2;
+/// The kick's margin: a drummer's foot keeps the steadiest level of the kit (velocity spread 16.0
+/// on the GMD test pieces against 23-28 for snare and hi-hat); with the others' two bins its
+/// range drifted to a spread of 20.1 over three seeds (models/README.md, "The human drums").
+const STEADY_KICK_MARGIN: u8 = 1;
 /// Hits an instrument plays before steady dynamics holds it.
 const STEADY_MIN_HITS: usize = 4;
 
@@ -756,12 +760,17 @@ impl<M: TokenModel> Session<M> {
         if n < STEADY_MIN_HITS {
             return;
         }
+        let margin = if class == crate::groove::KICK_CLASS {
+            STEADY_KICK_MARGIN
+        } else {
+            STEADY_MARGIN
+        };
         let lo = if class == crate::groove::SNARE_CLASS {
             0
         } else {
-            lo.saturating_sub(STEADY_MARGIN)
+            lo.saturating_sub(margin)
         };
-        let hi = hi.saturating_add(STEADY_MARGIN);
+        let hi = hi.saturating_add(margin);
         for b in 0..16u8 {
             if b < lo || b > hi {
                 self.allowed[Vocab::id(Token::Vel(b)) as usize] = false;
@@ -1342,18 +1351,22 @@ mod tests {
         // Three kicks: not yet a level, every bin open.
         s.notes = (0..3).map(|i| hit(i as f64, 36, 52)).collect();
         assert_eq!(allowed_bins(&mut s, 36).len(), 16);
-        // Kicks at 45-60 (bins 5-7): bins 3-9 stay open, the 124 of a sudden slam does not.
+        // Kicks at 45-60 (bins 5-7): the kick's one-bin margin keeps bins 4-8 open, the 124 of a
+        // sudden slam does not.
         s.notes = (0..8).map(|i| hit(i as f64 * 0.5, 36, 45 + 2 * i as u8)).collect();
         assert_eq!(
             allowed_bins(&mut s, 35),
-            (3..=9).collect::<Vec<u8>>(),
+            (4..=8).collect::<Vec<u8>>(),
             "35 is a kick too"
         );
+        // A hi-hat at the same levels keeps two bins either side: 3-9.
+        s.notes = (0..8).map(|i| hit(i as f64 * 0.5, 42, 45 + 2 * i as u8)).collect();
+        assert_eq!(allowed_bins(&mut s, 42), (3..=9).collect::<Vec<u8>>());
         // Snare backbeats at 100 (bin 12): up to bin 14, and down to ghost notes.
         s.notes = (0..4).map(|i| hit(1.0 + 2.0 * i as f64, 38, 100)).collect();
         assert_eq!(allowed_bins(&mut s, 38), (0..=14).collect::<Vec<u8>>());
         // A class that has not played is free.
-        assert_eq!(allowed_bins(&mut s, 42).len(), 16);
+        assert_eq!(allowed_bins(&mut s, 46).len() + allowed_bins(&mut s, 49).len(), 32);
     }
 
     /// The rest calibration moves mass to resting until the next given event: over a chord and a

@@ -22,6 +22,9 @@ pub const DRUM_CLASSES: [(&str, &[u8]); 5] = [
     ("cymbals", &[49, 51, 52, 53, 55, 57, 59]),
 ];
 
+/// Index of the kick in [`DRUM_CLASSES`].
+pub const KICK_CLASS: usize = 0;
+
 /// Index of the snare in [`DRUM_CLASSES`].
 pub const SNARE_CLASS: usize = 1;
 

@@ -124,8 +124,8 @@ pub struct Constraints {
     /// Harmony: log-probability bonus (nats) for pitches in the chord in force (0 leaves the
     /// model as it is; pitched roles only). A soft pull towards chord tones, never a mask.
     pub chord_tones: f32,
-    /// Drums: once an instrument has played a few hits, its velocity stays within two bins (16)
-    /// of what it played over the last four bars; the snare may always drop to ghost notes. The
+    /// Drums: once an instrument has played a few hits, its velocity stays within two bins (16;
+    /// one for the kick) of what it played over the last four bars; the snare may always drop to ghost notes. The
     /// network alone drifts between dynamic levels from bar to bar (a kick at 50 jumping to 124
     /// for the rest of the piece, see models/README.md); a drummer keeps a level.
     pub steady_dynamics: bool,
