@@ -778,10 +778,10 @@ impl<M: TokenModel> Session<M> {
         }
     }
 
-    /// Adds [`Constraints::rest_bias`] to resting until the next given event in this bar (the
-    /// `POS` tokens at or past it, `BAR`, `EOS`) when the choice is a timing one (some `POS`
-    /// before the event is allowed, or a note here). Nothing without a given event ahead in the
-    /// bar, as the rest calibration of the music report measures it.
+    /// Adds [`Constraints::rest_bias`] to the allowed tokens that rest until the next given event
+    /// in this bar (the `POS` tokens at or past it, `BAR`, `EOS`); where every allowed token
+    /// rests, that changes nothing. Nothing without a given event ahead in the bar, as the rest
+    /// calibration of the music report measures it.
     fn bias_rests(&mut self, cond: &Conditioning) {
         if self.state.bars == 0 {
             return;
@@ -796,10 +796,6 @@ impl<M: TokenModel> Session<M> {
             _ => id == bar || id == eos,
         };
         let start = self.bar_start;
-        let timing = (0..self.allowed.len()).any(|id| self.allowed[id] && rest(id, start));
-        if !timing {
-            return;
-        }
         for id in 0..self.allowed.len() {
             if self.allowed[id] && rest(id, start) {
                 self.logits[id] += bias;

@@ -125,9 +125,9 @@ pub struct Constraints {
     /// model as it is; pitched roles only). A soft pull towards chord tones, never a mask.
     pub chord_tones: f32,
     /// Drums: once an instrument has played a few hits, its velocity stays within two bins (16;
-    /// one for the kick) of what it played over the last four bars; the snare may always drop to ghost notes. The
-    /// network alone drifts between dynamic levels from bar to bar (a kick at 50 jumping to 124
-    /// for the rest of the piece, see models/README.md); a drummer keeps a level.
+    /// one for the kick) of what it played over the last four bars; the snare may always drop to
+    /// ghost notes. The network alone drifts between dynamic levels from bar to bar (a kick at 50
+    /// jumping to 124 for the rest of the piece, see models/README.md); a drummer keeps a level.
     pub steady_dynamics: bool,
     /// Log-probability bonus (nats) for resting until the next given event (a chord change, a
     /// note the role hears) at each timing decision before one in the same bar: the `POS` tokens

@@ -401,14 +401,16 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             bars: args.sample_bars,
             seed: args.seed,
             fp32: args.fp32,
-            sampler: models::sampling::SamplerConfig {
-                temperature: args.temperature,
-                top_k: 0,
-                top_p: args.top_p,
+            knobs: crate::report::Knobs {
+                sampler: models::sampling::SamplerConfig {
+                    temperature: args.temperature,
+                    top_k: 0,
+                    top_p: args.top_p,
+                },
+                harmony: args.harmony,
+                density: args.density,
+                steady_dynamics: !args.no_steady_dynamics,
             },
-            harmony: args.harmony,
-            density: args.density,
-            steady_dynamics: !args.no_steady_dynamics,
         };
         crate::report::build(
             &pkg,

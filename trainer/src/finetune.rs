@@ -195,10 +195,7 @@ fn measure(
             bars: 16,
             seed: args.seed,
             fp32: false,
-            sampler: crate::report::PLUGIN_SAMPLER,
-            harmony: models::sampling::DEFAULT_CHORD_TONES,
-            density: 0.5,
-            steady_dynamics: true,
+            knobs: crate::report::Knobs::default(),
         };
         crate::report::build(pkg, None, &seqs, &style_map, user.manifest.microtiming, &settings)?
     } else {

@@ -134,10 +134,7 @@ fn calibrated_sampling_reproduces_the_data() {
         bars: 12,
         seed: 1,
         fp32: false,
-        sampler: report::PLUGIN_SAMPLER,
-        harmony: models::sampling::DEFAULT_CHORD_TONES,
-        density: 0.5,
-        steady_dynamics: true,
+        knobs: report::Knobs::default(),
     };
     let r = report::build(&pkg, None, &seqs, &[], false, &settings).unwrap();
     report::print(&r, settings.bars);

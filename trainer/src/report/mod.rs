@@ -45,29 +45,9 @@ pub struct ReportSettings {
     pub seed: u64,
     /// Run the fp32 graph.
     pub fp32: bool,
-    /// The sampler of the "model" and "+harmony" columns: [`PLUGIN_SAMPLER`], the plugin's
-    /// defaults, unless a default under consideration is being measured.
-    pub sampler: SamplerConfig,
-    /// Harmony of the "+harmony" column, nats ([`models::sampling::DEFAULT_CHORD_TONES`] unless
-    /// a default under consideration is being measured).
-    pub harmony: f32,
-    /// Density of the "model" and "+harmony" columns (0.5, the plugin's, unless a default under
-    /// consideration is being measured).
-    pub density: f32,
-    /// Steady dynamics for the drums in those columns (on, the plugin's, unless measured off).
-    pub steady_dynamics: bool,
-}
-
-impl ReportSettings {
-    /// The user's settings of the sampled columns.
-    pub fn knobs(&self) -> Knobs {
-        Knobs {
-            sampler: self.sampler,
-            harmony: self.harmony,
-            density: self.density,
-            steady_dynamics: self.steady_dynamics,
-        }
-    }
+    /// The user's settings of the "model" and "+harmony" columns: the plugin's defaults
+    /// ([`Knobs::default`]) unless a default under consideration is being measured.
+    pub knobs: Knobs,
 }
 
 /// The user's settings a sample is drawn with (beside the model's tuned ones).
@@ -279,12 +259,13 @@ pub fn sample(
         Sampling::Model | Sampling::Harmony => {
             // The user's temperature is relative to the model's tuned one for the role.
             config.sampler = pkg.manifest.sampler_for(role, knobs.sampler);
+            let base = Constraints::for_role(role);
             config.constraints = pkg.manifest.constraints_for(
                 role,
                 Constraints {
                     density: knobs.density,
-                    steady_dynamics: knobs.steady_dynamics && Constraints::for_role(role).steady_dynamics,
-                    ..Constraints::for_role(role)
+                    steady_dynamics: knobs.steady_dynamics && base.steady_dynamics,
+                    ..base
                 },
             );
             config.constraints.chord_tones = match how {
@@ -523,7 +504,7 @@ pub fn build(
             let seed = settings.seed + i as u64;
             human.push(metrics::measure(&passage(w, &w.notes), drums));
             let measure_sampled = |how: Sampling| -> anyhow::Result<Vec<f64>> {
-                let n = sample(load_model(pkg, settings.fp32)?, pkg, w, how, settings.knobs(), seed)?;
+                let n = sample(load_model(pkg, settings.fp32)?, pkg, w, how, settings.knobs, seed)?;
                 Ok(metrics::measure(&passage(w, &n), drums))
             };
             cal.push(measure_sampled(Sampling::Calibration)?);
@@ -535,7 +516,7 @@ pub fn build(
                 let m = AnyModel::Markov(MarkovModel::new(t.clone()));
                 let knobs = Knobs {
                     harmony: 0.0,
-                    ..settings.knobs()
+                    ..settings.knobs
                 };
                 let n = sample(m, pkg, w, Sampling::Model, knobs, seed)?;
                 markov.push(metrics::measure(&passage(w, &n), drums));
