@@ -10,6 +10,7 @@ use crate::info::{self, InfoArgs};
 use crate::markov::{self, MarkovArgs};
 use crate::measure::{self, MeasureArgs};
 use crate::prepare::{self, PrepareArgs};
+use crate::regraph::{self, RegraphArgs};
 use crate::ship::{self, ShipArgs};
 use crate::train::{self, TrainArgs};
 
@@ -85,6 +86,12 @@ pub enum Commands {
         after_help = "Example:\n  trainer ship runs/band-pkg --out models/assets/band --report out/band-test.json"
     )]
     Ship(ShipArgs),
+    /// Write a package's network again in another ONNX graph (the fused one by default), same
+    /// weights; updates its manifest and its card's decode speed.
+    #[command(after_help = "Examples:
+  trainer regraph my-model
+  trainer regraph builtin:jazz-lead --out models/assets/jazz-lead")]
+    Regraph(RegraphArgs),
     /// Show what a model package is: roles, styles, size, data and licences, metrics, its card.
     #[command(after_help = "Examples:\n  trainer info builtin:melody\n  trainer info my-model")]
     Info(InfoArgs),
@@ -112,6 +119,7 @@ impl Cli {
             Commands::Generate(args) => generate::run(args),
             Commands::Measure(args) => measure::run(args),
             Commands::Ship(args) => ship::run(args),
+            Commands::Regraph(args) => regraph::run(args),
             Commands::Info(args) => info::run(args),
             Commands::Completions { shell } => {
                 clap_complete::generate(*shell, &mut Cli::command(), "trainer", &mut std::io::stdout());

@@ -177,7 +177,11 @@ pub fn decode_latency_ms(
     tokens: usize,
     repeats: usize,
 ) -> anyhow::Result<f64> {
-    let mut m = OnnxModel::load(pkg, variant)?;
+    model_latency_ms(&mut OnnxModel::load(pkg, variant)?, prefill, tokens, repeats)
+}
+
+/// [`decode_latency_ms`] of a loaded model.
+pub fn model_latency_ms(m: &mut OnnxModel, prefill: usize, tokens: usize, repeats: usize) -> anyhow::Result<f64> {
     let v = VOCAB_SIZE as usize;
     let mut logits = vec![0f32; v];
     let mut best = f64::INFINITY;

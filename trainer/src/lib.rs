@@ -18,6 +18,7 @@ pub mod onnx;
 pub mod plot;
 pub mod prepare;
 pub mod prompt;
+pub mod regraph;
 pub mod report;
 pub mod rng;
 pub mod ship;

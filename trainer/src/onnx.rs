@@ -10,6 +10,8 @@ pub mod dtype {
     pub const FLOAT: i32 = 1;
     /// int8
     pub const INT8: i32 = 3;
+    /// int32
+    pub const INT32: i32 = 6;
     /// int64
     pub const INT64: i32 = 7;
 }

@@ -213,17 +213,8 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
         let _ = write!(s, ", {:.2} MB fp32 (not shipped)", f as f64 / 1e6);
     }
     let _ = writeln!(s, " |");
-    for (k, label) in [
-        ("decode_ms_per_token_int8", "int8"),
-        ("decode_ms_per_token_fp32", "fp32"),
-    ] {
-        if let Some(ms) = metric(k).filter(|ms| *ms > 0.0) {
-            let _ = writeln!(
-                s,
-                "| decode speed {label} | {:.0} tokens/s ({ms:.3} ms/token, batch 1, KV cache, 1 thread) |",
-                1000.0 / ms
-            );
-        }
+    for row in crate::regraph::speed_rows(&m.metrics) {
+        let _ = writeln!(s, "{row}");
     }
     if let (Some(a), Some(k)) = (metric("int8_top1_agreement"), metric("int8_mean_kl")) {
         let _ = writeln!(

@@ -1,6 +1,8 @@
 //! `trainer export`: a trained run to a model package, writing ONNX ourselves (see [`crate::onnx`]).
 //!
-//! The graph mirrors [`crate::model::Transformer::forward_cached`] op for op (opset 21, plus
+//! Two graphs of the same network ([`Graph`]): the fused one ([`fused`], the default wherever the
+//! head width allows), and the primitive one below, which mirrors
+//! [`crate::model::Transformer::forward_cached`] op for op (opset 21, plus
 //! `com.microsoft.DynamicQuantizeMatMul` in the int8 variant):
 //!
 //! ```text
@@ -10,7 +12,8 @@
 //!
 //! Positions are `past .. past + seq` (read from the shape of `past_key_0`), so the runtime rolls back
 //! by truncating the cache. int8 quantizes every Linear weight (and the tied output projection)
-//! per output column, symmetric; activations are quantized on the fly by ONNX Runtime.
+//! per output column, symmetric; activations are quantized on the fly by ONNX Runtime. Both graphs
+//! name their weights alike, so [`read_onnx_weights`] reads either.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -24,6 +27,8 @@ use models::tokenizer::features::FEATURE_INPUT;
 
 use crate::model::{LN_EPS, ModelConfig, rope_tables};
 use crate::onnx::{Attr, Dim, GraphBuilder, ModelProto, OperatorSetIdProto, StringStringEntryProto, dtype, value_info};
+
+pub mod fused;
 
 /// ONNX opset of the default domain.
 pub const OPSET: i64 = 21;
@@ -150,8 +155,42 @@ struct Consts {
     axis3: String,
 }
 
-/// Builds the ONNX model of a transformer with weights `w`.
+/// Which ONNX graph an export writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Graph {
+    /// Primitive ONNX operators, the KV cache concatenated into new `present_*` tensors each pass
+    /// (every model shape; the graph of packages exported before the fused one).
+    Legacy,
+    /// ONNX Runtime's fused decoder operators with the cache updated in place ([`fused`]).
+    Fused,
+}
+
+impl Graph {
+    /// The fastest graph this model shape can use.
+    pub fn best_for(cfg: &ModelConfig) -> Graph {
+        if fused::supports(cfg) {
+            Graph::Fused
+        } else {
+            Graph::Legacy
+        }
+    }
+}
+
+/// Builds the ONNX model of a transformer with weights `w`, in the fastest graph its shape allows.
 pub fn build_model(cfg: &ModelConfig, w: &Weights, prec: Precision) -> anyhow::Result<ModelProto> {
+    build_graph(cfg, w, prec, Graph::best_for(cfg))
+}
+
+/// Builds the ONNX model of a transformer with weights `w` in the given graph.
+pub fn build_graph(cfg: &ModelConfig, w: &Weights, prec: Precision, graph: Graph) -> anyhow::Result<ModelProto> {
+    match graph {
+        Graph::Legacy => build_legacy_model(cfg, w, prec),
+        Graph::Fused => fused::build_fused_model(cfg, w, prec),
+    }
+}
+
+/// Builds the primitive-operator ONNX model of a transformer with weights `w` (module doc).
+pub fn build_legacy_model(cfg: &ModelConfig, w: &Weights, prec: Precision) -> anyhow::Result<ModelProto> {
     cfg.validate()?;
     let io = OnnxIo::default();
     let (h, hd, d, v) = (cfg.heads, cfg.head_dim(), cfg.d_model, cfg.vocab);
@@ -316,10 +355,18 @@ pub fn build_model(cfg: &ModelConfig, w: &Weights, prec: Precision) -> anyhow::R
         x = g.op("Add", &[&x, &m], vec![]);
     }
     let x = layer_norm(&mut g, w, &x, "ln_f")?;
+    lm_head(&mut g, w, &x, &emb, prec)?;
+    model_proto(g, cfg, prec == Precision::Int8)
+}
+
+/// The tied output projection of `x` to the graph's logits output.
+fn lm_head(g: &mut GraphBuilder, w: &Weights, x: &str, emb: &str, prec: Precision) -> anyhow::Result<()> {
+    let io = OnnxIo::default();
+    let (eshape, edata) = get(w, "embed.weight")?;
     match prec {
         Precision::Fp32 => {
-            let et = g.op("Transpose", &[&emb], vec![("perm", Attr::Is(vec![1, 0]))]);
-            g.op_outs("", "MatMul", &[&x, &et], &[&io.logits], vec![]);
+            let et = g.op("Transpose", &[emb], vec![("perm", Attr::Is(vec![1, 0]))]);
+            g.op_outs("", "MatMul", &[x, &et], &[&io.logits], vec![]);
         }
         Precision::Int8 => {
             let et = transpose(edata, eshape[0], eshape[1]); // [d, vocab]
@@ -330,17 +377,22 @@ pub fn build_model(cfg: &ModelConfig, w: &Weights, prec: Precision) -> anyhow::R
             g.op_outs(
                 "com.microsoft",
                 "DynamicQuantizeMatMul",
-                &[&x, &qn, &sn, &zn],
+                &[x, &qn, &sn, &zn],
                 &[&io.logits],
                 vec![],
             );
         }
     }
+    Ok(())
+}
+
+/// Wraps a built graph in a model: opsets (`com.microsoft` when `contrib`) and the config.
+fn model_proto(g: GraphBuilder, cfg: &ModelConfig, contrib: bool) -> anyhow::Result<ModelProto> {
     let mut opset_import = vec![OperatorSetIdProto {
         domain: String::new(),
         version: OPSET,
     }];
-    if prec == Precision::Int8 {
+    if contrib {
         opset_import.push(OperatorSetIdProto {
             domain: "com.microsoft".into(),
             version: 1,

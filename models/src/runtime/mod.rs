@@ -9,8 +9,10 @@
 //!   project's install folder `target/onnxruntime/` (where `cargo xtask ort` puts it). The working
 //!   directory and `PATH` are never searched.
 //! - [`OnnxModel`] is one session (intra-op threads 1, inter-op 1, spinning off) decoding batch 1
-//!   incrementally. The KV cache is the graph's `present_*` outputs fed back as `past_*` inputs;
-//!   [`TokenModel::truncate`] slices it, which is how the generator rolls back.
+//!   incrementally. With a fused graph (one that takes [`SEQLENS_INPUT`]) the KV cache stays in
+//!   place in bound buffers ([`in_place`]) and [`TokenModel::truncate`] lowers a count; with the
+//!   primitive graph of older packages the cache is the graph's `present_*` outputs fed back as
+//!   `past_*` inputs, and truncating slices it. Either is how the generator rolls back.
 //! - No ort type appears in this module's public API.
 //!
 //! Build and warm sessions off the audio thread; every call here may allocate and block.
@@ -22,10 +24,18 @@ use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::{DynValue, Tensor};
 
+use self::in_place::{InPlaceCache, SavedLayer};
 use crate::model::{ModelError, ModelState, TokenModel};
 use crate::package::{ModelKind, OnnxIo, Package, PackageError};
 use crate::tokenizer::VOCAB_SIZE;
 use crate::tokenizer::features::{FEATURE_INPUT, FeatureState, feature_count};
+
+mod in_place;
+
+/// Input of a fused graph: per sequence, the tokens in the cache after the pass, minus one (int32).
+pub const SEQLENS_INPUT: &str = "seqlens_k";
+/// Input of a fused graph: the tokens in the cache after the pass (int32, one element).
+pub const TOTAL_LEN_INPUT: &str = "total_sequence_length";
 
 /// Environment variable naming the ONNX Runtime shared library.
 pub const ORT_LIB_ENV: &str = "SIDEMAN_ORT_LIB";
@@ -288,8 +298,10 @@ pub struct OnnxModel {
     spec: TransformerSpec,
     /// Every token of the context.
     tokens: Vec<u32>,
-    /// Per layer: (key, value) cache values, `[1, heads, cached, head_dim]`.
+    /// Per layer: (key, value) cache values, `[1, heads, cached, head_dim]` (primitive graphs).
     cache: Vec<(DynValue, DynValue)>,
+    /// The bound in-place cache of a fused graph (then `cache` stays empty).
+    in_place: Option<Box<InPlaceCache>>,
     /// Tokens covered by `cache` (a prefix of `tokens`).
     cached: usize,
     /// Logits after the last cached token, valid when `cached == tokens.len() > 0`.
@@ -304,7 +316,7 @@ struct SavedContext {
     tokens: Vec<u32>,
     cached: usize,
     logits: Vec<f32>,
-    cache: Vec<([usize; 4], Vec<f32>, Vec<f32>)>,
+    cache: Vec<SavedLayer>,
 }
 
 fn backend<E: std::fmt::Display>(e: E) -> ModelError {
@@ -393,7 +405,6 @@ impl OnnxModel {
                 return Err(RuntimeError::Session(format!("the graph has no input {w:?}")));
             }
         }
-        let cache = empty_cache(&spec).map_err(|e| RuntimeError::Session(e.to_string()))?;
         let features = match session.inputs().iter().find(|i| i.name() == FEATURE_INPUT) {
             None => 0,
             Some(input) => match input.dtype() {
@@ -409,8 +420,16 @@ impl OnnxModel {
                 }
             },
         };
+        let session_err = |e: ModelError| RuntimeError::Session(e.to_string());
+        let (cache, in_place) = if input_names.iter().any(|n| n == SEQLENS_INPUT) {
+            let c = InPlaceCache::new(&session, &spec, features).map_err(session_err)?;
+            (Vec::new(), Some(Box::new(c)))
+        } else {
+            (empty_cache(&spec).map_err(session_err)?, None)
+        };
         Ok(OnnxModel {
             features,
+            in_place,
             session,
             spec,
             tokens: Vec::new(),
@@ -424,6 +443,11 @@ impl OnnxModel {
     /// The graph's shape facts.
     pub fn spec(&self) -> &TransformerSpec {
         &self.spec
+    }
+
+    /// Whether the graph is the fused one, with its KV cache kept in place.
+    pub fn is_fused(&self) -> bool {
+        self.in_place.is_some()
     }
 
     /// The context.
@@ -465,22 +489,22 @@ impl OnnxModel {
             .iter()
             .map(|&t| t as i64)
             .collect();
+        let feats = self.features_of(n);
+        let v = VOCAB_SIZE as usize;
+        if let Some(c) = &mut self.in_place {
+            let mut all = Vec::with_capacity(n * v);
+            c.run(&mut self.session, &self.spec, self.cached, &ids, &feats, &mut all)?;
+            self.cached += n;
+            self.logits.clear();
+            self.logits.extend_from_slice(&all[(n - 1) * v..]);
+            return Ok(all);
+        }
         let ids = Tensor::from_array(([1usize, n], ids)).map_err(backend)?;
         let io = &self.spec.io;
         let mut inputs: Vec<(String, ort::session::SessionInputValue<'_>)> =
             Vec::with_capacity(2 + 2 * self.spec.layers);
         inputs.push((io.input_ids.clone(), ids.into()));
         if self.features > 0 {
-            // The context features of the new tokens, read from the whole context (a few hundred
-            // steps of a small state machine: far below one pass of the network).
-            let mut state = FeatureState::default();
-            let mut feats = Vec::with_capacity(n * self.features);
-            for (i, &t) in self.tokens[..self.cached + n].iter().enumerate() {
-                let f = state.step(t);
-                if i >= self.cached {
-                    feats.extend(f[..self.features].iter().map(|&x| x as i64));
-                }
-            }
             let feats = Tensor::from_array(([1usize, n, self.features], feats)).map_err(backend)?;
             inputs.push((FEATURE_INPUT.to_string(), feats.into()));
         }
@@ -494,7 +518,6 @@ impl OnnxModel {
             .ok_or_else(|| backend("no logits output"))?
             .try_extract_tensor::<f32>()
             .map_err(backend)?;
-        let v = VOCAB_SIZE as usize;
         if shape.last().copied() != Some(v as i64) || logits.len() != n * v {
             return Err(backend(format!("logits shape {shape:?}, expected [1, {n}, {v}]")));
         }
@@ -514,6 +537,24 @@ impl OnnxModel {
         self.cached += n;
         self.logits = all[(n - 1) * v..].to_vec();
         Ok(all)
+    }
+
+    /// The context features of the next `n` tokens not yet cached, `features` per token, read from
+    /// the whole context (a few hundred steps of a small state machine: far below one pass of the
+    /// network). Empty when the graph takes none.
+    fn features_of(&self, n: usize) -> Vec<i64> {
+        if self.features == 0 {
+            return Vec::new();
+        }
+        let mut state = FeatureState::default();
+        let mut feats = Vec::with_capacity(n * self.features);
+        for (i, &t) in self.tokens[..self.cached + n].iter().enumerate() {
+            let f = state.step(t);
+            if i >= self.cached {
+                feats.extend(f[..self.features].iter().map(|&x| x as i64));
+            }
+        }
+        feats
     }
 
     fn slice_cache(&mut self, len: usize) -> Result<(), ModelError> {
@@ -565,6 +606,11 @@ impl TokenModel for OnnxModel {
         // Keep the cache up to the token before the new end; the last token is re-run on demand so
         // its logits come back.
         let keep = self.cached.min(len.saturating_sub(1));
+        if self.in_place.is_some() {
+            // The rows past `keep` are simply overwritten by the next pass.
+            self.cached = keep;
+            return;
+        }
         if keep < self.cached {
             let ok = if keep == 0 {
                 empty_cache(&self.spec).map(|c| {
@@ -591,6 +637,14 @@ impl TokenModel for OnnxModel {
     /// A copy of the KV cache (a few hundred kB for the shipped models): restoring it costs a
     /// copy, where re-feeding the context costs one pass of the network per token.
     fn save(&self) -> Option<ModelState> {
+        if let Some(c) = &self.in_place {
+            return Some(ModelState::new(SavedContext {
+                tokens: self.tokens.clone(),
+                cached: self.cached,
+                logits: self.logits.clone(),
+                cache: c.save(self.cached),
+            }));
+        }
         let mut cache = Vec::with_capacity(self.cache.len());
         for (k, v) in &self.cache {
             let (shape, keys) = k.try_extract_tensor::<f32>().ok()?;
@@ -611,6 +665,15 @@ impl TokenModel for OnnxModel {
         let Some(saved) = state.get::<SavedContext>() else {
             return false;
         };
+        if let Some(c) = &mut self.in_place {
+            if saved.cached > c.capacity() || !c.restore(&saved.cache) {
+                return false;
+            }
+            self.tokens.clone_from(&saved.tokens);
+            self.cached = saved.cached;
+            self.logits.clone_from(&saved.logits);
+            return true;
+        }
         let tensor = |dims: [usize; 4], data: &[f32]| Tensor::from_array((dims, data.to_vec())).map(|t| t.into_dyn());
         let mut cache = Vec::with_capacity(saved.cache.len());
         for (dims, keys, values) in &saved.cache {
