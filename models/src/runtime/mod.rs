@@ -309,6 +309,10 @@ pub struct OnnxModel {
     input_names: Vec<String>,
     /// Context feature ids per token the graph takes ([`FEATURE_INPUT`]): 0 (none), 2 or 3.
     features: usize,
+    /// The feature state after the first `feat_len` tokens of the context (valid while
+    /// `feat_len <= cached`; a rollback below it or a restore starts it over).
+    feat_state: FeatureState,
+    feat_len: usize,
 }
 
 /// What [`OnnxModel`] saves: the context, and per layer the cache's shape, keys and values.
@@ -429,6 +433,8 @@ impl OnnxModel {
         };
         Ok(OnnxModel {
             features,
+            feat_state: FeatureState::default(),
+            feat_len: 0,
             in_place,
             session,
             spec,
@@ -539,21 +545,27 @@ impl OnnxModel {
         Ok(all)
     }
 
-    /// The context features of the next `n` tokens not yet cached, `features` per token, read from
-    /// the whole context (a few hundred steps of a small state machine: far below one pass of the
-    /// network). Empty when the graph takes none.
-    fn features_of(&self, n: usize) -> Vec<i64> {
+    /// The context features of the next `n` tokens not yet cached, `features` per token (empty when
+    /// the graph takes none). The state is carried from pass to pass, so a step reads one token,
+    /// not the whole context; after a rollback below it, or a restore, it is read again from the
+    /// start (a few hundred steps of a small state machine).
+    fn features_of(&mut self, n: usize) -> Vec<i64> {
         if self.features == 0 {
             return Vec::new();
         }
-        let mut state = FeatureState::default();
-        let mut feats = Vec::with_capacity(n * self.features);
-        for (i, &t) in self.tokens[..self.cached + n].iter().enumerate() {
-            let f = state.step(t);
-            if i >= self.cached {
-                feats.extend(f[..self.features].iter().map(|&x| x as i64));
-            }
+        if self.feat_len > self.cached {
+            self.feat_state = FeatureState::default();
+            self.feat_len = 0;
         }
+        for &t in &self.tokens[self.feat_len..self.cached] {
+            self.feat_state.step(t);
+        }
+        let mut feats = Vec::with_capacity(n * self.features);
+        for &t in &self.tokens[self.cached..self.cached + n] {
+            let f = self.feat_state.step(t);
+            feats.extend(f[..self.features].iter().map(|&x| x as i64));
+        }
+        self.feat_len = self.cached + n;
         feats
     }
 
@@ -670,6 +682,7 @@ impl TokenModel for OnnxModel {
                 return false;
             }
             self.tokens.clone_from(&saved.tokens);
+            self.feat_len = usize::MAX;
             self.cached = saved.cached;
             self.logits.clone_from(&saved.logits);
             return true;
@@ -683,6 +696,7 @@ impl TokenModel for OnnxModel {
             }
         }
         self.tokens.clone_from(&saved.tokens);
+        self.feat_len = usize::MAX;
         self.cached = saved.cached;
         self.logits.clone_from(&saved.logits);
         self.cache = cache;
