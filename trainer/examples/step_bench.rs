@@ -9,6 +9,10 @@ use sideman_trainer::train::{AdamW, TrainParams, default_config};
 
 fn main() -> anyhow::Result<()> {
     let steps: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(5);
+    // As the trainer binary does (SIDEMAN_DEFAULT_MALLOC=1 measures without it).
+    if std::env::var_os("SIDEMAN_DEFAULT_MALLOC").is_none() {
+        sideman_trainer::train::keep_freed_memory();
+    }
     let mut cfg = default_config().model;
     if let Some(l) = std::env::var("LAYERS").ok().and_then(|s| s.parse().ok()) {
         cfg.layers = l;

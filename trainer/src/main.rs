@@ -8,6 +8,7 @@ use sideman_trainer::{cli, train};
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    train::keep_freed_memory();
     // Ctrl-C: a training loop writes a checkpoint and stops; anything else (or a second Ctrl-C)
     // ends at once.
     let _ = ctrlc::set_handler(|| {
