@@ -344,6 +344,22 @@ impl ReduceSum<'_> {
                     }
                     return Ok(dst);
                 };
+                // (Sideman patch) Reducing over the first dimensions (the gradient of a bias or a
+                // norm's scale broadcast over the batch and the sequence): add the rows in order.
+                // The general loop below adds in the same order, with two integer divisions per
+                // element per reduced dimension; in a small transformer's training step it was a
+                // tenth of the CPU time.
+                let reduce_over_first_dims =
+                    self.reduce_dims.iter().enumerate().all(|(i, &v)| v == i);
+                if reduce_over_first_dims && !dst.is_empty() {
+                    let inner = dst.len();
+                    for row in src.chunks_exact(inner) {
+                        for (d, &s) in dst.iter_mut().zip(row) {
+                            *d += s;
+                        }
+                    }
+                    return Ok(dst);
+                }
                 for (unstr_index, &src) in src.iter().enumerate() {
                     let mut dst_index = unstr_index;
                     // Set the reduce_dims indexes to 0.
