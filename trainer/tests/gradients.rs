@@ -72,12 +72,21 @@ fn sums_over_leading_and_other_dimensions_match_a_loop() {
     let t = Tensor::from_vec(data.clone(), (a, b, c), &dev).unwrap();
     let at = |i: usize, j: usize, k: usize| data[(i * b + j) * c + k];
     let lead: Vec<f32> = (0..c)
-        .map(|k| (0..a).flat_map(|i| (0..b).map(move |j| (i, j))).map(|(i, j)| at(i, j, k)).sum())
+        .map(|k| {
+            (0..a)
+                .flat_map(|i| (0..b).map(move |j| (i, j)))
+                .map(|(i, j)| at(i, j, k))
+                .sum()
+        })
         .collect();
     close(&values(&t.sum_keepdim((0, 1)).unwrap()), &lead);
-    let first: Vec<f32> = (0..b * c).map(|jk| (0..a).map(|i| at(i, jk / c, jk % c)).sum()).collect();
+    let first: Vec<f32> = (0..b * c)
+        .map(|jk| (0..a).map(|i| at(i, jk / c, jk % c)).sum())
+        .collect();
     close(&values(&t.sum_keepdim(0).unwrap()), &first);
-    let middle: Vec<f32> = (0..a * c).map(|ik| (0..b).map(|j| at(ik / c, j, ik % c)).sum()).collect();
+    let middle: Vec<f32> = (0..a * c)
+        .map(|ik| (0..b).map(|j| at(ik / c, j, ik % c)).sum())
+        .collect();
     close(&values(&t.sum_keepdim(1).unwrap()), &middle);
     // A non-contiguous source (a transpose) takes the general path.
     let tt = t.transpose(0, 1).unwrap();
