@@ -16,82 +16,13 @@
 //!
 //! It prints the load average first: the ratios are in-run, the absolute rates depend on the load.
 
-use std::time::Instant;
+#[path = "../../models/benches/common/mod.rs"]
+mod common;
 
-use models::generate::{Conditioning, Session, SessionConfig, session_seed};
-use models::model::TokenModel;
+use common::{decode_rate, regen_ms};
 use models::package::{ModelKind, Package};
-use models::runtime::{OnnxModel, TransformerSpec};
-use models::sampling::{Constraints, Rng, SamplerConfig};
-use models::{Chord, ChordQuality, Role};
-use sideman_trainer::export::{Graph, Precision, build_graph, read_package_weights, weights_of};
-
-fn decode_rate(m: &mut OnnxModel, steps: usize) -> f64 {
-    let mut rng = Rng::new(3);
-    let mut logits = vec![0f32; models::tokenizer::VOCAB_SIZE as usize];
-    let prefix: Vec<u32> = (0..64).map(|_| 60 + rng.below(600) as u32).collect();
-    let mut best = 0f64;
-    for _ in 0..3 {
-        m.truncate(0);
-        m.feed(&prefix).unwrap();
-        m.next_logits(&mut logits).unwrap();
-        let t0 = Instant::now();
-        for _ in 0..steps {
-            if m.len() + 1 >= m.context_len() {
-                m.truncate(64);
-            }
-            m.feed(&[60 + rng.below(600) as u32]).unwrap();
-            m.next_logits(&mut logits).unwrap();
-        }
-        best = best.max(steps as f64 / t0.elapsed().as_secs_f64());
-    }
-    best
-}
-
-fn ii_v_i() -> Conditioning {
-    let prog = [
-        Chord::new(2, ChordQuality::Min7),
-        Chord::new(7, ChordQuality::Dom7),
-        Chord::new(0, ChordQuality::Maj7),
-        Chord::new(0, ChordQuality::Maj7),
-    ];
-    let mut cond = Conditioning::default();
-    for bar in 0..128i64 {
-        let c = prog[bar as usize % 4];
-        cond.set_chord(bar * 48, Some(c));
-        for beat in 0..4 {
-            cond.add_input(bar * 48 + beat * 12, 36 + c.root);
-        }
-    }
-    cond
-}
-
-/// Milliseconds to regenerate one bar after rolling back to a bar line (median, max over `n`).
-fn regen_ms(m: OnnxModel, role: Role, keep_bars: u32, n: usize) -> (f64, f64) {
-    let cond = ii_v_i();
-    let mut c = SessionConfig::new(role);
-    c.tempo_bpm = Some(140.0);
-    c.seed = session_seed(1);
-    c.keep_bars = keep_bars;
-    c.sampler = SamplerConfig {
-        temperature: 1.0,
-        top_k: 0,
-        top_p: 0.95,
-    };
-    c.constraints = Constraints::for_role(role);
-    let mut s = Session::new(m, c, 0, &cond).unwrap();
-    let mut times = Vec::with_capacity(n);
-    for i in 0..n {
-        let bar = 4 + i as i64;
-        s.generate_until(&cond, (bar + 2) * 48).unwrap();
-        let t0 = Instant::now();
-        assert!(s.rollback(bar * 48));
-        s.generate_until(&cond, (bar + 1) * 48).unwrap();
-        times.push(t0.elapsed().as_secs_f64() * 1e3);
-    }
-    times.sort_by(|a, b| a.total_cmp(b));
-    (times[times.len() / 2], times[times.len() - 1])
-}
+use models::runtime::OnnxModel;
+use sideman_trainer::export::{Graph, Precision, build_graph, read_package_weights, spec_of, weights_of};
 
 /// Python onnxruntime's ms per token on a graph file, when Python has onnxruntime.
 fn python_ms(file: &std::path::Path) -> Option<(f64, String)> {
@@ -156,13 +87,7 @@ fn main() {
             continue;
         }
         let w = weights_of(&params).unwrap();
-        let spec = TransformerSpec {
-            layers: cfg.layers,
-            heads: cfg.heads,
-            head_dim: cfg.head_dim(),
-            context_len: *context_len as usize,
-            io: Default::default(),
-        };
+        let spec = spec_of(&cfg, *context_len as usize);
         let role = pkg.manifest.roles[0];
         let keep = pkg.manifest.keep_bars();
         println!("{r} ({}, {} parameters, int8):", pkg.manifest.name, cfg.parameters());

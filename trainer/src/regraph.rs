@@ -10,10 +10,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use models::package::{ModelKind, Package};
-use models::runtime::{OnnxModel, TransformerSpec, Variant};
+use models::runtime::{OnnxModel, Variant};
 
 use crate::eval::{decode_latency_ms, model_latency_ms};
-use crate::export::{Graph, Precision, build_graph, read_package_weights, weights_of};
+use crate::export::{Graph, Precision, build_graph, read_package_weights, spec_of, weights_of};
 
 /// Which graph `trainer regraph` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -103,13 +103,7 @@ pub fn run(args: &RegraphArgs) -> anyhow::Result<()> {
     let fp32_ms = if fp32.is_some() {
         decode_latency_ms(&written, Variant::PreferFp32, 64, 192, 3)?
     } else {
-        let spec = TransformerSpec {
-            layers: cfg.layers,
-            heads: cfg.heads,
-            head_dim: cfg.head_dim(),
-            context_len: *context_len as usize,
-            io: Default::default(),
-        };
+        let spec = spec_of(&cfg, *context_len as usize);
         let bytes = crate::onnx::encode(&build_graph(&cfg, &w, Precision::Fp32, graph)?);
         model_latency_ms(&mut OnnxModel::from_bytes(&bytes, spec)?, 64, 192, 3)?
     };

@@ -21,13 +21,12 @@
 //! GroupQueryAttention's rotary needs a head width that is a multiple of 16; other shapes export the
 //! primitive graph ([`supports`]).
 
-use candle_core::Device;
 use models::package::OnnxIo;
 use models::runtime::{SEQLENS_INPUT, TOTAL_LEN_INPUT};
 use models::tokenizer::features::FEATURE_INPUT;
 
-use super::{Precision, Weights, get, layer_norm, linear, lm_head, model_proto};
-use crate::model::{LN_EPS, ModelConfig, rope_tables};
+use super::{Precision, Weights, declare_io, get, layer_norm, linear, lm_head, model_proto, rope_initializers};
+use crate::model::{LN_EPS, ModelConfig};
 use crate::onnx::{Attr, Dim, GraphBuilder, ModelProto, dtype, value_info};
 
 /// Whether ONNX Runtime's fused attention can run a model of this shape.
@@ -68,67 +67,17 @@ pub fn build_fused_model(cfg: &ModelConfig, w: &Weights, prec: Precision) -> any
         cfg.head_dim()
     );
     let io = OnnxIo::default();
-    let (h, hd, v) = (cfg.heads, cfg.head_dim(), cfg.vocab);
+    let (h, hd) = (cfg.heads, cfg.head_dim());
     let mut g = GraphBuilder::default();
     g.graph.name = "sideman_transformer_fused".into();
-    g.graph.input.push(value_info(
-        &io.input_ids,
-        dtype::INT64,
-        &[Dim::Sym("batch"), Dim::Sym("seq")],
-    ));
-    if cfg.features {
-        g.graph.input.push(value_info(
-            FEATURE_INPUT,
-            dtype::INT64,
-            &[
-                Dim::Sym("batch"),
-                Dim::Sym("seq"),
-                Dim::Fixed(cfg.feature_count() as i64),
-            ],
-        ));
-    }
-    let cache_dims = [
-        Dim::Sym("batch"),
-        Dim::Fixed(h as i64),
-        Dim::Sym("capacity"),
-        Dim::Fixed(hd as i64),
-    ];
-    for i in 0..cfg.layers {
-        for p in [&io.past_key, &io.past_value] {
-            g.graph
-                .input
-                .push(value_info(&format!("{p}{i}"), dtype::FLOAT, &cache_dims));
-        }
-    }
+    declare_io(&mut g, cfg, ("capacity", "capacity"));
     g.graph
         .input
         .push(value_info(SEQLENS_INPUT, dtype::INT32, &[Dim::Sym("batch")]));
     g.graph
         .input
         .push(value_info(TOTAL_LEN_INPUT, dtype::INT32, &[Dim::Fixed(1)]));
-    g.graph.output.push(value_info(
-        &io.logits,
-        dtype::FLOAT,
-        &[Dim::Sym("batch"), Dim::Sym("seq"), Dim::Fixed(v as i64)],
-    ));
-    for i in 0..cfg.layers {
-        for p in [&io.present_key, &io.present_value] {
-            g.graph
-                .output
-                .push(value_info(&format!("{p}{i}"), dtype::FLOAT, &cache_dims));
-        }
-    }
-    let (cos_t, sin_t) = rope_tables(cfg, cfg.max_positions(), &Device::Cpu)?;
-    let cos = g.init_f32(
-        "rope.cos",
-        &[cfg.max_positions(), hd / 2],
-        &cos_t.flatten_all()?.to_vec1::<f32>()?,
-    );
-    let sin = g.init_f32(
-        "rope.sin",
-        &[cfg.max_positions(), hd / 2],
-        &sin_t.flatten_all()?.to_vec1::<f32>()?,
-    );
+    let (cos, sin) = rope_initializers(&mut g, cfg)?;
 
     let (eshape, edata) = get(w, "embed.weight")?;
     let emb = g.init_f32("embed.weight", eshape, edata);

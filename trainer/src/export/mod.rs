@@ -155,6 +155,17 @@ struct Consts {
     axis3: String,
 }
 
+/// What the runtime needs to know of a graph of this model, with a cache of `context_len` tokens.
+pub fn spec_of(cfg: &ModelConfig, context_len: usize) -> models::runtime::TransformerSpec {
+    models::runtime::TransformerSpec {
+        layers: cfg.layers,
+        heads: cfg.heads,
+        head_dim: cfg.head_dim(),
+        context_len,
+        io: OnnxIo::default(),
+    }
+}
+
 /// Which ONNX graph an export writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Graph {
@@ -189,13 +200,24 @@ pub fn build_graph(cfg: &ModelConfig, w: &Weights, prec: Precision, graph: Graph
     }
 }
 
-/// Builds the primitive-operator ONNX model of a transformer with weights `w` (module doc).
-pub fn build_legacy_model(cfg: &ModelConfig, w: &Weights, prec: Precision) -> anyhow::Result<ModelProto> {
-    cfg.validate()?;
+/// The rotary tables `rope.cos` / `rope.sin`, `[positions, head_dim / 2]`, as initializers: their
+/// names.
+fn rope_initializers(g: &mut GraphBuilder, cfg: &ModelConfig) -> anyhow::Result<(String, String)> {
+    let (cos, sin) = rope_tables(cfg, cfg.max_positions(), &Device::Cpu)?;
+    let dims = [cfg.max_positions(), cfg.head_dim() / 2];
+    Ok((
+        g.init_f32("rope.cos", &dims, &cos.flatten_all()?.to_vec1::<f32>()?),
+        g.init_f32("rope.sin", &dims, &sin.flatten_all()?.to_vec1::<f32>()?),
+    ))
+}
+
+/// Declares a transformer graph's inputs (ids, features when the model takes them, each layer's
+/// `past_*`) and outputs (logits, each layer's `present_*`). `cache` names the sequence axis of the
+/// past and present caches: `(past, total)` for the primitive graph, which grows them, one name for
+/// both where they are one buffer.
+fn declare_io(g: &mut GraphBuilder, cfg: &ModelConfig, cache: (&'static str, &'static str)) {
     let io = OnnxIo::default();
-    let (h, hd, d, v) = (cfg.heads, cfg.head_dim(), cfg.d_model, cfg.vocab);
-    let mut g = GraphBuilder::default();
-    g.graph.name = "sideman_transformer".into();
+    let (h, hd) = (cfg.heads as i64, cfg.head_dim() as i64);
     g.graph.input.push(value_info(
         &io.input_ids,
         dtype::INT64,
@@ -212,39 +234,36 @@ pub fn build_legacy_model(cfg: &ModelConfig, w: &Weights, prec: Precision) -> an
             ],
         ));
     }
+    let cache_dims = |len| [Dim::Sym("batch"), Dim::Fixed(h), Dim::Sym(len), Dim::Fixed(hd)];
     for i in 0..cfg.layers {
         for p in [&io.past_key, &io.past_value] {
-            g.graph.input.push(value_info(
-                &format!("{p}{i}"),
-                dtype::FLOAT,
-                &[
-                    Dim::Sym("batch"),
-                    Dim::Fixed(h as i64),
-                    Dim::Sym("past"),
-                    Dim::Fixed(hd as i64),
-                ],
-            ));
+            g.graph
+                .input
+                .push(value_info(&format!("{p}{i}"), dtype::FLOAT, &cache_dims(cache.0)));
         }
     }
     g.graph.output.push(value_info(
         &io.logits,
         dtype::FLOAT,
-        &[Dim::Sym("batch"), Dim::Sym("seq"), Dim::Fixed(v as i64)],
+        &[Dim::Sym("batch"), Dim::Sym("seq"), Dim::Fixed(cfg.vocab as i64)],
     ));
     for i in 0..cfg.layers {
         for p in [&io.present_key, &io.present_value] {
-            g.graph.output.push(value_info(
-                &format!("{p}{i}"),
-                dtype::FLOAT,
-                &[
-                    Dim::Sym("batch"),
-                    Dim::Fixed(h as i64),
-                    Dim::Sym("total"),
-                    Dim::Fixed(hd as i64),
-                ],
-            ));
+            g.graph
+                .output
+                .push(value_info(&format!("{p}{i}"), dtype::FLOAT, &cache_dims(cache.1)));
         }
     }
+}
+
+/// Builds the primitive-operator ONNX model of a transformer with weights `w` (module doc).
+pub fn build_legacy_model(cfg: &ModelConfig, w: &Weights, prec: Precision) -> anyhow::Result<ModelProto> {
+    cfg.validate()?;
+    let io = OnnxIo::default();
+    let (h, hd, d) = (cfg.heads, cfg.head_dim(), cfg.d_model);
+    let mut g = GraphBuilder::default();
+    g.graph.name = "sideman_transformer".into();
+    declare_io(&mut g, cfg, ("past", "total"));
     // Constants.
     let i0 = g.init_i64("c.i0", &[], &[0]);
     let i1 = g.init_i64("c.i1", &[], &[1]);
@@ -262,17 +281,7 @@ pub fn build_legacy_model(cfg: &ModelConfig, w: &Weights, prec: Precision) -> an
     let f0 = g.init_f32("c.f0", &[], &[0.0]);
     let fneg = g.init_f32("c.fneginf", &[], &[f32::NEG_INFINITY]);
     let scale = g.init_f32("c.scale", &[], &[(1.0 / (hd as f64).sqrt()) as f32]);
-    let (cos_t, sin_t) = rope_tables(cfg, cfg.max_positions(), &Device::Cpu)?;
-    let cos_t = g.init_f32(
-        "rope.cos",
-        &[cfg.max_positions(), hd / 2],
-        &cos_t.flatten_all()?.to_vec1::<f32>()?,
-    );
-    let sin_t = g.init_f32(
-        "rope.sin",
-        &[cfg.max_positions(), hd / 2],
-        &sin_t.flatten_all()?.to_vec1::<f32>()?,
-    );
+    let (cos_t, sin_t) = rope_initializers(&mut g, cfg)?;
 
     // Positions and the causal mask.
     let ids_shape = g.op("Shape", &[&io.input_ids], vec![]);
