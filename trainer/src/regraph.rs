@@ -15,17 +15,6 @@ use models::runtime::{OnnxModel, Variant};
 use crate::eval::{decode_latency_ms, model_latency_ms};
 use crate::export::{Graph, Precision, build_graph, read_package_weights, spec_of, weights_of};
 
-/// Which graph `trainer regraph` writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum GraphChoice {
-    /// The fused graph where the model's shape allows it, else the primitive one.
-    Best,
-    /// ONNX Runtime's fused decoder operators, the KV cache in place.
-    Fused,
-    /// Primitive operators (what packages held before the fused graph).
-    Legacy,
-}
-
 /// `trainer regraph` arguments.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RegraphArgs {
@@ -35,9 +24,9 @@ pub struct RegraphArgs {
     /// Folder to write; default: the package's own folder.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Graph to write.
-    #[arg(long, value_enum, default_value = "best")]
-    pub graph: GraphChoice,
+    /// Graph to write (default: the fused one where the model's shape allows it).
+    #[arg(long, value_enum)]
+    pub graph: Option<Graph>,
 }
 
 /// Decode speed rows of a model card (`ship::card` writes the same rows).
@@ -75,11 +64,7 @@ pub fn run(args: &RegraphArgs) -> anyhow::Result<()> {
         anyhow::bail!("{} is a Markov model: it has no ONNX graph", args.package);
     };
     let (cfg, params, _) = read_package_weights(&args.package)?;
-    let graph = match args.graph {
-        GraphChoice::Best => Graph::best_for(&cfg),
-        GraphChoice::Fused => Graph::Fused,
-        GraphChoice::Legacy => Graph::Legacy,
-    };
+    let graph = args.graph.unwrap_or_else(|| Graph::best_for(&cfg));
     let w = weights_of(&params)?;
     let before = pkg.manifest.metrics.clone();
     std::fs::create_dir_all(&out).with_context(|| format!("cannot write {}", out.display()))?;

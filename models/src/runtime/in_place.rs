@@ -100,11 +100,6 @@ impl InPlaceCache {
         Ok(c)
     }
 
-    /// Tokens the buffers can hold.
-    pub(super) fn capacity(&self) -> usize {
-        self.capacity
-    }
-
     /// Runs `ids` (with `feats`, `features` per token) at positions `past..past + ids.len()` and
     /// writes their logits, row-major `[ids.len(), vocab]`, to `out`.
     pub(super) fn run(

@@ -678,7 +678,7 @@ impl TokenModel for OnnxModel {
             return false;
         };
         if let Some(c) = &mut self.in_place {
-            if saved.cached > c.capacity() || !c.restore(&saved.cache) {
+            if !c.restore(&saved.cache) {
                 return false;
             }
             self.tokens.clone_from(&saved.tokens);

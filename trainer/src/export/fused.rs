@@ -23,9 +23,10 @@
 
 use models::package::OnnxIo;
 use models::runtime::{SEQLENS_INPUT, TOTAL_LEN_INPUT};
-use models::tokenizer::features::FEATURE_INPUT;
 
-use super::{Precision, Weights, declare_io, get, layer_norm, linear, lm_head, model_proto, rope_initializers};
+use super::{
+    Precision, Weights, declare_io, embed_input, get, layer_norm, linear, lm_head, model_proto, rope_initializers,
+};
 use crate::model::{LN_EPS, ModelConfig};
 use crate::onnx::{Attr, Dim, GraphBuilder, ModelProto, dtype, value_info};
 
@@ -79,17 +80,7 @@ pub fn build_fused_model(cfg: &ModelConfig, w: &Weights, prec: Precision) -> any
         .push(value_info(TOTAL_LEN_INPUT, dtype::INT32, &[Dim::Fixed(1)]));
     let (cos, sin) = rope_initializers(&mut g, cfg)?;
 
-    let (eshape, edata) = get(w, "embed.weight")?;
-    let emb = g.init_f32("embed.weight", eshape, edata);
-    let mut x = g.op("Gather", &[&emb, &io.input_ids], vec![("axis", Attr::I(0))]);
-    if cfg.features {
-        let (fshape, fdata) = get(w, "feat.weight")?;
-        let ft = g.init_f32("feat.weight", fshape, fdata);
-        let fe = g.op("Gather", &[&ft, FEATURE_INPUT], vec![("axis", Attr::I(0))]);
-        let ax2 = g.init_i64("c.ax2", &[1], &[2]);
-        let fs = g.op("ReduceSum", &[&fe, &ax2], vec![("keepdims", Attr::I(0))]);
-        x = g.op("Add", &[&x, &fs], vec![]);
-    }
+    let (emb, mut x) = embed_input(&mut g, w, cfg)?;
     // The MLP output not yet added to the residual stream (it joins it in the next norm).
     let mut pending: Option<String> = None;
     for i in 0..cfg.layers {

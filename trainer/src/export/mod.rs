@@ -167,12 +167,12 @@ pub fn spec_of(cfg: &ModelConfig, context_len: usize) -> models::runtime::Transf
 }
 
 /// Which ONNX graph an export writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Graph {
     /// Primitive ONNX operators, the KV cache concatenated into new `present_*` tensors each pass
     /// (every model shape; the graph of packages exported before the fused one).
     Legacy,
-    /// ONNX Runtime's fused decoder operators with the cache updated in place ([`fused`]).
+    /// ONNX Runtime's fused decoder operators with the cache updated in place (`export/fused.rs`).
     Fused,
 }
 
@@ -209,6 +209,25 @@ fn rope_initializers(g: &mut GraphBuilder, cfg: &ModelConfig) -> anyhow::Result<
         g.init_f32("rope.cos", &dims, &cos.flatten_all()?.to_vec1::<f32>()?),
         g.init_f32("rope.sin", &dims, &sin.flatten_all()?.to_vec1::<f32>()?),
     ))
+}
+
+/// The input embedding: the token rows plus, when the model takes context features, the sum of
+/// their rows (Gather -> `[b, n, f, d]`, ReduceSum over axis 2). Returns (the embedding
+/// initializer's name, for the tied output projection; the embedded input).
+fn embed_input(g: &mut GraphBuilder, w: &Weights, cfg: &ModelConfig) -> anyhow::Result<(String, String)> {
+    let io = OnnxIo::default();
+    let (eshape, edata) = get(w, "embed.weight")?;
+    let emb = g.init_f32("embed.weight", eshape, edata);
+    let mut x = g.op("Gather", &[&emb, &io.input_ids], vec![("axis", Attr::I(0))]);
+    if cfg.features {
+        let (fshape, fdata) = get(w, "feat.weight")?;
+        let ft = g.init_f32("feat.weight", fshape, fdata);
+        let fe = g.op("Gather", &[&ft, FEATURE_INPUT], vec![("axis", Attr::I(0))]);
+        let ax2 = g.init_i64("c.ax2", &[1], &[2]);
+        let fs = g.op("ReduceSum", &[&fe, &ax2], vec![("keepdims", Attr::I(0))]);
+        x = g.op("Add", &[&x, &fs], vec![]);
+    }
+    Ok((emb, x))
 }
 
 /// Declares a transformer graph's inputs (ids, features when the model takes them, each layer's
@@ -298,18 +317,7 @@ pub fn build_legacy_model(cfg: &ModelConfig, w: &Weights, prec: Precision) -> an
     let allowed = g.op("LessOrEqual", &[&krow, &qcol], vec![]);
     let mask = g.op("Where", &[&allowed, &f0, &fneg], vec![]);
 
-    let (eshape, edata) = get(w, "embed.weight")?;
-    let emb = g.init_f32("embed.weight", eshape, edata);
-    let mut x = g.op("Gather", &[&emb, &io.input_ids], vec![("axis", Attr::I(0))]);
-    if cfg.features {
-        // x += sum over the feature ids of their rows: Gather -> [b, n, f, d], ReduceSum axis 2.
-        let (fshape, fdata) = get(w, "feat.weight")?;
-        let ft = g.init_f32("feat.weight", fshape, fdata);
-        let fe = g.op("Gather", &[&ft, FEATURE_INPUT], vec![("axis", Attr::I(0))]);
-        let ax2 = g.init_i64("c.ax2", &[1], &[2]);
-        let fs = g.op("ReduceSum", &[&fe, &ax2], vec![("keepdims", Attr::I(0))]);
-        x = g.op("Add", &[&x, &fs], vec![]);
-    }
+    let (emb, mut x) = embed_input(&mut g, w, cfg)?;
     for i in 0..cfg.layers {
         let p = format!("blocks.{i}");
         let a = layer_norm(&mut g, w, &x, &format!("{p}.ln1"))?;
