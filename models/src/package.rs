@@ -146,6 +146,13 @@ pub struct Manifest {
     /// both (models/README.md, "Rest calibration"). Set by `trainer ship --rest-bias`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub rest_bias: BTreeMap<String, f32>,
+    /// The density calibration of each role, nats added to starting a note at every decision
+    /// ([`Constraints::note_bias`]), by role name; a role not named plays as the network does.
+    /// Where a tuned note temperature changes how densely a role plays (a sharper choice of note
+    /// settles the neoclassical piano into busier figures), this brings the density back to the
+    /// data's without giving up the temperature's gain. Set by `trainer ship --note-bias`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub note_bias: BTreeMap<String, f32>,
 }
 
 /// Why a package could not be used.
@@ -278,10 +285,21 @@ impl Manifest {
         }
     }
 
-    /// `user`'s constraints for `role` with this model: the model's rest calibration added.
+    /// The density calibration of `role` ([`Manifest::note_bias`]), nats; 0 when the model names
+    /// none; always within `[-4, 4]`.
+    pub fn note_bias(&self, role: Role) -> f32 {
+        match self.note_bias.get(role.name()) {
+            Some(&b) if b.is_finite() => b.clamp(-4.0, 4.0),
+            _ => 0.0,
+        }
+    }
+
+    /// `user`'s constraints for `role` with this model: the model's rest and density
+    /// calibrations added.
     pub fn constraints_for(&self, role: Role, user: Constraints) -> Constraints {
         Constraints {
             rest_bias: self.rest_bias(role),
+            note_bias: self.note_bias(role),
             ..user
         }
     }
@@ -458,6 +476,7 @@ mod tests {
             files: BTreeMap::new(),
             note_temperature: BTreeMap::new(),
             rest_bias: BTreeMap::new(),
+            note_bias: BTreeMap::new(),
         }
     }
 
@@ -506,6 +525,16 @@ mod tests {
             !manifest().to_json().contains("\"rest_bias\""),
             "none tuned, none written"
         );
+        assert_eq!(c.note_bias, 0.0, "no density calibration named");
+        m.note_bias.insert("lead".into(), -0.3);
+        m.note_bias.insert("bass".into(), -9.0);
+        assert_eq!(m.constraints_for(Role::Lead, user).note_bias, -0.3);
+        assert_eq!(m.note_bias(Role::Bass), -4.0, "clamped");
+        assert_eq!(m.note_bias(Role::Drums), 0.0, "a role not named");
+        m.rest_bias.remove("bass"); // NaN is written as null, which is no number to read back
+        let back: Manifest = serde_json::from_str(&m.to_json()).unwrap();
+        assert_eq!(back.note_bias, m.note_bias, "written and read back");
+        assert!(!manifest().to_json().contains("\"note_bias\""));
     }
 
     #[test]

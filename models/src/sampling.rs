@@ -135,6 +135,12 @@ pub struct Constraints {
     /// ([`crate::package::Manifest::rest_bias`]), applied by the generation session, which
     /// knows where the next given event is; 0 leaves the model as it is.
     pub rest_bias: f32,
+    /// Log-probability bonus (nats) for starting a note (`PITCH`/`DRUM` tokens) at every
+    /// decision, added to the Density's: a model's tuned density calibration
+    /// ([`crate::package::Manifest::note_bias`]), so that the user's Density 50 % plays as densely
+    /// as the model's data; 0 leaves the model as it is. Unlike [`Constraints::rest_bias`] it does
+    /// not depend on the given events, so it holds over free play (the piano, alone).
+    pub note_bias: f32,
 }
 
 impl Default for Constraints {
@@ -148,6 +154,7 @@ impl Default for Constraints {
             chord_tones: 0.0,
             steady_dynamics: false,
             rest_bias: 0.0,
+            note_bias: 0.0,
         }
     }
 }
@@ -171,6 +178,7 @@ impl Constraints {
             chord_tones: if drums { 0.0 } else { DEFAULT_CHORD_TONES },
             steady_dynamics: drums,
             rest_bias: 0.0,
+            note_bias: 0.0,
         }
     }
 }
@@ -267,7 +275,7 @@ pub fn apply_constraints(
         chord.filter(|_| c.chord_tones != 0.0)
     };
     let d = c.density.clamp(0.02, 0.98);
-    let bias = 2.0 * (d / (1.0 - d)).ln();
+    let bias = 2.0 * (d / (1.0 - d)).ln() + if c.note_bias.is_finite() { c.note_bias } else { 0.0 };
     let mut any_before = false;
     let mut any_after = false;
     let poly_full = c.max_polyphony > 0 && sounding >= c.max_polyphony as usize;
@@ -601,5 +609,52 @@ mod tests {
         };
         apply_constraints(&c, 0, None, &mut logits, &mut allowed, false);
         assert!(allowed[Vocab::id(Token::Pitch(60)) as usize]);
+    }
+
+    #[test]
+    fn the_density_calibration_adds_to_the_density_on_note_starts_only() {
+        let pitch = Vocab::id(Token::Pitch(60)) as usize;
+        let drum = Vocab::id(Token::Drum(38)) as usize;
+        let time = Vocab::id(Token::Bar) as usize;
+        let run = |c: Constraints, drums: bool| {
+            let mut logits = vec![0.0f32; VOCAB_SIZE as usize];
+            let mut allowed = vec![false; VOCAB_SIZE as usize];
+            for id in [pitch, drum, time] {
+                allowed[id] = true;
+            }
+            apply_constraints(&c, 0, None, &mut logits, &mut allowed, drums);
+            (logits[pitch], logits[drum], logits[time])
+        };
+        let calibrated = run(
+            Constraints {
+                note_bias: -0.4,
+                ..Constraints::default()
+            },
+            false,
+        );
+        assert_eq!(calibrated, (-0.4, -0.4, 0.0));
+        // The user's Density comes on top of the model's calibration.
+        let both = run(
+            Constraints {
+                note_bias: -0.4,
+                density: 0.45,
+                ..Constraints::default()
+            },
+            true,
+        );
+        let d = 2.0 * (0.45f32 / 0.55).ln();
+        assert!(
+            (both.0 - (d - 0.4)).abs() < 1e-6 && (both.1 - (d - 0.4)).abs() < 1e-6,
+            "{both:?}"
+        );
+        assert_eq!(both.2, 0.0, "time is never biased");
+        let broken = run(
+            Constraints {
+                note_bias: f32::NAN,
+                ..Constraints::default()
+            },
+            false,
+        );
+        assert_eq!(broken, (0.0, 0.0, 0.0), "a damaged value leaves the model as it is");
     }
 }

@@ -470,6 +470,7 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
     let mut tuned = Package::load(&staged)?.manifest;
     tuned.note_temperature = pkg.manifest.note_temperature.clone();
     tuned.rest_bias = pkg.manifest.rest_bias.clone();
+    tuned.note_bias = pkg.manifest.note_bias.clone();
     Package::write(&staged, &mut tuned)?;
     let new_pkg = Package::load(&staged)?;
     eprintln!("measuring the fine-tuned model...");

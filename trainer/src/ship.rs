@@ -48,6 +48,13 @@ pub struct ShipArgs {
     /// shipped package on the test split for its card.
     #[arg(long, value_parser = rest_bias, allow_hyphen_values = true)]
     pub rest_bias: Vec<(Role, f32)>,
+    /// A role's density calibration, `ROLE=NATS` (within -4 and 4; `ROLE=0` removes one): added to
+    /// starting a note at every decision, so that the plugin's Density 50 % plays as densely as
+    /// the data at the tuned note temperature. Choose it on the validation split with `trainer
+    /// eval --density D` (D's bias is 2 ln(D / (1 - D)) nats: 0.45 is -0.40), then evaluate the
+    /// shipped package on the test split for its card.
+    #[arg(long, value_parser = note_bias, allow_hyphen_values = true)]
+    pub note_bias: Vec<(Role, f32)>,
 }
 
 /// `ROLE=VALUE` with the value within `range`; `example` shows the form.
@@ -73,6 +80,11 @@ fn note_temperature(s: &str) -> Result<(Role, f32), String> {
 /// `ROLE=NATS` of `--rest-bias`.
 fn rest_bias(s: &str) -> Result<(Role, f32), String> {
     role_value(s, "ROLE=NATS (bass=1.5)", -4.0..=4.0, "a rest calibration")
+}
+
+/// `ROLE=NATS` of `--note-bias`.
+fn note_bias(s: &str) -> Result<(Role, f32), String> {
+    role_value(s, "ROLE=NATS (piano=-0.4)", -4.0..=4.0, "a density calibration")
 }
 
 /// Sets each role's value in `map` (by role name), or removes it where it is `neutral`; every role
@@ -121,6 +133,7 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
         &manifest.name,
     )?;
     set_per_role(&mut manifest.rest_bias, &args.rest_bias, 0.0, &roles, &manifest.name)?;
+    set_per_role(&mut manifest.note_bias, &args.note_bias, 0.0, &roles, &manifest.name)?;
     let cannot_write = |p: &std::path::Path| format!("cannot write {}", p.display());
     std::fs::create_dir_all(&args.out).with_context(|| cannot_write(&args.out))?;
     let (file, fp32_size) = match &mut manifest.model {
@@ -244,6 +257,14 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
         let _ = writeln!(
             s,
             "| rest calibration | {} nats on resting until the next given event (chosen on the training and validation pieces; other roles 0) |",
+            tuned.join(", ")
+        );
+    }
+    if !m.note_bias.is_empty() {
+        let tuned: Vec<String> = m.note_bias.iter().map(|(r, b)| format!("{r} {b:+}")).collect();
+        let _ = writeln!(
+            s,
+            "| density calibration | {} nats on starting a note, at every decision (chosen on the validation pieces with the tuned note temperature; other roles 0) |",
             tuned.join(", ")
         );
     }

@@ -111,6 +111,7 @@ fn markov_package(dir: &std::path::Path, seqs: &[Sequence]) -> Package {
         files: BTreeMap::new(),
         note_temperature: BTreeMap::new(),
         rest_bias: BTreeMap::new(),
+        note_bias: BTreeMap::new(),
     };
     Package::write(dir, &mut manifest).unwrap();
     Package::load(dir).unwrap()

@@ -190,6 +190,8 @@ struct Worker {
     note_temperature: [f32; Role::ALL.len()],
     /// The model's rest calibration per role (its manifest), nats.
     rest_bias: [f32; Role::ALL.len()],
+    /// The model's density calibration per role (its manifest), nats.
+    note_bias: [f32; Role::ALL.len()],
     cond: Conditioning,
     follower: InputFollower,
     last_chord: Option<Option<Chord>>,
@@ -240,6 +242,7 @@ impl Worker {
             keep_bars: 8,
             note_temperature: [1.0; Role::ALL.len()],
             rest_bias: [0.0; Role::ALL.len()],
+            note_bias: [0.0; Role::ALL.len()],
             cond: Conditioning::default(),
             follower: InputFollower::default(),
             last_chord: None,
@@ -469,6 +472,7 @@ impl Worker {
                     p.harmony_pct.value() / 100.0 * crate::params::HARMONY_FULL_SCALE_NATS
                 },
                 rest_bias: self.rest_bias[role.index()],
+                note_bias: self.note_bias[role.index()],
                 ..Constraints::for_role(role)
             },
         }

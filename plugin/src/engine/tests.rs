@@ -13,11 +13,11 @@ fn package(dir: &std::path::Path) {
 
 /// [`package`] with tuned note temperatures.
 fn package_tuned(dir: &std::path::Path, tuned: &[(Role, f32)]) {
-    package_with(dir, tuned, &[]);
+    package_with(dir, tuned, &[], &[]);
 }
 
 /// [`package`] with tuned note temperatures and rest calibrations.
-fn package_with(dir: &std::path::Path, tuned: &[(Role, f32)], rests: &[(Role, f32)]) {
+fn package_with(dir: &std::path::Path, tuned: &[(Role, f32)], rests: &[(Role, f32)], notes: &[(Role, f32)]) {
     // A lead over Dm7 with its chord tones as input, as the tests play it.
     let mut s = Sequence::new(Role::Lead);
     for bar in 0..4 {
@@ -61,6 +61,7 @@ fn package_with(dir: &std::path::Path, tuned: &[(Role, f32)], rests: &[(Role, f3
         files: Default::default(),
         note_temperature: tuned.iter().map(|&(r, t)| (r.name().to_string(), t)).collect(),
         rest_bias: rests.iter().map(|&(r, b)| (r.name().to_string(), b)).collect(),
+        note_bias: notes.iter().map(|&(r, b)| (r.name().to_string(), b)).collect(),
     };
     Package::write(dir, &mut m).unwrap();
 }
@@ -263,7 +264,12 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     let ch = Channels::new();
     let mut w = Worker::new(params.clone(), status.clone(), ch.from_audio_rx, ch.to_audio_tx);
     let dir = std::env::temp_dir().join(format!("sideman-engine-tuned-{}", std::process::id()));
-    package_with(&dir, &[(Role::Lead, 0.5)], &[(Role::Lead, 1.25)]);
+    package_with(
+        &dir,
+        &[(Role::Lead, 0.5)],
+        &[(Role::Lead, 1.25)],
+        &[(Role::Lead, -0.375)],
+    );
     params.set_model_path(dir.to_str().unwrap());
     w.check_model();
     assert_eq!(status.state(), EngineState::Ready, "{}", describe(&status));
@@ -273,6 +279,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     assert_eq!(s.role, Role::Lead);
     assert!((s.sampler.temperature - 0.5 * user).abs() < 1e-6, "{:?}", s.sampler);
     assert_eq!(s.constraints.rest_bias, 1.25, "{:?}", s.constraints);
+    assert_eq!(s.constraints.note_bias, -0.375, "{:?}", s.constraints);
 
     let plain = dir.join("plain");
     package(&plain);
@@ -281,5 +288,6 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     assert_eq!(status.state(), EngineState::Ready, "{}", describe(&status));
     assert!((w.read_setup().sampler.temperature - user).abs() < 1e-6);
     assert_eq!(w.read_setup().constraints.rest_bias, 0.0);
+    assert_eq!(w.read_setup().constraints.note_bias, 0.0);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -741,6 +741,7 @@ pub fn synthetic_model(tag: &str) -> PathBuf {
         files: Default::default(),
         note_temperature: Default::default(),
         rest_bias: Default::default(),
+        note_bias: Default::default(),
     };
     Package::write(&dir, &mut m).unwrap();
     dir

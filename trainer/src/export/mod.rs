@@ -604,6 +604,7 @@ pub fn write_package(
         files: BTreeMap::new(),
         note_temperature: BTreeMap::new(),
         rest_bias: BTreeMap::new(),
+        note_bias: BTreeMap::new(),
     };
     Package::write(out, &mut manifest)?;
     Ok(manifest)

@@ -30,6 +30,7 @@ use crate::model::ModelConfig;
 
 mod optim;
 mod run_loop;
+mod step_timing;
 mod windows;
 
 pub use optim::{AdamW, lr_at};
@@ -37,6 +38,7 @@ pub use run_loop::{
     Interrupted, RunOptions, RunState, Summary, evaluate, is_training, load_params, param_tensors, request_stop,
     stop_requested, train_run, train_run_with,
 };
+pub use step_timing::{BENCH_BATCH, BENCH_CONTEXT, StepTime, time_steps};
 pub use windows::{
     Batch, RunData, Window, balance_roles, drop_styles, load_data, make_batch, oversample_styles, split_windows,
     windows_of, windows_with_dropout,
