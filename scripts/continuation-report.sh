@@ -6,7 +6,8 @@
 # 5-16, with the pitch-class overlap of those bars with the prompt (does it stay in the key?).
 #   bash scripts/continuation-report.sh [data] [model] [source folder] [role]
 #   (defaults: data/lieder-piano builtin:neoclassical ../shared/data/lieder piano; writes
-#   out/continuation/; STYLE=<tag> replaces every song's composer tag, for a model without them)
+#   out/continuation/; STYLE=<tag> replaces every song's composer tag, for a model without them;
+#   GEN_ARGS="--temperature 1.25" adds to every `trainer generate`, SEED=n changes the seed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:-data/lieder-piano}
@@ -30,7 +31,7 @@ while IFS=$'\t' read -r path style id; do
   f="$out/gen/$id.mid"
   style=${STYLE:-$style}
   if "$T" generate "$model" --role "$role" --style "$style" --prompt "$src/$path" --prompt-bars 4 \
-    --bars 12 --seed 1 --out "$f" --force >"$out/gen/$id.log" 2>&1; then
+    --bars 12 --seed "${SEED:-1}" ${GEN_ARGS:-} --out "$f" --force >"$out/gen/$id.log" 2>&1; then
     # (copied under a plain name: the corpus's folder names hold commas, which separate files
     # in a measure column)
     cp "$src/$path" "$out/human/$id.${path##*.}"
@@ -39,6 +40,6 @@ while IFS=$'\t' read -r path style id; do
     echo "skipped $path: $(tail -1 "$out/gen/$id.log")"
   fi
 done <"$out/songs.tsv"
-echo "$n test songs continued ($model, 4 bars of prompt, 12 bars continued, seed 1)"
+echo "$n test songs continued ($model, 4 bars of prompt, 12 bars continued, seed ${SEED:-1} ${GEN_ARGS:-})"
 "$T" measure --role "$role" --from-bar 4 --bars 12 --json "$out/measure.json" \
   "human=$out/human" "continued=$out/gen"

@@ -67,7 +67,7 @@ pub fn default_for(role: Role) -> String {
         Role::Lead => "jazz-lead",
         Role::Bass | Role::Comping => "band",
         Role::Drums => "drums",
-        Role::Piano => "melody",
+        Role::Piano => "neoclassical",
     };
     let id = if builtin(id).is_some() { id } else { FALLBACK };
     format!("{}{id}", crate::package::BUILTIN_PREFIX)
