@@ -16,7 +16,7 @@ fn package_tuned(dir: &std::path::Path, tuned: &[(Role, f32)]) {
     package_with(dir, tuned, &[], &[]);
 }
 
-/// [`package`] with tuned note temperatures and rest calibrations.
+/// [`package`] with tuned note temperatures, rest calibrations and density calibrations.
 fn package_with(dir: &std::path::Path, tuned: &[(Role, f32)], rests: &[(Role, f32)], notes: &[(Role, f32)]) {
     // A lead over Dm7 with its chord tones as input, as the tests play it.
     let mut s = Sequence::new(Role::Lead);
