@@ -140,6 +140,80 @@ pub struct RestCalibration {
     /// Mean probability the model gave to playing nothing before it.
     #[serde(deserialize_with = "nan_f64")]
     pub model_mass: f64,
+    /// Of playing before it: how often the human's next onset came at a position where the bar
+    /// before held a given event (an "echo" of the conditioning's rhythm), and elsewhere.
+    #[serde(default, deserialize_with = "nan_f64")]
+    pub data_early_echo: f64,
+    /// See [`RestCalibration::data_early_echo`].
+    #[serde(default, deserialize_with = "nan_f64")]
+    pub data_early_other: f64,
+    /// The model's mean mass on a next onset (`POS`) before the event at a position where the bar
+    /// before held a given event. A network that cannot see where the next given event comes
+    /// (given events are written at their own time) and learned the conditioning's rhythm puts
+    /// mass there, which becomes the role's own notes when nothing is given there.
+    #[serde(default, deserialize_with = "nan_f64")]
+    pub model_early_echo: f64,
+    /// The same at other positions before the event.
+    #[serde(default, deserialize_with = "nan_f64")]
+    pub model_early_other: f64,
+}
+
+/// Sums behind [`RestCalibration`].
+#[derive(Debug, Clone, Copy, Default)]
+struct RestSums {
+    points: usize,
+    data_rest: f64,
+    model_rest: f64,
+    data_echo: f64,
+    data_other: f64,
+    model_echo: f64,
+    model_other: f64,
+}
+
+impl RestSums {
+    fn calibration(&self) -> RestCalibration {
+        let per = |x: f64| {
+            if self.points > 0 {
+                x / self.points as f64
+            } else {
+                f64::NAN
+            }
+        };
+        RestCalibration {
+            points: self.points,
+            data_rate: per(self.data_rest),
+            model_mass: per(self.model_rest),
+            data_early_echo: per(self.data_echo),
+            data_early_other: per(self.data_other),
+            model_early_echo: per(self.model_echo),
+            model_early_other: per(self.model_other),
+        }
+    }
+}
+
+/// The positions of the groups that hold a given event (a chord, a heard note), per bar of `tokens`.
+fn given_positions(tokens: &[Option<Token>]) -> Vec<Vec<u8>> {
+    let mut bars: Vec<Vec<u8>> = vec![Vec::new()];
+    let mut pos = None;
+    for t in tokens {
+        match t {
+            Some(Token::Bar) => {
+                bars.push(Vec::new());
+                pos = None;
+            }
+            Some(Token::Pos(p)) => pos = Some(*p),
+            Some(Token::ChordRoot(_) | Token::ChordNone | Token::InPitch(_)) => {
+                let bar = bars.last_mut().expect("one bar at least");
+                if let Some(p) = pos.or(Some(0))
+                    && bar.last() != Some(&p)
+                {
+                    bar.push(p);
+                }
+            }
+            _ => {}
+        }
+    }
+    bars
 }
 
 /// The report of one role.
@@ -338,11 +412,17 @@ fn nll_sums(rows: &[f32], ids: &[u32]) -> (f64, usize, f64, usize) {
     (all, n, pitch, np)
 }
 
-/// Adds the rest-calibration points of one window to `acc` (points, data rests, model mass).
-fn rest_points(rows: &[f32], ids: &[u32], acc: &mut (usize, f64, f64)) {
+/// Adds the rest-calibration points of one window to `acc`.
+fn rest_points(rows: &[f32], ids: &[u32], acc: &mut RestSums) {
     let v = VOCAB_SIZE as usize;
     let tokens: Vec<Option<Token>> = ids.iter().map(|&i| Vocab::token(i)).collect();
+    let given = given_positions(&tokens);
+    let mut bar = 0usize;
     for i in 1..ids.len() {
+        if matches!(tokens[i - 1], Some(Token::Bar)) {
+            bar += 1;
+        }
+        let before: &[u8] = if bar > 0 { &given[bar - 1] } else { &[] };
         if !matches!(tokens[i], Some(Token::Pos(_) | Token::Bar | Token::Eos)) {
             continue;
         }
@@ -377,6 +457,7 @@ fn rest_points(rows: &[f32], ids: &[u32], acc: &mut (usize, f64, f64)) {
         let row = &rows[(i - 1) * v..i * v];
         let mut total = 0.0;
         let mut rest = 0.0;
+        let (mut echo, mut other) = (0.0, 0.0);
         let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
         for (id, &l) in row.iter().enumerate() {
             let Some(t) = Vocab::token(id as u32) else { continue };
@@ -385,17 +466,33 @@ fn rest_points(rows: &[f32], ids: &[u32], acc: &mut (usize, f64, f64)) {
             }
             let p = (l as f64 - max).exp();
             total += p;
-            if matches!(t, Token::Bar | Token::Eos) || matches!(t, Token::Pos(q) if q >= g) {
-                rest += p;
+            match t {
+                Token::Bar | Token::Eos => rest += p,
+                Token::Pos(q) if q >= g => rest += p,
+                Token::Pos(q) if before.contains(&q) => echo += p,
+                Token::Pos(_) => other += p,
+                _ => {}
             }
         }
         let data_rest = match tokens[i] {
             Some(Token::Pos(q)) => q >= g,
             _ => true,
         };
-        acc.0 += 1;
-        acc.1 += data_rest as u8 as f64;
-        acc.2 += if total > 0.0 { rest / total } else { 0.0 };
+        let share = |x: f64| if total > 0.0 { x / total } else { 0.0 };
+        acc.points += 1;
+        acc.data_rest += data_rest as u8 as f64;
+        acc.model_rest += share(rest);
+        acc.model_echo += share(echo);
+        acc.model_other += share(other);
+        if let Some(Token::Pos(q)) = tokens[i]
+            && q < g
+        {
+            if before.contains(&q) {
+                acc.data_echo += 1.0;
+            } else {
+                acc.data_other += 1.0;
+            }
+        }
     }
 }
 
@@ -424,7 +521,7 @@ fn teacher_forced(
     let mut s = Sensitivity::default();
     let (mut base, mut chord, mut input) = ((0.0, 0.0), (0.0, 0.0), (0.0, 0.0));
     let mut with_input = (0usize, 0usize);
-    let mut rest = (0usize, 0.0, 0.0);
+    let mut rest = RestSums::default();
     let encode = |w: &Sequence| -> Option<Vec<u32>> {
         let mut ids = tok.encode(w).ok()?;
         ids.truncate(context);
@@ -466,12 +563,7 @@ fn teacher_forced(
     };
     s.input_cost = per(input.0, with_input.0);
     s.input_cost_pitch = per(input.1, with_input.1);
-    let r = RestCalibration {
-        points: rest.0,
-        data_rate: per(rest.1, rest.0),
-        model_mass: per(rest.2, rest.0),
-    };
-    Ok((s, r))
+    Ok((s, rest.calibration()))
 }
 
 /// Builds the report of every role of `seqs` (the evaluation pieces, untransposed).
@@ -590,6 +682,12 @@ pub fn print(report: &BTreeMap<String, RoleReport>, bars: u32) {
             "rest calibration: at {} timing decisions before a given event, the human rested until it {:.3} of the time; the model gave it {:.3}",
             r.rest.points, r.rest.data_rate, r.rest.model_mass
         );
+        if r.rest.points > 0 {
+            println!(
+                "  a next onset before it where the bar before had a given event: human {:.3}, model {:.3}; elsewhere: human {:.3}, model {:.3}",
+                r.rest.data_early_echo, r.rest.model_early_echo, r.rest.data_early_other, r.rest.model_early_other
+            );
+        }
     }
 }
 
@@ -668,4 +766,55 @@ pub fn markdown(
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rest_points_split_early_onsets_by_the_bar_before() {
+        use Token::*;
+        // Bar 0: given events at 0 and 48. Bar 1: given at 0, the role plays at 0 and 48, given at 96.
+        let tokens = [
+            Pos(0),
+            InPitch(40),
+            Pos(48),
+            InPitch(43),
+            Bar,
+            Pos(0),
+            InPitch(40),
+            Pitch(36),
+            Pos(48),
+            Pitch(38),
+            Pos(96),
+            InPitch(45),
+        ];
+        let ids: Vec<u32> = tokens.iter().map(|&t| Vocab::id(t)).collect();
+        let v = VOCAB_SIZE as usize;
+        // Every row puts all its mass on POS 96 (rest until any given event of these bars)...
+        let mut rows = vec![-1e9f32; ids.len() * v];
+        for r in 0..ids.len() {
+            rows[r * v + Vocab::id(Pos(96)) as usize] = 0.0;
+        }
+        // ...but the decision before bar 1's POS 48 (row 7) splits it three ways: an onset where the
+        // bar before had a given event (48), one elsewhere (24), and resting until 96.
+        for p in [24, 48] {
+            rows[7 * v + Vocab::id(Pos(p)) as usize] = 0.0;
+        }
+        let mut acc = RestSums::default();
+        rest_points(&rows, &ids, &mut acc);
+        let c = acc.calibration();
+        // Decisions at tokens 2 (POS 48), 4 (BAR), 5 (POS 0), 8 (POS 48) and 10 (POS 96).
+        assert_eq!(c.points, 5);
+        assert!((c.data_rate - 0.8).abs() < 1e-9, "{c:?}");
+        assert!(
+            (c.data_early_echo - 0.2).abs() < 1e-9,
+            "the human's onset at 48 echoes bar 0: {c:?}"
+        );
+        assert_eq!(c.data_early_other, 0.0);
+        assert!((c.model_mass - (4.0 + 1.0 / 3.0) / 5.0).abs() < 1e-6, "{c:?}");
+        assert!((c.model_early_echo - 1.0 / 15.0).abs() < 1e-6, "{c:?}");
+        assert!((c.model_early_other - 1.0 / 15.0).abs() < 1e-6, "{c:?}");
+    }
 }
