@@ -204,9 +204,8 @@ fn given_positions(tokens: &[Option<Token>]) -> Vec<Vec<u8>> {
             Some(Token::Pos(p)) => pos = Some(*p),
             Some(Token::ChordRoot(_) | Token::ChordNone | Token::InPitch(_)) => {
                 let bar = bars.last_mut().expect("one bar at least");
-                if let Some(p) = pos.or(Some(0))
-                    && bar.last() != Some(&p)
-                {
+                let p = pos.unwrap_or(0);
+                if bar.last() != Some(&p) {
                     bar.push(p);
                 }
             }
