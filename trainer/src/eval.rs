@@ -25,6 +25,9 @@ use crate::dataset::{Dataset, Split};
 use crate::markov::{EvalStats, score_sequence};
 use crate::train::windows_of;
 
+mod headers;
+pub use headers::{as_styles, with_style};
+
 /// `trainer eval` arguments.
 #[derive(Debug, Clone, clap::Args)]
 pub struct EvalArgs {
@@ -78,6 +81,16 @@ pub struct EvalArgs {
     /// the constraint is still needed.
     #[arg(long)]
     pub no_steady_dynamics: bool,
+    /// Only the pieces whose header carries this style tag (a period, a composer, a groove):
+    /// their likelihood and music report, beside the human values of the same pieces.
+    #[arg(long)]
+    pub style: Option<String>,
+    /// Score and sample with these style tags in each header in place of the piece's own
+    /// (`--style Modern --as-style Modern`: the Modern songs played by a model told only the
+    /// period, as the plugin's one Style choice tells it; `--as-style Classical`: what the tag is
+    /// worth, in nats and in the music report).
+    #[arg(long)]
+    pub as_style: Vec<String>,
     /// Write the report as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -351,7 +364,13 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let base_pkg = args.baseline.as_ref().map(|p| Package::load(p)).transpose()?;
     let base_table = base_pkg.as_ref().map(crate::markov::load_table).transpose()?;
     let ds = Dataset::open(&args.data)?;
-    let split = load_eval_split(&ds, args.split)?;
+    let mut split = load_eval_split(&ds, args.split)?;
+    if let Some(name) = &args.style {
+        split = with_style(&split, &ds.manifest.vocab, name)?;
+    }
+    if !args.as_style.is_empty() {
+        split = as_styles(&split, &ds.manifest.vocab, &args.as_style)?;
+    }
     let style_map = style_map(&pkg, &ds)?;
     let tok = Tokenizer::new(Vocab::new(), ds.manifest.microtiming);
     let n = if args.limit == 0 {

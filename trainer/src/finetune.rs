@@ -288,6 +288,7 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
             vocab: Some(PathBuf::from(&args.from)),
             drum_map: crate::prepare::DrumMap::None,
             layout_depth: 3,
+            tag_map: None,
         };
         crate::prepare::run(&prepare)?;
     }

@@ -33,7 +33,7 @@ mod styles;
 
 use report::{licence_of, print_report};
 use styles::styles_of;
-pub use styles::{gmd_tags, layout_tag, score_tags};
+pub use styles::{add_mapped_tags, gmd_tags, layout_tag, layout_tags, score_tags};
 
 /// Where style tags come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -59,6 +59,11 @@ pub enum StyleFrom {
     /// A MusicXML score's metadata: its composer, work title and date, each a tag (one tag per
     /// title: for a large corpus, mind the 512 style slots). Other files: the input folder's name.
     Score,
+    /// The folder layout as `layout`, each folder its own tag: a tree
+    /// `Romantic/Chopin,_Frédéric/Keyboard/` gives the three tags "Romantic", "Chopin, Frédéric"
+    /// and "Keyboard", so that a period alone or a composer alone can be asked for (with a
+    /// `style_dropout` in the training config, which teaches headers with fewer tags).
+    Levels,
 }
 
 /// Transposition augmentation of the train split.
@@ -95,6 +100,11 @@ pub struct PrepareArgs {
     /// of deriving tags with --style-from.
     #[arg(long)]
     pub style: Option<String>,
+    /// A JSON map of tag to further tags (`{ "Satie, Erik": ["Modern"] }`): a file tagged with a
+    /// key also gets its tags, for example the period of each composer of a corpus tagged by
+    /// composer (`trainer/configs/lieder-periods.json`).
+    #[arg(long)]
+    pub tag_map: Option<PathBuf>,
     /// Transposition augmentation (train split only).
     #[arg(long, value_enum, default_value_t = Transpose::None)]
     pub transpose: Transpose,
@@ -486,15 +496,25 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
         },
         None => Vocab::new(),
     };
+    let tag_map: BTreeMap<String, Vec<String>> = match &args.tag_map {
+        Some(p) => {
+            serde_json::from_str(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
+                .with_context(|| format!("{} is not a map of tag to tags", p.display()))?
+        }
+        None => BTreeMap::new(),
+    };
     let file_styles: Vec<Vec<String>> = jobs
         .iter()
         .zip(&pieces)
-        .map(|((i, j), read)| match &args.style {
-            Some(style) => vec![style.clone()],
-            None => {
-                let score = read.as_ref().ok().and_then(|r| r.score.as_ref());
-                styles_of(j.path(), &inputs[*i], args.style_from, args.layout_depth, score)
-            }
+        .map(|((i, j), read)| {
+            let tags = match &args.style {
+                Some(style) => vec![style.clone()],
+                None => {
+                    let score = read.as_ref().ok().and_then(|r| r.score.as_ref());
+                    styles_of(j.path(), &inputs[*i], args.style_from, args.layout_depth, score)
+                }
+            };
+            add_mapped_tags(tags, &tag_map)
         })
         .collect();
     let all_styles: BTreeSet<&String> = file_styles

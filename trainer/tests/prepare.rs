@@ -44,6 +44,7 @@ fn prepare_splits_by_piece_augments_train_only_and_survives_bad_files() {
         vocab: None,
         drum_map: DrumMap::None,
         layout_depth: 3,
+        tag_map: None,
     };
     prepare::run(&args).unwrap();
     let ds = Dataset::open(&out).unwrap();
@@ -124,6 +125,7 @@ fn prepare_walks_links_once_skips_what_is_not_a_file_and_fails_when_nothing_is_r
         vocab: None,
         drum_map: DrumMap::None,
         layout_depth: 3,
+        tag_map: None,
     };
     let out = tmp.path().join("ds");
     prepare::run(&args(&root, &out)).unwrap();
@@ -202,6 +204,7 @@ fn gmd_folders_get_their_tags_and_the_9_class_map() {
         vocab: None,
         drum_map: DrumMap::Gmd,
         layout_depth: 3,
+        tag_map: None,
     };
     prepare::run(&args).unwrap();
     let ds = Dataset::open(&out).unwrap();
@@ -337,6 +340,7 @@ fn musicxml_folders_give_piano_parts_tags_and_skipped_files_with_reasons() {
         vocab: None,
         drum_map: DrumMap::None,
         layout_depth: depth,
+        tag_map: None,
     };
 
     let out = tmp.path().join("layout");
@@ -395,4 +399,62 @@ fn musicxml_folders_give_piano_parts_tags_and_skipped_files_with_reasons() {
     prepare::run(&args(StyleFrom::Auto, 3, &out)).unwrap();
     let m = Dataset::open(&out).unwrap().manifest;
     assert_eq!(m.vocab.styles, vec!["Charles Gounod", "Franz Schubert"]);
+
+    // Each folder its own tag, and a period for each composer from a tag map: every piece's
+    // header carries its composer and its period.
+    let map = tmp.path().join("periods.json");
+    std::fs::write(
+        &map,
+        r#"{ "Gounod, Charles": ["Late Romantic"], "Schubert, Franz": ["Early Romantic"] }"#,
+    )
+    .unwrap();
+    let out = tmp.path().join("levels");
+    prepare::run(&PrepareArgs {
+        tag_map: Some(map),
+        ..args(StyleFrom::Levels, 2, &out)
+    })
+    .unwrap();
+    let ds = Dataset::open(&out).unwrap();
+    let m = &ds.manifest;
+    assert_eq!(
+        m.vocab.styles,
+        vec![
+            "6 Mélodies",
+            "Early Romantic",
+            "Gounod, Charles",
+            "Late Romantic",
+            "Schubert, Franz",
+            "Winterreise"
+        ]
+    );
+    let tags = |name: &str| {
+        let f = m.files.iter().find(|f| f.path.ends_with(name)).unwrap();
+        f.styles.clone()
+    };
+    assert_eq!(tags("lc0.mxl"), vec!["Gounod, Charles", "6 Mélodies", "Late Romantic"]);
+    // The `_` set folder is no tag.
+    assert_eq!(tags("lc1.mxl"), vec!["Gounod, Charles", "Late Romantic"]);
+    assert_eq!(
+        tags("lc2.musicxml"),
+        vec!["Schubert, Franz", "Winterreise", "Early Romantic"]
+    );
+    let mut headers = 0;
+    for split in Split::ALL {
+        let data = ds.load_split(split).unwrap();
+        for i in 0..data.seqs.len() {
+            let ids: Vec<u32> = data.seq(i).iter().map(|&t| t as u32).collect();
+            let names: Vec<&str> = decode(&ids)
+                .unwrap()
+                .styles
+                .iter()
+                .filter_map(|&s| m.vocab.style_name(s))
+                .collect();
+            assert!(
+                names.contains(&"Late Romantic") || names.contains(&"Early Romantic"),
+                "{names:?}"
+            );
+            headers += 1;
+        }
+    }
+    assert_eq!(headers, 3);
 }

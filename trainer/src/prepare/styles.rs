@@ -44,14 +44,34 @@ pub fn gmd_tags(csv: &str) -> BTreeMap<String, Vec<String>> {
 /// `Period / Composer / Instrumentation` tag "Romantic / Chopin, Frédéric / Keyboard". `None` for
 /// a file directly in `root`.
 pub fn layout_tag(root: &Path, path: &Path, depth: usize) -> Option<String> {
-    let rel = path.strip_prefix(root).ok()?.parent()?;
-    let folders: Vec<String> = rel
-        .components()
+    let folders = layout_tags(root, path, depth);
+    (!folders.is_empty()).then(|| folders.join(" / "))
+}
+
+/// The folders from `root` down to `path`'s folder, at most `depth` of them, underscores read as
+/// spaces, each its own tag: `Romantic/Chopin,_Frédéric/Keyboard/x.mxl` gives "Romantic",
+/// "Chopin, Frédéric" and "Keyboard". Empty for a file directly in `root`.
+pub fn layout_tags(root: &Path, path: &Path, depth: usize) -> Vec<String> {
+    let Some(rel) = path.strip_prefix(root).ok().and_then(Path::parent) else {
+        return Vec::new();
+    };
+    rel.components()
         .take(depth)
         .map(|c| c.as_os_str().to_string_lossy().replace('_', " ").trim().to_string())
         .filter(|f| !f.is_empty())
-        .collect();
-    (!folders.is_empty()).then(|| folders.join(" / "))
+        .collect()
+}
+
+/// `tags` followed by the tags `map` gives each of them (a composer's period), in order, each
+/// tag once.
+pub fn add_mapped_tags(tags: Vec<String>, map: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(tags.len());
+    for t in tags.iter().chain(tags.iter().filter_map(|t| map.get(t)).flatten()) {
+        if !out.contains(t) {
+            out.push(t.clone());
+        }
+    }
+    out
 }
 
 /// Tags from a score's metadata: its composer, its work title (else its movement title) and its
@@ -105,6 +125,14 @@ pub(super) fn styles_of(
         }
         StyleFrom::Filename => vec![family.unwrap_or(stem)],
         StyleFrom::Layout => vec![layout_tag(&input.root, path, layout_depth).unwrap_or_else(|| input.name.clone())],
+        StyleFrom::Levels => {
+            let tags = layout_tags(&input.root, path, layout_depth);
+            if tags.is_empty() {
+                vec![input.name.clone()]
+            } else {
+                tags
+            }
+        }
         StyleFrom::Score => {
             let tags = score.map(score_tags).unwrap_or_default();
             if tags.is_empty() {
@@ -134,6 +162,38 @@ mod tests {
         );
         assert_eq!(tag("loose.mxl", 3), None);
         assert_eq!(layout_tag(root, Path::new("/elsewhere/x.mxl"), 3), None);
+        assert_eq!(
+            layout_tags(root, &root.join("Modern/Satie,_Erik/Piano/gymnopédie.mxl"), 3),
+            vec!["Modern", "Satie, Erik", "Piano"]
+        );
+        assert_eq!(
+            layout_tags(root, &root.join("Modern/Satie,_Erik/Piano/gymnopédie.mxl"), 2),
+            vec!["Modern", "Satie, Erik"]
+        );
+        assert!(layout_tags(root, &root.join("loose.mxl"), 3).is_empty());
+    }
+
+    #[test]
+    fn mapped_tags_follow_the_file_tags_once_each() {
+        let map: BTreeMap<String, Vec<String>> = [
+            ("Satie, Erik".to_string(), vec!["Modern".to_string()]),
+            (
+                "Debussy, Claude".to_string(),
+                vec!["Modern".to_string(), "French".to_string()],
+            ),
+            ("Modern".to_string(), vec!["Modern".to_string()]),
+        ]
+        .into_iter()
+        .collect();
+        let tags = |t: &[&str]| add_mapped_tags(t.iter().map(|s| s.to_string()).collect(), &map);
+        assert_eq!(tags(&["Satie, Erik"]), vec!["Satie, Erik", "Modern"]);
+        assert_eq!(
+            tags(&["Debussy, Claude", "Satie, Erik"]),
+            vec!["Debussy, Claude", "Satie, Erik", "Modern", "French"]
+        );
+        assert_eq!(tags(&["Modern", "Satie, Erik"]), vec!["Modern", "Satie, Erik"]);
+        assert_eq!(tags(&["Schubert, Franz"]), vec!["Schubert, Franz"]);
+        assert!(tags(&[]).is_empty());
     }
 
     #[test]

@@ -1,0 +1,131 @@
+//! The headers an evaluation scores: only the pieces that carry a style tag, or every piece told
+//! other tags (what a tag is worth, in nats and in the music report).
+
+use anyhow::Context;
+use models::tokenizer::{Token, Vocab};
+
+use crate::dataset::SplitData;
+
+/// The sequences of `split` whose header carries the style `name` of the dataset's `vocab`.
+pub fn with_style(split: &SplitData, vocab: &Vocab, name: &str) -> anyhow::Result<SplitData> {
+    let slot = style_slot(vocab, name)?;
+    let mut out = SplitData::default();
+    for (i, r) in split.seqs.iter().enumerate() {
+        let ids = split.seq(i);
+        let tagged = ids
+            .iter()
+            .take(12) // the header: BOS, the role, at most 8 style tags
+            .any(|&t| Vocab::token(t as u32) == Some(Token::Style(slot)));
+        if tagged {
+            let ids: Vec<u32> = ids.iter().map(|&t| t as u32).collect();
+            out.push(&ids, r.file, r.role, r.transpose);
+        }
+    }
+    if out.seqs.is_empty() {
+        anyhow::bail!("no piece of the split carries the style {name:?}");
+    }
+    Ok(out)
+}
+
+/// `split` with the style tags of every header replaced by `names` (of the dataset's `vocab`).
+pub fn as_styles(split: &SplitData, vocab: &Vocab, names: &[String]) -> anyhow::Result<SplitData> {
+    let styles: Vec<u32> = names
+        .iter()
+        .map(|name| style_slot(vocab, name).map(|s| Vocab::id(Token::Style(s))))
+        .collect::<anyhow::Result<_>>()?;
+    let mut out = SplitData::default();
+    for (i, r) in split.seqs.iter().enumerate() {
+        let ids: Vec<u32> = split.seq(i).iter().map(|&t| t as u32).collect();
+        // The header: BOS, the role, its style tags; the new tags go where the first one was.
+        let Some(role_at) = ids
+            .iter()
+            .take(2)
+            .position(|&t| matches!(Vocab::token(t), Some(Token::Role(_))))
+        else {
+            out.push(&ids, r.file, r.role, r.transpose);
+            continue;
+        };
+        let head = role_at + 1;
+        let old = ids[head..]
+            .iter()
+            .take_while(|&&t| matches!(Vocab::token(t), Some(Token::Style(_))))
+            .count();
+        let mut new = ids[..head].to_vec();
+        new.extend(&styles);
+        new.extend(&ids[head + old..]);
+        out.push(&new, r.file, r.role, r.transpose);
+    }
+    Ok(out)
+}
+
+fn style_slot(vocab: &Vocab, name: &str) -> anyhow::Result<u16> {
+    vocab.style_slot(name).with_context(|| {
+        format!(
+            "style {name:?} is not in the dataset (it has: {})",
+            vocab.styles.join(", ")
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use models::music::{Note, Role};
+    use models::tokenizer::{Sequence, Tokenizer, decode};
+
+    #[test]
+    fn a_style_filter_keeps_the_pieces_whose_header_carries_it() {
+        let mut vocab = Vocab::new();
+        let satie = vocab.add_style("Satie, Erik").unwrap();
+        let modern = vocab.add_style("Modern").unwrap();
+        let schubert = vocab.add_style("Schubert, Franz").unwrap();
+        vocab.add_style("Classical").unwrap();
+        let tok = Tokenizer::new(vocab.clone(), false);
+        let mut split = SplitData::default();
+        for (file, styles) in [vec![satie, modern], vec![schubert], vec![modern]]
+            .into_iter()
+            .enumerate()
+        {
+            let mut seq = Sequence::new(Role::Piano);
+            seq.styles = styles;
+            seq.bars = 1;
+            seq.notes.push(Note {
+                start: 0.0,
+                duration: 1.0,
+                pitch: 60,
+                velocity: 80,
+            });
+            let ids = tok.encode(&seq).unwrap();
+            split.push(&ids, file as u32, Role::Piano, 0);
+        }
+        let files = |name: &str| -> Vec<u32> {
+            with_style(&split, &vocab, name)
+                .unwrap()
+                .seqs
+                .iter()
+                .map(|r| r.file)
+                .collect()
+        };
+        assert_eq!(files("Modern"), vec![0, 2]);
+        assert_eq!(files("Schubert, Franz"), vec![1]);
+        let none = with_style(&split, &vocab, "Classical").unwrap_err().to_string();
+        assert!(none.contains("no piece"), "{none}");
+        let unknown = with_style(&split, &vocab, "Baroque").unwrap_err().to_string();
+        assert!(unknown.contains("it has: Satie, Erik, Modern"), "{unknown}");
+
+        // Every header told "Classical" alone, the rest of each sequence as it was.
+        let told = as_styles(&split, &vocab, &["Classical".to_string()]).unwrap();
+        assert_eq!(told.seqs.len(), 3);
+        let classical = vocab.style_slot("Classical").unwrap();
+        for i in 0..3 {
+            let ids: Vec<u32> = told.seq(i).iter().map(|&t| t as u32).collect();
+            let was: Vec<u32> = split.seq(i).iter().map(|&t| t as u32).collect();
+            let seq = decode(&ids).unwrap();
+            assert_eq!(seq.styles, vec![classical]);
+            let mut orig = decode(&was).unwrap();
+            orig.styles = vec![classical];
+            assert_eq!(seq, orig);
+        }
+        assert!(as_styles(&split, &vocab, &["Baroque".to_string()]).is_err());
+    }
+}
