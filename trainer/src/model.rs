@@ -7,7 +7,7 @@
 
 use candle_core::{D, DType, Device, Module, Result, Tensor, Var};
 use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder, VarMap};
-use models::tokenizer::features::{FEATURES_PER_TOKEN, MAX_FEATURES, feature_ids, feature_rows};
+use models::tokenizer::features::{FEATURES_PER_TOKEN, MAX_FEATURES, TEMPO_FEATURES, feature_ids, feature_rows};
 use serde::{Deserialize, Serialize};
 
 /// Network shape. Written into every run folder and checkpoint, and into the package manifest.
@@ -41,6 +41,10 @@ pub struct ModelConfig {
     /// Add the tempo bucket to the context features (the second feature set; needs `features`).
     #[serde(default)]
     pub tempo_feature: bool,
+    /// Add the header's style tags to the context features (the third feature set; needs
+    /// `tempo_feature`): a tag otherwise reaches the network as one header token.
+    #[serde(default)]
+    pub style_feature: bool,
 }
 
 fn default_rope_base() -> f64 {
@@ -90,6 +94,10 @@ impl ModelConfig {
             "tempo_feature needs features = true"
         );
         anyhow::ensure!(
+            self.tempo_feature || !self.style_feature,
+            "style_feature needs tempo_feature = true"
+        );
+        anyhow::ensure!(
             self.vocab == models::tokenizer::VOCAB_SIZE as usize,
             "vocab {} does not match the tokenizer's {}",
             self.vocab,
@@ -98,12 +106,14 @@ impl ModelConfig {
         Ok(())
     }
 
-    /// Context feature ids per token: 0 without features, 2 (chord, position), 3 (and tempo).
+    /// Context feature ids per token: 0 without features, 2 (chord, position), 3 (and tempo),
+    /// [`MAX_FEATURES`] (and the header's style tags).
     pub fn feature_count(&self) -> usize {
-        match (self.features, self.tempo_feature) {
-            (false, _) => 0,
-            (true, false) => FEATURES_PER_TOKEN,
-            (true, true) => MAX_FEATURES,
+        match (self.features, self.tempo_feature, self.style_feature) {
+            (false, _, _) => 0,
+            (true, false, _) => FEATURES_PER_TOKEN,
+            (true, true, false) => TEMPO_FEATURES,
+            (true, true, true) => MAX_FEATURES,
         }
     }
 
@@ -451,6 +461,7 @@ pub(crate) mod tests {
             vocab: default_vocab(),
             features: true,
             tempo_feature: true,
+            style_feature: false,
         }
     }
 

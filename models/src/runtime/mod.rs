@@ -28,7 +28,7 @@ use self::in_place::{InPlaceCache, SavedLayer};
 use crate::model::{ModelError, ModelState, TokenModel};
 use crate::package::{ModelKind, OnnxIo, Package, PackageError};
 use crate::tokenizer::VOCAB_SIZE;
-use crate::tokenizer::features::{FEATURE_INPUT, FeatureState, feature_count};
+use crate::tokenizer::features::{FEATURE_INPUT, FeatureState, MAX_FEATURES, feature_count};
 
 mod in_place;
 
@@ -414,7 +414,7 @@ impl OnnxModel {
             Some(input) => match input.dtype() {
                 ort::value::ValueType::Tensor { shape, .. } => feature_count(shape).ok_or_else(|| {
                     RuntimeError::Session(format!(
-                        "{FEATURE_INPUT} has shape {shape:?}: this build reads 2 or 3 features"
+                        "{FEATURE_INPUT} has shape {shape:?}: this build reads 2, 3 or {MAX_FEATURES} features"
                     ))
                 })?,
                 other => {

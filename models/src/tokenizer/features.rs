@@ -14,8 +14,17 @@
 //! solos: tempo"). A model's feature count ([`feature_count`] of its graph input: 2 or 3) says
 //! which set it reads; the third id indexes rows appended after the first set's, so a model with
 //! two features is one with three whose tempo rows are zero.
+//!
+//! The style tags came third (the third feature set: five ids): a tag is one header token, and
+//! once a window holds a bar or two of music the network reads its style from the notes, so a
+//! period tag moved the neoclassical piano's likelihood by 0.0006 nats a token and its music not
+//! at all (models/README.md, "What the period tag does"). Every style tag of the header (at most
+//! [`MAX_STYLES_PER_SEQUENCE`]: composer and period; genre, groove, drummer, beat or fill) is
+//! embedded at every token, from one table of [`STYLE_ROWS`] shared by all their ids, so their
+//! embeddings add up whatever their order and number; a header with fewer tags fills the rest
+//! with the table's "none" row.
 
-use super::vocab::{TEMPO_BUCKETS, Token, Vocab};
+use super::vocab::{MAX_STYLES_PER_SEQUENCE, STYLE_SLOTS, TEMPO_BUCKETS, Token, Vocab};
 
 /// Feature rows of the chord: 0 = none (no chord yet, or N.C.), else `1 + root * 16 + quality`.
 pub const CHORD_ROWS: usize = 1 + 12 * 16;
@@ -26,16 +35,23 @@ pub const POS_ROWS: usize = 1 + 144;
 pub const FEATURE_ROWS: usize = CHORD_ROWS + POS_ROWS;
 /// Feature rows of the tempo: 0 = none (no `TEMPO` in the header), else `1 + bucket`.
 pub const TEMPO_ROWS: usize = 1 + TEMPO_BUCKETS as usize;
+/// Feature rows of a header style tag: 0 = none, else `1 + slot`.
+pub const STYLE_ROWS: usize = 1 + STYLE_SLOTS as usize;
 /// Feature ids per token of the first set (chord, position).
 pub const FEATURES_PER_TOKEN: usize = 2;
-/// Feature ids per token of the largest set (chord, position, tempo).
-pub const MAX_FEATURES: usize = 3;
+/// Feature ids per token of the second set (chord, position, tempo).
+pub const TEMPO_FEATURES: usize = 3;
+/// Feature ids per token of the largest set (chord, position, tempo, the header's style tags).
+pub const MAX_FEATURES: usize = TEMPO_FEATURES + MAX_STYLES_PER_SEQUENCE;
 /// Name of the graph input that carries them, int64 `[batch, new_tokens, count]` (2 or 3).
 pub const FEATURE_INPUT: &str = "feature_ids";
 
-/// Rows of the embedding table of a model reading `count` feature ids per token (2 or 3).
+/// Rows of the embedding table of a model reading `count` feature ids per token (2, 3 or
+/// [`MAX_FEATURES`]).
 pub fn feature_rows(count: usize) -> usize {
-    if count > FEATURES_PER_TOKEN {
+    if count > TEMPO_FEATURES {
+        FEATURE_ROWS + TEMPO_ROWS + STYLE_ROWS
+    } else if count > FEATURES_PER_TOKEN {
         FEATURE_ROWS + TEMPO_ROWS
     } else {
         FEATURE_ROWS
@@ -49,6 +65,8 @@ pub struct FeatureState {
     chord: u16,
     pos: u16,
     tempo: u16,
+    /// The header's style tags, `1 + slot` (0: none).
+    styles: [u16; MAX_STYLES_PER_SEQUENCE],
 }
 
 impl FeatureState {
@@ -60,6 +78,11 @@ impl FeatureState {
         match Vocab::token(id) {
             Some(Token::Bos) => *self = FeatureState::default(),
             Some(Token::Tempo(b)) => self.tempo = 1 + (b as u16).min(TEMPO_BUCKETS as u16 - 1),
+            Some(Token::Style(slot)) => {
+                if let Some(free) = self.styles.iter_mut().find(|s| **s == 0) {
+                    *free = 1 + slot.min(STYLE_SLOTS as u16 - 1);
+                }
+            }
             Some(Token::Bar) => self.pos = 0,
             Some(Token::Pos(p)) => self.pos = 1 + (p as u16).min(143),
             Some(Token::ChordRoot(r)) => self.root = Some(r % 12),
@@ -74,11 +97,14 @@ impl FeatureState {
             }
             _ => {}
         }
-        [
-            self.chord as u32,
-            (CHORD_ROWS as u16 + self.pos) as u32,
-            (FEATURE_ROWS as u16 + self.tempo) as u32,
-        ]
+        let mut out = [(FEATURE_ROWS + TEMPO_ROWS) as u32; MAX_FEATURES];
+        out[0] = self.chord as u32;
+        out[1] = (CHORD_ROWS as u16 + self.pos) as u32;
+        out[2] = (FEATURE_ROWS as u16 + self.tempo) as u32;
+        for (o, &s) in out[TEMPO_FEATURES..].iter_mut().zip(&self.styles) {
+            *o += s as u32;
+        }
+        out
     }
 }
 
@@ -90,10 +116,13 @@ pub fn feature_ids(ids: &[u32], count: usize) -> Vec<u32> {
     ids.iter().flat_map(|&id| s.step(id).into_iter().take(count)).collect()
 }
 
-/// The feature count of a graph input shaped `[batch, seq, count]`: 2 or 3, else `None`.
+/// The feature count of a graph input shaped `[batch, seq, count]`: 2, 3 or [`MAX_FEATURES`],
+/// else `None`.
 pub fn feature_count(shape: &[i64]) -> Option<usize> {
     match shape.last() {
-        Some(&c) if c >= FEATURES_PER_TOKEN as i64 && c <= MAX_FEATURES as i64 => Some(c as usize),
+        Some(&c) if [FEATURES_PER_TOKEN, TEMPO_FEATURES, MAX_FEATURES].contains(&(c as usize)) && c > 0 => {
+            Some(c as usize)
+        }
         _ => None,
     }
 }
@@ -104,6 +133,22 @@ mod tests {
     use crate::chord::{Chord, ChordQuality};
     use crate::music::{ChordEvent, Note, Role};
     use crate::tokenizer::{Sequence, Tokenizer};
+
+    fn a_note() -> Note {
+        Note {
+            start: 1.0,
+            duration: 1.0,
+            pitch: 65,
+            velocity: 80,
+        }
+    }
+
+    /// The tokens of `s` and their features, every id of the largest set.
+    fn tokens_and_features(s: &Sequence) -> (Vec<u32>, Vec<u32>) {
+        let ids = Tokenizer::default().encode(s).unwrap();
+        let flat = feature_ids(&ids, MAX_FEATURES);
+        (ids, flat)
+    }
 
     #[test]
     fn chord_and_position_follow_the_stream() {
@@ -118,16 +163,10 @@ mod tests {
                 chord: None,
             },
         ];
-        s.notes = vec![Note {
-            start: 1.0,
-            duration: 1.0,
-            pitch: 65,
-            velocity: 80,
-        }];
+        s.notes = vec![a_note()];
         s.bars = 2;
         s.tempo_bpm = Some(200.0);
-        let ids = Tokenizer::default().encode(&s).unwrap();
-        let flat = feature_ids(&ids, MAX_FEATURES);
+        let (ids, flat) = tokens_and_features(&s);
         let f: Vec<&[u32]> = flat.chunks(MAX_FEATURES).collect();
         let v = Vocab::new();
         let at = |name: &str| ids.iter().position(|&i| v.describe(i) == name).unwrap();
@@ -137,7 +176,7 @@ mod tests {
         assert_eq!(f[at("QUAL:Min7")][0], dm7);
         // The note on beat 2 (tick 12) sees Dm7 and its position.
         let tempo = FEATURE_ROWS as u32 + 1 + crate::tokenizer::vocab::tempo_bucket(200.0) as u32;
-        assert_eq!(f[at("PITCH:65")], [dm7, CHORD_ROWS as u32 + 1 + 12, tempo]);
+        assert_eq!(f[at("PITCH:65")][..3], [dm7, CHORD_ROWS as u32 + 1 + 12, tempo]);
         // The tempo holds from the header's TEMPO on; before it, none.
         assert_eq!(f[0][2], FEATURE_ROWS as u32);
         // N.C. in bar 2 clears the chord; the bar line clears the position.
@@ -153,5 +192,30 @@ mod tests {
         assert!(two.chunks(2).zip(&f).all(|(a, b)| a == &b[..2]));
         assert_eq!(feature_count(&[-1, -1, 3]), Some(3));
         assert_eq!(feature_count(&[-1, -1, 4]), None);
+        assert_eq!(feature_count(&[-1, -1, 5]), None);
+        assert_eq!(feature_count(&[-1, -1, MAX_FEATURES as i64]), Some(MAX_FEATURES));
+        // No style tag in this header: every style id is the table's "none" row.
+        let none = (FEATURE_ROWS + TEMPO_ROWS) as u32;
+        assert!(f.iter().all(|r| r[3..].iter().all(|&x| x == none)));
+    }
+
+    #[test]
+    fn every_style_tag_holds_from_the_header_on() {
+        let mut s = Sequence::new(Role::Piano);
+        s.styles = vec![7, 300, 9];
+        s.notes = vec![a_note()];
+        s.bars = 2;
+        let (ids, flat) = tokens_and_features(&s);
+        let f: Vec<&[u32]> = flat.chunks(MAX_FEATURES).collect();
+        let base = (FEATURE_ROWS + TEMPO_ROWS) as u32;
+        assert!(f[0][3..].iter().all(|&x| x == base), "BOS: none yet");
+        let last = f.last().unwrap();
+        let mut tags: Vec<u32> = last[3..].iter().filter(|&&x| x != base).copied().collect();
+        tags.sort_unstable();
+        assert_eq!(tags, [base + 8, base + 10, base + 301], "every tag, whatever its order");
+        assert!(flat.iter().all(|&x| (x as usize) < feature_rows(MAX_FEATURES)));
+        // Three features per token are the first three of five.
+        let three = feature_ids(&ids, 3);
+        assert!(three.chunks(3).zip(&f).all(|(a, b)| a == &b[..3]));
     }
 }

@@ -578,7 +578,8 @@ pub fn write_package(
             match cfg.feature_count() {
                 0 => "",
                 2 => ", chord and bar position at every token",
-                _ => ", chord, bar position and tempo at every token",
+                3 => ", chord, bar position and tempo at every token",
+                _ => ", chord, bar position, tempo and style tags at every token",
             },
             cfg.parameters()
         ),

@@ -183,7 +183,7 @@ pub struct TrainArgs {
     /// Seed of initialisation and data order (default 1).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Fine-tune: start from this model package (its network shape replaces the config's, except a longer context or the context features (or the tempo feature) the config file asks for).
+    /// Fine-tune: start from this model package (its network shape replaces the config's, except a longer context or the context features (or the tempo or style features) the config file asks for).
     #[arg(long)]
     pub init: Option<PathBuf>,
     /// Stop after this many steps in total (overrides the config; the schedule keeps its horizon).
@@ -212,6 +212,7 @@ pub fn default_config() -> TrainConfig {
             vocab: models::tokenizer::VOCAB_SIZE as usize,
             features: true,
             tempo_feature: false,
+            style_feature: false,
         },
         train: TrainParams::default(),
     }
@@ -293,10 +294,16 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
                 // The package's shape, plus context features and a longer context when a config
                 // file asks for them (no weight depends on the context: rotary positions extend,
                 // and the exported tables cover the new length).
-                let (features, tempo, context) = (cfg.model.features, cfg.model.tempo_feature, cfg.model.context);
+                let (features, tempo, style, context) = (
+                    cfg.model.features,
+                    cfg.model.tempo_feature,
+                    cfg.model.style_feature,
+                    cfg.model.context,
+                );
                 cfg.model = model_cfg;
-                cfg.model.features |= features || tempo;
-                cfg.model.tempo_feature |= tempo;
+                cfg.model.features |= features || tempo || style;
+                cfg.model.tempo_feature |= tempo || style;
+                cfg.model.style_feature |= style;
                 if args.config.is_some() {
                     cfg.model.context = cfg.model.context.max(context);
                 }

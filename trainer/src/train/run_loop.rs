@@ -600,12 +600,26 @@ mod tests {
         let mut s = models::tokenizer::Sequence::new(models::music::Role::Lead);
         s.tempo_bpm = Some(200.0);
         s.bars = 2;
-        let ids = models::tokenizer::Tokenizer::default().encode(&s).unwrap();
-        let x = Tensor::new(ids.as_slice(), &dev).unwrap().unsqueeze(0).unwrap();
-        let logits = |m: &Transformer| m.forward(&x).and_then(|l| l.flatten_all()?.to_vec1::<f32>()).unwrap();
-        let (a, b) = (logits(&old), logits(&new));
-        let d = a.iter().zip(&b).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
+        // The largest difference between two models' logits over `seq`.
+        let moved = |a: &Transformer, b: &Transformer, seq: &models::tokenizer::Sequence| {
+            let ids = models::tokenizer::Tokenizer::default().encode(seq).unwrap();
+            let x = Tensor::new(ids.as_slice(), &dev).unwrap().unsqueeze(0).unwrap();
+            let logits = |m: &Transformer| m.forward(&x).and_then(|l| l.flatten_all()?.to_vec1::<f32>()).unwrap();
+            let (a, b) = (logits(a), logits(b));
+            a.iter().zip(&b).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max)
+        };
+        let d = moved(&old, &new, &s);
         assert!(d < 1e-5, "logits moved by {d}");
+        // The style rows too: a three-feature model given the style tags plays as it did.
+        cfg.style_feature = true;
+        let (styled, styled_vm) = Transformer::init(&cfg, &dev).unwrap();
+        load_params(&styled_vm, param_tensors(&new_vm)).unwrap();
+        assert!(rows(&styled_vm) > rows(&new_vm));
+        let mut tagged = s.clone();
+        tagged.styles = vec![3, 40];
+        let d = moved(&new, &styled, &tagged);
+        assert!(d < 1e-5, "logits moved by {d} with the style rows");
+        cfg.style_feature = false;
         // A larger table than the model's is refused.
         cfg.tempo_feature = false;
         let (_, small_vm) = Transformer::init(&cfg, &dev).unwrap();

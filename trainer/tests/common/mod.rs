@@ -23,6 +23,7 @@ pub fn tiny_config() -> ModelConfig {
         vocab: VOCAB_SIZE as usize,
         features: true,
         tempo_feature: true,
+        style_feature: true,
     }
 }
 
