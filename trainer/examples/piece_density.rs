@@ -53,7 +53,7 @@ fn main() -> anyhow::Result<()> {
     let (npb, empty) = (key("notes_per_bar"), key("empty_beats"));
     // (human npb, model npb, human empty, model empty, pieces) per tempo range.
     let mut sums = [[0.0; 5]; RANGES.len()];
-    println!("piece  bpm  bars  human n/bar  model n/bar  human empty  model empty");
+    println!("piece  bpm  bars  human n/bar  model n/bar  human empty  model empty  file");
     for i in (0..d.seqs.len()).step_by(every) {
         let ids: Vec<u32> = d.seq(i).iter().map(|&t| t as u32).collect();
         let Ok(s) = models::tokenizer::decode(&ids) else {
@@ -114,8 +114,13 @@ fn main() -> anyhow::Result<()> {
             }
         };
         let m = measure(&played);
+        let file = ds
+            .manifest
+            .files
+            .get(d.seqs[i].file as usize)
+            .map_or("", |f| f.path.as_str());
         println!(
-            "{i:5} {bpm:4.0} {bars:5} {:12.2} {:12.2} {:12.3} {:12.3}",
+            "{i:5} {bpm:4.0} {bars:5} {:12.2} {:12.2} {:12.3} {:12.3}  {file}",
             h[npb], m[npb], h[empty], m[empty]
         );
         let r = RANGES.iter().position(|&u| bpm < u).unwrap_or(RANGES.len() - 1);
