@@ -74,6 +74,35 @@ pub fn add_mapped_tags(tags: Vec<String>, map: &BTreeMap<String, Vec<String>>) -
     out
 }
 
+/// The tag of an MMA groove variant from the part of its name after `__`: `intro`
+/// (`16Beat2Intro`), `ending` (`16Beat2End`, `CubanGuitarEndSus`) or `groove fill` (`8BeatFill`);
+/// `None` for the main groove. An ending is a bar or two and a held last note, an intro a lighter
+/// groove: a network told only the family plays every variant as the main groove
+/// (models/README.md, "The band bass at calibration").
+pub fn groove_variant(variant: &str) -> Option<&'static str> {
+    let v = variant.to_lowercase();
+    let mut core = v.as_str();
+    loop {
+        let trimmed = core
+            .trim_end_matches(|c: char| c.is_ascii_digit())
+            .trim_end_matches("sus")
+            .trim_end_matches("plus");
+        if trimmed == core {
+            break;
+        }
+        core = trimmed;
+    }
+    if v.contains("intro") {
+        Some("intro")
+    } else if core.ends_with("end") {
+        Some("ending")
+    } else if core.ends_with("fill") {
+        Some("groove fill")
+    } else {
+        None
+    }
+}
+
 /// Tags from a score's metadata: its composer, its work title (else its movement title) and its
 /// date, each when the score has it.
 pub fn score_tags(info: &ScoreInfo) -> Vec<String> {
@@ -103,7 +132,9 @@ pub(super) fn styles_of(
     let family = stem.split_once("__").map(|(f, _)| f.to_string());
     let auto = || {
         let composer = score.and_then(|s| s.composer.clone());
-        vec![family.clone().or(composer).unwrap_or_else(|| input.name.clone())]
+        let mut tags = vec![family.clone().or(composer).unwrap_or_else(|| input.name.clone())];
+        tags.extend(stem.split_once("__").and_then(|(_, v)| groove_variant(v)).map(str::to_string));
+        tags
     };
     match rule {
         // A listing (styles.json, a GMD info.csv) first; `manifest` is the older name of `auto`.
@@ -171,6 +202,25 @@ mod tests {
             vec!["Modern", "Satie, Erik"]
         );
         assert!(layout_tags(root, &root.join("loose.mxl"), 3).is_empty());
+    }
+
+    #[test]
+    fn mma_variants_are_tagged_by_what_they_are() {
+        for (name, want) in [
+            ("16Beat2", None),
+            ("16Beat2Intro", Some("intro")),
+            ("TeamTechnoIntroPlus", Some("intro")),
+            ("16beat1End", Some("ending")),
+            ("CubanGuitarEndSus", Some("ending")),
+            ("60sRockEND", Some("ending")),
+            ("DescendingJazzSusPlus", None),
+            ("8BeatFill", Some("groove fill")),
+            ("68MarchFill2", Some("groove fill")),
+            ("FrenchWaltz1FillSus", Some("groove fill")),
+            ("BluesTripleRSus", None),
+        ] {
+            assert_eq!(groove_variant(name), want, "{name}");
+        }
     }
 
     #[test]
