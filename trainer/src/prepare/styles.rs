@@ -133,7 +133,11 @@ pub(super) fn styles_of(
     let auto = || {
         let composer = score.and_then(|s| s.composer.clone());
         let mut tags = vec![family.clone().or(composer).unwrap_or_else(|| input.name.clone())];
-        tags.extend(stem.split_once("__").and_then(|(_, v)| groove_variant(v)).map(str::to_string));
+        tags.extend(
+            stem.split_once("__")
+                .and_then(|(_, v)| groove_variant(v))
+                .map(str::to_string),
+        );
         tags
     };
     match rule {
