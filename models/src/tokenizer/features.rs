@@ -15,14 +15,14 @@
 //! which set it reads; the third id indexes rows appended after the first set's, so a model with
 //! two features is one with three whose tempo rows are zero.
 //!
-//! The style tags came third (the third feature set: five ids): a tag is one header token, and
-//! once a window holds a bar or two of music the network reads its style from the notes, so a
-//! period tag moved the neoclassical piano's likelihood by 0.0006 nats a token and its music not
-//! at all (models/README.md, "What the period tag does"). Every style tag of the header (at most
-//! [`MAX_STYLES_PER_SEQUENCE`]: composer and period; genre, groove, drummer, beat or fill) is
-//! embedded at every token, from one table of [`STYLE_ROWS`] shared by all their ids, so their
-//! embeddings add up whatever their order and number; a header with fewer tags fills the rest
-//! with the table's "none" row.
+//! The style tags came third (the third feature set, [`MAX_FEATURES`] ids: chord, position, tempo
+//! and a slot for each of up to [`MAX_STYLES_PER_SEQUENCE`] header tags). A tag is one header
+//! token, and once a window holds a bar or two of music the network reads its style from the
+//! notes: a period tag moved the neoclassical piano's likelihood by 0.0006 nats a token and its
+//! music not at all (models/README.md, "What the period tag does"). Every style tag of the header
+//! (composer and period; genre, groove, drummer, beat or fill) is embedded at every token, from
+//! one table of [`STYLE_ROWS`] shared by all their ids, so their embeddings add up whatever their
+//! order and number; a header with fewer tags fills the rest with the table's "none" row.
 
 use super::vocab::{MAX_STYLES_PER_SEQUENCE, STYLE_SLOTS, TEMPO_BUCKETS, Token, Vocab};
 
@@ -43,7 +43,8 @@ pub const FEATURES_PER_TOKEN: usize = 2;
 pub const TEMPO_FEATURES: usize = 3;
 /// Feature ids per token of the largest set (chord, position, tempo, the header's style tags).
 pub const MAX_FEATURES: usize = TEMPO_FEATURES + MAX_STYLES_PER_SEQUENCE;
-/// Name of the graph input that carries them, int64 `[batch, new_tokens, count]` (2 or 3).
+/// Name of the graph input that carries them, int64 `[batch, new_tokens, count]` (2, 3 or
+/// [`MAX_FEATURES`]).
 pub const FEATURE_INPUT: &str = "feature_ids";
 
 /// Rows of the embedding table of a model reading `count` feature ids per token (2, 3 or
@@ -120,10 +121,10 @@ pub fn feature_ids(ids: &[u32], count: usize) -> Vec<u32> {
 /// else `None`.
 pub fn feature_count(shape: &[i64]) -> Option<usize> {
     match shape.last() {
-        Some(&c) if [FEATURES_PER_TOKEN, TEMPO_FEATURES, MAX_FEATURES].contains(&(c as usize)) && c > 0 => {
-            Some(c as usize)
-        }
-        _ => None,
+        Some(&c) => usize::try_from(c)
+            .ok()
+            .filter(|c| [FEATURES_PER_TOKEN, TEMPO_FEATURES, MAX_FEATURES].contains(c)),
+        None => None,
     }
 }
 

@@ -6,18 +6,29 @@ use models::tokenizer::{Token, Vocab};
 
 use crate::dataset::SplitData;
 
+/// Where the style tags of a sequence's header lie: after `BOS` and the role, up to the first
+/// token that is not a tag (an empty range at the header's end when it has none; `None` for a
+/// sequence without a header).
+fn header_styles(ids: &[u32]) -> Option<std::ops::Range<usize>> {
+    let role_at = ids
+        .iter()
+        .take(2)
+        .position(|&t| matches!(Vocab::token(t), Some(Token::Role(_))))?;
+    let start = role_at + 1;
+    let count = ids[start..]
+        .iter()
+        .take_while(|&&t| matches!(Vocab::token(t), Some(Token::Style(_))))
+        .count();
+    Some(start..start + count)
+}
+
 /// The sequences of `split` whose header carries the style `name` of the dataset's `vocab`.
 pub fn with_style(split: &SplitData, vocab: &Vocab, name: &str) -> anyhow::Result<SplitData> {
-    let slot = style_slot(vocab, name)?;
+    let tag = Vocab::id(Token::Style(style_slot(vocab, name)?));
     let mut out = SplitData::default();
     for (i, r) in split.seqs.iter().enumerate() {
-        let ids = split.seq(i);
-        let tagged = ids
-            .iter()
-            .take(12) // the header: BOS, the role, at most 8 style tags
-            .any(|&t| Vocab::token(t as u32) == Some(Token::Style(slot)));
-        if tagged {
-            let ids: Vec<u32> = ids.iter().map(|&t| t as u32).collect();
+        let ids: Vec<u32> = split.seq(i).iter().map(|&t| t as u32).collect();
+        if header_styles(&ids).is_some_and(|h| ids[h].contains(&tag)) {
             out.push(&ids, r.file, r.role, r.transpose);
         }
     }
@@ -35,25 +46,11 @@ pub fn as_styles(split: &SplitData, vocab: &Vocab, names: &[String]) -> anyhow::
         .collect::<anyhow::Result<_>>()?;
     let mut out = SplitData::default();
     for (i, r) in split.seqs.iter().enumerate() {
-        let ids: Vec<u32> = split.seq(i).iter().map(|&t| t as u32).collect();
-        // The header: BOS, the role, its style tags; the new tags go where the first one was.
-        let Some(role_at) = ids
-            .iter()
-            .take(2)
-            .position(|&t| matches!(Vocab::token(t), Some(Token::Role(_))))
-        else {
-            out.push(&ids, r.file, r.role, r.transpose);
-            continue;
-        };
-        let head = role_at + 1;
-        let old = ids[head..]
-            .iter()
-            .take_while(|&&t| matches!(Vocab::token(t), Some(Token::Style(_))))
-            .count();
-        let mut new = ids[..head].to_vec();
-        new.extend(&styles);
-        new.extend(&ids[head + old..]);
-        out.push(&new, r.file, r.role, r.transpose);
+        let mut ids: Vec<u32> = split.seq(i).iter().map(|&t| t as u32).collect();
+        if let Some(h) = header_styles(&ids) {
+            ids.splice(h, styles.iter().copied());
+        }
+        out.push(&ids, r.file, r.role, r.transpose);
     }
     Ok(out)
 }

@@ -129,15 +129,14 @@ pub(super) fn styles_of(
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let family = stem.split_once("__").map(|(f, _)| f.to_string());
+    let (family, variant) = match stem.split_once("__") {
+        Some((f, v)) => (Some(f.to_string()), groove_variant(v)),
+        None => (None, None),
+    };
     let auto = || {
         let composer = score.and_then(|s| s.composer.clone());
         let mut tags = vec![family.clone().or(composer).unwrap_or_else(|| input.name.clone())];
-        tags.extend(
-            stem.split_once("__")
-                .and_then(|(_, v)| groove_variant(v))
-                .map(str::to_string),
-        );
+        tags.extend(variant.map(str::to_string));
         tags
     };
     match rule {
