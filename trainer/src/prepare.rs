@@ -39,8 +39,9 @@ pub use styles::{add_mapped_tags, gmd_tags, layout_tag, layout_tags, score_tags}
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum StyleFrom {
     /// The tags the folder lists (a `styles.json`, or the Groove MIDI Dataset's `info.csv`: genre,
-    /// genre/groove, drummer, beat or fill), else the groove family for `family__Groove.mid`
-    /// names, else a MusicXML score's composer, else the input folder's name.
+    /// genre/groove, drummer, beat or fill), else for a WJazzD solo the input folder's name and
+    /// the soloist ("Miles Davis"), else the groove family for `family__Groove.mid` names, else a
+    /// MusicXML score's composer, else the input folder's name.
     Auto,
     /// The input folder's name (the corpus).
     Source,

@@ -233,6 +233,79 @@ fn gmd_folders_get_their_tags_and_the_9_class_map() {
     }
 }
 
+/// A WJazzD folder (`mcsv_melody/<Performer>_<Title>_FINAL.csv` with its beat track): each solo
+/// is tagged with the corpus and its soloist, so a user can ask for a player.
+#[test]
+fn wjazzd_solos_are_tagged_with_the_corpus_and_the_soloist() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("wjazzd");
+    std::fs::create_dir_all(root.join("mcsv_melody")).unwrap();
+    std::fs::create_dir_all(root.join("mcsv_beat")).unwrap();
+    let mut beats = String::from("onset,duration,period,division,bar,beat,signature,chord,form,chorus_id,bass\n");
+    let mut melody = String::from(
+        "onset,duration,period,division,bar,beat,tatum,beat_duration,signature,pitch,loud_max,loud_median,phrase_id,phrase_begin,chorus_id,chord,form,idea\n",
+    );
+    for b in 0..32u32 {
+        let chord = ["D-7", "G7", "Cj7", "A7"][(b / 4 % 4) as usize];
+        let onset = 1.0 + f64::from(b) * 0.5;
+        beats += &format!(
+            "{onset},0.5,4,1,{},{},'4/4',{chord},A1,1,{}\n",
+            b / 4,
+            b % 4 + 1,
+            38 + b % 12
+        );
+        melody += &format!(
+            "{onset},0.25,4,2,{},{},1,0.5,,{},0.5,70.0,1,0,1,{chord},A1,\n",
+            b / 4,
+            b % 4 + 1,
+            60 + b % 7
+        );
+    }
+    let solos = [
+        ("MilesDavis", "Airegin"),
+        ("MilesDavis", "SoWhat"),
+        ("JJJohnson", "Walkin"),
+        ("SonnyRollins", "Oleo"),
+        ("ChetBaker", "Solar"),
+        ("LesterYoung", "Lester"),
+    ];
+    for (player, title) in solos {
+        std::fs::write(root.join(format!("mcsv_melody/{player}_{title}_FINAL.csv")), &melody).unwrap();
+        std::fs::write(
+            root.join(format!("mcsv_beat/{player}_{title}_FINAL_beattrack.csv")),
+            &beats,
+        )
+        .unwrap();
+    }
+    let out = tmp.path().join("ds");
+    let args = PrepareArgs {
+        inputs: vec![root.display().to_string()],
+        out: out.clone(),
+        role: vec![],
+        style_from: StyleFrom::Auto,
+        style: None,
+        transpose: Transpose::None,
+        microtiming: false,
+        vocab: None,
+        drum_map: DrumMap::None,
+        layout_depth: 3,
+        tag_map: None,
+    };
+    prepare::run(&args).unwrap();
+    let m = Dataset::open(&out).unwrap().manifest;
+    assert_eq!(m.files.len(), solos.len());
+    let styles = |name: &str| m.files.iter().find(|f| f.path.contains(name)).unwrap().styles.clone();
+    assert_eq!(styles("MilesDavis_SoWhat"), vec!["wjazzd", "Miles Davis"]);
+    assert_eq!(styles("JJJohnson_Walkin"), vec!["wjazzd", "JJ Johnson"]);
+    for s in ["wjazzd", "Miles Davis", "Sonny Rollins", "Chet Baker", "Lester Young"] {
+        assert!(
+            m.vocab.styles.iter().any(|x| x == s),
+            "{s} missing from {:?}",
+            m.vocab.styles
+        );
+    }
+}
+
 /// A song for voice and piano as MusicXML: the voice sings `pitch`, the piano (two staves)
 /// holds a chord, over four bars, with a composer and titles.
 fn song(composer: &str, work: &str, title: &str, pitch: &str) -> String {

@@ -103,6 +103,31 @@ pub fn groove_variant(variant: &str) -> Option<&'static str> {
     }
 }
 
+/// The soloist of a WJazzD melody file `<Performer>_<Title>[-take]_FINAL.csv`, its camel case read
+/// as words: `MilesDavis_Airegin_FINAL` gives "Miles Davis", `JJJohnson_Walkin_FINAL` "JJ Johnson".
+/// `None` for any other stem.
+pub fn wjazzd_performer(stem: &str) -> Option<String> {
+    let (performer, _) = stem.strip_suffix("_FINAL")?.split_once('_')?;
+    let chars: Vec<char> = performer.chars().collect();
+    if chars.is_empty() || !chars.iter().all(|c| c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let mut out = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        // A word starts at a capital after a small letter, or at the last capital of a run that a
+        // small letter follows ("JJJohnson": "JJ" then "Johnson").
+        let starts = i > 0
+            && c.is_ascii_uppercase()
+            && (chars[i - 1].is_ascii_lowercase()
+                || chars[i - 1].is_ascii_uppercase() && chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase()));
+        if starts {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    Some(out)
+}
+
 /// Tags from a score's metadata: its composer, its work title (else its movement title) and its
 /// date, each when the score has it.
 pub fn score_tags(info: &ScoreInfo) -> Vec<String> {
@@ -133,7 +158,12 @@ pub(super) fn styles_of(
         Some((f, v)) => (Some(f.to_string()), groove_variant(v)),
         None => (None, None),
     };
+    let is_wjazzd = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
     let auto = || {
+        // A WJazzD solo: the corpus, then its soloist (a player the user can ask for).
+        if let Some(performer) = wjazzd_performer(&stem).filter(|_| is_wjazzd) {
+            return vec![input.name.clone(), performer];
+        }
         let composer = score.and_then(|s| s.composer.clone());
         let mut tags = vec![family.clone().or(composer).unwrap_or_else(|| input.name.clone())];
         tags.extend(variant.map(str::to_string));
@@ -223,6 +253,22 @@ mod tests {
             ("BluesTripleRSus", None),
         ] {
             assert_eq!(groove_variant(name), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn wjazzd_soloists_are_read_from_the_file_name() {
+        for (stem, want) in [
+            ("MilesDavis_Airegin_FINAL", Some("Miles Davis")),
+            ("JJJohnson_Walkin_FINAL", Some("JJ Johnson")),
+            ("JCHigginbotham_Basin_FINAL", Some("JC Higginbotham")),
+            ("ColemanHawkins_BodyAndSoul-1_FINAL", Some("Coleman Hawkins")),
+            ("SteveColeman_TheOracle-2_FINAL", Some("Steve Coleman")),
+            ("Airegin", None),
+            ("MilesDavis_Airegin", None),
+            ("Miles Davis_Airegin_FINAL", None),
+        ] {
+            assert_eq!(wjazzd_performer(stem).as_deref(), want, "{stem}");
         }
     }
 
