@@ -274,6 +274,11 @@ pub struct SessionConfig {
     /// Tick before which the session plays nothing: time moves on, no note starts (the rest
     /// between a prompt and its answer, or the listening part of a phrase).
     pub silent_until: Option<i64>,
+    /// The style slot of the model's opening tag
+    /// ([`crate::tokenizer::vocab::OPENING_STYLE`], [`crate::package::Manifest::opening_slot`]),
+    /// when it has one: a stream that starts fresh (no prompt) carries it in its header until
+    /// its first re-prime, as the windows that start at a piece's first bar did in training.
+    pub opening: Option<u16>,
 }
 
 impl SessionConfig {
@@ -297,6 +302,7 @@ impl SessionConfig {
             fills: None,
             prompt: Vec::new(),
             silent_until: None,
+            opening: None,
         }
     }
 
@@ -474,7 +480,14 @@ impl<M: TokenModel> Session<M> {
             return Ok(s);
         }
         let mut header = vec![Vocab::id(Token::Bos), Vocab::id(Token::Role(s.config.role))];
-        let styles = s.header_styles(origin.div_euclid(bar_ticks));
+        let mut styles = s.header_styles(origin.div_euclid(bar_ticks));
+        if let Some(slot) = s.config.opening
+            && styles.len() < crate::tokenizer::vocab::MAX_STYLES_PER_SEQUENCE
+        {
+            styles.push(slot);
+            styles.sort_unstable();
+            styles.dedup();
+        }
         header.extend(styles.iter().map(|&st| Vocab::id(Token::Style(st))));
         header.push(Vocab::id(Token::TimeSig(ts)));
         if let Some(bpm) = s.config.tempo_bpm {
@@ -981,12 +994,12 @@ impl<M: TokenModel> Session<M> {
         out
     }
 
-    /// The style slots the stream's header holds now.
+    /// The style slots the stream's header holds now, less the opening tag.
     fn current_styles(&self) -> Vec<u16> {
         self.tokens[..self.header_len.min(self.tokens.len())]
             .iter()
             .filter_map(|&id| match Vocab::token(id) {
-                Some(Token::Style(s)) => Some(s),
+                Some(Token::Style(s)) if Some(s) != self.config.opening => Some(s),
                 _ => None,
             })
             .collect()
@@ -1022,6 +1035,8 @@ impl<M: TokenModel> Session<M> {
         if let Some(st) = styles {
             seq.styles = st;
         }
+        // The kept bars are no longer the opening.
+        seq.styles.retain(|&s| Some(s) != self.config.opening);
         let tok = Tokenizer {
             microtiming: self.config.microtiming,
             ..Tokenizer::default()
@@ -1274,6 +1289,42 @@ mod tests {
         assert!(notes.windows(2).all(|w| w[0].start <= w[1].start));
         assert!(notes.last().unwrap().start > 200.0);
         decode(s.tokens()).unwrap();
+    }
+
+    #[test]
+    fn a_fresh_stream_opens_with_the_opening_tag_until_its_first_reprime() {
+        let mut cond = Conditioning::default();
+        cond.set_chord(0, Some(Chord::new(0, ChordQuality::Maj7)));
+        let mut config = SessionConfig::new(Role::Lead);
+        config.styles = vec![3];
+        config.opening = Some(9);
+        let mut s = Session::new(model(), config.clone(), 0, &cond).unwrap();
+        let header = |s: &Session<MarkovModel>| -> Vec<u16> {
+            s.tokens()
+                .iter()
+                .take_while(|&&id| !matches!(Vocab::token(id), Some(Token::Bar)))
+                .filter_map(|&id| match Vocab::token(id) {
+                    Some(Token::Style(st)) => Some(st),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(header(&s), vec![3, 9]);
+        s.generate_until(&cond, 48 * 64).unwrap();
+        assert!(s.reprimes() > 0);
+        assert_eq!(header(&s), vec![3], "the kept bars are no longer the opening");
+        // A model without the tag, or a continuation of a prompt, opens as before.
+        let plain = Session::new(model(), SessionConfig::new(Role::Lead), 0, &cond).unwrap();
+        assert!(header(&plain).is_empty());
+        config.prompt = vec![crate::music::Note {
+            start: 0.0,
+            duration: 1.0,
+            pitch: 60,
+            velocity: 90,
+        }];
+        config.silent_until = Some(48 * 4);
+        let cont = Session::new(model(), config, 0, &cond).unwrap();
+        assert_eq!(header(&cont), vec![3]);
     }
 
     #[test]

@@ -251,6 +251,13 @@ impl Manifest {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
+    /// The style slot of the opening tag when the model was trained with one
+    /// ([`crate::tokenizer::vocab::OPENING_STYLE`]): what [`crate::generate::SessionConfig::opening`]
+    /// takes, so a fresh stream opens as the model's data did.
+    pub fn opening_slot(&self) -> Option<u16> {
+        self.vocab.style_slot(crate::tokenizer::vocab::OPENING_STYLE)
+    }
+
     /// Bars a generation session keeps when it re-primes a full context: few enough that they
     /// fit in half of a short context (a dense jazz bar with its conditioning is 40-80 tokens).
     /// The plugin and `trainer generate` both use it, so they re-prime alike.

@@ -81,6 +81,10 @@ pub struct EvalArgs {
     /// the constraint is still needed.
     #[arg(long)]
     pub no_steady_dynamics: bool,
+    /// Generate without the model's opening tag (a model trained with `opening = true`): every
+    /// piece's first bars sampled as the middle of a piece, to measure what the tag is worth.
+    #[arg(long)]
+    pub no_opening: bool,
     /// Only the pieces whose header carries this style tag (a period, a composer, a groove):
     /// their likelihood and music report, beside the human values of the same pieces.
     #[arg(long)]
@@ -433,6 +437,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
                 harmony: args.harmony,
                 density: args.density,
                 steady_dynamics: !args.no_steady_dynamics,
+                opening: !args.no_opening,
             },
         };
         crate::report::build(

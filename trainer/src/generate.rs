@@ -348,6 +348,7 @@ pub fn session_config(pkg: &Package, role: Role, args: &GenerateArgs) -> anyhow:
         },
     );
     config.keep_bars = pkg.manifest.keep_bars();
+    config.opening = pkg.manifest.opening_slot();
     for style in &args.style {
         let slot = pkg.manifest.vocab.style_slot(style).with_context(|| {
             format!(

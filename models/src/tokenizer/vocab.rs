@@ -24,6 +24,14 @@ pub const MAX_BAR_BEATS: u32 = 12;
 pub const POS_COUNT: u32 = MAX_BAR_BEATS * TICKS_PER_BEAT;
 /// Number of style slots. Names are assigned to slots by the dataset (and by fine-tuning).
 pub const STYLE_SLOTS: u32 = 512;
+/// The style tag of an opening: `trainer train` gives it to the windows that start at a
+/// piece's first bar (with `opening = true` in its config) and the generation session to a stream
+/// that starts fresh, until its first re-prime. Soloists open sparser than they go on (the first
+/// 16 bars of the WJazzD solos hold 15 % fewer notes and 40 % more empty beats than the rest), and
+/// a window taken from the middle of a solo looks like one at its start, so without the tag a
+/// network plays every opening at the solo's average (models/README.md, "The opening of a solo").
+/// Not a user's style: the plugin does not offer it.
+pub const OPENING_STYLE: &str = "(opening)";
 /// Most style tokens a header may carry.
 pub const MAX_STYLES_PER_SEQUENCE: usize = 8;
 /// Velocity bins: bin `b` covers velocities `8b+1 ..= 8b+8` and decodes to `8b+4`.

@@ -132,6 +132,10 @@ impl SidemanApp {
                 }
                 for (i, s) in styles.iter().enumerate().take(crate::params::MAX_STYLE_PARAM as usize) {
                     let v = i as i32 + 1;
+                    // Where a stream lies, not a style to ask for.
+                    if s == models::tokenizer::vocab::OPENING_STYLE {
+                        continue;
+                    }
                     if ui.selectable_label(current == v, s).clicked() {
                         picked = Some(v);
                     }

@@ -74,6 +74,7 @@ impl Worker {
                 self.styles_known = m.manifest.vocab.styles.len();
                 self.fill_plan = FillPlan::new(&m.manifest.vocab, 0);
                 self.keep_bars = m.manifest.keep_bars();
+                self.opening = m.manifest.opening_slot();
                 self.note_temperature = Role::ALL.map(|r| m.manifest.note_temperature(r));
                 self.rest_bias = Role::ALL.map(|r| m.manifest.rest_bias(r));
                 self.note_bias = Role::ALL.map(|r| m.manifest.note_bias(r));

@@ -185,6 +185,8 @@ struct Worker {
     fill_plan: Option<FillPlan>,
     /// Bars kept when the session re-primes (from the model's manifest).
     keep_bars: u32,
+    /// The loaded model's opening tag ([`models::package::Manifest::opening_slot`]).
+    opening: Option<u16>,
     /// The model's tuned note temperature per role (its manifest): the Temperature parameter is
     /// relative to it.
     note_temperature: [f32; Role::ALL.len()],
@@ -240,6 +242,7 @@ impl Worker {
             styles_known: 0,
             fill_plan: None,
             keep_bars: 8,
+            opening: None,
             note_temperature: [1.0; Role::ALL.len()],
             rest_bias: [0.0; Role::ALL.len()],
             note_bias: [0.0; Role::ALL.len()],
@@ -497,6 +500,7 @@ impl Worker {
         c.seed = session_seed(setup.seed.max(0) as u64);
         c.allow_end = false;
         c.keep_bars = self.keep_bars;
+        c.opening = self.opening;
         // Drums from a model that learned beats and fills: beats, and a fill where asked.
         if setup.role.is_drums() {
             c.fills = self.fill_plan.map(|p| FillPlan {

@@ -62,6 +62,10 @@ pub struct Knobs {
     /// Drums keep each instrument near its recent level ([`Constraints::steady_dynamics`], the
     /// plugin's way); off, the network's velocities as sampled.
     pub steady_dynamics: bool,
+    /// A fresh stream carries the model's opening tag, as in the plugin
+    /// ([`models::generate::SessionConfig::opening`]); off, every bar is sampled as the middle of
+    /// a piece, to measure what the tag is worth.
+    pub opening: bool,
 }
 
 impl Default for Knobs {
@@ -72,6 +76,7 @@ impl Default for Knobs {
             harmony: models::sampling::DEFAULT_CHORD_TONES,
             density: 0.5,
             steady_dynamics: true,
+            opening: true,
         }
     }
 }
@@ -323,6 +328,7 @@ pub fn sample(
     config.microtiming = pkg.manifest.microtiming;
     config.seed = seed;
     config.keep_bars = pkg.manifest.keep_bars();
+    config.opening = pkg.manifest.opening_slot().filter(|_| knobs.opening);
     match how {
         Sampling::Calibration => {
             // Temperature 1, top-p 1; no range, polyphony, density or Harmony.

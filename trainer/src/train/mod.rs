@@ -107,6 +107,10 @@ pub struct TrainParams {
     /// MIDI Dataset names a drummer in every header, and a producer who asks for `rock` alone
     /// otherwise gets a header the model never saw.
     pub style_dropout: std::collections::BTreeMap<String, f64>,
+    /// Give the windows that start at a sequence's first bar the opening tag
+    /// ([`models::tokenizer::vocab::OPENING_STYLE`], added to the vocabulary), so the model learns
+    /// how a piece opens and the generation session can ask for it.
+    pub opening: bool,
 }
 
 impl Default for TrainParams {
@@ -136,6 +140,7 @@ impl Default for TrainParams {
             input_dropout: 0.0,
             oversample: std::collections::BTreeMap::new(),
             style_dropout: std::collections::BTreeMap::new(),
+            opening: false,
         }
     }
 }

@@ -31,7 +31,7 @@ pub fn windows_of(
     window_bars: u32,
     style_map: &[u16],
 ) -> Vec<Window> {
-    windows_with_dropout(ids, tok, context, stride_bars, window_bars, style_map, 0.0, 0)
+    windows_with_dropout(ids, tok, context, stride_bars, window_bars, style_map, 0.0, 0, None)
 }
 
 /// [`windows_of`], where each window loses its `IN` conditioning (the bass a lead hears, say)
@@ -39,7 +39,8 @@ pub fn windows_of(
 /// first bar, so the choice is a pure function of the data. A role that always hears a walking
 /// bass can name the harmony from it and never learns the chord symbols; without the input it
 /// must read them, and it plays over chords alone, as `trainer generate --chords` and a user who
-/// only holds chords ask it to.
+/// only holds chords ask it to. With `opening` (a style slot), the window that starts at the
+/// sequence's first bar carries that tag too.
 #[allow(clippy::too_many_arguments)]
 pub fn windows_with_dropout(
     ids: &[u16],
@@ -50,6 +51,7 @@ pub fn windows_with_dropout(
     style_map: &[u16],
     input_dropout: f64,
     key: u64,
+    opening: Option<u16>,
 ) -> Vec<Window> {
     let ids32: Vec<u32> = ids.iter().map(|&i| i as u32).collect();
     let Ok(mut seq) = models::tokenizer::decode(&ids32) else {
@@ -70,6 +72,11 @@ pub fn windows_with_dropout(
                 w.inputs.clear();
             }
         }
+        if let Some(slot) = opening.filter(|_| start == 0) {
+            w.styles.push(slot);
+            w.styles.sort_unstable();
+            w.styles.dedup();
+        }
         if let Ok(mut enc) = tok.encode(&w) {
             enc.truncate(context + 1);
             if predicted_mask(&enc).iter().skip(1).any(|&m| m) {
@@ -88,7 +95,13 @@ pub fn windows_with_dropout(
 }
 
 /// Windows of every sequence of a split.
-pub fn split_windows(data: &SplitData, tok: &Tokenizer, cfg: &TrainConfig, style_map: &[u16]) -> Vec<Window> {
+pub fn split_windows(
+    data: &SplitData,
+    tok: &Tokenizer,
+    cfg: &TrainConfig,
+    style_map: &[u16],
+    opening: Option<u16>,
+) -> Vec<Window> {
     use rayon::prelude::*;
     (0..data.seqs.len())
         .into_par_iter()
@@ -102,6 +115,7 @@ pub fn split_windows(data: &SplitData, tok: &Tokenizer, cfg: &TrainConfig, style
                 style_map,
                 cfg.train.input_dropout,
                 data.seqs[i].offset,
+                opening,
             )
         })
         .collect::<Vec<_>>()
@@ -180,11 +194,16 @@ pub fn load_data(dir: &Path, cfg: &TrainConfig, vocab: Option<Vocab>, seed: u64)
     for name in &ds.manifest.vocab.styles {
         style_map.push(vocab.add_style(name)?);
     }
-    let mut train = split_windows(&ds.load_split(Split::Train)?, &tok, cfg, &style_map);
+    let opening = if cfg.train.opening {
+        Some(vocab.add_style(models::tokenizer::vocab::OPENING_STYLE)?)
+    } else {
+        None
+    };
+    let mut train = split_windows(&ds.load_split(Split::Train)?, &tok, cfg, &style_map, opening);
     balance_roles(&mut train, cfg.train.balance_roles);
     oversample_styles(&mut train, &vocab, &cfg.train.oversample);
     drop_styles(&mut train, &vocab, &cfg.train.style_dropout, seed);
-    let mut valid = split_windows(&ds.load_split(Split::Valid)?, &tok, cfg, &style_map);
+    let mut valid = split_windows(&ds.load_split(Split::Valid)?, &tok, cfg, &style_map, opening);
     drop_styles(&mut valid, &vocab, &cfg.train.style_dropout, seed ^ 0x5717e);
     if train.is_empty() {
         bail!("{}: no training windows", dir.display());
@@ -245,7 +264,13 @@ pub fn drop_styles(windows: &mut [Window], vocab: &Vocab, rates: &std::collectio
         return;
     }
     let rate = |slot: u16| -> f64 {
-        let Some(name) = vocab.style_name(slot) else { return 0.0 };
+        // The opening tag says where a window lies, not what a user asks for: never dropped.
+        let Some(name) = vocab
+            .style_name(slot)
+            .filter(|n| *n != models::tokenizer::vocab::OPENING_STYLE)
+        else {
+            return 0.0;
+        };
         rates
             .iter()
             .filter(|(k, _)| match k.strip_suffix('*') {
@@ -321,6 +346,58 @@ mod tests {
         let mut w = vec![window(beat)];
         oversample_styles(&mut w, &vocab, &[("nope".to_string(), 4)].into_iter().collect());
         assert_eq!(w.len(), 1);
+    }
+
+    #[test]
+    fn only_the_window_at_the_first_bar_carries_the_opening_tag() {
+        use models::music::{Meter, Note, Piece, Track};
+        // 24 bars of 4/4, a note a beat.
+        let piece = Piece {
+            meter: Meter::constant(4, 4),
+            tempo_map: vec![models::music::TempoChange { beat: 0.0, bpm: 120.0 }],
+            chords: vec![],
+            tracks: vec![Track {
+                name: "lead".into(),
+                channel: 0,
+                program: None,
+                role: Role::Lead,
+                notes: (0..96)
+                    .map(|i| Note {
+                        start: f64::from(i),
+                        duration: 1.0,
+                        pitch: 60 + (i % 12) as u8,
+                        velocity: 80,
+                    })
+                    .collect(),
+            }],
+        };
+        let tok = Tokenizer::default();
+        let seq = &models::tokenizer::sequences_from_piece(&piece, &[0], Some(&[Role::Lead]))[0];
+        let ids: Vec<u16> = tok.encode(seq).unwrap().iter().map(|&i| i as u16).collect();
+        let styles = |w: &Window| -> Vec<u16> {
+            w.ids
+                .iter()
+                .take(12)
+                .filter_map(|&id| match Vocab::token(u32::from(id)) {
+                    Some(Token::Style(s)) => Some(s),
+                    _ => None,
+                })
+                .collect()
+        };
+        let w = windows_with_dropout(&ids, &tok, 512, 4, 8, &[], 0.0, 0, Some(7));
+        assert!(w.len() >= 4);
+        assert_eq!(styles(&w[0]), vec![0, 7]);
+        assert!(w[1..].iter().all(|x| styles(x) == vec![0]));
+        let plain = windows_with_dropout(&ids, &tok, 512, 4, 8, &[], 0.0, 0, None);
+        assert!(plain.iter().all(|x| styles(x) == vec![0]));
+        // Style dropout never takes the opening tag.
+        let mut vocab = Vocab::new();
+        vocab.add_style("wjazzd").unwrap();
+        assert_eq!(vocab.add_style(models::tokenizer::vocab::OPENING_STYLE).unwrap(), 1);
+        let mut w = windows_with_dropout(&ids, &tok, 512, 4, 8, &[], 0.0, 0, Some(1));
+        drop_styles(&mut w, &vocab, &[("*".to_string(), 1.0)].into_iter().collect(), 3);
+        assert_eq!(styles(&w[0]), vec![1]);
+        assert!(w[1..].iter().all(|x| styles(x).is_empty()));
     }
 
     #[test]
