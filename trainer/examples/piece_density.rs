@@ -42,6 +42,14 @@ fn main() -> anyhow::Result<()> {
         (None, None) => None,
         (d, r) => Some((d.unwrap_or(0.5), r.unwrap_or(0.0))),
     };
+    // NO_OPENING=1: without the model's opening tag (models trained with `opening = true`);
+    // SEED=k: another draw (piece i is sampled with seed 1000 k + 1 + i).
+    let opening = std::env::var("NO_OPENING").is_err();
+    let seed0 = std::env::var("SEED")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+        * 1000;
     let ds = Dataset::open(std::path::Path::new(data))?;
     let split = <EvalSplit as clap::ValueEnum>::from_str(split, true).map_err(|e| anyhow::anyhow!("split: {e}"))?;
     let Some(role) = Role::parse(role) else {
@@ -88,8 +96,11 @@ fn main() -> anyhow::Result<()> {
                 &pkg,
                 &w,
                 Sampling::Calibration,
-                Default::default(),
-                1 + i as u64,
+                sideman_trainer::report::Knobs {
+                    opening,
+                    ..Default::default()
+                },
+                seed0 + 1 + i as u64,
             )?,
             Some((density, rest_bias)) => {
                 // Calibration sampling with only the Density and the rest calibration.
@@ -99,8 +110,9 @@ fn main() -> anyhow::Result<()> {
                 config.tempo_bpm = w.tempo_bpm;
                 config.styles = w.styles.clone();
                 config.microtiming = pkg.manifest.microtiming;
-                config.seed = 1 + i as u64;
+                config.seed = seed0 + 1 + i as u64;
                 config.keep_bars = pkg.manifest.keep_bars();
+                config.opening = pkg.manifest.opening_slot().filter(|_| opening);
                 config.constraints = models::sampling::Constraints {
                     density,
                     rest_bias,
@@ -129,7 +141,18 @@ fn main() -> anyhow::Result<()> {
         }
     }
     println!("\nbelow BPM  pieces  human n/bar  model n/bar  human empty  model empty");
-    for (u, s) in RANGES.iter().zip(&sums) {
+    let mut all = [0.0; 5];
+    for s in &sums {
+        for (a, x) in all.iter_mut().zip(s) {
+            *a += x;
+        }
+    }
+    for (u, s) in RANGES
+        .iter()
+        .map(|u| format!("{u}"))
+        .chain(["all".into()])
+        .zip(sums.iter().chain([&all]))
+    {
         if s[4] > 0.0 {
             let n = s[4];
             println!(

@@ -14,6 +14,23 @@ fn piece(seed: u8) -> Piece {
     common::groove_piece(seed, 1)
 }
 
+/// `prepare` of `input` into `out` as written: styles `auto`, no transposition, no microtiming.
+fn plain_args(input: &Path, out: &Path) -> PrepareArgs {
+    PrepareArgs {
+        inputs: vec![input.display().to_string()],
+        out: out.to_path_buf(),
+        role: vec![],
+        style_from: StyleFrom::Auto,
+        style: None,
+        transpose: Transpose::None,
+        microtiming: false,
+        vocab: None,
+        drum_map: DrumMap::None,
+        layout_depth: 3,
+        tag_map: None,
+    }
+}
+
 fn corpus(dir: &Path) -> PathBuf {
     let root = dir.join("grooves");
     std::fs::create_dir_all(&root).unwrap();
@@ -114,19 +131,7 @@ fn prepare_walks_links_once_skips_what_is_not_a_file_and_fails_when_nothing_is_r
     let fifo = root.join("x.mid");
     let status = std::process::Command::new("mkfifo").arg(&fifo).status();
     let have_fifo = status.is_ok_and(|s| s.success());
-    let args = |input: &Path, out: &Path| PrepareArgs {
-        inputs: vec![input.display().to_string()],
-        out: out.to_path_buf(),
-        role: vec![],
-        style_from: StyleFrom::Auto,
-        style: None,
-        transpose: Transpose::None,
-        microtiming: false,
-        vocab: None,
-        drum_map: DrumMap::None,
-        layout_depth: 3,
-        tag_map: None,
-    };
+    let args = plain_args;
     let out = tmp.path().join("ds");
     prepare::run(&args(&root, &out)).unwrap();
     let m = Dataset::open(&out).unwrap().manifest;
@@ -278,20 +283,7 @@ fn wjazzd_solos_are_tagged_with_the_corpus_and_the_soloist() {
         .unwrap();
     }
     let out = tmp.path().join("ds");
-    let args = PrepareArgs {
-        inputs: vec![root.display().to_string()],
-        out: out.clone(),
-        role: vec![],
-        style_from: StyleFrom::Auto,
-        style: None,
-        transpose: Transpose::None,
-        microtiming: false,
-        vocab: None,
-        drum_map: DrumMap::None,
-        layout_depth: 3,
-        tag_map: None,
-    };
-    prepare::run(&args).unwrap();
+    prepare::run(&plain_args(&root, &out)).unwrap();
     let m = Dataset::open(&out).unwrap().manifest;
     assert_eq!(m.files.len(), solos.len());
     let styles = |name: &str| m.files.iter().find(|f| f.path.contains(name)).unwrap().styles.clone();
