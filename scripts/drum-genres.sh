@@ -4,14 +4,16 @@
 # four gave backbeat rates that moved by 0.1 from one set of seeds to the next), and
 # `trainer measure` sets their metrics beside the human beats of the same genre in 4/4.
 #   bash scripts/drum-genres.sh [GMD folder] [model]      (writes out/drum-genres/; SEEDS=16 for more)
+# GENRES="jazz latin" for some of them; GEN_ARGS="--top-p 1" passes sampling options to generate;
+# OUT=out/dg-x writes elsewhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 gmd=${1:-../shared/data/gmd}
 model=${2:-builtin:drums}
-genres=(funk hiphop jazz rock latin)
+read -r -a genres <<<"${GENRES:-funk hiphop jazz rock latin}"
 T=target/release/trainer
 [ -x "$T" ] || cargo build --release -p sideman-trainer
-out=out/drum-genres
+out=${OUT:-out/drum-genres}
 mkdir -p "$out"
 gen_cols=()
 human_cols=()
@@ -24,7 +26,7 @@ for g in "${genres[@]}"; do
   gen=()
   for seed in $(seq 1 "${SEEDS:-8}"); do
     f="$out/$g-$seed.mid"
-    "$T" generate "$model" --role drums --style "$g" --bars 8 --tempo "$tempo" --seed "$seed" --out "$f" --force >/dev/null
+    "$T" generate "$model" --role drums --style "$g" --bars 8 --tempo "$tempo" --seed "$seed" ${GEN_ARGS:-} --out "$f" --force >/dev/null
     gen+=("$f")
   done
   echo "$g: median tempo $tempo BPM, $(tr ',' '\n' <<<"$files" | wc -l) human beats"

@@ -57,11 +57,32 @@ fn main() -> anyhow::Result<()> {
     };
     let pkg = Package::open(model)?;
     let d = load_eval_split(&ds, split)?;
-    let key = |k: &str| PITCHED.iter().position(|(m, _)| *m == k).expect("metric");
-    let (npb, empty) = (key("notes_per_bar"), key("empty_beats"));
+    // Two metrics a piece: notes a bar and empty beats (pitched roles), or the backbeat and notes
+    // a bar (drums).
+    let drums = role.is_drums();
+    let key = |k: &str| {
+        let keys: Vec<&str> = if drums {
+            metrics::drum_metrics().map(|(m, _)| m).collect()
+        } else {
+            PITCHED.iter().map(|(m, _)| *m).collect()
+        };
+        keys.iter().position(|m| *m == k).expect("metric")
+    };
+    let (npb, empty, names) = if drums {
+        (key("backbeat"), key("notes_per_bar"), ["backbeat", "n/bar"])
+    } else {
+        (key("notes_per_bar"), key("empty_beats"), ["n/bar", "empty"])
+    };
+    // SAMPLING=model: the plugin's defaults (Harmony 0) instead of calibration sampling.
+    let how = match std::env::var("SAMPLING").as_deref() {
+        Ok("model") => Sampling::Model,
+        _ => Sampling::Calibration,
+    };
     // (human npb, model npb, human empty, model empty, pieces) per tempo range.
     let mut sums = [[0.0; 5]; RANGES.len()];
-    println!("piece  bpm  bars  human n/bar  model n/bar  human empty  model empty  file");
+    let [a, b] = names;
+    let header = format!("human {a:>6}  model {a:>6}  human {b:>6}  model {b:>6}");
+    println!("piece  bpm  bars {header}  file");
     for i in (0..d.seqs.len()).step_by(every) {
         let ids: Vec<u32> = d.seq(i).iter().map(|&t| t as u32).collect();
         let Ok(s) = models::tokenizer::decode(&ids) else {
@@ -80,14 +101,17 @@ fn main() -> anyhow::Result<()> {
         let bpm = w.tempo_bpm.unwrap_or(120.0);
         let ts = w.meter.at_bar(0);
         let measure = |notes: &[models::music::Note]| {
-            metrics::pitched(&Passage {
-                notes,
-                chords: &w.chords,
-                numerator: ts.numerator,
-                denominator: ts.denominator,
-                bars,
-                tempo_bpm: bpm,
-            })
+            metrics::measure(
+                &Passage {
+                    notes,
+                    chords: &w.chords,
+                    numerator: ts.numerator,
+                    denominator: ts.denominator,
+                    bars,
+                    tempo_bpm: bpm,
+                },
+                drums,
+            )
         };
         let h = measure(&w.notes);
         let played = match knobs {
@@ -95,7 +119,7 @@ fn main() -> anyhow::Result<()> {
                 load_model(&pkg, false)?,
                 &pkg,
                 &w,
-                Sampling::Calibration,
+                how,
                 sideman_trainer::report::Knobs {
                     opening,
                     ..Default::default()
@@ -140,7 +164,7 @@ fn main() -> anyhow::Result<()> {
             sums[r][k] += x;
         }
     }
-    println!("\nbelow BPM  pieces  human n/bar  model n/bar  human empty  model empty");
+    println!("\nbelow BPM  pieces {header}");
     let mut all = [0.0; 5];
     for s in &sums {
         for (a, x) in all.iter_mut().zip(s) {

@@ -199,28 +199,16 @@ pub fn rope_tables(cfg: &ModelConfig, positions: usize, dev: &Device) -> Result<
     ))
 }
 
-/// LayerNorm: the normalization fused with its own backward on the CPU ([`crate::fused`];
-/// candle's fused kernel has no backward pass), the affine part in candle's ops.
+/// LayerNorm, fused with its own backward on the CPU ([`crate::fused`]; candle's fused kernel has
+/// no backward pass).
 fn ln(x: &Tensor, n: &LayerNorm) -> Result<Tensor> {
-    let xn = crate::fused::normalize_last(x, LN_EPS)?;
-    xn.broadcast_mul(n.weight())?
-        .broadcast_add(n.bias().expect("layer norms have a bias"))
+    crate::fused::layer_norm(x, n.weight(), n.bias().expect("layer norms have a bias"), LN_EPS)
 }
 
-/// Softmax over the last axis: fused with its own backward on the CPU ([`crate::fused`]).
-fn softmax(x: &Tensor) -> Result<Tensor> {
-    crate::fused::softmax_last(x)
-}
-
-/// Rotate-half rotary embedding of `x` `[b, h, t, hd]` with `cos`/`sin` `[t, hd/2]`.
+/// Rotate-half rotary embedding of `x` `[b, h, t, hd]` with `cos`/`sin` `[t, hd/2]`, fused with
+/// its own backward on the CPU ([`crate::fused`]).
 fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
-    let hd = x.dim(D::Minus1)?;
-    let half = hd / 2;
-    let x1 = x.narrow(D::Minus1, 0, half)?;
-    let x2 = x.narrow(D::Minus1, half, half)?;
-    let r1 = (x1.broadcast_mul(cos)? - x2.broadcast_mul(sin)?)?;
-    let r2 = (x2.broadcast_mul(cos)? + x1.broadcast_mul(sin)?)?;
-    Tensor::cat(&[r1, r2], D::Minus1)
+    crate::fused::rope(x, cos, sin)
 }
 
 /// `x @ W^T + b` over the last axis, as one 2-D matmul (candle's batched Linear broadcasts the
@@ -328,11 +316,6 @@ impl Transformer {
         let h = self.cfg.heads;
         let hd = self.cfg.head_dim();
         let d = self.cfg.d_model;
-        // Causal mask: query i (absolute past + i) sees keys j <= past + i.
-        let mask: Vec<f32> = (0..n)
-            .flat_map(|i| (0..total).map(move |j| if j <= past + i { 0.0 } else { f32::NEG_INFINITY }))
-            .collect();
-        let mask = Tensor::from_vec(mask, (n, total), ids.device())?;
         let scale = 1.0 / (hd as f64).sqrt();
         let mut x = self.embed.forward(ids)?;
         if let Some(fe) = &self.feat {
@@ -359,12 +342,12 @@ impl Transformer {
                 Some((pk, pv)) if past > 0 => (Tensor::cat(&[pk, &k], 2)?, Tensor::cat(&[pv, &v], 2)?),
                 _ => (k, v),
             };
-            let scores = (q.matmul(&k.transpose(2, 3)?.contiguous()?)? * scale)?;
-            let p = softmax(&scores.broadcast_add(&mask)?)?;
+            // Query i (absolute past + i) sees keys j <= past + i.
+            let p = crate::fused::attention_softmax(&q.matmul(&k.transpose(2, 3)?.contiguous()?)?, scale, past)?;
             let ctx = p.matmul(&v)?.transpose(1, 2)?.reshape((b, n, d))?;
             x = (x + lin(&ctx, &blk.proj)?)?;
             let m = ln(&x, &blk.ln2)?;
-            let m = lin(&lin(&m, &blk.fc1)?.gelu_erf()?, &blk.fc2)?;
+            let m = lin(&crate::fused::gelu(&lin(&m, &blk.fc1)?)?, &blk.fc2)?;
             x = (x + m)?;
             present.push((k, v));
         }
@@ -392,12 +375,8 @@ pub fn features_of(ids: &Tensor, count: usize) -> Result<Tensor> {
 pub fn masked_loss(logits: &Tensor, targets: &Tensor, weights: &Tensor) -> Result<(Tensor, f64)> {
     let (b, t, v) = logits.dims3()?;
     let logits = logits.reshape((b * t, v))?;
-    let lse = {
-        let max = logits.max_keepdim(1)?.detach();
-        (logits.broadcast_sub(&max)?.exp()?.sum_keepdim(1)?.log()? + &max)?
-    };
-    let picked = logits.gather(&targets.reshape((b * t, 1))?, 1)?;
-    let nll = (lse - picked)?.reshape((b, t))?;
+    // Fused with its own backward on the CPU ([`crate::fused`]).
+    let nll = crate::fused::cross_entropy(&logits, &targets.flatten_all()?)?.reshape((b, t))?;
     let w_sum = weights.sum_all()?.to_scalar::<f32>()? as f64;
     let loss = ((nll * weights)?.sum_all()? / w_sum.max(1.0))?;
     Ok((loss, w_sum))
@@ -407,8 +386,7 @@ pub fn masked_loss(logits: &Tensor, targets: &Tensor, weights: &Tensor) -> Resul
 pub fn nll_per_position(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
     let (b, t, v) = logits.dims3()?;
     let logits = logits.reshape((b * t, v))?;
-    let lsm = candle_nn::ops::log_softmax(&logits, 1)?;
-    lsm.gather(&targets.reshape((b * t, 1))?, 1)?.neg()?.reshape((b, t))
+    crate::fused::cross_entropy(&logits, &targets.flatten_all()?)?.reshape((b, t))
 }
 
 /// Re-initialises every variable of `vm` from `seed` (candle's CPU generator cannot be seeded):
