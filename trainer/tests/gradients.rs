@@ -92,3 +92,43 @@ fn sums_over_leading_and_other_dimensions_match_a_loop() {
     let tt = t.transpose(0, 1).unwrap();
     close(&values(&tt.sum_keepdim(0).unwrap()), &middle);
 }
+
+/// Batched matmuls as the attention's (many small products, run one per thread on two or more
+/// threads by the vendored candle-core) give each item's own product (up to the rounding of a
+/// different summation order), with plain, transposed and broadcast operands.
+#[test]
+fn batched_matmuls_equal_each_items_own_product() {
+    let dev = Device::Cpu;
+    let (b, h, m, k, n) = (3, 4, 17, 8, 13);
+    let q = Tensor::randn(0f32, 1.0, (b, h, m, k), &dev).unwrap();
+    let kt = Tensor::randn(0f32, 1.0, (b, h, n, k), &dev).unwrap();
+    let w = Tensor::randn(0f32, 1.0, (k, n), &dev).unwrap();
+    let products = [
+        // [b, h, m, k] x [b, h, k, n] with a transposed (strided) right operand.
+        (q.matmul(&kt.transpose(2, 3).unwrap()).unwrap(), false),
+        // The same with the operand made contiguous.
+        (
+            q.matmul(&kt.transpose(2, 3).unwrap().contiguous().unwrap()).unwrap(),
+            false,
+        ),
+        // A batch-invariant right operand.
+        (q.broadcast_matmul(&w).unwrap(), true),
+    ];
+    for (i, (p, shared)) in products.iter().enumerate() {
+        assert_eq!(p.dims(), [b, h, m, n]);
+        for bi in 0..b {
+            for hi in 0..h {
+                let a = q.get(bi).unwrap().get(hi).unwrap();
+                let r = if *shared {
+                    w.clone()
+                } else {
+                    kt.get(bi).unwrap().get(hi).unwrap().t().unwrap().contiguous().unwrap()
+                };
+                let want = values(&a.matmul(&r).unwrap());
+                let got = values(&p.get(bi).unwrap().get(hi).unwrap());
+                assert_eq!(got.len(), want.len(), "product {i}, item ({bi}, {hi})");
+                close(&got, &want);
+            }
+        }
+    }
+}

@@ -1455,6 +1455,12 @@ impl MatMul {
     }
 }
 
+/// (Sideman patch) The largest product (m n k multiply-adds) that a batched matmul runs on one
+/// thread per batch item rather than split over the threads: 2^24, above the attention's
+/// 256 x 64 x 256 and below a layer's 4096 x 256 x 1024.
+#[cfg(all(not(feature = "mkl"), not(feature = "accelerate")))]
+const SMALL_GEMM: usize = 1 << 24;
+
 impl Map2 for MatMul {
     const OP: &'static str = "mat_mul";
 
@@ -1494,7 +1500,15 @@ impl Map2 for MatMul {
         let dst_rs = dst_strides[0];
         let dst_cs = dst_strides[1];
 
-        let mut dst = vec![T::zero(); b * m * n];
+        // (Sideman patch) gemm writes every element of dst (read_dst is false), so it is not
+        // zero-filled first: the memset of every matmul's output was 2-4 % of a training step.
+        let mut dst: Vec<T> = Vec::with_capacity(b * m * n);
+        // SAFETY: T is a plain number type and every element is written by gemm below before
+        // dst is read or returned.
+        #[allow(clippy::uninit_vec)]
+        unsafe {
+            dst.set_len(b * m * n)
+        };
         let num_threads = crate::utils::get_num_threads();
         let parallelism = if num_threads > 1 {
             Parallelism::Rayon(num_threads)
@@ -1515,6 +1529,40 @@ impl Map2 for MatMul {
             // over itself, so a stride-zero batch on lhs goes through the loop below.
             (b, m, n, k)
         };
+        // (Sideman patch) Many small products (the attention's, one per batch item and head)
+        // run one per thread, each on one thread: splitting each small gemm over the threads
+        // cost more in synchronisation than it gained.
+        if b >= 2 * num_threads && num_threads > 1 && c_skip > 0 && m * n * k <= SMALL_GEMM {
+            use rayon::prelude::*;
+            dst.par_chunks_mut(c_skip).enumerate().for_each(|(step, dst_p)| {
+                let lhs_p = &lhs[step * a_skip..];
+                let rhs_p = &rhs[step * b_skip..];
+                unsafe {
+                    gemm(
+                        m,
+                        n,
+                        k,
+                        dst_p.as_mut_ptr(),
+                        dst_cs as isize,
+                        dst_rs as isize,
+                        false,
+                        lhs_p.as_ptr(),
+                        lhs_cs as isize,
+                        lhs_rs as isize,
+                        rhs_p.as_ptr(),
+                        rhs_cs as isize,
+                        rhs_rs as isize,
+                        T::zero(),
+                        T::one(),
+                        false,
+                        false,
+                        false,
+                        Parallelism::None,
+                    )
+                }
+            });
+            return Ok(dst);
+        }
         for step in 0..b {
             let lhs_p = &lhs[step * a_skip..];
             let rhs_p = &rhs[step * b_skip..];
