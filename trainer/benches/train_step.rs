@@ -12,7 +12,8 @@
 
 use sideman_trainer::train::{BENCH_BATCH, BENCH_CONTEXT, time_steps};
 
-/// Rounds of each.
+/// Rounds of each (`BENCH_ROUNDS=n` for more: on a shared machine one round of either moves by
+/// 10-20 %).
 const ROUNDS: usize = 2;
 /// Steps timed a round (after the warm-up steps).
 const STEPS: usize = 6;
@@ -63,7 +64,12 @@ fn main() {
     let python = std::env::var("SIDEMAN_TORCH_PYTHON").unwrap_or_else(|_| "python3".into());
     let mut torch_on = python != "0";
     let (mut candle, mut torch, mut version) = (Vec::new(), Vec::new(), String::new());
-    for round in 0..ROUNDS {
+    let rounds = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(ROUNDS);
+    for round in 0..rounds {
         let steps = match time_steps(None, WARMUP + STEPS, |_, _| {}) {
             Ok(s) => s,
             Err(e) => {

@@ -342,9 +342,15 @@ impl Transformer {
                 Some((pk, pv)) if past > 0 => (Tensor::cat(&[pk, &k], 2)?, Tensor::cat(&[pv, &v], 2)?),
                 _ => (k, v),
             };
-            // Query i (absolute past + i) sees keys j <= past + i.
-            let p = crate::fused::attention_softmax(&q.matmul(&k.transpose(2, 3)?.contiguous()?)?, scale, past)?;
-            let ctx = p.matmul(&v)?.transpose(1, 2)?.reshape((b, n, d))?;
+            // Query i (absolute past + i) sees keys j <= past + i. Without a cached past, the
+            // products skip the masked triangle ([`crate::fused`]).
+            let mixed = if past == 0 {
+                crate::fused::causal_mix(&crate::fused::causal_probs(&q, &k, scale)?, &v)?
+            } else {
+                let p = crate::fused::attention_softmax(&q.matmul(&k.transpose(2, 3)?)?, scale, past)?;
+                p.matmul(&v)?
+            };
+            let ctx = mixed.transpose(1, 2)?.reshape((b, n, d))?;
             x = (x + lin(&ctx, &blk.proj)?)?;
             let m = ln(&x, &blk.ln2)?;
             let m = lin(&crate::fused::gelu(&lin(&m, &blk.fc1)?)?, &blk.fc2)?;

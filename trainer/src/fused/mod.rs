@@ -12,11 +12,13 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, D, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 
+mod attention;
 mod loss;
 pub mod math;
 mod norm;
 mod pointwise;
 
+pub use attention::{causal_mix, causal_probs};
 pub use loss::{cross_entropy, cross_entropy_primitive};
 pub use norm::{layer_norm, layer_norm_primitive};
 pub use pointwise::{gelu, gelu_primitive, rope, rope_primitive};
@@ -133,6 +135,24 @@ math::simd_kernel! {
         let inv = 1.0 / lane_sum(o);
         o.iter_mut().for_each(|v| *v *= inv);
     }
+}
+
+math::simd_kernel! {
+    /// `o = softmax(scale * o)` in place over one row (its maximum already found).
+    fn softmax_in_place(o: &mut [f32], scale: f32, max: f32) {
+        for v in o.iter_mut() {
+            *v = math::exp(scale * (*v - max));
+        }
+        let inv = 1.0 / lane_sum(o);
+        o.iter_mut().for_each(|v| *v *= inv);
+    }
+}
+
+/// The gradient `scale * y * (dy - sum(dy * y))` of `softmax(scale * x)` over the last axis, from
+/// its output `y` and the output's gradient `dy` (zero wherever `y` is).
+fn softmax_backward(y: &Tensor, dy: &Tensor, scale: f32) -> Result<Tensor> {
+    y.contiguous()?
+        .apply_op2_no_bwd(&dy.contiguous()?, &SoftmaxBwd { scale })
 }
 
 math::simd_kernel! {
