@@ -109,9 +109,7 @@ impl CustomOp2 for CausalProbs {
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
         let (q, k) = (slice(s1, l1, self.name())?, slice(s2, l2, self.name())?);
         let (items, t, hd) = dims(l1, self.name())?;
-        if l2.dims() != l1.dims() {
-            bail!("{}: keys {:?} for queries {:?}", self.name(), l2.dims(), l1.dims());
-        }
+        super::same_shape(self.name(), l1, l2)?;
         let mut out = vec![0f32; items * t * t];
         out.par_chunks_mut(t * t).enumerate().for_each(|(item, p)| {
             let (q, k) = (&q[item * t * hd..][..t * hd], &k[item * t * hd..][..t * hd]);
@@ -245,9 +243,7 @@ impl CustomOp2 for LowerOuter {
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
         let (g, v) = (slice(s1, l1, self.name())?, slice(s2, l2, self.name())?);
         let (items, t, d) = dims(l1, self.name())?;
-        if l2.dims() != l1.dims() {
-            bail!("{}: {:?} against {:?}", self.name(), l1.dims(), l2.dims());
-        }
+        super::same_shape(self.name(), l1, l2)?;
         let mut out = vec![0f32; items * t * t];
         out.par_chunks_mut(t * t).enumerate().for_each(|(item, o)| {
             let (g, v) = (&g[item * t * d..][..t * d], &v[item * t * d..][..t * d]);

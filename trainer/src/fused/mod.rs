@@ -51,6 +51,14 @@ fn slice<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
     }
 }
 
+/// An error naming `op` unless the two operands have one shape.
+fn same_shape(op: &str, l1: &Layout, l2: &Layout) -> Result<()> {
+    if l1.shape() != l2.shape() {
+        bail!("{op}: shapes differ ({:?}, {:?})", l1.shape(), l2.shape());
+    }
+    Ok(())
+}
+
 /// Applies `f(row, out_row, x_row)` to every row (the last axis) of `x`, rows in parallel; `row`
 /// counts rows from the tensor's first.
 fn map_rows(
@@ -82,9 +90,7 @@ fn map_rows2(
 ) -> Result<(CpuStorage, Shape)> {
     let a = slice(s1, l1, op)?;
     let b = slice(s2, l2, op)?;
-    if l1.shape() != l2.shape() {
-        bail!("{op}: shapes differ ({:?}, {:?})", l1.shape(), l2.shape());
-    }
+    same_shape(op, l1, l2)?;
     let n = l1.dims().last().copied().unwrap_or(1).max(1);
     let mut out = vec![0f32; a.len()];
     out.par_chunks_mut(n * ROWS_PER_TASK)

@@ -169,9 +169,7 @@ impl CustomOp3 for LayerNormBwd {
     ) -> Result<(CpuStorage, Shape)> {
         let x = slice(s1, l1, self.name())?;
         let g = slice(s2, l2, self.name())?;
-        if l1.shape() != l2.shape() {
-            bail!("{}: shapes differ ({:?}, {:?})", self.name(), l1.shape(), l2.shape());
-        }
+        super::same_shape(self.name(), l1, l2)?;
         let d = l1.dims().last().copied().unwrap_or(0);
         let w = slice(s3, l3, self.name())?;
         if d == 0 || w.len() != d {

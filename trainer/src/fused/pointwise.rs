@@ -79,9 +79,7 @@ impl CustomOp2 for GeluBwd {
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = slice(s1, l1, self.name())?;
         let g = slice(s2, l2, self.name())?;
-        if l1.shape() != l2.shape() {
-            bail!("{}: shapes differ ({:?}, {:?})", self.name(), l1.shape(), l2.shape());
-        }
+        super::same_shape(self.name(), l1, l2)?;
         let mut out = vec![0f32; x.len()];
         out.par_chunks_mut(CHUNK)
             .zip(x.par_chunks(CHUNK).zip(g.par_chunks(CHUNK)))
