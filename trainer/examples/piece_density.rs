@@ -57,6 +57,7 @@ fn main() -> anyhow::Result<()> {
     };
     let pkg = Package::open(model)?;
     let d = load_eval_split(&ds, split)?;
+    let style_map = sideman_trainer::eval::style_map(&pkg, &ds)?;
     // Two metrics a piece: notes a bar and empty beats (pitched roles), or the backbeat and notes
     // a bar (drums).
     let drums = role.is_drums();
@@ -98,6 +99,10 @@ fn main() -> anyhow::Result<()> {
         let bars = s.bars.min(BARS);
         let mut w = s.slice_bars(0, bars);
         w.ended = false;
+        // The dataset's style slots as the package numbers them (as the music report maps them).
+        for st in &mut w.styles {
+            *st = style_map.get(*st as usize).copied().unwrap_or(*st);
+        }
         let bpm = w.tempo_bpm.unwrap_or(120.0);
         let ts = w.meter.at_bar(0);
         let measure = |notes: &[models::music::Note]| {
