@@ -205,12 +205,6 @@ fn ln(x: &Tensor, n: &LayerNorm) -> Result<Tensor> {
     crate::fused::layer_norm(x, n.weight(), n.bias().expect("layer norms have a bias"), LN_EPS)
 }
 
-/// Rotate-half rotary embedding of `x` `[b, h, t, hd]` with `cos`/`sin` `[t, hd/2]`, fused with
-/// its own backward on the CPU ([`crate::fused`]).
-fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
-    crate::fused::rope(x, cos, sin)
-}
-
 /// `x @ W^T + b` over the last axis, as one 2-D matmul (candle's batched Linear broadcasts the
 /// weight per batch item, which makes its backward pass several times slower).
 fn lin(x: &Tensor, l: &Linear) -> Result<Tensor> {
@@ -335,8 +329,8 @@ impl Transformer {
                     .transpose(1, 2)?
                     .contiguous()
             };
-            let q = rope(&split(0)?, &cos, &sin)?;
-            let k = rope(&split(1)?, &cos, &sin)?;
+            let q = crate::fused::rope(&split(0)?, &cos, &sin)?;
+            let k = crate::fused::rope(&split(1)?, &cos, &sin)?;
             let v = split(2)?;
             let (k, v) = match cache.and_then(|c| c.get(li)) {
                 Some((pk, pv)) if past > 0 => (Tensor::cat(&[pk, &k], 2)?, Tensor::cat(&[pv, &v], 2)?),

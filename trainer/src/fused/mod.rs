@@ -2,9 +2,11 @@
 //! fused softmax has no backward, so the attention softmax was built from five primitive ops
 //! (max, subtract, exp, sum, divide), each a pass over the `[batch, heads, t, t]` scores with its
 //! own allocation, and twice as many again in the backward. Here the forward is one pass per row
-//! and the backward one more (`dx = y * (dy - sum(dy * y))`); the attention's scale and causal
-//! mask are folded into it ([`attention_softmax`]). The same for LayerNorm ([`layer_norm`]),
-//! GELU and the rotary embedding (`pointwise`), whose transcendentals are vectorizable ([`math`]).
+//! and the backward one more (`dx = y * (dy - sum(dy * y))`), with the attention's scale and
+//! causal mask folded in ([`attention_softmax`], for steps with a cached past; a window without
+//! one takes [`causal_probs`], which also skips the masked products). The same for LayerNorm
+//! ([`layer_norm`]), GELU and the rotary embedding (`pointwise`) and the loss (`loss`), whose
+//! transcendentals are vectorizable ([`math`]).
 //!
 //! CPU only: on another device each falls back to the primitive ops, which every backend
 //! differentiates.
@@ -25,15 +27,6 @@ pub use pointwise::{gelu, gelu_primitive, rope, rope_primitive};
 
 /// Rows shorter than this are not worth a rayon task each.
 const ROWS_PER_TASK: usize = 16;
-
-/// Softmax over the last axis: fused on the CPU, primitive ops elsewhere.
-pub fn softmax_last(x: &Tensor) -> Result<Tensor> {
-    if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 {
-        x.contiguous()?.apply_op1(Softmax)
-    } else {
-        softmax_primitive(x)
-    }
-}
 
 /// Softmax over the last axis from differentiable primitives (any device).
 pub fn softmax_primitive(x: &Tensor) -> Result<Tensor> {
@@ -133,19 +126,9 @@ fn lane_dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 math::simd_kernel! {
-    /// `o = softmax(scale * x)` over one row (its maximum already found), vectorized.
-    fn softmax_row(o: &mut [f32], x: &[f32], scale: f32, max: f32) {
-        for (o, &v) in o.iter_mut().zip(x) {
-            *o = math::exp(scale * (v - max));
-        }
-        let inv = 1.0 / lane_sum(o);
-        o.iter_mut().for_each(|v| *v *= inv);
-    }
-}
-
-math::simd_kernel! {
-    /// `o = softmax(scale * o)` in place over one row (its maximum already found).
-    fn softmax_in_place(o: &mut [f32], scale: f32, max: f32) {
+    /// `o = softmax(scale * o)` in place over one row (`scale` positive).
+    fn softmax_in_place(o: &mut [f32], scale: f32) {
+        let max = o.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         for v in o.iter_mut() {
             *v = math::exp(scale * (*v - max));
         }
@@ -168,33 +151,6 @@ math::simd_kernel! {
         for ((o, &y), &g) in o.iter_mut().zip(y).zip(g) {
             *o = scale * y * (g - dot);
         }
-    }
-}
-
-struct Softmax;
-
-impl CustomOp1 for Softmax {
-    fn name(&self) -> &'static str {
-        "sideman-softmax-last"
-    }
-
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        map_rows(self.name(), s, l, |_, o, x| {
-            let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            if max == f32::NEG_INFINITY {
-                // A fully masked row: what the primitive ops give (NaN), not a guess.
-                o.fill(f32::NAN);
-                return;
-            }
-            softmax_row(o, x, 1.0, max);
-        })
-    }
-
-    fn bwd(&self, _arg: &Tensor, res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
-        let g = grad_res.contiguous()?;
-        Ok(Some(
-            res.contiguous()?.apply_op2_no_bwd(&g, &SoftmaxBwd { scale: 1.0 })?,
-        ))
     }
 }
 
@@ -257,20 +213,15 @@ impl CustomOp1 for CausalSoftmax {
         map_rows(self.name(), s, l, |r, o, x| {
             let seen = (self.past + r % self.n + 1).min(x.len());
             let (o, hidden) = o.split_at_mut(seen);
-            let x = &x[..seen];
-            let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            softmax_row(o, x, self.scale, max);
+            o.copy_from_slice(&x[..seen]);
+            softmax_in_place(o, self.scale);
             hidden.fill(0.0);
         })
     }
 
     fn bwd(&self, _arg: &Tensor, res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
-        let g = grad_res.contiguous()?;
         // The masked entries' probabilities are 0, so their gradient is too.
-        Ok(Some(
-            res.contiguous()?
-                .apply_op2_no_bwd(&g, &SoftmaxBwd { scale: self.scale })?,
-        ))
+        Ok(Some(softmax_backward(res, grad_res, self.scale)?))
     }
 }
 
@@ -298,28 +249,6 @@ mod tests {
 
     pub(super) fn worst(a: &[f32], b: &[f32]) -> f32 {
         a.iter().zip(b).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max)
-    }
-
-    /// The fused softmax and its gradient agree with the primitive ops', masked entries included.
-    #[test]
-    fn fused_softmax_matches_the_primitive_ops_and_their_gradient() {
-        let dev = Device::Cpu;
-        let x0 = Tensor::randn(0f32, 3.0, (2, 3, 5, 37), &dev).unwrap();
-        // A causal mask like the attention's, so -inf entries are in every row but the last.
-        let mask: Vec<f32> = (0..5 * 37)
-            .map(|i| if i % 37 > 32 + i / 37 { f32::NEG_INFINITY } else { 0.0 })
-            .collect();
-        let mask = Tensor::from_vec(mask, (5, 37), &dev).unwrap();
-        let w = Tensor::randn(0f32, 1.0, (2, 3, 5, 37), &dev).unwrap();
-        let loss = |y: &Tensor| (y * &w)?.sum_all();
-        let (yf, gf) = output_and_gradient(&x0, |x| softmax_last(&x.broadcast_add(&mask)?), loss);
-        let (yp, gp) = output_and_gradient(&x0, |x| softmax_primitive(&x.broadcast_add(&mask)?), loss);
-        assert!(worst(&yf, &yp) < 1e-6, "forward differs by {}", worst(&yf, &yp));
-        assert!(worst(&gf, &gp) < 1e-5, "gradient differs by {}", worst(&gf, &gp));
-        assert!(
-            gf.iter().any(|&g| g.abs() > 1e-3),
-            "an all-zero gradient proves nothing"
-        );
     }
 
     /// The causal softmax of raw scores agrees with scaling, masking and the primitive softmax,
