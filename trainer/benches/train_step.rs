@@ -81,10 +81,10 @@ fn main() {
         let rate = mean(&timed.iter().map(|s| s.tokens_per_s()).collect::<Vec<_>>());
         let ms = |f: fn(&sideman_trainer::train::StepTime) -> f64| mean(&timed.iter().map(f).collect::<Vec<_>>()) * 1e3;
         println!(
-            "round {round}: candle {rate:.0} tokens/s (forward {:.0} ms, backward {:.0} ms, optimizer {:.0} ms)",
-            ms(|s| s.forward),
-            ms(|s| s.backward),
-            ms(|s| s.optimizer)
+            "round {round}: candle {rate:.0} tokens/s (forward and backward {:.0} ms, optimizer {:.0} ms; the batch in {} part(s))",
+            ms(|s| s.gradients),
+            ms(|s| s.optimizer),
+            timed[0].parts
         );
         candle.push(rate);
         if torch_on {

@@ -11,9 +11,9 @@ fn main() -> anyhow::Result<()> {
     let layers = std::env::var("LAYERS").ok().and_then(|s| s.parse().ok());
     sideman_trainer::train::time_steps(layers, steps, |s, t| {
         println!(
-            "step {s}: forward {:.0} ms, backward {:.0} ms, optimizer {:.0} ms; {:.0} tokens/s",
-            t.forward * 1e3,
-            t.backward * 1e3,
+            "step {s}: forward and backward {:.0} ms ({} part(s)), optimizer {:.0} ms; {:.0} tokens/s",
+            t.gradients * 1e3,
+            t.parts,
             t.optimizer * 1e3,
             t.tokens_per_s()
         );

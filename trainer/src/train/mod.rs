@@ -29,11 +29,13 @@ use crate::dataset::write_atomic;
 use crate::model::ModelConfig;
 
 mod optim;
+mod parallel;
 mod run_loop;
 mod step_timing;
 mod windows;
 
 pub use optim::{AdamW, lr_at};
+pub use parallel::{batch_gradients, parts_for};
 pub use run_loop::{
     Interrupted, RunOptions, RunState, Summary, evaluate, is_training, load_params, param_tensors, request_stop,
     stop_requested, train_run, train_run_with,

@@ -396,12 +396,9 @@ pub fn train_run_with(
                 .map(|&i| &data.train[i])
                 .collect();
             let b = make_batch(&refs, &dev)?;
-            let logits = model.forward(&b.inputs)?;
-            let (loss, _) = masked_loss(&logits, &b.targets, &b.weights)?;
+            let (l, grads) = super::batch_gradients(&model, &b.inputs, &b.targets, &b.weights)?;
             let lr = lr_at(p, state.step + 1, total);
-            let grads = loss.backward()?;
             opt.step(&grads, lr)?;
-            let l = loss.to_scalar::<f32>()? as f64;
             if !l.is_finite() {
                 bail!("loss is {l} at step {}; lower the learning rate", state.step + 1);
             }

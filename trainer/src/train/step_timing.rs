@@ -1,4 +1,5 @@
-//! Timing of training steps (forward, loss, backward, AdamW with clipping) of the default model
+//! Timing of training steps (forward, loss, backward, AdamW with clipping; the trainer's own
+//! [`super::parallel::batch_gradients`]) of the default model
 //! on random tokens, batch 16 x 256: `examples/step_bench` and the `train_step` benchmark, which
 //! sets it beside PyTorch (`benches/torch_reference.py`, the same network and batch).
 
@@ -7,7 +8,8 @@ use std::time::Instant;
 use candle_core::{DType, Device, Tensor};
 
 use super::{AdamW, TrainParams, default_config};
-use crate::model::{Transformer, masked_loss, seeded_init, sorted_vars};
+use super::parallel::{batch_gradients, parts_for};
+use crate::model::{Transformer, seeded_init, sorted_vars};
 
 /// Windows a benchmark step trains on.
 pub const BENCH_BATCH: usize = 16;
@@ -17,18 +19,19 @@ pub const BENCH_CONTEXT: usize = 256;
 /// One timed step, seconds per phase.
 #[derive(Debug, Clone, Copy)]
 pub struct StepTime {
-    /// The forward pass and the loss.
-    pub forward: f64,
-    /// The backward pass.
-    pub backward: f64,
+    /// The forward pass, the loss and the backward pass (with the batch split over the threads,
+    /// each part's forward and backward run together, so they are timed together).
+    pub gradients: f64,
     /// The optimizer step (gradient-norm clipping and AdamW).
     pub optimizer: f64,
+    /// The parts the batch was split into ([`super::parallel::parts_for`]).
+    pub parts: usize,
 }
 
 impl StepTime {
     /// The whole step.
     pub fn total(&self) -> f64 {
-        self.forward + self.backward + self.optimizer
+        self.gradients + self.optimizer
     }
 
     /// Tokens a second at this step's time.
@@ -62,18 +65,14 @@ pub fn time_steps(
     let mut out = Vec::with_capacity(steps);
     for s in 0..steps {
         let t0 = Instant::now();
-        let logits = m.forward(&x)?;
-        let (loss, _) = masked_loss(&logits, &y, &w)?;
-        let _ = loss.to_scalar::<f32>()?;
+        let (_, grads) = batch_gradients(&m, &x, &y, &w)?;
         let t1 = Instant::now();
-        let grads = loss.backward()?;
-        let t2 = Instant::now();
         opt.step(&grads, 1e-3)?;
-        let t3 = Instant::now();
+        let t2 = Instant::now();
         let st = StepTime {
-            forward: (t1 - t0).as_secs_f64(),
-            backward: (t2 - t1).as_secs_f64(),
-            optimizer: (t3 - t2).as_secs_f64(),
+            gradients: (t1 - t0).as_secs_f64(),
+            optimizer: (t2 - t1).as_secs_f64(),
+            parts: parts_for(b),
         };
         each(s, &st);
         out.push(st);

@@ -417,6 +417,11 @@ fn candle_num_threads() -> usize {
 }
 
 pub fn get_num_threads() -> usize {
+    // (Sideman patch) On a thread of a rayon pool, that pool's size: work the pool runs (a
+    // one-thread pool per part of a data-parallel step) does not split again over the machine.
+    if rayon::current_thread_index().is_some() {
+        return rayon::current_num_threads();
+    }
     // Respond to the same environment variable as rayon.
     rayon_num_threads()
 }
