@@ -286,7 +286,7 @@ impl Transformer {
         } else {
             None
         };
-        let (logits, _) = self.forward_cached(ids, feats.as_ref(), None)?;
+        let (logits, _) = self.forward_with(ids, feats.as_ref(), None, false)?;
         Ok(logits)
     }
 
@@ -298,6 +298,19 @@ impl Transformer {
         ids: &Tensor,
         feats: Option<&Tensor>,
         cache: Option<&KvCache>,
+    ) -> Result<(Tensor, KvCache)> {
+        self.forward_with(ids, feats, cache, true)
+    }
+
+    /// [`Self::forward_cached`]; without `keep_cache` the returned cache is empty, and a window
+    /// without a cached past takes the attention as one op from the packed projection
+    /// ([`crate::fused::causal_self_attention`]).
+    fn forward_with(
+        &self,
+        ids: &Tensor,
+        feats: Option<&Tensor>,
+        cache: Option<&KvCache>,
+        keep_cache: bool,
     ) -> Result<(Tensor, KvCache)> {
         let (b, n) = ids.dims2()?;
         let past = cache.and_then(|c| c.first()).map_or(Ok(0), |(k, _)| k.dim(2))?;
@@ -323,33 +336,38 @@ impl Transformer {
         for (li, blk) in self.blocks.iter().enumerate() {
             let a = ln(&x, &blk.ln1)?;
             let qkv = lin(&a, &blk.qkv)?;
-            let split = |i: usize| -> Result<Tensor> {
-                qkv.narrow(D::Minus1, i * d, d)?
-                    .reshape((b, n, h, hd))?
-                    .transpose(1, 2)?
-                    .contiguous()
-            };
-            let q = crate::fused::rope(&split(0)?, &cos, &sin)?;
-            let k = crate::fused::rope(&split(1)?, &cos, &sin)?;
-            let v = split(2)?;
-            let (k, v) = match cache.and_then(|c| c.get(li)) {
-                Some((pk, pv)) if past > 0 => (Tensor::cat(&[pk, &k], 2)?, Tensor::cat(&[pv, &v], 2)?),
-                _ => (k, v),
-            };
-            // Query i (absolute past + i) sees keys j <= past + i. Without a cached past, the
-            // products skip the masked triangle ([`crate::fused`]).
-            let mixed = if past == 0 {
-                crate::fused::causal_mix(&crate::fused::causal_probs(&q, &k, scale)?, &v)?
+            let ctx = if past == 0 && !keep_cache {
+                // The whole attention from the packed projection, over the causal triangle.
+                crate::fused::causal_self_attention(&qkv, &cos, &sin, h, scale)?
             } else {
-                let p = crate::fused::attention_softmax(&q.matmul(&k.transpose(2, 3)?)?, scale, past)?;
-                p.matmul(&v)?
+                let split = |i: usize| -> Result<Tensor> {
+                    qkv.narrow(D::Minus1, i * d, d)?
+                        .reshape((b, n, h, hd))?
+                        .transpose(1, 2)?
+                        .contiguous()
+                };
+                let q = crate::fused::rope(&split(0)?, &cos, &sin)?;
+                let k = crate::fused::rope(&split(1)?, &cos, &sin)?;
+                let v = split(2)?;
+                let (k, v) = match cache.and_then(|c| c.get(li)) {
+                    Some((pk, pv)) if past > 0 => (Tensor::cat(&[pk, &k], 2)?, Tensor::cat(&[pv, &v], 2)?),
+                    _ => (k, v),
+                };
+                // Query i (absolute past + i) sees keys j <= past + i. Without a cached past, the
+                // products skip the masked triangle ([`crate::fused`]).
+                let mixed = if past == 0 {
+                    crate::fused::causal_mix(&crate::fused::causal_probs(&q, &k, scale)?, &v)?
+                } else {
+                    let p = crate::fused::attention_softmax(&q.matmul(&k.transpose(2, 3)?)?, scale, past)?;
+                    p.matmul(&v)?
+                };
+                present.push((k, v));
+                mixed.transpose(1, 2)?.reshape((b, n, d))?
             };
-            let ctx = mixed.transpose(1, 2)?.reshape((b, n, d))?;
             x = (x + lin(&ctx, &blk.proj)?)?;
             let m = ln(&x, &blk.ln2)?;
             let m = lin(&crate::fused::gelu(&lin(&m, &blk.fc1)?)?, &blk.fc2)?;
             x = (x + m)?;
-            present.push((k, v));
         }
         let x = ln(&x, &self.ln_f)?;
         let (b, n, d) = x.dims3()?;

@@ -25,7 +25,7 @@ const BLOCK: usize = 32;
 /// Every element the strides reach must lie inside the allocations the pointers come from, and
 /// `dst` must not overlap `lhs` or `rhs`.
 #[allow(clippy::too_many_arguments)]
-unsafe fn mm(
+pub(super) unsafe fn mm(
     (m, n, k): (usize, usize, usize),
     dst: *mut f32,
     (dst_rs, dst_cs): (usize, usize),
@@ -72,7 +72,7 @@ fn dims(l: &Layout, op: &str) -> Result<(usize, usize, usize)> {
 }
 
 /// Row blocks `(first row, rows)` of `t` queries.
-fn blocks(t: usize) -> impl Iterator<Item = (usize, usize)> {
+pub(super) fn blocks(t: usize) -> impl Iterator<Item = (usize, usize)> {
     (0..t).step_by(BLOCK).map(move |r| (r, BLOCK.min(t - r)))
 }
 

@@ -4,7 +4,8 @@
 //! own allocation, and twice as many again in the backward. Here the forward is one pass per row
 //! and the backward one more (`dx = y * (dy - sum(dy * y))`), with the attention's scale and
 //! causal mask folded in ([`attention_softmax`], for steps with a cached past; a window without
-//! one takes [`causal_probs`], which also skips the masked products). The same for LayerNorm
+//! one takes [`causal_self_attention`], which also skips the masked products and reads the heads
+//! straight from the packed projection). The same for LayerNorm
 //! ([`layer_norm`]), GELU and the rotary embedding (`pointwise`) and the loss (`loss`), whose
 //! transcendentals are vectorizable ([`math`]).
 //!
@@ -19,11 +20,13 @@ mod loss;
 pub mod math;
 mod norm;
 mod pointwise;
+mod self_attention;
 
 pub use attention::{causal_mix, causal_probs};
 pub use loss::{cross_entropy, cross_entropy_primitive};
 pub use norm::{layer_norm, layer_norm_primitive};
 pub use pointwise::{gelu, gelu_primitive, rope, rope_primitive};
+pub use self_attention::{causal_self_attention, causal_self_attention_primitive};
 
 /// Rows shorter than this are not worth a rayon task each.
 const ROWS_PER_TASK: usize = 16;

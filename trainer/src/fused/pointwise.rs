@@ -114,7 +114,7 @@ pub fn rope_primitive(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> 
 simd_kernel! {
     /// One position's rotation: `x` and `o` are `[hd]`, `c` and `s` `[hd / 2]`; `inverse`
     /// rotates the other way (the backward).
-    fn rope_row(o: &mut [f32], x: &[f32], c: &[f32], s: &[f32], inverse: bool) {
+    pub(super) fn rope_row(o: &mut [f32], x: &[f32], c: &[f32], s: &[f32], inverse: bool) {
         let half = c.len();
         let (x1, x2) = x.split_at(half);
         let (o1, o2) = o.split_at_mut(half);
