@@ -205,21 +205,11 @@ fn ln(x: &Tensor, n: &LayerNorm) -> Result<Tensor> {
     crate::fused::layer_norm(x, n.weight(), n.bias().expect("layer norms have a bias"), LN_EPS)
 }
 
-/// `x @ W^T + b` over the last axis, as one 2-D matmul (candle's batched Linear broadcasts the
-/// weight per batch item, which makes its backward pass several times slower).
+/// `x @ W^T + b` over the last axis, as one 2-D product written over the bias
+/// ([`crate::fused::linear`]; candle's batched Linear broadcasts the weight per batch item, which
+/// makes its backward pass several times slower).
 fn lin(x: &Tensor, l: &Linear) -> Result<Tensor> {
-    let dims = x.dims().to_vec();
-    let last = dims[dims.len() - 1];
-    let rows = x.elem_count() / last;
-    let y = x.reshape((rows, last))?.matmul(&l.weight().t()?)?;
-    let y = match l.bias() {
-        Some(b) => y.broadcast_add(b)?,
-        None => y,
-    };
-    let mut out = dims;
-    let n = out.len();
-    out[n - 1] = y.dim(1)?;
-    y.reshape(out)
+    crate::fused::linear(x, l.weight(), l.bias())
 }
 
 impl Transformer {

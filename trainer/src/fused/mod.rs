@@ -16,6 +16,7 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp2, D, Layout, Result, Shape, Te
 use rayon::prelude::*;
 
 mod attention;
+mod linear;
 mod loss;
 pub mod math;
 mod norm;
@@ -23,6 +24,7 @@ mod pointwise;
 mod self_attention;
 
 pub use attention::{causal_mix, causal_probs};
+pub use linear::{linear, linear_primitive};
 pub use loss::{cross_entropy, cross_entropy_primitive};
 pub use norm::{layer_norm, layer_norm_primitive};
 pub use pointwise::{gelu, gelu_primitive, rope, rope_primitive};
@@ -45,6 +47,17 @@ fn slice<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> Result<&'a [f32]> {
         Some((a, b)) => Ok(&v[a..b]),
         None => bail!("{op}: contiguous input only"),
     }
+}
+
+/// A vector of `n` floats for an output whose every element the caller writes before anything
+/// reads it: a zero-filled one cost a memset of every activation-sized output.
+#[allow(clippy::uninit_vec)]
+pub(crate) fn written_later(n: usize) -> Vec<f32> {
+    let mut v = Vec::with_capacity(n);
+    // SAFETY: f32 has no invalid bit patterns, and every caller writes each element before
+    // anything reads it.
+    unsafe { v.set_len(n) };
+    v
 }
 
 /// An error naming `op` unless the two operands have one shape.

@@ -118,7 +118,7 @@ impl CustomOp3 for LayerNorm {
     ) -> Result<(CpuStorage, Shape)> {
         let x = slice(s1, l1, self.name())?;
         let (d, w, b) = params(self.name(), l1, (s2, l2), (s3, l3))?;
-        let mut out = vec![0f32; x.len()];
+        let mut out = super::written_later(x.len());
         out.par_chunks_mut(d * ROWS_PER_TASK)
             .zip(x.par_chunks(d * ROWS_PER_TASK))
             .for_each(|(o, x)| {
@@ -176,7 +176,7 @@ impl CustomOp3 for LayerNormBwd {
             bail!("{}: rows of {d} with a weight of {}", self.name(), w.len());
         }
         let rows = x.len() / d;
-        let mut out = vec![0f32; (rows + 2) * d];
+        let mut out = super::written_later((rows + 2) * d);
         let (dx, dwb) = out.split_at_mut(rows * d);
         // Each task sums its rows' parameter gradients; the sums are added at the end.
         let partial = dx

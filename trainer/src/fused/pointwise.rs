@@ -56,7 +56,7 @@ impl CustomOp1 for Gelu {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = slice(s, l, self.name())?;
-        let mut out = vec![0f32; x.len()];
+        let mut out = super::written_later(x.len());
         out.par_chunks_mut(CHUNK)
             .zip(x.par_chunks(CHUNK))
             .for_each(|(o, x)| gelu_fwd(o, x));
@@ -80,7 +80,7 @@ impl CustomOp2 for GeluBwd {
         let x = slice(s1, l1, self.name())?;
         let g = slice(s2, l2, self.name())?;
         super::same_shape(self.name(), l1, l2)?;
-        let mut out = vec![0f32; x.len()];
+        let mut out = super::written_later(x.len());
         out.par_chunks_mut(CHUNK)
             .zip(x.par_chunks(CHUNK).zip(g.par_chunks(CHUNK)))
             .for_each(|(o, (x, g))| gelu_bwd(o, x, g));
@@ -114,7 +114,7 @@ pub fn rope_primitive(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> 
 simd_kernel! {
     /// One position's rotation: `x` and `o` are `[hd]`, `c` and `s` `[hd / 2]`; `inverse`
     /// rotates the other way (the backward).
-    pub(super) fn rope_row(o: &mut [f32], x: &[f32], c: &[f32], s: &[f32], inverse: bool) {
+    fn rope_row(o: &mut [f32], x: &[f32], c: &[f32], s: &[f32], inverse: bool) {
         let half = c.len();
         let (x1, x2) = x.split_at(half);
         let (o1, o2) = o.split_at_mut(half);
@@ -163,7 +163,7 @@ impl CustomOp3 for Rope {
                 l3.dims()
             );
         }
-        let mut out = vec![0f32; x.len()];
+        let mut out = super::written_later(x.len());
         // One task per (batch, head) slab of `t` positions.
         out.par_chunks_mut(t * hd).zip(x.par_chunks(t * hd)).for_each(|(o, x)| {
             for (p, (o, x)) in o.chunks_mut(hd).zip(x.chunks(hd)).enumerate() {

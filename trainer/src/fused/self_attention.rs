@@ -17,8 +17,7 @@ use std::sync::Mutex;
 
 use super::attention::{blocks, mm};
 use super::math::simd_kernel;
-use super::pointwise::rope_row;
-use super::{lane_dot, slice};
+use super::{lane_dot, slice, written_later};
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, D, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
 
@@ -63,110 +62,137 @@ pub fn causal_self_attention_primitive(
     p.matmul(&split(2)?)?.transpose(1, 2)?.reshape((b, t, d))
 }
 
-/// A pointer that batch items and heads write their own columns through, in parallel.
-#[derive(Clone, Copy)]
-struct Columns(*mut f32);
-// SAFETY: every task writes a disjoint set of elements (its item's rows, its head's columns).
-unsafe impl Send for Columns {}
-// SAFETY: as above.
-unsafe impl Sync for Columns {}
-
-/// A vector of `n` floats whose every element the caller writes before reading it.
-#[allow(clippy::uninit_vec)]
-fn written_later(n: usize) -> Vec<f32> {
-    let mut v = Vec::with_capacity(n);
-    // SAFETY: f32 has no invalid bit patterns, and every caller writes each element before
-    // anything reads it.
-    unsafe { v.set_len(n) };
-    v
-}
-
 /// The shape of the packed projection: `(b, t, d, hd)`.
 fn shape(l: &Layout, heads: usize, op: &str) -> Result<(usize, usize, usize, usize)> {
     match l.dims() {
-        [b, t, w] if w % 3 == 0 && heads > 0 && (w / 3) % heads == 0 && (w / 3 / heads) % 2 == 0 => {
+        [b, t, w] if w.is_multiple_of(3) && heads > 0 && (w / 3).is_multiple_of(heads) && (w / 3 / heads).is_multiple_of(2) => {
             Ok((*b, *t, w / 3, w / 3 / heads))
         }
         d => bail!("{op}: [batch, t, 3 x heads x even width] expected with {heads} heads, got {d:?}"),
     }
 }
 
-/// Rows `0..t` of the columns `col..col + hd` of `x` (row stride `w`), rotated, into `o` `[t, hd]`
-/// (`inverse`: rotated back).
-fn rotate_rows(o: &mut [f32], x: &[f32], (w, col, hd): (usize, usize, usize), cos: &[f32], sin: &[f32]) {
-    let half = hd / 2;
-    for (i, o) in o.chunks_exact_mut(hd).enumerate() {
-        rope_row(o, &x[i * w + col..][..hd], &cos[i * half..][..half], &sin[i * half..][..half], false);
+/// One position's rotation of `x` `[hd]` into `o` by `c`/`s` `[hd / 2]` (`sign` -1 rotates back).
+#[inline(always)]
+fn rotate(o: &mut [f32], x: &[f32], c: &[f32], s: &[f32], sign: f32) {
+    let half = c.len();
+    let (x1, x2) = x.split_at(half);
+    let (o1, o2) = o.split_at_mut(half);
+    for j in 0..half {
+        let s = sign * s[j];
+        o1[j] = x1[j] * c[j] - x2[j] * s;
+        o2[j] = x2[j] * c[j] + x1[j] * s;
     }
 }
 
-/// The probabilities `p` `[t, t]` of one item and head (zero above the diagonal), and, with `out`,
-/// its output written into the columns `out` points at (row stride `d`).
-///
-/// # Safety
-/// `out`, when given, must point at `t` rows of `hd` writable floats, `d` apart, that nothing else
-/// reads or writes meanwhile.
-#[allow(clippy::too_many_arguments)]
-unsafe fn forward_item(
+simd_kernel! {
+    /// One batch item's queries and keys of every head, rotated, into `q` and `k` `[h, t, hd]`
+    /// (`dims`: `t`, `d`, `hd`), reading the item's packed rows `x` `[t, 3d]` in order (a head at a
+    /// time, the rows 3d apart, was slow).
+    fn rotate_item(q: &mut [f32], k: &mut [f32], x: &[f32], dims: (usize, usize, usize), cos: &[f32], sin: &[f32]) {
+        let (t, d, hd) = dims;
+        let half = hd / 2;
+        for i in 0..t {
+            let row = &x[i * 3 * d..][..3 * d];
+            let (c, s) = (&cos[i * half..][..half], &sin[i * half..][..half]);
+            for head in 0..d / hd {
+                let at = (head * t + i) * hd;
+                rotate(&mut q[at..at + hd], &row[head * hd..][..hd], c, s, 1.0);
+                rotate(&mut k[at..at + hd], &row[d + head * hd..][..hd], c, s, 1.0);
+            }
+        }
+    }
+}
+
+simd_kernel! {
+    /// The inverse of [`rotate_item`]: `dq` and `dk` `[h, t, hd]` rotated back into the query and
+    /// key columns of the item's gradient rows `dx` `[t, 3d]`.
+    fn unrotate_item(dx: &mut [f32], dq: &[f32], dk: &[f32], dims: (usize, usize, usize), cos: &[f32], sin: &[f32]) {
+        let (t, d, hd) = dims;
+        let half = hd / 2;
+        for i in 0..t {
+            let (c, s) = (&cos[i * half..][..half], &sin[i * half..][..half]);
+            let row = &mut dx[i * 3 * d..][..3 * d];
+            for head in 0..d / hd {
+                let at = (head * t + i) * hd;
+                rotate(&mut row[head * hd..][..hd], &dq[at..at + hd], c, s, -1.0);
+                rotate(&mut row[d + head * hd..][..hd], &dk[at..at + hd], c, s, -1.0);
+            }
+        }
+    }
+}
+
+/// One batch item's probabilities `p` `[h, t, t]` (zero above the diagonal) from its packed rows `x`
+/// `[t, 3d]`, and with `out` its output rows `[t, d]`.
+fn forward_item(
     p: &mut [f32],
     x: &[f32],
     (t, d, hd): (usize, usize, usize),
-    head: usize,
-    (cos, sin): (&[f32], &[f32]),
+    tables: (&[f32], &[f32]),
     scale: f32,
-    out: Option<*mut f32>,
+    mut out: Option<&mut [f32]>,
 ) {
-    let w = 3 * d;
-    let (mut q, mut k) = (written_later(t * hd), written_later(t * hd));
-    rotate_rows(&mut q, x, (w, head * hd, hd), cos, sin);
-    rotate_rows(&mut k, x, (w, d + head * hd, hd), cos, sin);
-    let v = x[2 * d + head * hd..].as_ptr();
-    for (r, rows) in blocks(t) {
-        let keys = r + rows;
-        // SAFETY: rows r..keys of p up to column keys <= t; rows of q and the first `keys` rows
-        // of k, all inside their buffers.
-        unsafe { mm((rows, keys, hd), p[r * t..].as_mut_ptr(), (t, 1), q[r * hd..].as_ptr(), (hd, 1), k.as_ptr(), (1, hd)) };
-        for i in r..keys {
-            let (seen, hidden) = p[i * t..(i + 1) * t].split_at_mut(i + 1);
-            super::softmax_in_place(seen, scale);
-            hidden.fill(0.0);
-        }
-        if let Some(out) = out {
-            // SAFETY: the caller's for `out`; p's rows r..keys up to column keys, and the first
-            // `keys` rows of v (row stride w) inside x.
+    let h = d / hd;
+    let (mut q, mut k) = (written_later(h * t * hd), written_later(h * t * hd));
+    rotate_item(&mut q, &mut k, x, (t, d, hd), tables.0, tables.1);
+    for (head, p) in p.chunks_exact_mut(t * t).enumerate() {
+        let (q, k) = (&q[head * t * hd..][..t * hd], &k[head * t * hd..][..t * hd]);
+        for (r, rows) in blocks(t) {
+            let keys = r + rows;
+            // SAFETY: rows r..keys of p up to column keys <= t; rows of q and the first `keys`
+            // rows of k, all inside their slices.
             unsafe {
                 mm(
-                    (rows, hd, keys),
-                    out.add(r * d),
-                    (d, 1),
-                    p[r * t..].as_ptr(),
+                    (rows, keys, hd),
+                    p[r * t..].as_mut_ptr(),
                     (t, 1),
-                    v,
-                    (w, 1),
+                    q[r * hd..].as_ptr(),
+                    (hd, 1),
+                    k.as_ptr(),
+                    (1, hd),
                 )
             };
+            for i in r..keys {
+                let (seen, hidden) = p[i * t..(i + 1) * t].split_at_mut(i + 1);
+                super::softmax_in_place(seen, scale);
+                hidden.fill(0.0);
+            }
+            if let Some(out) = out.as_deref_mut() {
+                // SAFETY: rows r..keys of the head's columns of out (row stride d); p's rows up
+                // to column keys; the first `keys` rows of the head's values (row stride 3d).
+                unsafe {
+                    mm(
+                        (rows, hd, keys),
+                        out[r * d + head * hd..].as_mut_ptr(),
+                        (d, 1),
+                        p[r * t..].as_ptr(),
+                        (t, 1),
+                        x[2 * d + head * hd..].as_ptr(),
+                        (3 * d, 1),
+                    )
+                };
+            }
         }
     }
 }
 
-/// The probabilities of every item and head `[b, h, t, t]`, and with `out` the output.
+/// The probabilities of every item and head `[b, h, t, t]`, and with `out` the output `[b, t, d]`.
 fn forward_all(
     qkv: &[f32],
     (b, t, d, hd): (usize, usize, usize, usize),
-    (cos, sin): (&[f32], &[f32]),
+    tables: (&[f32], &[f32]),
     scale: f32,
-    out: Option<Columns>,
+    out: Option<&mut [f32]>,
 ) -> Vec<f32> {
     let h = d / hd;
     let mut probs = written_later(b * h * t * t);
-    probs.par_chunks_mut(t * t).enumerate().for_each(|(item, p)| {
-        let (bi, head) = (item / h, item % h);
-        let x = &qkv[bi * t * 3 * d..][..t * 3 * d];
-        // SAFETY: item bi's rows of the output, head's columns: written by this task alone.
-        let out = out.map(|o| unsafe { o.0.add(bi * t * d + head * hd) });
-        // SAFETY: as above.
-        unsafe { forward_item(p, x, (t, d, hd), head, (cos, sin), scale, out) };
-    });
+    let items = probs.par_chunks_mut(h * t * t).zip(qkv.par_chunks(t * 3 * d));
+    match out {
+        Some(out) => items
+            .zip(out.par_chunks_mut(t * d))
+            .for_each(|((p, x), o)| forward_item(p, x, (t, d, hd), tables, scale, Some(o))),
+        None => items.for_each(|(p, x)| forward_item(p, x, (t, d, hd), tables, scale, None)),
+    }
     probs
 }
 
@@ -191,13 +217,22 @@ impl CustomOp3 for SelfAttention {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let (qkv, cos, sin) = (slice(s1, l1, self.name())?, slice(s2, l2, self.name())?, slice(s3, l3, self.name())?);
+        let (qkv, cos, sin) = (
+            slice(s1, l1, self.name())?,
+            slice(s2, l2, self.name())?,
+            slice(s3, l3, self.name())?,
+        );
         let (b, t, d, hd) = shape(l1, self.heads, self.name())?;
         if l2.dims() != [t, hd / 2] || l3.dims() != [t, hd / 2] {
-            bail!("{}: rotary tables {:?} / {:?} for {t} positions of width {hd}", self.name(), l2.dims(), l3.dims());
+            bail!(
+                "{}: rotary tables {:?} / {:?} for {t} positions of width {hd}",
+                self.name(),
+                l2.dims(),
+                l3.dims()
+            );
         }
         let mut out = written_later(b * t * d);
-        let probs = forward_all(qkv, (b, t, d, hd), (cos, sin), self.scale, Some(Columns(out.as_mut_ptr())));
+        let probs = forward_all(qkv, (b, t, d, hd), (cos, sin), self.scale, Some(&mut out));
         *self.probs.lock().unwrap_or_else(|e| e.into_inner()) = probs;
         Ok((CpuStorage::F32(out), Shape::from((b, t, d))))
     }
@@ -245,59 +280,80 @@ struct SelfAttentionBwd {
 }
 
 impl SelfAttentionBwd {
-    /// One item and head: `x` its item's packed rows, `p` its probabilities, `g` the item's output
-    /// gradient rows `[t, d]`, `dx` where the item's rows of the projection's gradient start.
-    ///
-    /// # Safety
-    /// `dx` must point at `t` rows of `3d` floats of which this head's three column ranges are
-    /// written by this call alone.
-    unsafe fn item(&self, x: &[f32], p: &[f32], g: &[f32], (t, d, hd): (usize, usize, usize), head: usize, dx: *mut f32) {
-        let (w, half) = (3 * d, hd / 2);
-        let (cos, sin) = (&self.cos[..], &self.sin[..]);
-        let (mut q, mut k) = (written_later(t * hd), written_later(t * hd));
-        rotate_rows(&mut q, x, (w, head * hd, hd), cos, sin);
-        rotate_rows(&mut k, x, (w, d + head * hd, hd), cos, sin);
-        let v = x[2 * d + head * hd..].as_ptr();
-        let g = g[head * hd..].as_ptr();
+    /// One batch item: `x` its packed rows `[t, 3d]`, `p` its probabilities `[h, t, t]`, `g` its
+    /// output's gradient `[t, d]`, into `dx` its rows of the projection's gradient `[t, 3d]`.
+    fn item(&self, dx: &mut [f32], x: &[f32], p: &[f32], g: &[f32], (t, d, hd): (usize, usize, usize)) {
+        let (w, h) = (3 * d, d / hd);
+        let (mut q, mut k) = (written_later(h * t * hd), written_later(h * t * hd));
+        rotate_item(&mut q, &mut k, x, (t, d, hd), &self.cos, &self.sin);
+        let (mut dq, mut dk) = (written_later(h * t * hd), written_later(h * t * hd));
         // dP, then in place dS: every element a product below reads is written.
         let mut ds = written_later(t * t);
-        for (r, rows) in blocks(t) {
-            let keys = r + rows;
-            // SAFETY: (every range inside its buffer; dx's as the caller promises)
-            unsafe {
-                // dv rows r.. = p[r.., r..keys]^T g[r..]
-                mm((rows, hd, t - r), dx.add(r * w + 2 * d + head * hd), (w, 1), p[r * t + r..].as_ptr(), (1, t), g.add(r * d), (d, 1));
-                // dp rows r..keys, columns ..keys = g v^T
-                mm((rows, keys, hd), ds[r * t..].as_mut_ptr(), (t, 1), g.add(r * d), (d, 1), v, (1, w));
+        for head in 0..h {
+            let p = &p[head * t * t..][..t * t];
+            let (q, k) = (&q[head * t * hd..][..t * hd], &k[head * t * hd..][..t * hd]);
+            let v = x[2 * d + head * hd..].as_ptr();
+            let g = g[head * hd..].as_ptr();
+            for (r, rows) in blocks(t) {
+                let keys = r + rows;
+                // SAFETY: every range inside its slice: rows r.. of the head's value columns of dx
+                // (row stride w), p's columns r..keys of rows r.., g's and v's rows.
+                unsafe {
+                    // dv rows r.. = p[r.., r..keys]^T g[r..]
+                    mm(
+                        (rows, hd, t - r),
+                        dx[r * w + 2 * d + head * hd..].as_mut_ptr(),
+                        (w, 1),
+                        p[r * t + r..].as_ptr(),
+                        (1, t),
+                        g.add(r * d),
+                        (d, 1),
+                    );
+                    // dp rows r..keys, columns ..keys = g v^T
+                    mm(
+                        (rows, keys, hd),
+                        ds[r * t..].as_mut_ptr(),
+                        (t, 1),
+                        g.add(r * d),
+                        (d, 1),
+                        v,
+                        (1, w),
+                    );
+                }
+                for i in r..keys {
+                    let row = &mut ds[i * t..(i + 1) * t];
+                    softmax_bwd_in_place(&mut row[..=i], &p[i * t..=i * t + i], self.scale);
+                    row[i + 1..keys].fill(0.0);
+                }
             }
-            for i in r..keys {
-                let row = &mut ds[i * t..(i + 1) * t];
-                softmax_bwd_in_place(&mut row[..=i], &p[i * t..=i * t + i], self.scale);
-                row[i + 1..keys].fill(0.0);
+            let (dq, dk) = (&mut dq[head * t * hd..][..t * hd], &mut dk[head * t * hd..][..t * hd]);
+            for (r, rows) in blocks(t) {
+                // SAFETY: as above.
+                unsafe {
+                    // dq rows r.. = ds[r.., ..keys] k[..keys]
+                    mm(
+                        (rows, hd, r + rows),
+                        dq[r * hd..].as_mut_ptr(),
+                        (hd, 1),
+                        ds[r * t..].as_ptr(),
+                        (t, 1),
+                        k.as_ptr(),
+                        (hd, 1),
+                    );
+                    // dk rows r.. = ds[r.., r..keys]^T q[r..]
+                    mm(
+                        (rows, hd, t - r),
+                        dk[r * hd..].as_mut_ptr(),
+                        (hd, 1),
+                        ds[r * t + r..].as_ptr(),
+                        (1, t),
+                        q[r * hd..].as_ptr(),
+                        (hd, 1),
+                    );
+                }
             }
         }
-        let (mut dq, mut dk) = (written_later(t * hd), written_later(t * hd));
-        for (r, rows) in blocks(t) {
-            // SAFETY: as above.
-            unsafe {
-                // dq rows r.. = ds[r.., ..keys] k[..keys]
-                mm((rows, hd, r + rows), dq[r * hd..].as_mut_ptr(), (hd, 1), ds[r * t..].as_ptr(), (t, 1), k.as_ptr(), (hd, 1));
-                // dk rows r.. = ds[r.., r..keys]^T q[r..]
-                mm((rows, hd, t - r), dk[r * hd..].as_mut_ptr(), (hd, 1), ds[r * t + r..].as_ptr(), (1, t), q[r * hd..].as_ptr(), (hd, 1));
-            }
-        }
-        for i in 0..t {
-            let (c, s) = (&cos[i * half..][..half], &sin[i * half..][..half]);
-            // SAFETY: row i's query and key columns of this head, written by this call alone.
-            let (oq, ok) = unsafe {
-                (
-                    std::slice::from_raw_parts_mut(dx.add(i * w + head * hd), hd),
-                    std::slice::from_raw_parts_mut(dx.add(i * w + d + head * hd), hd),
-                )
-            };
-            rope_row(oq, &dq[i * hd..][..hd], c, s, true);
-            rope_row(ok, &dk[i * hd..][..hd], c, s, true);
-        }
+        unrotate_item(dx, &dq, &dk, (t, d, hd), &self.cos, &self.sin);
     }
 }
 
@@ -310,7 +366,12 @@ impl CustomOp2 for SelfAttentionBwd {
         let (qkv, g) = (slice(s1, l1, self.name())?, slice(s2, l2, self.name())?);
         let (b, t, d, hd) = shape(l1, self.heads, self.name())?;
         if l2.dims() != [b, t, d] || self.cos.len() != t * hd / 2 || self.sin.len() != t * hd / 2 {
-            bail!("{}: gradient {:?} for a projection {:?}", self.name(), l2.dims(), l1.dims());
+            bail!(
+                "{}: gradient {:?} for a projection {:?}",
+                self.name(),
+                l2.dims(),
+                l1.dims()
+            );
         }
         let h = self.heads;
         let mut probs = std::mem::take(&mut *self.probs.lock().unwrap_or_else(|e| e.into_inner()));
@@ -318,15 +379,10 @@ impl CustomOp2 for SelfAttentionBwd {
             probs = forward_all(qkv, (b, t, d, hd), (&self.cos, &self.sin), self.scale, None);
         }
         let mut dx = written_later(b * t * 3 * d);
-        let dxp = Columns(dx.as_mut_ptr());
-        probs.par_chunks(t * t).enumerate().for_each(|(item, p)| {
-            let (bi, head) = (item / h, item % h);
-            let x = &qkv[bi * t * 3 * d..][..t * 3 * d];
-            let g = &g[bi * t * d..][..t * d];
-            let dxp = dxp;
-            // SAFETY: item bi's rows of dx, this head's columns, written by this task alone.
-            unsafe { self.item(x, p, g, (t, d, hd), head, dxp.0.add(bi * t * 3 * d)) };
-        });
+        dx.par_chunks_mut(t * 3 * d)
+            .zip(qkv.par_chunks(t * 3 * d))
+            .zip(probs.par_chunks(h * t * t).zip(g.par_chunks(t * d)))
+            .for_each(|((dx, x), (p, g))| self.item(dx, x, p, g, (t, d, hd)));
         Ok((CpuStorage::F32(dx), l1.shape().clone()))
     }
 }
@@ -374,7 +430,10 @@ mod tests {
             for (what, (f, p)) in ["output", "dqkv"].iter().zip(fused.iter().zip(&primitive)) {
                 let scale = p.iter().fold(1f32, |m, v| m.max(v.abs()));
                 assert!(worst(f, p) < 1e-5 * scale, "t {t}: {what} differs by {}", worst(f, p));
-                assert!(f.iter().filter(|v| v.abs() > 1e-2).count() > f.len() / 2, "{what}: mostly zero");
+                assert!(
+                    f.iter().filter(|v| v.abs() > 1e-2).count() > f.len() / 2,
+                    "{what}: mostly zero"
+                );
             }
             // The backward with the probabilities recomputed.
             let g = Tensor::randn(0f32, 1.0, (b, t, d), &dev).unwrap();
@@ -387,10 +446,28 @@ mod tests {
             };
             let kept = {
                 let q = qkv0.to_vec3::<f32>().unwrap().concat().concat();
-                forward_all(&q, (b, t, d, hd), (&op(vec![]).cos, &op(vec![]).sin), scale as f32, None)
+                forward_all(
+                    &q,
+                    (b, t, d, hd),
+                    (&op(vec![]).cos, &op(vec![]).sin),
+                    scale as f32,
+                    None,
+                )
             };
-            let a = qkv0.apply_op2_no_bwd(&g, &op(kept)).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
-            let r = qkv0.apply_op2_no_bwd(&g, &op(vec![])).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let a = qkv0
+                .apply_op2_no_bwd(&g, &op(kept))
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            let r = qkv0
+                .apply_op2_no_bwd(&g, &op(vec![]))
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
             assert_eq!(a, r);
         }
     }

@@ -3,7 +3,10 @@
 use std::collections::HashMap;
 
 use anyhow::Context;
-use candle_core::{Tensor, Var};
+use candle_core::{DType, Tensor, Var};
+use rayon::prelude::*;
+
+use crate::fused::written_later;
 
 use super::TrainParams;
 
@@ -36,10 +39,27 @@ impl AdamW {
 
     /// One step at learning rate `lr`; returns the gradient norm before clipping.
     pub fn step(&mut self, grads: &candle_core::backprop::GradStore, lr: f64) -> candle_core::Result<f64> {
+        let cpu = self
+            .slots
+            .iter()
+            .all(|(_, v, ..)| v.device().is_cpu() && v.dtype() == DType::F32);
         let mut sq = 0f64;
         for (_, v, ..) in &self.slots {
             if let Some(g) = grads.get(v.as_tensor()) {
-                sq += g.sqr()?.sum_all()?.to_scalar::<f32>()? as f64;
+                sq += if cpu {
+                    let g = g.contiguous()?;
+                    cpu_f32(&g, |g| {
+                        // Chunk sums collected in order and added in order: the same norm on
+                        // every run, whatever the threads did (a resumed run repeats exactly).
+                        let parts: Vec<f64> = g
+                            .par_chunks(CHUNK)
+                            .map(|c| c.iter().map(|&x| (x as f64) * (x as f64)).sum())
+                            .collect();
+                        parts.iter().sum::<f64>()
+                    })?
+                } else {
+                    g.sqr()?.sum_all()?.to_scalar::<f32>()? as f64
+                };
             }
         }
         let norm = sq.sqrt();
@@ -54,13 +74,35 @@ impl AdamW {
         let bc2 = 1.0 - b2.powi(self.t as i32);
         for (_, v, m, s, decays) in &mut self.slots {
             let Some(g) = grads.get(v.as_tensor()) else { continue };
+            let decay = if *decays && self.params.weight_decay > 0.0 {
+                1.0 - lr * self.params.weight_decay
+            } else {
+                1.0
+            };
+            if cpu {
+                let c = Coefficients {
+                    clip: clip as f32,
+                    b1: b1 as f32,
+                    b2: b2 as f32,
+                    bc1: bc1 as f32,
+                    bc2: bc2 as f32,
+                    eps: self.params.eps as f32,
+                    lr: lr as f32,
+                    decay: decay as f32,
+                };
+                let (p, nm, ns) = adamw_cpu(v.as_tensor(), m, s, &g.contiguous()?, &c)?;
+                *m = nm;
+                *s = ns;
+                v.set(&p)?;
+                continue;
+            }
             let g = (g * clip)?;
             *m = ((&*m * b1)? + (&g * (1.0 - b1))?)?;
             *s = ((&*s * b2)? + (g.sqr()? * (1.0 - b2))?)?;
             let upd = ((&*m / bc1)? / ((&*s / bc2)?.sqrt()? + self.params.eps)?)?;
             let mut p = v.as_tensor().clone();
-            if *decays && self.params.weight_decay > 0.0 {
-                p = (&p * (1.0 - lr * self.params.weight_decay))?;
+            if decay != 1.0 {
+                p = (&p * decay)?;
             }
             v.set(&(p - (upd * lr)?)?)?;
         }
@@ -101,4 +143,78 @@ pub fn lr_at(p: &TrainParams, step: u64, total: u64) -> f64 {
     let span = total.saturating_sub(p.warmup_steps).max(1);
     let x = ((step - p.warmup_steps.min(step)) as f64 / span as f64).min(1.0);
     min + 0.5 * (p.lr - min) * (1.0 + (std::f64::consts::PI * x).cos())
+}
+
+/// Elements a rayon task of the CPU update takes.
+const CHUNK: usize = 1 << 14;
+
+/// The step's scalars, as the update applies them.
+struct Coefficients {
+    clip: f32,
+    b1: f32,
+    b2: f32,
+    bc1: f32,
+    bc2: f32,
+    eps: f32,
+    lr: f32,
+    decay: f32,
+}
+
+/// `f` of a contiguous f32 CPU tensor's elements.
+fn cpu_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> candle_core::Result<R> {
+    let (storage, layout) = t.storage_and_layout();
+    let candle_core::Storage::Cpu(candle_core::CpuStorage::F32(v)) = &*storage else {
+        candle_core::bail!("the CPU AdamW takes f32 CPU tensors")
+    };
+    let Some((a, b)) = layout.contiguous_offsets() else {
+        candle_core::bail!("the CPU AdamW takes contiguous tensors")
+    };
+    Ok(f(&v[a..b]))
+}
+
+/// One AdamW update of a variable in one pass over its elements (the tensor ops made a dozen
+/// passes and allocations, on one thread while the step's other thread waited): the new
+/// parameters, first and second moments. The same arithmetic, in f32, as the tensor path.
+fn adamw_cpu(
+    p: &Tensor,
+    m: &Tensor,
+    s: &Tensor,
+    g: &Tensor,
+    c: &Coefficients,
+) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
+    let n = p.elem_count();
+    let (mut np, mut nm, mut ns) = (written_later(n), written_later(n), written_later(n));
+    let p = p.contiguous()?;
+    let (m, s) = (m.contiguous()?, s.contiguous()?);
+    cpu_f32(&p, |p| {
+        cpu_f32(&m, |m| {
+            cpu_f32(&s, |s| {
+                cpu_f32(g, |g| {
+                    np.par_chunks_mut(CHUNK)
+                        .zip(nm.par_chunks_mut(CHUNK).zip(ns.par_chunks_mut(CHUNK)))
+                        .enumerate()
+                        .for_each(|(i, (op, (om, os)))| {
+                            let at = i * CHUNK;
+                            let len = op.len();
+                            let (p, m, s, g) = (&p[at..at + len], &m[at..at + len], &s[at..at + len], &g[at..at + len]);
+                            for j in 0..len {
+                                let g = g[j] * c.clip;
+                                let m = m[j] * c.b1 + g * (1.0 - c.b1);
+                                let s = s[j] * c.b2 + g * g * (1.0 - c.b2);
+                                let upd = (m / c.bc1) / ((s / c.bc2).sqrt() + c.eps);
+                                op[j] = p[j] * c.decay - upd * c.lr;
+                                om[j] = m;
+                                os[j] = s;
+                            }
+                        })
+                })
+            })
+        })
+    })????;
+    let shape = p.shape().clone();
+    Ok((
+        Tensor::from_vec(np, shape.clone(), p.device())?,
+        Tensor::from_vec(nm, shape.clone(), p.device())?,
+        Tensor::from_vec(ns, shape, p.device())?,
+    ))
 }

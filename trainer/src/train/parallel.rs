@@ -147,20 +147,44 @@ mod tests {
         let x = all.narrow(1, 0, t).unwrap().contiguous().unwrap();
         let y = all.narrow(1, 1, t).unwrap().contiguous().unwrap();
         // Row r is weighted on its first 24 - 4r positions: the parts weigh differently.
-        let w: Vec<f32> = (0..b * t).map(|i| if i % t < t - 4 * (i / t) { 1.0 } else { 0.0 }).collect();
+        let w: Vec<f32> = (0..b * t)
+            .map(|i| if i % t < t - 4 * (i / t) { 1.0 } else { 0.0 })
+            .collect();
         let w = Tensor::from_vec(w, (b, t), &dev).unwrap();
         let (loss1, g1) = batch_gradients_in(&m, &x, &y, &w, 1).unwrap();
         let (expected, _) = crate::model::masked_loss(&m.forward(&x).unwrap(), &y, &w).unwrap();
         assert!((loss1 - expected.to_scalar::<f32>().unwrap() as f64).abs() < 1e-6);
         for parts in [2, 3] {
             let (loss, g) = batch_gradients_in(&m, &x, &y, &w, parts).unwrap();
-            assert!((loss - loss1).abs() < 1e-5 * loss1.abs(), "{parts} parts: loss {loss} against {loss1}");
+            assert!(
+                (loss - loss1).abs() < 1e-5 * loss1.abs(),
+                "{parts} parts: loss {loss} against {loss1}"
+            );
             for (name, v) in sorted_vars(&vm) {
                 let a = g1.get(v.as_tensor()).unwrap();
-                let c = g.get(v.as_tensor()).unwrap_or_else(|| panic!("{name}: no gradient with {parts} parts"));
-                let scale = a.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap().max(1e-6);
-                let diff = (a - c).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
-                assert!(diff <= 1e-4 * scale, "{name}, {parts} parts: max difference {diff} against {scale}");
+                let c = g
+                    .get(v.as_tensor())
+                    .unwrap_or_else(|| panic!("{name}: no gradient with {parts} parts"));
+                let scale = a
+                    .abs()
+                    .unwrap()
+                    .max_all()
+                    .unwrap()
+                    .to_scalar::<f32>()
+                    .unwrap()
+                    .max(1e-6);
+                let diff = (a - c)
+                    .unwrap()
+                    .abs()
+                    .unwrap()
+                    .max_all()
+                    .unwrap()
+                    .to_scalar::<f32>()
+                    .unwrap();
+                assert!(
+                    diff <= 1e-4 * scale,
+                    "{name}, {parts} parts: max difference {diff} against {scale}"
+                );
                 assert_eq!(a.dtype(), DType::F32);
             }
         }

@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
 
-use super::{AdamW, TrainParams, default_config};
 use super::parallel::{batch_gradients, parts_for};
+use super::{AdamW, TrainParams, default_config};
 use crate::model::{Transformer, seeded_init, sorted_vars};
 
 /// Windows a benchmark step trains on.
