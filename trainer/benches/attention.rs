@@ -64,7 +64,11 @@ fn main() -> candle_core::Result<()> {
     let qkv = Var::from_tensor(&Tensor::randn(0f32, 1.0, (b, n, 3 * d), &dev)?)?;
     let half: Vec<f32> = (0..n * hd / 2).map(|i| (i as f32 * 0.01).cos()).collect();
     let cos = Tensor::from_vec(half.clone(), (n, hd / 2), &dev)?;
-    let sin = Tensor::from_vec(half.iter().map(|c| (1.0 - c * c).max(0.0).sqrt()).collect(), (n, hd / 2), &dev)?;
+    let sin = Tensor::from_vec(
+        half.iter().map(|c| (1.0 - c * c).max(0.0).sqrt()).collect(),
+        (n, hd / 2),
+        &dev,
+    )?;
     let wp = Tensor::randn(0f32, 1.0, (b, n, d), &dev)?;
     let packed = || -> candle_core::Result<()> {
         let o = causal_self_attention(qkv.as_tensor(), &cos, &sin, h, scale)?;

@@ -65,7 +65,12 @@ pub fn causal_self_attention_primitive(
 /// The shape of the packed projection: `(b, t, d, hd)`.
 fn shape(l: &Layout, heads: usize, op: &str) -> Result<(usize, usize, usize, usize)> {
     match l.dims() {
-        [b, t, w] if w.is_multiple_of(3) && heads > 0 && (w / 3).is_multiple_of(heads) && (w / 3 / heads).is_multiple_of(2) => {
+        [b, t, w]
+            if w.is_multiple_of(3)
+                && heads > 0
+                && (w / 3).is_multiple_of(heads)
+                && (w / 3 / heads).is_multiple_of(2) =>
+        {
             Ok((*b, *t, w / 3, w / 3 / heads))
         }
         d => bail!("{op}: [batch, t, 3 x heads x even width] expected with {heads} heads, got {d:?}"),
