@@ -76,6 +76,37 @@ pub(super) fn blocks(t: usize) -> impl Iterator<Item = (usize, usize)> {
     (0..t).step_by(BLOCK).map(move |r| (r, BLOCK.min(t - r)))
 }
 
+/// Rows `r..r + rows` of one head's probabilities `p` `[t, t]`: `softmax(scale * q k^T)` over the
+/// keys up to each row's own position, zero after it; `q`, `k` `[t, hd]`.
+pub(super) fn probs_block(
+    p: &mut [f32],
+    q: &[f32],
+    k: &[f32],
+    (t, hd): (usize, usize),
+    (r, rows): (usize, usize),
+    scale: f32,
+) {
+    let keys = r + rows;
+    // SAFETY: rows r..keys of p (row stride t) up to column `keys` <= t; the same rows of q and
+    // the first `keys` rows of k, all inside their slices.
+    unsafe {
+        mm(
+            (rows, keys, hd),
+            p[r * t..].as_mut_ptr(),
+            (t, 1),
+            q[r * hd..].as_ptr(),
+            (hd, 1),
+            k.as_ptr(),
+            (1, hd),
+        )
+    };
+    for i in r..keys {
+        let (seen, hidden) = p[i * t..(i + 1) * t].split_at_mut(i + 1);
+        super::softmax_in_place(seen, scale);
+        hidden.fill(0.0);
+    }
+}
+
 /// The attention probabilities `[b, h, t, t]` of queries `q` and keys `k` `[b, h, t, hd]`:
 /// `softmax(scale * q k^T)` with query `i` seeing keys `j <= i`, zero above the diagonal.
 pub fn causal_probs(q: &Tensor, k: &Tensor, scale: f64) -> Result<Tensor> {
@@ -113,27 +144,8 @@ impl CustomOp2 for CausalProbs {
         let mut out = vec![0f32; items * t * t];
         out.par_chunks_mut(t * t).enumerate().for_each(|(item, p)| {
             let (q, k) = (&q[item * t * hd..][..t * hd], &k[item * t * hd..][..t * hd]);
-            for (r, rows) in blocks(t) {
-                let keys = r + rows;
-                // SAFETY: rows r..r + rows of p (row stride t) up to column `keys` <= t; the
-                // same rows of q and the first `keys` rows of k, all inside their slices.
-                unsafe {
-                    mm(
-                        (rows, keys, hd),
-                        p[r * t..].as_mut_ptr(),
-                        (t, 1),
-                        q[r * hd..].as_ptr(),
-                        (hd, 1),
-                        k.as_ptr(),
-                        (1, hd),
-                    )
-                };
-                for i in r..keys {
-                    let row = &mut p[i * t..(i + 1) * t];
-                    let (seen, hidden) = row.split_at_mut(i + 1);
-                    super::softmax_in_place(seen, self.scale);
-                    hidden.fill(0.0);
-                }
+            for block in blocks(t) {
+                probs_block(p, q, k, (t, hd), block, self.scale);
             }
         });
         Ok((CpuStorage::F32(out), Shape::from((l1.dims()[0], l1.dims()[1], t, t))))

@@ -15,7 +15,7 @@
 
 use std::sync::Mutex;
 
-use super::attention::{blocks, mm};
+use super::attention::{blocks, mm, probs_block};
 use super::math::simd_kernel;
 use super::{lane_dot, slice, written_later};
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, D, Layout, Result, Shape, Tensor, bail};
@@ -144,24 +144,7 @@ fn forward_item(
         let (q, k) = (&q[head * t * hd..][..t * hd], &k[head * t * hd..][..t * hd]);
         for (r, rows) in blocks(t) {
             let keys = r + rows;
-            // SAFETY: rows r..keys of p up to column keys <= t; rows of q and the first `keys`
-            // rows of k, all inside their slices.
-            unsafe {
-                mm(
-                    (rows, keys, hd),
-                    p[r * t..].as_mut_ptr(),
-                    (t, 1),
-                    q[r * hd..].as_ptr(),
-                    (hd, 1),
-                    k.as_ptr(),
-                    (1, hd),
-                )
-            };
-            for i in r..keys {
-                let (seen, hidden) = p[i * t..(i + 1) * t].split_at_mut(i + 1);
-                super::softmax_in_place(seen, scale);
-                hidden.fill(0.0);
-            }
+            probs_block(p, q, k, (t, hd), (r, rows), scale);
             if let Some(out) = out.as_deref_mut() {
                 // SAFETY: rows r..keys of the head's columns of out (row stride d); p's rows up
                 // to column keys; the first `keys` rows of the head's values (row stride 3d).
