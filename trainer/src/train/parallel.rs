@@ -29,6 +29,9 @@ fn pools(parts: usize) -> Vec<Arc<rayon::ThreadPool>> {
         match rayon::ThreadPoolBuilder::new()
             .num_threads(1)
             .thread_name(move |_| format!("train-part-{i}"))
+            // candle's backward walks the graph recursively: the main thread's stack, not rayon's
+            // smaller default.
+            .stack_size(8 << 20)
             .build()
         {
             Ok(p) => pools.push(Arc::new(p)),
@@ -83,7 +86,11 @@ pub fn batch_gradients_in(
 ) -> Result<(f64, GradStore)> {
     let rows = inputs.dim(0)?;
     let total = weights.sum_all()?.to_scalar::<f32>()? as f64;
-    let pools = pools(parts.min(rows));
+    let pools = if parts.min(rows) < 2 {
+        Vec::new()
+    } else {
+        pools(parts.min(rows))
+    };
     if pools.len() < 2 {
         let (loss, grads) = part_gradients(model, inputs, targets, weights, total)?;
         return Ok((loss.to_scalar::<f32>()? as f64, grads));
