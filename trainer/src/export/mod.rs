@@ -11,8 +11,9 @@
 //! ```
 //!
 //! Positions are `past .. past + seq` (read from the shape of `past_key_0`), so the runtime rolls back
-//! by truncating the cache. int8 quantizes every Linear weight (and the tied output projection)
-//! per output column, symmetric; activations are quantized on the fly by ONNX Runtime. Both graphs
+//! by truncating the cache. int8 quantizes every Linear weight per output column, symmetric, with
+//! activations quantized on the fly by ONNX Runtime; the tied output projection stays fp32 (see
+//! [`lm_head`]). Both graphs
 //! name their weights alike, so [`read_onnx_weights`] reads either.
 
 use std::collections::{BTreeMap, HashMap};
@@ -46,7 +47,8 @@ pub const INT8_FILE: &str = "model.int8.onnx";
 pub enum Precision {
     /// float32 everywhere.
     Fp32,
-    /// int8 weights for every MatMul (DynamicQuantizeMatMul).
+    /// int8 weights for every Linear layer's MatMul (DynamicQuantizeMatMul); the output
+    /// projection stays fp32.
     Int8,
 }
 
@@ -372,35 +374,20 @@ pub fn build_legacy_model(cfg: &ModelConfig, w: &Weights, prec: Precision) -> an
         x = g.op("Add", &[&x, &m], vec![]);
     }
     let x = layer_norm(&mut g, w, &x, "ln_f")?;
-    lm_head(&mut g, w, &x, &emb, prec)?;
+    lm_head(&mut g, &x, &emb);
     model_proto(g, cfg, prec == Precision::Int8)
 }
 
 /// The tied output projection of `x` to the graph's logits output.
-fn lm_head(g: &mut GraphBuilder, w: &Weights, x: &str, emb: &str, prec: Precision) -> anyhow::Result<()> {
+/// The tied output projection: `x` times the embedding's transpose, fp32 in both variants. In the
+/// int8 graph the quantized projection was most of the graph's drift from its fp32 network: for
+/// the drums (width 128) top-1 agreement 89.7 % and mean KL 0.0079 with it quantized, 96.6 % and
+/// 0.0015 with it in fp32 (models/README.md, "The int8 graph plays louder than its network"),
+/// and at this size an fp32 MatMul runs as fast as the int8 one.
+fn lm_head(g: &mut GraphBuilder, x: &str, emb: &str) {
     let io = OnnxIo::default();
-    let (eshape, edata) = get(w, "embed.weight")?;
-    match prec {
-        Precision::Fp32 => {
-            let et = g.op("Transpose", &[emb], vec![("perm", Attr::Is(vec![1, 0]))]);
-            g.op_outs("", "MatMul", &[x, &et], &[&io.logits], vec![]);
-        }
-        Precision::Int8 => {
-            let et = transpose(edata, eshape[0], eshape[1]); // [d, vocab]
-            let (q, s) = quantize_columns(&et, eshape[1], eshape[0]);
-            let qn = g.init_i8("lm_head.weight_q", &[eshape[1], eshape[0]], &q);
-            let sn = g.init_f32("lm_head.weight_scale", &[eshape[0]], &s);
-            let zn = g.init_i8("lm_head.weight_zp", &[eshape[0]], &vec![0i8; eshape[0]]);
-            g.op_outs(
-                "com.microsoft",
-                "DynamicQuantizeMatMul",
-                &[x, &qn, &sn, &zn],
-                &[&io.logits],
-                vec![],
-            );
-        }
-    }
-    Ok(())
+    let et = g.op("Transpose", &[emb], vec![("perm", Attr::Is(vec![1, 0]))]);
+    g.op_outs("", "MatMul", &[x, &et], &[&io.logits], vec![]);
 }
 
 /// Wraps a built graph in a model: opsets (`com.microsoft` when `contrib`) and the config.
