@@ -5,7 +5,7 @@
 //! queries and keys before they enter the KV cache), GELU (erf) MLP, a final LayerNorm and an
 //! output projection tied to the token embedding. Linear weights are candle's `[out, in]`.
 
-use candle_core::{D, DType, Device, Module, Result, Tensor, Var};
+use candle_core::{DType, Device, Module, Result, Tensor, Var};
 use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder, VarMap};
 use models::tokenizer::features::{FEATURES_PER_TOKEN, MAX_FEATURES, TEMPO_FEATURES, feature_ids, feature_rows};
 use serde::{Deserialize, Serialize};
@@ -330,12 +330,7 @@ impl Transformer {
                 // The whole attention from the packed projection, over the causal triangle.
                 crate::fused::causal_self_attention(&qkv, &cos, &sin, h, scale)?
             } else {
-                let split = |i: usize| -> Result<Tensor> {
-                    qkv.narrow(D::Minus1, i * d, d)?
-                        .reshape((b, n, h, hd))?
-                        .transpose(1, 2)?
-                        .contiguous()
-                };
+                let split = |i: usize| crate::fused::split_heads(&qkv, i, h);
                 let q = crate::fused::rope(&split(0)?, &cos, &sin)?;
                 let k = crate::fused::rope(&split(1)?, &cos, &sin)?;
                 let v = split(2)?;
@@ -381,13 +376,14 @@ pub fn features_of(ids: &Tensor, count: usize) -> Result<Tensor> {
 /// Cross-entropy of `logits` `[b, t, v]` against `targets` `[b, t]` (u32), averaged over the
 /// positions where `weights` `[b, t]` (f32, 0 or 1) is 1. Returns (mean loss, number of positions).
 pub fn masked_loss(logits: &Tensor, targets: &Tensor, weights: &Tensor) -> Result<(Tensor, f64)> {
-    let (b, t, v) = logits.dims3()?;
-    let logits = logits.reshape((b * t, v))?;
-    // Fused with its own backward on the CPU ([`crate::fused`]).
-    let nll = crate::fused::cross_entropy(&logits, &targets.flatten_all()?)?.reshape((b, t))?;
     let w_sum = weights.sum_all()?.to_scalar::<f32>()? as f64;
-    let loss = ((nll * weights)?.sum_all()? / w_sum.max(1.0))?;
-    Ok((loss, w_sum))
+    Ok((masked_loss_over(logits, targets, weights, w_sum)?, w_sum))
+}
+
+/// The cross-entropy summed over the positions `weights` marks, divided by `total` (at least 1):
+/// [`masked_loss`] of a part of a batch, `total` the whole batch's weight.
+pub fn masked_loss_over(logits: &Tensor, targets: &Tensor, weights: &Tensor, total: f64) -> Result<Tensor> {
+    (nll_per_position(logits, targets)? * weights)?.sum_all()? / total.max(1.0)
 }
 
 /// Per-position negative log-likelihood `[b, t]` (no reduction), for evaluation.

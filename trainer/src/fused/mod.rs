@@ -28,7 +28,7 @@ pub use linear::{linear, linear_primitive};
 pub use loss::{cross_entropy, cross_entropy_primitive};
 pub use norm::{layer_norm, layer_norm_primitive};
 pub use pointwise::{gelu, gelu_primitive, rope, rope_primitive};
-pub use self_attention::{causal_self_attention, causal_self_attention_primitive};
+pub use self_attention::{causal_self_attention, causal_self_attention_primitive, split_heads};
 
 /// Rows shorter than this are not worth a rayon task each.
 const ROWS_PER_TASK: usize = 16;

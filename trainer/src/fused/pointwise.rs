@@ -111,19 +111,25 @@ pub fn rope_primitive(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> 
     Tensor::cat(&[r1, r2], D::Minus1)
 }
 
+/// One position's rotation of `x` `[hd]` into `o` by `c`/`s` `[hd / 2]` (`sign` -1 rotates back,
+/// the backward). Inlined into the vectorized kernels that call it.
+#[inline(always)]
+pub(super) fn rotate(o: &mut [f32], x: &[f32], c: &[f32], s: &[f32], sign: f32) {
+    let half = c.len();
+    let (x1, x2) = x.split_at(half);
+    let (o1, o2) = o.split_at_mut(half);
+    for i in 0..half {
+        let s = sign * s[i];
+        o1[i] = x1[i] * c[i] - x2[i] * s;
+        o2[i] = x2[i] * c[i] + x1[i] * s;
+    }
+}
+
 simd_kernel! {
     /// One position's rotation: `x` and `o` are `[hd]`, `c` and `s` `[hd / 2]`; `inverse`
     /// rotates the other way (the backward).
     fn rope_row(o: &mut [f32], x: &[f32], c: &[f32], s: &[f32], inverse: bool) {
-        let half = c.len();
-        let (x1, x2) = x.split_at(half);
-        let (o1, o2) = o.split_at_mut(half);
-        let sign = if inverse { -1.0 } else { 1.0 };
-        for i in 0..half {
-            let s = sign * s[i];
-            o1[i] = x1[i] * c[i] - x2[i] * s;
-            o2[i] = x2[i] * c[i] + x1[i] * s;
-        }
+        rotate(o, x, c, s, if inverse { -1.0 } else { 1.0 });
     }
 }
 

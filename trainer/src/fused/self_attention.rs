@@ -17,6 +17,7 @@ use std::sync::Mutex;
 
 use super::attention::{blocks, mm, probs_block};
 use super::math::simd_kernel;
+use super::pointwise::rotate;
 use super::{lane_dot, slice, written_later};
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, D, Layout, Result, Shape, Tensor, bail};
 use rayon::prelude::*;
@@ -50,16 +51,22 @@ pub fn causal_self_attention_primitive(
 ) -> Result<Tensor> {
     let (b, t, d3) = qkv.dims3()?;
     let d = d3 / 3;
-    let split = |i: usize| -> Result<Tensor> {
-        qkv.narrow(D::Minus1, i * d, d)?
-            .reshape((b, t, heads, d / heads))?
-            .transpose(1, 2)?
-            .contiguous()
-    };
+    let split = |i: usize| split_heads(qkv, i, heads);
     let q = super::rope_primitive(&split(0)?, cos, sin)?;
     let k = super::rope_primitive(&split(1)?, cos, sin)?;
     let p = super::attention_softmax(&q.matmul(&k.t()?)?, scale, 0)?;
     p.matmul(&split(2)?)?.transpose(1, 2)?.reshape((b, t, d))
+}
+
+/// Part `which` (0 queries, 1 keys, 2 values) of the packed projection `qkv` `[b, t, 3d]`, as
+/// contiguous heads `[b, heads, t, d / heads]`.
+pub fn split_heads(qkv: &Tensor, which: usize, heads: usize) -> Result<Tensor> {
+    let (b, t, d3) = qkv.dims3()?;
+    let d = d3 / 3;
+    qkv.narrow(D::Minus1, which * d, d)?
+        .reshape((b, t, heads, d / heads))?
+        .transpose(1, 2)?
+        .contiguous()
 }
 
 /// The shape of the packed projection: `(b, t, d, hd)`.
@@ -74,19 +81,6 @@ fn shape(l: &Layout, heads: usize, op: &str) -> Result<(usize, usize, usize, usi
             Ok((*b, *t, w / 3, w / 3 / heads))
         }
         d => bail!("{op}: [batch, t, 3 x heads x even width] expected with {heads} heads, got {d:?}"),
-    }
-}
-
-/// One position's rotation of `x` `[hd]` into `o` by `c`/`s` `[hd / 2]` (`sign` -1 rotates back).
-#[inline(always)]
-fn rotate(o: &mut [f32], x: &[f32], c: &[f32], s: &[f32], sign: f32) {
-    let half = c.len();
-    let (x1, x2) = x.split_at(half);
-    let (o1, o2) = o.split_at_mut(half);
-    for j in 0..half {
-        let s = sign * s[j];
-        o1[j] = x1[j] * c[j] - x2[j] * s;
-        o2[j] = x2[j] * c[j] + x1[j] * s;
     }
 }
 

@@ -56,10 +56,7 @@ fn part_gradients(
     weights: &Tensor,
     total: f64,
 ) -> Result<(Tensor, GradStore)> {
-    let logits = model.forward(inputs)?;
-    let (b, t, v) = logits.dims3()?;
-    let nll = crate::fused::cross_entropy(&logits.reshape((b * t, v))?, &targets.flatten_all()?)?.reshape((b, t))?;
-    let loss = ((nll * weights)?.sum_all()? / total.max(1.0))?;
+    let loss = crate::model::masked_loss_over(&model.forward(inputs)?, targets, weights, total)?;
     let grads = loss.backward()?;
     Ok((loss, grads))
 }
