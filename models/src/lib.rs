@@ -24,6 +24,7 @@ pub mod error;
 pub mod generate;
 pub mod groove;
 pub mod markov;
+pub mod math;
 pub mod midi;
 pub mod model;
 pub mod music;

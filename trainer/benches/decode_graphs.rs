@@ -1,18 +1,21 @@
-//! Decode speed of the fused graph against the primitive one, same weights, same run
+//! Decode speed of the kernel and fused graphs against the primitive one, same weights, same run
 //! (`cargo bench -p sideman-trainer --bench decode_graphs`).
 //!
 //! For each built-in transformer (or the packages in `SIDEMAN_BENCH_PACKAGES=dir,dir`), the int8
-//! weights are read back and exported twice: the primitive graph that packages had before
-//! (`Graph::Legacy`, the in-run baseline) and the fused graph (`Graph::Fused`). Both run through
-//! `models::runtime::OnnxModel`, batch 1, one thread:
+//! weights are read back and exported three times: the primitive graph that packages had before
+//! (`Graph::Legacy`, the in-run baseline), ONNX Runtime's fused operators (`Graph::Fused`) and
+//! Sideman's own (`Graph::Kernel`). All run through `models::runtime::OnnxModel`, batch 1, one
+//! thread:
 //!
 //! 1. tokens/s of single-token decoding after a 64-token prefill (the cache kept between 64 tokens
 //!    and the context, as a live session does), best of 3;
 //! 2. the time to regenerate one bar after a rollback, as the plugin does when the user plays a new
 //!    chord (a session over a ii-V-I at 140 BPM rolled back to a bar line and regenerated to the
 //!    next, 60 times): median and max;
-//! 3. Python onnxruntime on the fused graph (`trainer/benches/ort_latency.py`), when `python3` with
-//!    `onnxruntime` is installed (`SIDEMAN_BENCH_PYTHON=0` skips it).
+//! 3. Python onnxruntime on the fused and kernel graphs (`trainer/benches/ort_latency.py`; for the
+//!    kernel graph with Sideman's operators as a custom-op library, `sideman-ortops`, which the
+//!    benchmark builds), when `python3` with `onnxruntime` is installed (`SIDEMAN_BENCH_PYTHON=0`
+//!    skips it).
 //!
 //! It prints the load average first: the ratios are in-run, the absolute rates depend on the load.
 
@@ -24,16 +27,53 @@ use models::package::{ModelKind, Package};
 use models::runtime::OnnxModel;
 use sideman_trainer::export::{Graph, Precision, build_graph, read_package_weights, spec_of, weights_of};
 
-/// Python onnxruntime's ms per token on a graph file, when Python has onnxruntime.
-fn python_ms(file: &std::path::Path) -> Option<(f64, String)> {
+/// Sideman's custom-op library for Python (`sideman-ortops`), built in release into the
+/// workspace's target folder.
+fn ortops_library() -> Result<std::path::PathBuf, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .args(["build", "--release", "--quiet", "-p", "sideman-ortops"])
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err("`cargo build --release -p sideman-ortops` failed".into());
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let name = format!(
+        "{}sideman_ortops{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    );
+    let lib = target.join("release").join(name);
+    lib.exists()
+        .then_some(lib.clone())
+        .ok_or_else(|| format!("{} not found", lib.display()))
+}
+
+/// Python onnxruntime's ms per token on a graph file (with Sideman's operators registered for
+/// the kernel graph), when Python has onnxruntime.
+fn python_ms(file: &std::path::Path, custom_ops: bool) -> Option<(f64, String)> {
     if std::env::var("SIDEMAN_BENCH_PYTHON").is_ok_and(|v| v == "0") {
         return None;
+    }
+    let mut args: Vec<std::ffi::OsString> = Vec::new();
+    if custom_ops {
+        match ortops_library() {
+            Ok(lib) => args.extend(["--custom-ops".into(), lib.into_os_string()]),
+            Err(e) => {
+                println!("  (Python onnxruntime not measured on the kernel graph: {e})");
+                return None;
+            }
+        }
     }
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/ort_latency.py");
     let out = std::process::Command::new("python3")
         .arg(script)
         .arg(file)
         .args(["--prefill", "64", "--tokens", "1000"])
+        .args(&args)
         .output()
         .ok()?;
     if !out.status.success() {
@@ -82,7 +122,7 @@ fn main() {
             continue;
         };
         let (cfg, params, _) = read_package_weights(r).unwrap();
-        if Graph::best_for(&cfg) != Graph::Fused {
+        if Graph::best_for(&cfg) == Graph::Legacy {
             println!("{r}: heads {} wide, no fused graph", cfg.head_dim());
             continue;
         }
@@ -92,37 +132,40 @@ fn main() {
         let keep = pkg.manifest.keep_bars();
         println!("{r} ({}, {} parameters, int8):", pkg.manifest.name, cfg.parameters());
         let mut base = (0.0, 0.0, 0.0);
-        for graph in [Graph::Legacy, Graph::Fused] {
+        for graph in [Graph::Legacy, Graph::Fused, Graph::Kernel] {
             let proto = build_graph(&cfg, &w, Precision::Int8, graph).unwrap();
             let nodes = proto.graph.as_ref().map_or(0, |g| g.node.len());
             let bytes = sideman_trainer::onnx::encode(&proto);
             let mut m = OnnxModel::from_bytes(&bytes, spec.clone()).unwrap();
             let rate = decode_rate(&mut m, steps);
             let (med, max) = regen_ms(OnnxModel::from_bytes(&bytes, spec.clone()).unwrap(), role, keep, 60);
+            let name = match graph {
+                Graph::Legacy => "primitive",
+                Graph::Fused => "fused",
+                Graph::Kernel => "kernel",
+            };
             if graph == Graph::Legacy {
                 base = (rate, med, max);
                 println!(
-                    "  {:<8} {nodes:>4} nodes  {rate:>8.0} tokens/s ({:.1} us/token)  one-bar regeneration median {med:>6.2} ms, max {max:>6.2} ms  (baseline)",
-                    "primitive",
+                    "  {name:<9} {nodes:>4} nodes  {rate:>8.0} tokens/s ({:.1} us/token)  one-bar regeneration median {med:>6.2} ms, max {max:>6.2} ms  (baseline)",
                     1e6 / rate
                 );
-            } else {
+                continue;
+            }
+            println!(
+                "  {name:<9} {nodes:>4} nodes  {rate:>8.0} tokens/s ({:.1} us/token)  one-bar regeneration median {med:>6.2} ms, max {max:>6.2} ms  ({:.2}x tokens/s; regeneration {:.2}x faster)",
+                1e6 / rate,
+                rate / base.0,
+                base.1 / med
+            );
+            let file = tmp.join(format!("{}.{name}.int8.onnx", r.replace([':', '/'], "_")));
+            std::fs::write(&file, &bytes).unwrap();
+            if let Some((ms, version)) = python_ms(&file, graph == Graph::Kernel) {
                 println!(
-                    "  {:<8} {nodes:>4} nodes  {rate:>8.0} tokens/s ({:.1} us/token)  one-bar regeneration median {med:>6.2} ms, max {max:>6.2} ms  ({:.2}x tokens/s; regeneration {:.2}x faster)",
-                    "fused",
-                    1e6 / rate,
-                    rate / base.0,
-                    base.1 / med
+                    "  Python onnxruntime {version}, {name} graph: {:.1} us/token; Rust takes {:.2}x Python's time",
+                    ms * 1e3,
+                    (1e3 / rate) / ms
                 );
-                let file = tmp.join(format!("{}.int8.onnx", r.replace([':', '/'], "_")));
-                std::fs::write(&file, &bytes).unwrap();
-                if let Some((ms, version)) = python_ms(&file) {
-                    println!(
-                        "  Python onnxruntime {version}, fused graph: {:.1} us/token; Rust takes {:.2}x Python's time",
-                        ms * 1e3,
-                        (1e3 / rate) / ms
-                    );
-                }
             }
         }
     }

@@ -10,6 +10,8 @@ Like the Rust benchmark, the cache is kept between the prefill and the context (
 
     pip install onnxruntime==1.31.1 numpy
     python3 trainer/benches/ort_latency.py runs/pkg/model.int8.onnx --prefill 64 --tokens 256
+    # a kernel graph (Sideman's own operators, `cargo build --release -p sideman-ortops`):
+    python3 trainer/benches/ort_latency.py pkg/model.int8.onnx --custom-ops target/release/libsideman_ortops.so
 """
 import argparse, json, os, time
 
@@ -25,6 +27,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--capacity", type=int, default=512, help="context (fused graphs: the cache buffers)")
     ap.add_argument("--profile", help="write onnxruntime's per-node profile to this file prefix")
+    ap.add_argument("--custom-ops", help="a custom-op library to register (the kernel graph's: target/release/libsideman_ortops.so)")
     a = ap.parse_args()
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1
@@ -32,6 +35,8 @@ def main():
     so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     so.add_session_config_entry("session.inter_op.allow_spinning", "0")
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if a.custom_ops:
+        so.register_custom_ops_library(a.custom_ops)
     if a.profile:
         so.enable_profiling = True
         so.profile_file_prefix = a.profile
@@ -52,7 +57,9 @@ def fused(s, a, inputs):
     feats = [i for i in s.get_inputs() if i.name not in ("input_ids", "seqlens_k", "total_sequence_length") and not i.name.startswith("past_")]
     nfeat = feats[0].shape[2] if feats else 0
     vocab = s.get_outputs()[0].shape[2]
-    cache = {f"{kv}_{i}": ort.OrtValue.ortvalue_from_numpy(np.zeros((1, h, a.capacity, hd), np.float32)) for i in range(layers) for kv in ("key", "value")}
+    # The kernel graph's cache is f16, the fused graph's f32.
+    cache_type = np.float16 if past[0].type == "tensor(float16)" else np.float32
+    cache = {f"{kv}_{i}": ort.OrtValue.ortvalue_from_numpy(np.zeros((1, h, a.capacity, hd), cache_type)) for i in range(layers) for kv in ("key", "value")}
     seqlens = ort.OrtValue.ortvalue_from_numpy(np.zeros(1, np.int32))
     total = ort.OrtValue.ortvalue_from_numpy(np.zeros(1, np.int32))
     ids1 = ort.OrtValue.ortvalue_from_numpy(np.zeros((1, 1), np.int64))

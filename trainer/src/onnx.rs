@@ -14,6 +14,8 @@ pub mod dtype {
     pub const INT32: i32 = 6;
     /// int64
     pub const INT64: i32 = 7;
+    /// float16
+    pub const FLOAT16: i32 = 10;
 }
 
 /// `AttributeProto.AttributeType` values we use.

@@ -107,6 +107,14 @@ pub fn run(args: &RegraphArgs) -> anyhow::Result<()> {
                     ""
                 }
             ),
+            Graph::Kernel => format!(
+                "| ONNX graph | int8: Sideman's decoder-layer operator, one node a layer (`ai.sideman:DecoderLayer`, KV cache in place); fp32: fused; written by `trainer regraph` from the same weights{} |",
+                if card.contains("## Music report") {
+                    "; the music report below was measured on the graph before it (another graph samples other notes from the first numeric difference, as another seed would)"
+                } else {
+                    ""
+                }
+            ),
             Graph::Legacy => {
                 "| ONNX graph | primitive operators, written by `trainer regraph` from the same weights |".to_string()
             }

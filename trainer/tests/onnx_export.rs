@@ -1,6 +1,7 @@
 //! ONNX export: parity with the candle forward through the project's own ONNX Runtime path,
-//! KV-cache step decoding, rollback by truncation, int8 drift, and reading weights back; for both
-//! graphs (the primitive one and the fused one with its cache in place).
+//! KV-cache step decoding, rollback by truncation, int8 drift, and reading weights back; for the
+//! three graphs (the primitive one, the fused one with its cache in place, and the kernel graph of
+//! Sideman's own operators).
 
 mod common;
 
@@ -70,9 +71,30 @@ fn the_fused_graph_matches_candle_and_its_cache_steps_and_rolls_back() {
 #[test]
 fn the_fused_graph_is_exported_where_the_shape_allows() {
     assert_eq!(Graph::best_for(&tiny_config()), Graph::Legacy);
-    assert_eq!(Graph::best_for(&tiny_fused_config()), Graph::Fused);
+    assert_eq!(Graph::best_for(&tiny_fused_config()), Graph::Kernel);
     let (_, params) = tiny_model_with(&tiny_fused_config(), 2);
-    let m = build_model(&tiny_fused_config(), &weights_of(&params).unwrap(), Precision::Int8).unwrap();
+    let w = weights_of(&params).unwrap();
+    // The kernel graph: an embedding node, one node a layer and the head; its fp32 file is the
+    // fused graph.
+    let k = build_model(&tiny_fused_config(), &w, Precision::Int8).unwrap();
+    let ops: Vec<&str> = k
+        .graph
+        .as_ref()
+        .unwrap()
+        .node
+        .iter()
+        .map(|n| n.op_type.as_str())
+        .collect();
+    let layers = tiny_fused_config().layers;
+    assert_eq!(ops.len(), layers + 2, "{ops:?}");
+    assert_eq!(ops[0], models::runtime::layer_op::EMBED_OP);
+    assert!(ops[1..=layers].iter().all(|&o| o == models::runtime::layer_op::OP));
+    assert_eq!(ops[layers + 1], models::runtime::layer_op::HEAD_OP);
+    assert_eq!(
+        build_model(&tiny_fused_config(), &w, Precision::Fp32).unwrap(),
+        build_graph(&tiny_fused_config(), &w, Precision::Fp32, Graph::Fused).unwrap()
+    );
+    let m = build_graph(&tiny_fused_config(), &w, Precision::Int8, Graph::Fused).unwrap();
     let nodes = &m.graph.as_ref().unwrap().node;
     assert!(nodes.iter().any(|n| n.op_type == "GroupQueryAttention"));
     // No cache copies: no Concat, and the only Transpose is the tied output projection's, of an
@@ -91,12 +113,14 @@ fn the_fused_graph_is_exported_where_the_shape_allows() {
     if skip_without_ort() {
         return;
     }
-    let bytes = sideman_trainer::onnx::encode(&m);
-    assert!(
-        OnnxModel::from_bytes(&bytes, spec_for(&tiny_fused_config()))
-            .unwrap()
-            .is_fused()
-    );
+    for graph in [&m, &k] {
+        let bytes = sideman_trainer::onnx::encode(graph);
+        assert!(
+            OnnxModel::from_bytes(&bytes, spec_for(&tiny_fused_config()))
+                .unwrap()
+                .is_fused()
+        );
+    }
     assert!(
         !OnnxModel::from_bytes(&onnx(&params_of_tiny(), Precision::Int8), spec())
             .unwrap()
@@ -130,7 +154,7 @@ fn fp32_parity(cfg: &ModelConfig, graph: Graph) {
 
     let bytes = onnx_graph(cfg, &params, Precision::Fp32, graph);
     let mut full = OnnxModel::from_bytes(&bytes, spec_for(cfg)).unwrap();
-    assert_eq!(full.is_fused(), graph == Graph::Fused);
+    assert_eq!(full.is_fused(), graph != Graph::Legacy);
     let all = full.forward(ids).unwrap();
     let d = max_abs(&all, &reference);
     assert!(d <= 1e-4, "fp32 ONNX ({graph:?}) vs candle: max abs diff {d}");
@@ -171,6 +195,38 @@ fn fused_int8_stays_close_to_fp32() {
     int8_drift(&tiny_fused_config(), Graph::Fused);
 }
 
+#[test]
+fn kernel_int8_stays_close_to_fp32() {
+    int8_drift(&tiny_fused_config(), Graph::Kernel);
+}
+
+/// The kernel graph's int8 network gives the same logits one token at a time as in one pass (its
+/// products quantize each row on its own), after a rollback, and from a saved state: a prefill
+/// can replace stepping exactly.
+#[test]
+fn the_kernel_graph_steps_as_it_prefills() {
+    if skip_without_ort() {
+        return;
+    }
+    let cfg = tiny_fused_config();
+    let (_, params) = tiny_model_with(&cfg, 19);
+    let bytes = onnx_graph(&cfg, &params, Precision::Int8, Graph::Kernel);
+    let v = VOCAB_SIZE as usize;
+    let ids = synthetic_ids(7, 4);
+    let ids = &ids[..ids.len().min(60)];
+    let mut full = OnnxModel::from_bytes(&bytes, spec_for(&cfg)).unwrap();
+    let all = full.forward(ids).unwrap();
+    let mut step = OnnxModel::from_bytes(&bytes, spec_for(&cfg)).unwrap();
+    let mut rows = step.forward(&ids[..9]).unwrap();
+    for &id in &ids[9..] {
+        rows.extend(step.forward(&[id]).unwrap());
+    }
+    assert_eq!(max_abs(&rows, &all), 0.0, "steps vs one pass");
+    step.truncate(25);
+    let again = step.forward(&ids[25..]).unwrap();
+    assert_eq!(max_abs(&again, &all[25 * v..]), 0.0, "after a rollback");
+}
+
 /// Both graphs of one network give the same fp32 logits, one token at a time as the plugin runs
 /// them.
 #[test]
@@ -207,17 +263,22 @@ fn the_fused_and_primitive_graphs_agree() {
 /// A saved fused cache restores exactly, after the context moved on and was rolled back.
 #[test]
 fn the_fused_cache_saves_and_restores() {
+    cache_saves_and_restores(Graph::Fused);
+}
+
+#[test]
+fn the_kernel_cache_saves_and_restores() {
+    cache_saves_and_restores(Graph::Kernel);
+}
+
+fn cache_saves_and_restores(graph: Graph) {
     if skip_without_ort() {
         return;
     }
     let cfg = tiny_fused_config();
     let (_, params) = tiny_model_with(&cfg, 17);
     let v = VOCAB_SIZE as usize;
-    let mut m = OnnxModel::from_bytes(
-        &onnx_graph(&cfg, &params, Precision::Int8, Graph::Fused),
-        spec_for(&cfg),
-    )
-    .unwrap();
+    let mut m = OnnxModel::from_bytes(&onnx_graph(&cfg, &params, Precision::Int8, graph), spec_for(&cfg)).unwrap();
     let ids = synthetic_ids(5, 4);
     let ids = &ids[..ids.len().min(60)];
     let mut want = vec![0f32; v];
@@ -309,15 +370,17 @@ fn weights_read_back_from_the_fp32_graph() {
 fn weights_read_back_from_the_fused_graphs() {
     let cfg = tiny_fused_config();
     let (_, params) = tiny_model_with(&cfg, 3);
-    for prec in [Precision::Fp32, Precision::Int8] {
-        let (c, back) = read_onnx_weights(&onnx_graph(&cfg, &params, prec, Graph::Fused)).unwrap();
-        assert_eq!(c, cfg);
-        assert_eq!(back.len(), params.len());
-        // Re-exporting what was read gives the same graph: a shipped int8 package re-exported in
-        // the fused graph keeps its weights exactly.
-        let w = weights_of(&back).unwrap();
-        let again = sideman_trainer::onnx::encode(&build_graph(&cfg, &w, prec, Graph::Fused).unwrap());
-        assert_eq!(again, onnx_graph(&cfg, &params, prec, Graph::Fused), "{prec:?}");
+    for graph in [Graph::Fused, Graph::Kernel] {
+        for prec in [Precision::Fp32, Precision::Int8] {
+            let (c, back) = read_onnx_weights(&onnx_graph(&cfg, &params, prec, graph)).unwrap();
+            assert_eq!(c, cfg);
+            assert_eq!(back.len(), params.len());
+            // Re-exporting what was read gives the same graph: a shipped int8 package re-exported
+            // in another graph keeps its weights exactly.
+            let w = weights_of(&back).unwrap();
+            let again = sideman_trainer::onnx::encode(&build_graph(&cfg, &w, prec, graph).unwrap());
+            assert_eq!(again, onnx_graph(&cfg, &params, prec, graph), "{graph:?} {prec:?}");
+        }
     }
 }
 

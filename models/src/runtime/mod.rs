@@ -31,6 +31,7 @@ use crate::tokenizer::VOCAB_SIZE;
 use crate::tokenizer::features::{FEATURE_INPUT, FeatureState, MAX_FEATURES, feature_count};
 
 mod in_place;
+pub mod layer_op;
 
 /// Input of a fused graph: per sequence, the tokens in the cache after the pass, minus one (int32).
 pub const SEQLENS_INPUT: &str = "seqlens_k";
@@ -302,6 +303,9 @@ pub struct OnnxModel {
     cache: Vec<(DynValue, DynValue)>,
     /// The bound in-place cache of a fused graph (then `cache` stays empty).
     in_place: Option<Box<InPlaceCache>>,
+    /// Whether a pass over several tokens gives each the logits it gets alone (the kernel graph,
+    /// [`layer_op`]): then pending tokens run in one pass.
+    rows_independent: bool,
     /// Tokens covered by `cache` (a prefix of `tokens`).
     cached: usize,
     /// Logits after the last cached token, valid when `cached == tokens.len() > 0`.
@@ -396,6 +400,8 @@ impl OnnxModel {
             .map_err(sb)?
             .with_inter_op_spinning(false)
             .map_err(sb)?
+            .with_operators(layer_op::domain().map_err(s)?)
+            .map_err(sb)?
             .commit_from_memory(bytes)
             .map_err(s)?;
         let input_names: Vec<String> = session.inputs().iter().map(|i| i.name().to_string()).collect();
@@ -431,7 +437,11 @@ impl OnnxModel {
         } else {
             (empty_cache(&spec).map_err(session_err)?, None)
         };
+        // The kernel graph imports the operators' domain (the only graph that does).
+        let domain = layer_op::DOMAIN.as_bytes();
+        let rows_independent = in_place.is_some() && bytes.windows(domain.len()).any(|w| w == domain);
         Ok(OnnxModel {
+            rows_independent,
             features,
             feat_state: FeatureState::default(),
             feat_len: 0,
@@ -707,12 +717,15 @@ impl TokenModel for OnnxModel {
         if self.tokens.is_empty() {
             return Err(ModelError::Empty);
         }
-        // One token per pass, always: a token's logits and cache then never depend on how the
-        // context was fed (a prefill, a rollback's re-run, a step), which int8 dynamic
-        // quantisation (one activation scale per pass) and blocked matmuls would otherwise make
-        // visible. So a rolled-back live session and an offline render sample the same notes.
+        // A token's logits and cache must never depend on how the context was fed (a prefill, a
+        // rollback's re-run, a step), so that a rolled-back live session and an offline render
+        // sample the same notes. Sideman's own operators compute each row alone, so a kernel
+        // graph runs everything pending in one pass; in other graphs int8 dynamic quantisation
+        // (one activation scale per pass) and blocked matmuls would make the difference visible,
+        // so they run one token per pass.
+        let chunk = if self.rows_independent { usize::MAX } else { 1 };
         while self.cached < self.tokens.len() {
-            self.run_pending(1)?;
+            self.run_pending(chunk)?;
         }
         let v = VOCAB_SIZE as usize;
         if out.len() < v {

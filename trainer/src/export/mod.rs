@@ -30,6 +30,7 @@ use crate::model::{LN_EPS, ModelConfig, rope_tables};
 use crate::onnx::{Attr, Dim, GraphBuilder, ModelProto, OperatorSetIdProto, StringStringEntryProto, dtype, value_info};
 
 pub mod fused;
+pub mod kernel;
 
 /// ONNX opset of the default domain.
 pub const OPSET: i64 = 21;
@@ -176,13 +177,16 @@ pub enum Graph {
     Legacy,
     /// ONNX Runtime's fused decoder operators with the cache updated in place (`export/fused.rs`).
     Fused,
+    /// Sideman's own decoder-layer operator, one node a layer, in the int8 file; the fp32 file is
+    /// the fused graph (`export/kernel.rs`).
+    Kernel,
 }
 
 impl Graph {
     /// The fastest graph this model shape can use.
     pub fn best_for(cfg: &ModelConfig) -> Graph {
-        if fused::supports(cfg) {
-            Graph::Fused
+        if kernel::supports(cfg) {
+            Graph::Kernel
         } else {
             Graph::Legacy
         }
@@ -199,6 +203,7 @@ pub fn build_graph(cfg: &ModelConfig, w: &Weights, prec: Precision, graph: Graph
     match graph {
         Graph::Legacy => build_legacy_model(cfg, w, prec),
         Graph::Fused => fused::build_fused_model(cfg, w, prec),
+        Graph::Kernel => kernel::build_kernel_model(cfg, w, prec),
     }
 }
 
