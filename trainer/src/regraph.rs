@@ -74,8 +74,10 @@ pub fn run(args: &RegraphArgs) -> anyhow::Result<()> {
             crate::dataset::write_atomic(&out.join(f), &bytes)?;
         }
     }
-    let card_from = pkg.file("CARD.md");
-    let card = std::fs::read_to_string(&card_from).ok();
+    let card = match args.package.trim().strip_prefix(models::package::BUILTIN_PREFIX) {
+        Some(id) => models::assets::builtin(id).map(|b| b.card.to_string()),
+        None => std::fs::read_to_string(pkg.file("CARD.md")).ok(),
+    };
     let mut manifest = pkg.manifest.clone();
     Package::write(&out, &mut manifest)?;
     let written = Package::load(&out)?;
@@ -108,9 +110,9 @@ pub fn run(args: &RegraphArgs) -> anyhow::Result<()> {
                 }
             ),
             Graph::Kernel => format!(
-                "| ONNX graph | int8: Sideman's decoder-layer operator, one node a layer (`ai.sideman:DecoderLayer`, KV cache in place); fp32: fused; written by `trainer regraph` from the same weights{} |",
+                "| ONNX graph | kernel: Sideman's own operators, one node a layer (`ai.sideman:DecoderLayer`, int8 weights with 14-bit inputs, f16 KV cache in place), written by `trainer regraph` from the same weights{} |",
                 if card.contains("## Music report") {
-                    "; the music report below was measured on the graph before it (another graph samples other notes from the first numeric difference, as another seed would)"
+                    "; the music report below was measured on an earlier graph (ONNX Runtime's int8 matmuls, whose 8-bit inputs this graph replaces: it is closer to the fp32 network, and samples other notes from the first numeric difference, as another seed would)"
                 } else {
                     ""
                 }
