@@ -140,7 +140,7 @@ impl PackedLinear {
     #[inline(always)]
     pub(super) fn apply(&self, x: &[f32], y: &mut [f32], xq: &mut Vec<i16>, acc: &mut Vec<i32>, avx2: bool) {
         debug_assert_eq!(x.len(), self.inp);
-        let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let amax = lane_max_abs(x);
         if amax == 0.0 || !amax.is_finite() {
             // A zero row gives the bias; a row with an inf or a NaN gives NaN, as a float product would.
             let fill = if amax == 0.0 { 0.0 } else { f32::NAN };
@@ -291,8 +291,17 @@ unsafe fn gemv16_avx2(xq: &[i16], w: &[i16], out_pad: usize, acc: &mut [i32]) {
 #[inline(always)]
 pub(super) fn layer_norm(x: &[f32], w: &[f32], b: &[f32], eps: f32, y: &mut [f32]) {
     let n = x.len() as f32;
-    let mean = x.iter().sum::<f32>() / n;
-    let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
+    let mean = lane_sum(x) / n;
+    // The squared deviations summed in eight lanes, so the loop vectorizes.
+    let mut sq = [0f32; 8];
+    let chunks = x.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..8 {
+            sq[k] += (c[k] - mean) * (c[k] - mean);
+        }
+    }
+    let var = (sq.iter().sum::<f32>() + rest.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>()) / n;
     let inv = 1.0 / (var + eps).sqrt();
     for (((y, &v), &g), &b) in y.iter_mut().zip(x).zip(w).zip(b) {
         *y = (v - mean) * inv * g + b;
@@ -348,6 +357,31 @@ fn lane_max(x: &[f32]) -> f32 {
     rest.iter()
         .chain(&m)
         .fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a })
+}
+
+/// The largest |x| (eight running maxima, so the loop vectorizes); NaN when `x` holds a NaN, as
+/// the caller needs to know.
+#[inline(always)]
+fn lane_max_abs(x: &[f32]) -> f32 {
+    let mut m = [0f32; 8];
+    let mut nan = false;
+    let chunks = x.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..8 {
+            let a = c[k].abs();
+            nan |= a.is_nan();
+            m[k] = if a > m[k] { a } else { m[k] };
+        }
+    }
+    for &v in rest {
+        nan |= v.is_nan();
+        m[0] = if v.abs() > m[0] { v.abs() } else { m[0] };
+    }
+    if nan {
+        return f32::NAN;
+    }
+    m.iter().fold(0f32, |a, &b| if b > a { b } else { a })
 }
 
 /// The sum of `x` (eight running sums, so the loop vectorizes).
@@ -459,7 +493,11 @@ unsafe fn exp8(x: std::arch::x86_64::__m256) -> std::arch::x86_64::__m256 {
     use std::arch::x86_64::*;
     let under = _mm256_cmp_ps::<_CMP_LT_OQ>(x, _mm256_set1_ps(-87.3));
     let x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3)), _mm256_set1_ps(88.7));
-    let n = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(std::f32::consts::LOG2_E), _mm256_set1_ps(0.5)));
+    let n = _mm256_floor_ps(_mm256_fmadd_ps(
+        x,
+        _mm256_set1_ps(std::f32::consts::LOG2_E),
+        _mm256_set1_ps(0.5),
+    ));
     let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693_359_4), x);
     let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.121_944_4e-4), r);
     let mut y = _mm256_fmadd_ps(r, _mm256_set1_ps(1.987_569_1e-4), _mm256_set1_ps(1.398_199_9e-3));
@@ -621,7 +659,7 @@ mod tests {
             let avx2 = cfg!(target_arch = "x86_64") && std::is_x86_feature_detected!("avx2");
             lin.apply(&x, &mut y2, &mut xq, &mut acc, avx2);
             assert_eq!(y, y2, "the AVX2 and portable products differ");
-            let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let amax = lane_max_abs(&x);
             for o in 0..out {
                 let exact: f64 = (0..inp)
                     .map(|i| x[i] as f64 * q[i * out + o] as f64 * scale[o] as f64)
