@@ -54,24 +54,26 @@ fn main() -> anyhow::Result<()> {
     let mut swapped = vec![0.0; others.len()];
     // (decisions after a DUR, data second notes, network mass on a PITCH there)
     let mut stack = (0usize, 0usize, 0.0f64);
-    let mut measured = 0;
-    for i in 0..d.seqs.len() {
-        let ids: Vec<u32> = d.seq(i).iter().map(|&t| t as u32).collect();
-        let Ok(s) = models::tokenizer::decode(&ids) else {
-            continue;
-        };
-        if s.role != role || s.bars < 4 {
-            continue;
-        }
-        if measured == limit {
-            break;
-        }
-        measured += 1;
-        let mut w = s.slice_bars(0, s.bars.min(BARS));
-        w.ended = false;
-        for st in &mut w.styles {
-            *st = style_map.get(*st as usize).copied().unwrap_or(*st);
-        }
+    // The first 16 bars of the role's pieces, their styles as the package numbers them (the
+    // music report's passages).
+    let seqs: Vec<models::tokenizer::Sequence> = (0..d.seqs.len())
+        .filter_map(|i| {
+            let ids: Vec<u32> = d.seq(i).iter().map(|&t| t as u32).collect();
+            models::tokenizer::decode(&ids).ok()
+        })
+        .filter(|s| s.role == role)
+        .collect();
+    let settings = sideman_trainer::report::ReportSettings {
+        pieces: limit,
+        bars: BARS,
+        seed: 1,
+        fp32: false,
+        knobs: Default::default(),
+    };
+    let passages = sideman_trainer::report::passages(&seqs, &style_map, &settings);
+    let list = passages.get(&role).map(Vec::as_slice).unwrap_or_default();
+    let measured = list.len();
+    for w in list {
         let nll = |m: &mut models::runtime::OnnxModel,
                    w: &models::tokenizer::Sequence|
          -> anyhow::Result<(f64, usize, Vec<f32>, Vec<u32>)> {
@@ -89,7 +91,7 @@ fn main() -> anyhow::Result<()> {
             }
             Ok((a, n, rows, ids))
         };
-        let (a, n, rows, ids) = nll(&mut m, &w)?;
+        let (a, n, rows, ids) = nll(&mut m, w)?;
         own.0 += a;
         own.1 += n;
         for j in 1..ids.len() {

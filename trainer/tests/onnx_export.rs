@@ -200,6 +200,34 @@ fn kernel_int8_stays_close_to_fp32() {
     int8_drift(&tiny_fused_config(), Graph::Kernel);
 }
 
+/// Sessions of the kernel graph made at the same moment on many threads (two plugin instances
+/// loading at once) all load: ONNX Runtime's registration of the operators' domain is not safe
+/// to race.
+#[test]
+fn kernel_sessions_load_on_many_threads_at_once() {
+    if skip_without_ort() {
+        return;
+    }
+    let cfg = tiny_fused_config();
+    let (_, params) = tiny_model_with(&cfg, 23);
+    let bytes = std::sync::Arc::new(onnx_graph(&cfg, &params, Precision::Int8, Graph::Kernel));
+    let start = std::sync::Arc::new(std::sync::Barrier::new(8));
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let (bytes, start, spec) = (bytes.clone(), start.clone(), spec_for(&cfg));
+            std::thread::spawn(move || {
+                start.wait();
+                OnnxModel::from_bytes(&bytes, spec)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap().unwrap();
+    }
+}
+
 /// The kernel graph's int8 network gives the same logits one token at a time as in one pass (its
 /// products quantize each row on its own), after a rollback, and from a saved state: a prefill
 /// can replace stepping exactly.

@@ -388,6 +388,12 @@ impl OnnxModel {
             .env;
         let s = |e: ort::Error| RuntimeError::Session(e.to_string());
         let sb = |e: ort::Error<ort::session::builder::SessionBuilder>| RuntimeError::Session(e.to_string());
+        // ONNX Runtime registers a custom operator domain in a process-wide table, checking first
+        // whether it is there: two sessions made at once with the `ai.sideman` domain can both see
+        // it missing, and the second then fails ("the domain is already exist"). Sessions are
+        // made one at a time (never on the audio thread: a generator or the trainer builds them).
+        static SESSION_BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one_at_a_time = SESSION_BUILD.lock().unwrap_or_else(|e| e.into_inner());
         let session = Session::builder(env)
             .map_err(s)?
             .with_optimization_level(GraphOptimizationLevel::Level3)

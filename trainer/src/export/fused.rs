@@ -25,10 +25,11 @@ use models::package::OnnxIo;
 use models::runtime::{SEQLENS_INPUT, TOTAL_LEN_INPUT};
 
 use super::{
-    Precision, Weights, declare_io, embed_input, get, layer_norm, linear, lm_head, model_proto, rope_initializers,
+    Precision, Weights, declare_counts, declare_io, embed_input, get, layer_norm, linear, lm_head, model_proto,
+    rope_initializers,
 };
 use crate::model::{LN_EPS, ModelConfig};
-use crate::onnx::{Attr, Dim, GraphBuilder, ModelProto, dtype, value_info};
+use crate::onnx::{Attr, GraphBuilder, ModelProto};
 
 /// Whether ONNX Runtime's fused attention can run a model of this shape.
 pub fn supports(cfg: &ModelConfig) -> bool {
@@ -72,12 +73,7 @@ pub fn build_fused_model(cfg: &ModelConfig, w: &Weights, prec: Precision) -> any
     let mut g = GraphBuilder::default();
     g.graph.name = "sideman_transformer_fused".into();
     declare_io(&mut g, cfg, ("capacity", "capacity"));
-    g.graph
-        .input
-        .push(value_info(SEQLENS_INPUT, dtype::INT32, &[Dim::Sym("batch")]));
-    g.graph
-        .input
-        .push(value_info(TOTAL_LEN_INPUT, dtype::INT32, &[Dim::Fixed(1)]));
+    declare_counts(&mut g);
     let (cos, sin) = rope_initializers(&mut g, cfg)?;
 
     let (emb, mut x) = embed_input(&mut g, w, cfg)?;

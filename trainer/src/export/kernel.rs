@@ -18,9 +18,12 @@ use models::runtime::layer_op;
 use models::runtime::{SEQLENS_INPUT, TOTAL_LEN_INPUT};
 use models::tokenizer::features::FEATURE_INPUT;
 
-use super::{Precision, Weights, declare_io, fused, get, model_proto, quantize_columns, rope_initializers, transpose};
+use super::{
+    Precision, Weights, declare_counts, declare_io, fused, get, model_proto, quantize_columns, rope_initializers,
+    transpose,
+};
 use crate::model::{LN_EPS, ModelConfig};
-use crate::onnx::{Attr, Dim, GraphBuilder, ModelProto, OperatorSetIdProto, dtype, value_info};
+use crate::onnx::{Attr, GraphBuilder, ModelProto, OperatorSetIdProto, dtype};
 
 /// Whether the operator runs a model of this shape (the fused graph's condition: the rotary tables
 /// and cache layout are the same).
@@ -80,12 +83,7 @@ pub fn build_kernel_model(cfg: &ModelConfig, w: &Weights, prec: Precision) -> an
             t.elem_type = dtype::FLOAT16;
         }
     }
-    g.graph
-        .input
-        .push(value_info(SEQLENS_INPUT, dtype::INT32, &[Dim::Sym("batch")]));
-    g.graph
-        .input
-        .push(value_info(TOTAL_LEN_INPUT, dtype::INT32, &[Dim::Fixed(1)]));
+    declare_counts(&mut g);
     let (cos, sin) = rope_initializers(&mut g, cfg)?;
     // The input embedding: one node, the token's row plus its features' rows.
     let (eshape, edata) = get(w, "embed.weight")?;

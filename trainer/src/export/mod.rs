@@ -282,6 +282,21 @@ fn declare_io(g: &mut GraphBuilder, cfg: &ModelConfig, cache: (&'static str, &'s
     }
 }
 
+/// Declares the in-place graphs' count inputs: `seqlens_k` (tokens in the cache after the pass,
+/// minus one) and `total_sequence_length`.
+fn declare_counts(g: &mut GraphBuilder) {
+    g.graph.input.push(value_info(
+        models::runtime::SEQLENS_INPUT,
+        dtype::INT32,
+        &[Dim::Sym("batch")],
+    ));
+    g.graph.input.push(value_info(
+        models::runtime::TOTAL_LEN_INPUT,
+        dtype::INT32,
+        &[Dim::Fixed(1)],
+    ));
+}
+
 /// Builds the primitive-operator ONNX model of a transformer with weights `w` (module doc).
 pub fn build_legacy_model(cfg: &ModelConfig, w: &Weights, prec: Precision) -> anyhow::Result<ModelProto> {
     cfg.validate()?;

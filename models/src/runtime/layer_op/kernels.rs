@@ -159,36 +159,53 @@ impl PackedLinear {
         acc.clear();
         acc.resize(self.out_pad, 0);
         match &self.w {
-            Weights::W8(w) => {
-                #[cfg(target_arch = "x86_64")]
-                if avx2 {
-                    // SAFETY: `avx2` is only true where the CPU has AVX2 (`super::has_avx2`); the
-                    // packed sizes are the ones `gemv8_avx2` reads (`xq` even, `w`
-                    // `[xq / 2][out_pad][2]`).
-                    unsafe { gemv8_avx2(xq, w, self.out_pad, acc) };
-                } else {
-                    gemv(xq, w, self.out_pad, acc);
-                }
-                #[cfg(not(target_arch = "x86_64"))]
-                gemv(xq, w, self.out_pad, acc);
-            }
-            Weights::W16(w) => {
-                #[cfg(target_arch = "x86_64")]
-                if avx2 {
-                    // SAFETY: as above, for `gemv16_avx2`.
-                    unsafe { gemv16_avx2(xq, w, self.out_pad, acc) };
-                } else {
-                    gemv(xq, w, self.out_pad, acc);
-                }
-                #[cfg(not(target_arch = "x86_64"))]
-                gemv(xq, w, self.out_pad, acc);
-            }
+            Weights::W8(w) => product(xq, w, self.out_pad, acc, avx2),
+            Weights::W16(w) => product(xq, w, self.out_pad, acc, avx2),
         }
-        let _ = avx2;
         for o in 0..self.out {
             y[o] = acc[o] as f32 * (step * self.scale[o]) + self.bias[o];
         }
     }
+}
+
+/// A packed weight type: int8 or 16-bit, each with its AVX2 product.
+trait PackedWeight: Copy + Into<i32> {
+    /// [`gemv`] with AVX2.
+    ///
+    /// # Safety
+    /// As [`gemv8_avx2`].
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn gemv_avx2(xq: &[i16], w: &[Self], out_pad: usize, acc: &mut [i32]);
+}
+
+impl PackedWeight for i8 {
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn gemv_avx2(xq: &[i16], w: &[i8], out_pad: usize, acc: &mut [i32]) {
+        // SAFETY: the caller's contract.
+        unsafe { gemv8_avx2(xq, w, out_pad, acc) }
+    }
+}
+
+impl PackedWeight for i16 {
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn gemv_avx2(xq: &[i16], w: &[i16], out_pad: usize, acc: &mut [i32]) {
+        // SAFETY: the caller's contract.
+        unsafe { gemv16_avx2(xq, w, out_pad, acc) }
+    }
+}
+
+/// The packed product into `acc`, with AVX2 when `avx2` says the CPU has it.
+#[inline(always)]
+fn product<T: PackedWeight>(xq: &[i16], w: &[T], out_pad: usize, acc: &mut [i32], avx2: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2 {
+        // SAFETY: `avx2` is only true where the CPU has AVX2 (`super::has_avx2`); the packed
+        // sizes are the ones the AVX2 products read (`xq` even, `w` `[xq / 2][out_pad][2]`).
+        unsafe { T::gemv_avx2(xq, w, out_pad, acc) };
+        return;
+    }
+    let _ = avx2;
+    gemv(xq, w, out_pad, acc);
 }
 
 /// `acc[o] += sum_p xq[2p] w[p][o][0] + xq[2p + 1] w[p][o][1]` (in the packed layout), the

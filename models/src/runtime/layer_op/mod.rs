@@ -436,39 +436,23 @@ mod tests {
         let mut y = vec![0f32; d];
         let mut k = vec![kernels::f32_to_f16(0.1); h * cap * d / h];
         let mut v = vec![kernels::f32_to_f16(0.2); h * cap * d / h];
-        let t0 = std::time::Instant::now();
         let n = 40_000;
-        for i in 0..n {
-            layer(
-                &p,
-                &mut s,
-                &x,
-                &mut y,
-                Cache {
+        // Microseconds a layer, the cache holding `past(i)` tokens at call i.
+        let mut time = |past: &dyn Fn(usize) -> usize| {
+            let t0 = std::time::Instant::now();
+            for i in 0..n {
+                let cache = Cache {
                     keys: &mut k,
                     values: &mut v,
                     cap,
-                    past: i % 192,
-                },
-            );
-        }
-        let all = t0.elapsed().as_secs_f64() * 1e6 / n as f64;
-        let t0 = std::time::Instant::now();
-        for _ in 0..n {
-            layer(
-                &p,
-                &mut s,
-                &x,
-                &mut y,
-                Cache {
-                    keys: &mut k,
-                    values: &mut v,
-                    cap,
-                    past: 0,
-                },
-            );
-        }
-        let none = t0.elapsed().as_secs_f64() * 1e6 / n as f64;
+                    past: past(i),
+                };
+                layer(&p, &mut s, &x, &mut y, cache);
+            }
+            t0.elapsed().as_secs_f64() * 1e6 / n as f64
+        };
+        let all = time(&|i| i % 192);
+        let none = time(&|_| 0);
         println!("one layer with nothing cached: {none:.2} us");
         let t0 = std::time::Instant::now();
         let mut out = vec![0f32; ff];
