@@ -11,9 +11,7 @@
 
 use anyhow::bail;
 use models::Role;
-use models::package::Package;
-use sideman_trainer::dataset::Dataset;
-use sideman_trainer::eval::{EvalSplit, load_eval_split};
+use sideman_trainer::eval::SplitAndModel;
 use sideman_trainer::generate::{conditioning, generate_any, load_model};
 use sideman_trainer::report::metrics::{self, PITCHED, Passage};
 use sideman_trainer::report::{Sampling, sample};
@@ -50,14 +48,15 @@ fn main() -> anyhow::Result<()> {
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(0)
         * 1000;
-    let ds = Dataset::open(std::path::Path::new(data))?;
-    let split = <EvalSplit as clap::ValueEnum>::from_str(split, true).map_err(|e| anyhow::anyhow!("split: {e}"))?;
     let Some(role) = Role::parse(role) else {
         bail!("unknown role {role}");
     };
-    let pkg = Package::open(model)?;
-    let d = load_eval_split(&ds, split)?;
-    let style_map = sideman_trainer::eval::style_map(&pkg, &ds)?;
+    let SplitAndModel {
+        ds,
+        data: d,
+        pkg,
+        style_map,
+    } = SplitAndModel::open(data, split, model)?;
     // Two metrics a piece: notes a bar and empty beats (pitched roles), or the backbeat and notes
     // a bar (drums).
     let drums = role.is_drums();

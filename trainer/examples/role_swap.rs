@@ -12,10 +12,8 @@
 use anyhow::bail;
 use models::Role;
 use models::model::TokenModel;
-use models::package::Package;
 use models::tokenizer::{Token, Tokenizer, VOCAB_SIZE, Vocab, predicted_mask};
-use sideman_trainer::dataset::Dataset;
-use sideman_trainer::eval::{EvalSplit, load_eval_split};
+use sideman_trainer::eval::SplitAndModel;
 use sideman_trainer::generate::{AnyModel, load_model};
 
 const BARS: u32 = 16;
@@ -32,14 +30,15 @@ fn main() -> anyhow::Result<()> {
         bail!("usage: role_swap <prepared data> <train|valid|test> <model> <role>");
     };
     let limit: usize = std::env::var("PIECES").ok().and_then(|v| v.parse().ok()).unwrap_or(24);
-    let ds = Dataset::open(std::path::Path::new(data))?;
-    let split = <EvalSplit as clap::ValueEnum>::from_str(split, true).map_err(|e| anyhow::anyhow!("split: {e}"))?;
     let Some(role) = Role::parse(role) else {
         bail!("unknown role {role}");
     };
-    let pkg = Package::open(model)?;
-    let d = load_eval_split(&ds, split)?;
-    let style_map = sideman_trainer::eval::style_map(&pkg, &ds)?;
+    let SplitAndModel {
+        data: d,
+        pkg,
+        style_map,
+        ..
+    } = SplitAndModel::open(data, split, model)?;
     let context = match &pkg.manifest.model {
         models::package::ModelKind::Transformer { context_len, .. } => *context_len as usize,
         _ => bail!("a transformer package"),

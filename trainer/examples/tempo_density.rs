@@ -9,9 +9,7 @@
 
 use anyhow::{Context, bail};
 use models::Role;
-use models::package::Package;
-use sideman_trainer::dataset::Dataset;
-use sideman_trainer::eval::{EvalSplit, load_eval_split};
+use sideman_trainer::eval::SplitAndModel;
 use sideman_trainer::generate::load_model;
 use sideman_trainer::report::{Sampling, sample};
 
@@ -25,14 +23,11 @@ fn main() -> anyhow::Result<()> {
     let [data, split, model, tempos] = args.as_slice() else {
         bail!("usage: tempo_density <prepared data> <train|valid|test> <model> <bpm,bpm,...>");
     };
-    let ds = Dataset::open(std::path::Path::new(data))?;
-    let split = <EvalSplit as clap::ValueEnum>::from_str(split, true).map_err(|e| anyhow::anyhow!("split: {e}"))?;
-    let pkg = Package::open(model)?;
+    let SplitAndModel { data: d, pkg, .. } = SplitAndModel::open(data, split, model)?;
     let tempos: Vec<f64> = tempos
         .split(',')
         .map(|t| t.trim().parse().with_context(|| format!("{t:?} is not a tempo")))
         .collect::<anyhow::Result<_>>()?;
-    let d = load_eval_split(&ds, split)?;
     let fastest = models::tokenizer::vocab::tempo_bucket_bpm(u8::MAX);
     let below = models::tokenizer::vocab::tempo_bucket_bpm(models::tokenizer::vocab::TEMPO_BUCKETS as u8 - 2);
     let lowest = (fastest * below).sqrt();

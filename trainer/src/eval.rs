@@ -270,6 +270,38 @@ pub fn load_eval_split(ds: &Dataset, split: EvalSplit) -> anyhow::Result<crate::
     Ok(out)
 }
 
+/// What the diagnostic examples (`trainer/examples/`) measure on: a prepared dataset, the
+/// untransposed sequences of one of its splits, a model package, and the dataset's style slots in
+/// the package's vocabulary.
+pub struct SplitAndModel {
+    /// The prepared dataset.
+    pub ds: Dataset,
+    /// Its split's sequences ([`load_eval_split`]).
+    pub data: crate::dataset::SplitData,
+    /// The model.
+    pub pkg: Package,
+    /// [`style_map`] of the two.
+    pub style_map: Vec<u16>,
+}
+
+impl SplitAndModel {
+    /// Opens the prepared folder `data`, its split named `split` (`train`, `valid`, `test` or
+    /// `all`) and the package `model` (a folder or `builtin:<id>`).
+    pub fn open(data: &str, split: &str, model: &str) -> anyhow::Result<SplitAndModel> {
+        let ds = Dataset::open(std::path::Path::new(data))?;
+        let split = <EvalSplit as clap::ValueEnum>::from_str(split, true).map_err(|e| anyhow::anyhow!("split: {e}"))?;
+        let pkg = Package::open(model)?;
+        let data = load_eval_split(&ds, split)?;
+        let style_map = style_map(&pkg, &ds)?;
+        Ok(SplitAndModel {
+            ds,
+            data,
+            pkg,
+            style_map,
+        })
+    }
+}
+
 /// The dataset's style slots mapped into the package's vocabulary (styles it lacks get free
 /// slots, as when fine-tuning).
 pub fn style_map(pkg: &Package, ds: &Dataset) -> anyhow::Result<Vec<u16>> {

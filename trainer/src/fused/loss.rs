@@ -3,9 +3,9 @@
 //! sum, a logarithm and a gather, and their backward, each a pass over those five million floats
 //! a step of the default model).
 
-use super::math::{self, simd_kernel};
 use super::{ROWS_PER_TASK, lane_sum, slice};
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, D, Layout, Result, Shape, Tensor, bail};
+use models::{math, simd_kernel};
 use rayon::prelude::*;
 
 /// Negative log-likelihood `[n]` of `targets` `[n]` (u32) under the rows of `logits` `[n, v]`:

@@ -7,7 +7,7 @@
 //! one takes [`causal_self_attention`], which also skips the masked products and reads the heads
 //! straight from the packed projection). The same for LayerNorm
 //! ([`layer_norm`]), GELU and the rotary embedding (`pointwise`) and the loss (`loss`), whose
-//! transcendentals are vectorizable ([`math`]).
+//! transcendentals are vectorizable ([`models::math`]).
 //!
 //! CPU only: on another device each falls back to the primitive ops, which every backend
 //! differentiates.
@@ -18,7 +18,6 @@ use rayon::prelude::*;
 mod attention;
 mod linear;
 mod loss;
-pub mod math;
 mod norm;
 mod pointwise;
 mod self_attention;
@@ -141,12 +140,12 @@ fn lane_dot(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + rest
 }
 
-math::simd_kernel! {
+models::simd_kernel! {
     /// `o = softmax(scale * o)` in place over one row (`scale` positive).
     fn softmax_in_place(o: &mut [f32], scale: f32) {
         let max = o.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         for v in o.iter_mut() {
-            *v = math::exp(scale * (*v - max));
+            *v = models::math::exp(scale * (*v - max));
         }
         let inv = 1.0 / lane_sum(o);
         o.iter_mut().for_each(|v| *v *= inv);
@@ -160,7 +159,7 @@ fn softmax_backward(y: &Tensor, dy: &Tensor, scale: f32) -> Result<Tensor> {
         .apply_op2_no_bwd(&dy.contiguous()?, &SoftmaxBwd { scale })
 }
 
-math::simd_kernel! {
+models::simd_kernel! {
     /// `o = scale * y * (g - sum(g * y))` over one row: the softmax backward.
     fn softmax_bwd_row(o: &mut [f32], y: &[f32], g: &[f32], scale: f32) {
         let dot = lane_dot(y, g);

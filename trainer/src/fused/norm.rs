@@ -3,9 +3,9 @@
 //! ops it was four passes for the normalization, two for the affine part, and about twice as
 //! many backward, each with its own allocation.
 
-use super::math::simd_kernel;
 use super::{ROWS_PER_TASK, slice};
 use candle_core::{CpuStorage, CustomOp3, D, Layout, Result, Shape, Tensor, bail};
+use models::simd_kernel;
 use rayon::prelude::*;
 
 /// `(x - mean) / sqrt(var + eps) * weight + bias` over the last axis of `x`: fused on the CPU,

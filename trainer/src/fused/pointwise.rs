@@ -4,9 +4,9 @@
 //! two slices, four broadcast products, a sum, a difference and a concatenation of the queries
 //! and keys, as many again backward.
 
-use super::math::{self, simd_kernel};
 use super::slice;
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, D, Layout, Result, Shape, Tensor, bail};
+use models::{math, simd_kernel};
 use rayon::prelude::*;
 
 /// Elements a rayon task takes in the elementwise kernels.

@@ -16,10 +16,10 @@
 use std::sync::Mutex;
 
 use super::attention::{blocks, mm, probs_block};
-use super::math::simd_kernel;
 use super::pointwise::rotate;
 use super::{lane_dot, slice, written_later};
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, D, Layout, Result, Shape, Tensor, bail};
+use models::simd_kernel;
 use rayon::prelude::*;
 
 /// The heads' output `[b, t, d]` of causal self-attention over the packed projection `qkv`

@@ -224,85 +224,93 @@ fn gemv<T: Copy + Into<i32>>(xq: &[i16], w: &[T], out_pad: usize, acc: &mut [i32
     }
 }
 
-/// [`gemv`] of int8 weights with `vpmaddwd`: each 32-bit lane multiplies a pair of inputs by a
-/// column's pair of weights and adds the two products, exactly as the portable loop does.
-///
-/// # Safety
-/// The CPU must have AVX2; `xq.len()` must be even, `w.len() == xq.len() / 2 * out_pad * 2`,
-/// `out_pad` a multiple of 32 and `acc.len() >= out_pad`.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn gemv8_avx2(xq: &[i16], w: &[i8], out_pad: usize, acc: &mut [i32]) {
-    use std::arch::x86_64::*;
-    debug_assert!(xq.len().is_multiple_of(2) && w.len() == xq.len() / 2 * out_pad * 2);
-    debug_assert!(out_pad.is_multiple_of(BLOCK) && acc.len() >= out_pad);
-    let pairs = xq.len() / 2;
-    let mut row = w.as_ptr();
-    for o in (0..out_pad).step_by(BLOCK) {
-        let mut a = [_mm256_setzero_si256(); 4];
-        let mut p = 0;
-        // Two pairs of inputs a round: their products added before the running sums.
-        while p + 2 <= pairs {
-            // SAFETY (all pointer reads below): pairs p and p + 1 of `xq` are inside it, and `row`
-            // walks the 64 bytes of each (block, pair) in order, `pairs * out_pad / 32` of them:
-            // all of `w`.
-            let x0 = unsafe { _mm256_set1_epi32((xq.as_ptr().add(2 * p) as *const i32).read_unaligned()) };
-            let x1 = unsafe { _mm256_set1_epi32((xq.as_ptr().add(2 * p + 2) as *const i32).read_unaligned()) };
-            for (k, ak) in a.iter_mut().enumerate() {
-                let v0 = unsafe { _mm_loadu_si128(row.add(16 * k) as *const __m128i) };
-                let v1 = unsafe { _mm_loadu_si128(row.add(BLOCK * 2 + 16 * k) as *const __m128i) };
-                let m0 = _mm256_madd_epi16(x0, _mm256_cvtepi8_epi16(v0));
-                let m1 = _mm256_madd_epi16(x1, _mm256_cvtepi8_epi16(v1));
-                *ak = _mm256_add_epi32(*ak, _mm256_add_epi32(m0, m1));
+/// Defines an AVX2 [`gemv`] of packed weights of type `$t`, `$load` widening the 16 weights at a
+/// pointer to 16-bit lanes: each 32-bit lane multiplies a pair of inputs by a column's pair of
+/// weights (`vpmaddwd`) and adds the two products, exactly as the portable loop does. Two pairs of
+/// inputs a round, their products added before the running sums.
+macro_rules! gemv_avx2 {
+    ($(#[$m:meta])* $name:ident, $t:ty, $load:expr) => {
+        $(#[$m])*
+        ///
+        /// # Safety
+        /// The CPU must have AVX2; `xq.len()` must be even, `w.len() == xq.len() / 2 * out_pad * 2`,
+        /// `out_pad` a multiple of 32 and `acc.len() >= out_pad`.
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2")]
+        unsafe fn $name(xq: &[i16], w: &[$t], out_pad: usize, acc: &mut [i32]) {
+            use std::arch::x86_64::*;
+            debug_assert!(xq.len().is_multiple_of(2) && w.len() == xq.len() / 2 * out_pad * 2);
+            debug_assert!(out_pad.is_multiple_of(BLOCK) && acc.len() >= out_pad);
+            let load: unsafe fn(*const $t) -> __m256i = $load;
+            let pairs = xq.len() / 2;
+            let mut row = w.as_ptr();
+            // SAFETY (all pointer reads below): the pairs read are inside `xq`, and `row` walks the
+            // 64 weights of each (block of 32 columns, pair) in order, `pairs * out_pad / 32` of
+            // them: all of `w` (the function's contract).
+            let pair = |p: usize| unsafe { _mm256_set1_epi32((xq.as_ptr().add(2 * p) as *const i32).read_unaligned()) };
+            for o in (0..out_pad).step_by(BLOCK) {
+                let mut a = [_mm256_setzero_si256(); 4];
+                let mut p = 0;
+                while p + 2 <= pairs {
+                    let (x0, x1) = (pair(p), pair(p + 1));
+                    for (k, ak) in a.iter_mut().enumerate() {
+                        let m0 = _mm256_madd_epi16(x0, unsafe { load(row.add(16 * k)) });
+                        let m1 = _mm256_madd_epi16(x1, unsafe { load(row.add(BLOCK * 2 + 16 * k)) });
+                        *ak = _mm256_add_epi32(*ak, _mm256_add_epi32(m0, m1));
+                    }
+                    row = unsafe { row.add(BLOCK * 4) };
+                    p += 2;
+                }
+                if p < pairs {
+                    let xp = pair(p);
+                    for (k, ak) in a.iter_mut().enumerate() {
+                        *ak = _mm256_add_epi32(*ak, _mm256_madd_epi16(xp, unsafe { load(row.add(16 * k)) }));
+                    }
+                    row = unsafe { row.add(BLOCK * 2) };
+                }
+                for (k, ak) in a.iter().enumerate() {
+                    // SAFETY: o + 8k + 8 <= out_pad <= acc.len().
+                    unsafe { _mm256_storeu_si256(acc.as_mut_ptr().add(o + 8 * k) as *mut __m256i, *ak) };
+                }
             }
-            row = unsafe { row.add(BLOCK * 4) };
-            p += 2;
         }
-        if p < pairs {
-            // SAFETY: as above, for the last pair.
-            let xp = unsafe { _mm256_set1_epi32((xq.as_ptr().add(2 * p) as *const i32).read_unaligned()) };
-            for (k, ak) in a.iter_mut().enumerate() {
-                let v = unsafe { _mm_loadu_si128(row.add(16 * k) as *const __m128i) };
-                *ak = _mm256_add_epi32(*ak, _mm256_madd_epi16(xp, _mm256_cvtepi8_epi16(v)));
-            }
-            row = unsafe { row.add(BLOCK * 2) };
-        }
-        for (k, ak) in a.iter().enumerate() {
-            // SAFETY: o + 8k + 8 <= out_pad <= acc.len().
-            unsafe { _mm256_storeu_si256(acc.as_mut_ptr().add(o + 8 * k) as *mut __m256i, *ak) };
-        }
-    }
+    };
 }
 
-/// [`gemv8_avx2`] for 16-bit weights.
+/// 16 int8 weights widened to 16 bits.
 ///
 /// # Safety
-/// As [`gemv8_avx2`].
+/// AVX2, and 16 readable bytes at `p`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn gemv16_avx2(xq: &[i16], w: &[i16], out_pad: usize, acc: &mut [i32]) {
+#[inline]
+unsafe fn load_i8x16(p: *const i8) -> std::arch::x86_64::__m256i {
     use std::arch::x86_64::*;
-    debug_assert!(xq.len().is_multiple_of(2) && w.len() == xq.len() / 2 * out_pad * 2);
-    debug_assert!(out_pad.is_multiple_of(BLOCK) && acc.len() >= out_pad);
-    let pairs = xq.len() / 2;
-    let mut row = w.as_ptr();
-    for o in (0..out_pad).step_by(BLOCK) {
-        let mut a = [_mm256_setzero_si256(); 4];
-        for p in 0..pairs {
-            // SAFETY: as in `gemv8_avx2`, with 16 weights (32 bytes) per register.
-            let xp = unsafe { _mm256_set1_epi32((xq.as_ptr().add(2 * p) as *const i32).read_unaligned()) };
-            for (k, ak) in a.iter_mut().enumerate() {
-                let v = unsafe { _mm256_loadu_si256(row.add(16 * k) as *const __m256i) };
-                *ak = _mm256_add_epi32(*ak, _mm256_madd_epi16(xp, v));
-            }
-            row = unsafe { row.add(BLOCK * 2) };
-        }
-        for (k, ak) in a.iter().enumerate() {
-            // SAFETY: o + 8k + 8 <= out_pad <= acc.len().
-            unsafe { _mm256_storeu_si256(acc.as_mut_ptr().add(o + 8 * k) as *mut __m256i, *ak) };
-        }
-    }
+    // SAFETY: the caller's contract.
+    unsafe { _mm256_cvtepi8_epi16(_mm_loadu_si128(p as *const __m128i)) }
 }
+
+/// 16 16-bit weights.
+///
+/// # Safety
+/// AVX2, and 32 readable bytes at `p`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn load_i16x16(p: *const i16) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    // SAFETY: the caller's contract.
+    unsafe { _mm256_loadu_si256(p as *const __m256i) }
+}
+
+gemv_avx2!(
+    /// [`gemv`] of int8 weights with AVX2.
+    gemv8_avx2, i8, load_i8x16
+);
+gemv_avx2!(
+    /// [`gemv`] of 16-bit weights with AVX2.
+    gemv16_avx2, i16, load_i16x16
+);
 
 /// LayerNorm of one row into `y`.
 #[inline(always)]
