@@ -7,7 +7,10 @@
 
 use candle_core::{DType, Device, Module, Result, Tensor, Var};
 use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder, VarMap};
-use models::tokenizer::features::{FEATURES_PER_TOKEN, MAX_FEATURES, TEMPO_FEATURES, feature_ids, feature_rows};
+use models::tokenizer::features::{
+    FEATURES_PER_TOKEN, MAX_FEATURES, TEMPO_FEATURES, feature_ids, feature_rows, relative_class,
+};
+use models::tokenizer::{Token, Vocab};
 use serde::{Deserialize, Serialize};
 
 /// Network shape. Written into every run folder and checkpoint, and into the package manifest.
@@ -45,6 +48,13 @@ pub struct ModelConfig {
     /// `tempo_feature`): a tag otherwise reaches the network as one header token.
     #[serde(default)]
     pub style_feature: bool,
+    /// The relative-pitch head (needs `features`): a Linear from the final hidden state to the
+    /// twelve intervals above the root of the chord in force, whose value for each pitch's interval
+    /// ([`models::tokenizer::features::relative_class`]) is added to that pitch's logit. The tied
+    /// output projection must learn a chord tone in each of the twelve keys separately; this head
+    /// learns "the third of the chord" once.
+    #[serde(default)]
+    pub relative_pitch: bool,
 }
 
 fn default_rope_base() -> f64 {
@@ -56,6 +66,10 @@ fn default_rope_span() -> usize {
 fn default_vocab() -> usize {
     models::tokenizer::VOCAB_SIZE as usize
 }
+
+/// Outputs of the relative-pitch head: the intervals above the chord root (the thirteenth class of
+/// [`models::tokenizer::features::relative_class`], no chord, adds nothing).
+pub const RELATIVE: usize = 12;
 
 /// LayerNorm epsilon, shared with the export.
 pub const LN_EPS: f64 = 1e-5;
@@ -98,6 +112,10 @@ impl ModelConfig {
             "style_feature needs tempo_feature = true"
         );
         anyhow::ensure!(
+            self.features || !self.relative_pitch,
+            "relative_pitch needs features = true (it reads the chord in force)"
+        );
+        anyhow::ensure!(
             self.vocab == models::tokenizer::VOCAB_SIZE as usize,
             "vocab {} does not match the tokenizer's {}",
             self.vocab,
@@ -127,7 +145,12 @@ impl ModelConfig {
         } else {
             0
         };
-        self.vocab * d + features + self.layers * per_layer + 2 * d
+        let relative = if self.relative_pitch {
+            RELATIVE * d + RELATIVE
+        } else {
+            0
+        };
+        self.vocab * d + features + self.layers * per_layer + 2 * d + relative
     }
 }
 
@@ -159,6 +182,8 @@ pub struct Transformer {
     pub blocks: Vec<Block>,
     /// Final norm.
     pub ln_f: LayerNorm,
+    /// The relative-pitch head `[12, d]`, when the config asks for it.
+    pub rel: Option<Linear>,
     /// Rotary cos table `[max_positions, head_dim / 2]`.
     pub cos: Tensor,
     /// Rotary sin table.
@@ -248,6 +273,11 @@ impl Transformer {
             });
         }
         let ln_f = layer_norm(d, vb.pp("ln_f"))?;
+        let rel = if cfg.relative_pitch {
+            Some(linear(d, RELATIVE, std, vb.pp("rel"))?)
+        } else {
+            None
+        };
         let (cos, sin) = rope_tables(cfg, cfg.max_positions(), vb.device())?;
         Ok(Transformer {
             cfg: cfg.clone(),
@@ -255,6 +285,7 @@ impl Transformer {
             feat,
             blocks,
             ln_f,
+            rel,
             cos,
             sin,
         })
@@ -356,12 +387,37 @@ impl Transformer {
         }
         let x = ln(&x, &self.ln_f)?;
         let (b, n, d) = x.dims3()?;
-        let logits = x
-            .reshape((b * n, d))?
-            .matmul(&self.embed.embeddings().t()?)?
-            .reshape((b, n, self.cfg.vocab))?;
-        Ok((logits, present))
+        let x = x.reshape((b * n, d))?;
+        let mut logits = x.matmul(&self.embed.embeddings().t()?)?;
+        if let Some(rel) = &self.rel {
+            let f = feats.ok_or_else(|| candle_core::Error::Msg("this model needs context features".into()))?;
+            logits = add_relative_pitch(&logits, &lin(&x, rel)?, f)?;
+        }
+        Ok((logits.reshape((b, n, self.cfg.vocab))?, present))
     }
+}
+
+/// The relative-pitch head's values `rel` `[rows, 12]` added to the pitch logits of `logits`
+/// `[rows, vocab]`, each by its interval above the root of the row's chord (`feats` `[b, n, f]`,
+/// the chord first); rows without a chord are unchanged.
+fn add_relative_pitch(logits: &Tensor, rel: &Tensor, feats: &Tensor) -> Result<Tensor> {
+    let (rows, v) = logits.dims2()?;
+    let dev = logits.device();
+    let chords = feats
+        .narrow(2, 0, 1)?
+        .flatten_all()?
+        .to_dtype(DType::U32)?
+        .to_vec1::<u32>()?;
+    let idx: Vec<u32> = chords
+        .iter()
+        .flat_map(|&c| (0..128u8).map(move |p| relative_class(c, p) as u32))
+        .collect();
+    let idx = Tensor::from_vec(idx, (rows, 128), dev)?;
+    let padded = Tensor::cat(&[rel, &Tensor::zeros((rows, 1), rel.dtype(), dev)?], 1)?;
+    let add = padded.gather(&idx, 1)?;
+    let pb = Vocab::id(Token::Pitch(0)) as usize;
+    let add = add.pad_with_zeros(1, pb, v - pb - 128)?;
+    logits + add
 }
 
 /// Context features `[b, t, count]` (u32) of every row of `ids` `[b, t]`, each row read from a
@@ -430,6 +486,7 @@ pub fn sorted_vars(vm: &VarMap) -> Vec<(String, Var)> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     pub(crate) fn tiny() -> ModelConfig {
         ModelConfig {
@@ -444,6 +501,7 @@ pub(crate) mod tests {
             features: true,
             tempo_feature: true,
             style_feature: false,
+            relative_pitch: true,
         }
     }
 
@@ -485,6 +543,48 @@ pub(crate) mod tests {
             .to_scalar::<f32>()
             .unwrap();
         assert!(diff < 1e-4, "{diff}");
+    }
+
+    #[test]
+    fn the_relative_head_adds_by_the_interval_above_the_chord_root() {
+        let dev = Device::Cpu;
+        let (m, vm) = Transformer::init(&tiny(), &dev).unwrap();
+        seeded_init(&vm, &tiny(), 3).unwrap();
+        let vars: HashMap<String, Var> = sorted_vars(&vm).into_iter().collect();
+        let bias: Vec<f32> = (0..RELATIVE).map(|i| i as f32 + 1.0).collect();
+        vars["rel.weight"]
+            .set(&vars["rel.weight"].as_tensor().zeros_like().unwrap())
+            .unwrap();
+        // BAR POS:0, then D7 (ROOT:D QUAL:Dom7), then POS:12.
+        let d7 = [
+            Vocab::id(Token::Bar),
+            Vocab::id(Token::Pos(0)),
+            Vocab::id(Token::ChordRoot(2)),
+            Vocab::id(Token::ChordQual(models::chord::ChordQuality::Dom7)),
+            Vocab::id(Token::Pos(12)),
+        ];
+        let ids = Tensor::new(&d7[..], &dev).unwrap().unsqueeze(0).unwrap();
+        let logits = |b: &[f32]| {
+            vars["rel.bias"].set(&Tensor::new(b, &dev).unwrap()).unwrap();
+            m.forward(&ids).unwrap().squeeze(0).unwrap().to_vec2::<f32>().unwrap()
+        };
+        let (with, without) = (logits(&bias), logits(&[0.0; RELATIVE]));
+        let pb = Vocab::id(Token::Pitch(0)) as usize;
+        for (row, (a, b)) in with.iter().zip(&without).enumerate() {
+            for (v, (x, y)) in a.iter().zip(b).enumerate() {
+                // No chord before the QUAL (rows 0-2); D7 from it on: pitch p gets bias[(p - 2) % 12].
+                let want = if row >= 3 && (pb..pb + 128).contains(&v) {
+                    bias[(v - pb + 10) % 12]
+                } else {
+                    0.0
+                };
+                assert!(
+                    (x - y - want).abs() < 1e-4,
+                    "row {row} id {v}: {} against {want}",
+                    x - y
+                );
+            }
+        }
     }
 
     #[test]

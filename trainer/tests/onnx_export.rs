@@ -97,8 +97,9 @@ fn the_fused_graph_is_exported_where_the_shape_allows() {
     let m = build_graph(&tiny_fused_config(), &w, Precision::Int8, Graph::Fused).unwrap();
     let nodes = &m.graph.as_ref().unwrap().node;
     assert!(nodes.iter().any(|n| n.op_type == "GroupQueryAttention"));
-    // No cache copies: no Concat, and the only Transpose is the tied output projection's, of an
-    // initializer (folded into a constant when the session loads).
+    // No cache copies: no Concat, and the only Transposes are the output projections' (the tied
+    // embedding's and the relative-pitch head's), of initializers (folded into constants when the
+    // session loads).
     let inits: Vec<&str> = m
         .graph
         .as_ref()
@@ -109,7 +110,7 @@ fn the_fused_graph_is_exported_where_the_shape_allows() {
         .collect();
     assert!(!nodes.iter().any(|n| n.op_type == "Concat"));
     let transposes: Vec<_> = nodes.iter().filter(|n| n.op_type == "Transpose").collect();
-    assert!(transposes.len() <= 1 && transposes.iter().all(|n| inits.contains(&n.input[0].as_str())));
+    assert!(transposes.len() <= 2 && transposes.iter().all(|n| inits.contains(&n.input[0].as_str())));
     if skip_without_ort() {
         return;
     }
@@ -380,6 +381,65 @@ fn int8_drift(cfg: &ModelConfig, graph: Graph) {
     assert!(kl <= 0.02, "mean KL {kl}");
 }
 
+/// The relative-pitch head in each graph: with its weight zero and a distinct bias per interval,
+/// the logits with the head minus those without are that bias at every pitch, by the pitch's
+/// interval above the root of the chord the features say is in force, and nothing elsewhere.
+#[test]
+fn every_graph_adds_the_relative_head_by_the_interval_above_the_root() {
+    if skip_without_ort() {
+        return;
+    }
+    let cfg = tiny_fused_config();
+    let (_, mut params) = tiny_model_with(&cfg, 13);
+    let bias: Vec<f32> = (0..12).map(|i| 0.5 + i as f32).collect();
+    params.insert("rel.weight".into(), params["rel.weight"].zeros_like().unwrap());
+    let without = {
+        let mut p = params.clone();
+        p.insert(
+            "rel.bias".into(),
+            Tensor::zeros(12, candle_core::DType::F32, &Device::Cpu).unwrap(),
+        );
+        p
+    };
+    params.insert("rel.bias".into(), Tensor::new(bias.as_slice(), &Device::Cpu).unwrap());
+    let ids = synthetic_ids(3, 4);
+    let ids = &ids[..ids.len().min(60)];
+    let chords: Vec<u32> = models::tokenizer::features::feature_ids(ids, 1);
+    assert!(
+        chords.iter().any(|&c| c > 0) && chords[0] == 0,
+        "the stream must start without a chord and reach one"
+    );
+    let v = VOCAB_SIZE as usize;
+    let pb = models::tokenizer::Vocab::id(models::tokenizer::Token::Pitch(0)) as usize;
+    for (graph, prec) in [
+        (Graph::Legacy, Precision::Fp32),
+        (Graph::Fused, Precision::Fp32),
+        (Graph::Kernel, Precision::Int8),
+    ] {
+        let logits = |p: &std::collections::HashMap<String, Tensor>| {
+            OnnxModel::from_bytes(&onnx_graph(&cfg, p, prec, graph), spec_for(&cfg))
+                .unwrap()
+                .forward(ids)
+                .unwrap()
+        };
+        let (a, b) = (logits(&params), logits(&without));
+        for (row, &chord) in chords.iter().enumerate() {
+            for id in 0..v {
+                let want = if (pb..pb + 128).contains(&id) && chord > 0 {
+                    bias[models::tokenizer::features::relative_class(chord, (id - pb) as u8)]
+                } else {
+                    0.0
+                };
+                let got = a[row * v + id] - b[row * v + id];
+                assert!(
+                    (got - want).abs() < 1e-3,
+                    "{graph:?} row {row} id {id}: {got} against {want}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn weights_read_back_from_the_fp32_graph() {
     let (_, params) = tiny_model(3);
@@ -423,7 +483,10 @@ fn weights_read_back_from_the_int8_graph_within_half_a_step() {
         let b = &back[n];
         assert_eq!(b.dims(), t.dims(), "{n}");
         let d = tensor_max_abs_diff(b, t);
-        if n.ends_with(".weight") && t.dims().len() == 2 && !n.starts_with("embed.") && !n.starts_with("feat.") {
+        if n.ends_with(".weight")
+            && t.dims().len() == 2
+            && !["embed.", "feat.", "rel."].iter().any(|p| n.starts_with(p))
+        {
             // Per output row of the candle weight: half a step of that row's scale.
             let max = t.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
             assert!(d > 0.0 && d <= max / 127.0 * 0.5 + 1e-6, "{n}: {d}");

@@ -129,6 +129,6 @@ pub fn build_fused_model(cfg: &ModelConfig, w: &Weights, prec: Precision) -> any
         Some(m) => skip_layer_norm(&mut g, w, &x, &m, "ln_f")?.0,
         None => layer_norm(&mut g, w, &x, "ln_f")?,
     };
-    lm_head(&mut g, &xf, &emb);
+    lm_head(&mut g, w, cfg, &xf, &emb)?;
     model_proto(g, cfg, true)
 }

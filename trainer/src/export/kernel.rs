@@ -19,8 +19,8 @@ use models::runtime::{SEQLENS_INPUT, TOTAL_LEN_INPUT};
 use models::tokenizer::features::FEATURE_INPUT;
 
 use super::{
-    Precision, Weights, declare_counts, declare_io, fused, get, model_proto, quantize_columns, rope_initializers,
-    transpose,
+    Precision, Weights, declare_counts, declare_io, fused, get, model_proto, quantize_columns, relative_initializers,
+    rope_initializers, transpose,
 };
 use crate::model::{LN_EPS, ModelConfig};
 use crate::onnx::{Attr, GraphBuilder, ModelProto, OperatorSetIdProto, dtype};
@@ -140,10 +140,16 @@ pub fn build_kernel_model(cfg: &ModelConfig, w: &Weights, prec: Precision) -> an
     }
     // The head: the final norm and the tied projection (the kernel quantizes the embedding).
     let [lnw, lnb] = norm(&mut g, w, "ln_f")?;
+    let [rw, rb] = if cfg.relative_pitch {
+        relative_initializers(&mut g, w)?
+    } else {
+        [String::new(), String::new()]
+    };
+    let rel_feats = if cfg.relative_pitch { FEATURE_INPUT } else { "" };
     g.op_outs(
         layer_op::DOMAIN,
         layer_op::HEAD_OP,
-        &[&x, &lnw, &lnb, &emb],
+        &[&x, &lnw, &lnb, &emb, rel_feats, &rw, &rb],
         &[&io.logits],
         vec![("epsilon", Attr::F(LN_EPS as f32))],
     );

@@ -23,8 +23,8 @@ use anyhow::Context;
 use candle_core::{Device, Tensor};
 use models::Role;
 use models::package::{MANIFEST_FORMAT, Manifest, ModelKind, OnnxIo, Package};
-use models::tokenizer::Vocab;
-use models::tokenizer::features::FEATURE_INPUT;
+use models::tokenizer::features::{CHORD_ROWS, FEATURE_INPUT, relative_class};
+use models::tokenizer::{Token, Vocab};
 
 use crate::model::{LN_EPS, ModelConfig, rope_tables};
 use crate::onnx::{Attr, Dim, GraphBuilder, ModelProto, OperatorSetIdProto, StringStringEntryProto, dtype, value_info};
@@ -394,7 +394,7 @@ pub fn build_legacy_model(cfg: &ModelConfig, w: &Weights, prec: Precision) -> an
         x = g.op("Add", &[&x, &m], vec![]);
     }
     let x = layer_norm(&mut g, w, &x, "ln_f")?;
-    lm_head(&mut g, &x, &emb);
+    lm_head(&mut g, w, cfg, &x, &emb)?;
     model_proto(g, cfg, prec == Precision::Int8)
 }
 
@@ -403,10 +403,60 @@ pub fn build_legacy_model(cfg: &ModelConfig, w: &Weights, prec: Precision) -> an
 /// the drums (width 128) top-1 agreement 89.7 % and mean KL 0.0079 with it quantized, 96.6 % and
 /// 0.0015 with it in fp32 (models/README.md, "The int8 graph plays louder than its network"),
 /// and at this size an fp32 MatMul runs as fast as the int8 one.
-fn lm_head(g: &mut GraphBuilder, x: &str, emb: &str) {
+///
+/// With the relative-pitch head ([`ModelConfig::relative_pitch`]) the projection's logits get the
+/// head's values, in primitive operators: `r = x rel^T + b` `[b, n, 12]`, padded with a zero for
+/// "no chord"; each row's class table (the root of the chord feature, then `(p - root) mod 12`
+/// per pitch, [`models::tokenizer::features::relative_class`]) picks `r` for each of the 128
+/// pitches (GatherElements), which pad to the vocabulary's width at the `PITCH` ids and add.
+fn lm_head(g: &mut GraphBuilder, w: &Weights, cfg: &ModelConfig, x: &str, emb: &str) -> anyhow::Result<()> {
     let io = OnnxIo::default();
     let et = g.op("Transpose", &[emb], vec![("perm", Attr::Is(vec![1, 0]))]);
-    g.op_outs("", "MatMul", &[x, &et], &[&io.logits], vec![]);
+    if !cfg.relative_pitch {
+        g.op_outs("", "MatMul", &[x, &et], &[&io.logits], vec![]);
+        return Ok(());
+    }
+    let base = g.op("MatMul", &[x, &et], vec![]);
+    let [rw, rb] = relative_initializers(g, w)?;
+    let rt = g.op("Transpose", &[&rw], vec![("perm", Attr::Is(vec![1, 0]))]);
+    let r = g.op("MatMul", &[x, &rt], vec![]);
+    let r = g.op("Add", &[&r, &rb], vec![]);
+    let pad13 = g.init_i64("c.rel_pad", &[6], &[0, 0, 0, 0, 0, 1]);
+    let r = g.op("Pad", &[&r, &pad13], vec![]);
+    let i0 = g.init_i64("c.rel_i0", &[], &[0]);
+    let chord = g.op("Gather", &[FEATURE_INPUT, &i0], vec![("axis", Attr::I(2))]);
+    let roots: Vec<i64> = (0..CHORD_ROWS as u32)
+        .map(|c| match relative_class(c, 0) {
+            12 => 12,
+            k => ((12 - k) % 12) as i64,
+        })
+        .collect();
+    let roots = g.init_i64("c.rel_roots", &[CHORD_ROWS], &roots);
+    let root = g.op("Gather", &[&roots, &chord], vec![("axis", Attr::I(0))]);
+    // Row `root` (12: no chord) of the class table, one class per pitch.
+    let classes: Vec<i64> = (0..13)
+        .flat_map(|root: i64| (0..128i64).map(move |p| if root == 12 { 12 } else { (p - root).rem_euclid(12) }))
+        .collect();
+    let classes = g.init_i64("c.rel_classes", &[13, 128], &classes);
+    let idx = g.op("Gather", &[&classes, &root], vec![("axis", Attr::I(0))]);
+    let add = g.op("GatherElements", &[&r, &idx], vec![("axis", Attr::I(2))]);
+    let pb = Vocab::id(Token::Pitch(0)) as i64;
+    let after = cfg.vocab as i64 - pb - 128;
+    let padv = g.init_i64("c.rel_padv", &[6], &[0, 0, pb, 0, 0, after]);
+    let add = g.op("Pad", &[&add, &padv], vec![]);
+    g.op_outs("", "Add", &[&base, &add], &[&io.logits], vec![]);
+    Ok(())
+}
+
+/// The relative-pitch head's weight `[12, d]` and bias `[12]` as fp32 initializers (every
+/// precision: twelve products a row).
+fn relative_initializers(g: &mut GraphBuilder, w: &Weights) -> anyhow::Result<[String; 2]> {
+    let (ws, wd) = get(w, "rel.weight")?;
+    let (_, bd) = get(w, "rel.bias")?;
+    Ok([
+        g.init_f32("rel.weight", ws, wd),
+        g.init_f32("rel.bias", &[bd.len()], bd),
+    ])
 }
 
 /// Wraps a built graph in a model: opsets (`com.microsoft` when `contrib`) and the config.
@@ -472,6 +522,7 @@ pub fn read_onnx_weights(bytes: &[u8]) -> anyhow::Result<(ModelConfig, HashMap<S
         let keep = t.name.starts_with("blocks.")
             || t.name.starts_with("embed.")
             || t.name.starts_with("feat.")
+            || t.name.starts_with("rel.")
             || t.name.starts_with("ln_f.");
         if !keep {
             continue;

@@ -220,6 +220,7 @@ pub fn default_config() -> TrainConfig {
             features: true,
             tempo_feature: false,
             style_feature: false,
+            relative_pitch: false,
         },
         train: TrainParams::default(),
     }
@@ -301,14 +302,16 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
                 // The package's shape, plus context features and a longer context when a config
                 // file asks for them (no weight depends on the context: rotary positions extend,
                 // and the exported tables cover the new length).
-                let (features, tempo, style, context) = (
+                let (features, tempo, style, relative, context) = (
                     cfg.model.features,
                     cfg.model.tempo_feature,
                     cfg.model.style_feature,
+                    cfg.model.relative_pitch,
                     cfg.model.context,
                 );
                 cfg.model = model_cfg;
-                cfg.model.features |= features || tempo || style;
+                cfg.model.relative_pitch |= relative;
+                cfg.model.features |= features || tempo || style || relative;
                 cfg.model.tempo_feature |= tempo || style;
                 cfg.model.style_feature |= style;
                 if args.config.is_some() {

@@ -1,17 +1,24 @@
 //! `ai.sideman:DecoderHead`: the final LayerNorm and the output projection of the kernel graph.
 //!
 //! Inputs: `x` `[1, t, d]` f32; the norm's weight and bias `[d]`; the tied embedding `[vocab, d]`
-//! f32 (the initializer the input embedding gathers from). Output: the logits `[1, t, vocab]`.
+//! f32 (the initializer the input embedding gathers from); for a model with the relative-pitch
+//! head, `feature_ids` `[1, t, f]` int64 and the head's weight `[12, d]` and bias `[12]` f32
+//! (optional, all three or none). Output: the logits `[1, t, vocab]`.
 //! The kernel quantizes the embedding to 12 bits per vocabulary row when the session is created
 //! and runs the projection as the layers run theirs (`kernels::PackedLinear::new_wide`): int8
 //! there flipped near-tied top tokens (the drums' top-1 agreement with fp32 97.1 %, against
 //! 100 % with it wider).
+//!
+//! The relative-pitch head (fp32, twelve products a row) adds to each `PITCH` logit the head's value
+//! for that pitch's interval above the root of the row's chord (the first feature id;
+//! [`crate::tokenizer::features::relative_class`]); rows without a chord are left alone.
 
 use ort::operator::{ComputeContext, Kernel, KernelContext, Operator, OperatorInput, OperatorOutput};
 use ort::value::TensorElementType;
 
 use super::kernels::{self, PackedLinear};
 use super::{constant, err, raw};
+use crate::tokenizer::features::relative_class;
 
 /// The operator's name.
 pub const HEAD_OP: &str = "DecoderHead";
@@ -27,10 +34,15 @@ impl Operator for DecoderHeadOp {
     }
 
     fn inputs(&self) -> impl IntoIterator<Item = OperatorInput> {
-        (0..4).map(|i| {
-            let _ = i;
-            OperatorInput::required(TensorElementType::Float32)
-        })
+        [
+            OperatorInput::required(TensorElementType::Float32),
+            OperatorInput::required(TensorElementType::Float32),
+            OperatorInput::required(TensorElementType::Float32),
+            OperatorInput::required(TensorElementType::Float32),
+            OperatorInput::optional(TensorElementType::Int64),
+            OperatorInput::optional(TensorElementType::Float32),
+            OperatorInput::optional(TensorElementType::Float32),
+        ]
     }
 
     fn outputs(&self) -> impl IntoIterator<Item = OperatorOutput> {
@@ -57,7 +69,20 @@ impl Operator for DecoderHeadOp {
             }
         }
         let proj = PackedLinear::new_wide(&wt, d, vocab, &vec![0.0; vocab]).map_err(err)?;
+        let relative = match (constant::<f32>(ctx, 5), constant::<f32>(ctx, 6)) {
+            (Ok((ws, w)), Ok((_, b))) => {
+                if ws[..] != [RELATIVE as i64, d as i64] || b.len() != RELATIVE {
+                    return Err(err(format!("the relative-pitch head has shape {ws:?}, not [12, {d}]")));
+                }
+                if vocab < pitch_base() + 128 {
+                    return Err(err(format!("a vocabulary of {vocab} has no pitch tokens")));
+                }
+                Some((w, b))
+            }
+            _ => None,
+        };
         Ok(HeadKernel {
+            relative,
             eps,
             norm: (w, b),
             proj,
@@ -71,6 +96,8 @@ impl Operator for DecoderHeadOp {
 
 /// The head's packed weights and scratch.
 pub struct HeadKernel {
+    /// The relative-pitch head's weight `[12, d]` and bias.
+    relative: Option<(Vec<f32>, Vec<f32>)>,
     eps: f32,
     norm: (Vec<f32>, Vec<f32>),
     proj: PackedLinear,
@@ -80,14 +107,36 @@ pub struct HeadKernel {
     acc: Vec<i32>,
 }
 
+/// Outputs of the relative-pitch head.
+const RELATIVE: usize = 12;
+/// The id of `PITCH:0`.
+fn pitch_base() -> usize {
+    crate::tokenizer::Vocab::id(crate::tokenizer::Token::Pitch(0)) as usize
+}
+
 crate::simd_kernel! {
-    /// The norm and the projection of every row of `x` into `y`.
-    fn head(k: &mut HeadKernel, x: &[f32], y: &mut [f32]) {
+    /// The norm and the projection of every row of `x` into `y`; with `chords` (one feature id a
+    /// row), the relative-pitch head.
+    fn head(k: &mut HeadKernel, x: &[f32], y: &mut [f32], chords: Option<(&[i64], usize)>) {
         let (d, v) = (k.proj.inp(), k.proj.out());
         k.row.resize(d, 0.0);
-        for (xr, yr) in x.chunks_exact(d).zip(y.chunks_exact_mut(v)) {
+        for (r, (xr, yr)) in x.chunks_exact(d).zip(y.chunks_exact_mut(v)).enumerate() {
             kernels::layer_norm(xr, &k.norm.0, &k.norm.1, k.eps, &mut k.row);
             k.proj.apply(&k.row, yr, &mut k.xq, &mut k.acc, k.avx2);
+            if let (Some((w, b)), Some((f, n))) = (&k.relative, chords) {
+                let chord = u32::try_from(f[r * n]).unwrap_or(0);
+                if relative_class(chord, 0) == RELATIVE {
+                    continue;
+                }
+                let mut rel = [0f32; RELATIVE];
+                for (o, (wr, &bias)) in rel.iter_mut().zip(w.chunks_exact(d).zip(b)) {
+                    *o = bias + wr.iter().zip(&k.row).map(|(a, b)| a * b).sum::<f32>();
+                }
+                let pb = pitch_base();
+                for (p, y) in yr[pb..pb + 128].iter_mut().enumerate() {
+                    *y += rel[relative_class(chord, p as u8)];
+                }
+            }
         }
     }
 }
@@ -108,7 +157,19 @@ impl Kernel for HeadKernel {
                 std::slice::from_raw_parts_mut(y.data as *mut f32, rows * self.proj.out()),
             )
         };
-        head(self, x, y);
+        let chords = match (&self.relative, raw::input_opt(ctx, 4)?) {
+            (Some(_), Some(f)) => {
+                if f.shape().len() != 3 || f.dims[0] * f.dims[1] != rows as i64 || f.dims[2] < 1 {
+                    return Err(err(format!("feature_ids has shape {:?}, not [batch, t, f]", f.shape())));
+                }
+                let n = f.dims[2] as usize;
+                // SAFETY: an int64 tensor (the declared type) of `rows * n` elements.
+                Some((unsafe { std::slice::from_raw_parts(f.data as *const i64, rows * n) }, n))
+            }
+            (Some(_), None) => return Err(err("the relative-pitch head needs feature_ids")),
+            _ => None,
+        };
+        head(self, x, y, chords);
         Ok(())
     }
 }
