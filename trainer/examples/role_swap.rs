@@ -66,6 +66,7 @@ fn main() -> anyhow::Result<()> {
         pieces: limit,
         bars: BARS,
         seed: 1,
+        draws: 1,
         fp32: false,
         knobs: Default::default(),
     };

@@ -194,6 +194,7 @@ fn measure(
             pieces: args.samples,
             bars: 16,
             seed: args.seed,
+            draws: 1,
             fp32: false,
             knobs: crate::report::Knobs::default(),
         };

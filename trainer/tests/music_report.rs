@@ -134,6 +134,7 @@ fn calibrated_sampling_reproduces_the_data() {
         pieces: 6,
         bars: 12,
         seed: 1,
+        draws: 1,
         fp32: false,
         knobs: report::Knobs::default(),
     };
@@ -164,4 +165,47 @@ fn calibrated_sampling_reproduces_the_data() {
     let back: BTreeMap<String, report::RoleReport> = serde_json::from_str(&json).unwrap();
     assert_eq!(back["lead"].pieces, 6);
     assert!(report::markdown(&r, Some(&back), "previous").contains("| notes per bar |"));
+}
+
+/// `draws` samples each piece that many times, each draw at its own seed: the report's sampled
+/// columns are then the mean of the one-draw reports at those seeds.
+#[test]
+fn draws_average_the_samples_of_each_piece() {
+    let dir = tempfile::tempdir().unwrap();
+    let seqs: Vec<Sequence> = (0..4).map(|i| lead(i, 8)).collect();
+    let pkg = markov_package(dir.path(), &seqs);
+    let at = |seed: u64, draws: usize| {
+        let settings = ReportSettings {
+            pieces: 4,
+            bars: 8,
+            seed,
+            draws,
+            fp32: false,
+            knobs: report::Knobs::default(),
+        };
+        report::build(&pkg, None, &seqs, &[], false, &settings)
+            .unwrap()
+            .remove("lead")
+            .unwrap()
+    };
+    let (first, second, both) = (at(1, 1), at(1 + report::DRAW_STRIDE, 1), at(1, 2));
+    assert_eq!((first.draws, both.draws), (1, 2));
+    // Notes a bar and the longest note are defined for every piece, so the means commute.
+    let mut differ = false;
+    for k in ["notes_per_bar", "longest_note"] {
+        for set in [
+            |r: &report::RoleReport| r.model.clone(),
+            |r: &report::RoleReport| r.calibration.clone(),
+        ] {
+            let (a, b, m) = (
+                first.value(&set(&first), k).unwrap(),
+                second.value(&set(&second), k).unwrap(),
+                both.value(&set(&both), k).unwrap(),
+            );
+            assert!((m - (a + b) / 2.0).abs() < 1e-9, "{k}: {m} against ({a} + {b}) / 2");
+            differ |= a != b;
+        }
+    }
+    assert!(differ, "the two seeds gave the same samples");
+    assert_eq!(both.human, first.human);
 }

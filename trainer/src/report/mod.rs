@@ -41,8 +41,10 @@ pub struct ReportSettings {
     pub pieces: usize,
     /// Bars per piece at most (from its start).
     pub bars: u32,
-    /// Sampling seed (piece `i` uses `seed + i`).
+    /// Sampling seed (piece `i` uses `seed + i`, its draw `d` `seed + i + DRAW_STRIDE * d`).
     pub seed: u64,
+    /// Samples of each piece (at least 1); a piece's sampled metrics are their mean.
+    pub draws: usize,
     /// Run the fp32 graph.
     pub fp32: bool,
     /// The user's settings of the "model" and "+harmony" columns: the plugin's defaults
@@ -88,6 +90,10 @@ pub const PLUGIN_SAMPLER: SamplerConfig = SamplerConfig {
     top_p: 0.95,
 };
 
+fn one() -> usize {
+    1
+}
+
 // JSON has no NaN: serde_json writes it as null, and these read null back as NaN.
 fn nan_f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
@@ -103,6 +109,10 @@ fn nan_vec<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
 fn nan_opt_vec<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<f64>>, D::Error> {
     Ok(Option::<Vec<Option<f64>>>::deserialize(d)?.map(|v| v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect()))
 }
+
+/// The seed distance between draws of one piece: beyond any piece count, so that no two samples
+/// of a report share a seed.
+pub const DRAW_STRIDE: u64 = 1 << 20;
 
 /// A relative difference beyond which a value is marked as off the human one.
 pub const OFF_BY: f64 = 0.10;
@@ -225,6 +235,9 @@ fn given_positions(tokens: &[Option<Token>]) -> Vec<Vec<u8>> {
 pub struct RoleReport {
     /// Pieces measured.
     pub pieces: usize,
+    /// Samples of each piece behind the sampled columns (reports written before draws: 1).
+    #[serde(default = "one")]
+    pub draws: usize,
     /// Metric keys, in order ([`metrics::PITCHED`] or [`metrics::DRUMS`]).
     pub metrics: Vec<String>,
     /// The human performances of those bars.
@@ -600,9 +613,22 @@ pub fn build(
         for (i, w) in ws.iter().enumerate() {
             let seed = settings.seed + i as u64;
             human.push(metrics::measure(&passage(w, &w.notes), drums));
+            // Each draw its own seed; the piece's value is the mean over its draws.
             let measure_sampled = |how: Sampling| -> anyhow::Result<Vec<f64>> {
-                let n = sample(load_model(pkg, settings.fp32)?, pkg, w, how, settings.knobs, seed)?;
-                Ok(metrics::measure(&passage(w, &n), drums))
+                let draws = (0..settings.draws.max(1) as u64)
+                    .map(|d| {
+                        let n = sample(
+                            load_model(pkg, settings.fp32)?,
+                            pkg,
+                            w,
+                            how,
+                            settings.knobs,
+                            seed + DRAW_STRIDE * d,
+                        )?;
+                        Ok(metrics::measure(&passage(w, &n), drums))
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                Ok(metrics::mean(&draws))
             };
             cal.push(measure_sampled(Sampling::Calibration)?);
             model.push(measure_sampled(Sampling::Model)?);
@@ -627,6 +653,7 @@ pub fn build(
             role.name().to_string(),
             RoleReport {
                 pieces: ws.len(),
+                draws: settings.draws.max(1),
                 metrics: keys,
                 human: metrics::mean(&human),
                 calibration: metrics::mean(&cal),
@@ -645,8 +672,13 @@ pub fn build(
 pub fn print(report: &BTreeMap<String, RoleReport>, bars: u32) {
     for (role, r) in report {
         println!(
-            "\n{role}: {} pieces, their first {bars} bars at most, over their own conditioning (* = more than {:.0} % off human)",
+            "\n{role}: {} pieces, their first {bars} bars at most, over their own conditioning{} (* = more than {:.0} % off human)",
             r.pieces,
+            if r.draws > 1 {
+                format!(", {} samples of each (the Markov column one)", r.draws)
+            } else {
+                String::new()
+            },
             OFF_BY * 100.0
         );
         let mut header = format!("{:<28} {:>8} {:>9} {:>9}", "metric", "human", "calibr.", "model");
