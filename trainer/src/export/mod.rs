@@ -23,7 +23,7 @@ use anyhow::Context;
 use candle_core::{Device, Tensor};
 use models::Role;
 use models::package::{MANIFEST_FORMAT, Manifest, ModelKind, OnnxIo, Package};
-use models::tokenizer::features::{CHORD_ROWS, FEATURE_INPUT, relative_class};
+use models::tokenizer::features::{CHORD_ROWS, FEATURE_INPUT, RELATIVE_CLASSES, relative_class};
 use models::tokenizer::{Token, Vocab};
 
 use crate::model::{LN_EPS, ModelConfig, rope_tables};
@@ -425,19 +425,21 @@ fn lm_head(g: &mut GraphBuilder, w: &Weights, cfg: &ModelConfig, x: &str, emb: &
     let r = g.op("Pad", &[&r, &pad13], vec![]);
     let i0 = g.init_i64("c.rel_i0", &[], &[0]);
     let chord = g.op("Gather", &[FEATURE_INPUT, &i0], vec![("axis", Attr::I(2))]);
+    // The chord feature's root (the class of pitch 0 is `-root mod 12`), or the no-chord row.
+    let none = (RELATIVE_CLASSES - 1) as i64;
     let roots: Vec<i64> = (0..CHORD_ROWS as u32)
-        .map(|c| match relative_class(c, 0) {
-            12 => 12,
-            k => ((12 - k) % 12) as i64,
+        .map(|c| match relative_class(c, 0) as i64 {
+            k if k == none => none,
+            k => (12 - k) % 12,
         })
         .collect();
     let roots = g.init_i64("c.rel_roots", &[CHORD_ROWS], &roots);
     let root = g.op("Gather", &[&roots, &chord], vec![("axis", Attr::I(0))]);
-    // Row `root` (12: no chord) of the class table, one class per pitch.
-    let classes: Vec<i64> = (0..13)
-        .flat_map(|root: i64| (0..128i64).map(move |p| if root == 12 { 12 } else { (p - root).rem_euclid(12) }))
+    // Row `root` (the last: no chord) of the class table, one class per pitch.
+    let classes: Vec<i64> = (0..=none)
+        .flat_map(|root| (0..128i64).map(move |p| if root == none { none } else { (p - root).rem_euclid(12) }))
         .collect();
-    let classes = g.init_i64("c.rel_classes", &[13, 128], &classes);
+    let classes = g.init_i64("c.rel_classes", &[RELATIVE_CLASSES, 128], &classes);
     let idx = g.op("Gather", &[&classes, &root], vec![("axis", Attr::I(0))]);
     let add = g.op("GatherElements", &[&r, &idx], vec![("axis", Attr::I(2))]);
     let pb = Vocab::id(Token::Pitch(0)) as i64;

@@ -18,7 +18,7 @@ use ort::value::TensorElementType;
 
 use super::kernels::{self, PackedLinear};
 use super::{constant, err, raw};
-use crate::tokenizer::features::relative_class;
+use crate::tokenizer::features::{RELATIVE_CLASSES, relative_class};
 
 /// The operator's name.
 pub const HEAD_OP: &str = "DecoderHead";
@@ -109,6 +109,8 @@ pub struct HeadKernel {
 
 /// Outputs of the relative-pitch head.
 const RELATIVE: usize = 12;
+/// The class [`relative_class`] gives every pitch when no chord is in force.
+const NO_CHORD: usize = RELATIVE_CLASSES - 1;
 /// The id of `PITCH:0`.
 fn pitch_base() -> usize {
     crate::tokenizer::Vocab::id(crate::tokenizer::Token::Pitch(0)) as usize
@@ -125,7 +127,7 @@ crate::simd_kernel! {
             k.proj.apply(&k.row, yr, &mut k.xq, &mut k.acc, k.avx2);
             if let (Some((w, b)), Some((f, n))) = (&k.relative, chords) {
                 let chord = u32::try_from(f[r * n]).unwrap_or(0);
-                if relative_class(chord, 0) == RELATIVE {
+                if relative_class(chord, 0) == NO_CHORD {
                     continue;
                 }
                 let mut rel = [0f32; RELATIVE];
