@@ -86,6 +86,27 @@ impl Note {
     }
 }
 
+/// Ends each note where a later note of the same key starts, as the plugin's scheduler does (a
+/// NoteOn of a sounding key first ends it: one key sounds once on a channel). A MIDI file cannot
+/// say which of two overlapping notes of one key a note-off ends (readers, this one included,
+/// end the oldest), so a part written this way reads back as it was played: a lead note of 2.5
+/// beats retriggered after one beat by a note of half a beat was read back as notes of 1 and 1.5.
+pub fn end_at_retrigger(notes: &mut [Note]) {
+    let mut order: Vec<usize> = (0..notes.len()).collect();
+    order.sort_by(|&a, &b| notes[a].start.total_cmp(&notes[b].start));
+    for (k, &i) in order.iter().enumerate() {
+        let next = order[k + 1..]
+            .iter()
+            .map(|&j| notes[j])
+            .find(|n| n.pitch == notes[i].pitch && n.start > notes[i].start);
+        if let Some(n) = next
+            && n.start < notes[i].end()
+        {
+            notes[i].duration = n.start - notes[i].start;
+        }
+    }
+}
+
 /// The onset of a conditioning note: what the user (or another track) played, and when.
 ///
 /// Conditioning carries onsets only, so that the plugin can insert a note the moment its NoteOn
@@ -280,6 +301,30 @@ impl Piece {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_retriggered_key_ends_the_note_that_sounds() {
+        let n = |start: f64, duration: f64, pitch: u8| Note {
+            start,
+            duration,
+            pitch,
+            velocity: 80,
+        };
+        // Out of order on purpose: 47 held 2.5 beats and struck again after one; 50 overlaps it
+        // (another key, untouched); the second 47 ends on its own, before the third.
+        let mut notes = vec![
+            n(119.0, 0.5, 47),
+            n(118.0, 2.5, 47),
+            n(118.5, 2.0, 50),
+            n(121.0, 0.5, 47),
+        ];
+        end_at_retrigger(&mut notes);
+        let got: Vec<(f64, f64, u8)> = notes.iter().map(|n| (n.start, n.duration, n.pitch)).collect();
+        assert_eq!(
+            got,
+            [(119.0, 0.5, 47), (118.0, 1.0, 47), (118.5, 2.0, 50), (121.0, 0.5, 47)]
+        );
+    }
 
     #[test]
     fn meter_maps_bars_and_beats_both_ways() {

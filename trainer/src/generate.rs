@@ -479,6 +479,8 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
         start: n.start - shift,
         ..*n
     }));
+    // The notes as the plugin plays them: a retriggered key ends the note that sounds.
+    models::music::end_at_retrigger(&mut part);
     let lead = Track {
         name: format!("Sideman {role}"),
         channel: if role.is_drums() { 9 } else { 0 },
