@@ -8,7 +8,7 @@
 use candle_core::{DType, Device, Module, Result, Tensor, Var};
 use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder, VarMap};
 use models::tokenizer::features::{
-    FEATURES_PER_TOKEN, MAX_FEATURES, TEMPO_FEATURES, feature_ids, feature_rows, relative_class,
+    FEATURES_PER_TOKEN, MAX_FEATURES, RELATIVE_INTERVALS, TEMPO_FEATURES, feature_ids, feature_rows, relative_class,
 };
 use models::tokenizer::{Token, Vocab};
 use serde::{Deserialize, Serialize};
@@ -66,10 +66,6 @@ fn default_rope_span() -> usize {
 fn default_vocab() -> usize {
     models::tokenizer::VOCAB_SIZE as usize
 }
-
-/// Outputs of the relative-pitch head: the intervals above the chord root (the thirteenth class of
-/// [`models::tokenizer::features::relative_class`], no chord, adds nothing).
-pub const RELATIVE: usize = 12;
 
 /// LayerNorm epsilon, shared with the export.
 pub const LN_EPS: f64 = 1e-5;
@@ -146,7 +142,7 @@ impl ModelConfig {
             0
         };
         let relative = if self.relative_pitch {
-            RELATIVE * d + RELATIVE
+            RELATIVE_INTERVALS * d + RELATIVE_INTERVALS
         } else {
             0
         };
@@ -274,7 +270,7 @@ impl Transformer {
         }
         let ln_f = layer_norm(d, vb.pp("ln_f"))?;
         let rel = if cfg.relative_pitch {
-            Some(linear(d, RELATIVE, std, vb.pp("rel"))?)
+            Some(linear(d, RELATIVE_INTERVALS, std, vb.pp("rel"))?)
         } else {
             None
         };
@@ -551,7 +547,7 @@ pub(crate) mod tests {
         let (m, vm) = Transformer::init(&tiny(), &dev).unwrap();
         seeded_init(&vm, &tiny(), 3).unwrap();
         let vars: HashMap<String, Var> = sorted_vars(&vm).into_iter().collect();
-        let bias: Vec<f32> = (0..RELATIVE).map(|i| i as f32 + 1.0).collect();
+        let bias: Vec<f32> = (0..RELATIVE_INTERVALS).map(|i| i as f32 + 1.0).collect();
         vars["rel.weight"]
             .set(&vars["rel.weight"].as_tensor().zeros_like().unwrap())
             .unwrap();
@@ -568,7 +564,7 @@ pub(crate) mod tests {
             vars["rel.bias"].set(&Tensor::new(b, &dev).unwrap()).unwrap();
             m.forward(&ids).unwrap().squeeze(0).unwrap().to_vec2::<f32>().unwrap()
         };
-        let (with, without) = (logits(&bias), logits(&[0.0; RELATIVE]));
+        let (with, without) = (logits(&bias), logits(&[0.0; RELATIVE_INTERVALS]));
         let pb = Vocab::id(Token::Pitch(0)) as usize;
         for (row, (a, b)) in with.iter().zip(&without).enumerate() {
             for (v, (x, y)) in a.iter().zip(b).enumerate() {

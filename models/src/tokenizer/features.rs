@@ -117,20 +117,28 @@ pub fn feature_ids(ids: &[u32], count: usize) -> Vec<u32> {
     ids.iter().flat_map(|&id| s.step(id).into_iter().take(count)).collect()
 }
 
-/// Classes of the relative-pitch head (models with `relative_pitch`): the twelve intervals above
-/// the chord's root, and a thirteenth for "no chord in force", whose value is always 0.
-pub const RELATIVE_CLASSES: usize = 13;
+/// Outputs of the relative-pitch head (models with `relative_pitch`): the intervals above the
+/// chord's root.
+pub const RELATIVE_INTERVALS: usize = 12;
+/// Classes of [`relative_class`]: the intervals, and a last one for "no chord in force", whose
+/// value is always 0.
+pub const RELATIVE_CLASSES: usize = RELATIVE_INTERVALS + 1;
+
+/// The root pitch class of the chord feature id `chord` (0 for none, else
+/// `1 + root * 16 + quality`), or `None` without a chord.
+pub fn chord_root(chord: u32) -> Option<u8> {
+    (chord != 0 && (chord as usize) < CHORD_ROWS).then(|| ((chord - 1) / 16) as u8)
+}
 
 /// The class of MIDI pitch `pitch` under the chord feature id `chord` (the first feature:
 /// 0 for none, else `1 + root * 16 + quality`): `(pitch - root) mod 12`, or 12 without a chord.
 /// A model with the relative-pitch head adds its value for this class to the pitch's logit, so a
 /// chord tone is the same output in every key.
 pub fn relative_class(chord: u32, pitch: u8) -> usize {
-    if chord == 0 || chord as usize >= CHORD_ROWS {
-        return RELATIVE_CLASSES - 1;
+    match chord_root(chord) {
+        Some(root) => (pitch as usize + 12 - root as usize) % 12,
+        None => RELATIVE_CLASSES - 1,
     }
-    let root = ((chord - 1) / 16) as usize;
-    (pitch as usize + 12 - root) % 12
 }
 
 /// The feature count of a graph input shaped `[batch, seq, count]`: 2, 3 or [`MAX_FEATURES`],

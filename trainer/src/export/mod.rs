@@ -23,7 +23,9 @@ use anyhow::Context;
 use candle_core::{Device, Tensor};
 use models::Role;
 use models::package::{MANIFEST_FORMAT, Manifest, ModelKind, OnnxIo, Package};
-use models::tokenizer::features::{CHORD_ROWS, FEATURE_INPUT, RELATIVE_CLASSES, relative_class};
+use models::tokenizer::features::{
+    CHORD_ROWS, FEATURE_INPUT, RELATIVE_CLASSES, RELATIVE_INTERVALS, chord_root, relative_class,
+};
 use models::tokenizer::{Token, Vocab};
 
 use crate::model::{LN_EPS, ModelConfig, rope_tables};
@@ -425,19 +427,20 @@ fn lm_head(g: &mut GraphBuilder, w: &Weights, cfg: &ModelConfig, x: &str, emb: &
     let r = g.op("Pad", &[&r, &pad13], vec![]);
     let i0 = g.init_i64("c.rel_i0", &[], &[0]);
     let chord = g.op("Gather", &[FEATURE_INPUT, &i0], vec![("axis", Attr::I(2))]);
-    // The chord feature's root (the class of pitch 0 is `-root mod 12`), or the no-chord row.
-    let none = (RELATIVE_CLASSES - 1) as i64;
+    // Each chord feature id's root, or the no-chord row (the last).
+    let none = RELATIVE_INTERVALS as u8;
     let roots: Vec<i64> = (0..CHORD_ROWS as u32)
-        .map(|c| match relative_class(c, 0) as i64 {
-            k if k == none => none,
-            k => (12 - k) % 12,
-        })
+        .map(|c| chord_root(c).unwrap_or(none) as i64)
         .collect();
     let roots = g.init_i64("c.rel_roots", &[CHORD_ROWS], &roots);
     let root = g.op("Gather", &[&roots, &chord], vec![("axis", Attr::I(0))]);
     // Row `root` (the last: no chord) of the class table, one class per pitch.
     let classes: Vec<i64> = (0..=none)
-        .flat_map(|root| (0..128i64).map(move |p| if root == none { none } else { (p - root).rem_euclid(12) }))
+        .flat_map(|root| {
+            // A chord id with this root (any quality), or none.
+            let chord = if root == none { 0 } else { 1 + root as u32 * 16 };
+            (0..128u8).map(move |p| relative_class(chord, p) as i64)
+        })
         .collect();
     let classes = g.init_i64("c.rel_classes", &[RELATIVE_CLASSES, 128], &classes);
     let idx = g.op("Gather", &[&classes, &root], vec![("axis", Attr::I(0))]);

@@ -18,7 +18,7 @@ use ort::value::TensorElementType;
 
 use super::kernels::{self, PackedLinear};
 use super::{constant, err, raw};
-use crate::tokenizer::features::{RELATIVE_CLASSES, relative_class};
+use crate::tokenizer::features::{RELATIVE_INTERVALS, relative_class};
 
 /// The operator's name.
 pub const HEAD_OP: &str = "DecoderHead";
@@ -71,7 +71,7 @@ impl Operator for DecoderHeadOp {
         let proj = PackedLinear::new_wide(&wt, d, vocab, &vec![0.0; vocab]).map_err(err)?;
         let relative = match (constant::<f32>(ctx, 5), constant::<f32>(ctx, 6)) {
             (Ok((ws, w)), Ok((_, b))) => {
-                if ws[..] != [RELATIVE as i64, d as i64] || b.len() != RELATIVE {
+                if ws[..] != [RELATIVE_INTERVALS as i64, d as i64] || b.len() != RELATIVE_INTERVALS {
                     return Err(err(format!("the relative-pitch head has shape {ws:?}, not [12, {d}]")));
                 }
                 if vocab < pitch_base() + 128 {
@@ -107,10 +107,6 @@ pub struct HeadKernel {
     acc: Vec<i32>,
 }
 
-/// Outputs of the relative-pitch head.
-const RELATIVE: usize = 12;
-/// The class [`relative_class`] gives every pitch when no chord is in force.
-const NO_CHORD: usize = RELATIVE_CLASSES - 1;
 /// The id of `PITCH:0`.
 fn pitch_base() -> usize {
     crate::tokenizer::Vocab::id(crate::tokenizer::Token::Pitch(0)) as usize
@@ -127,10 +123,10 @@ crate::simd_kernel! {
             k.proj.apply(&k.row, yr, &mut k.xq, &mut k.acc, k.avx2);
             if let (Some((w, b)), Some((f, n))) = (&k.relative, chords) {
                 let chord = u32::try_from(f[r * n]).unwrap_or(0);
-                if relative_class(chord, 0) == NO_CHORD {
+                if relative_class(chord, 0) == RELATIVE_INTERVALS {
                     continue;
                 }
-                let mut rel = [0f32; RELATIVE];
+                let mut rel = [0f32; RELATIVE_INTERVALS];
                 for (o, (wr, &bias)) in rel.iter_mut().zip(w.chunks_exact(d).zip(b)) {
                     *o = bias + wr.iter().zip(&k.row).map(|(a, b)| a * b).sum::<f32>();
                 }
