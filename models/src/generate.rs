@@ -43,6 +43,8 @@
 //! bars, and the model continues from their end. [`SessionConfig::silent_until`] keeps the
 //! session from starting a note before a tick. See `generate/prompt.rs`.
 
+#[cfg(test)]
+mod memory_tests;
 mod prompt;
 
 use std::collections::BTreeMap;
@@ -431,6 +433,14 @@ pub struct Session<M: TokenModel> {
     stats: BarStats,
     /// PRNG state before the current step's draw (what a rollback to its tokens restores).
     rng_before: Rng,
+    /// The role's notes in the order played, as the memory keeps them ([`crate::memory::key`]),
+    /// the prompt's first: the first `prompt_pitches` from the prompt, then one per note of
+    /// `notes`.
+    history: Vec<crate::memory::Key>,
+    prompt_pitches: usize,
+    /// The memory's distribution over keys, then over pitches (scratch).
+    recalled: Box<[f32; crate::memory::KEYS]>,
+    recalled_pitches: [f32; 128],
 }
 
 impl<M: TokenModel> Session<M> {
@@ -473,8 +483,29 @@ impl<M: TokenModel> Session<M> {
             reprimes: 0,
             stats: BarStats::default(),
             rng_before: Rng::new(config.seed),
+            history: Vec::with_capacity(1024),
+            prompt_pitches: 0,
+            recalled: Box::new([0.0; crate::memory::KEYS]),
+            recalled_pitches: [0.0; 128],
             config,
         };
+        if !s.config.role.is_drums() {
+            // The prompt's notes in the order the tokenizer writes them (by onset, then pitch),
+            // each over the chord in force at its onset.
+            let relative = s.config.constraints.memory.relative;
+            let mut prompt: Vec<(i64, u8)> = s
+                .config
+                .prompt
+                .iter()
+                .map(|n| ((n.start * TICKS_PER_BEAT as f64).round() as i64, n.pitch))
+                .collect();
+            prompt.sort_unstable();
+            s.history.extend(prompt.iter().map(|&(t, p)| {
+                let root = cond.chord_at(t).flatten().map(|c| c.root);
+                crate::memory::key(p, root, relative)
+            }));
+            s.prompt_pitches = s.history.len();
+        }
         if !s.config.prompt.is_empty() {
             s.write_prompt(cond)?;
             return Ok(s);
@@ -666,6 +697,7 @@ impl<M: TokenModel> Session<M> {
         self.ended = false;
         let keep = self.notes.partition_point(|n| n.tick < m.at);
         self.notes.truncate(keep);
+        self.history.truncate(self.prompt_pitches + keep);
         self.emitted = self.emitted.min(keep);
         true
     }
@@ -712,6 +744,7 @@ impl<M: TokenModel> Session<M> {
         {
             self.steady_velocity(key);
         }
+        self.recall();
         let id = self
             .sampler
             .sample(&self.logits, &self.allowed)
@@ -813,6 +846,29 @@ impl<M: TokenModel> Session<M> {
             if self.allowed[id] && rest(id, start) {
                 self.logits[id] += bias;
             }
+        }
+    }
+
+    /// Gives the sampler the piece's memory for this draw when a pitch may be chosen and the
+    /// model has one ([`Constraints::memory`]).
+    fn recall(&mut self) {
+        let weights = self.config.constraints.memory;
+        if weights.is_none() || self.config.role.is_drums() || self.history.is_empty() {
+            return;
+        }
+        let (lo, hi) = (
+            Vocab::id(Token::Pitch(0)) as usize,
+            Vocab::id(Token::Pitch(127)) as usize,
+        );
+        if !self.allowed[lo..=hi].iter().any(|&a| a) {
+            return;
+        }
+        let found = crate::memory::recall(&self.history, &mut self.recalled);
+        let w = weights.weight(found);
+        if w > 0.0 {
+            let root = self.chord.flatten().map(|c| c.root);
+            crate::memory::to_pitches(&self.recalled, root, &mut self.recalled_pitches);
+            self.sampler.set_memory(w, &self.recalled_pitches);
         }
     }
 
@@ -971,6 +1027,11 @@ impl<M: TokenModel> Session<M> {
             return;
         }
         let tick = self.frontier();
+        if !self.config.role.is_drums() {
+            let root = self.chord.flatten().map(|c| c.root);
+            self.history
+                .push(crate::memory::key(pitch, root, self.config.constraints.memory.relative));
+        }
         self.notes.push(NoteRec {
             tick,
             note: GeneratedNote {

@@ -25,6 +25,7 @@ pub mod generate;
 pub mod groove;
 pub mod markov;
 pub mod math;
+pub mod memory;
 pub mod midi;
 pub mod model;
 pub mod music;

@@ -153,6 +153,23 @@ pub struct Manifest {
     /// data's without giving up the temperature's gain. Set by `trainer ship --note-bias`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub note_bias: BTreeMap<String, f32>,
+    /// The piece's memory of each role, by role name: the weight of what the role played after
+    /// its current figure the last time, by the length of the match and how far back it was
+    /// ([`crate::memory::cell`]), and whether it keeps notes relative to the chord's root.
+    /// Fitted by likelihood on the training pieces (`trainer memory`); a role not named plays as
+    /// the network does. Set by `trainer ship --memory`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub memory: BTreeMap<String, MemorySpec>,
+}
+
+/// One role's piece memory in a manifest ([`crate::memory::MemoryWeights`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MemorySpec {
+    /// Notes kept as their distance above the chord's root ([`crate::memory::key`]).
+    #[serde(default)]
+    pub relative: bool,
+    /// The weights by [`crate::memory::cell`].
+    pub weights: Vec<f32>,
 }
 
 /// Why a package could not be used.
@@ -301,12 +318,22 @@ impl Manifest {
         }
     }
 
+    /// The piece's memory of `role` ([`Manifest::memory`]); none when the model names none or
+    /// for drums.
+    pub fn memory(&self, role: Role) -> crate::memory::MemoryWeights {
+        match self.memory.get(role.name()) {
+            Some(m) if !role.is_drums() => crate::memory::MemoryWeights::from_values(&m.weights, m.relative),
+            _ => crate::memory::MemoryWeights::NONE,
+        }
+    }
+
     /// `user`'s constraints for `role` with this model: the model's rest and density
-    /// calibrations added.
+    /// calibrations and its memory added.
     pub fn constraints_for(&self, role: Role, user: Constraints) -> Constraints {
         Constraints {
             rest_bias: self.rest_bias(role),
             note_bias: self.note_bias(role),
+            memory: self.memory(role),
             ..user
         }
     }
@@ -484,6 +511,7 @@ mod tests {
             note_temperature: BTreeMap::new(),
             rest_bias: BTreeMap::new(),
             note_bias: BTreeMap::new(),
+            memory: BTreeMap::new(),
         }
     }
 
@@ -505,6 +533,28 @@ mod tests {
             Err(PackageError::Io { .. })
         ));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_memory_is_the_models_per_role_and_never_the_drums() {
+        let mut m = manifest();
+        let spec = |relative, w: f32| MemorySpec {
+            relative,
+            weights: vec![w; 3],
+        };
+        m.memory.insert("lead".into(), spec(false, 0.5));
+        m.memory.insert("bass".into(), spec(true, 7.0));
+        m.memory.insert("drums".into(), spec(false, 0.5));
+        let c = m.constraints_for(Role::Lead, Constraints::for_role(Role::Lead));
+        assert_eq!(c.memory.cells[..4], [0.5, 0.5, 0.5, 0.0]);
+        assert!(!c.memory.relative);
+        let bass = m.memory(Role::Bass);
+        assert!(bass.relative && bass.cells[0] == 0.98, "clamped: {bass:?}");
+        assert!(m.memory(Role::Drums).is_none(), "drums have no pitches to recall");
+        assert!(m.memory(Role::Comping).is_none(), "a role not named");
+        let back: Manifest = serde_json::from_str(&m.to_json()).unwrap();
+        assert_eq!(back.memory, m.memory);
+        assert!(!manifest().to_json().contains("\"memory\""));
     }
 
     #[test]

@@ -141,6 +141,11 @@ pub struct Constraints {
     /// as the model's data; 0 leaves the model as it is. Unlike [`Constraints::rest_bias`] it does
     /// not depend on the given events, so it holds over free play (the piano, alone).
     pub note_bias: f32,
+    /// The piece's memory: the weight of the pitch that followed the longest earlier match of
+    /// the role's last pitches, by the length of that match (entry `k` for `k + 1` pitches), mixed
+    /// into the choice of note as `(1 - w) net + w memory` (see [`crate::memory`]). A model's
+    /// fitted weights ([`crate::package::Manifest::memory`]); all 0 leaves the network as it is.
+    pub memory: crate::memory::MemoryWeights,
 }
 
 impl Default for Constraints {
@@ -155,6 +160,7 @@ impl Default for Constraints {
             steady_dynamics: false,
             rest_bias: 0.0,
             note_bias: 0.0,
+            memory: crate::memory::MemoryWeights::NONE,
         }
     }
 }
@@ -179,6 +185,7 @@ impl Constraints {
             steady_dynamics: drums,
             rest_bias: 0.0,
             note_bias: 0.0,
+            memory: crate::memory::MemoryWeights::NONE,
         }
     }
 }
@@ -331,6 +338,10 @@ pub struct Sampler {
     probs: Vec<f32>,
     order: Vec<u32>,
     notes: Vec<u32>,
+    /// The piece's memory for the next draw: its weight and its distribution over pitches
+    /// ([`Sampler::set_memory`]).
+    memory_weight: f32,
+    memory: [f32; 128],
 }
 
 impl Sampler {
@@ -342,7 +353,22 @@ impl Sampler {
             probs: vec![0.0; VOCAB_SIZE as usize],
             order: Vec::with_capacity(VOCAB_SIZE as usize),
             notes: Vec::with_capacity(VOCAB_SIZE as usize),
+            memory_weight: 0.0,
+            memory: [0.0; 128],
         }
+    }
+
+    /// Mixes `dist` (a distribution over pitches, any scale) into the choice of note of the
+    /// next draw only, with weight `weight`: the notes' probabilities become `(1 - weight)` of
+    /// the network's (after the temperature) plus `weight` of `dist`'s among the allowed
+    /// pitches, within the notes' total mass. Nothing when no allowed pitch has mass in `dist`.
+    pub fn set_memory(&mut self, weight: f32, dist: &[f32; 128]) {
+        self.memory_weight = if weight.is_finite() {
+            weight.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        self.memory = *dist;
     }
 
     /// Reseeds the generator.
@@ -357,6 +383,8 @@ impl Sampler {
 
     /// Picks an id among those with `allowed[id]`, or `None` if none is allowed.
     pub fn sample(&mut self, logits: &[f32], allowed: &[bool]) -> Option<u32> {
+        // The memory is for this draw only.
+        let memory = std::mem::take(&mut self.memory_weight);
         let n = logits.len().min(allowed.len()).min(self.probs.len());
         self.order.clear();
         let mut max = f32::NEG_INFINITY;
@@ -418,6 +446,9 @@ impl Sampler {
                 }
             }
         }
+        if memory > 0.0 && note_mass > 0.0 {
+            self.mix_memory(memory, note_mass);
+        }
         let probs = &self.probs;
         let by_prob = |a: &u32, b: &u32| probs[*b as usize].total_cmp(&probs[*a as usize]).then(a.cmp(b));
         let k = self.config.top_k as usize;
@@ -467,6 +498,32 @@ impl Sampler {
             }
         }
         self.order.last().copied()
+    }
+
+    /// The notes' probabilities (`probs` over `order`, of total `note_mass`) mixed with the
+    /// memory's distribution over the allowed pitches, with weight `w`.
+    fn mix_memory(&mut self, w: f32, note_mass: f32) {
+        let pitch_of = |i: u32| match Vocab::token(i) {
+            Some(Token::Pitch(p)) => Some(p as usize),
+            _ => None,
+        };
+        let recalled: f32 = self
+            .order
+            .iter()
+            .filter_map(|&i| pitch_of(i))
+            .map(|p| self.memory[p].max(0.0))
+            .sum();
+        if !recalled.is_finite() || recalled <= 0.0 {
+            return;
+        }
+        let is_note = |i: u32| matches!(Vocab::token(i), Some(Token::Pitch(_) | Token::Drum(_)));
+        for &i in &self.order {
+            if !is_note(i) {
+                continue;
+            }
+            let from_memory = pitch_of(i).map_or(0.0, |p| self.memory[p].max(0.0) / recalled);
+            self.probs[i as usize] = (1.0 - w) * self.probs[i as usize] + w * note_mass * from_memory;
+        }
     }
 }
 

@@ -382,6 +382,11 @@ pub struct SidemanParams {
     /// (100 % = a 4-nat logit bonus; 0 = the model as it is). Read by the worker.
     #[id = "harm"]
     pub harmony_pct: FloatParam,
+    /// Memory: how much the role keeps to what it played after the figure it is playing, the
+    /// last time, percent of the model's fitted piece memory (100 % as fitted on its data, 0 %
+    /// the network alone; `models::memory`). Read by the worker.
+    #[id = "memo"]
+    pub memory_pct: FloatParam,
     /// How far ahead the worker keeps notes ready, in beats. Read by the worker.
     #[id = "ahead"]
     pub look_ahead_beats: FloatParam,
@@ -505,6 +510,14 @@ impl Default for SidemanParams {
                 1,
                 " %",
             ),
+            memory_pct: stepped(
+                "Memory",
+                100.0,
+                FloatRange::Linear { min: 0.0, max: 200.0 },
+                1.0,
+                0,
+                " %",
+            ),
             look_ahead_beats: stepped(
                 "Look-ahead",
                 4.0,
@@ -620,6 +633,7 @@ mod tests {
             &p.temperature,
             &p.top_p,
             &p.density,
+            &p.memory_pct,
             &p.look_ahead_beats,
             &p.velocity_scale,
             &p.humanize_ms,

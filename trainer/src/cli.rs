@@ -9,6 +9,7 @@ use crate::generate::{self, GenerateArgs};
 use crate::info::{self, InfoArgs};
 use crate::markov::{self, MarkovArgs};
 use crate::measure::{self, MeasureArgs};
+use crate::memory::{self, MemoryArgs};
 use crate::prepare::{self, PrepareArgs};
 use crate::regraph::{self, RegraphArgs};
 use crate::ship::{self, ShipArgs};
@@ -86,6 +87,11 @@ pub enum Commands {
         after_help = "Example:\n  trainer ship runs/band-pkg --out models/assets/band --report out/band-test.json"
     )]
     Ship(ShipArgs),
+    /// Fit a model's piece memory on prepared pieces: how much each role keeps to what it played
+    /// after the figure it is playing, by the length of the match; prints the `trainer ship
+    /// --memory` flags.
+    #[command(after_help = "Example:\n  trainer memory builtin:melody --data data/melody --split train")]
+    Memory(MemoryArgs),
     /// Write a package's network again in another ONNX graph (the fused one by default), same
     /// weights; updates its manifest and its card's decode speed.
     #[command(after_help = "Examples:
@@ -119,6 +125,7 @@ impl Cli {
             Commands::Generate(args) => generate::run(args),
             Commands::Measure(args) => measure::run(args),
             Commands::Ship(args) => ship::run(args),
+            Commands::Memory(args) => memory::run(args),
             Commands::Regraph(args) => regraph::run(args),
             Commands::Info(args) => info::run(args),
             Commands::Completions { shell } => {

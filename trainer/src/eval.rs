@@ -76,6 +76,10 @@ pub struct EvalArgs {
     /// The music report's Harmony (nats) for its "+harmony" column (default: the plugin's).
     #[arg(long, default_value_t = models::sampling::DEFAULT_CHORD_TONES, value_parser = crate::args::harmony)]
     pub harmony: f32,
+    /// The music report's Memory (percent of the model's piece memory) for its "model" and
+    /// "+harmony" columns (default: the plugin's, 100; 0 plays the network alone).
+    #[arg(long, default_value_t = 100.0, value_parser = crate::args::memory_pct)]
+    pub memory: f32,
     /// The music report's Density for its "model" and "+harmony" columns (default: the plugin's,
     /// 0.5), to measure a default before changing it.
     #[arg(long, default_value_t = 0.5, value_parser = crate::args::unit)]
@@ -473,6 +477,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
                 },
                 harmony: args.harmony,
                 density: args.density,
+                memory: args.memory / 100.0,
                 steady_dynamics: !args.no_steady_dynamics,
                 opening: !args.no_opening,
             },

@@ -468,11 +468,13 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
         latest: false,
         no_int8: false,
     })?;
-    // The fine-tuned network plays at its starting model's tuned note temperatures and rest calibrations.
+    // The fine-tuned network plays at its starting model's tuned note temperatures, rest
+    // calibrations and piece memory.
     let mut tuned = Package::load(&staged)?.manifest;
     tuned.note_temperature = pkg.manifest.note_temperature.clone();
     tuned.rest_bias = pkg.manifest.rest_bias.clone();
     tuned.note_bias = pkg.manifest.note_bias.clone();
+    tuned.memory = pkg.manifest.memory.clone();
     Package::write(&staged, &mut tuned)?;
     let new_pkg = Package::load(&staged)?;
     eprintln!("measuring the fine-tuned model...");

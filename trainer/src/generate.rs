@@ -86,6 +86,10 @@ pub struct GenerateArgs {
     /// parameter at 25 % is 1.0 (0: the model as it is).
     #[arg(long, default_value_t = models::sampling::DEFAULT_CHORD_TONES, value_parser = crate::args::harmony, allow_negative_numbers = true)]
     pub harmony: f32,
+    /// Memory, percent of the model's piece memory (the plugin's Memory: 100 as fitted on its
+    /// data, 0 the network alone, up to 200).
+    #[arg(long, default_value_t = 100.0, value_parser = crate::args::memory_pct)]
+    pub memory: f32,
     /// Run the fp32 model even when the package has an int8 one.
     #[arg(long)]
     pub fp32: bool,
@@ -347,6 +351,7 @@ pub fn session_config(pkg: &Package, role: Role, args: &GenerateArgs) -> anyhow:
             ..Constraints::for_role(role)
         },
     );
+    config.constraints.memory = config.constraints.memory.scaled(args.memory / 100.0);
     config.keep_bars = pkg.manifest.keep_bars();
     config.opening = pkg.manifest.opening_slot();
     for style in &args.style {

@@ -13,6 +13,7 @@ pub mod generate;
 pub mod info;
 pub mod markov;
 pub mod measure;
+pub mod memory;
 pub mod model;
 pub mod onnx;
 pub mod plot;

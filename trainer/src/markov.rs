@@ -251,6 +251,7 @@ pub fn run(args: &MarkovArgs) -> anyhow::Result<()> {
         note_temperature: BTreeMap::new(),
         rest_bias: BTreeMap::new(),
         note_bias: BTreeMap::new(),
+        memory: BTreeMap::new(),
     };
     Package::write(&args.out, &mut manifest)?;
     eprintln!("wrote {} in {:.1} s", args.out.display(), t0.elapsed().as_secs_f64());

@@ -55,6 +55,34 @@ pub struct ShipArgs {
     /// shipped package on the test split for its card.
     #[arg(long, value_parser = note_bias, allow_hyphen_values = true)]
     pub note_bias: Vec<(Role, f32)>,
+    /// A role's piece memory, `ROLE=W1,W2,...` or, chord-relative, `ROLE=rel:W1,W2,...` (up to
+    /// sixteen weights within 0 and 0.98, one per match length and period,
+    /// `models::memory::cell`; `ROLE=0` removes one), as `trainer memory` prints it.
+    #[arg(long, value_parser = memory_weights)]
+    pub memory: Vec<(Role, models::package::MemorySpec)>,
+}
+
+/// `ROLE=[rel:]W1,W2,...` of `--memory`.
+fn memory_weights(s: &str) -> Result<(Role, models::package::MemorySpec), String> {
+    let (role, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected ROLE=W1,W2,... (lead=0,0.1,0.4)"))?;
+    let role = Role::parse(role).ok_or_else(|| format!("{role:?} is not a role"))?;
+    let (relative, v) = match v.strip_prefix("rel:") {
+        Some(rest) => (true, rest),
+        None => (false, v),
+    };
+    let w = v
+        .split(',')
+        .map(|x| x.trim().parse::<f32>().map_err(|_| format!("{x:?} is not a number")))
+        .collect::<Result<Vec<f32>, String>>()?;
+    if w.len() > models::memory::MEMORY_CELLS || w.iter().any(|x| !(0.0..=0.98).contains(x)) {
+        return Err(format!(
+            "at most {} weights, each within 0 and 0.98 (got {v})",
+            models::memory::MEMORY_CELLS
+        ));
+    }
+    Ok((role, models::package::MemorySpec { relative, weights: w }))
 }
 
 /// `ROLE=VALUE` with the value within `range`; `example` shows the form.
@@ -114,6 +142,21 @@ fn read_report(p: &std::path::Path) -> anyhow::Result<crate::eval::Report> {
     serde_json::from_str(&text).with_context(|| format!("{} is not a `trainer eval --json` report", p.display()))
 }
 
+/// The card's row naming the ONNX graph a shipped model file holds (`trainer regraph` writes
+/// the others), when it is one of Sideman's own graphs.
+fn graph_row(model: &[u8]) -> Option<&'static str> {
+    let has = |needle: &[u8]| model.windows(needle.len()).any(|w| w == needle);
+    if has(b"ai.sideman") {
+        Some(
+            "| ONNX graph | kernel: Sideman's own operators, one node a layer (`ai.sideman:DecoderLayer`, int8 weights with 14-bit inputs, f16 KV cache in place) |",
+        )
+    } else if has(b"GroupQueryAttention") {
+        Some("| ONNX graph | fused (GroupQueryAttention, KV cache in place) |")
+    } else {
+        None
+    }
+}
+
 /// `trainer ship`.
 pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
     let pkg = Package::open(&args.package).with_context(|| format!("cannot open the model {}", args.package))?;
@@ -134,6 +177,16 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
     )?;
     set_per_role(&mut manifest.rest_bias, &args.rest_bias, 0.0, &roles, &manifest.name)?;
     set_per_role(&mut manifest.note_bias, &args.note_bias, 0.0, &roles, &manifest.name)?;
+    for (role, w) in &args.memory {
+        if !roles.contains(role) {
+            bail!("{} does not play the {role} role", manifest.name);
+        }
+        if w.weights.iter().all(|&x| x == 0.0) {
+            manifest.memory.remove(role.name());
+        } else {
+            manifest.memory.insert(role.name().to_string(), w.clone());
+        }
+    }
     let cannot_write = |p: &std::path::Path| format!("cannot write {}", p.display());
     std::fs::create_dir_all(&args.out).with_context(|| cannot_write(&args.out))?;
     let (file, fp32_size) = match &mut manifest.model {
@@ -164,6 +217,16 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
     }
     Package::write(&args.out, &mut manifest)?;
     let mut card = card(&manifest, bytes.len() as u64, fp32_size, &args.recipe);
+    if let Some(row) = graph_row(&bytes) {
+        // After the decode speeds, as `trainer regraph` places it.
+        let at = card
+            .rfind("\n| decode speed ")
+            .and_then(|i| card[i + 1..].find('\n').map(|j| i + 1 + j + 1));
+        match at {
+            Some(i) => card.insert_str(i, &format!("{row}\n")),
+            None => card.push_str(&format!("\n{row}\n")),
+        }
+    }
     if let Some(r) = &args.report {
         let report = read_report(r)?;
         let previous = args.previous.as_deref().map(read_report).transpose()?;
@@ -173,7 +236,7 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
             (None, _) => String::new(),
         };
         let section = format!(
-            "\n## Music report ({} split, pieces no model trained on)\n\nGenerated over each piece's own chords, input, tempo and meter (its first {} bars), beside what the human played over the same bars; `*` marks a value more than 10 % off the human one. *Harmony 0* is the network alone at the plugin's defaults (top-p 0.95, the tuned note temperature); *calibration* samples at temperature 1, top-p 1, without constraints. Chord sensitivity is teacher-forced on the same bars.\n{}",
+            "\n## Music report ({} split, pieces no model trained on)\n\nGenerated over each piece's own chords, input, tempo and meter (its first {} bars), beside what the human played over the same bars; `*` marks a value more than 10 % off the human one. *Harmony 0* is the model at the plugin's defaults without Harmony (top-p 0.95, the tuned note temperature, its piece memory where it has one); *calibration* samples the network alone at temperature 1, top-p 1, without constraints. Chord sensitivity is teacher-forced on the same bars.\n{}",
             report.split,
             report.sample_bars,
             crate::report::markdown(&report.music, previous.as_ref().map(|p| &p.music), &prev_name)
@@ -266,6 +329,22 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
             s,
             "| density calibration | {} nats on starting a note, at every decision (chosen on the validation pieces with the tuned note temperature; other roles 0) |",
             tuned.join(", ")
+        );
+    }
+    if !m.memory.is_empty() {
+        let roles: Vec<String> = m
+            .memory
+            .iter()
+            .map(|(r, spec)| {
+                let top = spec.weights.iter().copied().fold(0.0f32, f32::max);
+                let kind = if spec.relative { "chord-relative" } else { "absolute" };
+                format!("{r} ({kind}, weight up to {top:.2})")
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "| piece memory | {}: what the role played after its current figure, mixed into the choice of note by the match's length and distance (fitted on the training pieces, strength chosen on the validation pieces; models/README.md, \"The piece's memory\") |",
+            roles.join(", ")
         );
     }
     let _ = writeln!(s, "| trainer revision | {} |", m.trainer_revision);

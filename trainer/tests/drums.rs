@@ -30,6 +30,7 @@ fn args(out: PathBuf, style: &str, feel: f64, fills: u32, seed: u64) -> Generate
         fills,
         density: 0.5,
         harmony: 0.0,
+        memory: 100.0,
         fp32: false,
         out,
         render: None,

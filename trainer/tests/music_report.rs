@@ -112,6 +112,7 @@ fn markov_package(dir: &std::path::Path, seqs: &[Sequence]) -> Package {
         note_temperature: BTreeMap::new(),
         rest_bias: BTreeMap::new(),
         note_bias: BTreeMap::new(),
+        memory: BTreeMap::new(),
     };
     Package::write(dir, &mut manifest).unwrap();
     Package::load(dir).unwrap()

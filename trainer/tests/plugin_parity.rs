@@ -114,6 +114,7 @@ fn trainer_notes(dir: &std::path::Path) -> Vec<(f64, f64, u8, u8)> {
         top_k: 0,
         density: 0.5,
         harmony: models::sampling::DEFAULT_CHORD_TONES,
+        memory: 100.0,
         style: Vec::new(),
         feel: 100.0,
         swing: 50.0,

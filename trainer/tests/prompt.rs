@@ -29,6 +29,7 @@ fn args(prompt: &Path, out: PathBuf, bars: u32, prompt_bars: Option<u32>, only: 
         // A strong Harmony makes the chords given to a continuation visible in a Markov model's
         // notes.
         harmony: 4.0,
+        memory: 100.0,
         fp32: false,
         out,
         render: None,

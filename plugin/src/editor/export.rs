@@ -365,6 +365,8 @@ pub struct FeedbackSettings {
     pub density: f32,
     /// Harmony, percent.
     pub harmony_pct: f32,
+    /// Memory, percent.
+    pub memory_pct: f32,
 }
 
 /// One line of the feedback file.
@@ -655,6 +657,7 @@ mod tests {
             top_p: 0.95,
             density: 0.5,
             harmony_pct: 25.0,
+            memory_pct: 100.0,
         };
         let path = pkg.join(FEEDBACK_FILE);
         for verdict in [Verdict::Keep, Verdict::Discard] {

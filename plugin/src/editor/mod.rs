@@ -383,6 +383,7 @@ impl SidemanApp {
             top_p: p.top_p.value(),
             density: p.density.value(),
             harmony_pct: p.harmony_pct.value(),
+            memory_pct: p.memory_pct.value(),
         };
         let record = FeedbackRecord::new(
             &ex,
@@ -668,12 +669,13 @@ impl SidemanApp {
             group(ui, "Session", session::SESSION_GROUP_WIDTH, |ui| {
                 session::session_controls(ui, setter, &p);
             });
-            group(ui, "Generate", 6.0 * KNOB_PITCH, |ui| {
+            group(ui, "Generate", 7.0 * KNOB_PITCH, |ui| {
                 knob(ui, setter, &p.temperature, "Temp", "Temperature of the note choice, relative to the model's tuned setting for the role (1): low plays safe, high takes risks (the rhythm keeps the model's own).", None);
                 knob(ui, setter, &p.top_k, "Top-k", "Only the k likeliest next notes (0 = off).", Some(&|v| if v < 0.5 { "off".into() } else { format!("{v:.0}") }));
                 knob(ui, setter, &p.top_p, "Top-p", "Only the likeliest notes covering this share of their probability (1 = off); timing, length and velocity are never cut, so rests and long notes stay.", None);
                 knob(ui, setter, &p.density, "Density", "Fewer (left) or more (right) notes than the model would play; 0.50 = as it plays.", None);
                 knob(ui, setter, &p.harmony_pct, "Harmony", "How strongly notes are pulled to the tones of the chord you hold (0 % = the model alone).", None);
+                knob(ui, setter, &p.memory_pct, "Memory", "How much the line comes back to its own figures: what it played after this figure the last time (100 % = as the musicians of the model's data do, 0 % = the network alone).", None);
                 knob(ui, setter, &p.look_ahead_beats, "Ahead", "Look-ahead: beats of notes generated before they play. Longer is safer on a busy computer; your chords are followed from the next beat either way.", None);
             });
             group(ui, "Key lock & range", 160.0 + 2.0 * KNOB_PITCH, |ui| {

@@ -53,6 +53,7 @@ use models::generate::{
     Conditioning, GeneratedNote, InputFollower, SessionConfig, beat_to_tick, session_seed, tick_to_beat,
 };
 use models::groove::{Feel, FillPlan, place_note};
+use models::memory::MemoryWeights;
 use models::sampling::{Constraints, Rng, SamplerConfig};
 use models::tokenizer::SequenceSpec;
 use models::tokenizer::vocab::{TICKS_PER_BEAT, tempo_bucket};
@@ -194,6 +195,8 @@ struct Worker {
     rest_bias: [f32; Role::ALL.len()],
     /// The model's density calibration per role (its manifest), nats.
     note_bias: [f32; Role::ALL.len()],
+    /// The model's piece memory per role (its manifest); the Memory parameter scales it.
+    memory: [MemoryWeights; Role::ALL.len()],
     cond: Conditioning,
     follower: InputFollower,
     last_chord: Option<Option<Chord>>,
@@ -246,6 +249,7 @@ impl Worker {
             note_temperature: [1.0; Role::ALL.len()],
             rest_bias: [0.0; Role::ALL.len()],
             note_bias: [0.0; Role::ALL.len()],
+            memory: [MemoryWeights::NONE; Role::ALL.len()],
             cond: Conditioning::default(),
             follower: InputFollower::default(),
             last_chord: None,
@@ -476,6 +480,7 @@ impl Worker {
                 },
                 rest_bias: self.rest_bias[role.index()],
                 note_bias: self.note_bias[role.index()],
+                memory: self.memory[role.index()].scaled(p.memory_pct.value() / 100.0),
                 ..Constraints::for_role(role)
             },
         }

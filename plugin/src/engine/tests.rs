@@ -62,6 +62,7 @@ fn package_with(dir: &std::path::Path, tuned: &[(Role, f32)], rests: &[(Role, f3
         note_temperature: tuned.iter().map(|&(r, t)| (r.name().to_string(), t)).collect(),
         rest_bias: rests.iter().map(|&(r, b)| (r.name().to_string(), b)).collect(),
         note_bias: notes.iter().map(|&(r, b)| (r.name().to_string(), b)).collect(),
+        memory: Default::default(),
     };
     Package::write(dir, &mut m).unwrap();
 }
@@ -256,7 +257,7 @@ fn model_loading_falls_back_and_says_why() {
 
 /// The Temperature parameter is relative to the loaded model's tuned note temperature for the
 /// role: 1 plays the jazz lead at its 0.5, say; a model without one plays at the parameter. The
-/// model's rest calibration comes with it.
+/// model's rest calibration and its piece memory come with it.
 #[test]
 fn the_temperature_is_relative_to_the_models_tuned_one() {
     let params = Arc::new(SidemanParams::default());
@@ -270,6 +271,14 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
         &[(Role::Lead, 1.25)],
         &[(Role::Lead, -0.375)],
     );
+    // The lead's memory, as `trainer ship --memory` writes it.
+    let mut m = Package::load(&dir).unwrap().manifest;
+    let spec = models::package::MemorySpec {
+        relative: false,
+        weights: vec![0.25; models::memory::MEMORY_CELLS],
+    };
+    m.memory.insert("lead".into(), spec);
+    Package::write(&dir, &mut m).unwrap();
     params.set_model_path(dir.to_str().unwrap());
     w.check_model();
     assert_eq!(status.state(), EngineState::Ready, "{}", describe(&status));
@@ -280,6 +289,12 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     assert!((s.sampler.temperature - 0.5 * user).abs() < 1e-6, "{:?}", s.sampler);
     assert_eq!(s.constraints.rest_bias, 1.25, "{:?}", s.constraints);
     assert_eq!(s.constraints.note_bias, -0.375, "{:?}", s.constraints);
+    assert_eq!(
+        params.memory_pct.value(),
+        100.0,
+        "the parameter's default plays the memory as shipped"
+    );
+    assert_eq!(s.constraints.memory.cells, [0.25; models::memory::MEMORY_CELLS]);
 
     let plain = dir.join("plain");
     package(&plain);
@@ -289,5 +304,6 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     assert!((w.read_setup().sampler.temperature - user).abs() < 1e-6);
     assert_eq!(w.read_setup().constraints.rest_bias, 0.0);
     assert_eq!(w.read_setup().constraints.note_bias, 0.0);
+    assert!(w.read_setup().constraints.memory.is_none());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -742,6 +742,7 @@ pub fn synthetic_model(tag: &str) -> PathBuf {
         note_temperature: Default::default(),
         rest_bias: Default::default(),
         note_bias: Default::default(),
+        memory: Default::default(),
     };
     Package::write(&dir, &mut m).unwrap();
     dir

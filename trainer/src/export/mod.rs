@@ -668,6 +668,7 @@ pub fn write_package(
         note_temperature: BTreeMap::new(),
         rest_bias: BTreeMap::new(),
         note_bias: BTreeMap::new(),
+        memory: BTreeMap::new(),
     };
     Package::write(out, &mut manifest)?;
     Ok(manifest)

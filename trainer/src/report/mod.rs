@@ -61,6 +61,9 @@ pub struct Knobs {
     pub harmony: f32,
     /// Density (0.5 plays as the network does; the model's rest calibration comes on top).
     pub density: f32,
+    /// The strength of the model's piece memory (1 as fitted, 0 the network alone;
+    /// [`models::memory::MemoryWeights::scaled`]).
+    pub memory: f32,
     /// Drums keep each instrument near its recent level ([`Constraints::steady_dynamics`], the
     /// plugin's way); off, the network's velocities as sampled.
     pub steady_dynamics: bool,
@@ -77,6 +80,7 @@ impl Default for Knobs {
             sampler: PLUGIN_SAMPLER,
             harmony: models::sampling::DEFAULT_CHORD_TONES,
             density: 0.5,
+            memory: 1.0,
             steady_dynamics: true,
             opening: true,
         }
@@ -360,6 +364,7 @@ pub fn sample(
                     ..base
                 },
             );
+            config.constraints.memory = config.constraints.memory.scaled(knobs.memory);
             config.constraints.chord_tones = match how {
                 Sampling::Harmony if !role.is_drums() => knobs.harmony,
                 _ => 0.0,

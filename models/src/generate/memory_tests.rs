@@ -1,0 +1,96 @@
+//! The piece's memory in a generation session ([`crate::memory`]).
+
+use super::tests::model;
+use super::*;
+use crate::chord::ChordQuality;
+use crate::memory::{MEMORY_CELLS, MemoryWeights};
+
+fn cond(bars: i64) -> Conditioning {
+    let mut c = Conditioning::default();
+    let prog = [
+        Chord::new(2, ChordQuality::Min7),
+        Chord::new(7, ChordQuality::Dom7),
+        Chord::new(0, ChordQuality::Maj7),
+        Chord::new(9, ChordQuality::Min7),
+    ];
+    for bar in 0..bars {
+        let t = bar * 4 * TICKS_PER_BEAT as i64;
+        c.set_chord(t, Some(prog[bar as usize % 4]));
+        c.add_input(t, 36 + prog[bar as usize % 4].root);
+    }
+    c
+}
+
+fn config(seed: u64, weight: f32) -> SessionConfig {
+    let mut c = SessionConfig::new(Role::Lead);
+    c.seed = seed;
+    c.constraints.memory = MemoryWeights::from_values(&[weight; MEMORY_CELLS], false);
+    c
+}
+
+/// Share of the pitch 4-grams already played earlier (the music report's repetition).
+fn repetition(notes: &[GeneratedNote]) -> f64 {
+    let p: Vec<u8> = notes.iter().map(|n| n.pitch).collect();
+    let mut seen = std::collections::HashSet::new();
+    let rep = p.windows(4).filter(|w| !seen.insert(w.to_vec())).count();
+    rep as f64 / p.len().saturating_sub(3).max(1) as f64
+}
+
+fn play(cfg: SessionConfig, bars: i64) -> Vec<GeneratedNote> {
+    let cond = cond(bars);
+    let mut s = Session::new(model(), cfg, 0, &cond).unwrap();
+    s.generate_until(&cond, bars * 4 * TICKS_PER_BEAT as i64).unwrap();
+    s.notes().copied().collect()
+}
+
+#[test]
+fn the_memory_brings_back_the_pieces_own_figures() {
+    let (mut without, mut with) = (0.0, 0.0);
+    for seed in 1..=4 {
+        without += repetition(&play(config(seed, 0.0), 16)) / 4.0;
+        with += repetition(&play(config(seed, 0.9), 16)) / 4.0;
+    }
+    assert!(
+        with > without + 0.1,
+        "4-gram repetition {without:.3} without, {with:.3} with"
+    );
+}
+
+#[test]
+fn a_rollback_regenerates_the_same_with_the_memory() {
+    let cond = cond(12);
+    let mut s = Session::new(model(), config(3, 0.9), 0, &cond).unwrap();
+    s.generate_until(&cond, 8 * 4 * TICKS_PER_BEAT as i64).unwrap();
+    let before: Vec<GeneratedNote> = s.notes().copied().collect();
+    assert!(s.rollback(3 * 4 * TICKS_PER_BEAT as i64));
+    s.generate_until(&cond, 8 * 4 * TICKS_PER_BEAT as i64).unwrap();
+    let after: Vec<GeneratedNote> = s.notes().copied().collect();
+    assert_eq!(after, before, "the memory forgets what the rollback took back");
+}
+
+#[test]
+fn a_prompt_is_remembered() {
+    // A figure the model would not play by itself (a tritone leap, below the chord tones it
+    // learned), twice; the session continues after it.
+    let figure = [62u8, 68, 62, 56];
+    let prompt: Vec<crate::music::Note> = (0..8)
+        .map(|i| crate::music::Note {
+            start: 4.0 + i as f64 * 0.5,
+            duration: 0.5,
+            pitch: figure[i % 4],
+            velocity: 90,
+        })
+        .collect();
+    let cond = cond(6);
+    let mut recalled = 0;
+    for seed in 1..=8 {
+        let mut cfg = config(seed, 0.98);
+        cfg.prompt = prompt.clone();
+        cfg.silent_until = Some(beat_to_tick(8.0));
+        let mut s = Session::new(model(), cfg, 4 * TICKS_PER_BEAT as i64, &cond).unwrap();
+        s.generate_until(&cond, 6 * 4 * TICKS_PER_BEAT as i64).unwrap();
+        let first = s.notes().next().map(|n| n.pitch);
+        recalled += (first == Some(figure[0])) as usize;
+    }
+    assert!(recalled >= 6, "the figure went on {recalled} times in 8");
+}

@@ -1,0 +1,348 @@
+//! The piece's memory: what a role played after the figure it is playing now, the last time it
+//! played that figure.
+//!
+//! Musicians repeat themselves: a folk tune plays its first strain twice, a bass line comes back
+//! bar after bar, a soloist answers a phrase with itself. The small networks do not: teacher-forced
+//! over the folk tunes of the validation split, where the last seven or eight pitches had been
+//! played before, the human went on as before 88 % of the time and the network's most likely
+//! pitch was the human's 35 % of the time, its rate everywhere else (models/README.md, "The
+//! piece's memory"). So generation mixes a second distribution into the choice of note, a cache
+//! of the piece itself (a cache language model, Kuhn and De Mori 1990): the pitches that followed
+//! the longest earlier match of the role's last pitches, weighted by how long that match is and
+//! how far back it was. A bass or a comping part repeats its figures over each chord, so their
+//! memory can be **chord-relative**: it keeps each note as its distance above the root of the
+//! chord in force, and a figure recalled over another chord comes back transposed to it.
+//! The weights are fitted per model and role by likelihood on the training pieces
+//! ([`fit`], `trainer memory`) and stored in the model's manifest
+//! ([`crate::package::Manifest::memory`]); the sampler applies them ([`crate::sampling::Sampler::set_memory`]).
+
+/// Longest match the memory tells apart (in pitches); longer ones count as this long.
+pub const MEMORY_ORDERS: usize = 8;
+
+/// Pitches back the memory searches: 64 bars of a dense line, and a bounded cost per note.
+pub const MEMORY_SPAN: usize = 512;
+
+/// A note as the memory keeps it ([`key`]): its pitch (below 128), or in a chord-relative memory
+/// with a chord in force, 384 plus its distance above the chord's root (373-511).
+pub type Key = u16;
+
+/// How many keys there are.
+pub const KEYS: usize = 512;
+
+/// The key of `pitch` played over a chord whose root is `root` (pitch class), in a chord-relative
+/// memory or not.
+pub fn key(pitch: u8, root: Option<u8>, relative: bool) -> Key {
+    let pitch = pitch.min(127);
+    match root {
+        Some(r) if relative => (384 + pitch as i16 - (r % 12) as i16) as Key,
+        _ => pitch as Key,
+    }
+}
+
+/// The pitch a recalled `key` plays over a chord whose root is `root`: a relative key needs one,
+/// and plays at its distance above it.
+pub fn pitch_of(key: Key, root: Option<u8>) -> Option<u8> {
+    if key < 128 {
+        return Some(key as u8);
+    }
+    let r = root? % 12;
+    let p = key as i16 - 384 + r as i16;
+    (0..128).contains(&p).then_some(p as u8)
+}
+
+/// Maps a recalled distribution over keys to one over pitches, over a chord whose root is `root`.
+pub fn to_pitches(keys: &[f32; KEYS], root: Option<u8>, out: &mut [f32; 128]) {
+    out.fill(0.0);
+    for (k, &w) in keys.iter().enumerate() {
+        if w > 0.0
+            && let Some(p) = pitch_of(k as Key, root)
+        {
+            out[p as usize] += w;
+        }
+    }
+}
+
+/// Upper bounds of the match lengths that share a weight (pitches).
+pub const LENGTH_BUCKETS: [usize; 4] = [2, 4, 7, usize::MAX];
+
+/// Upper bounds of the periods that share a weight: how many pitches back the latest occurrence
+/// of the match ended. A figure that comes back after a strain (a period of 32 pitches or more)
+/// is kept by the folk tunes 0.93-0.97 of the time, a loop of a few notes far less (0.26-0.68 for
+/// periods up to 16): the weight must tell them apart or a loop feeds itself.
+pub const PERIOD_BUCKETS: [usize; 4] = [8, 16, 32, usize::MAX];
+
+/// Weights a model stores per role: one per (length bucket, period bucket), row by row.
+pub const MEMORY_CELLS: usize = LENGTH_BUCKETS.len() * PERIOD_BUCKETS.len();
+
+/// The cell of a match of `len` pitches whose latest occurrence ended `period` pitches back.
+pub fn cell(len: usize, period: usize) -> usize {
+    let l = LENGTH_BUCKETS
+        .iter()
+        .position(|&b| len <= b)
+        .unwrap_or(LENGTH_BUCKETS.len() - 1);
+    let p = PERIOD_BUCKETS
+        .iter()
+        .position(|&b| period <= b)
+        .unwrap_or(PERIOD_BUCKETS.len() - 1);
+    l * PERIOD_BUCKETS.len() + p
+}
+
+/// A role's memory: whether it is chord-relative, and its weight in the choice of note for each
+/// [`cell`], each within `[0, 0.98]`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct MemoryWeights {
+    /// The weights by [`cell`].
+    pub cells: [f32; MEMORY_CELLS],
+    /// Whether notes are kept relative to the chord's root ([`key`]).
+    pub relative: bool,
+}
+
+impl MemoryWeights {
+    /// No memory: the network alone.
+    pub const NONE: MemoryWeights = MemoryWeights {
+        cells: [0.0; MEMORY_CELLS],
+        relative: false,
+    };
+
+    /// The weights of `values` (by [`cell`]), damaged or missing entries 0, each within
+    /// `[0, 0.98]`.
+    pub fn from_values(values: &[f32], relative: bool) -> MemoryWeights {
+        let mut cells = [0.0; MEMORY_CELLS];
+        for (o, &v) in cells.iter_mut().zip(values) {
+            *o = if v.is_finite() { v.clamp(0.0, MAX_WEIGHT) } else { 0.0 };
+        }
+        MemoryWeights { cells, relative }
+    }
+
+    /// Whether every weight is 0.
+    pub fn is_none(&self) -> bool {
+        self.cells.iter().all(|&w| w <= 0.0)
+    }
+
+    /// The weight of what [`recall`] found (0 for no match).
+    pub fn weight(&self, r: Recall) -> f32 {
+        if r.len == 0 {
+            0.0
+        } else {
+            self.cells[cell(r.len, r.period)]
+        }
+    }
+
+    /// These weights at `amount` of their strength: 0 none, 1 as fitted, 2 the memory kept
+    /// twice as often (`1 - (1 - w)^amount`), always within `[0, 0.98]`.
+    pub fn scaled(&self, amount: f32) -> MemoryWeights {
+        let a = if amount.is_finite() {
+            amount.clamp(0.0, 4.0)
+        } else {
+            1.0
+        };
+        if a == 1.0 {
+            return *self;
+        }
+        MemoryWeights {
+            cells: self.cells.map(|w| (1.0 - (1.0 - w).powf(a)).clamp(0.0, MAX_WEIGHT)),
+            relative: self.relative,
+        }
+    }
+}
+
+/// Most a weight may be: the network always keeps a say.
+const MAX_WEIGHT: f32 = 0.98;
+
+/// What [`recall`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Recall {
+    /// The match's length in pitches (at most [`MEMORY_ORDERS`]); 0 when the last pitch was
+    /// never played before.
+    pub len: usize,
+    /// How many pitches back the latest occurrence of the match ended.
+    pub period: usize,
+    /// How many occurrences the match had.
+    pub count: usize,
+}
+
+/// Finds the longest earlier match (up to [`MEMORY_ORDERS`] pitches, within the last
+/// [`MEMORY_SPAN`]) of the end of `history` (a role's notes in the order played, as [`key`]s)
+/// and counts into `dist` the keys that followed each occurrence of that match (`dist` all 0
+/// when the last note was never played before).
+pub fn recall(history: &[Key], dist: &mut [f32; KEYS]) -> Recall {
+    dist.fill(0.0);
+    let n = history.len();
+    let (mut period, mut count) = (0, 0);
+    if n < 2 {
+        return Recall::default();
+    }
+    let lo = n.saturating_sub(MEMORY_SPAN).max(1);
+    let mut best = 0;
+    // `e` is where an earlier occurrence ended: `history[e]` followed it.
+    for e in (lo..n).rev() {
+        let mut l = 0;
+        while l < MEMORY_ORDERS && l < e && history[e - 1 - l] == history[n - 1 - l] {
+            l += 1;
+        }
+        if l == 0 || l < best {
+            continue;
+        }
+        if l > best {
+            best = l;
+            dist.fill(0.0);
+            period = n - e;
+            count = 0;
+        }
+        dist[history[e] as usize % KEYS] += 1.0;
+        count += 1;
+    }
+    Recall {
+        len: best,
+        period,
+        count,
+    }
+}
+
+/// One pitch of teacher-forced data for [`fit`]: the length of the memory's match before it, the
+/// network's probability of the pitch played (within its choice of note) and the memory's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RecallPoint {
+    /// What [`recall`] found (a match of at least one pitch).
+    pub recall: Recall,
+    /// The network's probability of the pitch played.
+    pub net: f64,
+    /// The memory's probability of it.
+    pub memory: f64,
+}
+
+/// Fewest points a cell needs to be fitted; a cell with fewer keeps the network alone (weight 0):
+/// the memory speaks only where the data showed what it is worth.
+pub const MIN_POINTS: usize = 40;
+
+/// The weight of each [`cell`] that maximises the likelihood of the pitches played,
+/// `(1 - w) net + w memory`, on a grid of 0.025 (the mixture's log-likelihood is concave in `w`).
+pub fn fit(points: &[RecallPoint], relative: bool) -> MemoryWeights {
+    let mut w = [0.0f32; MEMORY_CELLS];
+    for (c, out) in w.iter_mut().enumerate() {
+        let chosen: Vec<&RecallPoint> = points
+            .iter()
+            .filter(|p| cell(p.recall.len, p.recall.period) == c)
+            .collect();
+        if chosen.len() < MIN_POINTS {
+            continue;
+        }
+        let nll = |w: f64| -> f64 {
+            chosen
+                .iter()
+                .map(|p| -((1.0 - w) * p.net + w * p.memory).max(1e-12).ln())
+                .sum()
+        };
+        let (mut best, mut best_nll) = (0.0, nll(0.0));
+        for g in 1..40 {
+            let x = g as f64 * 0.025;
+            let v = nll(x);
+            if v < best_nll {
+                best = x;
+                best_nll = v;
+            }
+        }
+        *out = best as f32;
+    }
+    MemoryWeights::from_values(&w, relative)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recall_finds_the_longest_earlier_match_and_what_followed() {
+        let mut d = [0.0; KEYS];
+        // C D E C D E C D: the end "D E C D" was played before (ending at the second D), then
+        // E; the shorter match at the first D does not count.
+        let h = [60, 62, 64, 60, 62, 64, 60, 62];
+        let r = recall(&h, &mut d);
+        assert_eq!(r.len, 5, "C D E C D, the first five, matches the last five");
+        assert_eq!((r.period, r.count), (3, 1), "it ended three pitches back");
+        assert_eq!(d[64], 1.0);
+        assert_eq!(d.iter().sum::<f32>(), 1.0);
+        // A new pitch: nothing recalled.
+        assert_eq!(recall(&[60, 62, 65], &mut d), Recall::default());
+        assert!(d.iter().all(|&x| x == 0.0));
+        // Two continuations of the same figure are both counted.
+        let h = [60, 62, 67, 60, 62, 65, 60, 62];
+        assert_eq!(
+            recall(&h, &mut d),
+            Recall {
+                len: 2,
+                period: 3,
+                count: 2
+            }
+        );
+        assert_eq!((d[67], d[65]), (1.0, 1.0));
+        assert_eq!(recall(&[], &mut d).len, 0);
+    }
+
+    #[test]
+    fn fitting_weighs_the_memory_by_how_often_it_was_right() {
+        // A strain's return (8 pitches matched, 40 back): the memory right 9 times in 10 where
+        // the network gives 0.2. A short loop (8 matched, 4 back): right 3 times in 10, where the
+        // network gives the pitch 0.4. One pitch matched: too few points to fit.
+        let point = |len, period, net, right| RecallPoint {
+            recall: Recall { len, period, count: 1 },
+            net,
+            memory: if right { 1.0 } else { 0.0 },
+        };
+        let mut pts = Vec::new();
+        for i in 0..200 {
+            pts.push(point(8, 40, 0.2, i % 10 != 0));
+            pts.push(point(8, 4, 0.4, i % 10 < 3));
+        }
+        pts.extend((0..MIN_POINTS - 1).map(|_| point(1, 40, 0.1, true)));
+        let w = fit(&pts, false);
+        let strain = w.weight(Recall {
+            len: 9,
+            period: 40,
+            count: 1,
+        });
+        let loop_ = w.weight(Recall {
+            len: 8,
+            period: 4,
+            count: 3,
+        });
+        assert!(strain > 0.8, "{w:?}");
+        assert!(loop_ < 0.2, "{w:?}");
+        assert_eq!(
+            w.weight(Recall {
+                len: 1,
+                period: 40,
+                count: 1
+            }),
+            0.0,
+            "too few points"
+        );
+        assert_eq!(w.weight(Recall::default()), 0.0, "no match");
+        assert!(MemoryWeights::NONE.is_none() && !w.is_none());
+        assert_eq!(w.scaled(0.0), MemoryWeights::NONE);
+        assert_eq!(w.scaled(1.0), w);
+        assert!(w.scaled(2.0).cells[cell(8, 40)] > strain);
+    }
+
+    #[test]
+    fn a_relative_memory_recalls_a_figure_over_another_chord_transposed() {
+        // Root, fifth, octave over C (root 0), then the root over F (root 5): the memory expects
+        // the fifth above F.
+        let h: Vec<Key> = [(36, 0), (43, 0), (48, 0), (41, 5)]
+            .iter()
+            .map(|&(p, r)| key(p, Some(r), true))
+            .collect();
+        let mut d = [0.0; KEYS];
+        assert_eq!(recall(&h, &mut d).len, 1);
+        let mut pitches = [0.0; 128];
+        to_pitches(&d, Some(5), &mut pitches);
+        assert_eq!(pitches[48], 1.0, "C3, the fifth above F");
+        // An absolute memory recalls nothing there (F was never played).
+        let abs: Vec<Key> = [36, 43, 48, 41].iter().map(|&p| key(p, Some(0), false)).collect();
+        assert_eq!(recall(&abs, &mut d).len, 0);
+        // With no chord in force a relative key has no pitch; an absolute one always does.
+        assert_eq!(pitch_of(key(43, Some(0), true), None), None);
+        assert_eq!(pitch_of(key(43, None, true), None), Some(43));
+        assert_eq!(pitch_of(key(127, Some(0), true), Some(11)), None, "above 127");
+    }
+}
