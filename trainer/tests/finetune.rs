@@ -265,10 +265,14 @@ fn builtin_models_are_accepted_by_every_subcommand() {
         &p(&shipped),
         "--note-temperature",
         "lead=0.7",
+        "--memory",
+        "lead=rel:0.5,0.25",
     ]);
     assert!(shipped.join("CARD.md").is_file() && shipped.join("manifest.json").is_file());
     let tuned = models::package::Package::load(&shipped).unwrap();
     assert_eq!(tuned.manifest.note_temperature(models::Role::Lead), 0.7);
+    let memory = tuned.manifest.memory(models::Role::Lead);
+    assert!(memory.relative && memory.cells[..3] == [0.5, 0.25, 0.0], "{memory:?}");
     let melody = models::package::Package::open("builtin:melody").unwrap();
     assert_eq!(
         tuned.manifest.note_temperature(models::Role::Piano),
@@ -281,6 +285,10 @@ fn builtin_models_are_accepted_by_every_subcommand() {
         .find(|l| l.starts_with("| tuned note temperature | "))
         .unwrap_or_default();
     assert!(row.contains("lead 0.7,") || row.contains("lead 0.7 ("), "{card}");
+    assert!(
+        card.contains("| piece memory | lead (chord-relative, weight up to 0.50)"),
+        "{card}"
+    );
     let wrong = Command::new(TRAINER)
         .args([
             "ship",

@@ -33,10 +33,11 @@ fn input_part() -> Vec<Note> {
     notes
 }
 
-/// The notes the plugin plays over the same part: (start beat, length in beats, key, velocity).
-fn plugin_notes() -> Vec<(f64, f64, u8, u8)> {
+/// The notes the plugin plays over the same part: (start beat, length in beats, key, velocity),
+/// with the model `state` names (the default lead without one).
+fn plugin_notes(state: Option<&[u8]>) -> Vec<(f64, f64, u8, u8)> {
     let entry = entry_in_process();
-    let mut h = Host::new(&entry, SR, BLOCK, true, None);
+    let mut h = Host::new(&entry, SR, BLOCK, true, state);
     let spb = SR * 60.0 / TEMPO;
     let total = (BARS as f64 * 4.0 * spb).round() as u64;
     let mut input = Vec::new();
@@ -85,7 +86,7 @@ fn plugin_notes() -> Vec<(f64, f64, u8, u8)> {
     out
 }
 
-fn trainer_notes(dir: &std::path::Path) -> Vec<(f64, f64, u8, u8)> {
+fn trainer_notes(dir: &std::path::Path, package: &str) -> Vec<(f64, f64, u8, u8)> {
     let part = models::Piece {
         meter: Default::default(),
         tempo_map: vec![models::music::TempoChange { beat: 0.0, bpm: TEMPO }],
@@ -102,7 +103,7 @@ fn trainer_notes(dir: &std::path::Path) -> Vec<(f64, f64, u8, u8)> {
     models::midi::write_file(&part, &input).unwrap();
     let out = dir.join("solo.mid");
     run(&GenerateArgs {
-        package: models::assets::default_for(Role::Lead),
+        package: package.to_string(),
         role: "lead".into(),
         chords: None,
         input: Some(input),
@@ -148,15 +149,42 @@ fn trainer_generate_and_the_plugin_play_identical_notes() {
     );
     let dir = std::env::temp_dir().join(format!("sideman-parity-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let offline = trainer_notes(&dir);
-    let plugin = plugin_notes();
+    let offline = trainer_notes(&dir, &models::assets::default_for(Role::Lead));
+    let plugin = plugin_notes(None);
     let _ = std::fs::remove_dir_all(&dir);
+    same_notes(&offline, &plugin);
+}
+
+/// The same with a model that has a piece memory (`builtin:melody`'s lead), at the Memory knob's
+/// default: the memory of what was played lives in the shared session, so both paths recall alike.
+#[test]
+fn the_piece_memory_plays_alike_in_trainer_generate_and_the_plugin() {
+    assert!(
+        models::runtime::is_available(),
+        "ONNX Runtime is missing: run `cargo xtask ort` (scripts/test.sh does)"
+    );
+    let pkg = models::package::Package::open("builtin:melody").unwrap();
+    assert!(
+        !pkg.manifest.memory(Role::Lead).is_none(),
+        "the melody lead has a memory"
+    );
+    let dir = std::env::temp_dir().join(format!("sideman-parity-memory-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let offline = trainer_notes(&dir, "builtin:melody");
+    let state = host::state_with(std::path::Path::new("builtin:melody"), &[]);
+    let plugin = plugin_notes(Some(&state));
+    let _ = std::fs::remove_dir_all(&dir);
+    same_notes(&offline, &plugin);
+}
+
+/// Holds the two note lists to the sample, lengths included.
+fn same_notes(offline: &[(f64, f64, u8, u8)], plugin: &[(f64, f64, u8, u8)]) {
     eprintln!("trainer {} notes, plugin {} notes", offline.len(), plugin.len());
     assert!(offline.len() >= BARS * 2, "too few notes: {}", offline.len());
     let end = BARS as f64 * 4.0;
     // Sample-accurate: 1.5 samples, in beats.
     let tol = 1.5 * TEMPO / 60.0 / SR;
-    for (i, (a, b)) in offline.iter().zip(&plugin).enumerate() {
+    for (i, (a, b)) in offline.iter().zip(plugin).enumerate() {
         if (a.0 - b.0).abs() > tol || a.2 != b.2 || a.3 != b.3 {
             for j in i.saturating_sub(3)..(i + 4).min(offline.len()).min(plugin.len()) {
                 eprintln!("{j}: trainer {:?} plugin {:?}", offline[j], plugin[j]);
