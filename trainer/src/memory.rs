@@ -47,6 +47,10 @@ pub struct MemoryArgs {
     /// (`trainer eval --memory PCT`), as the note temperature.
     #[arg(long, value_parser = strength)]
     pub strength: Vec<(Role, f32)>,
+    /// Which kind of memory to print: the one with the better likelihood (`best`), or `absolute`
+    /// or `relative` (chord-relative) whatever the likelihood says, to measure it.
+    #[arg(long, default_value = "best", value_parser = ["best", "absolute", "relative"])]
+    pub kind: String,
 }
 
 /// `ROLE=S` of `--strength`.
@@ -134,7 +138,12 @@ pub fn run(args: &MemoryArgs) -> anyhow::Result<()> {
             models::memory::fit(&rel.points, true),
         );
         let (na, nr) = (abs.nll(&wa).1, rel.nll(&wr).1);
-        let (acc, w) = if nr < na { (rel, wr) } else { (abs, wa) };
+        let relative = match args.kind.as_str() {
+            "relative" => true,
+            "absolute" => false,
+            _ => nr < na,
+        };
+        let (acc, w) = if relative { (rel, wr) } else { (abs, wa) };
         print_role(*role, acc, &w);
         println!(
             "pitch NLL with an absolute memory {na:.4}, with a chord-relative one {nr:.4}: {}",
