@@ -361,7 +361,8 @@ impl Sampler {
     /// Mixes `dist` (a distribution over pitches, any scale) into the choice of note of the
     /// next draw only, with weight `weight`: the notes' probabilities become `(1 - weight)` of
     /// the network's (after the temperature) plus `weight` of `dist`'s among the allowed
-    /// pitches, within the notes' total mass. Nothing when no allowed pitch has mass in `dist`.
+    /// pitches, within the notes' total mass. Nothing when no allowed pitch has mass in `dist`; a
+    /// greedy draw (temperature 0.01 or below) takes the network's most likely id.
     pub fn set_memory(&mut self, weight: f32, dist: &[f32; 128]) {
         self.memory_weight = if weight.is_finite() {
             weight.clamp(0.0, 1.0)
@@ -593,6 +594,38 @@ mod tests {
         let draws: Vec<u32> = (0..2000).map(|_| p.sample(&logits, &allowed).unwrap()).collect();
         assert!(draws.contains(&(rest as u32)));
         assert!(draws.iter().all(|&x| x as usize == a || x as usize == rest));
+    }
+
+    #[test]
+    fn the_memory_mixes_into_the_notes_within_their_mass() {
+        let pitch = |p: u8| Vocab::id(Token::Pitch(p)) as usize;
+        let rest = Vocab::id(Token::Pos(36)) as usize;
+        let logits = vec![0.0f32; VOCAB_SIZE as usize];
+        let mut allowed = vec![false; VOCAB_SIZE as usize];
+        for i in [pitch(60), pitch(62), pitch(64), pitch(65), rest] {
+            allowed[i] = true;
+        }
+        // The memory recalls 64, and 70, which is not allowed here.
+        let mut dist = [0.0f32; 128];
+        dist[64] = 1.0;
+        dist[70] = 3.0;
+        let mut s = Sampler::new(SamplerConfig::default(), 5);
+        let n = 20_000;
+        let (mut recalled, mut rests) = (0, 0);
+        for _ in 0..n {
+            s.set_memory(0.5, &dist);
+            let id = s.sample(&logits, &allowed).unwrap() as usize;
+            recalled += (id == pitch(64)) as usize;
+            rests += (id == rest) as usize;
+        }
+        // Notes keep their 4/5; 64 gets half of the network's 1/4 of them and all the memory's
+        // half: 0.8 * (0.125 + 0.5) = 0.5.
+        let share = |k: usize| k as f64 / n as f64;
+        assert!((share(recalled) - 0.5).abs() < 0.02, "{}", share(recalled));
+        assert!((share(rests) - 0.2).abs() < 0.02, "{}", share(rests));
+        // The memory is for one draw: the next plays the network alone.
+        let alone = (0..n).filter(|_| s.sample(&logits, &allowed) == Some(pitch(64) as u32)).count();
+        assert!((share(alone) - 0.2).abs() < 0.02, "{}", share(alone));
     }
 
     #[test]

@@ -384,6 +384,10 @@ pub struct Report {
     /// changed: the plugin's default then).
     #[serde(default)]
     pub harmony: Option<f32>,
+    /// Memory (percent of the model's piece memory) of the "model" and "+harmony" columns
+    /// (absent in reports written before it existed: 100, the plugin's default).
+    #[serde(default)]
+    pub memory: Option<f32>,
     /// Seconds taken.
     pub seconds: f64,
 }
@@ -563,6 +567,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         sample_bars: args.sample_bars,
         sampling: Some((args.temperature, args.top_p)),
         harmony: Some(args.harmony),
+        memory: Some(args.memory),
         seconds: t0.elapsed().as_secs_f64(),
     };
     print_report(&report);
@@ -676,6 +681,9 @@ fn print_report(r: &Report) {
     }
     if let Some(h) = r.harmony.filter(|&h| h != models::sampling::DEFAULT_CHORD_TONES) {
         println!("the +harmony column at Harmony {h} nats (not the plugin's default)");
+    }
+    if let Some(m) = r.memory.filter(|&m| m != 100.0) {
+        println!("music report sampled with {m} % of the model's piece memory (not the plugin's default)");
     }
     crate::report::print(&r.music, r.sample_bars);
     if let Some((n, top1, kl)) = r.int8_drift {
