@@ -624,7 +624,9 @@ mod tests {
         assert!((share(recalled) - 0.5).abs() < 0.02, "{}", share(recalled));
         assert!((share(rests) - 0.2).abs() < 0.02, "{}", share(rests));
         // The memory is for one draw: the next plays the network alone.
-        let alone = (0..n).filter(|_| s.sample(&logits, &allowed) == Some(pitch(64) as u32)).count();
+        let alone = (0..n)
+            .filter(|_| s.sample(&logits, &allowed) == Some(pitch(64) as u32))
+            .count();
         assert!((share(alone) - 0.2).abs() < 0.02, "{}", share(alone));
     }
 
