@@ -1237,6 +1237,24 @@ mod tests {
         out
     }
 
+    /// The ii-V-I-vi the test model learned, one chord a bar for `bars` bars, each with its root
+    /// as an input note.
+    pub(crate) fn progression(bars: i64) -> Conditioning {
+        let mut c = Conditioning::default();
+        let prog = [
+            Chord::new(2, ChordQuality::Min7),
+            Chord::new(7, ChordQuality::Dom7),
+            Chord::new(0, ChordQuality::Maj7),
+            Chord::new(9, ChordQuality::Min7),
+        ];
+        for bar in 0..bars {
+            let t = bar * 4 * TICKS_PER_BEAT as i64;
+            c.set_chord(t, Some(prog[bar as usize % 4]));
+            c.add_input(t, 36 + prog[bar as usize % 4].root);
+        }
+        c
+    }
+
     pub(crate) fn model() -> MarkovModel {
         let mut b = MarkovBuilder::new(10);
         for s in training_sequences() {

@@ -88,7 +88,7 @@ pub fn cell(len: usize, period: usize) -> usize {
 }
 
 /// A role's memory: whether it is chord-relative, and its weight in the choice of note for each
-/// [`cell`], each within `[0, 0.98]`.
+/// [`cell`], each within `[0, MAX_WEIGHT]`.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct MemoryWeights {
     /// The weights by [`cell`].
@@ -105,7 +105,7 @@ impl MemoryWeights {
     };
 
     /// The weights of `values` (by [`cell`]), damaged or missing entries 0, each within
-    /// `[0, 0.98]`.
+    /// `[0, MAX_WEIGHT]`.
     pub fn from_values(values: &[f32], relative: bool) -> MemoryWeights {
         let mut cells = [0.0; MEMORY_CELLS];
         for (o, &v) in cells.iter_mut().zip(values) {
@@ -129,7 +129,7 @@ impl MemoryWeights {
     }
 
     /// These weights at `amount` of their strength: 0 none, 1 as fitted, 2 the memory kept
-    /// twice as often (`1 - (1 - w)^amount`), always within `[0, 0.98]`.
+    /// twice as often (`1 - (1 - w)^amount`), always within `[0, MAX_WEIGHT]`.
     pub fn scaled(&self, amount: f32) -> MemoryWeights {
         let a = if amount.is_finite() {
             amount.clamp(0.0, 4.0)
@@ -147,7 +147,7 @@ impl MemoryWeights {
 }
 
 /// Most a weight may be: the network always keeps a say.
-const MAX_WEIGHT: f32 = 0.98;
+pub const MAX_WEIGHT: f32 = 0.98;
 
 /// What [`recall`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

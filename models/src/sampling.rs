@@ -141,10 +141,11 @@ pub struct Constraints {
     /// as the model's data; 0 leaves the model as it is. Unlike [`Constraints::rest_bias`] it does
     /// not depend on the given events, so it holds over free play (the piano, alone).
     pub note_bias: f32,
-    /// The piece's memory: the weight of the pitch that followed the longest earlier match of
-    /// the role's last pitches, by the length of that match (entry `k` for `k + 1` pitches), mixed
-    /// into the choice of note as `(1 - w) net + w memory` (see [`crate::memory`]). A model's
-    /// fitted weights ([`crate::package::Manifest::memory`]); all 0 leaves the network as it is.
+    /// The piece's memory: the weight of the pitches that followed the longest earlier match of
+    /// the role's last pitches, by that match's length and distance ([`crate::memory::cell`]),
+    /// mixed into the choice of note as `(1 - w) net + w memory` (see [`crate::memory`]). A
+    /// model's fitted weights ([`crate::package::Manifest::memory`]) at the user's strength; none
+    /// leaves the network as it is.
     pub memory: crate::memory::MemoryWeights,
 }
 

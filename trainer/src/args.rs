@@ -95,19 +95,21 @@ pub fn unit(s: &str) -> Result<f32, String> {
 }
 
 /// A Harmony bonus in [0, [`MAX_HARMONY`]] nats.
-/// A Memory percentage (0-200).
-pub fn memory_pct(s: &str) -> Result<f32, String> {
-    let v: f32 = s.trim().parse().map_err(|_| format!("{s:?} is not a number"))?;
-    if !(0.0..=200.0).contains(&v) {
-        return Err(format!("memory must be 0-200 % (got {v})"));
-    }
-    Ok(v)
-}
-
 pub fn harmony(s: &str) -> Result<f32, String> {
     let rule = format!("harmony must be 0-{MAX_HARMONY} nats");
     let v = finite(s, &rule)?;
     if (0.0..=MAX_HARMONY as f64).contains(&v) {
+        Ok(v as f32)
+    } else {
+        Err(format!("{rule} (got {v})"))
+    }
+}
+
+/// A Memory percentage in [0, 200] (the plugin's Memory knob).
+pub fn memory_pct(s: &str) -> Result<f32, String> {
+    let rule = "memory must be 0-200 %";
+    let v = finite(s, rule)?;
+    if (0.0..=200.0).contains(&v) {
         Ok(v as f32)
     } else {
         Err(format!("{rule} (got {v})"))

@@ -55,15 +55,7 @@ pub struct MemoryArgs {
 
 /// `ROLE=S` of `--strength`.
 fn strength(s: &str) -> Result<(Role, f32), String> {
-    let (role, v) = s
-        .split_once('=')
-        .ok_or_else(|| format!("{s:?}: expected ROLE=S (lead=0.75)"))?;
-    let role = Role::parse(role).ok_or_else(|| format!("{role:?} is not a role"))?;
-    let v: f32 = v.trim().parse().map_err(|_| format!("{v:?} is not a number"))?;
-    if !(0.0..=2.0).contains(&v) {
-        return Err(format!("a strength must be within 0 and 2 (got {v})"));
-    }
-    Ok((role, v))
+    crate::ship::role_value(s, "ROLE=S (lead=0.75)", 0.0..=2.0, "a strength")
 }
 
 /// The fitted points of one role, for one kind of memory (absolute or chord-relative).

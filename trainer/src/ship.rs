@@ -56,7 +56,7 @@ pub struct ShipArgs {
     #[arg(long, value_parser = note_bias, allow_hyphen_values = true)]
     pub note_bias: Vec<(Role, f32)>,
     /// A role's piece memory, `ROLE=W1,W2,...` or, chord-relative, `ROLE=rel:W1,W2,...` (up to
-    /// sixteen weights within 0 and 0.98, one per match length and period,
+    /// sixteen weights within 0 and `models::memory::MAX_WEIGHT`, one per match length and period,
     /// `models::memory::cell`; `ROLE=0` removes one), as `trainer memory` prints it.
     #[arg(long, value_parser = memory_weights)]
     pub memory: Vec<(Role, models::package::MemorySpec)>,
@@ -76,9 +76,10 @@ fn memory_weights(s: &str) -> Result<(Role, models::package::MemorySpec), String
         .split(',')
         .map(|x| x.trim().parse::<f32>().map_err(|_| format!("{x:?} is not a number")))
         .collect::<Result<Vec<f32>, String>>()?;
-    if w.len() > models::memory::MEMORY_CELLS || w.iter().any(|x| !(0.0..=0.98).contains(x)) {
+    let max = models::memory::MAX_WEIGHT;
+    if w.len() > models::memory::MEMORY_CELLS || w.iter().any(|x| !(0.0..=max).contains(x)) {
         return Err(format!(
-            "at most {} weights, each within 0 and 0.98 (got {v})",
+            "at most {} weights, each within 0 and {max} (got {v})",
             models::memory::MEMORY_CELLS
         ));
     }
@@ -86,7 +87,12 @@ fn memory_weights(s: &str) -> Result<(Role, models::package::MemorySpec), String
 }
 
 /// `ROLE=VALUE` with the value within `range`; `example` shows the form.
-fn role_value(s: &str, example: &str, range: std::ops::RangeInclusive<f32>, what: &str) -> Result<(Role, f32), String> {
+pub(crate) fn role_value(
+    s: &str,
+    example: &str,
+    range: std::ops::RangeInclusive<f32>,
+    what: &str,
+) -> Result<(Role, f32), String> {
     let (role, v) = s.split_once('=').ok_or_else(|| format!("{s:?}: expected {example}"))?;
     let role = Role::parse(role).ok_or_else(|| format!("{role:?} is not a role"))?;
     let v: f32 = v.trim().parse().map_err(|_| format!("{v:?} is not a number"))?;

@@ -1,25 +1,8 @@
 //! The piece's memory in a generation session ([`crate::memory`]).
 
-use super::tests::model;
+use super::tests::{model, progression as cond};
 use super::*;
-use crate::chord::ChordQuality;
 use crate::memory::{MEMORY_CELLS, MemoryWeights};
-
-fn cond(bars: i64) -> Conditioning {
-    let mut c = Conditioning::default();
-    let prog = [
-        Chord::new(2, ChordQuality::Min7),
-        Chord::new(7, ChordQuality::Dom7),
-        Chord::new(0, ChordQuality::Maj7),
-        Chord::new(9, ChordQuality::Min7),
-    ];
-    for bar in 0..bars {
-        let t = bar * 4 * TICKS_PER_BEAT as i64;
-        c.set_chord(t, Some(prog[bar as usize % 4]));
-        c.add_input(t, 36 + prog[bar as usize % 4].root);
-    }
-    c
-}
 
 fn config(seed: u64, weight: f32) -> SessionConfig {
     let mut c = SessionConfig::new(Role::Lead);
