@@ -43,6 +43,9 @@
 //! bars, and the model continues from their end. [`SessionConfig::silent_until`] keeps the
 //! session from starting a note before a tick. See `generate/prompt.rs`.
 
+mod drums;
+#[cfg(test)]
+mod drums_tests;
 #[cfg(test)]
 mod memory_tests;
 mod prompt;
@@ -436,11 +439,21 @@ pub struct Session<M: TokenModel> {
     /// The role's notes in the order played, as the memory keeps them ([`crate::memory::key`]),
     /// the prompt's first: the first `prompt_pitches` from the prompt, then one per note of
     /// `notes`.
+    /// The drums keep their hits ([`crate::memory::groove::hit_key`]), with each hit's bar
+    /// in `history_bars` (counted from `first_origin`, the origin the session started at: a
+    /// re-prime moves `origin`).
     history: Vec<crate::memory::Key>,
+    history_bars: Vec<i32>,
+    first_origin: i64,
     prompt_pitches: usize,
-    /// The memory's distribution over keys, then over pitches (scratch).
+    /// The memory's distribution over keys, then over pitches, or the groove's over token ids
+    /// (scratch).
     recalled: Box<[f32; crate::memory::KEYS]>,
     recalled_pitches: [f32; 128],
+    recalled_tokens: Vec<f32>,
+    /// Log-probability sum and count of the first bar's sampled tokens since it was last
+    /// cleared (the first-bar drafts' score).
+    draft_score: (f64, usize),
 }
 
 impl<M: TokenModel> Session<M> {
@@ -484,28 +497,37 @@ impl<M: TokenModel> Session<M> {
             stats: BarStats::default(),
             rng_before: Rng::new(config.seed),
             history: Vec::with_capacity(1024),
+            history_bars: Vec::with_capacity(1024),
+            first_origin: origin,
             prompt_pitches: 0,
             recalled: Box::new([0.0; crate::memory::KEYS]),
             recalled_pitches: [0.0; 128],
+            recalled_tokens: vec![0.0; VOCAB_SIZE as usize],
+            draft_score: (0.0, 0),
             config,
         };
-        if !s.config.role.is_drums() {
-            // The prompt's notes in the order the tokenizer writes them (by onset, then pitch),
-            // each over the chord in force at its onset.
-            let relative = s.config.constraints.memory.relative;
-            let mut prompt: Vec<(i64, u8)> = s
-                .config
-                .prompt
-                .iter()
-                .map(|n| ((n.start * TICKS_PER_BEAT as f64).round() as i64, n.pitch))
-                .collect();
-            prompt.sort_unstable();
-            s.history.extend(prompt.iter().map(|&(t, p)| {
+        // The prompt's notes in the order the tokenizer writes them (by onset, then pitch), each
+        // over the chord in force at its onset; the drums' hits at their place in the bar.
+        let relative = s.config.constraints.memory.relative;
+        let mut prompt: Vec<(i64, u8)> = s
+            .config
+            .prompt
+            .iter()
+            .map(|n| ((n.start * TICKS_PER_BEAT as f64).round() as i64, n.pitch))
+            .collect();
+        prompt.sort_unstable();
+        for &(t, p) in &prompt {
+            let key = if s.config.role.is_drums() {
+                let pos = (t - origin).rem_euclid(bar_ticks).min(u8::MAX as i64) as u8;
+                crate::memory::groove::hit_key(pos, p)
+            } else {
                 let root = cond.chord_at(t).flatten().map(|c| c.root);
                 crate::memory::key(p, root, relative)
-            }));
-            s.prompt_pitches = s.history.len();
+            };
+            s.history.push(key);
+            s.history_bars.push((t - origin).div_euclid(bar_ticks) as i32);
         }
+        s.prompt_pitches = s.history.len();
         if !s.config.prompt.is_empty() {
             s.write_prompt(cond)?;
             return Ok(s);
@@ -546,6 +568,9 @@ impl<M: TokenModel> Session<M> {
                 s.push(id)?;
             }
             s.given_buf = buf;
+        }
+        if s.config.constraints.first_bar_drafts > 1 {
+            s.draft_first_bar(cond)?;
         }
         Ok(s)
     }
@@ -698,6 +723,7 @@ impl<M: TokenModel> Session<M> {
         let keep = self.notes.partition_point(|n| n.tick < m.at);
         self.notes.truncate(keep);
         self.history.truncate(self.prompt_pitches + keep);
+        self.history_bars.truncate(self.prompt_pitches + keep);
         self.emitted = self.emitted.min(keep);
         true
     }
@@ -749,6 +775,10 @@ impl<M: TokenModel> Session<M> {
             .sampler
             .sample(&self.logits, &self.allowed)
             .ok_or(GenerateError::Stuck)?;
+        if self.state.bars <= 1 {
+            self.draft_score.0 += drums::log_prob(&self.logits, &self.allowed, id);
+            self.draft_score.1 += 1;
+        }
         let bar_end = self.bar_start + self.bar_ticks;
         let moves_to = match Vocab::token(id) {
             Some(Token::Pos(p)) => Some(self.bar_start + p as i64),
@@ -782,48 +812,6 @@ impl<M: TokenModel> Session<M> {
         Ok(())
     }
 
-    /// Masks the velocity bins of a drum hit of `key` outside the range its instrument class
-    /// played over the last [`STEADY_BARS`] bars, widened by [`STEADY_MARGIN`] bins (downwards
-    /// without limit for the snare's ghost notes); nothing until the class has played
-    /// [`STEADY_MIN_HITS`] hits there. Reads only notes the stream holds, so rollback keeps it exact.
-    fn steady_velocity(&mut self, key: u8) {
-        let Some(class) = crate::groove::drum_class(key) else {
-            return;
-        };
-        let since = self.frontier() - STEADY_BARS * self.bar_ticks;
-        let (mut lo, mut hi, mut n) = (u8::MAX, 0u8, 0usize);
-        for r in self.notes.iter().rev() {
-            if r.tick < since {
-                break;
-            }
-            if crate::groove::drum_class(r.note.pitch) == Some(class) {
-                let b = velocity_bin(r.note.velocity);
-                lo = lo.min(b);
-                hi = hi.max(b);
-                n += 1;
-            }
-        }
-        if n < STEADY_MIN_HITS {
-            return;
-        }
-        let margin = if class == crate::groove::KICK_CLASS {
-            STEADY_KICK_MARGIN
-        } else {
-            STEADY_MARGIN
-        };
-        let lo = if class == crate::groove::SNARE_CLASS {
-            0
-        } else {
-            lo.saturating_sub(margin)
-        };
-        let hi = hi.saturating_add(margin);
-        for b in 0..16u8 {
-            if b < lo || b > hi {
-                self.allowed[Vocab::id(Token::Vel(b)) as usize] = false;
-            }
-        }
-    }
-
     /// Adds [`Constraints::rest_bias`] to the allowed tokens that rest until the next given event
     /// in this bar (the `POS` tokens at or past it, `BAR`, `EOS`); where every allowed token
     /// rests, that changes nothing. Nothing without a given event ahead in the bar, as the rest
@@ -850,10 +838,15 @@ impl<M: TokenModel> Session<M> {
     }
 
     /// Gives the sampler the piece's memory for this draw when a pitch may be chosen and the
-    /// model has one ([`Constraints::memory`]).
+    /// model has one ([`Constraints::memory`]); the drums', when their next token in time is
+    /// drawn ([`Session::recall_groove`]).
     fn recall(&mut self) {
         let weights = self.config.constraints.memory;
-        if weights.is_none() || self.config.role.is_drums() || self.history.is_empty() {
+        if weights.is_none() || self.history.is_empty() {
+            return;
+        }
+        if self.config.role.is_drums() {
+            self.recall_groove(weights);
             return;
         }
         let (lo, hi) = (
@@ -1027,11 +1020,15 @@ impl<M: TokenModel> Session<M> {
             return;
         }
         let tick = self.frontier();
-        if !self.config.role.is_drums() {
+        let key = if self.config.role.is_drums() {
+            let pos = (tick - self.bar_start).clamp(0, u8::MAX as i64) as u8;
+            crate::memory::groove::hit_key(pos, pitch)
+        } else {
             let root = self.chord.flatten().map(|c| c.root);
-            self.history
-                .push(crate::memory::key(pitch, root, self.config.constraints.memory.relative));
-        }
+            crate::memory::key(pitch, root, self.config.constraints.memory.relative)
+        };
+        self.history.push(key);
+        self.history_bars.push(self.bar_index());
         self.notes.push(NoteRec {
             tick,
             note: GeneratedNote {
@@ -1041,6 +1038,11 @@ impl<M: TokenModel> Session<M> {
                 velocity: bin_velocity(vel_bin),
             },
         });
+    }
+
+    /// The bar the stream is in, counted from the bar line the session started at.
+    fn bar_index(&self) -> i32 {
+        (self.bar_start - self.first_origin).div_euclid(self.bar_ticks) as i32
     }
 
     /// The header's style slots for bar `bar` (on the caller's timeline), sorted.

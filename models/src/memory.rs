@@ -16,6 +16,8 @@
 //! ([`fit`], `trainer memory`) and stored in the model's manifest
 //! ([`crate::package::Manifest::memory`]); the sampler applies them ([`crate::sampling::Sampler::set_memory`]).
 
+pub mod groove;
+
 /// Longest match the memory tells apart (in pitches); longer ones count as this long.
 pub const MEMORY_ORDERS: usize = 8;
 
@@ -167,36 +169,53 @@ pub struct Recall {
 /// when the last note was never played before).
 pub fn recall(history: &[Key], dist: &mut [f32; KEYS]) -> Recall {
     dist.fill(0.0);
+    recall_with(history, |e| dist[history[e] as usize % KEYS] += 1.0)
+}
+
+/// Finds the longest earlier match of the end of `history`, as [`recall`], and calls `follow`
+/// with the index of what followed each occurrence of it (latest first).
+pub fn recall_with(history: &[Key], mut follow: impl FnMut(usize)) -> Recall {
     let n = history.len();
-    let (mut period, mut count) = (0, 0);
     if n < 2 {
         return Recall::default();
     }
     let lo = n.saturating_sub(MEMORY_SPAN).max(1);
+    // The longest match's length, then its occurrences' ends.
     let mut best = 0;
+    let mut period = 0;
     // `e` is where an earlier occurrence ended: `history[e]` followed it.
     for e in (lo..n).rev() {
-        let mut l = 0;
-        while l < MEMORY_ORDERS && l < e && history[e - 1 - l] == history[n - 1 - l] {
-            l += 1;
-        }
-        if l == 0 || l < best {
-            continue;
-        }
+        let l = match_len(history, e);
         if l > best {
             best = l;
-            dist.fill(0.0);
             period = n - e;
-            count = 0;
         }
-        dist[history[e] as usize % KEYS] += 1.0;
-        count += 1;
+    }
+    if best == 0 {
+        return Recall::default();
+    }
+    let mut count = 0;
+    for e in (lo..n).rev() {
+        if match_len(history, e) == best {
+            follow(e);
+            count += 1;
+        }
     }
     Recall {
         len: best,
         period,
         count,
     }
+}
+
+/// How many keys before `e` match the end of `history` (at most [`MEMORY_ORDERS`]).
+fn match_len(history: &[Key], e: usize) -> usize {
+    let n = history.len();
+    let mut l = 0;
+    while l < MEMORY_ORDERS && l < e && history[e - 1 - l] == history[n - 1 - l] {
+        l += 1;
+    }
+    l
 }
 
 /// One pitch of teacher-forced data for [`fit`]: the length of the memory's match before it, the

@@ -322,7 +322,7 @@ impl Manifest {
     /// for drums.
     pub fn memory(&self, role: Role) -> crate::memory::MemoryWeights {
         match self.memory.get(role.name()) {
-            Some(m) if !role.is_drums() => crate::memory::MemoryWeights::from_values(&m.weights, m.relative),
+            Some(m) => crate::memory::MemoryWeights::from_values(&m.weights, m.relative && !role.is_drums()),
             _ => crate::memory::MemoryWeights::NONE,
         }
     }
@@ -536,7 +536,7 @@ mod tests {
     }
 
     #[test]
-    fn the_memory_is_the_models_per_role_and_never_the_drums() {
+    fn the_memory_is_the_models_per_role_the_drums_as_a_groove() {
         let mut m = manifest();
         let spec = |relative, w: f32| MemorySpec {
             relative,
@@ -550,7 +550,11 @@ mod tests {
         assert!(!c.memory.relative);
         let bass = m.memory(Role::Bass);
         assert!(bass.relative && bass.cells[0] == 0.98, "clamped: {bass:?}");
-        assert!(m.memory(Role::Drums).is_none(), "drums have no pitches to recall");
+        let drums = m.memory(Role::Drums);
+        assert!(
+            !drums.relative && drums.cells[0] == 0.5,
+            "the groove's memory: {drums:?}"
+        );
         assert!(m.memory(Role::Comping).is_none(), "a role not named");
         let back: Manifest = serde_json::from_str(&m.to_json()).unwrap();
         assert_eq!(back.memory, m.memory);

@@ -147,7 +147,18 @@ pub struct Constraints {
     /// model's fitted weights ([`crate::package::Manifest::memory`]) at the user's strength; none
     /// leaves the network as it is.
     pub memory: crate::memory::MemoryWeights,
+    /// How many times a fresh session (no prompt) drafts its first bar from the header alone,
+    /// keeping the draft the network finds most likely (mean log-probability of its tokens):
+    /// the drums, whose first bar sets the groove the rest holds ([`FIRST_BAR_DRAFTS`]). 0 and 1
+    /// sample it once, as the network does.
+    pub first_bar_drafts: u8,
 }
+
+/// First-bar drafts of the drums ([`Constraints::first_bar_drafts`]). From its header alone the
+/// drums network samples a first bar that is seldom a groove (tom and snare hits scattered over
+/// the bar, a ride pattern under a rock header), and the bars after it go on from it; the
+/// likeliest of a few drafts is the style's groove more often (models/README.md, "The first bar").
+pub const FIRST_BAR_DRAFTS: u8 = 8;
 
 impl Default for Constraints {
     fn default() -> Self {
@@ -162,6 +173,7 @@ impl Default for Constraints {
             rest_bias: 0.0,
             note_bias: 0.0,
             memory: crate::memory::MemoryWeights::NONE,
+            first_bar_drafts: 1,
         }
     }
 }
@@ -187,6 +199,7 @@ impl Constraints {
             rest_bias: 0.0,
             note_bias: 0.0,
             memory: crate::memory::MemoryWeights::NONE,
+            first_bar_drafts: if drums { FIRST_BAR_DRAFTS } else { 1 },
         }
     }
 }
@@ -339,10 +352,31 @@ pub struct Sampler {
     probs: Vec<f32>,
     order: Vec<u32>,
     notes: Vec<u32>,
-    /// The piece's memory for the next draw: its weight and its distribution over pitches
-    /// ([`Sampler::set_memory`]).
+    /// The piece's memory for the next draw: its weight, its distribution over token ids
+    /// ([`Sampler::set_memory`], [`Sampler::set_rhythm_memory`]) and the tokens it mixes into.
     memory_weight: f32,
-    memory: [f32; 128],
+    memory: Vec<f32>,
+    memory_scope: MemoryScope,
+}
+
+/// The tokens a memory's distribution is mixed into, within their total mass: the rest of the
+/// choice keeps its probability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryScope {
+    /// The choice of note (`PITCH`, `DRUM`): a pitched role's memory.
+    Notes,
+    /// The choice of what comes next in time (`POS`, `DRUM`, `BAR`): the drums' memory of their
+    /// groove ([`crate::memory::groove`]); microtiming and velocity stay the network's.
+    Rhythm,
+}
+
+impl MemoryScope {
+    fn holds(self, id: u32) -> bool {
+        match self {
+            MemoryScope::Notes => matches!(Vocab::token(id), Some(Token::Pitch(_) | Token::Drum(_))),
+            MemoryScope::Rhythm => matches!(Vocab::token(id), Some(Token::Pos(_) | Token::Drum(_) | Token::Bar)),
+        }
+    }
 }
 
 impl Sampler {
@@ -355,7 +389,8 @@ impl Sampler {
             order: Vec::with_capacity(VOCAB_SIZE as usize),
             notes: Vec::with_capacity(VOCAB_SIZE as usize),
             memory_weight: 0.0,
-            memory: [0.0; 128],
+            memory: vec![0.0; VOCAB_SIZE as usize],
+            memory_scope: MemoryScope::Notes,
         }
     }
 
@@ -365,12 +400,31 @@ impl Sampler {
     /// pitches, within the notes' total mass. Nothing when no allowed pitch has mass in `dist`; a
     /// greedy draw (temperature 0.01 or below) takes the network's most likely id.
     pub fn set_memory(&mut self, weight: f32, dist: &[f32; 128]) {
+        self.memory.fill(0.0);
+        for (p, &w) in dist.iter().enumerate() {
+            self.memory[Vocab::id(Token::Pitch(p as u8)) as usize] = w;
+        }
+        self.set_weight(weight, MemoryScope::Notes);
+    }
+
+    /// Mixes `dist` (a distribution over token ids, any scale; ids outside `scope` ignored)
+    /// into the next draw only, as [`Sampler::set_memory`] does with pitches: the tokens of
+    /// `scope` become `(1 - weight)` of the network's plus `weight` of `dist`'s among the
+    /// allowed ones, within their total mass.
+    pub fn set_token_memory(&mut self, weight: f32, dist: &[f32], scope: MemoryScope) {
+        let n = dist.len().min(self.memory.len());
+        self.memory.fill(0.0);
+        self.memory[..n].copy_from_slice(&dist[..n]);
+        self.set_weight(weight, scope);
+    }
+
+    fn set_weight(&mut self, weight: f32, scope: MemoryScope) {
         self.memory_weight = if weight.is_finite() {
             weight.clamp(0.0, 1.0)
         } else {
             0.0
         };
-        self.memory = *dist;
+        self.memory_scope = scope;
     }
 
     /// Reseeds the generator.
@@ -448,8 +502,8 @@ impl Sampler {
                 }
             }
         }
-        if memory > 0.0 && note_mass > 0.0 {
-            self.mix_memory(memory, note_mass);
+        if memory > 0.0 {
+            self.mix_memory(memory);
         }
         let probs = &self.probs;
         let by_prob = |a: &u32, b: &u32| probs[*b as usize].total_cmp(&probs[*a as usize]).then(a.cmp(b));
@@ -502,29 +556,25 @@ impl Sampler {
         self.order.last().copied()
     }
 
-    /// The notes' probabilities (`probs` over `order`, of total `note_mass`) mixed with the
-    /// memory's distribution over the allowed pitches, with weight `w`.
-    fn mix_memory(&mut self, w: f32, note_mass: f32) {
-        let pitch_of = |i: u32| match Vocab::token(i) {
-            Some(Token::Pitch(p)) => Some(p as usize),
-            _ => None,
-        };
-        let recalled: f32 = self
-            .order
-            .iter()
-            .filter_map(|&i| pitch_of(i))
-            .map(|p| self.memory[p].max(0.0))
-            .sum();
-        if !recalled.is_finite() || recalled <= 0.0 {
+    /// The probabilities (`probs` over `order`) of the memory's scope mixed with its
+    /// distribution over the allowed ids of that scope, with weight `w`, within the scope's mass.
+    fn mix_memory(&mut self, w: f32) {
+        let scope = self.memory_scope;
+        let (mut mass, mut recalled) = (0.0f32, 0.0f32);
+        for &i in &self.order {
+            if scope.holds(i) {
+                mass += self.probs[i as usize];
+                recalled += self.memory[i as usize].max(0.0);
+            }
+        }
+        if !recalled.is_finite() || recalled <= 0.0 || !(mass > 0.0) {
             return;
         }
-        let is_note = |i: u32| matches!(Vocab::token(i), Some(Token::Pitch(_) | Token::Drum(_)));
         for &i in &self.order {
-            if !is_note(i) {
-                continue;
+            if scope.holds(i) {
+                let from_memory = self.memory[i as usize].max(0.0) / recalled;
+                self.probs[i as usize] = (1.0 - w) * self.probs[i as usize] + w * mass * from_memory;
             }
-            let from_memory = pitch_of(i).map_or(0.0, |p| self.memory[p].max(0.0) / recalled);
-            self.probs[i as usize] = (1.0 - w) * self.probs[i as usize] + w * note_mass * from_memory;
         }
     }
 }
@@ -629,6 +679,40 @@ mod tests {
             .filter(|_| s.sample(&logits, &allowed) == Some(pitch(64) as u32))
             .count();
         assert!((share(alone) - 0.2).abs() < 0.02, "{}", share(alone));
+    }
+
+    #[test]
+    fn the_rhythm_memory_mixes_into_the_time_choices_and_keeps_the_microtiming() {
+        let id = |t: Token| Vocab::id(t) as usize;
+        let (drum, pos, bar, micro) = (
+            id(Token::Drum(42)),
+            id(Token::Pos(6)),
+            id(Token::Bar),
+            id(Token::Micro(1)),
+        );
+        let logits = vec![0.0f32; VOCAB_SIZE as usize];
+        let mut allowed = vec![false; VOCAB_SIZE as usize];
+        for i in [drum, pos, bar, micro] {
+            allowed[i] = true;
+        }
+        // The memory recalls the next position (and a velocity, which is not its to choose).
+        let mut dist = vec![0.0f32; VOCAB_SIZE as usize];
+        dist[pos] = 2.0;
+        dist[id(Token::Vel(3))] = 5.0;
+        let mut s = Sampler::new(SamplerConfig::default(), 9);
+        let n = 20_000;
+        let (mut at_pos, mut micros) = (0, 0);
+        for _ in 0..n {
+            s.set_token_memory(0.6, &dist, MemoryScope::Rhythm);
+            let x = s.sample(&logits, &allowed).unwrap() as usize;
+            at_pos += (x == pos) as usize;
+            micros += (x == micro) as usize;
+        }
+        let share = |k: usize| k as f64 / n as f64;
+        // The time choices keep their 3/4; the position gets 0.4 of the network's third of it
+        // and all the memory's 0.6: 0.75 * (0.4 / 3 + 0.6) = 0.55.
+        assert!((share(at_pos) - 0.55).abs() < 0.02, "{}", share(at_pos));
+        assert!((share(micros) - 0.25).abs() < 0.02, "{}", share(micros));
     }
 
     #[test]

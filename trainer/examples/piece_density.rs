@@ -68,10 +68,13 @@ fn main() -> anyhow::Result<()> {
         };
         keys.iter().position(|m| *m == k).expect("metric")
     };
-    let (npb, empty, names) = if drums {
-        (key("backbeat"), key("notes_per_bar"), ["backbeat", "n/bar"])
-    } else {
-        (key("notes_per_bar"), key("empty_beats"), ["n/bar", "empty"])
+    // METRICS=ghost_rate,notes_per_bar: two other metrics of the report.
+    let chosen = std::env::var("METRICS").ok();
+    let chosen: Option<Vec<&str>> = chosen.as_deref().map(|m| m.split(',').collect());
+    let (npb, empty, names) = match chosen.as_deref() {
+        Some(&[x, y]) => (key(x), key(y), [x, y]),
+        _ if drums => (key("backbeat"), key("notes_per_bar"), ["backbeat", "n/bar"]),
+        _ => (key("notes_per_bar"), key("empty_beats"), ["n/bar", "empty"]),
     };
     // SAMPLING=model: the plugin's defaults (Harmony 0) instead of calibration sampling.
     let how = match std::env::var("SAMPLING").as_deref() {
@@ -126,6 +129,8 @@ fn main() -> anyhow::Result<()> {
                 how,
                 sideman_trainer::report::Knobs {
                     opening,
+                    // MEMORY=2: the model's piece memory at 200 %.
+                    memory: env("MEMORY").unwrap_or(1.0),
                     ..Default::default()
                 },
                 seed0 + 1 + i as u64,

@@ -80,6 +80,10 @@ pub struct EvalArgs {
     /// "+harmony" columns (default: the plugin's, 100; 0 plays the network alone).
     #[arg(long, default_value_t = 100.0, value_parser = crate::args::memory_pct)]
     pub memory: f32,
+    /// The music report's first-bar drafts for its "model" and "+harmony" columns
+    /// (`models::sampling::Constraints::first_bar_drafts`; default: the role's, 8 for the drums).
+    #[arg(long)]
+    pub drafts: Option<u8>,
     /// The music report's Density for its "model" and "+harmony" columns (default: the plugin's,
     /// 0.5), to measure a default before changing it.
     #[arg(long, default_value_t = 0.5, value_parser = crate::args::unit)]
@@ -482,6 +486,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
                 harmony: args.harmony,
                 density: args.density,
                 memory: args.memory / 100.0,
+                drafts: args.drafts,
                 steady_dynamics: !args.no_steady_dynamics,
                 opening: !args.no_opening,
             },

@@ -3,7 +3,9 @@
 //! Teacher-forced over each piece in windows as generation sees them (the bars a re-prime keeps,
 //! then the bars scored), at every pitch the role plays: the network's probability of the pitch
 //! played, within its choice of note, and the memory's (what followed the longest earlier match
-//! of the piece's pitches before it, over the whole piece so far). The weight of each match
+//! of the piece's pitches before it, over the whole piece so far). The drums' memory of their
+//! groove ([`models::memory::groove`]) is scored the same way at each of their choices in time
+//! (the next drum at a position, the next position, the bar line). The weight of each match
 //! length is the one that maximises the likelihood of the mixture ([`models::memory::fit`]).
 
 use std::collections::BTreeMap;
@@ -104,7 +106,7 @@ pub fn run(args: &MemoryArgs) -> anyhow::Result<()> {
         let Ok(mut s) = models::tokenizer::decode(&ids) else {
             continue;
         };
-        if s.role.is_drums() || !pkg.manifest.roles.contains(&s.role) || s.bars < 4 {
+        if !pkg.manifest.roles.contains(&s.role) || s.bars < 4 {
             continue;
         }
         let acc = roles.entry(s.role).or_default();
@@ -117,10 +119,14 @@ pub fn run(args: &MemoryArgs) -> anyhow::Result<()> {
             *st = style_map.get(*st as usize).copied().unwrap_or(*st);
         }
         let s = s.slice_bars(0, s.bars.min(args.bars));
-        score_piece(&mut model, &tok, context, keep, args.stride.max(1), &s, acc)?;
+        if s.role.is_drums() {
+            score_drums(&mut model, &tok, context, keep, args.stride.max(1), &s, &mut acc[0])?;
+        } else {
+            score_piece(&mut model, &tok, context, keep, args.stride.max(1), &s, acc)?;
+        }
     }
     if roles.is_empty() {
-        bail!("no pitched role of {} in {} ({})", args.package, args.data, args.split);
+        bail!("no role of {} in {} ({})", args.package, args.data, args.split);
     }
     let mut flags = Vec::new();
     for (role, [abs, rel]) in &roles {
@@ -131,16 +137,21 @@ pub fn run(args: &MemoryArgs) -> anyhow::Result<()> {
         );
         let (na, nr) = (abs.nll(&wa).1, rel.nll(&wr).1);
         let relative = match args.kind.as_str() {
+            _ if role.is_drums() => false,
             "relative" => true,
             "absolute" => false,
             _ => nr < na,
         };
         let (acc, w) = if relative { (rel, wr) } else { (abs, wa) };
         print_role(*role, acc, &w);
-        println!(
-            "pitch NLL with an absolute memory {na:.4}, with a chord-relative one {nr:.4}: {}",
-            if w.relative { "chord-relative" } else { "absolute" }
-        );
+        if role.is_drums() {
+            println!("(the drums: hits, bar lines and positions as the memory of their groove recalls them)");
+        } else {
+            println!(
+                "pitch NLL with an absolute memory {na:.4}, with a chord-relative one {nr:.4}: {}",
+                if w.relative { "chord-relative" } else { "absolute" }
+            );
+        }
         let scale = args.strength.iter().find(|(r, _)| r == role).map_or(1.0, |&(_, s)| s);
         let w = w.scaled(scale);
         if scale != 1.0 {
@@ -214,6 +225,141 @@ fn score_piece(
     Ok(())
 }
 
+/// Scores the drums' choices in time (the next drum at a position, the next position, the bar
+/// line) of `s` window by window into `acc`, against the memory of their groove
+/// ([`models::memory::groove`]).
+fn score_drums(
+    model: &mut models::runtime::OnnxModel,
+    tok: &Tokenizer,
+    context: usize,
+    keep: u32,
+    stride: u32,
+    s: &Sequence,
+    acc: &mut RolePoints,
+) -> anyhow::Result<()> {
+    use models::memory::groove::{Place, recall_tokens};
+    // The piece's hits in the order written, with their bars.
+    let mut keys = Vec::new();
+    let mut bars = Vec::new();
+    for (_, bar, key, _) in drum_steps(&tok.encode(s)?, 0) {
+        if let Some(k) = key {
+            keys.push(k);
+            bars.push(bar as i32);
+        }
+    }
+    let v = VOCAB_SIZE as usize;
+    let mut dist = vec![0f32; v];
+    let mut b = 0;
+    while b < s.bars {
+        let from = b.saturating_sub(keep);
+        let mut w = s.slice_bars(from, s.bars);
+        w.ended = false;
+        let mut ids = tok.encode(&w).context("encoding a window")?;
+        ids.truncate(context);
+        model.truncate(0);
+        let rows = model.forward(&ids).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mask = predicted_mask(&ids);
+        let mut k = bars.iter().take_while(|&&x| x < b as i32).count();
+        for (j, bar, key, prev) in drum_steps(&ids, from) {
+            if bar >= b + stride {
+                break;
+            }
+            if let Some(prev) = prev
+                && bar >= b
+                && mask[j]
+                && k > 0
+            {
+                let since = bar as i32 - bars[k - 1];
+                let place = match prev {
+                    Token::Pos(pos) => Place::At { pos, bars: since },
+                    _ => Place::Between { bars: since },
+                };
+                let row = &rows[(j - 1) * v..j * v];
+                let (net, top) = rhythm_choice(row, ids[j]);
+                let found = recall_tokens(&keys[..k], &bars[..k], place, &mut dist);
+                if found.len == 0 {
+                    acc.unmatched.0 -= net.ln();
+                    acc.unmatched.1 += 1;
+                } else {
+                    let total: f32 = dist.iter().sum();
+                    acc.points.push(RecallPoint {
+                        recall: found,
+                        net,
+                        memory: (dist[ids[j] as usize] / total) as f64,
+                    });
+                    acc.net_top.push(top);
+                }
+            }
+            if let Some(key) = key
+                && bar >= b
+            {
+                if k >= keys.len() || keys[k] != key {
+                    break;
+                }
+                k += 1;
+            }
+        }
+        b += stride;
+    }
+    Ok(())
+}
+
+/// The drums' tokens of `ids` (whose first bar is `first_bar`) that the groove's memory speaks
+/// to, in order: (index, bar, the hit's key for a `DRUM`, the token before a choice in time: a
+/// `POS`, `DRUM` or `BAR` after a position, a bar line, a velocity or a microtiming).
+fn drum_steps(ids: &[u32], first_bar: u32) -> impl Iterator<Item = (usize, u32, Option<Key>, Option<Token>)> + '_ {
+    let mut bars = 0u32;
+    let mut pos = 0u8;
+    let mut prev: Option<Token> = None;
+    ids.iter().enumerate().filter_map(move |(j, &id)| {
+        let t = Vocab::token(id)?;
+        let before = prev.replace(t);
+        let bar = (first_bar + bars).saturating_sub(1);
+        let choice = match (t, before) {
+            (
+                Token::Pos(_) | Token::Bar | Token::Drum(_),
+                Some(b @ (Token::Pos(_) | Token::Bar | Token::Vel(_) | Token::Micro(_))),
+            ) => Some(b),
+            _ => None,
+        };
+        let key = match t {
+            Token::Drum(d) => Some(models::memory::groove::hit_key(pos, d)),
+            _ => None,
+        };
+        match t {
+            Token::Bar => {
+                bars += 1;
+                pos = 0;
+            }
+            Token::Pos(p) => pos = p,
+            _ => {}
+        }
+        (bars > 0 && (choice.is_some() || key.is_some()) && !(t == Token::Bar && bars == 1))
+            .then_some((j, bar, key, choice))
+    })
+}
+
+/// The network's probability of `id` within its choice in time (a softmax over the `POS`,
+/// `DRUM` and `BAR` ids of `row`), and whether `id` is its most likely one.
+fn rhythm_choice(row: &[f32], id: u32) -> (f64, bool) {
+    let in_scope = |i: usize| {
+        matches!(
+            Vocab::token(i as u32),
+            Some(Token::Pos(_) | Token::Drum(_) | Token::Bar)
+        )
+    };
+    let max = (0..row.len())
+        .filter(|&i| in_scope(i))
+        .map(|i| row[i] as f64)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let z: f64 = (0..row.len())
+        .filter(|&i| in_scope(i))
+        .map(|i| (row[i] as f64 - max).exp())
+        .sum();
+    let l = row[id as usize] as f64;
+    ((l - max).exp() / z, l >= max)
+}
+
 /// (bar, pitch, root of the chord in force) of each `PITCH` token of `ids`, whose first bar is
 /// `first_bar`.
 fn pitches_by_bar(ids: &[u32], first_bar: u32) -> Vec<(u32, u8, Option<u8>)> {
@@ -256,13 +402,19 @@ fn pitch_choice(row: &[f32], p: u8) -> (f64, bool) {
 
 fn print_role(role: Role, acc: &RolePoints, w: &MemoryWeights) {
     let all = acc.points.len() + acc.unmatched.1;
+    // The drums' memory recalls hits and scores their choices in time.
+    let (unit, what) = if role.is_drums() {
+        ("choices", "choice")
+    } else {
+        ("pitches", "pitch")
+    };
     println!(
-        "\n{role}: {} pieces, {all} pitches ({} with no earlier match: network NLL {:.3})",
+        "\n{role}: {} pieces, {all} {unit} ({} with no earlier match: network NLL {:.3})",
         acc.pieces,
         acc.unmatched.1,
         acc.unmatched.0 / acc.unmatched.1.max(1) as f64
     );
-    println!("match    period  pitches  memory right  network top-1  network NLL  weight  mixed NLL");
+    println!("match    period  {unit:>7}  memory right  network top-1  network NLL  weight  mixed NLL");
     let (mut net_sum, mut mix_sum) = (acc.unmatched.0, acc.unmatched.0);
     let bounds = |b: &[usize], i: usize| {
         let lo = if i == 0 { 1 } else { b[i - 1] + 1 };
@@ -309,7 +461,7 @@ fn print_role(role: Role, acc: &RolePoints, w: &MemoryWeights) {
         }
     }
     println!(
-        "pitch NLL: network {:.4}, with the memory {:.4} ({:+.1} %)",
+        "{what} NLL: network {:.4}, with the memory {:.4} ({:+.1} %)",
         net_sum / all.max(1) as f64,
         mix_sum / all.max(1) as f64,
         100.0 * (mix_sum - net_sum) / net_sum.max(1e-9)

@@ -343,13 +343,19 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
             .iter()
             .map(|(r, spec)| {
                 let top = spec.weights.iter().copied().fold(0.0f32, f32::max);
-                let kind = if spec.relative { "chord-relative" } else { "absolute" };
+                let kind = if r == Role::Drums.name() {
+                    "the groove: hits by their place in the bar, mixed into the choice of the next drum, position or bar line"
+                } else if spec.relative {
+                    "chord-relative"
+                } else {
+                    "absolute"
+                };
                 format!("{r} ({kind}, weight up to {top:.2})")
             })
             .collect();
         let _ = writeln!(
             s,
-            "| piece memory | {}: what the role played after its current figure, mixed into the choice of note by the match's length and distance (fitted on the training pieces, strength chosen on the validation pieces; models/README.md, \"The piece's memory\") |",
+            "| piece memory | {}: what the role played after its current figure, mixed into its choice by the match's length and distance (fitted on the training pieces, strength chosen on the validation pieces; models/README.md, \"The piece's memory\") |",
             roles.join(", ")
         );
     }

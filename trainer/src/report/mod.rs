@@ -64,6 +64,8 @@ pub struct Knobs {
     /// The strength of the model's piece memory (1 as fitted, 0 the network alone;
     /// [`models::memory::MemoryWeights::scaled`]).
     pub memory: f32,
+    /// First-bar drafts ([`Constraints::first_bar_drafts`]); `None` the role's default.
+    pub drafts: Option<u8>,
     /// Drums keep each instrument near its recent level ([`Constraints::steady_dynamics`], the
     /// plugin's way); off, the network's velocities as sampled.
     pub steady_dynamics: bool,
@@ -81,6 +83,7 @@ impl Default for Knobs {
             harmony: models::sampling::DEFAULT_CHORD_TONES,
             density: 0.5,
             memory: 1.0,
+            drafts: None,
             steady_dynamics: true,
             opening: true,
         }
@@ -365,6 +368,9 @@ pub fn sample(
                 },
             );
             config.constraints.memory = config.constraints.memory.scaled(knobs.memory);
+            if let Some(d) = knobs.drafts {
+                config.constraints.first_bar_drafts = d;
+            }
             config.constraints.chord_tones = match how {
                 Sampling::Harmony if !role.is_drums() => knobs.harmony,
                 _ => 0.0,
