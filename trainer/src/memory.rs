@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 use anyhow::{Context, bail};
 use clap::Args;
 use models::Role;
-use models::memory::{KEYS, Key, LENGTH_BUCKETS, MemoryWeights, PERIOD_BUCKETS, RecallPoint, cell, key, recall};
+use models::memory::{
+    KEYS, Key, LENGTH_BUCKETS, MemoryWeights, PERIOD_BUCKETS, Recall, RecallPoint, cell, key, recall,
+};
 use models::model::TokenModel;
 use models::tokenizer::{Sequence, Token, Tokenizer, VOCAB_SIZE, Vocab, predicted_mask};
 
@@ -72,6 +74,24 @@ struct RolePoints {
 }
 
 impl RolePoints {
+    /// One choice scored: the network's probability `net` of what was played (`top`: its most
+    /// likely), and what the memory found, `dist` its counts of what it recalls (`played` is
+    /// what was played); a choice with no earlier match counts for the network alone.
+    fn add(&mut self, found: Recall, net: f64, top: bool, dist: &[f32], played: usize) {
+        if found.len == 0 {
+            self.unmatched.0 -= net.ln();
+            self.unmatched.1 += 1;
+            return;
+        }
+        let total: f32 = dist.iter().sum();
+        self.points.push(RecallPoint {
+            recall: found,
+            net,
+            memory: (dist[played] / total) as f64,
+        });
+        self.net_top.push(top);
+    }
+
     /// The pitch NLL of the network alone and with the memory `w`, per pitch.
     fn nll(&self, w: &MemoryWeights) -> (f64, f64) {
         let (mut net, mut mix) = (self.unmatched.0, self.unmatched.0);
@@ -185,13 +205,7 @@ fn score_piece(
     let mut b = 0;
     while b < s.bars {
         let from = b.saturating_sub(keep);
-        let mut w = s.slice_bars(from, s.bars);
-        w.ended = false;
-        let mut ids = tok.encode(&w).context("encoding a window")?;
-        ids.truncate(context);
-        model.truncate(0);
-        let rows = model.forward(&ids).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let mask = predicted_mask(&ids);
+        let Window { ids, rows, mask } = window(model, tok, context, s, from)?;
         let before = all.iter().take_while(|x| x.0 < b).count();
         let mut k = before;
         for (j, bar, p, _) in pitch_positions(&ids, from) {
@@ -205,24 +219,41 @@ fn score_piece(
             let (net, top) = pitch_choice(row, p);
             for (acc, history) in acc.iter_mut().zip(&history) {
                 let found = recall(&history[..k], &mut dist);
-                if found.len == 0 {
-                    acc.unmatched.0 -= net.ln();
-                    acc.unmatched.1 += 1;
-                } else {
-                    let total: f32 = dist.iter().sum();
-                    acc.points.push(RecallPoint {
-                        recall: found,
-                        net,
-                        memory: (dist[history[k] as usize] / total) as f64,
-                    });
-                    acc.net_top.push(top);
-                }
+                acc.add(found, net, top, &dist[..], history[k] as usize);
             }
             k += 1;
         }
         b += stride;
     }
     Ok(())
+}
+
+/// A window of a piece as generation sees it, scored teacher-forced.
+struct Window {
+    /// Its tokens (the piece from a bar on, at most a context's worth).
+    ids: Vec<u32>,
+    /// The network's logits after each token (row `i` predicts `ids[i + 1]`).
+    rows: Vec<f32>,
+    /// Which tokens the network predicts ([`predicted_mask`]).
+    mask: Vec<bool>,
+}
+
+/// `s` from bar `from` on, encoded, cut to `context` tokens and scored.
+fn window(
+    model: &mut models::runtime::OnnxModel,
+    tok: &Tokenizer,
+    context: usize,
+    s: &Sequence,
+    from: u32,
+) -> anyhow::Result<Window> {
+    let mut w = s.slice_bars(from, s.bars);
+    w.ended = false;
+    let mut ids = tok.encode(&w).context("encoding a window")?;
+    ids.truncate(context);
+    model.truncate(0);
+    let rows = model.forward(&ids).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mask = predicted_mask(&ids);
+    Ok(Window { ids, rows, mask })
 }
 
 /// Scores the drums' choices in time (the next drum at a position, the next position, the bar
@@ -252,13 +283,7 @@ fn score_drums(
     let mut b = 0;
     while b < s.bars {
         let from = b.saturating_sub(keep);
-        let mut w = s.slice_bars(from, s.bars);
-        w.ended = false;
-        let mut ids = tok.encode(&w).context("encoding a window")?;
-        ids.truncate(context);
-        model.truncate(0);
-        let rows = model.forward(&ids).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let mask = predicted_mask(&ids);
+        let Window { ids, rows, mask } = window(model, tok, context, s, from)?;
         let mut k = bars.iter().take_while(|&&x| x < b as i32).count();
         for (j, bar, key, prev) in drum_steps(&ids, from) {
             if bar >= b + stride {
@@ -277,18 +302,7 @@ fn score_drums(
                 let row = &rows[(j - 1) * v..j * v];
                 let (net, top) = rhythm_choice(row, ids[j]);
                 let found = recall_tokens(&keys[..k], &bars[..k], place, &mut dist);
-                if found.len == 0 {
-                    acc.unmatched.0 -= net.ln();
-                    acc.unmatched.1 += 1;
-                } else {
-                    let total: f32 = dist.iter().sum();
-                    acc.points.push(RecallPoint {
-                        recall: found,
-                        net,
-                        memory: (dist[ids[j] as usize] / total) as f64,
-                    });
-                    acc.net_top.push(top);
-                }
+                acc.add(found, net, top, &dist, ids[j] as usize);
             }
             if let Some(key) = key
                 && bar >= b
