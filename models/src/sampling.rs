@@ -567,7 +567,7 @@ impl Sampler {
                 recalled += self.memory[i as usize].max(0.0);
             }
         }
-        if !recalled.is_finite() || recalled <= 0.0 || !(mass > 0.0) {
+        if !recalled.is_finite() || recalled <= 0.0 || mass.is_nan() || mass <= 0.0 {
             return;
         }
         for &i in &self.order {
