@@ -436,14 +436,14 @@ pub struct Session<M: TokenModel> {
     stats: BarStats,
     /// PRNG state before the current step's draw (what a rollback to its tokens restores).
     rng_before: Rng,
-    /// The role's notes in the order played, as the memory keeps them ([`crate::memory::key`]),
-    /// the prompt's first: the first `prompt_pitches` from the prompt, then one per note of
-    /// `notes`.
-    /// The drums keep their hits ([`crate::memory::groove::hit_key`]), with each hit's bar
-    /// in `history_bars` (counted from `first_origin`, the origin the session started at: a
-    /// re-prime moves `origin`).
+    /// The role's notes in the order played, as the memory keeps them ([`crate::memory::key`];
+    /// the drums' hits as [`crate::memory::groove::hit_key`]), the prompt's first: the first
+    /// `prompt_pitches` from the prompt, then one per note of `notes`.
     history: Vec<crate::memory::Key>,
+    /// The bar of each entry of `history` ([`Session::bar_index`]).
     history_bars: Vec<i32>,
+    /// The origin the session started at, which bars are counted from (a re-prime moves
+    /// `origin`).
     first_origin: i64,
     prompt_pitches: usize,
     /// The memory's distribution over keys, then over pitches, or the groove's over token ids
@@ -452,7 +452,8 @@ pub struct Session<M: TokenModel> {
     recalled_pitches: [f32; 128],
     recalled_tokens: Vec<f32>,
     /// Log-probability sum and count of the first bar's sampled tokens since it was last
-    /// cleared (the first-bar drafts' score).
+    /// cleared (the first-bar drafts' score; kept for every session, one softmax a token of its
+    /// first bar, so an undrafted first bar can be compared).
     draft_score: (f64, usize),
 }
 

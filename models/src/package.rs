@@ -318,8 +318,8 @@ impl Manifest {
         }
     }
 
-    /// The piece's memory of `role` ([`Manifest::memory`]); none when the model names none or
-    /// for drums.
+    /// The piece's memory of `role` ([`Manifest::memory`]); none when the model names none. The
+    /// drums' is the memory of their groove ([`crate::memory::groove`]), never chord-relative.
     pub fn memory(&self, role: Role) -> crate::memory::MemoryWeights {
         match self.memory.get(role.name()) {
             Some(m) => crate::memory::MemoryWeights::from_values(&m.weights, m.relative && !role.is_drums()),

@@ -353,7 +353,7 @@ pub struct Sampler {
     order: Vec<u32>,
     notes: Vec<u32>,
     /// The piece's memory for the next draw: its weight, its distribution over token ids
-    /// ([`Sampler::set_memory`], [`Sampler::set_rhythm_memory`]) and the tokens it mixes into.
+    /// ([`Sampler::set_memory`], [`Sampler::set_token_memory`]) and the tokens it mixes into.
     memory_weight: f32,
     memory: Vec<f32>,
     memory_scope: MemoryScope,

@@ -6,7 +6,9 @@ use super::*;
 impl<M: TokenModel> Session<M> {
     /// Samples the first bar [`Constraints::first_bar_drafts`] times, each from its own seed,
     /// and rolls back to its start with the sampler in the state that drew the draft the network
-    /// found most likely (mean log-probability a token), which generation then draws again.
+    /// found most likely (mean log-probability a token), which generation then draws again. A
+    /// draft that cannot be rolled back (none can: the first bar is never re-primed) is kept as
+    /// played.
     pub(super) fn draft_first_bar(&mut self, cond: &Conditioning) -> Result<(), GenerateError> {
         let end = self.origin + self.bar_ticks;
         let mut best = (f64::NEG_INFINITY, *self.sampler.rng());
@@ -24,7 +26,7 @@ impl<M: TokenModel> Session<M> {
                 best = (mean, rng);
             }
             if !self.rollback(self.origin) {
-                break;
+                return Ok(());
             }
         }
         *self.sampler.rng() = best.1;
