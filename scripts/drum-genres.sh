@@ -35,7 +35,7 @@ for g in "${genres[@]}"; do
 done
 echo
 echo "== generated ($model, 8 bars x ${SEEDS:-8} seeds per genre)"
-"$T" measure --role drums --json "$out/generated.json" "${gen_cols[@]}"
+"$T" measure --role drums --drum-map gmd --json "$out/generated.json" "${gen_cols[@]}"
 echo
 echo "== human (every beat of the genre in $gmd, 4/4, their first 8 bars)"
-"$T" measure --role drums --bars 8 --json "$out/human.json" "${human_cols[@]}"
+"$T" measure --role drums --drum-map gmd --bars 8 --json "$out/human.json" "${human_cols[@]}"

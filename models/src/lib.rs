@@ -31,6 +31,7 @@ pub mod model;
 pub mod music;
 pub mod musicxml;
 pub mod package;
+pub mod players;
 pub mod runtime;
 pub mod sampling;
 pub mod synth;

@@ -160,6 +160,11 @@ pub struct Manifest {
     /// the network does. Set by `trainer ship --memory`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub memory: BTreeMap<String, MemorySpec>,
+    /// Who played what in the training data, where its pieces name their player (the drums'
+    /// drummers): the player a session's header names beside the user's style, picked or drawn
+    /// among those who played that style ([`crate::players`]). Set by `trainer ship --players`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub players: Option<crate::players::Players>,
 }
 
 /// One role's piece memory in a manifest ([`crate::memory::MemoryWeights`]).
@@ -512,6 +517,7 @@ mod tests {
             rest_bias: BTreeMap::new(),
             note_bias: BTreeMap::new(),
             memory: BTreeMap::new(),
+            players: None,
         }
     }
 

@@ -15,6 +15,9 @@ use nice_plug::prelude::*;
 /// Highest style selectable from the parameter (0 means no style tag; n is slot n - 1): every
 /// slot of the vocabulary (the band model alone has 227 groove styles).
 pub const MAX_STYLE_PARAM: i32 = models::tokenizer::vocab::STYLE_SLOTS as i32;
+/// Highest player selectable from the parameter (0 is Auto; n is the model's n-th player,
+/// [`models::players::Players::names`]): the GMD has ten drummers.
+pub const MAX_PLAYER_PARAM: i32 = 16;
 /// Shortest look-ahead, in beats.
 pub const MIN_LOOK_AHEAD_BEATS: f32 = 1.0;
 /// Longest look-ahead, in beats.
@@ -364,6 +367,11 @@ pub struct SidemanParams {
     /// Style tag: 0 none, n = style slot n - 1 of the model's vocabulary. Read by the worker.
     #[id = "style"]
     pub style: IntParam,
+    /// The player named beside the style, for a model whose data names its players (the human
+    /// drums' drummers): 0 Auto (one drawn from the Seed among those who played the style), n the
+    /// model's n-th player. Read by the worker.
+    #[id = "player"]
+    pub player: IntParam,
     /// Temperature of the choice of note (the rhythm keeps the model's distribution), relative to
     /// the model's tuned one for the role (1 plays it as shipped: the jazz lead at 0.5, say). Read
     /// by the worker.
@@ -487,6 +495,14 @@ impl Default for SidemanParams {
                 IntRange::Linear {
                     min: 0,
                     max: MAX_STYLE_PARAM,
+                },
+            ),
+            player: IntParam::new(
+                "Player",
+                0,
+                IntRange::Linear {
+                    min: 0,
+                    max: MAX_PLAYER_PARAM,
                 },
             ),
             temperature: stepped(

@@ -469,12 +469,17 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
         no_int8: false,
     })?;
     // The fine-tuned network plays at its starting model's tuned note temperatures, rest
-    // calibrations and piece memory.
+    // calibrations and piece memory, with its players.
     let mut tuned = Package::load(&staged)?.manifest;
     tuned.note_temperature = pkg.manifest.note_temperature.clone();
     tuned.rest_bias = pkg.manifest.rest_bias.clone();
     tuned.note_bias = pkg.manifest.note_bias.clone();
     tuned.memory = pkg.manifest.memory.clone();
+    // Its players, and the new style as one learned without a player (Auto names none there).
+    tuned.players = pkg.manifest.players.clone().map(|mut p| {
+        p.by_style.insert(args.style.clone(), Default::default());
+        p
+    });
     Package::write(&staged, &mut tuned)?;
     let new_pkg = Package::load(&staged)?;
     eprintln!("measuring the fine-tuned model...");

@@ -17,6 +17,7 @@ use models::markov::MarkovModel;
 use models::model::TokenModel;
 use models::music::{ChordEvent, Meter, Note, Piece, Role, TempoChange, Track};
 use models::package::{ModelKind, Package};
+use models::players::PlayerChoice;
 use models::runtime::{OnnxModel, Variant};
 use models::sampling::{Constraints, SamplerConfig};
 use models::tokenizer::vocab::TICKS_PER_BEAT;
@@ -64,6 +65,13 @@ pub struct GenerateArgs {
     /// tags (`--style funk --style drummer3`). `trainer info <package>` lists them.
     #[arg(long)]
     pub style: Vec<String>,
+    /// The player named in the header beside the style, for a model whose data names its players
+    /// (the GMD drums' `drummer1`..`drummer10`; `trainer info` lists them): a player, `auto` (one
+    /// drawn from the seed among those who played the style, as the plugin's Player does), or
+    /// `none` (the style alone, a header the drums never saw in training). A `--style` that is a
+    /// player already names one.
+    #[arg(long, default_value = "auto")]
+    pub player: String,
     /// Feel, percent: how much of the model's own timing off the grid is kept (0: quantized,
     /// 100: as the model plays it, up to 200: exaggerated). Models trained on human playing with
     /// microtiming (the drums) have a feel; others play on the grid.
@@ -363,6 +371,23 @@ pub fn session_config(pkg: &Package, role: Role, args: &GenerateArgs) -> anyhow:
         })?;
         config.styles.push(slot);
     }
+    if let Some(players) = &pkg.manifest.players {
+        let choice = match args.player.as_str() {
+            "auto" => Some(PlayerChoice::Auto),
+            "none" => None,
+            name if players.is_player(name) => pkg.manifest.vocab.style_slot(name).map(PlayerChoice::Slot),
+            name => bail!(
+                "{name:?} is not a player of {} (it has: auto, none, {})",
+                pkg.manifest.name,
+                players.names().join(", ")
+            ),
+        };
+        if let Some(c) = choice {
+            players.complete(&pkg.manifest.vocab, &mut config.styles, c, config.seed);
+        }
+    } else if !matches!(args.player.as_str(), "auto" | "none") {
+        bail!("{} names no players (--player is for the GMD drums)", pkg.manifest.name);
+    }
     if args.fills > 0 && !role.is_drums() {
         bail!("--fills is for the drums role (got --role {role})");
     }
@@ -424,6 +449,15 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
     }
     let mut config = session_config(&pkg, role, args)?;
     config.tempo_bpm = Some(tempo);
+    if let Some(players) = &pkg.manifest.players
+        && args.player == "auto"
+    {
+        let vocab = &pkg.manifest.vocab;
+        let mut named = config.styles.iter().filter_map(|&s| vocab.styles.get(s as usize));
+        if let Some(p) = named.rfind(|t| players.is_player(t)) {
+            eprintln!("player: {p} (--player auto; --player NAME picks one)");
+        }
+    }
     if let Some(p) = &prompt {
         p.configure(&mut config);
     }

@@ -24,6 +24,12 @@ pub fn run(args: &InfoArgs) -> anyhow::Result<()> {
     let roles: Vec<&str> = m.roles.iter().map(|r| r.name()).collect();
     println!("  roles       {}", roles.join(", "));
     println!("  styles      {} ({})", m.vocab.styles.len(), m.vocab.styles.join(", "));
+    if let Some(p) = &m.players {
+        println!(
+            "  players     {} (generate --player NAME, or auto)",
+            p.names().join(", ")
+        );
+    }
     match &m.model {
         ModelKind::Transformer {
             fp32,

@@ -252,6 +252,7 @@ pub fn run(args: &MarkovArgs) -> anyhow::Result<()> {
         rest_bias: BTreeMap::new(),
         note_bias: BTreeMap::new(),
         memory: BTreeMap::new(),
+        players: None,
     };
     Package::write(&args.out, &mut manifest)?;
     eprintln!("wrote {} in {:.1} s", args.out.display(), t0.elapsed().as_secs_f64());

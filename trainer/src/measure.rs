@@ -34,6 +34,11 @@ pub struct MeasureArgs {
     /// Write the table as JSON here too.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Reduce drum keys first, as `prepare --drum-map` does (`gmd`: the Groove MIDI Dataset's
+    /// raw TD-11 keys to the 9 classes its drums model plays, so "instruments per bar" counts
+    /// the same instruments in a human file as in a generated one).
+    #[arg(long, value_enum, default_value_t = crate::prepare::DrumMap::None)]
+    pub drum_map: crate::prepare::DrumMap,
 }
 
 /// One column: its label and the files in it.
@@ -100,7 +105,23 @@ fn read_piece(path: &Path) -> anyhow::Result<models::music::Piece> {
 /// of that role when the file has any (a song's piano, not its voice), else every other track.
 /// `from_bar` bars are skipped (their notes are the prompt the overlap row compares with).
 pub fn measure_file(path: &Path, role: Role, from_bar: u32, max_bars: u32) -> anyhow::Result<Vec<f64>> {
-    let piece = read_piece(path)?;
+    measure_mapped(path, role, from_bar, max_bars, crate::prepare::DrumMap::None)
+}
+
+/// [`measure_file`] with the drum keys reduced by `map` first.
+pub fn measure_mapped(
+    path: &Path,
+    role: Role,
+    from_bar: u32,
+    max_bars: u32,
+    map: crate::prepare::DrumMap,
+) -> anyhow::Result<Vec<f64>> {
+    let mut piece = read_piece(path)?;
+    for t in piece.tracks.iter_mut().filter(|t| t.channel == 9) {
+        for n in &mut t.notes {
+            n.pitch = map.map(n.pitch);
+        }
+    }
     let drums = role.is_drums();
     let ts = piece.meter.at_bar(0);
     let of_role = !drums && piece.tracks.iter().any(|t| t.role == role && !t.notes.is_empty());
@@ -169,7 +190,7 @@ pub fn run(args: &MeasureArgs) -> anyhow::Result<()> {
         let (label, files) = column(spec)?;
         let rows = files
             .iter()
-            .map(|f| measure_file(f, role, args.from_bar, args.bars))
+            .map(|f| measure_mapped(f, role, args.from_bar, args.bars, args.drum_map))
             .collect::<anyhow::Result<Vec<_>>>()?;
         cols.push((label, files.len(), metrics::mean(&rows)));
     }

@@ -60,6 +60,51 @@ pub struct ShipArgs {
     /// `models::memory::cell`; `ROLE=0` removes one), as `trainer memory` prints it.
     #[arg(long, value_parser = memory_weights)]
     pub memory: Vec<(Role, models::package::MemorySpec)>,
+    /// A prepared dataset (`trainer prepare --out`) whose training pieces name their player (the
+    /// GMD's `drummer1`..): writes who played which style, so the plugin's Player picks one beside
+    /// the Style or draws one (Auto) among those who played it (`models::players`).
+    #[arg(long)]
+    pub players: Option<PathBuf>,
+    /// The prefix of the player tags of `--players` (a tag is a player's when it is the prefix
+    /// followed by digits).
+    #[arg(long, default_value = "drummer", requires = "players")]
+    pub player_prefix: String,
+}
+
+/// Who played which style in `data`'s training beats (a piece tagged `beat`, or any piece where no
+/// piece is), counting only tags the model's vocabulary has.
+pub fn count_players(
+    data: &std::path::Path,
+    prefix: &str,
+    vocab: &models::tokenizer::vocab::Vocab,
+) -> anyhow::Result<models::players::Players> {
+    let ds = crate::dataset::Dataset::open(data)?;
+    let is_player = |t: &str| {
+        t.strip_prefix(prefix)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let files = &ds.manifest.files;
+    let any_beat = files.iter().any(|f| f.styles.iter().any(|t| t == "beat"));
+    let beats = files
+        .iter()
+        .filter(|f| f.split == crate::dataset::Split::Train)
+        .filter(|f| !any_beat || f.styles.iter().any(|t| t == "beat"))
+        .map(|f| f.styles.as_slice());
+    let mut p = models::players::Players::count(beats, is_player, |t| {
+        t == "beat" || t == "fill" || t == models::tokenizer::vocab::OPENING_STYLE
+    });
+    p.all.retain(|t, _| vocab.style_slot(t).is_some());
+    p.by_style.retain(|t, _| vocab.style_slot(t).is_some());
+    for c in p.by_style.values_mut() {
+        c.retain(|t, _| vocab.style_slot(t).is_some());
+    }
+    if p.all.is_empty() {
+        bail!(
+            "{}: no training piece names a player (a style tag {prefix}N) the model knows",
+            data.display()
+        );
+    }
+    Ok(p)
 }
 
 /// `ROLE=[rel:]W1,W2,...` of `--memory`.
@@ -192,6 +237,9 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
         } else {
             manifest.memory.insert(role.name().to_string(), w.clone());
         }
+    }
+    if let Some(data) = &args.players {
+        manifest.players = Some(count_players(data, &args.player_prefix, &manifest.vocab)?);
     }
     let cannot_write = |p: &std::path::Path| format!("cannot write {}", p.display());
     std::fs::create_dir_all(&args.out).with_context(|| cannot_write(&args.out))?;
@@ -357,6 +405,15 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
             s,
             "| piece memory | {}: what the role played after its current figure, mixed into its choice by the match's length and distance (fitted on the training pieces, strength chosen on the validation pieces; models/README.md, \"The piece's memory\") |",
             roles.join(", ")
+        );
+    }
+    if let Some(p) = &m.players {
+        let names = p.names();
+        let _ = writeln!(
+            s,
+            "| players | {} ({} training beats; Auto draws one from the session's seed among those who played the chosen style, in proportion to their training beats in it; models/README.md, \"The players\") |",
+            names.join(", "),
+            p.all.values().sum::<u32>()
         );
     }
     let _ = writeln!(s, "| trainer revision | {} |", m.trainer_revision);

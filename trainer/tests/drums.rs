@@ -24,6 +24,7 @@ fn args(out: PathBuf, style: &str, feel: f64, fills: u32, seed: u64) -> Generate
         top_p: 0.95,
         top_k: 0,
         style: vec![style.into()],
+        player: "auto".into(),
         feel,
         swing: 50.0,
         swing_16ths: false,
@@ -142,17 +143,20 @@ fn fills_land_in_the_last_bar_of_each_phrase() {
     eprintln!(
         "fill bars: phrase ends {end_rate:.2}, elsewhere {other_rate:.2}, phrase ends without --fills {plain_rate:.2}"
     );
-    // Measured with the shipped model (512 tokens, 2026-12-01): 0.54, 0.10 and 0.21; the 256-token
-    // one gave 0.56, 0.27 and 0.12 over 4 seeds. The longer context hears the 4-bar phrase and
-    // fills some phrase ends on its own, as the drummers do (human fills: 0.77 of them hold two toms).
-    assert!(end_rate >= 0.4, "too few fills at the phrase ends: {end_rate:.2}");
+    // Measured with the shipped model (512 tokens, 2026-12-01): 0.54, 0.10 and 0.21 under a
+    // `rock` header alone; the 256-token one gave 0.56, 0.27 and 0.12 over 4 seeds. With the
+    // Player on Auto (a rock drummer drawn per seed, 2026-12-02): 0.65, 0.30 and 0.33. The
+    // drummers' own rock beats have a fill-like bar (two toms, or a snare roll without the
+    // hi-hat) 0.29 of the time (`bash scripts/drum-genres.sh`), so the bars elsewhere are theirs;
+    // what --fills must add is a fill at the phrase end, well above both.
+    assert!(end_rate >= 0.45, "too few fills at the phrase ends: {end_rate:.2}");
     assert!(
-        end_rate >= 1.5 * other_rate.max(0.05),
+        end_rate >= other_rate + 0.2,
         "fills everywhere: {end_rate:.2} vs {other_rate:.2}"
     );
     assert!(
-        end_rate >= 2.5 * plain_rate.max(0.05),
-        "the fills do not come from --fills"
+        end_rate >= plain_rate + 0.2,
+        "the fills do not come from --fills: {end_rate:.2} vs {plain_rate:.2} without"
     );
     let _ = std::fs::remove_dir_all(d);
 }

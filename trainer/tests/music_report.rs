@@ -113,6 +113,7 @@ fn markov_package(dir: &std::path::Path, seqs: &[Sequence]) -> Package {
         rest_bias: BTreeMap::new(),
         note_bias: BTreeMap::new(),
         memory: BTreeMap::new(),
+        players: None,
     };
     Package::write(dir, &mut manifest).unwrap();
     Package::load(dir).unwrap()

@@ -117,6 +117,7 @@ fn trainer_notes(dir: &std::path::Path, package: &str) -> Vec<(f64, f64, u8, u8)
         harmony: models::sampling::DEFAULT_CHORD_TONES,
         memory: 100.0,
         style: Vec::new(),
+        player: "auto".into(),
         feel: 100.0,
         swing: 50.0,
         swing_16ths: false,

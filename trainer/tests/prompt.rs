@@ -21,6 +21,7 @@ fn args(prompt: &Path, out: PathBuf, bars: u32, prompt_bars: Option<u32>, only: 
         top_p: 0.95,
         top_k: 0,
         style: Vec::new(),
+        player: "auto".into(),
         feel: 100.0,
         swing: 50.0,
         swing_16ths: false,

@@ -525,6 +525,7 @@ impl SidemanApp {
             ui.add_space(8.0);
             ui.label("Style");
             self.style_picker(ui, setter);
+            self.player_picker(ui, setter);
             if ui.available_width() >= sound::PREVIEW_CONTROLS_WIDTH {
                 sound::preview_controls(ui, setter, &self.params);
                 placed = true;

@@ -1,6 +1,7 @@
 //! The model and style pickers of the header, and the model card shown in their tooltips.
 
 use super::*;
+use models::players::PlayerChoice;
 
 impl SidemanApp {
     pub(super) fn model_picker(&mut self, ui: &mut Ui) {
@@ -145,6 +146,70 @@ impl SidemanApp {
             .on_hover_text(
                 "A style the model learned (a groove, a soloist's corpus). \"Any\" lets the model choose; \
                  a change starts over at the next beat.",
+            );
+        if let Some(v) = picked {
+            set_once(setter, param, v);
+        }
+    }
+
+    /// The Player of a model whose data names its players (the human drums); nothing for others.
+    /// Auto shows the player the Seed draws for the Style.
+    pub(super) fn player_picker(&mut self, ui: &mut Ui, setter: &ParamSetter) {
+        let Some((vocab, players)) = self
+            .catalog
+            .info(&self.status.model_ref())
+            .ok()
+            .and_then(|m| m.players.clone())
+        else {
+            return;
+        };
+        let param = &self.params.player;
+        let current = param.value();
+        let names = players.names();
+        let style = self.params.style.value();
+        let style_name = usize::try_from(style - 1).ok().and_then(|i| vocab.styles.get(i));
+        let auto = match players.choice(&vocab, current) {
+            PlayerChoice::Auto if style_name.is_some_and(|s| players.is_player(s)) => "Auto (the Style's)".to_string(),
+            PlayerChoice::Auto => {
+                let seed = models::generate::session_seed(self.params.seed.value().max(0) as u64);
+                let styles: Vec<&str> = style_name.map(String::as_str).into_iter().collect();
+                match players.draw(&styles, seed) {
+                    Some(p) => format!("Auto ({p})"),
+                    None => "Auto".to_string(),
+                }
+            }
+            PlayerChoice::Slot(_) => String::new(),
+        };
+        let selected = match usize::try_from(current - 1).ok().and_then(|i| names.get(i)) {
+            Some(n) => n.to_string(),
+            None => auto.clone(),
+        };
+        ui.label("Player");
+        let mut picked = None;
+        ComboBox::from_id_salt("player")
+            .selected_text(selected)
+            .width(130.0)
+            .height(320.0)
+            .show_ui(ui, |ui| {
+                let label = if auto.is_empty() {
+                    "Auto".to_string()
+                } else {
+                    auto.clone()
+                };
+                if ui.selectable_label(current <= 0, label).clicked() {
+                    picked = Some(0);
+                }
+                for (i, n) in names.iter().enumerate().take(crate::params::MAX_PLAYER_PARAM as usize) {
+                    let v = i as i32 + 1;
+                    if ui.selectable_label(current == v, *n).clicked() {
+                        picked = Some(v);
+                    }
+                }
+            })
+            .response
+            .on_hover_text(
+                "Who plays the Style: one of the drummers the model learned from. Auto draws one from the Seed \
+                 among those who recorded that style, as often as they did; a change starts over at the next beat.",
             );
         if let Some(v) = picked {
             set_once(setter, param, v);

@@ -72,6 +72,7 @@ impl Worker {
                 self.status.set_model_ref(reference.clone());
                 self.microtiming = m.manifest.microtiming;
                 self.styles_known = m.manifest.vocab.styles.len();
+                self.players = m.manifest.players.clone().map(|p| (m.manifest.vocab.clone(), p));
                 self.fill_plan = FillPlan::new(&m.manifest.vocab, 0);
                 self.keep_bars = m.manifest.keep_bars();
                 self.opening = m.manifest.opening_slot();

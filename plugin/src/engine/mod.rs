@@ -163,6 +163,8 @@ struct Setup {
     role: Role,
     mode: ModeParam,
     style: i32,
+    /// Player parameter (0 Auto).
+    player: i32,
     /// Fill every N bars (0: off).
     fills: u32,
     seed: i32,
@@ -182,6 +184,8 @@ struct Worker {
     model_key: Option<(String, Role)>,
     microtiming: bool,
     styles_known: usize,
+    /// The model's vocabulary and players, when its data names them (the GMD drums).
+    players: Option<(models::tokenizer::vocab::Vocab, models::players::Players)>,
     /// The model's `fill`/`beat` tags, when it learned fills (the GMD drums).
     fill_plan: Option<FillPlan>,
     /// Bars kept when the session re-primes (from the model's manifest).
@@ -243,6 +247,7 @@ impl Worker {
             model_key: None,
             microtiming: false,
             styles_known: 0,
+            players: None,
             fill_plan: None,
             keep_bars: 8,
             opening: None,
@@ -460,6 +465,7 @@ impl Worker {
             role,
             mode: p.mode.value(),
             style: p.style.value(),
+            player: p.player.value(),
             fills: if role.is_drums() { p.fills.value().bars() } else { 0 },
             seed: p.seed.value(),
             sampler: SamplerConfig {
@@ -503,6 +509,9 @@ impl Worker {
         c.sampler = setup.sampler;
         c.constraints = setup.constraints;
         c.seed = session_seed(setup.seed.max(0) as u64);
+        if let Some((vocab, players)) = &self.players {
+            players.complete(vocab, &mut c.styles, players.choice(vocab, setup.player), c.seed);
+        }
         c.allow_end = false;
         c.keep_bars = self.keep_bars;
         c.opening = self.opening;
@@ -631,6 +640,7 @@ impl Worker {
         }
         if old.role != new.role
             || old.style != new.style
+            || old.player != new.player
             || old.seed != new.seed
             || old.fills != new.fills
             || bucket_changed

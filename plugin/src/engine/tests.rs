@@ -63,6 +63,7 @@ fn package_with(dir: &std::path::Path, tuned: &[(Role, f32)], rests: &[(Role, f3
         rest_bias: rests.iter().map(|&(r, b)| (r.name().to_string(), b)).collect(),
         note_bias: notes.iter().map(|&(r, b)| (r.name().to_string(), b)).collect(),
         memory: Default::default(),
+        players: None,
     };
     Package::write(dir, &mut m).unwrap();
 }
@@ -305,5 +306,66 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     assert_eq!(w.read_setup().constraints.rest_bias, 0.0);
     assert_eq!(w.read_setup().constraints.note_bias, 0.0);
     assert!(w.read_setup().constraints.memory.is_none());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// With a model whose data names its players, the header names the Player beside the Style: the
+/// one picked, or for Auto one drawn from the Seed among those who played that style; a Style
+/// that is itself a player is kept alone.
+#[test]
+fn the_player_joins_the_style_in_the_header() {
+    let params = Arc::new(SidemanParams::default());
+    let status = Arc::new(SharedStatus::default());
+    let ch = Channels::new();
+    let mut w = Worker::new(params.clone(), status.clone(), ch.from_audio_rx, ch.to_audio_tx);
+    let dir = std::env::temp_dir().join(format!("sideman-engine-players-{}", std::process::id()));
+    package(&dir);
+    let mut m = Package::load(&dir).unwrap().manifest;
+    let slot = |m: &mut Manifest, s: &str| m.vocab.add_style(s).unwrap();
+    let (rock, jazz) = (slot(&mut m, "rock"), slot(&mut m, "jazz"));
+    let (d2, d3, d10) = (
+        slot(&mut m, "drummer2"),
+        slot(&mut m, "drummer3"),
+        slot(&mut m, "drummer10"),
+    );
+    let tags = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let beats = [
+        tags(&["rock", "drummer2"]),
+        tags(&["rock", "drummer10"]),
+        tags(&["jazz", "drummer3"]),
+    ];
+    m.players = Some(models::players::Players::count(
+        beats.iter().map(Vec::as_slice),
+        |t| t.starts_with("drummer"),
+        |_| false,
+    ));
+    Package::write(&dir, &mut m).unwrap();
+    params.set_model_path(dir.to_str().unwrap());
+    w.check_model();
+    assert_eq!(status.state(), EngineState::Ready, "{}", describe(&status));
+    assert_eq!(params.player.value(), 0, "Auto by default");
+    let header = |style: u16, player: i32, seed: i32| {
+        let setup = Setup {
+            style: style as i32 + 1,
+            player,
+            seed,
+            ..w.read_setup()
+        };
+        w.session_config(&setup).styles
+    };
+    let drawn: std::collections::BTreeSet<u16> = (0..40).map(|seed| header(rock, 0, seed)[1]).collect();
+    assert_eq!(drawn, [d2, d10].into(), "Auto draws among rock's drummers");
+    for seed in 0..10 {
+        assert_eq!(header(jazz, 0, seed), [jazz, d3]);
+        assert_eq!(header(rock, 0, seed), header(rock, 0, seed), "the Seed draws alike");
+    }
+    // Players in natural order: drummer2, drummer3, drummer10.
+    assert_eq!(header(rock, 3, 1), [rock, d10]);
+    assert_eq!(
+        header(jazz, 1, 1),
+        [jazz, d2],
+        "a player beside a style they never recorded"
+    );
+    assert_eq!(header(d3, 1, 1), [d3], "a Style that is a player names the player");
     let _ = std::fs::remove_dir_all(&dir);
 }

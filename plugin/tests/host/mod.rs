@@ -743,6 +743,7 @@ pub fn synthetic_model(tag: &str) -> PathBuf {
         rest_bias: Default::default(),
         note_bias: Default::default(),
         memory: Default::default(),
+        players: None,
     };
     Package::write(&dir, &mut m).unwrap();
     dir

@@ -669,6 +669,7 @@ pub fn write_package(
         rest_bias: BTreeMap::new(),
         note_bias: BTreeMap::new(),
         memory: BTreeMap::new(),
+        players: None,
     };
     Package::write(out, &mut manifest)?;
     Ok(manifest)
