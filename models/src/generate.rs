@@ -43,6 +43,7 @@
 //! bars, and the model continues from their end. [`SessionConfig::silent_until`] keeps the
 //! session from starting a note before a tick. See `generate/prompt.rs`.
 
+mod density;
 mod drums;
 #[cfg(test)]
 mod drums_tests;
@@ -764,6 +765,9 @@ impl<M: TokenModel> Session<M> {
         self.mask_silence();
         if self.config.constraints.rest_bias != 0.0 && !forced_bar {
             self.bias_rests(cond);
+        }
+        if !forced_bar {
+            self.tilt_time();
         }
         if self.config.constraints.steady_dynamics
             && self.config.role.is_drums()

@@ -50,9 +50,10 @@ pub struct ShipArgs {
     pub rest_bias: Vec<(Role, f32)>,
     /// A role's density calibration, `ROLE=NATS` (within -4 and 4; `ROLE=0` removes one): added to
     /// starting a note at every decision, so that the plugin's Density 50 % plays as densely as
-    /// the data at the tuned note temperature. Choose it on the validation split with `trainer
-    /// eval --density D` (D's bias is 2 ln(D / (1 - D)) nats: 0.45 is -0.40), then evaluate the
-    /// shipped package on the test split for its card.
+    /// the data at the tuned note temperature. Choose it on the validation split by shipping each
+    /// candidate into a copy and evaluating the copy (`trainer eval --density D` also tilts the
+    /// rhythm since 2026-12-02, so a D no longer stands for the note bias 2 ln(D / (1 - D))),
+    /// then evaluate the shipped package on the test split for its card.
     #[arg(long, value_parser = note_bias, allow_hyphen_values = true)]
     pub note_bias: Vec<(Role, f32)>,
     /// A role's piece memory, `ROLE=W1,W2,...` or, chord-relative, `ROLE=rel:W1,W2,...` (up to
