@@ -68,6 +68,16 @@ fn package_with(dir: &std::path::Path, tuned: &[(Role, f32)], rests: &[(Role, f3
     Package::write(dir, &mut m).unwrap();
 }
 
+/// A worker with default parameters (its channels' other ends dropped), and what it reads and
+/// publishes.
+fn worker() -> (Arc<SidemanParams>, Arc<SharedStatus>, Worker) {
+    let params = Arc::new(SidemanParams::default());
+    let status = Arc::new(SharedStatus::default());
+    let ch = Channels::new();
+    let w = Worker::new(params.clone(), status.clone(), ch.from_audio_rx, ch.to_audio_tx);
+    (params, status, w)
+}
+
 fn wait_until(status: &SharedStatus, what: impl Fn(&SharedStatus) -> bool) -> bool {
     let t0 = std::time::Instant::now();
     while t0.elapsed() < Duration::from_secs(20) {
@@ -261,10 +271,7 @@ fn model_loading_falls_back_and_says_why() {
 /// model's rest calibration and its piece memory come with it.
 #[test]
 fn the_temperature_is_relative_to_the_models_tuned_one() {
-    let params = Arc::new(SidemanParams::default());
-    let status = Arc::new(SharedStatus::default());
-    let ch = Channels::new();
-    let mut w = Worker::new(params.clone(), status.clone(), ch.from_audio_rx, ch.to_audio_tx);
+    let (params, status, mut w) = worker();
     let dir = std::env::temp_dir().join(format!("sideman-engine-tuned-{}", std::process::id()));
     package_with(
         &dir,
@@ -314,10 +321,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
 /// that is itself a player is kept alone.
 #[test]
 fn the_player_joins_the_style_in_the_header() {
-    let params = Arc::new(SidemanParams::default());
-    let status = Arc::new(SharedStatus::default());
-    let ch = Channels::new();
-    let mut w = Worker::new(params.clone(), status.clone(), ch.from_audio_rx, ch.to_audio_tx);
+    let (params, status, mut w) = worker();
     let dir = std::env::temp_dir().join(format!("sideman-engine-players-{}", std::process::id()));
     package(&dir);
     let mut m = Package::load(&dir).unwrap().manifest;
