@@ -781,7 +781,9 @@ impl<M: TokenModel> Session<M> {
             .sample(&self.logits, &self.allowed)
             .ok_or(GenerateError::Stuck)?;
         if self.state.bars <= 1 {
-            self.draft_score.0 += drums::log_prob(&self.logits, &self.allowed, id);
+            let allowed = &self.allowed;
+            let among = |i: usize| allowed.get(i).copied().unwrap_or(false);
+            self.draft_score.0 += crate::sampling::log_prob_among(&self.logits, among, id).0;
             self.draft_score.1 += 1;
         }
         let bar_end = self.bar_start + self.bar_ticks;

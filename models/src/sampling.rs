@@ -172,6 +172,24 @@ pub fn density_time_tilt(d: f32) -> f32 {
     -DENSITY_NATS_PER_BEAT * (d / (1.0 - d)).ln()
 }
 
+/// `ln p(id)` under the softmax of the finite logits of the ids `among` holds, and whether `id`
+/// is the most likely of them; `(0, false)` when `id` has no finite logit or nothing is among.
+pub fn log_prob_among(logits: &[f32], among: impl Fn(usize) -> bool, id: u32) -> (f64, bool) {
+    let finite = |i: usize| among(i) && logits[i].is_finite();
+    let max = (0..logits.len())
+        .filter(|&i| finite(i))
+        .map(|i| logits[i] as f64)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let z: f64 = (0..logits.len())
+        .filter(|&i| finite(i))
+        .map(|i| (logits[i] as f64 - max).exp())
+        .sum();
+    match logits.get(id as usize) {
+        Some(&l) if l.is_finite() && max.is_finite() => (l as f64 - max - z.ln(), l as f64 >= max),
+        _ => (0.0, false),
+    }
+}
+
 /// First-bar drafts of the drums ([`Constraints::first_bar_drafts`]). From its header alone the
 /// drums network samples a first bar that is seldom a groove (tom and snare hits scattered over
 /// the bar, a ride pattern under a rock header), and the bars after it go on from it; the
@@ -389,7 +407,8 @@ pub enum MemoryScope {
 }
 
 impl MemoryScope {
-    fn holds(self, id: u32) -> bool {
+    /// Whether token `id` is one of this scope's.
+    pub fn holds(self, id: u32) -> bool {
         match self {
             MemoryScope::Notes => matches!(Vocab::token(id), Some(Token::Pitch(_) | Token::Drum(_))),
             MemoryScope::Rhythm => matches!(Vocab::token(id), Some(Token::Pos(_) | Token::Drum(_) | Token::Bar)),

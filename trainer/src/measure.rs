@@ -103,13 +103,9 @@ fn read_piece(path: &Path) -> anyhow::Result<models::music::Piece> {
 
 /// The metrics of one file: its drum tracks (channel 10) for drums; for a pitched role the tracks
 /// of that role when the file has any (a song's piano, not its voice), else every other track.
-/// `from_bar` bars are skipped (their notes are the prompt the overlap row compares with).
-pub fn measure_file(path: &Path, role: Role, from_bar: u32, max_bars: u32) -> anyhow::Result<Vec<f64>> {
-    measure_mapped(path, role, from_bar, max_bars, crate::prepare::DrumMap::None)
-}
-
-/// [`measure_file`] with the drum keys reduced by `map` first.
-pub fn measure_mapped(
+/// `from_bar` bars are skipped (their notes are the prompt the overlap row compares with); drum
+/// keys are reduced by `map` first.
+pub fn measure_file(
     path: &Path,
     role: Role,
     from_bar: u32,
@@ -190,7 +186,7 @@ pub fn run(args: &MeasureArgs) -> anyhow::Result<()> {
         let (label, files) = column(spec)?;
         let rows = files
             .iter()
-            .map(|f| measure_mapped(f, role, args.from_bar, args.bars, args.drum_map))
+            .map(|f| measure_file(f, role, args.from_bar, args.bars, args.drum_map))
             .collect::<anyhow::Result<Vec<_>>>()?;
         cols.push((label, files.len(), metrics::mean(&rows)));
     }

@@ -356,22 +356,9 @@ fn drum_steps(ids: &[u32], first_bar: u32) -> impl Iterator<Item = (usize, u32, 
 /// The network's probability of `id` within its choice in time (a softmax over the `POS`,
 /// `DRUM` and `BAR` ids of `row`), and whether `id` is its most likely one.
 fn rhythm_choice(row: &[f32], id: u32) -> (f64, bool) {
-    let in_scope = |i: usize| {
-        matches!(
-            Vocab::token(i as u32),
-            Some(Token::Pos(_) | Token::Drum(_) | Token::Bar)
-        )
-    };
-    let max = (0..row.len())
-        .filter(|&i| in_scope(i))
-        .map(|i| row[i] as f64)
-        .fold(f64::NEG_INFINITY, f64::max);
-    let z: f64 = (0..row.len())
-        .filter(|&i| in_scope(i))
-        .map(|i| (row[i] as f64 - max).exp())
-        .sum();
-    let l = row[id as usize] as f64;
-    ((l - max).exp() / z, l >= max)
+    let scope = models::sampling::MemoryScope::Rhythm;
+    let (lp, top) = models::sampling::log_prob_among(row, |i| scope.holds(i as u32), id);
+    (lp.exp(), top)
 }
 
 /// (bar, pitch, root of the chord in force) of each `PITCH` token of `ids`, whose first bar is

@@ -186,6 +186,7 @@ fn a_musicxml_sketch_is_a_prompt() {
 #[test]
 fn measure_from_bar_reads_the_continuation_of_a_song() {
     use sideman_trainer::measure::measure_file;
+    use sideman_trainer::prepare::DrumMap;
     let dir = std::env::temp_dir().join(format!("sideman-measure-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     // Four bars of the G waltz, then the same four bars again (a continuation that keeps the
@@ -225,7 +226,7 @@ fn measure_from_bar_reads_the_continuation_of_a_song() {
         p.tracks[0].notes.extend(cont);
         let path = dir.join(name);
         models::midi::write_file(&p, &path).unwrap();
-        let m = measure_file(&path, Role::Piano, 4, 0).unwrap();
+        let m = measure_file(&path, Role::Piano, 4, 0, DrumMap::None).unwrap();
         assert_eq!(m.len(), keys.len() + 1, "the overlap row follows the pitched metrics");
         assert!(
             (m[keys.len()] - overlap).abs() < 1e-9,
@@ -234,13 +235,13 @@ fn measure_from_bar_reads_the_continuation_of_a_song() {
         );
         assert!((m[at("notes_per_bar")] - 6.0).abs() < 1e-9, "{name}: {m:?}");
         // Only the measured bars: four, not eight.
-        let whole = measure_file(&path, Role::Piano, 0, 0).unwrap();
+        let whole = measure_file(&path, Role::Piano, 0, 0, DrumMap::None).unwrap();
         assert!((whole[at("notes_per_bar")] - 6.0).abs() < 1e-9);
         assert_eq!(whole.len(), keys.len());
     }
     // The voice counts when its role is asked for.
     let path = dir.join("again.mid");
-    let lead = measure_file(&path, Role::Lead, 0, 0).unwrap();
+    let lead = measure_file(&path, Role::Lead, 0, 0, DrumMap::None).unwrap();
     assert_eq!(lead[at("pitch_range")], 0.0, "only the voice's A: {lead:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }

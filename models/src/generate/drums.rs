@@ -109,20 +109,3 @@ impl<M: TokenModel> Session<M> {
         }
     }
 }
-
-/// `ln p(id)` under the softmax of the allowed finite `logits`.
-pub(super) fn log_prob(logits: &[f32], allowed: &[bool], id: u32) -> f64 {
-    let finite = |i: usize| allowed[i] && logits[i].is_finite();
-    let max = (0..logits.len().min(allowed.len()))
-        .filter(|&i| finite(i))
-        .map(|i| logits[i] as f64)
-        .fold(f64::NEG_INFINITY, f64::max);
-    let z: f64 = (0..logits.len().min(allowed.len()))
-        .filter(|&i| finite(i))
-        .map(|i| (logits[i] as f64 - max).exp())
-        .sum();
-    match logits.get(id as usize) {
-        Some(&l) if l.is_finite() && max.is_finite() => l as f64 - max - z.ln(),
-        _ => 0.0,
-    }
-}

@@ -24,9 +24,8 @@ pub struct ModelInfo {
     pub roles: Vec<Role>,
     /// Style names (style parameter n = `styles[n - 1]`).
     pub styles: Vec<String>,
-    /// Who played which style, where the model's data names its players (the Player parameter),
-    /// with the vocabulary that gives their slots.
-    pub players: Option<(models::tokenizer::vocab::Vocab, models::players::Players)>,
+    /// Who played which style, where the model's data names its players (the Player parameter).
+    pub players: Option<models::players::Players>,
     /// Kind and variant ("transformer, int8", "Markov, order 8").
     pub kind: String,
     /// Bytes of its model files.
@@ -59,7 +58,7 @@ impl ModelInfo {
             description: m.description.clone(),
             roles: m.roles.clone(),
             styles: m.vocab.styles.clone(),
-            players: m.players.clone().map(|p| (m.vocab.clone(), p)),
+            players: m.players.clone(),
             kind,
             size_bytes,
             data: m.data.clone(),

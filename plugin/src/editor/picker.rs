@@ -1,7 +1,6 @@
 //! The model and style pickers of the header, and the model card shown in their tooltips.
 
 use super::*;
-use models::players::PlayerChoice;
 
 impl SidemanApp {
     pub(super) fn model_picker(&mut self, ui: &mut Ui) {
@@ -155,35 +154,32 @@ impl SidemanApp {
     /// The Player of a model whose data names its players (the human drums); nothing for others.
     /// Auto shows the player the Seed draws for the Style.
     pub(super) fn player_picker(&mut self, ui: &mut Ui, setter: &ParamSetter) {
-        let Some((vocab, players)) = self
+        let Some((styles, players)) = self
             .catalog
             .info(&self.status.model_ref())
             .ok()
-            .and_then(|m| m.players.clone())
+            .and_then(|m| Some((m.styles.clone(), m.players.clone()?)))
         else {
             return;
         };
         let param = &self.params.player;
         let current = param.value();
         let names = players.names();
-        let style = self.params.style.value();
-        let style_name = usize::try_from(style - 1).ok().and_then(|i| vocab.styles.get(i));
-        let auto = match players.choice(&vocab, current) {
-            PlayerChoice::Auto if style_name.is_some_and(|s| players.is_player(s)) => "Auto (the Style's)".to_string(),
-            PlayerChoice::Auto => {
-                let seed = models::generate::session_seed(self.params.seed.value().max(0) as u64);
-                let styles: Vec<&str> = style_name.map(String::as_str).into_iter().collect();
-                match players.draw(&styles, seed) {
-                    Some(p) => format!("Auto ({p})"),
-                    None => "Auto".to_string(),
-                }
-            }
-            PlayerChoice::Slot(_) => String::new(),
+        let style = usize::try_from(self.params.style.value() - 1)
+            .ok()
+            .and_then(|i| styles.get(i))
+            .map(String::as_str);
+        let seed = models::generate::session_seed(self.params.seed.value().max(0) as u64);
+        let auto = match style {
+            Some(s) if players.is_player(s) => "Auto (the Style's)".to_string(),
+            _ => match players.draw(style.as_slice(), seed) {
+                Some(p) => format!("Auto ({p})"),
+                None => "Auto".to_string(),
+            },
         };
-        let selected = match usize::try_from(current - 1).ok().and_then(|i| names.get(i)) {
-            Some(n) => n.to_string(),
-            None => auto.clone(),
-        };
+        // A number past the model's players plays Auto, as the worker reads it.
+        let named = usize::try_from(current - 1).ok().and_then(|i| names.get(i));
+        let selected = named.map_or_else(|| auto.clone(), |n| n.to_string());
         ui.label("Player");
         let mut picked = None;
         ComboBox::from_id_salt("player")
@@ -191,12 +187,7 @@ impl SidemanApp {
             .width(130.0)
             .height(320.0)
             .show_ui(ui, |ui| {
-                let label = if auto.is_empty() {
-                    "Auto".to_string()
-                } else {
-                    auto.clone()
-                };
-                if ui.selectable_label(current <= 0, label).clicked() {
+                if ui.selectable_label(named.is_none(), auto.as_str()).clicked() {
                     picked = Some(0);
                 }
                 for (i, n) in names.iter().enumerate().take(crate::params::MAX_PLAYER_PARAM as usize) {
