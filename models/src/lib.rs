@@ -23,7 +23,6 @@ pub mod chord;
 pub mod error;
 pub mod generate;
 pub mod groove;
-pub mod guidance;
 pub mod markov;
 pub mod math;
 pub mod memory;

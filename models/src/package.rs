@@ -165,17 +165,6 @@ pub struct Manifest {
     /// among those who played that style ([`crate::players`]). Set by `trainer ship --players`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub players: Option<crate::players::Players>,
-    /// Classifier-free guidance of each role, by role name: the scale `g` of
-    /// [`crate::guidance::Guided`] (1, or a role not named: the network alone). Only for a network
-    /// trained with its header dropped some of the time (the trainer's `header_dropout`). Set by
-    /// `trainer ship --guidance`.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub guidance: BTreeMap<String, f32>,
-    /// The header style tags guidance keeps in its bare header (the trainer's `header_keep`:
-    /// `beat` and `fill` for the drums, so guidance leans towards the genre and the player and not
-    /// away from the kind of bar asked for).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub guidance_keep: Vec<String>,
 }
 
 /// One role's piece memory in a manifest ([`crate::memory::MemoryWeights`]).
@@ -314,15 +303,6 @@ impl Manifest {
     /// tuned one (the user's 1 plays the role at [`Manifest::note_temperature`]).
     pub fn sampler_for(&self, role: Role, user: SamplerConfig) -> SamplerConfig {
         user.relative_to(self.note_temperature(role))
-    }
-
-    /// The guidance scale of `role` ([`Manifest::guidance`]); 1 (none) when the model names
-    /// none; always within `[0, 4]`.
-    pub fn guidance(&self, role: Role) -> f32 {
-        match self.guidance.get(role.name()) {
-            Some(&g) if g.is_finite() => g.clamp(0.0, 4.0),
-            _ => 1.0,
-        }
     }
 
     /// The rest calibration of `role` ([`Manifest::rest_bias`]), nats; 0 when the model names
@@ -538,8 +518,6 @@ mod tests {
             note_bias: BTreeMap::new(),
             memory: BTreeMap::new(),
             players: None,
-            guidance: BTreeMap::new(),
-            guidance_keep: Vec::new(),
         }
     }
 

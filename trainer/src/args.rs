@@ -116,17 +116,6 @@ pub fn memory_pct(s: &str) -> Result<f32, String> {
     }
 }
 
-/// A classifier-free guidance scale: 0 (the bare header alone) to 4; 1 is the network as it is.
-pub fn guidance(s: &str) -> Result<f32, String> {
-    let rule = "guidance must be 0-4";
-    let v = finite(s, rule)?;
-    if (0.0..=4.0).contains(&v) {
-        Ok(v as f32)
-    } else {
-        Err(format!("{rule} (got {v})"))
-    }
-}
-
 /// Feel in percent: 0 (quantized) to 200 (twice the model's own offsets from the grid).
 pub fn feel(s: &str) -> Result<f64, String> {
     let rule = "feel must be 0-200 %";

@@ -97,11 +97,6 @@ pub struct EvalArgs {
     /// piece's first bars sampled as the middle of a piece, to measure what the tag is worth.
     #[arg(long)]
     pub no_opening: bool,
-    /// The music report's classifier-free guidance scale for its "model" and "+harmony" columns
-    /// (`models::guidance::Guided`; default: the model's, 1 = none), to choose one before
-    /// shipping it (`trainer ship --guidance`).
-    #[arg(long, value_parser = crate::args::guidance)]
-    pub guidance: Option<f32>,
     /// Only the pieces whose header carries this style tag (a period, a composer, a groove):
     /// their likelihood and music report, beside the human values of the same pieces.
     #[arg(long)]
@@ -494,8 +489,6 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
                 drafts: args.drafts,
                 steady_dynamics: !args.no_steady_dynamics,
                 opening: !args.no_opening,
-                guidance: args.guidance,
-                fp32: args.fp32,
             },
         };
         crate::report::build(

@@ -13,7 +13,6 @@ use anyhow::{Context, bail};
 use models::chord::Chord;
 use models::generate::{Conditioning, GeneratedNote, InputFollower, Session, SessionConfig, session_seed};
 use models::groove::{Feel, FillPlan, SwingUnit, place_note};
-use models::guidance::Guided;
 use models::markov::MarkovModel;
 use models::model::TokenModel;
 use models::music::{ChordEvent, Meter, Note, Piece, Role, TempoChange, Track};
@@ -99,10 +98,6 @@ pub struct GenerateArgs {
     /// data, 0 the network alone, up to 200).
     #[arg(long, default_value_t = 100.0, value_parser = crate::args::memory_pct)]
     pub memory: f32,
-    /// Classifier-free guidance scale (`models::guidance`; default: the model's, 1 = none): how
-    /// far the choices lean towards what the header's style and player add.
-    #[arg(long, value_parser = crate::args::guidance)]
-    pub guidance: Option<f32>,
     /// Run the fp32 model even when the package has an int8 one.
     #[arg(long)]
     pub fp32: bool,
@@ -263,29 +258,6 @@ pub enum AnyModel {
     Onnx(Box<OnnxModel>),
     /// Markov baseline.
     Markov(MarkovModel),
-    /// A transformer read twice, with classifier-free guidance.
-    Guided(Box<Guided<OnnxModel>>),
-}
-
-/// `model` guided at `scale` for `role` ([`Guided`], with the package's kept tags) by a second
-/// copy of the same network loaded from `pkg` (its fp32 graph when `fp32`, as `model` was
-/// loaded); as it is when `scale` is 1 or the model is a Markov table.
-pub fn guided(model: AnyModel, pkg: &Package, role: Role, scale: f32, fp32: bool) -> anyhow::Result<AnyModel> {
-    if scale == 1.0 {
-        return Ok(model);
-    }
-    Ok(match model {
-        AnyModel::Onnx(m) => {
-            let AnyModel::Onnx(twin) = load_model(pkg, fp32)? else {
-                unreachable!("the same package loads the same kind")
-            };
-            let mut scales = [1.0; Role::ALL.len()];
-            scales[role.index()] = scale;
-            let keep = &pkg.manifest.guidance_keep;
-            AnyModel::Guided(Box::new(Guided::new(*m, *twin, scales, &pkg.manifest.vocab, keep)))
-        }
-        other => other,
-    })
 }
 
 /// Loads the model of a package.
@@ -310,7 +282,6 @@ pub fn generate_any(
     match model {
         AnyModel::Onnx(m) => generate_notes(*m, config, cond, bars),
         AnyModel::Markov(m) => generate_notes(m, config, cond, bars),
-        AnyModel::Guided(m) => generate_notes(*m, config, cond, bars),
     }
 }
 
@@ -519,8 +490,7 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
         (None, None) if role.is_drums() || role == Role::Piano => (Conditioning::default(), Vec::new()),
         (None, None) => bail!("give --chords, --input or --prompt (only drums and piano play without them)"),
     };
-    let scale = args.guidance.unwrap_or_else(|| pkg.manifest.guidance(role));
-    let model = guided(load_model(&pkg, args.fp32)?, &pkg, role, scale, args.fp32)?;
+    let model = load_model(&pkg, args.fp32)?;
     let feel = Feel {
         amount: args.feel / 100.0,
         swing: args.swing / 100.0,

@@ -253,8 +253,6 @@ pub fn run(args: &MarkovArgs) -> anyhow::Result<()> {
         note_bias: BTreeMap::new(),
         memory: BTreeMap::new(),
         players: None,
-        guidance: BTreeMap::new(),
-        guidance_keep: Vec::new(),
     };
     Package::write(&args.out, &mut manifest)?;
     eprintln!("wrote {} in {:.1} s", args.out.display(), t0.elapsed().as_secs_f64());

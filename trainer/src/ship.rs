@@ -56,16 +56,6 @@ pub struct ShipArgs {
     /// then evaluate the shipped package on the test split for its card.
     #[arg(long, value_parser = note_bias, allow_hyphen_values = true)]
     pub note_bias: Vec<(Role, f32)>,
-    /// A role's classifier-free guidance scale, `ROLE=G` (within 0 and 4; `ROLE=1` removes one):
-    /// the plugin reads the network twice, with the header and with it bare, and leans each
-    /// choice towards what the header's tags add (`models::guidance`). Only for a network trained
-    /// with `header_dropout`; choose it on the validation split (`trainer eval --guidance G`).
-    #[arg(long, value_parser = guidance_scale)]
-    pub guidance: Vec<(Role, f32)>,
-    /// The header style tags the bare header of guidance keeps (repeat: `--guidance-keep beat
-    /// --guidance-keep fill`, as the network's `header_keep` in training); replaces the list.
-    #[arg(long)]
-    pub guidance_keep: Vec<String>,
     /// A role's piece memory, `ROLE=W1,W2,...` or, chord-relative, `ROLE=rel:W1,W2,...` (up to
     /// sixteen weights within 0 and `models::memory::MAX_WEIGHT`, one per match length and period,
     /// `models::memory::cell`; `ROLE=0` removes one), as `trainer memory` prints it.
@@ -172,11 +162,6 @@ fn rest_bias(s: &str) -> Result<(Role, f32), String> {
     role_value(s, "ROLE=NATS (bass=1.5)", -4.0..=4.0, "a rest calibration")
 }
 
-/// `ROLE=G` of `--guidance`.
-fn guidance_scale(s: &str) -> Result<(Role, f32), String> {
-    role_value(s, "ROLE=G (drums=1.5)", 0.0..=4.0, "a guidance scale")
-}
-
 /// `ROLE=NATS` of `--note-bias`.
 fn note_bias(s: &str) -> Result<(Role, f32), String> {
     role_value(s, "ROLE=NATS (piano=-0.4)", -4.0..=4.0, "a density calibration")
@@ -244,15 +229,6 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
     )?;
     set_per_role(&mut manifest.rest_bias, &args.rest_bias, 0.0, &roles, &manifest.name)?;
     set_per_role(&mut manifest.note_bias, &args.note_bias, 0.0, &roles, &manifest.name)?;
-    set_per_role(&mut manifest.guidance, &args.guidance, 1.0, &roles, &manifest.name)?;
-    if !args.guidance_keep.is_empty() {
-        for tag in &args.guidance_keep {
-            if manifest.vocab.style_slot(tag).is_none() {
-                bail!("{} has no style tag {tag}", manifest.name);
-            }
-        }
-        manifest.guidance_keep = args.guidance_keep.clone();
-    }
     for (role, w) in &args.memory {
         if !roles.contains(role) {
             bail!("{} does not play the {role} role", manifest.name);
@@ -392,19 +368,6 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
             s,
             "| tuned note temperature | {} (what the plugin's Temperature 1 plays; other roles 1) |",
             tuned.join(", ")
-        );
-    }
-    if !m.guidance.is_empty() {
-        let scales: Vec<String> = m.guidance.iter().map(|(r, g)| format!("{r} {g}")).collect();
-        let _ = writeln!(
-            s,
-            "| guidance | {} (the network read twice, with the header and with it bare but for {}) |",
-            scales.join(", "),
-            if m.guidance_keep.is_empty() {
-                "nothing".to_string()
-            } else {
-                m.guidance_keep.join(", ")
-            }
         );
     }
     if !m.rest_bias.is_empty() {

@@ -32,7 +32,6 @@ fn args(out: PathBuf, style: &str, feel: f64, fills: u32, seed: u64) -> Generate
         density: 0.5,
         harmony: 0.0,
         memory: 100.0,
-        guidance: None,
         fp32: false,
         out,
         render: None,

@@ -114,8 +114,6 @@ fn markov_package(dir: &std::path::Path, seqs: &[Sequence]) -> Package {
         note_bias: BTreeMap::new(),
         memory: BTreeMap::new(),
         players: None,
-        guidance: BTreeMap::new(),
-        guidance_keep: Vec::new(),
     };
     Package::write(dir, &mut manifest).unwrap();
     Package::load(dir).unwrap()

@@ -122,7 +122,6 @@ fn trainer_notes(dir: &std::path::Path, package: &str) -> Vec<(f64, f64, u8, u8)
         swing: 50.0,
         swing_16ths: false,
         fills: 0,
-        guidance: None,
         fp32: false,
         out: out.clone(),
         render: None,

@@ -31,7 +31,6 @@ fn args(prompt: &Path, out: PathBuf, bars: u32, prompt_bars: Option<u32>, only: 
         // notes.
         harmony: 4.0,
         memory: 100.0,
-        guidance: None,
         fp32: false,
         out,
         render: None,

@@ -64,8 +64,6 @@ fn package_with(dir: &std::path::Path, tuned: &[(Role, f32)], rests: &[(Role, f3
         note_bias: notes.iter().map(|&(r, b)| (r.name().to_string(), b)).collect(),
         memory: Default::default(),
         players: None,
-        guidance: Default::default(),
-        guidance_keep: Vec::new(),
     };
     Package::write(dir, &mut m).unwrap();
 }

@@ -743,8 +743,6 @@ pub fn synthetic_model(tag: &str) -> PathBuf {
         rest_bias: Default::default(),
         note_bias: Default::default(),
         memory: Default::default(),
-        guidance: Default::default(),
-        guidance_keep: Vec::new(),
         players: None,
     };
     Package::write(&dir, &mut m).unwrap();

@@ -670,8 +670,6 @@ pub fn write_package(
         note_bias: BTreeMap::new(),
         memory: BTreeMap::new(),
         players: None,
-        guidance: BTreeMap::new(),
-        guidance_keep: Vec::new(),
     };
     Package::write(out, &mut manifest)?;
     Ok(manifest)

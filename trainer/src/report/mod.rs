@@ -73,11 +73,6 @@ pub struct Knobs {
     /// ([`models::generate::SessionConfig::opening`]); off, every bar is sampled as the middle of
     /// a piece, to measure what the tag is worth.
     pub opening: bool,
-    /// Classifier-free guidance scale ([`models::guidance::Guided`]); `None` the model's
-    /// ([`models::package::Manifest::guidance`]).
-    pub guidance: Option<f32>,
-    /// The fp32 graph is sampled (`eval --fp32`): guidance loads its twin the same way.
-    pub fp32: bool,
 }
 
 impl Default for Knobs {
@@ -90,8 +85,6 @@ impl Default for Knobs {
             memory: 1.0,
             drafts: None,
             steady_dynamics: true,
-            guidance: None,
-            fp32: false,
             opening: true,
         }
     }
@@ -384,13 +377,6 @@ pub fn sample(
             };
         }
     }
-    let model = match how {
-        Sampling::Calibration => model,
-        _ => {
-            let scale = knobs.guidance.unwrap_or_else(|| pkg.manifest.guidance(role));
-            crate::generate::guided(model, pkg, role, scale, knobs.fp32)?
-        }
-    };
     let cond = conditioning(&w.chords, &w.inputs);
     let notes = generate_any(model, config, &cond, w.bars)?;
     Ok(notes.iter().map(|&n| Note::from(n)).collect())
@@ -416,21 +402,17 @@ fn logit_rows(model: &mut AnyModel, ids: &[u32]) -> anyhow::Result<Vec<f32>> {
             m.truncate(0);
             m.forward(ids).map_err(|e| anyhow::anyhow!("{e}"))
         }
-        AnyModel::Markov(m) => step_rows(m, ids, v),
-        AnyModel::Guided(m) => step_rows(m.as_mut(), ids, v),
+        AnyModel::Markov(m) => {
+            m.truncate(0);
+            let mut rows = vec![0f32; ids.len() * v];
+            for (i, &id) in ids.iter().enumerate() {
+                m.feed(&[id]).map_err(|e| anyhow::anyhow!("{e}"))?;
+                m.next_logits(&mut rows[i * v..(i + 1) * v])
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+            Ok(rows)
+        }
     }
-}
-
-/// [`logit_rows`] a token at a time.
-fn step_rows(m: &mut impl TokenModel, ids: &[u32], v: usize) -> anyhow::Result<Vec<f32>> {
-    m.truncate(0);
-    let mut rows = vec![0f32; ids.len() * v];
-    for (i, &id) in ids.iter().enumerate() {
-        m.feed(&[id]).map_err(|e| anyhow::anyhow!("{e}"))?;
-        m.next_logits(&mut rows[i * v..(i + 1) * v])
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-    }
-    Ok(rows)
 }
 
 fn log_softmax_at(row: &[f32], target: usize) -> f64 {

@@ -109,13 +109,6 @@ pub struct TrainParams {
     /// MIDI Dataset names a drummer in every header, and a producer who asks for `rock` alone
     /// otherwise gets a header the model never saw.
     pub style_dropout: std::collections::BTreeMap<String, f64>,
-    /// Drop every header style tag but those named in `header_keep` from a window with this
-    /// probability (after `style_dropout`), so the model also learns the header that asks for
-    /// nothing in particular: what classifier-free guidance contrasts the producer's tags with
-    /// (`models::sampling::Constraints::guidance`).
-    pub header_dropout: f64,
-    /// The tags `header_dropout` keeps (`["beat", "fill"]`: what kind of bar is asked for stays).
-    pub header_keep: Vec<String>,
     /// Give the windows that start at a sequence's first bar the opening tag
     /// ([`models::tokenizer::vocab::OPENING_STYLE`], added to the vocabulary), so the model learns
     /// how a piece opens and the generation session can ask for it.
@@ -149,8 +142,6 @@ impl Default for TrainParams {
             input_dropout: 0.0,
             oversample: std::collections::BTreeMap::new(),
             style_dropout: std::collections::BTreeMap::new(),
-            header_dropout: 0.0,
-            header_keep: Vec::new(),
             opening: false,
         }
     }

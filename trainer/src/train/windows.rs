@@ -203,22 +203,8 @@ pub fn load_data(dir: &Path, cfg: &TrainConfig, vocab: Option<Vocab>, seed: u64)
     balance_roles(&mut train, cfg.train.balance_roles);
     oversample_styles(&mut train, &vocab, &cfg.train.oversample);
     drop_styles(&mut train, &vocab, &cfg.train.style_dropout, seed);
-    drop_headers(
-        &mut train,
-        &vocab,
-        cfg.train.header_dropout,
-        &cfg.train.header_keep,
-        seed,
-    );
     let mut valid = split_windows(&ds.load_split(Split::Valid)?, &tok, cfg, &style_map, opening);
     drop_styles(&mut valid, &vocab, &cfg.train.style_dropout, seed ^ 0x5717e);
-    drop_headers(
-        &mut valid,
-        &vocab,
-        cfg.train.header_dropout,
-        &cfg.train.header_keep,
-        seed ^ 0x5717e,
-    );
     if train.is_empty() {
         bail!("{}: no training windows", dir.display());
     }
@@ -307,32 +293,6 @@ pub fn drop_styles(windows: &mut [Window], vocab: &Vocab, rates: &std::collectio
                 Some(Token::Style(slot)) => rng.next_f64() >= rate(slot),
                 _ => true,
             }
-        });
-    }
-}
-
-/// Takes every header style tag but the `keep` ones (and the opening tag, which says where a
-/// window lies) out of a window with probability `rate`: the tagless header classifier-free
-/// guidance reads the network with.
-pub fn drop_headers(windows: &mut [Window], vocab: &Vocab, rate: f64, keep: &[String], seed: u64) {
-    if rate <= 0.0 {
-        return;
-    }
-    let kept = |id: u16| match Vocab::token(id as u32) {
-        Some(models::tokenizer::Token::Style(slot)) => vocab
-            .style_name(slot)
-            .is_some_and(|n| n == models::tokenizer::vocab::OPENING_STYLE || keep.iter().any(|k| k == n)),
-        _ => true,
-    };
-    for (i, w) in windows.iter_mut().enumerate() {
-        let mut rng = Rng::new(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) ^ (i as u64 + 1));
-        if rng.next_f64() >= rate {
-            continue;
-        }
-        let mut k = 0;
-        w.ids.retain(|&id| {
-            k += 1;
-            k > 12 || kept(id)
         });
     }
 }
@@ -480,35 +440,5 @@ mod tests {
             7,
         );
         assert_eq!(exact.iter().filter(|x| x.ids.len() == 4).count(), 100);
-    }
-
-    #[test]
-    fn header_dropout_leaves_only_the_kept_tags_at_its_rate() {
-        let mut vocab = Vocab::new();
-        let rock = vocab.add_style("rock").unwrap();
-        let drummer = vocab.add_style("drummer1").unwrap();
-        let beat = vocab.add_style("beat").unwrap();
-        let ids = |styles: &[u16]| -> Vec<u16> {
-            let mut t = vec![Token::Bos, Token::Role(Role::Drums)];
-            t.extend(styles.iter().map(|&s| Token::Style(s)));
-            t.push(Token::Bar);
-            t.iter().map(|&t| Vocab::id(t) as u16).collect()
-        };
-        let full = ids(&[rock, drummer, beat]);
-        let mut w: Vec<Window> = (0..4000)
-            .map(|_| Window {
-                ids: full.clone(),
-                role: Role::Drums,
-            })
-            .collect();
-        drop_headers(&mut w, &vocab, 0.25, &["beat".to_string()], 3);
-        let bare = ids(&[beat]);
-        // Each window keeps its whole header or only the kept tag, never part of the rest.
-        assert!(w.iter().all(|x| x.ids == full || x.ids == bare));
-        let dropped = w.iter().filter(|x| x.ids == bare).count() as f64 / w.len() as f64;
-        assert!((dropped - 0.25).abs() < 0.03, "dropped {dropped}");
-        let mut none = w[..10].to_vec();
-        drop_headers(&mut none, &vocab, 0.0, &[], 3);
-        assert!(none.iter().zip(&w[..10]).all(|(a, b)| a.ids == b.ids));
     }
 }
