@@ -165,6 +165,14 @@ pub struct Manifest {
     /// among those who played that style ([`crate::players`]). Set by `trainer ship --players`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub players: Option<crate::players::Players>,
+    /// The fast-tempo rest calibration of each role, by role name: nats per beat of the gap to
+    /// the next onset, per doubling of the tempo above [`crate::sampling::FAST_TEMPO_BPM`]
+    /// ([`Constraints::fast_rest`]); a role not named plays its network's rhythm at every tempo.
+    /// The jazz lead plays its own training soloists' density below 150 BPM and more notes than
+    /// they do above, the more the faster (models/README.md, "tempo"); fitted on the training
+    /// solos by tempo. Set by `trainer ship --fast-rest`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fast_rest: BTreeMap<String, f32>,
 }
 
 /// One role's piece memory in a manifest ([`crate::memory::MemoryWeights`]).
@@ -314,6 +322,15 @@ impl Manifest {
         }
     }
 
+    /// The fast-tempo rest calibration of `role` ([`Manifest::fast_rest`]), nats per beat per
+    /// octave of tempo; 0 when the model names none; always within `[-2, 2]`.
+    pub fn fast_rest(&self, role: Role) -> f32 {
+        match self.fast_rest.get(role.name()) {
+            Some(&b) if b.is_finite() => b.clamp(-2.0, 2.0),
+            _ => 0.0,
+        }
+    }
+
     /// The density calibration of `role` ([`Manifest::note_bias`]), nats; 0 when the model names
     /// none; always within `[-4, 4]`.
     pub fn note_bias(&self, role: Role) -> f32 {
@@ -339,6 +356,7 @@ impl Manifest {
             rest_bias: self.rest_bias(role),
             note_bias: self.note_bias(role),
             memory: self.memory(role),
+            fast_rest: self.fast_rest(role),
             ..user
         }
     }
@@ -518,6 +536,7 @@ mod tests {
             note_bias: BTreeMap::new(),
             memory: BTreeMap::new(),
             players: None,
+            fast_rest: Default::default(),
         }
     }
 

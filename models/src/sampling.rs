@@ -152,6 +152,28 @@ pub struct Constraints {
     /// the drums, whose first bar sets the groove the rest holds ([`FIRST_BAR_DRAFTS`]). 0 and 1
     /// sample it once, as the network does.
     pub first_bar_drafts: u8,
+    /// A model's fast-tempo rest calibration ([`crate::package::Manifest::fast_rest`]): nats per
+    /// beat of the gap to the next onset, per doubling of the tempo above [`FAST_TEMPO_BPM`],
+    /// added to the Density's tilt of the choice of time ([`fast_tempo_tilt`]); 0 leaves the
+    /// network's rhythm at every tempo.
+    pub fast_rest: f32,
+}
+
+/// The tempo above which a fast-tempo rest calibration acts (BPM): below it the jazz lead plays
+/// its training soloists' density, above it more notes a bar than they do, more the faster
+/// (models/README.md, "tempo").
+pub const FAST_TEMPO_BPM: f64 = 150.0;
+
+/// The tilt (nats per beat of gap, as [`density_time_tilt`]'s) a fast-tempo rest calibration of
+/// `nats_per_octave` gives at `bpm`: 0 up to [`FAST_TEMPO_BPM`], then growing with the octaves of
+/// tempo above it.
+pub fn fast_tempo_tilt(nats_per_octave: f32, bpm: Option<f64>) -> f32 {
+    match bpm {
+        Some(b) if b.is_finite() && b > FAST_TEMPO_BPM && nats_per_octave.is_finite() => {
+            nats_per_octave * (b / FAST_TEMPO_BPM).log2() as f32
+        }
+        _ => 0.0,
+    }
 }
 
 /// How strongly Density moves the choice of when the next note starts: nats per beat of the gap
@@ -210,6 +232,7 @@ impl Default for Constraints {
             note_bias: 0.0,
             memory: crate::memory::MemoryWeights::NONE,
             first_bar_drafts: 1,
+            fast_rest: 0.0,
         }
     }
 }
@@ -236,6 +259,7 @@ impl Constraints {
             note_bias: 0.0,
             memory: crate::memory::MemoryWeights::NONE,
             first_bar_drafts: if drums { FIRST_BAR_DRAFTS } else { 1 },
+            fast_rest: 0.0,
         }
     }
 }

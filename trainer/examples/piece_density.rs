@@ -106,6 +106,10 @@ fn main() -> anyhow::Result<()> {
             *st = style_map.get(*st as usize).copied().unwrap_or(*st);
         }
         let bpm = w.tempo_bpm.unwrap_or(120.0);
+        // MIN_BPM=150: only the pieces at that tempo or faster (of the same first PIECES).
+        if env("MIN_BPM").is_some_and(|m| bpm < m as f64) {
+            continue;
+        }
         let ts = w.meter.at_bar(0);
         let measure = |notes: &[models::music::Note]| {
             metrics::measure(

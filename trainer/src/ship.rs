@@ -56,6 +56,13 @@ pub struct ShipArgs {
     /// then evaluate the shipped package on the test split for its card.
     #[arg(long, value_parser = note_bias, allow_hyphen_values = true)]
     pub note_bias: Vec<(Role, f32)>,
+    /// A role's fast-tempo rest calibration, `ROLE=NATS` (within -2 and 2; `ROLE=0` removes one):
+    /// nats per beat of the gap to the next onset, per doubling of the tempo above 150 BPM, added
+    /// to resting longer. Fit it on the training pieces by tempo at the plugin's defaults
+    /// (`SAMPLING=model` with the `piece_density` example on copies shipped with each value), choose
+    /// it on the validation split, then evaluate the shipped package on the test split.
+    #[arg(long, value_parser = fast_rest, allow_hyphen_values = true)]
+    pub fast_rest: Vec<(Role, f32)>,
     /// A role's piece memory, `ROLE=W1,W2,...` or, chord-relative, `ROLE=rel:W1,W2,...` (up to
     /// sixteen weights within 0 and `models::memory::MAX_WEIGHT`, one per match length and period,
     /// `models::memory::cell`; `ROLE=0` removes one), as `trainer memory` prints it.
@@ -162,6 +169,11 @@ fn rest_bias(s: &str) -> Result<(Role, f32), String> {
     role_value(s, "ROLE=NATS (bass=1.5)", -4.0..=4.0, "a rest calibration")
 }
 
+/// `ROLE=NATS` of `--fast-rest`.
+fn fast_rest(s: &str) -> Result<(Role, f32), String> {
+    role_value(s, "ROLE=NATS (lead=0.4)", -2.0..=2.0, "a fast-tempo rest calibration")
+}
+
 /// `ROLE=NATS` of `--note-bias`.
 fn note_bias(s: &str) -> Result<(Role, f32), String> {
     role_value(s, "ROLE=NATS (piano=-0.4)", -4.0..=4.0, "a density calibration")
@@ -229,6 +241,7 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
     )?;
     set_per_role(&mut manifest.rest_bias, &args.rest_bias, 0.0, &roles, &manifest.name)?;
     set_per_role(&mut manifest.note_bias, &args.note_bias, 0.0, &roles, &manifest.name)?;
+    set_per_role(&mut manifest.fast_rest, &args.fast_rest, 0.0, &roles, &manifest.name)?;
     for (role, w) in &args.memory {
         if !roles.contains(role) {
             bail!("{} does not play the {role} role", manifest.name);
@@ -375,6 +388,14 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
         let _ = writeln!(
             s,
             "| rest calibration | {} nats on resting until the next given event (chosen on the training and validation pieces; other roles 0) |",
+            tuned.join(", ")
+        );
+    }
+    if !m.fast_rest.is_empty() {
+        let tuned: Vec<String> = m.fast_rest.iter().map(|(r, b)| format!("{r} {b:+}")).collect();
+        let _ = writeln!(
+            s,
+            "| fast-tempo rest calibration | {} nats a beat of rest per doubling of the tempo above 150 BPM (fitted on the training pieces by tempo; other roles 0) |",
             tuned.join(", ")
         );
     }

@@ -114,6 +114,7 @@ fn markov_package(dir: &std::path::Path, seqs: &[Sequence]) -> Package {
         note_bias: BTreeMap::new(),
         memory: BTreeMap::new(),
         players: None,
+        fast_rest: Default::default(),
     };
     Package::write(dir, &mut manifest).unwrap();
     Package::load(dir).unwrap()

@@ -1,6 +1,7 @@
 //! Density over time: the user's Density tilts when the next note starts
 //! ([`crate::sampling::density_time_tilt`]), so a low Density rests longer and a high one plays
-//! sooner, whatever the role.
+//! sooner, whatever the role; a model's fast-tempo rest calibration tilts it the same way above
+//! [`crate::sampling::FAST_TEMPO_BPM`] ([`crate::sampling::fast_tempo_tilt`]).
 
 use super::*;
 
@@ -8,9 +9,12 @@ impl<M: TokenModel> Session<M> {
     /// Adds the Density's tilt times the gap (beats) from the current position to each allowed
     /// time-advancing token: a `POS` to its position, the `BAR` to the bar's end. Over a rest of
     /// `L` beats the tilts add up to `tilt * L` whichever bar lines it crosses, so the rest lengths
-    /// the network would play are reweighted by `exp(tilt * L)`. Nothing at Density 0.5.
+    /// the network would play are reweighted by `exp(tilt * L)`. Nothing at Density 0.5 without
+    /// a fast-tempo calibration, or below its tempo.
     pub(super) fn tilt_time(&mut self) {
-        let tilt = crate::sampling::density_time_tilt(self.config.constraints.density);
+        let c = &self.config.constraints;
+        let tilt = crate::sampling::density_time_tilt(c.density)
+            + crate::sampling::fast_tempo_tilt(c.fast_rest, self.config.tempo_bpm);
         if tilt == 0.0 {
             return;
         }
@@ -62,11 +66,18 @@ mod tests {
 
     /// Notes a lead plays over 16 bars at Density `d`, over four seeds, and the longest rest.
     fn play(d: f32) -> (usize, i64) {
+        play_at(d, 120.0, 0.0)
+    }
+
+    /// [`play`] at a tempo, with a fast-tempo rest calibration.
+    fn play_at(d: f32, bpm: f64, fast_rest: f32) -> (usize, i64) {
         let (mut n, mut longest) = (0, 0);
         for seed in 1..=4 {
             let mut c = SessionConfig::new(Role::Lead);
             c.seed = seed;
+            c.tempo_bpm = Some(bpm);
             c.constraints.density = d;
+            c.constraints.fast_rest = fast_rest;
             let cond = cond(16);
             let mut s = Session::new(model(), c, 0, &cond).unwrap();
             s.generate_until(&cond, 16 * 4 * TICKS_PER_BEAT as i64).unwrap();
@@ -96,5 +107,23 @@ mod tests {
             0.0,
             "0.5 is the network's rhythm"
         );
+    }
+
+    #[test]
+    fn a_fast_tempo_calibration_thins_only_the_fast_tempos() {
+        let (plain, _) = play_at(0.5, 120.0, 0.0);
+        assert_eq!(play_at(0.5, 120.0, 1.0).0, plain, "below the pivot it does nothing");
+        assert_eq!(play_at(0.5, 150.0, 1.0).0, plain, "at the pivot it does nothing");
+        let (fast, _) = play_at(0.5, 240.0, 0.0);
+        let (calibrated, rest) = play_at(0.5, 240.0, 1.0);
+        assert!(
+            (calibrated as f64) < 0.85 * fast as f64,
+            "at 240 BPM: {calibrated} notes calibrated, {fast} without"
+        );
+        assert!(rest > 0);
+        let t = |bpm| crate::sampling::fast_tempo_tilt(0.5, Some(bpm));
+        assert_eq!(t(150.0), 0.0);
+        assert!((t(300.0) - 0.5).abs() < 1e-6, "one octave above: the whole value");
+        assert_eq!(crate::sampling::fast_tempo_tilt(0.5, None), 0.0);
     }
 }

@@ -79,6 +79,7 @@ impl Worker {
                 self.note_temperature = Role::ALL.map(|r| m.manifest.note_temperature(r));
                 self.rest_bias = Role::ALL.map(|r| m.manifest.rest_bias(r));
                 self.note_bias = Role::ALL.map(|r| m.manifest.note_bias(r));
+                self.fast_rest = Role::ALL.map(|r| m.manifest.fast_rest(r));
                 self.memory = Role::ALL.map(|r| m.manifest.memory(r));
                 self.regen_ms = if neural {
                     NEURAL_REGEN_GUESS_MS

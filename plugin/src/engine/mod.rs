@@ -199,6 +199,8 @@ struct Worker {
     rest_bias: [f32; Role::ALL.len()],
     /// The model's density calibration per role (its manifest), nats.
     note_bias: [f32; Role::ALL.len()],
+    /// The model's fast-tempo rest calibration per role (its manifest), nats per beat per octave.
+    fast_rest: [f32; Role::ALL.len()],
     /// The model's piece memory per role (its manifest); the Memory parameter scales it.
     memory: [MemoryWeights; Role::ALL.len()],
     cond: Conditioning,
@@ -253,6 +255,7 @@ impl Worker {
             opening: None,
             note_temperature: [1.0; Role::ALL.len()],
             rest_bias: [0.0; Role::ALL.len()],
+            fast_rest: [0.0; Role::ALL.len()],
             note_bias: [0.0; Role::ALL.len()],
             memory: [MemoryWeights::NONE; Role::ALL.len()],
             cond: Conditioning::default(),
@@ -486,6 +489,7 @@ impl Worker {
                 },
                 rest_bias: self.rest_bias[role.index()],
                 note_bias: self.note_bias[role.index()],
+                fast_rest: self.fast_rest[role.index()],
                 memory: self.memory[role.index()].scaled(p.memory_pct.value() / 100.0),
                 ..Constraints::for_role(role)
             },

@@ -64,6 +64,7 @@ fn package_with(dir: &std::path::Path, tuned: &[(Role, f32)], rests: &[(Role, f3
         note_bias: notes.iter().map(|&(r, b)| (r.name().to_string(), b)).collect(),
         memory: Default::default(),
         players: None,
+        fast_rest: Default::default(),
     };
     Package::write(dir, &mut m).unwrap();
 }
@@ -286,6 +287,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
         weights: vec![0.25; models::memory::MEMORY_CELLS],
     };
     m.memory.insert("lead".into(), spec);
+    m.fast_rest.insert("lead".into(), 0.75);
     Package::write(&dir, &mut m).unwrap();
     params.set_model_path(dir.to_str().unwrap());
     w.check_model();
@@ -297,6 +299,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     assert!((s.sampler.temperature - 0.5 * user).abs() < 1e-6, "{:?}", s.sampler);
     assert_eq!(s.constraints.rest_bias, 1.25, "{:?}", s.constraints);
     assert_eq!(s.constraints.note_bias, -0.375, "{:?}", s.constraints);
+    assert_eq!(s.constraints.fast_rest, 0.75, "{:?}", s.constraints);
     assert_eq!(
         params.memory_pct.value(),
         100.0,
@@ -312,6 +315,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     assert!((w.read_setup().sampler.temperature - user).abs() < 1e-6);
     assert_eq!(w.read_setup().constraints.rest_bias, 0.0);
     assert_eq!(w.read_setup().constraints.note_bias, 0.0);
+    assert_eq!(w.read_setup().constraints.fast_rest, 0.0);
     assert!(w.read_setup().constraints.memory.is_none());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -744,6 +744,7 @@ pub fn synthetic_model(tag: &str) -> PathBuf {
         note_bias: Default::default(),
         memory: Default::default(),
         players: None,
+        fast_rest: Default::default(),
     };
     Package::write(&dir, &mut m).unwrap();
     dir

@@ -670,6 +670,7 @@ pub fn write_package(
         note_bias: BTreeMap::new(),
         memory: BTreeMap::new(),
         players: None,
+        fast_rest: Default::default(),
     };
     Package::write(out, &mut manifest)?;
     Ok(manifest)
