@@ -115,12 +115,11 @@ mod tests {
         assert_eq!(play_at(0.5, 120.0, 1.0).0, plain, "below the pivot it does nothing");
         assert_eq!(play_at(0.5, 150.0, 1.0).0, plain, "at the pivot it does nothing");
         let (fast, _) = play_at(0.5, 240.0, 0.0);
-        let (calibrated, rest) = play_at(0.5, 240.0, 1.0);
+        let (calibrated, _) = play_at(0.5, 240.0, 1.0);
         assert!(
             (calibrated as f64) < 0.85 * fast as f64,
             "at 240 BPM: {calibrated} notes calibrated, {fast} without"
         );
-        assert!(rest > 0);
         let t = |bpm| crate::sampling::fast_tempo_tilt(0.5, Some(bpm));
         assert_eq!(t(150.0), 0.0);
         assert!((t(300.0) - 0.5).abs() < 1e-6, "one octave above: the whole value");
