@@ -395,8 +395,9 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
         let tuned: Vec<String> = m.fast_rest.iter().map(|(r, b)| format!("{r} {b:+}")).collect();
         let _ = writeln!(
             s,
-            "| fast-tempo rest calibration | {} nats a beat of rest per doubling of the tempo above 150 BPM (fitted on the training pieces by tempo; other roles 0) |",
-            tuned.join(", ")
+            "| fast-tempo rest calibration | {} nats a beat of rest per doubling of the tempo above {} BPM (fitted on the training pieces by tempo; other roles 0) |",
+            tuned.join(", "),
+            models::sampling::FAST_TEMPO_BPM
         );
     }
     if !m.note_bias.is_empty() {

@@ -8,6 +8,7 @@ use models::Role;
 use models::assets;
 use models::groove::FillPlan;
 use models::runtime::RuntimeError;
+use models::sampling::Constraints;
 
 use super::generator::{LoadError, load_model};
 use super::{COMMIT_MARGIN_MS, DEFAULT_MODEL_ENV, NEURAL_REGEN_GUESS_MS, Worker};
@@ -77,10 +78,7 @@ impl Worker {
                 self.keep_bars = m.manifest.keep_bars();
                 self.opening = m.manifest.opening_slot();
                 self.note_temperature = Role::ALL.map(|r| m.manifest.note_temperature(r));
-                self.rest_bias = Role::ALL.map(|r| m.manifest.rest_bias(r));
-                self.note_bias = Role::ALL.map(|r| m.manifest.note_bias(r));
-                self.fast_rest = Role::ALL.map(|r| m.manifest.fast_rest(r));
-                self.memory = Role::ALL.map(|r| m.manifest.memory(r));
+                self.calibrated = Role::ALL.map(|r| m.manifest.constraints_for(r, Constraints::for_role(r)));
                 self.regen_ms = if neural {
                     NEURAL_REGEN_GUESS_MS
                 } else {

@@ -53,7 +53,6 @@ use models::generate::{
     Conditioning, GeneratedNote, InputFollower, SessionConfig, beat_to_tick, session_seed, tick_to_beat,
 };
 use models::groove::{Feel, FillPlan, place_note};
-use models::memory::MemoryWeights;
 use models::sampling::{Constraints, Rng, SamplerConfig};
 use models::tokenizer::SequenceSpec;
 use models::tokenizer::vocab::{TICKS_PER_BEAT, tempo_bucket};
@@ -195,14 +194,10 @@ struct Worker {
     /// The model's tuned note temperature per role (its manifest): the Temperature parameter is
     /// relative to it.
     note_temperature: [f32; Role::ALL.len()],
-    /// The model's rest calibration per role (its manifest), nats.
-    rest_bias: [f32; Role::ALL.len()],
-    /// The model's density calibration per role (its manifest), nats.
-    note_bias: [f32; Role::ALL.len()],
-    /// The model's fast-tempo rest calibration per role (its manifest), nats per beat per octave.
-    fast_rest: [f32; Role::ALL.len()],
-    /// The model's piece memory per role (its manifest); the Memory parameter scales it.
-    memory: [MemoryWeights; Role::ALL.len()],
+    /// Each role's defaults with the model's calibrations (its manifest's rest, density and
+    /// fast-tempo calibrations and piece memory: `Manifest::constraints_for`); the parameters
+    /// set the rest, and the Memory parameter scales the memory.
+    calibrated: [Constraints; Role::ALL.len()],
     cond: Conditioning,
     follower: InputFollower,
     last_chord: Option<Option<Chord>>,
@@ -254,10 +249,7 @@ impl Worker {
             keep_bars: 8,
             opening: None,
             note_temperature: [1.0; Role::ALL.len()],
-            rest_bias: [0.0; Role::ALL.len()],
-            fast_rest: [0.0; Role::ALL.len()],
-            note_bias: [0.0; Role::ALL.len()],
-            memory: [MemoryWeights::NONE; Role::ALL.len()],
+            calibrated: Role::ALL.map(Constraints::for_role),
             cond: Conditioning::default(),
             follower: InputFollower::default(),
             last_chord: None,
@@ -464,6 +456,7 @@ impl Worker {
             p.pitch_lo.value().clamp(0, 127) as u8,
             p.pitch_hi.value().clamp(0, 127) as u8,
         );
+        let calibrated = self.calibrated[role.index()];
         Setup {
             role,
             mode: p.mode.value(),
@@ -487,11 +480,8 @@ impl Worker {
                 } else {
                     p.harmony_pct.value() / 100.0 * crate::params::HARMONY_FULL_SCALE_NATS
                 },
-                rest_bias: self.rest_bias[role.index()],
-                note_bias: self.note_bias[role.index()],
-                fast_rest: self.fast_rest[role.index()],
-                memory: self.memory[role.index()].scaled(p.memory_pct.value() / 100.0),
-                ..Constraints::for_role(role)
+                memory: calibrated.memory.scaled(p.memory_pct.value() / 100.0),
+                ..calibrated
             },
         }
     }
