@@ -3,6 +3,20 @@
 
 use super::*;
 
+/// Mixed into a session's seed before its drafts' seeds are drawn.
+const DRAFT_SALT: u64 = 0xD1B5_4A32_D192_ED03;
+
+/// The seed of the first bar's draft `d` (1, 2...) in a session seeded `seed`: the `d`-th output
+/// of a generator seeded from `seed` through SplitMix64's mixing. (Seeding draft `d` with
+/// `seed ^ d * gamma`, as before 2026-12-03, made sessions share drafts: with
+/// [`session_seed`]'s multiples of the same gamma, the plugin's Seeds `s` and `d` both drew
+/// `session_seed(s) ^ session_seed(d)`'s groove, and every Seed below the draft count drew the
+/// same one, so Seeds 2 and 4 could play the same drums.)
+pub(crate) fn draft_seed(seed: u64, d: u64) -> u64 {
+    let mut g = Rng::new(Rng::new(seed ^ DRAFT_SALT).next_u64());
+    (0..d).fold(0, |_, _| g.next_u64())
+}
+
 impl<M: TokenModel> Session<M> {
     /// Samples the first bar [`Constraints::first_bar_drafts`] times, each from its own seed,
     /// and rolls back to its start with the sampler in the state that drew the draft the network
@@ -16,7 +30,7 @@ impl<M: TokenModel> Session<M> {
             let rng = if d == 0 {
                 *self.sampler.rng()
             } else {
-                Rng::new(self.config.seed ^ d.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+                Rng::new(draft_seed(self.config.seed, d))
             };
             *self.sampler.rng() = rng;
             self.draft_score = (0.0, 0);

@@ -135,3 +135,35 @@ fn the_drafts_keep_the_likeliest_first_bar() {
     }
     assert!(better >= 1, "drafting never chose another bar");
 }
+
+/// No two of the plugin's first Seeds share a first-bar draft, and no draft's random stream is
+/// another's (or a session's own) shifted by a few draws: each draft is a draw of its own.
+#[test]
+fn the_first_bar_drafts_of_different_seeds_are_their_own() {
+    const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+    // SplitMix64's state after k draws is seed + k * gamma: streams a and b are one stream
+    // shifted when (a - b) / gamma (mod 2^64; gamma is odd, so invertible) is small.
+    let mut inverse: u64 = 1;
+    for _ in 0..6 {
+        inverse = inverse.wrapping_mul(2u64.wrapping_sub(GAMMA.wrapping_mul(inverse)));
+    }
+    assert_eq!(GAMMA.wrapping_mul(inverse), 1);
+    let mut seeds = Vec::new();
+    for user in 0..32 {
+        let session = session_seed(user);
+        seeds.push(session);
+        for d in 1..crate::sampling::FIRST_BAR_DRAFTS as u64 {
+            seeds.push(super::drums::draft_seed(session, d));
+        }
+    }
+    for (i, &a) in seeds.iter().enumerate() {
+        for &b in &seeds[i + 1..] {
+            let shift = a.wrapping_sub(b).wrapping_mul(inverse);
+            assert!(
+                shift.min(shift.wrapping_neg()) > 1 << 20,
+                "{a:#x} and {b:#x} are one stream {} draws apart",
+                shift.min(shift.wrapping_neg())
+            );
+        }
+    }
+}
