@@ -769,6 +769,11 @@ impl<M: TokenModel> Session<M> {
         if !forced_bar {
             self.tilt_time();
         }
+        crate::sampling::temper_durations(
+            &mut self.logits,
+            &self.allowed,
+            self.config.constraints.duration_temperature,
+        );
         if self.config.constraints.steady_dynamics
             && self.config.role.is_drums()
             && let Some((key, _)) = self.pending_note

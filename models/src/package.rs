@@ -173,6 +173,11 @@ pub struct Manifest {
     /// solos by tempo. Set by `trainer ship --fast-rest`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fast_rest: BTreeMap<String, f32>,
+    /// The duration calibration of each role, by role name: the temperature of its choice of a
+    /// note's length ([`Constraints::duration_temperature`]); a role not named keeps its network's
+    /// lengths. Chosen on the validation split. Set by `trainer ship --duration-temperature`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub duration_temperature: BTreeMap<String, f32>,
 }
 
 /// One role's piece memory in a manifest ([`crate::memory::MemoryWeights`]).
@@ -331,6 +336,15 @@ impl Manifest {
         }
     }
 
+    /// The duration calibration of `role` ([`Manifest::duration_temperature`]); 1 when the model
+    /// names none or a value outside [`crate::sampling::DURATION_TEMPERATURE_RANGE`].
+    pub fn duration_temperature(&self, role: Role) -> f32 {
+        match self.duration_temperature.get(role.name()) {
+            Some(&t) if crate::sampling::DURATION_TEMPERATURE_RANGE.contains(&t) => t,
+            _ => 1.0,
+        }
+    }
+
     /// The density calibration of `role` ([`Manifest::note_bias`]), nats; 0 when the model names
     /// none; always within `[-4, 4]`.
     pub fn note_bias(&self, role: Role) -> f32 {
@@ -357,6 +371,7 @@ impl Manifest {
             note_bias: self.note_bias(role),
             memory: self.memory(role),
             fast_rest: self.fast_rest(role),
+            duration_temperature: self.duration_temperature(role),
             ..user
         }
     }
@@ -537,6 +552,7 @@ mod tests {
             memory: BTreeMap::new(),
             players: None,
             fast_rest: Default::default(),
+            duration_temperature: Default::default(),
         }
     }
 
@@ -584,6 +600,27 @@ mod tests {
         let back: Manifest = serde_json::from_str(&m.to_json()).unwrap();
         assert_eq!(back.memory, m.memory);
         assert!(!manifest().to_json().contains("\"memory\""));
+    }
+
+    #[test]
+    fn the_duration_temperature_is_the_models_per_role() {
+        let mut m = manifest();
+        let user = Constraints::for_role(Role::Comping);
+        assert_eq!(m.constraints_for(Role::Comping, user).duration_temperature, 1.0);
+        m.duration_temperature.insert("comping".into(), 0.5);
+        m.duration_temperature.insert("bass".into(), 0.01);
+        m.duration_temperature.insert("lead".into(), f32::INFINITY);
+        assert_eq!(m.constraints_for(Role::Comping, user).duration_temperature, 0.5);
+        assert_eq!(m.duration_temperature(Role::Bass), 1.0, "out of range: ignored");
+        assert_eq!(m.duration_temperature(Role::Lead), 1.0, "not finite: ignored");
+        assert_eq!(m.duration_temperature(Role::Drums), 1.0, "a role not named");
+        m.duration_temperature.remove("lead");
+        let back: Manifest = serde_json::from_str(&m.to_json()).unwrap();
+        assert_eq!(
+            back.duration_temperature, m.duration_temperature,
+            "written and read back"
+        );
+        assert!(!manifest().to_json().contains("\"duration_temperature\""));
     }
 
     #[test]

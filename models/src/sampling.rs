@@ -157,6 +157,31 @@ pub struct Constraints {
     /// added to the Density's tilt of the choice of time ([`fast_tempo_tilt`]); 0 leaves the
     /// network's rhythm at every tempo.
     pub fast_rest: f32,
+    /// A model's duration calibration ([`crate::package::Manifest::duration_temperature`]): the
+    /// temperature of the choice of a note's length (`DUR`), 1 leaving the network's. Below 1 it
+    /// trims the long tail a network puts on the lengths of grooves it has not heard (the band's
+    /// comping held a chord note 9.6 beats where the grooves' longest is 4.2; models/README.md,
+    /// "The comping's long notes").
+    pub duration_temperature: f32,
+}
+
+/// The lowest and highest duration calibration a model may set
+/// ([`Constraints::duration_temperature`]).
+pub const DURATION_TEMPERATURE_RANGE: std::ops::RangeInclusive<f32> = 0.2..=2.0;
+
+/// Applies a duration temperature `t` to the allowed `DUR` logits (divides them by `t`, which
+/// is the temperature of a choice among lengths: the grammar allows nothing else beside them);
+/// every other id keeps its logit. `t` outside [`DURATION_TEMPERATURE_RANGE`] or not finite
+/// leaves the logits as they are.
+pub fn temper_durations(logits: &mut [f32], allowed: &[bool], t: f32) {
+    if !DURATION_TEMPERATURE_RANGE.contains(&t) || (t - 1.0).abs() < 1e-6 {
+        return;
+    }
+    for (id, (l, &a)) in logits.iter_mut().zip(allowed).enumerate() {
+        if a && l.is_finite() && matches!(Vocab::token(id as u32), Some(Token::Dur(_))) {
+            *l /= t;
+        }
+    }
 }
 
 /// The tempo above which a fast-tempo rest calibration acts (BPM): below it the jazz lead plays
@@ -233,6 +258,7 @@ impl Default for Constraints {
             memory: crate::memory::MemoryWeights::NONE,
             first_bar_drafts: 1,
             fast_rest: 0.0,
+            duration_temperature: 1.0,
         }
     }
 }
@@ -260,6 +286,7 @@ impl Constraints {
             memory: crate::memory::MemoryWeights::NONE,
             first_bar_drafts: if drums { FIRST_BAR_DRAFTS } else { 1 },
             fast_rest: 0.0,
+            duration_temperature: 1.0,
         }
     }
 }
@@ -847,6 +874,45 @@ mod tests {
         };
         apply_constraints(&c, 0, None, &mut logits, &mut allowed, false);
         assert!(allowed[Vocab::id(Token::Pitch(60)) as usize]);
+    }
+
+    /// The duration temperature sharpens the choice among lengths (the likeliest gains, the long
+    /// tail loses) and touches no other id.
+    #[test]
+    fn the_duration_temperature_sharpens_the_lengths_only() {
+        let v = VOCAB_SIZE as usize;
+        let mut logits = vec![0.0f32; v];
+        let mut allowed = vec![false; v];
+        let lengths = [(3u8, 2.0f32), (6, 1.0), (40, 0.0)];
+        for &(d, l) in &lengths {
+            logits[Vocab::id(Token::Dur(d)) as usize] = l;
+            allowed[Vocab::id(Token::Dur(d)) as usize] = true;
+        }
+        let pitch = Vocab::id(Token::Pitch(60)) as usize;
+        logits[pitch] = 1.5;
+        allowed[pitch] = true;
+        let probs = |logits: &[f32]| -> Vec<f64> {
+            let z: f64 = lengths
+                .iter()
+                .map(|&(d, _)| (logits[Vocab::id(Token::Dur(d)) as usize] as f64).exp())
+                .sum();
+            lengths
+                .iter()
+                .map(|&(d, _)| (logits[Vocab::id(Token::Dur(d)) as usize] as f64).exp() / z)
+                .collect()
+        };
+        let before = probs(&logits);
+        let mut sharp = logits.clone();
+        temper_durations(&mut sharp, &allowed, 0.5);
+        let after = probs(&sharp);
+        assert!(after[0] > before[0] + 0.1, "{before:?} -> {after:?}");
+        assert!(after[2] < before[2] / 2.0, "the long tail: {before:?} -> {after:?}");
+        assert_eq!(sharp[pitch], 1.5, "a pitch keeps its logit");
+        let mut same = logits.clone();
+        temper_durations(&mut same, &allowed, 1.0);
+        temper_durations(&mut same, &allowed, 0.0);
+        temper_durations(&mut same, &allowed, f32::NAN);
+        assert_eq!(same, logits, "1, or a value out of range, changes nothing");
     }
 
     #[test]

@@ -163,6 +163,17 @@ fn main() -> anyhow::Result<()> {
             }
         };
         let m = measure(&played);
+        // DUMP=i: the human's and the model's notes of piece i (onset in beats, pitch, length).
+        if env("DUMP").is_some_and(|p| p as usize == i) {
+            for (who, notes) in [("human", &w.notes), ("model", &played)] {
+                let line: Vec<String> = notes
+                    .iter()
+                    .take(48)
+                    .map(|n| format!("{:.2}:{}/{:.2}", n.start, n.pitch, n.duration))
+                    .collect();
+                println!("{who}: {}", line.join(" "));
+            }
+        }
         let file = ds
             .manifest
             .files

@@ -468,12 +468,15 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
         latest: false,
         no_int8: false,
     })?;
-    // The fine-tuned network plays at its starting model's tuned note temperatures, rest
-    // calibrations and piece memory, with its players.
+    // The fine-tuned network plays at its starting model's tuned note temperatures, its
+    // calibrations of rests, density, fast tempos and lengths, and its piece memory, with its
+    // players.
     let mut tuned = Package::load(&staged)?.manifest;
     tuned.note_temperature = pkg.manifest.note_temperature.clone();
     tuned.rest_bias = pkg.manifest.rest_bias.clone();
     tuned.note_bias = pkg.manifest.note_bias.clone();
+    tuned.fast_rest = pkg.manifest.fast_rest.clone();
+    tuned.duration_temperature = pkg.manifest.duration_temperature.clone();
     tuned.memory = pkg.manifest.memory.clone();
     // Its players, and the new style as one learned without a player (Auto names none there).
     tuned.players = pkg.manifest.players.clone().map(|mut p| {

@@ -254,6 +254,7 @@ pub fn run(args: &MarkovArgs) -> anyhow::Result<()> {
         memory: BTreeMap::new(),
         players: None,
         fast_rest: Default::default(),
+        duration_temperature: Default::default(),
     };
     Package::write(&args.out, &mut manifest)?;
     eprintln!("wrote {} in {:.1} s", args.out.display(), t0.elapsed().as_secs_f64());

@@ -63,6 +63,12 @@ pub struct ShipArgs {
     /// it on the validation split, then evaluate the shipped package on the test split.
     #[arg(long, value_parser = fast_rest, allow_hyphen_values = true)]
     pub fast_rest: Vec<(Role, f32)>,
+    /// A role's duration calibration, `ROLE=T` (within 0.2 and 2; `ROLE=1` removes one): the
+    /// temperature of its choice of a note's length, below 1 trimming the long lengths a network
+    /// gives grooves it has not heard. Choose it on the validation split (`trainer eval` on copies
+    /// shipped with each value), then evaluate the shipped package on the test split for its card.
+    #[arg(long, value_parser = duration_temperature)]
+    pub duration_temperature: Vec<(Role, f32)>,
     /// A role's piece memory, `ROLE=W1,W2,...` or, chord-relative, `ROLE=rel:W1,W2,...` (up to
     /// sixteen weights within 0 and `models::memory::MAX_WEIGHT`, one per match length and period,
     /// `models::memory::cell`; `ROLE=0` removes one), as `trainer memory` prints it.
@@ -174,6 +180,16 @@ fn fast_rest(s: &str) -> Result<(Role, f32), String> {
     role_value(s, "ROLE=NATS (lead=0.4)", -2.0..=2.0, "a fast-tempo rest calibration")
 }
 
+/// `ROLE=T` of `--duration-temperature`.
+fn duration_temperature(s: &str) -> Result<(Role, f32), String> {
+    role_value(
+        s,
+        "ROLE=T (comping=0.5)",
+        models::sampling::DURATION_TEMPERATURE_RANGE,
+        "a duration temperature",
+    )
+}
+
 /// `ROLE=NATS` of `--note-bias`.
 fn note_bias(s: &str) -> Result<(Role, f32), String> {
     role_value(s, "ROLE=NATS (piano=-0.4)", -4.0..=4.0, "a density calibration")
@@ -242,6 +258,13 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
     set_per_role(&mut manifest.rest_bias, &args.rest_bias, 0.0, &roles, &manifest.name)?;
     set_per_role(&mut manifest.note_bias, &args.note_bias, 0.0, &roles, &manifest.name)?;
     set_per_role(&mut manifest.fast_rest, &args.fast_rest, 0.0, &roles, &manifest.name)?;
+    set_per_role(
+        &mut manifest.duration_temperature,
+        &args.duration_temperature,
+        1.0,
+        &roles,
+        &manifest.name,
+    )?;
     for (role, w) in &args.memory {
         if !roles.contains(role) {
             bail!("{} does not play the {role} role", manifest.name);
@@ -398,6 +421,14 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
             "| fast-tempo rest calibration | {} nats a beat of rest per doubling of the tempo above {} BPM (fitted on the training pieces by tempo; other roles 0) |",
             tuned.join(", "),
             models::sampling::FAST_TEMPO_BPM
+        );
+    }
+    if !m.duration_temperature.is_empty() {
+        let tuned: Vec<String> = m.duration_temperature.iter().map(|(r, t)| format!("{r} {t}")).collect();
+        let _ = writeln!(
+            s,
+            "| duration temperature | {} (the choice of a note's length; chosen on the validation pieces; other roles 1) |",
+            tuned.join(", ")
         );
     }
     if !m.note_bias.is_empty() {

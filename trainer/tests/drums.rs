@@ -108,8 +108,10 @@ fn fills(path: &Path) -> Vec<bool> {
     })
 }
 
-/// Grooves generated with and without fills.
-const SEEDS: u64 = 12;
+/// Grooves generated with and without fills: 36 seeds, as 12 were too few to hold the bars
+/// below (seeds 1-12 gave 0.60, 0.42 and 0.40 when the drafts' seeding changed, 2026-12-03;
+/// seeds 1-36 gave 0.56, 0.25 and 0.23).
+const SEEDS: u64 = 36;
 
 #[test]
 fn fills_land_in_the_last_bar_of_each_phrase() {

@@ -115,6 +115,7 @@ fn markov_package(dir: &std::path::Path, seqs: &[Sequence]) -> Package {
         memory: BTreeMap::new(),
         players: None,
         fast_rest: Default::default(),
+        duration_temperature: Default::default(),
     };
     Package::write(dir, &mut manifest).unwrap();
     Package::load(dir).unwrap()

@@ -745,6 +745,7 @@ pub fn synthetic_model(tag: &str) -> PathBuf {
         memory: Default::default(),
         players: None,
         fast_rest: Default::default(),
+        duration_temperature: Default::default(),
     };
     Package::write(&dir, &mut m).unwrap();
     dir

@@ -671,6 +671,7 @@ pub fn write_package(
         memory: BTreeMap::new(),
         players: None,
         fast_rest: Default::default(),
+        duration_temperature: Default::default(),
     };
     Package::write(out, &mut manifest)?;
     Ok(manifest)

@@ -1,0 +1,61 @@
+//! What the network reads in training against what a generation session feeds it: the first
+//! tokens of one of a split's sequences, beside the tokens a calibration session writes over the
+//! same piece's conditioning (its header, chords and input).
+//!
+//! ```sh
+//! cargo run --release -p sideman-trainer --example stream_diff -- data/band-v train builtin:band 17 [tokens]
+//! ```
+use models::generate::{Session, SessionConfig};
+use models::tokenizer::Vocab;
+use sideman_trainer::eval::SplitAndModel;
+use sideman_trainer::generate::{AnyModel, conditioning, load_model};
+
+fn main() -> anyhow::Result<()> {
+    let a: Vec<String> = std::env::args().skip(1).collect();
+    let SplitAndModel {
+        data: d,
+        pkg,
+        style_map,
+        ..
+    } = SplitAndModel::open(&a[0], &a[1], &a[2])?;
+    let i: usize = a.get(3).map_or(0, |s| s.parse().unwrap());
+    let n: usize = a.get(4).map_or(80, |s| s.parse().unwrap());
+    let ids: Vec<u32> = d.seq(i).iter().map(|&t| t as u32).collect();
+    let mut w = models::tokenizer::decode(&ids)?;
+    w = w.slice_bars(0, w.bars.min(4));
+    w.ended = false;
+    for st in &mut w.styles {
+        *st = style_map.get(*st as usize).copied().unwrap_or(*st);
+    }
+    let name = |id: u32| Vocab::token(id).map_or(format!("?{id}"), |t| format!("{t:?}"));
+    println!(
+        "data:    {}",
+        ids.iter().take(n).map(|&t| name(t)).collect::<Vec<_>>().join(" ")
+    );
+    let ts = w.meter.at_bar(0);
+    let mut config = SessionConfig::new(w.role);
+    config.numerator = ts.numerator;
+    config.denominator = ts.denominator;
+    config.tempo_bpm = w.tempo_bpm;
+    config.styles = w.styles.clone();
+    config.microtiming = pkg.manifest.microtiming;
+    config.seed = 1;
+    config.keep_bars = pkg.manifest.keep_bars();
+    let cond = conditioning(&w.chords, &w.inputs);
+    let AnyModel::Onnx(m) = load_model(&pkg, false)? else {
+        anyhow::bail!("a transformer package");
+    };
+    let bar = config.bar_ticks();
+    let mut s = Session::new(*m, config, 0, &cond).map_err(|e| anyhow::anyhow!("{e}"))?;
+    s.generate_until(&cond, 2 * bar).map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "session: {}",
+        s.tokens()
+            .iter()
+            .take(n)
+            .map(|&t| name(t))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    Ok(())
+}
