@@ -125,6 +125,36 @@ fn main() -> anyhow::Result<()> {
             )
         };
         let h = measure(&w.notes);
+        // PRIME=k: calibration sampling continuing the human's first k bars (a prompt), and the
+        // notes a bar of both over the bars after them: does the role play its groove's density
+        // once it knows which groove it is in?
+        if let Some(k) = env("PRIME").map(|k| (k as u32).clamp(1, bars - 1)) {
+            let bb = ts.numerator as f64 * 4.0 / ts.denominator as f64;
+            let mut config = models::generate::SessionConfig::new(w.role);
+            config.numerator = ts.numerator;
+            config.denominator = ts.denominator;
+            config.tempo_bpm = w.tempo_bpm;
+            config.styles = w.styles.clone();
+            config.microtiming = pkg.manifest.microtiming;
+            config.seed = seed0 + 1 + i as u64;
+            config.keep_bars = pkg.manifest.keep_bars();
+            config.prompt = w.notes.iter().filter(|n| n.start < k as f64 * bb).copied().collect();
+            let cond = conditioning(&w.chords, &w.inputs);
+            let out = generate_any(load_model(&pkg, false)?, config, &cond, bars)?;
+            let after = |starts: &mut dyn Iterator<Item = f64>| {
+                starts.filter(|&t| t >= k as f64 * bb && t < bars as f64 * bb).count() as f64 / (bars - k) as f64
+            };
+            let (h, m) = (
+                after(&mut w.notes.iter().map(|n| n.start)),
+                after(&mut out.iter().map(|n| n.start)),
+            );
+            println!("{i:5} {bpm:4.0} {bars:5} primed {k}: human {h:6.2} model {m:6.2} notes a bar after it");
+            let r = RANGES.iter().position(|&u| bpm < u).unwrap_or(RANGES.len() - 1);
+            sums[r][0] += h;
+            sums[r][1] += m;
+            sums[r][4] += 1.0;
+            continue;
+        }
         let played = match knobs {
             None => sample(
                 load_model(&pkg, false)?,

@@ -20,18 +20,17 @@ fn main() -> anyhow::Result<()> {
     } = SplitAndModel::open(&a[0], &a[1], &a[2])?;
     let i: usize = a.get(3).map_or(0, |s| s.parse().unwrap());
     let n: usize = a.get(4).map_or(80, |s| s.parse().unwrap());
+    // PRIME=k: the session continues the piece's own first k bars (a prompt); both streams are
+    // printed from the k-th bar line on.
+    let prime: usize = std::env::var("PRIME").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
     let ids: Vec<u32> = d.seq(i).iter().map(|&t| t as u32).collect();
     let mut w = models::tokenizer::decode(&ids)?;
-    w = w.slice_bars(0, w.bars.min(4));
+    w = w.slice_bars(0, w.bars.min(prime as u32 + 4));
     w.ended = false;
     for st in &mut w.styles {
         *st = style_map.get(*st as usize).copied().unwrap_or(*st);
     }
     let name = |id: u32| Vocab::token(id).map_or(format!("?{id}"), |t| format!("{t:?}"));
-    println!(
-        "data:    {}",
-        ids.iter().take(n).map(|&t| name(t)).collect::<Vec<_>>().join(" ")
-    );
     let ts = w.meter.at_bar(0);
     let mut config = SessionConfig::new(w.role);
     config.numerator = ts.numerator;
@@ -39,23 +38,36 @@ fn main() -> anyhow::Result<()> {
     config.tempo_bpm = w.tempo_bpm;
     config.styles = w.styles.clone();
     config.microtiming = pkg.manifest.microtiming;
-    config.seed = 1;
+    config.seed = std::env::var("SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
     config.keep_bars = pkg.manifest.keep_bars();
+    let bb = ts.numerator as f64 * 4.0 / ts.denominator as f64;
+    config.prompt = w
+        .notes
+        .iter()
+        .filter(|n| n.start < prime as f64 * bb)
+        .copied()
+        .collect();
     let cond = conditioning(&w.chords, &w.inputs);
     let AnyModel::Onnx(m) = load_model(&pkg, false)? else {
         anyhow::bail!("a transformer package");
     };
     let bar = config.bar_ticks();
     let mut s = Session::new(*m, config, 0, &cond).map_err(|e| anyhow::anyhow!("{e}"))?;
-    s.generate_until(&cond, 2 * bar).map_err(|e| anyhow::anyhow!("{e}"))?;
-    println!(
-        "session: {}",
-        s.tokens()
-            .iter()
-            .take(n)
-            .map(|&t| name(t))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    s.generate_until(&cond, (prime as i64 + 2) * bar)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let bar_id = Vocab::id(models::tokenizer::Token::Bar);
+    let from = |t: &[u32], k: usize| {
+        t.iter()
+            .enumerate()
+            .filter(|&(_, &id)| id == bar_id)
+            .nth(k)
+            .map_or(0, |(j, _)| j)
+    };
+    let show = |t: &[u32]| t.iter().take(n).map(|&t| name(t)).collect::<Vec<_>>().join(" ");
+    println!("data:    {}", show(&ids[from(&ids, prime)..]));
+    // The session's stream holds the prompt's bars as it wrote them (its first bar line is the
+    // prompt's first bar).
+    let st = s.tokens();
+    println!("session: {}", show(&st[from(st, prime)..]));
     Ok(())
 }
