@@ -125,11 +125,8 @@ fn main() -> anyhow::Result<()> {
             )
         };
         let h = measure(&w.notes);
-        // PRIME=k: calibration sampling continuing the human's first k bars (a prompt), and the
-        // notes a bar of both over the bars after them: does the role play its groove's density
-        // once it knows which groove it is in?
-        if let Some(k) = env("PRIME").map(|k| (k as u32).clamp(1, bars - 1)) {
-            let bb = ts.numerator as f64 * 4.0 / ts.denominator as f64;
+        // Calibration sampling (temperature 1, nothing cut) over the piece's own conditioning.
+        let calibration_config = || {
             let mut config = models::generate::SessionConfig::new(w.role);
             config.numerator = ts.numerator;
             config.denominator = ts.denominator;
@@ -138,6 +135,14 @@ fn main() -> anyhow::Result<()> {
             config.microtiming = pkg.manifest.microtiming;
             config.seed = seed0 + 1 + i as u64;
             config.keep_bars = pkg.manifest.keep_bars();
+            config
+        };
+        // PRIME=k: calibration sampling continuing the human's first k bars (a prompt), and the
+        // notes a bar of both over the bars after them: does the role play its groove's density
+        // once it knows which groove it is in?
+        if let Some(k) = env("PRIME").map(|k| (k as u32).clamp(1, bars - 1)) {
+            let bb = ts.numerator as f64 * 4.0 / ts.denominator as f64;
+            let mut config = calibration_config();
             config.prompt = w.notes.iter().filter(|n| n.start < k as f64 * bb).copied().collect();
             let cond = conditioning(&w.chords, &w.inputs);
             let out = generate_any(load_model(&pkg, false)?, config, &cond, bars)?;
@@ -171,14 +176,7 @@ fn main() -> anyhow::Result<()> {
             )?,
             Some((density, rest_bias)) => {
                 // Calibration sampling with only the Density and the rest calibration.
-                let mut config = models::generate::SessionConfig::new(w.role);
-                config.numerator = ts.numerator;
-                config.denominator = ts.denominator;
-                config.tempo_bpm = w.tempo_bpm;
-                config.styles = w.styles.clone();
-                config.microtiming = pkg.manifest.microtiming;
-                config.seed = seed0 + 1 + i as u64;
-                config.keep_bars = pkg.manifest.keep_bars();
+                let mut config = calibration_config();
                 config.opening = pkg.manifest.opening_slot().filter(|_| opening);
                 config.constraints = models::sampling::Constraints {
                     density,
