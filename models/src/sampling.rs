@@ -177,8 +177,10 @@ pub fn temper_durations(logits: &mut [f32], allowed: &[bool], t: f32) {
     if !DURATION_TEMPERATURE_RANGE.contains(&t) || (t - 1.0).abs() < 1e-6 {
         return;
     }
-    for (id, (l, &a)) in logits.iter_mut().zip(allowed).enumerate() {
-        if a && l.is_finite() && matches!(Vocab::token(id as u32), Some(Token::Dur(_))) {
+    let first = Vocab::id(Token::Dur(0)) as usize;
+    let lengths = first..first + crate::tokenizer::vocab::DURATION_TICKS.len();
+    for (l, &a) in logits.iter_mut().zip(allowed).take(lengths.end).skip(lengths.start) {
+        if a && l.is_finite() {
             *l /= t;
         }
     }

@@ -194,8 +194,8 @@ struct Worker {
     /// The model's tuned note temperature per role (its manifest): the Temperature parameter is
     /// relative to it.
     note_temperature: [f32; Role::ALL.len()],
-    /// Each role's defaults with the model's calibrations (its manifest's rest, density and
-    /// fast-tempo calibrations and piece memory: `Manifest::constraints_for`); the parameters
+    /// Each role's defaults with the model's calibrations (its manifest's rest, density,
+    /// fast-tempo and length calibrations and piece memory: `Manifest::constraints_for`); the parameters
     /// set the rest, and the Memory parameter scales the memory.
     calibrated: [Constraints; Role::ALL.len()],
     cond: Conditioning,
