@@ -47,6 +47,7 @@ mod density;
 mod drums;
 #[cfg(test)]
 mod drums_tests;
+mod given;
 #[cfg(test)]
 mod memory_tests;
 mod prompt;
@@ -285,6 +286,10 @@ pub struct SessionConfig {
     /// when it has one: a stream that starts fresh (no prompt) carries it in its header until
     /// its first re-prime, as the windows that start at a piece's first bar did in training.
     pub opening: Option<u16>,
+    /// Whether the network says whose a position is ([`crate::package::Manifest::given_kind`]):
+    /// a position sampled before the next given event is then kept with the network's
+    /// probability of it being its own (`generate/given.rs`).
+    pub given_kind: bool,
 }
 
 impl SessionConfig {
@@ -309,6 +314,7 @@ impl SessionConfig {
             prompt: Vec::new(),
             silent_until: None,
             opening: None,
+            given_kind: false,
         }
     }
 
@@ -430,6 +436,8 @@ pub struct Session<M: TokenModel> {
     replaying: bool,
     sampler: Sampler,
     logits: Vec<f32>,
+    /// Logits of a look-ahead ([`Session::own_position`]).
+    scratch: Vec<f32>,
     allowed: Vec<bool>,
     given_buf: Vec<u32>,
     reprimes: u64,
@@ -493,6 +501,7 @@ impl<M: TokenModel> Session<M> {
             replaying: false,
             sampler: Sampler::new(config.sampler, config.seed),
             logits: vec![0.0; VOCAB_SIZE as usize],
+            scratch: vec![0.0; VOCAB_SIZE as usize],
             allowed: vec![false; VOCAB_SIZE as usize],
             given_buf: Vec::with_capacity(160),
             reprimes: 0,
@@ -781,10 +790,13 @@ impl<M: TokenModel> Session<M> {
             self.steady_velocity(key);
         }
         self.recall();
-        let id = self
+        let mut id = self
             .sampler
             .sample(&self.logits, &self.allowed)
             .ok_or(GenerateError::Stuck)?;
+        if self.config.given_kind && !forced_bar && self.state.bars > 0 {
+            id = self.own_position(cond, id)?;
+        }
         if self.state.bars <= 1 {
             let allowed = &self.allowed;
             let among = |i: usize| allowed.get(i).copied().unwrap_or(false);

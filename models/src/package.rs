@@ -178,6 +178,12 @@ pub struct Manifest {
     /// lengths. Chosen on the validation split. Set by `trainer ship --duration-temperature`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub duration_temperature: BTreeMap<String, f32>,
+    /// Whether the network was trained to say whose each position is (its own note's or a given
+    /// event's: `trainer`'s `given_kind`, [`crate::tokenizer::given_kind_mask`]). A session then
+    /// keeps, of a position it samples where nothing is given, only the network's own share
+    /// (models/README.md, "Whose position"). Older packages: false, sampled as before.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub given_kind: bool,
 }
 
 /// One role's piece memory in a manifest ([`crate::memory::MemoryWeights`]).
@@ -553,6 +559,7 @@ mod tests {
             players: None,
             fast_rest: Default::default(),
             duration_temperature: Default::default(),
+            given_kind: false,
         }
     }
 

@@ -133,6 +133,7 @@ fn main() -> anyhow::Result<()> {
             config.tempo_bpm = w.tempo_bpm;
             config.styles = w.styles.clone();
             config.microtiming = pkg.manifest.microtiming;
+            config.given_kind = pkg.manifest.given_kind;
             config.seed = seed0 + 1 + i as u64;
             config.keep_bars = pkg.manifest.keep_bars();
             config

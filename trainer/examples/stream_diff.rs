@@ -5,7 +5,10 @@
 //! ```sh
 //! cargo run --release -p sideman-trainer --example stream_diff -- data/band-v train builtin:band 17 [tokens]
 //! ```
+//! `PROB=1` prints each token with the probability the network gives it there, teacher-forced on
+//! that stream (models/README.md, "Whose position").
 use models::generate::{Session, SessionConfig};
+use models::model::TokenModel;
 use models::tokenizer::Vocab;
 use sideman_trainer::eval::SplitAndModel;
 use sideman_trainer::generate::{AnyModel, conditioning, load_model};
@@ -38,6 +41,7 @@ fn main() -> anyhow::Result<()> {
     config.tempo_bpm = w.tempo_bpm;
     config.styles = w.styles.clone();
     config.microtiming = pkg.manifest.microtiming;
+    config.given_kind = pkg.manifest.given_kind;
     config.seed = std::env::var("SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
     config.keep_bars = pkg.manifest.keep_bars();
     let bb = ts.numerator as f64 * 4.0 / ts.denominator as f64;
@@ -63,11 +67,45 @@ fn main() -> anyhow::Result<()> {
             .nth(k)
             .map_or(0, |(j, _)| j)
     };
-    let show = |t: &[u32]| t.iter().take(n).map(|&t| name(t)).collect::<Vec<_>>().join(" ");
-    println!("data:    {}", show(&ids[from(&ids, prime)..]));
+    // PROB=1: each token with the probability the network gives it there, teacher-forced on
+    // that stream (what the network expected at each of the data's and the session's tokens).
+    let probs = |t: &[u32]| -> anyhow::Result<Vec<f32>> {
+        if std::env::var("PROB").is_err() {
+            return Ok(vec![f32::NAN; t.len()]);
+        }
+        let AnyModel::Onnx(mut m) = load_model(&pkg, false)? else {
+            anyhow::bail!("a transformer package");
+        };
+        let mut out = vec![0f32; models::tokenizer::VOCAB_SIZE as usize];
+        let mut p = vec![f32::NAN; t.len()];
+        m.feed(&t[..1])?;
+        for k in 1..t.len().min(256) {
+            m.next_logits(&mut out)?;
+            let mx = out.iter().copied().fold(f32::MIN, f32::max);
+            let z: f32 = out.iter().map(|x| (x - mx).exp()).sum();
+            p[k] = (out[t[k] as usize] - mx).exp() / z;
+            m.feed(&t[k..k + 1])?;
+        }
+        Ok(p)
+    };
+    let show = |t: &[u32], p: &[f32], from: usize| {
+        (from..t.len())
+            .take(n)
+            .map(|k| {
+                if p[k].is_nan() {
+                    name(t[k])
+                } else {
+                    format!("{}({:.2})", name(t[k]), p[k])
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    println!("data:    {}", show(&ids, &probs(&ids)?, from(&ids, prime)));
     // The session's stream holds the prompt's bars as it wrote them (its first bar line is the
     // prompt's first bar).
     let st = s.tokens();
-    println!("session: {}", show(&st[from(st, prime)..]));
+    println!("session re-primed {} times", s.reprimes());
+    println!("session: {}", show(st, &probs(st)?, from(st, prime)));
     Ok(())
 }

@@ -216,7 +216,7 @@ fn seconds_per_step(cfg: &TrainConfig, data: &crate::train::RunData) -> anyhow::
     let (model, vm) = crate::model::Transformer::init(&cfg.model, &dev)?;
     let bsz = cfg.train.batch_size.max(1).min(data.train.len());
     let refs: Vec<&crate::train::Window> = data.train.iter().take(bsz).collect();
-    let batch = crate::train::make_batch(&refs, &dev)?;
+    let batch = crate::train::make_batch(&refs, &dev, cfg.model.given_kind)?;
     let mut opt = crate::train::AdamW::new(crate::model::sorted_vars(&vm), &cfg.train)?;
     let mut last = 0.0;
     for _ in 0..2 {

@@ -343,6 +343,7 @@ pub fn session_config(pkg: &Package, role: Role, args: &GenerateArgs) -> anyhow:
     config.tempo_bpm = Some(args.tempo());
     config.seed = session_seed(args.seed);
     config.microtiming = pkg.manifest.microtiming;
+    config.given_kind = pkg.manifest.given_kind;
     config.sampler = pkg.manifest.sampler_for(
         role,
         SamplerConfig {

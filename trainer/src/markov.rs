@@ -255,6 +255,7 @@ pub fn run(args: &MarkovArgs) -> anyhow::Result<()> {
         players: None,
         fast_rest: Default::default(),
         duration_temperature: Default::default(),
+        given_kind: false,
     };
     Package::write(&args.out, &mut manifest)?;
     eprintln!("wrote {} in {:.1} s", args.out.display(), t0.elapsed().as_secs_f64());

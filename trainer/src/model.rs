@@ -55,6 +55,12 @@ pub struct ModelConfig {
     /// learns "the third of the chord" once.
     #[serde(default)]
     pub relative_pitch: bool,
+    /// Also train the first token after each `POS` that is a given event's (a chord, a heard
+    /// note; [`models::tokenizer::given_kind_mask`]), so the network says whose a position is
+    /// and a session can condition on the input it knows (models/README.md, "Whose position").
+    /// No weight depends on it; the package's manifest records it (`given_kind`).
+    #[serde(default)]
+    pub given_kind: bool,
 }
 
 fn default_rope_base() -> f64 {
@@ -498,6 +504,7 @@ pub(crate) mod tests {
             tempo_feature: true,
             style_feature: false,
             relative_pitch: true,
+            given_kind: false,
         }
     }
 

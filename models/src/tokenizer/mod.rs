@@ -507,10 +507,55 @@ pub fn predicted_mask(ids: &[u32]) -> Vec<bool> {
         .collect()
 }
 
+/// The positions, beside [`predicted_mask`]'s, whose token says that a position holds a given
+/// event: the first token after a `POS` when it is a chord (`CHORD_ROOT`, `CHORD_NONE`) or a heard
+/// note (`IN_PITCH`). A network that predicts the next position predicts when anything happens
+/// next, its own note or the input's; trained on these too, it also says which, so a session that
+/// knows nothing is given at a sampled position can keep only the network's own share of it
+/// (`Manifest::given_kind`, models/README.md, "Whose position").
+pub fn given_kind_mask(ids: &[u32]) -> Vec<bool> {
+    let mut out = vec![false; ids.len()];
+    for i in 1..ids.len() {
+        out[i] = matches!(Vocab::token(ids[i - 1]), Some(Token::Pos(_)))
+            && matches!(
+                Vocab::token(ids[i]),
+                Some(Token::ChordRoot(_) | Token::ChordNone | Token::InPitch(_))
+            );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::chord::ChordQuality;
+
+    #[test]
+    fn the_given_kind_mask_marks_the_first_given_token_after_a_position() {
+        let ids: Vec<u32> = [
+            Token::Bar,
+            Token::Pos(0),
+            Token::ChordRoot(2),
+            Token::ChordQual(ChordQuality::Min7),
+            Token::InPitch(50),
+            Token::InPitch(62),
+            Token::Pitch(62),
+            Token::Pos(6),
+            Token::InPitch(55),
+            Token::Pos(12),
+            Token::Pitch(64),
+        ]
+        .iter()
+        .map(|&t| Vocab::id(t))
+        .collect();
+        let m = given_kind_mask(&ids);
+        let marked: Vec<usize> = (0..ids.len()).filter(|&i| m[i]).collect();
+        assert_eq!(
+            marked,
+            vec![2, 8],
+            "the chord after POS 0 and the heard note after POS 6 only"
+        );
+    }
 
     fn example() -> Sequence {
         let mut s = Sequence::new(Role::Lead);

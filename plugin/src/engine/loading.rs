@@ -72,6 +72,7 @@ impl Worker {
                 self.report_runtime(neural, runtime_error);
                 self.status.set_model_ref(reference.clone());
                 self.microtiming = m.manifest.microtiming;
+                self.given_kind = m.manifest.given_kind;
                 self.styles_known = m.manifest.vocab.styles.len();
                 self.players = m.manifest.players.clone().map(|p| (m.manifest.vocab.clone(), p));
                 self.fill_plan = FillPlan::new(&m.manifest.vocab, 0);

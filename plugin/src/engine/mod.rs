@@ -182,6 +182,8 @@ struct Worker {
     /// was resolved for, when loaded or failed.
     model_key: Option<(String, Role)>,
     microtiming: bool,
+    /// Whether the model says whose a position is (`Manifest::given_kind`).
+    given_kind: bool,
     styles_known: usize,
     /// The model's vocabulary and players, when its data names them (the GMD drums).
     players: Option<(models::tokenizer::vocab::Vocab, models::players::Players)>,
@@ -243,6 +245,7 @@ impl Worker {
             generator: None,
             model_key: None,
             microtiming: false,
+            given_kind: false,
             styles_known: 0,
             players: None,
             fill_plan: None,
@@ -499,6 +502,7 @@ impl Worker {
             .filter(|t| t.is_finite() && *t > 0.0)
             .or(Some(self.transport.tempo_bpm));
         c.microtiming = self.microtiming;
+        c.given_kind = self.given_kind;
         c.write_inputs = !SequenceSpec::default_for(setup.role).conditioning.is_empty();
         c.sampler = setup.sampler;
         c.constraints = setup.constraints;

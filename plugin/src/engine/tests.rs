@@ -66,6 +66,7 @@ fn package_with(dir: &std::path::Path, tuned: &[(Role, f32)], rests: &[(Role, f3
         players: None,
         fast_rest: Default::default(),
         duration_temperature: Default::default(),
+        given_kind: false,
     };
     Package::write(dir, &mut m).unwrap();
 }

@@ -346,6 +346,7 @@ pub fn sample(
     config.tempo_bpm = w.tempo_bpm;
     config.styles = w.styles.clone();
     config.microtiming = pkg.manifest.microtiming;
+    config.given_kind = pkg.manifest.given_kind;
     config.seed = seed;
     config.keep_bars = pkg.manifest.keep_bars();
     config.opening = pkg.manifest.opening_slot().filter(|_| knobs.opening);

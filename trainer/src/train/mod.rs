@@ -221,6 +221,7 @@ pub fn default_config() -> TrainConfig {
             tempo_feature: false,
             style_feature: false,
             relative_pitch: false,
+            given_kind: false,
         },
         train: TrainParams::default(),
     }
@@ -302,15 +303,17 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
                 // The package's shape, plus context features and a longer context when a config
                 // file asks for them (no weight depends on the context: rotary positions extend,
                 // and the exported tables cover the new length).
-                let (features, tempo, style, relative, context) = (
+                let (features, tempo, style, relative, context, given_kind) = (
                     cfg.model.features,
                     cfg.model.tempo_feature,
                     cfg.model.style_feature,
                     cfg.model.relative_pitch,
                     cfg.model.context,
+                    cfg.model.given_kind,
                 );
                 cfg.model = model_cfg;
                 cfg.model.relative_pitch |= relative;
+                cfg.model.given_kind |= given_kind;
                 cfg.model.features |= features || tempo || style || relative;
                 cfg.model.tempo_feature |= tempo || style;
                 cfg.model.style_feature |= style;

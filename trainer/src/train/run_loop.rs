@@ -109,7 +109,7 @@ pub fn evaluate(model: &Transformer, windows: &[Window], batch: usize, dev: &Dev
     let (mut sum, mut n) = (0f64, 0f64);
     for chunk in windows.chunks(batch.max(1)) {
         let refs: Vec<&Window> = chunk.iter().collect();
-        let b = make_batch(&refs, dev)?;
+        let b = make_batch(&refs, dev, false)?;
         let logits = model.forward(&b.inputs)?;
         let (loss, count) = masked_loss(&logits.detach(), &b.targets, &b.weights)?;
         sum += loss.to_scalar::<f32>()? as f64 * count;
@@ -400,7 +400,7 @@ pub fn train_run_with(
                 .iter()
                 .map(|&i| &data.train[i])
                 .collect();
-            let b = make_batch(&refs, &dev)?;
+            let b = make_batch(&refs, &dev, cfg.model.given_kind)?;
             let (l, grads) = super::batch_gradients(&model, &b.inputs, &b.targets, &b.weights)?;
             let lr = lr_at(p, state.step + 1, total);
             opt.step(&grads, lr)?;

@@ -137,8 +137,10 @@ pub struct Batch {
     pub tokens: usize,
 }
 
-/// Builds a batch from windows, padding with `PAD` (weight 0) to the longest.
-pub fn make_batch(windows: &[&Window], dev: &Device) -> candle_core::Result<Batch> {
+/// Builds a batch from windows, padding with `PAD` (weight 0) to the longest. With `given_kind`
+/// the loss also covers the first token of each position's given events
+/// ([`models::tokenizer::given_kind_mask`]; training only: a validation loss stays comparable).
+pub fn make_batch(windows: &[&Window], dev: &Device, given_kind: bool) -> candle_core::Result<Batch> {
     let t = windows
         .iter()
         .map(|w| w.ids.len().saturating_sub(1))
@@ -152,7 +154,12 @@ pub fn make_batch(windows: &[&Window], dev: &Device) -> candle_core::Result<Batc
     let mut tokens = 0;
     for (r, w) in windows.iter().enumerate() {
         let ids: Vec<u32> = w.ids.iter().map(|&i| i as u32).collect();
-        let mask = predicted_mask(&ids);
+        let mut mask = predicted_mask(&ids);
+        if given_kind {
+            for (m, g) in mask.iter_mut().zip(models::tokenizer::given_kind_mask(&ids)) {
+                *m |= g;
+            }
+        }
         for i in 0..ids.len().saturating_sub(1) {
             inputs[r * t + i] = ids[i];
             targets[r * t + i] = ids[i + 1];

@@ -25,6 +25,7 @@ pub fn tiny_config() -> ModelConfig {
         tempo_feature: true,
         style_feature: true,
         relative_pitch: true,
+        given_kind: false,
     }
 }
 

@@ -1,0 +1,166 @@
+//! Whose position: a network that predicts the next position predicts when anything happens
+//! next, its own note or a given event (a chord change, a note it hears), since the given events
+//! are written in the same stream. A session knows where the given events are. Where it samples a
+//! position before the next given one, the network may have meant a given event there, which is
+//! not coming; the network then says, from the token after that position, how likely the event was
+//! its own. A network trained to say so ([`SessionConfig::given_kind`]) has its sampled position
+//! drawn with the network's probability of it times that share, so the role plays its own share
+//! of the positions and not the input's (models/README.md, "Whose position").
+
+use super::*;
+
+/// How many sampled positions a step looks ahead at, at most; past that a drawn position is
+/// kept as drawn.
+pub(super) const OWN_POSITION_TRIES: usize = 8;
+
+impl<M: TokenModel> Session<M> {
+    /// `id`, or a position drawn again, so that a position before the next given event is drawn
+    /// with the network's probability of it times its own share of it (adaptive rejection
+    /// sampling: a drawn position is kept with its own share; when it is not, its logit takes that
+    /// share, so it is kept whenever it is drawn again, and the draw is repeated). Nothing
+    /// changes for an id that is not a `POS`, or a `POS` at or past the next given event (the
+    /// session writes that event there).
+    pub(super) fn own_position(&mut self, cond: &Conditioning, mut id: u32) -> Result<u32, GenerateError> {
+        let given = self.next_given(cond);
+        let mut looked = [u32::MAX; OWN_POSITION_TRIES];
+        for slot in 0..OWN_POSITION_TRIES {
+            let Some(Token::Pos(p)) = Vocab::token(id) else {
+                return Ok(id);
+            };
+            if given.is_some_and(|g| g <= self.bar_start + p as i64) || looked[..slot].contains(&id) {
+                return Ok(id);
+            }
+            looked[slot] = id;
+            let own = self.own_share(id)?;
+            if self.sampler.rng().next_f64() < own {
+                return Ok(id);
+            }
+            self.logits[id as usize] += own.max(1e-30).ln() as f32;
+            self.recall();
+            id = self
+                .sampler
+                .sample(&self.logits, &self.allowed)
+                .ok_or(GenerateError::Stuck)?;
+        }
+        Ok(id)
+    }
+
+    /// The probability the network gives the token after `pos` being its own (not a chord or a
+    /// heard note, [`crate::tokenizer::given_kind_mask`]): `pos` is fed and taken back.
+    fn own_share(&mut self, pos: u32) -> Result<f64, GenerateError> {
+        let n = self.model.len();
+        self.model.feed(&[pos])?;
+        let read = self.model.next_logits(&mut self.scratch);
+        self.model.truncate(n);
+        read?;
+        let max = self
+            .scratch
+            .iter()
+            .copied()
+            .filter(|l| l.is_finite())
+            .fold(f32::NEG_INFINITY, f32::max);
+        if !max.is_finite() {
+            return Ok(1.0);
+        }
+        let (mut all, mut given) = (0.0f64, 0.0f64);
+        for (id, &l) in self.scratch.iter().enumerate() {
+            if !l.is_finite() {
+                continue;
+            }
+            let e = ((l - max) as f64).exp();
+            all += e;
+            if matches!(
+                Vocab::token(id as u32),
+                Some(Token::ChordRoot(_) | Token::ChordNone | Token::InPitch(_))
+            ) {
+                given += e;
+            }
+        }
+        Ok(if all > 0.0 { 1.0 - given / all } else { 1.0 })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chord::ChordQuality;
+    use crate::markov::{MarkovBuilder, MarkovModel};
+    use crate::tokenizer::{Sequence, Tokenizer, given_kind_mask, predicted_mask};
+    use std::sync::Arc;
+
+    /// A lead that plays on beats 1 and 3 over an input struck on every eighth: after its note on
+    /// beat 1 the next position is always the input's (the second eighth). A Markov table counted
+    /// over the predicted tokens, and with `given_kind` over the first given token of each
+    /// position too.
+    fn model(given_kind: bool) -> MarkovModel {
+        let mut b = MarkovBuilder::new(8);
+        for t in 0..4u8 {
+            let mut s = Sequence::new(Role::Lead);
+            s.tempo_bpm = Some(120.0);
+            for bar in 0..16 {
+                let start = bar as f64 * 4.0;
+                s.chords.push(ChordEvent {
+                    start,
+                    chord: Some(Chord::new(0, ChordQuality::Maj7)),
+                });
+                for k in 0..8 {
+                    s.inputs.push(Onset {
+                        start: start + k as f64 * 0.5,
+                        pitch: 48,
+                    });
+                }
+                for beat in [0.0, 2.0] {
+                    s.notes.push(Note {
+                        start: start + beat,
+                        duration: 1.0,
+                        pitch: 60 + t + (bar % 3) as u8,
+                        velocity: 80,
+                    });
+                }
+            }
+            s.bars = 16;
+            let ids = Tokenizer::default().encode(&s).unwrap();
+            let mut mask = predicted_mask(&ids);
+            if given_kind {
+                for (m, g) in mask.iter_mut().zip(given_kind_mask(&ids)) {
+                    *m |= g;
+                }
+            }
+            b.add_masked(&ids, &mask);
+        }
+        MarkovModel::with_context_len(Arc::new(b.build(1, 1)), 600)
+    }
+
+    /// Notes a bar over eight bars of an input struck on beats 1 and 3 only.
+    fn notes_a_bar(given_kind: bool, seed: u64) -> f64 {
+        let bar = 4 * TICKS_PER_BEAT as i64;
+        let mut cond = Conditioning::default();
+        for b in 0..8 {
+            cond.set_chord(b * bar, Some(Chord::new(0, ChordQuality::Maj7)));
+            cond.add_input(b * bar, 48);
+            cond.add_input(b * bar + bar / 2, 48);
+        }
+        let mut cfg = SessionConfig::new(Role::Lead);
+        cfg.seed = seed;
+        cfg.given_kind = given_kind;
+        // One voice, as the plugin plays a lead.
+        cfg.constraints = crate::sampling::Constraints::for_role(Role::Lead);
+        let mut s = Session::new(model(given_kind), cfg, 0, &cond).unwrap();
+        s.generate_until(&cond, 8 * bar).unwrap();
+        let mut notes = Vec::new();
+        s.drain_notes(&mut notes);
+        notes.iter().filter(|n| n.start < 32.0).count() as f64 / 8.0
+    }
+
+    #[test]
+    fn a_position_meant_for_the_input_is_not_played_as_the_roles_own() {
+        let (mut with, mut without) = (0.0, 0.0);
+        for seed in 1..=4 {
+            with += notes_a_bar(true, seed) / 4.0;
+            without += notes_a_bar(false, seed) / 4.0;
+        }
+        // Without it the lead plays where it expected the input's eighths; with it, on 1 and 3.
+        assert!(without > 3.0, "without: {without} notes a bar");
+        assert!((with - 2.0).abs() < 0.5, "with: {with} notes a bar (without {without})");
+    }
+}
