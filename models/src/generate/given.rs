@@ -152,6 +152,29 @@ mod tests {
         notes.iter().filter(|n| n.start < 32.0).count() as f64 / 8.0
     }
 
+    /// The look-ahead draws from the session's generator and feeds and takes back a token: a
+    /// rollback (a host's loop or jump) regenerates the same notes.
+    #[test]
+    fn a_rollback_regenerates_the_same_notes_with_the_look_ahead() {
+        let bar = 4 * TICKS_PER_BEAT as i64;
+        let mut cond = Conditioning::default();
+        for b in 0..8 {
+            cond.set_chord(b * bar, Some(Chord::new(0, ChordQuality::Maj7)));
+            cond.add_input(b * bar, 48);
+            cond.add_input(b * bar + bar / 2, 48);
+        }
+        let mut cfg = SessionConfig::new(Role::Lead);
+        cfg.seed = 5;
+        cfg.given_kind = true;
+        cfg.constraints = crate::sampling::Constraints::for_role(Role::Lead);
+        let mut s = Session::new(model(true), cfg, 0, &cond).unwrap();
+        s.generate_until(&cond, 8 * bar).unwrap();
+        let before = s.tokens().to_vec();
+        assert!(s.rollback(3 * bar + 5));
+        s.generate_until(&cond, 8 * bar).unwrap();
+        assert_eq!(s.tokens(), &before[..s.tokens().len()]);
+    }
+
     #[test]
     fn a_position_meant_for_the_input_is_not_played_as_the_roles_own() {
         let (mut with, mut without) = (0.0, 0.0);
