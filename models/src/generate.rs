@@ -318,6 +318,19 @@ impl SessionConfig {
         }
     }
 
+    /// A 4/4 session for `role` fed as the model of `manifest` was trained: its microtiming, its
+    /// given-kind look-ahead and the bars it keeps when it re-primes. `trainer generate`, the
+    /// music report and the diagnostics start from it (the plugin keeps the same three fields
+    /// of the model it loaded).
+    pub fn for_model(role: Role, manifest: &crate::package::Manifest) -> SessionConfig {
+        SessionConfig {
+            microtiming: manifest.microtiming,
+            given_kind: manifest.given_kind,
+            keep_bars: manifest.keep_bars(),
+            ..SessionConfig::new(role)
+        }
+    }
+
     /// Bar length in ticks.
     pub fn bar_ticks(&self) -> i64 {
         (self.numerator as i64 * 4 * TICKS_PER_BEAT as i64 / self.denominator.max(1) as i64).max(1)

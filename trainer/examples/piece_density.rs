@@ -127,15 +127,12 @@ fn main() -> anyhow::Result<()> {
         let h = measure(&w.notes);
         // Calibration sampling (temperature 1, nothing cut) over the piece's own conditioning.
         let calibration_config = || {
-            let mut config = models::generate::SessionConfig::new(w.role);
+            let mut config = models::generate::SessionConfig::for_model(w.role, &pkg.manifest);
             config.numerator = ts.numerator;
             config.denominator = ts.denominator;
             config.tempo_bpm = w.tempo_bpm;
             config.styles = w.styles.clone();
-            config.microtiming = pkg.manifest.microtiming;
-            config.given_kind = pkg.manifest.given_kind;
             config.seed = seed0 + 1 + i as u64;
-            config.keep_bars = pkg.manifest.keep_bars();
             config
         };
         // PRIME=k: calibration sampling continuing the human's first k bars (a prompt), and the

@@ -35,15 +35,12 @@ fn main() -> anyhow::Result<()> {
     }
     let name = |id: u32| Vocab::token(id).map_or(format!("?{id}"), |t| format!("{t:?}"));
     let ts = w.meter.at_bar(0);
-    let mut config = SessionConfig::new(w.role);
+    let mut config = SessionConfig::for_model(w.role, &pkg.manifest);
     config.numerator = ts.numerator;
     config.denominator = ts.denominator;
     config.tempo_bpm = w.tempo_bpm;
     config.styles = w.styles.clone();
-    config.microtiming = pkg.manifest.microtiming;
-    config.given_kind = pkg.manifest.given_kind;
     config.seed = std::env::var("SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
-    config.keep_bars = pkg.manifest.keep_bars();
     let bb = ts.numerator as f64 * 4.0 / ts.denominator as f64;
     config.prompt = w
         .notes

@@ -339,11 +339,9 @@ fn chord_events(cond: &Conditioning) -> Vec<ChordEvent> {
 
 /// The session settings of `trainer generate` for a package: the plugin's defaults for the role.
 pub fn session_config(pkg: &Package, role: Role, args: &GenerateArgs) -> anyhow::Result<SessionConfig> {
-    let mut config = SessionConfig::new(role);
+    let mut config = SessionConfig::for_model(role, &pkg.manifest);
     config.tempo_bpm = Some(args.tempo());
     config.seed = session_seed(args.seed);
-    config.microtiming = pkg.manifest.microtiming;
-    config.given_kind = pkg.manifest.given_kind;
     config.sampler = pkg.manifest.sampler_for(
         role,
         SamplerConfig {
@@ -361,7 +359,6 @@ pub fn session_config(pkg: &Package, role: Role, args: &GenerateArgs) -> anyhow:
         },
     );
     config.constraints.memory = config.constraints.memory.scaled(args.memory / 100.0);
-    config.keep_bars = pkg.manifest.keep_bars();
     config.opening = pkg.manifest.opening_slot();
     for style in &args.style {
         let slot = pkg.manifest.vocab.style_slot(style).with_context(|| {

@@ -69,10 +69,7 @@ impl<M: TokenModel> Session<M> {
             }
             let e = ((l - max) as f64).exp();
             all += e;
-            if matches!(
-                Vocab::token(id as u32),
-                Some(Token::ChordRoot(_) | Token::ChordNone | Token::InPitch(_))
-            ) {
+            if crate::tokenizer::opens_given_event(id as u32) {
                 given += e;
             }
         }
@@ -131,22 +128,34 @@ mod tests {
         MarkovModel::with_context_len(Arc::new(b.build(1, 1)), 600)
     }
 
-    /// Notes a bar over eight bars of an input struck on beats 1 and 3 only.
-    fn notes_a_bar(given_kind: bool, seed: u64) -> f64 {
-        let bar = 4 * TICKS_PER_BEAT as i64;
+    const BAR: i64 = 4 * TICKS_PER_BEAT as i64;
+
+    /// Eight bars of Cmaj7 with an input struck on beats 1 and 3 only.
+    fn input_on_one_and_three() -> Conditioning {
         let mut cond = Conditioning::default();
         for b in 0..8 {
-            cond.set_chord(b * bar, Some(Chord::new(0, ChordQuality::Maj7)));
-            cond.add_input(b * bar, 48);
-            cond.add_input(b * bar + bar / 2, 48);
+            cond.set_chord(b * BAR, Some(Chord::new(0, ChordQuality::Maj7)));
+            cond.add_input(b * BAR, 48);
+            cond.add_input(b * BAR + BAR / 2, 48);
         }
+        cond
+    }
+
+    /// A session of the test model over [`input_on_one_and_three`], one voice as the plugin
+    /// plays a lead.
+    fn session(given_kind: bool, seed: u64) -> (Session<MarkovModel>, Conditioning) {
+        let cond = input_on_one_and_three();
         let mut cfg = SessionConfig::new(Role::Lead);
         cfg.seed = seed;
         cfg.given_kind = given_kind;
-        // One voice, as the plugin plays a lead.
         cfg.constraints = crate::sampling::Constraints::for_role(Role::Lead);
-        let mut s = Session::new(model(given_kind), cfg, 0, &cond).unwrap();
-        s.generate_until(&cond, 8 * bar).unwrap();
+        (Session::new(model(given_kind), cfg, 0, &cond).unwrap(), cond)
+    }
+
+    /// Notes a bar over the eight bars.
+    fn notes_a_bar(given_kind: bool, seed: u64) -> f64 {
+        let (mut s, cond) = session(given_kind, seed);
+        s.generate_until(&cond, 8 * BAR).unwrap();
         let mut notes = Vec::new();
         s.drain_notes(&mut notes);
         notes.iter().filter(|n| n.start < 32.0).count() as f64 / 8.0
@@ -156,22 +165,11 @@ mod tests {
     /// rollback (a host's loop or jump) regenerates the same notes.
     #[test]
     fn a_rollback_regenerates_the_same_notes_with_the_look_ahead() {
-        let bar = 4 * TICKS_PER_BEAT as i64;
-        let mut cond = Conditioning::default();
-        for b in 0..8 {
-            cond.set_chord(b * bar, Some(Chord::new(0, ChordQuality::Maj7)));
-            cond.add_input(b * bar, 48);
-            cond.add_input(b * bar + bar / 2, 48);
-        }
-        let mut cfg = SessionConfig::new(Role::Lead);
-        cfg.seed = 5;
-        cfg.given_kind = true;
-        cfg.constraints = crate::sampling::Constraints::for_role(Role::Lead);
-        let mut s = Session::new(model(true), cfg, 0, &cond).unwrap();
-        s.generate_until(&cond, 8 * bar).unwrap();
+        let (mut s, cond) = session(true, 5);
+        s.generate_until(&cond, 8 * BAR).unwrap();
         let before = s.tokens().to_vec();
-        assert!(s.rollback(3 * bar + 5));
-        s.generate_until(&cond, 8 * bar).unwrap();
+        assert!(s.rollback(3 * BAR + 5));
+        s.generate_until(&cond, 8 * BAR).unwrap();
         assert_eq!(s.tokens(), &before[..s.tokens().len()]);
     }
 

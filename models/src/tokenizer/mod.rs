@@ -516,13 +516,18 @@ pub fn predicted_mask(ids: &[u32]) -> Vec<bool> {
 pub fn given_kind_mask(ids: &[u32]) -> Vec<bool> {
     let mut out = vec![false; ids.len()];
     for i in 1..ids.len() {
-        out[i] = matches!(Vocab::token(ids[i - 1]), Some(Token::Pos(_)))
-            && matches!(
-                Vocab::token(ids[i]),
-                Some(Token::ChordRoot(_) | Token::ChordNone | Token::InPitch(_))
-            );
+        out[i] = matches!(Vocab::token(ids[i - 1]), Some(Token::Pos(_))) && opens_given_event(ids[i]);
     }
     out
+}
+
+/// Whether `id` can be the first token of a position's given events: a chord (`ROOT`,
+/// `CHORD:NC`) or a heard note (`IN`), what [`given_kind_mask`] trains after a `POS`.
+pub fn opens_given_event(id: u32) -> bool {
+    matches!(
+        Vocab::token(id),
+        Some(Token::ChordRoot(_) | Token::ChordNone | Token::InPitch(_))
+    )
 }
 
 #[cfg(test)]

@@ -340,15 +340,12 @@ pub fn sample(
 ) -> anyhow::Result<Vec<Note>> {
     let role = w.role;
     let ts = w.meter.at_bar(0);
-    let mut config = models::generate::SessionConfig::new(role);
+    let mut config = models::generate::SessionConfig::for_model(role, &pkg.manifest);
     config.numerator = ts.numerator;
     config.denominator = ts.denominator;
     config.tempo_bpm = w.tempo_bpm;
     config.styles = w.styles.clone();
-    config.microtiming = pkg.manifest.microtiming;
-    config.given_kind = pkg.manifest.given_kind;
     config.seed = seed;
-    config.keep_bars = pkg.manifest.keep_bars();
     config.opening = pkg.manifest.opening_slot().filter(|_| knobs.opening);
     match how {
         Sampling::Calibration => {
