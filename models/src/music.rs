@@ -298,6 +298,12 @@ impl Piece {
     }
 }
 
+/// Name of a MIDI key, middle C = C4 ("Eb5").
+pub fn key_name(key: u8) -> String {
+    const NAMES: [&str; 12] = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"];
+    format!("{}{}", NAMES[key as usize % 12], key as i32 / 12 - 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

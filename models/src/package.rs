@@ -184,6 +184,14 @@ pub struct Manifest {
     /// (models/README.md, "Whose position"). Older packages: false, sampled as before.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub given_kind: bool,
+    /// The register of each pitched role, by role name: its lowest and highest pitch in the
+    /// training data (the transposed copies included), with [`crate::sampling::REGISTER_TAIL`]
+    /// of its notes left out at each end ([`crate::sampling::register_of`]). A session plays the
+    /// user's range within it ([`crate::sampling::within_register`]); a role not named plays the
+    /// user's range. Measured by `trainer train` (run.json) and written by export; set by
+    /// `trainer ship --register` for older packages.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub register: BTreeMap<String, [u8; 2]>,
 }
 
 /// One role's piece memory in a manifest ([`crate::memory::MemoryWeights`]).
@@ -369,10 +377,22 @@ impl Manifest {
         }
     }
 
+    /// The register of `role` ([`Manifest::register`]); none for the drums, a role not named,
+    /// or a range that is not one (lowest above highest, above 127).
+    pub fn register(&self, role: Role) -> Option<(u8, u8)> {
+        match self.register.get(role.name()) {
+            Some(&[lo, hi]) if !role.is_drums() && lo <= hi && hi <= 127 => Some((lo, hi)),
+            _ => None,
+        }
+    }
+
     /// `user`'s constraints for `role` with this model: the model's rest and density
-    /// calibrations and its memory added.
+    /// calibrations and its memory added, the user's range within the role's register.
     pub fn constraints_for(&self, role: Role, user: Constraints) -> Constraints {
+        let (pitch_lo, pitch_hi) = crate::sampling::within_register(self.register(role), user.pitch_lo, user.pitch_hi);
         Constraints {
+            pitch_lo,
+            pitch_hi,
             rest_bias: self.rest_bias(role),
             note_bias: self.note_bias(role),
             memory: self.memory(role),
@@ -559,6 +579,7 @@ mod tests {
             players: None,
             fast_rest: Default::default(),
             duration_temperature: Default::default(),
+            register: Default::default(),
             given_kind: false,
         }
     }
@@ -659,6 +680,12 @@ mod tests {
         m.note_bias.insert("lead".into(), -0.3);
         m.note_bias.insert("bass".into(), -9.0);
         assert_eq!(m.constraints_for(Role::Lead, user).note_bias, -0.3);
+        m.register.insert("lead".into(), [55, 84]);
+        m.register.insert("drums".into(), [35, 81]);
+        let c = m.constraints_for(Role::Lead, Constraints::for_role(Role::Lead));
+        assert_eq!((c.pitch_lo, c.pitch_hi), (55, 84), "the defaults play the register");
+        let c = m.constraints_for(Role::Drums, Constraints::for_role(Role::Drums));
+        assert_eq!((c.pitch_lo, c.pitch_hi), (0, 127), "the drums have none");
         assert_eq!(m.note_bias(Role::Bass), -4.0, "clamped");
         assert_eq!(m.note_bias(Role::Drums), 0.0, "a role not named");
         m.rest_bias.remove("bass"); // NaN is written as null, which is no number to read back

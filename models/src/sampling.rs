@@ -268,7 +268,7 @@ impl Default for Constraints {
 impl Constraints {
     /// What a role is generated with unless the user says otherwise (the plugin's parameter
     /// defaults, and `trainer generate`'s): lead and bass one note at a time, pitched roles between
-    /// C2 and C7, drums any key.
+    /// A0 and C8 (a model's register of the role narrows it: [`within_register`]), drums any key.
     pub fn for_role(role: crate::music::Role) -> Constraints {
         let drums = role.is_drums();
         Constraints {
@@ -299,10 +299,50 @@ impl Constraints {
 /// 0.5 to 0.62, more inside than the soloists (models/README.md, "Harmony").
 pub const DEFAULT_CHORD_TONES: f32 = 0.24;
 
-/// Default lowest pitch of pitched roles (C2).
-pub const DEFAULT_PITCH_LO: u8 = 36;
-/// Default highest pitch of pitched roles (C7).
-pub const DEFAULT_PITCH_HI: u8 = 96;
+/// Default lowest pitch of pitched roles (A0, the piano's lowest): the model's register of the
+/// role ([`within_register`]) narrows it.
+pub const DEFAULT_PITCH_LO: u8 = 21;
+/// Default highest pitch of pitched roles (C8, the piano's highest).
+pub const DEFAULT_PITCH_HI: u8 = 108;
+
+/// The share of a role's training notes left out at each end of its register
+/// ([`register_of`]): one note in a thousand below it, one above.
+pub const REGISTER_TAIL: f64 = 0.001;
+
+/// A role's register from how many of its training notes sounded at each pitch: the pitches
+/// with [`REGISTER_TAIL`] of the notes below and above. `None` without notes.
+pub fn register_of(counts: &[u64; 128]) -> Option<(u8, u8)> {
+    let total: u64 = counts.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let tail = (total as f64 * REGISTER_TAIL).floor() as u64;
+    let mut below = 0;
+    let lo = counts.iter().position(|&c| {
+        below += c;
+        below > tail
+    })?;
+    let mut above = 0;
+    let hi = 127
+        - counts.iter().rev().position(|&c| {
+            above += c;
+            above > tail
+        })?;
+    Some((lo as u8, hi.max(lo) as u8))
+}
+
+/// The range a pitched role plays: the user's `lo..=hi` within the model's `register` of the
+/// role (the pitches it played in training, [`crate::package::Manifest::register`]). A network
+/// asked for a note outside what its role ever played makes one up from other roles (the band's
+/// bass, confused on a strummed test groove, arpeggiated at G5-D6; models/README.md, "The
+/// bass's register"). The user's range alone where the model names no register or the two do
+/// not meet (the user asked for the range, so it wins).
+pub fn within_register(register: Option<(u8, u8)>, lo: u8, hi: u8) -> (u8, u8) {
+    match register {
+        Some((rlo, rhi)) if lo.max(rlo) <= hi.min(rhi) => (lo.max(rlo), hi.min(rhi)),
+        _ => (lo, hi),
+    }
+}
 
 /// Scales for the key/scale lock, as pitch-class sets relative to the tonic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -369,8 +409,14 @@ pub fn is_sampleable(token: Token, allow_end: bool) -> bool {
 
 /// Narrows `allowed` (one entry per id) by `c`; `sounding` is how many generated notes sound at
 /// the current position. Density is applied to `logits` as a bias on note starts.
-/// If the constraints would leave nothing allowed, `allowed` is left as it was (the grammar
-/// always wins over taste).
+///
+/// Where the grammar asks for a note (after a position) and the polyphony cap allows none (a
+/// monophonic role's last note still sounds), the cap yields and the new note overlaps it; the
+/// range, the scale, the Density and the Harmony still hold. (Until 2026-12-03 the whole set
+/// yielded there, so a bass line that moved before its note ended could leave its register: the
+/// band's bass played G5-D6 arpeggios on a test groove, models/README.md, "The bass's register".)
+/// If the other constraints would leave nothing allowed either, `allowed` is left as it was (the
+/// grammar always wins over taste).
 pub fn apply_constraints(
     c: &Constraints,
     sounding: usize,
@@ -386,36 +432,39 @@ pub fn apply_constraints(
     };
     let d = c.density.clamp(0.02, 0.98);
     let bias = 2.0 * (d / (1.0 - d)).ln() + if c.note_bias.is_finite() { c.note_bias } else { 0.0 };
-    let mut any_before = false;
-    let mut any_after = false;
-    let poly_full = c.max_polyphony > 0 && sounding >= c.max_polyphony as usize;
-    for (id, a) in allowed.iter_mut().enumerate().take(VOCAB_SIZE as usize) {
-        if !*a {
-            continue;
+    // Whether token `id` passes the constraints (other tokens than notes always do), with the
+    // polyphony cap full or not.
+    let passes = |id: u32, poly_full: bool| match Vocab::token(id) {
+        Some(Token::Pitch(p)) => {
+            !poly_full && p >= c.pitch_lo && p <= c.pitch_hi && (drums || c.pitch_classes & (1 << (p % 12)) != 0)
         }
-        any_before = true;
-        let keep = match Vocab::token(id as u32) {
-            Some(Token::Pitch(p)) => {
-                !poly_full && p >= c.pitch_lo && p <= c.pitch_hi && (drums || c.pitch_classes & (1 << (p % 12)) != 0)
-            }
-            Some(Token::Drum(k)) => !poly_full && k >= c.pitch_lo && k <= c.pitch_hi,
-            _ => true,
-        };
-        any_after |= keep;
+        Some(Token::Drum(k)) => !poly_full && k >= c.pitch_lo && k <= c.pitch_hi,
+        _ => true,
+    };
+    let any_passes = |allowed: &[bool], poly_full: bool| {
+        allowed
+            .iter()
+            .enumerate()
+            .take(VOCAB_SIZE as usize)
+            .any(|(id, &a)| a && passes(id as u32, poly_full))
+    };
+    if !allowed.iter().take(VOCAB_SIZE as usize).any(|&a| a) {
+        return;
     }
-    if !any_before || !any_after {
+    let mut poly_full = c.max_polyphony > 0 && sounding >= c.max_polyphony as usize;
+    if poly_full && !any_passes(allowed, true) {
+        poly_full = false;
+    }
+    if !any_passes(allowed, poly_full) {
         return;
     }
     for (id, a) in allowed.iter_mut().enumerate().take(VOCAB_SIZE as usize) {
         if !*a {
             continue;
         }
+        *a = passes(id as u32, poly_full);
         match Vocab::token(id as u32) {
             Some(Token::Pitch(p)) => {
-                *a = !poly_full
-                    && p >= c.pitch_lo
-                    && p <= c.pitch_hi
-                    && (drums || c.pitch_classes & (1 << (p % 12)) != 0);
                 logits[id] += bias;
                 if let Some(ch) = harmony
                     && ch.contains_pitch(p)
@@ -423,10 +472,7 @@ pub fn apply_constraints(
                     logits[id] += c.chord_tones;
                 }
             }
-            Some(Token::Drum(k)) => {
-                *a = !poly_full && k >= c.pitch_lo && k <= c.pitch_hi;
-                logits[id] += bias;
-            }
+            Some(Token::Drum(_)) => logits[id] += bias,
             _ => {}
         }
     }
@@ -876,6 +922,59 @@ mod tests {
         };
         apply_constraints(&c, 0, None, &mut logits, &mut allowed, false);
         assert!(allowed[Vocab::id(Token::Pitch(60)) as usize]);
+    }
+
+    /// A register leaves a note in a thousand out at each end; the user's range plays within it,
+    /// or alone where the two do not meet.
+    #[test]
+    fn the_register_leaves_the_stray_notes_out_and_holds_the_users_range() {
+        let mut counts = [0u64; 128];
+        counts[20] = 1; // a stray low note
+        (40..=60).for_each(|p| counts[p] = 100);
+        counts[100] = 2; // two stray high notes
+        assert_eq!(register_of(&counts), Some((40, 60)));
+        counts[100] = 3; // 3 of 2,104 notes is more than one in a thousand
+        assert_eq!(register_of(&counts), Some((40, 100)));
+        assert_eq!(register_of(&[0; 128]), None);
+        let bass = Some((28, 67));
+        assert_eq!(within_register(bass, DEFAULT_PITCH_LO, DEFAULT_PITCH_HI), (28, 67));
+        assert_eq!(within_register(bass, 36, 96), (36, 67));
+        assert_eq!(within_register(bass, 72, 84), (72, 84), "they do not meet: the user's");
+        assert_eq!(within_register(None, 36, 96), (36, 96));
+    }
+
+    /// A monophonic role whose last note still sounds, where the grammar asks for a note: the
+    /// polyphony cap yields and nothing else does (the range and scale hold, the Harmony still
+    /// pulls). Where a position may come instead, the cap holds.
+    #[test]
+    fn a_sounding_note_lifts_the_polyphony_cap_only() {
+        let v = VOCAB_SIZE as usize;
+        let pitch = |p: u8| Vocab::id(Token::Pitch(p)) as usize;
+        let c = Constraints {
+            pitch_lo: 28,
+            pitch_hi: 67,
+            pitch_classes: Scale::Major.mask(0),
+            chord_tones: 1.0,
+            ..Constraints::for_role(crate::music::Role::Bass)
+        };
+        assert_eq!(c.max_polyphony, 1);
+        let c7 = crate::chord::Chord::parse("C7").unwrap();
+        let mut logits = vec![0.0f32; v];
+        let mut allowed = vec![false; v];
+        (20..100).for_each(|p| allowed[pitch(p)] = true);
+        apply_constraints(&c, 1, c7, &mut logits, &mut allowed, false);
+        let kept: Vec<u8> = (20..100).filter(|&p| allowed[pitch(p)]).collect();
+        assert_eq!(kept.first(), Some(&28));
+        assert_eq!(kept.last(), Some(&67));
+        assert!(!allowed[pitch(61)], "C# is outside C major");
+        assert!(logits[pitch(48)] > logits[pitch(50)], "C is in C7, D is not");
+        // A position may come instead: the sounding note keeps the new one out.
+        let mut allowed = vec![false; v];
+        (20..100).for_each(|p| allowed[pitch(p)] = true);
+        allowed[Vocab::id(Token::Pos(4)) as usize] = true;
+        apply_constraints(&c, 1, c7, &mut vec![0.0f32; v], &mut allowed, false);
+        assert!((20..100).all(|p| !allowed[pitch(p)]));
+        assert!(allowed[Vocab::id(Token::Pos(4)) as usize]);
     }
 
     /// The duration temperature sharpens the choice among lengths (the likeliest gains, the long

@@ -407,10 +407,11 @@ pub struct SidemanParams {
     /// Scale of the key/scale lock. Read by the worker.
     #[id = "scale"]
     pub scale: EnumParam<ScaleParam>,
-    /// Lowest generated pitch. Read by the worker.
+    /// Lowest generated pitch, within the model's register of the role (the range of the two;
+    /// this one alone where they do not meet). Read by the worker.
     #[id = "lo"]
     pub pitch_lo: IntParam,
-    /// Highest generated pitch. Read by the worker.
+    /// Highest generated pitch, within the model's register of the role. Read by the worker.
     #[id = "hi"]
     pub pitch_hi: IntParam,
     /// Velocity multiplier. Read by the worker.

@@ -845,7 +845,8 @@ fn bundled_default_model_plays_a_ii_v_i_in_time() {
             notes.len()
         );
         let (ratio, n) = strong_beat_chord_tones(&notes, chord_at);
-        // A random-pitch generator on the same onsets, over the plugin's default range (C2-C7).
+        // A random-pitch generator on the same onsets, over five octaves from C2 (every pitch class
+        // its share).
         let draws = 200;
         let mut r = 0.0;
         for _ in 0..draws {

@@ -199,6 +199,35 @@ fn main() -> anyhow::Result<()> {
                     .collect();
                 println!("{who}: {}", line.join(" "));
             }
+            let line: Vec<String> = w
+                .inputs
+                .iter()
+                .take(48)
+                .map(|n| format!("{:.2}:{}", n.start, n.pitch))
+                .collect();
+            println!("input: {}", line.join(" "));
+        }
+        // ALIGN=1: notes a bar at one of the input's onsets and between them, human and model
+        // (does the role play with the given part, or between its hits?), and how many of the
+        // model's notes leave the human's range (models/README.md, "The bass's register").
+        if env("ALIGN").is_some() {
+            let end = bars as f64 * ts.numerator as f64 * 4.0 / ts.denominator as f64;
+            let at_input = |t: f64| w.inputs.iter().any(|n| (n.start - t).abs() < 1e-3);
+            let split = |notes: &[models::music::Note]| {
+                let mut onsets: Vec<f64> = notes.iter().map(|n| n.start).filter(|&t| t < end).collect();
+                onsets.dedup_by(|a, b| (*a - *b).abs() < 1e-3);
+                let with = onsets.iter().filter(|&&t| at_input(t)).count() as f64;
+                (with / bars as f64, (onsets.len() as f64 - with) / bars as f64)
+            };
+            let (hw, hb) = split(&w.notes);
+            let (mw, mb) = split(&played);
+            // The model's notes outside the human's range on the piece.
+            let lo = w.notes.iter().map(|n| n.pitch).min().unwrap_or(0);
+            let hi = w.notes.iter().map(|n| n.pitch).max().unwrap_or(127);
+            let outside = played.iter().filter(|n| n.pitch < lo || n.pitch > hi).count();
+            println!(
+                "{i:5} with input: human {hw:5.2} model {mw:5.2}   between: human {hb:5.2} model {mb:5.2}   model notes outside the human's range {outside}"
+            );
         }
         let file = ds
             .manifest

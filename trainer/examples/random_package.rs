@@ -18,6 +18,7 @@ fn main() -> anyhow::Result<()> {
         sources: vec![],
         microtiming: false,
         roles: vec![],
+        registers: Default::default(),
     };
     sideman_trainer::export::write_package(
         std::path::Path::new(&args[1]),

@@ -291,6 +291,30 @@ impl SplitData {
         &self.tokens[r.offset as usize..r.offset as usize + r.len as usize]
     }
 
+    /// The register of each pitched role of the split, by role name: the pitches of its own
+    /// notes (`PITCH` tokens; the input's are not its) with [`models::sampling::REGISTER_TAIL`]
+    /// left out at each end ([`models::sampling::register_of`]).
+    pub fn registers(&self) -> BTreeMap<String, [u8; 2]> {
+        let mut counts: BTreeMap<Role, [u64; 128]> = BTreeMap::new();
+        for (i, r) in self.seqs.iter().enumerate() {
+            if r.role.is_drums() {
+                continue;
+            }
+            let c = counts.entry(r.role).or_insert([0; 128]);
+            for &t in self.seq(i) {
+                if let Some(models::tokenizer::Token::Pitch(p)) = Vocab::token(t as u32) {
+                    c[p.min(127) as usize] += 1;
+                }
+            }
+        }
+        counts
+            .into_iter()
+            .filter_map(|(role, c)| {
+                models::sampling::register_of(&c).map(|(lo, hi)| (role.name().to_string(), [lo, hi]))
+            })
+            .collect()
+    }
+
     /// Appends a sequence.
     pub fn push(&mut self, ids: &[u32], file: u32, role: Role, transpose: i8) {
         let offset = self.tokens.len() as u64;
@@ -302,6 +326,15 @@ impl SplitData {
             role,
             transpose,
         });
+    }
+}
+
+/// `into` widened by `more`: each role's register spans both (a fine-tune plays what its base
+/// model played and what the user's pieces add).
+pub fn widen_registers(into: &mut BTreeMap<String, [u8; 2]>, more: &BTreeMap<String, [u8; 2]>) {
+    for (role, &[lo, hi]) in more {
+        let r = into.entry(role.clone()).or_insert([lo, hi]);
+        *r = [r[0].min(lo), r[1].max(hi)];
     }
 }
 
@@ -415,6 +448,34 @@ mod tests {
             transpose: -5,
         };
         assert_eq!(SeqRecord::from_bytes(&r.to_bytes()), Some(r));
+    }
+
+    /// A split's registers count each role's own notes (not the input it hears), none for the
+    /// drums; a fine-tune's spans its base model's too.
+    #[test]
+    fn the_registers_are_each_roles_own_notes() {
+        use models::tokenizer::Token;
+        let mut d = SplitData::default();
+        let id = |t: Token| Vocab::id(t);
+        let notes = |pitches: &[u8]| -> Vec<u32> {
+            let mut ids = vec![id(Token::Bos), id(Token::Bar), id(Token::Pos(0))];
+            for &p in pitches {
+                ids.extend([id(Token::InPitch(100)), id(Token::Pitch(p))]);
+            }
+            ids
+        };
+        d.push(&notes(&[40, 45, 50]), 0, Role::Bass, 0);
+        d.push(&notes(&[43, 55]), 1, Role::Bass, 0);
+        d.push(&notes(&[70, 75]), 2, Role::Lead, 0);
+        d.push(&notes(&[36, 38]), 3, Role::Drums, 0);
+        let mut r = d.registers();
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert_eq!(r["bass"], [40, 55]);
+        assert_eq!(r["lead"], [70, 75]);
+        let base = BTreeMap::from([("bass".to_string(), [28, 48]), ("piano".to_string(), [21, 108])]);
+        widen_registers(&mut r, &base);
+        assert_eq!(r["bass"], [28, 55]);
+        assert_eq!(r["piano"], [21, 108]);
     }
 
     #[test]

@@ -255,6 +255,7 @@ pub fn run(args: &MarkovArgs) -> anyhow::Result<()> {
         players: None,
         fast_rest: Default::default(),
         duration_temperature: Default::default(),
+        register: train.registers(),
         given_kind: false,
     };
     Package::write(&args.out, &mut manifest)?;

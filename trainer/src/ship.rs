@@ -74,6 +74,11 @@ pub struct ShipArgs {
     /// `models::memory::cell`; `ROLE=0` removes one), as `trainer memory` prints it.
     #[arg(long, value_parser = memory_weights)]
     pub memory: Vec<(Role, models::package::MemorySpec)>,
+    /// A prepared dataset (`trainer prepare --out`), the model's training data: writes the
+    /// register of each pitched role, the pitches it played in the training split
+    /// (`models::package::Manifest::register`). Models exported since 2026-12-03 carry it already.
+    #[arg(long)]
+    pub register_from: Option<PathBuf>,
     /// A prepared dataset (`trainer prepare --out`) whose training pieces name their player (the
     /// GMD's `drummer1`..): writes who played which style, so the plugin's Player picks one beside
     /// the Style or draws one (Auto) among those who played it (`models::players`).
@@ -275,6 +280,11 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
             manifest.memory.insert(role.name().to_string(), w.clone());
         }
     }
+    if let Some(data) = &args.register_from {
+        let ds = crate::dataset::Dataset::open(data)?;
+        manifest.register = ds.load_split(crate::dataset::Split::Train)?.registers();
+        manifest.register.retain(|r, _| roles.iter().any(|m| m.name() == r));
+    }
     if let Some(data) = &args.players {
         manifest.players = Some(count_players(data, &args.player_prefix, &manifest.vocab)?);
     }
@@ -397,6 +407,19 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
             _ => String::new(),
         };
         let _ = writeln!(s, "| training | {:.1} M tokens, {steps} steps{run} |", t / 1e6);
+    }
+    if !m.register.is_empty() {
+        let name = models::music::key_name;
+        let each: Vec<String> = m
+            .register
+            .iter()
+            .map(|(r, &[lo, hi])| format!("{r} {}-{}", name(lo), name(hi)))
+            .collect();
+        let _ = writeln!(
+            s,
+            "| register | {} (the pitches each role played in training, a note in a thousand left out at each end; the plugin's Lowest and Highest play within it) |",
+            each.join(", ")
+        );
     }
     if !m.note_temperature.is_empty() {
         let tuned: Vec<String> = m.note_temperature.iter().map(|(r, t)| format!("{r} {t}")).collect();

@@ -25,6 +25,8 @@ fn tiny_package(dir: &Path) {
         sources: vec![],
         microtiming: false,
         roles: vec![models::Role::Lead, models::Role::Bass, models::Role::Drums],
+        // Narrower than the grooves the tests fine-tune on: the fine-tune's spans both.
+        registers: [("lead".to_string(), [60, 62]), ("bass".to_string(), [40, 41])].into(),
     };
     sideman_trainer::export::write_package(
         dir,
@@ -77,6 +79,11 @@ fn finetune_turns_a_folder_and_a_style_into_a_better_package() {
     // A package the plugin loads, with the style in its menu and a card with the report.
     let p = models::package::Package::load(&out).unwrap();
     assert!(p.manifest.vocab.styles.iter().any(|s| s == "Test / Mine"));
+    // The register spans the base model's and the user's pieces' (a lead from D4 up).
+    let (lo, hi) = p.manifest.register(models::Role::Lead).unwrap();
+    assert!(lo <= 60 && hi >= 70, "lead register {lo}-{hi}");
+    let (lo, hi) = p.manifest.register(models::Role::Bass).unwrap();
+    assert!(lo <= 40 && hi > 41, "bass register {lo}-{hi}");
     let card = std::fs::read_to_string(out.join("CARD.md")).unwrap();
     assert!(card.contains("before") && card.contains("after"), "{card}");
     let work = tmp.path().join("mine-pkg.work");

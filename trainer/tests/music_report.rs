@@ -116,6 +116,7 @@ fn markov_package(dir: &std::path::Path, seqs: &[Sequence]) -> Package {
         players: None,
         fast_rest: Default::default(),
         duration_temperature: Default::default(),
+        register: Default::default(),
         given_kind: false,
     };
     Package::write(dir, &mut manifest).unwrap();

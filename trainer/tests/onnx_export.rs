@@ -516,6 +516,7 @@ fn a_package_round_trips_for_fine_tuning() {
         sources: vec![],
         microtiming: false,
         roles: vec![models::Role::Lead],
+        registers: Default::default(),
     };
     let m = sideman_trainer::export::write_package(
         &dir,

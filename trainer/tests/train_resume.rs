@@ -26,6 +26,7 @@ fn data() -> RunData {
         sources: vec![],
         microtiming: false,
         roles: vec![],
+        registers: Default::default(),
     }
 }
 

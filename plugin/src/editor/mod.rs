@@ -691,8 +691,8 @@ impl SidemanApp {
                     ui.end_row();
                 });
                 let note = |v: f32| roll::key_name(v.round().clamp(0.0, 127.0) as u8);
-                knob(ui, setter, &p.pitch_lo, "Lowest", "Lowest note Sideman plays.", Some(&note));
-                knob(ui, setter, &p.pitch_hi, "Highest", "Highest note Sideman plays.", Some(&note));
+                knob(ui, setter, &p.pitch_lo, "Lowest", "Lowest note Sideman plays, within what the model's role played in training.", Some(&note));
+                knob(ui, setter, &p.pitch_hi, "Highest", "Highest note Sideman plays, within what the model's role played in training.", Some(&note));
             });
             group(ui, "Feel", 150.0 + 5.0 * KNOB_PITCH, |ui| {
                 knob(ui, setter, &p.feel_pct, "Feel", "How much of the model's own timing is kept: 0 % quantized, 100 % as the drummer played it (the human drums), up to 200 % exaggerated.", None);

@@ -200,6 +200,9 @@ struct Worker {
     /// fast-tempo and length calibrations and piece memory: `Manifest::constraints_for`); the parameters
     /// set the rest, and the Memory parameter scales the memory.
     calibrated: [Constraints; Role::ALL.len()],
+    /// Each role's register in the loaded model (`Manifest::register`): the Lowest and Highest
+    /// parameters play within it.
+    registers: [Option<(u8, u8)>; Role::ALL.len()],
     cond: Conditioning,
     follower: InputFollower,
     last_chord: Option<Option<Chord>>,
@@ -253,6 +256,7 @@ impl Worker {
             opening: None,
             note_temperature: [1.0; Role::ALL.len()],
             calibrated: Role::ALL.map(Constraints::for_role),
+            registers: [None; Role::ALL.len()],
             cond: Conditioning::default(),
             follower: InputFollower::default(),
             last_chord: None,
@@ -460,6 +464,7 @@ impl Worker {
             p.pitch_hi.value().clamp(0, 127) as u8,
         );
         let calibrated = self.calibrated[role.index()];
+        let (lo, hi) = models::sampling::within_register(self.registers[role.index()], lo.min(hi), hi.max(lo));
         Setup {
             role,
             mode: p.mode.value(),
@@ -475,8 +480,8 @@ impl Worker {
             .relative_to(self.note_temperature[role.index()]),
             constraints: Constraints {
                 pitch_classes,
-                pitch_lo: if role.is_drums() { 0 } else { lo.min(hi) },
-                pitch_hi: if role.is_drums() { 127 } else { hi.max(lo) },
+                pitch_lo: if role.is_drums() { 0 } else { lo },
+                pitch_hi: if role.is_drums() { 127 } else { hi },
                 density: p.density.value(),
                 chord_tones: if role.is_drums() {
                     0.0

@@ -66,6 +66,7 @@ fn package_with(dir: &std::path::Path, tuned: &[(Role, f32)], rests: &[(Role, f3
         players: None,
         fast_rest: Default::default(),
         duration_temperature: Default::default(),
+        register: Default::default(),
         given_kind: false,
     };
     Package::write(dir, &mut m).unwrap();
@@ -291,6 +292,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     m.memory.insert("lead".into(), spec);
     m.fast_rest.insert("lead".into(), 0.75);
     m.duration_temperature.insert("lead".into(), 0.5);
+    m.register.insert("lead".into(), [55, 84]);
     Package::write(&dir, &mut m).unwrap();
     params.set_model_path(dir.to_str().unwrap());
     w.check_model();
@@ -310,6 +312,9 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
         "the parameter's default plays the memory as shipped"
     );
     assert_eq!(s.constraints.memory.cells, [0.25; models::memory::MEMORY_CELLS]);
+    // The Lowest and Highest parameters' defaults play the lead's register
+    // (`models::sampling::within_register` has the other cases).
+    assert_eq!((s.constraints.pitch_lo, s.constraints.pitch_hi), (55, 84));
 
     let plain = dir.join("plain");
     package(&plain);
@@ -322,6 +327,12 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     assert_eq!(w.read_setup().constraints.fast_rest, 0.0);
     assert_eq!(w.read_setup().constraints.duration_temperature, 1.0);
     assert!(w.read_setup().constraints.memory.is_none());
+    let c = w.read_setup().constraints;
+    assert_eq!(
+        (c.pitch_lo, c.pitch_hi),
+        (models::sampling::DEFAULT_PITCH_LO, models::sampling::DEFAULT_PITCH_HI),
+        "no register: the parameters' range"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

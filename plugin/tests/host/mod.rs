@@ -746,6 +746,7 @@ pub fn synthetic_model(tag: &str) -> PathBuf {
         players: None,
         fast_rest: Default::default(),
         duration_temperature: Default::default(),
+        register: Default::default(),
         given_kind: false,
     };
     Package::write(&dir, &mut m).unwrap();

@@ -672,6 +672,7 @@ pub fn write_package(
         players: None,
         fast_rest: Default::default(),
         duration_temperature: Default::default(),
+        register: info.registers.clone(),
         given_kind: cfg.given_kind,
     };
     Package::write(out, &mut manifest)?;

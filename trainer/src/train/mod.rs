@@ -18,6 +18,7 @@
 //! <out>/summary.json         written at the end
 //! ```
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -243,6 +244,11 @@ pub struct RunInfo {
     /// Roles in the data.
     #[serde(default)]
     pub roles: Vec<Role>,
+    /// The register of each pitched role in the training split, widened by the initial
+    /// package's (`models::package::Manifest::register`); export writes it. Absent from runs
+    /// started before 2026-12-03.
+    #[serde(default)]
+    pub registers: BTreeMap<String, [u8; 2]>,
 }
 
 /// What a resumed run was started with (its `run.json`), checked against the flags given now.
@@ -350,8 +356,10 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     // A fine-tuned model carries the provenance and licences of both its datasets.
     let mut sources = data.sources.clone();
     let mut roles = data.roles.clone();
+    let mut registers = data.registers.clone();
     if let Some(pkg) = &args.init {
         let m = models::package::Package::open(&pkg.to_string_lossy())?.manifest;
+        crate::dataset::widen_registers(&mut registers, &m.register);
         sources.extend(
             m.data
                 .into_iter()
@@ -366,6 +374,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         sources,
         microtiming: data.microtiming,
         roles,
+        registers,
     };
     std::fs::create_dir_all(&args.out)?;
     write_atomic(

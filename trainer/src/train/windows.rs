@@ -3,6 +3,7 @@
 use candle_core::{Device, Tensor};
 use models::Role;
 use models::tokenizer::{Tokenizer, Vocab, predicted_mask};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::bail;
@@ -189,6 +190,8 @@ pub struct RunData {
     pub microtiming: bool,
     /// Roles in the data.
     pub roles: Vec<Role>,
+    /// The register of each pitched role in the training split ([`crate::dataset::SplitData::registers`]).
+    pub registers: BTreeMap<String, [u8; 2]>,
 }
 
 /// Loads and windows a prepared dataset. `vocab` is the model's vocabulary when fine-tuning: the
@@ -206,7 +209,9 @@ pub fn load_data(dir: &Path, cfg: &TrainConfig, vocab: Option<Vocab>, seed: u64)
     } else {
         None
     };
-    let mut train = split_windows(&ds.load_split(Split::Train)?, &tok, cfg, &style_map, opening);
+    let train_split = ds.load_split(Split::Train)?;
+    let registers = train_split.registers();
+    let mut train = split_windows(&train_split, &tok, cfg, &style_map, opening);
     balance_roles(&mut train, cfg.train.balance_roles);
     oversample_styles(&mut train, &vocab, &cfg.train.oversample);
     drop_styles(&mut train, &vocab, &cfg.train.style_dropout, seed);
@@ -231,6 +236,7 @@ pub fn load_data(dir: &Path, cfg: &TrainConfig, vocab: Option<Vocab>, seed: u64)
         sources: ds.manifest.sources.clone(),
         microtiming: ds.manifest.microtiming,
         roles: ds.manifest.roles.clone(),
+        registers,
     })
 }
 
