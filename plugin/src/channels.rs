@@ -48,7 +48,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU16, AtomicU32, AtomicU64, Ordering};
 
 use models::Chord;
 
@@ -282,6 +282,9 @@ pub struct SharedStatus {
     pub notice: Mutex<String>,
     /// Name of the model playing, with its variant ("Jazz lead (int8)") (worker writes).
     pub model_name: Mutex<String>,
+    /// Each role's register in the model playing (`Manifest::register`), by `Role::index`:
+    /// `0x8000 | lowest << 8 | highest`, 0 for none (worker writes; editor reads).
+    registers: [AtomicU16; models::Role::ALL.len()],
 }
 
 impl SharedStatus {
@@ -337,6 +340,20 @@ impl SharedStatus {
         if let Ok(mut n) = self.model_name.lock() {
             *n = name;
         }
+    }
+
+    /// Sets each role's register in the model playing.
+    pub fn set_registers(&self, registers: &[Option<(u8, u8)>; models::Role::ALL.len()]) {
+        for (a, r) in self.registers.iter().zip(registers) {
+            let bits = r.map_or(0, |(lo, hi)| 0x8000 | (lo as u16 & 0x7F) << 8 | hi as u16 & 0x7F);
+            a.store(bits, Ordering::Release);
+        }
+    }
+
+    /// `role`'s register in the model playing: the pitches it played in training.
+    pub fn register(&self, role: models::Role) -> Option<(u8, u8)> {
+        let bits = self.registers[role.index()].load(Ordering::Acquire);
+        (bits & 0x8000 != 0).then_some(((bits >> 8) as u8 & 0x7F, bits as u8 & 0x7F))
     }
 
     /// Start of the last block in beats.

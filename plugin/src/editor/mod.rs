@@ -691,8 +691,17 @@ impl SidemanApp {
                     ui.end_row();
                 });
                 let note = |v: f32| roll::key_name(v.round().clamp(0.0, 127.0) as u8);
-                knob(ui, setter, &p.pitch_lo, "Lowest", "Lowest note Sideman plays, within what the model's role played in training.", Some(&note));
-                knob(ui, setter, &p.pitch_hi, "Highest", "Highest note Sideman plays, within what the model's role played in training.", Some(&note));
+                let role = p.role.value().role();
+                let within = match self.status.register(role) {
+                    Some((lo, hi)) if !role.is_drums() => format!(
+                        " The model's {role} played {}-{} in training: Sideman plays within both ranges (this one alone where they do not meet).",
+                        roll::key_name(lo),
+                        roll::key_name(hi)
+                    ),
+                    _ => String::new(),
+                };
+                knob(ui, setter, &p.pitch_lo, "Lowest", &format!("Lowest note Sideman plays.{within}"), Some(&note));
+                knob(ui, setter, &p.pitch_hi, "Highest", &format!("Highest note Sideman plays.{within}"), Some(&note));
             });
             group(ui, "Feel", 150.0 + 5.0 * KNOB_PITCH, |ui| {
                 knob(ui, setter, &p.feel_pct, "Feel", "How much of the model's own timing is kept: 0 % quantized, 100 % as the drummer played it (the human drums), up to 200 % exaggerated.", None);

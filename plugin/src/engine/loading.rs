@@ -81,6 +81,7 @@ impl Worker {
                 self.note_temperature = Role::ALL.map(|r| m.manifest.note_temperature(r));
                 self.calibrated = Role::ALL.map(|r| m.manifest.constraints_for(r, Constraints::for_role(r)));
                 self.registers = Role::ALL.map(|r| m.manifest.register(r));
+                self.status.set_registers(&self.registers);
                 self.regen_ms = if neural {
                     NEURAL_REGEN_GUESS_MS
                 } else {

@@ -315,6 +315,8 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     // The Lowest and Highest parameters' defaults play the lead's register
     // (`models::sampling::within_register` has the other cases).
     assert_eq!((s.constraints.pitch_lo, s.constraints.pitch_hi), (55, 84));
+    assert_eq!(status.register(Role::Lead), Some((55, 84)), "the editor shows it");
+    assert_eq!(status.register(Role::Bass), None);
 
     let plain = dir.join("plain");
     package(&plain);
@@ -333,6 +335,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
         (models::sampling::DEFAULT_PITCH_LO, models::sampling::DEFAULT_PITCH_HI),
         "no register: the parameters' range"
     );
+    assert_eq!(status.register(Role::Lead), None);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
