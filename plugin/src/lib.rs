@@ -258,6 +258,10 @@ impl Plugin for Sideman {
     const EMAIL: &'static str = PROJECT_EMAIL;
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
+    fn filter_state(state: &mut PluginState) {
+        params::migrate_state(state);
+    }
+
     // An instrument with MIDI in and out and no audio input: one stereo output, which carries the
     // preview sound (silent with "Preview sound" off), so hosts accept it as an instrument.
     const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[

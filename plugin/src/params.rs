@@ -10,6 +10,7 @@ use std::sync::{Arc, RwLock};
 use models::Role;
 use models::groove::SwingUnit;
 use models::sampling::{DEFAULT_CHORD_TONES, DEFAULT_PITCH_HI, DEFAULT_PITCH_LO, Scale};
+use nice_plug::plugin::ParamValue;
 use nice_plug::prelude::*;
 
 /// Highest style selectable from the parameter (0 means no style tag; n is slot n - 1): every
@@ -349,6 +350,29 @@ fn stepped(name: &str, default: f32, range: FloatRange, step: f32, digits: usize
         .with_string_to_value(s2v)
 }
 
+/// The revision of the parameters' meaning that a state saved now carries
+/// ([`SidemanParams::state_revision`]). 2 (2026-12-03): Lowest and Highest default to A0-C8 and
+/// play within the model's register of the role; before, they defaulted to C2-C7.
+pub const STATE_REVISION: u32 = 2;
+
+/// Brings a saved state up to [`STATE_REVISION`] before it is loaded (`Plugin::filter_state`).
+/// A state from before revisions that kept the former default range C2-C7 gets the new default,
+/// so its bass plays the roots below C2 as a new instance does; a range the user set is kept.
+pub fn migrate_state(state: &mut PluginState) {
+    if state.fields.contains_key("state-revision") {
+        return;
+    }
+    let former = |id: &str, v: i32| matches!(state.params.get(id), Some(ParamValue::I32(x)) if *x == v);
+    if former("lo", 36) && former("hi", 96) {
+        state
+            .params
+            .insert("lo".into(), ParamValue::I32(DEFAULT_PITCH_LO as i32));
+        state
+            .params
+            .insert("hi".into(), ParamValue::I32(DEFAULT_PITCH_HI as i32));
+    }
+}
+
 /// Everything the host automates and saves.
 #[derive(Params)]
 pub struct SidemanParams {
@@ -360,6 +384,10 @@ pub struct SidemanParams {
     /// thread) and state load; never touched by the audio thread or the worker.
     #[persist = "editor-state"]
     pub editor: Arc<RwLock<EditorPrefs>>,
+    /// The revision of the saved state's parameters ([`STATE_REVISION`]); a state saved before
+    /// revisions has none, and [`migrate_state`] brings it up to date on load.
+    #[persist = "state-revision"]
+    pub state_revision: Arc<RwLock<u32>>,
 
     /// Generated role. Read by the audio thread (a change releases every note) and the worker.
     #[id = "role"]
@@ -489,6 +517,7 @@ impl Default for SidemanParams {
         SidemanParams {
             model_path: Arc::new(RwLock::new(String::new())),
             editor: Arc::new(RwLock::new(EditorPrefs::default())),
+            state_revision: Arc::new(RwLock::new(STATE_REVISION)),
             role: EnumParam::new("Role", RoleParam::Lead),
             style: IntParam::new(
                 "Style",
@@ -642,6 +671,44 @@ impl SidemanParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A state from before revisions with the former default range gets the new one; one whose
+    /// user set the range, or a state of this revision, keeps it.
+    #[test]
+    fn an_old_state_with_the_former_default_range_gets_the_new_one() {
+        let state = |lo: i32, hi: i32, revision: bool| PluginState {
+            version: "0.1.0".into(),
+            params: [
+                ("lo".to_string(), ParamValue::I32(lo)),
+                ("hi".to_string(), ParamValue::I32(hi)),
+            ]
+            .into(),
+            fields: if revision {
+                [("state-revision".to_string(), "2".to_string())].into()
+            } else {
+                Default::default()
+            },
+        };
+        let range = |s: &PluginState| {
+            let int = |id: &str| match s.params.get(id) {
+                Some(ParamValue::I32(v)) => *v,
+                _ => -1,
+            };
+            (int("lo"), int("hi"))
+        };
+        let mut old = state(36, 96, false);
+        migrate_state(&mut old);
+        assert_eq!(range(&old), (DEFAULT_PITCH_LO as i32, DEFAULT_PITCH_HI as i32));
+        for (lo, hi, revision) in [(40, 96, false), (36, 96, true)] {
+            let mut s = state(lo, hi, revision);
+            migrate_state(&mut s);
+            assert_eq!(range(&s), (lo, hi));
+        }
+        // A state saved now carries the revision.
+        let p = SidemanParams::default();
+        assert_eq!(*p.state_revision.read().unwrap(), STATE_REVISION);
+        assert!(p.serialize_fields().contains_key("state-revision"));
+    }
 
     #[test]
     fn float_params_round_trip_through_text() {
