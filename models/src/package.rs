@@ -189,7 +189,7 @@ pub struct Manifest {
     /// of its notes left out at each end ([`crate::sampling::register_of`]). A session plays the
     /// user's range within it ([`crate::sampling::within_register`]); a role not named plays the
     /// user's range. Measured by `trainer train` (run.json) and written by export; set by
-    /// `trainer ship --register` for older packages.
+    /// `trainer ship --register-from` for older packages.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub register: BTreeMap<String, [u8; 2]>,
 }

@@ -283,7 +283,8 @@ pub struct SharedStatus {
     /// Name of the model playing, with its variant ("Jazz lead (int8)") (worker writes).
     pub model_name: Mutex<String>,
     /// Each role's register in the model playing (`Manifest::register`), by `Role::index`:
-    /// `0x8000 | lowest << 8 | highest`, 0 for none (worker writes; editor reads).
+    /// `0x8000 | lowest << 8 | highest`, 0 for none (worker writes; the worker and the editor
+    /// read).
     registers: [AtomicU16; models::Role::ALL.len()],
 }
 

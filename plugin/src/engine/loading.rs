@@ -80,8 +80,7 @@ impl Worker {
                 self.opening = m.manifest.opening_slot();
                 self.note_temperature = Role::ALL.map(|r| m.manifest.note_temperature(r));
                 self.calibrated = Role::ALL.map(|r| m.manifest.constraints_for(r, Constraints::for_role(r)));
-                self.registers = Role::ALL.map(|r| m.manifest.register(r));
-                self.status.set_registers(&self.registers);
+                self.status.set_registers(&Role::ALL.map(|r| m.manifest.register(r)));
                 self.regen_ms = if neural {
                     NEURAL_REGEN_GUESS_MS
                 } else {

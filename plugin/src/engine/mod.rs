@@ -200,9 +200,6 @@ struct Worker {
     /// fast-tempo and length calibrations and piece memory: `Manifest::constraints_for`); the parameters
     /// set the rest, and the Memory parameter scales the memory.
     calibrated: [Constraints; Role::ALL.len()],
-    /// Each role's register in the loaded model (`Manifest::register`): the Lowest and Highest
-    /// parameters play within it.
-    registers: [Option<(u8, u8)>; Role::ALL.len()],
     cond: Conditioning,
     follower: InputFollower,
     last_chord: Option<Option<Chord>>,
@@ -256,7 +253,6 @@ impl Worker {
             opening: None,
             note_temperature: [1.0; Role::ALL.len()],
             calibrated: Role::ALL.map(Constraints::for_role),
-            registers: [None; Role::ALL.len()],
             cond: Conditioning::default(),
             follower: InputFollower::default(),
             last_chord: None,
@@ -464,7 +460,9 @@ impl Worker {
             p.pitch_hi.value().clamp(0, 127) as u8,
         );
         let calibrated = self.calibrated[role.index()];
-        let (lo, hi) = models::sampling::within_register(self.registers[role.index()], lo.min(hi), hi.max(lo));
+        // The Lowest and Highest parameters play within the loaded model's register of the role
+        // (the status holds it for the editor too).
+        let (lo, hi) = models::sampling::within_register(self.status.register(role), lo.min(hi), hi.max(lo));
         Setup {
             role,
             mode: p.mode.value(),
