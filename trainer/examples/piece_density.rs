@@ -194,7 +194,7 @@ fn main() -> anyhow::Result<()> {
             for (who, notes) in [("human", &w.notes), ("model", &played)] {
                 let line: Vec<String> = notes
                     .iter()
-                    .take(48)
+                    .take(env("DUMPN").map_or(48, |k| k as usize))
                     .map(|n| format!("{:.2}:{}/{:.2}", n.start, n.pitch, n.duration))
                     .collect();
                 println!("{who}: {}", line.join(" "));
@@ -206,6 +206,13 @@ fn main() -> anyhow::Result<()> {
                 .map(|n| format!("{:.2}:{}", n.start, n.pitch))
                 .collect();
             println!("input: {}", line.join(" "));
+            let line: Vec<String> = w
+                .chords
+                .iter()
+                .take(64)
+                .map(|c| format!("{:.2}:{}", c.start, c.chord.map_or("NC".to_string(), |c| c.to_string())))
+                .collect();
+            println!("chords: {}", line.join(" "));
         }
         // ALIGN=1: notes a bar at one of the input's onsets and between them, human and model
         // (does the role play with the given part, or between its hits?), and how many of the

@@ -4,6 +4,7 @@ use crate::chord::Chord;
 use crate::music::{ChordEvent, Note, Onset, Piece, Role};
 
 use super::Sequence;
+use super::vocab::TICKS_PER_BEAT;
 
 /// What to build for one role of a piece.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,12 +83,25 @@ pub fn chords_from_notes<'a>(notes: impl Iterator<Item = &'a Note>, end_beat: f6
     out
 }
 
+/// How far past a bar line a piece's last note may end and still end on it (beats): half a tick
+/// of the tokenizer's grid, the rounding of a note-off written a tick late.
+const END_SLACK: f64 = 0.5 / TICKS_PER_BEAT as f64;
+
+/// How many bars `piece` spans: up to the bar in which its last note ends. A note that ends on a
+/// bar line ends in the bar before it, so an eight-bar groove whose last chord is released at
+/// beat 32 spans eight bars, not nine with a silent last one (which the music report counted as
+/// the human's empty beats).
+pub fn bars_of(piece: &Piece) -> u32 {
+    let end = piece.end_beat();
+    piece.meter.bar_at((end - END_SLACK).max(0.0)).0 + 1
+}
+
 /// Builds one sequence per role present in `piece`, with default conditioning, tagged with
 /// `styles`. Chords come from the piece when it has them, else are recognised from its comping,
 /// piano and bass tracks when the piece has any of those besides the generated role.
 pub fn sequences_from_piece(piece: &Piece, styles: &[u16], roles: Option<&[Role]>) -> Vec<Sequence> {
     let mut out = Vec::new();
-    let end_bar = piece.meter.bar_at(piece.end_beat()).0 + 1;
+    let end_bar = bars_of(piece);
     for role in Role::ALL {
         if roles.is_some_and(|rs| !rs.contains(&role)) {
             continue;
@@ -166,6 +180,34 @@ mod tests {
             pitch,
             velocity: 80,
         }
+    }
+
+    #[test]
+    fn a_piece_ends_in_the_bar_its_last_note_ends_in() {
+        use crate::music::{Meter, Track};
+        let piece = |end: f64| Piece {
+            meter: Meter::default(),
+            tempo_map: Vec::new(),
+            chords: Vec::new(),
+            tracks: vec![Track {
+                name: String::new(),
+                channel: 0,
+                program: None,
+                role: Role::Bass,
+                notes: vec![n(0.0, 1.0, 40), n(end - 2.0, 2.0, 43)],
+            }],
+        };
+        // Released on the bar line after bar 8 (beat 32), or a tick of a 480-tick file late:
+        // eight bars, the last one not silent.
+        for end in [32.0, 32.0 + 1.0 / 480.0] {
+            assert_eq!(bars_of(&piece(end)), 8, "ending at {end}");
+            assert_eq!(sequences_from_piece(&piece(end), &[], None)[0].bars, 8);
+        }
+        // Held into the ninth bar: nine.
+        assert_eq!(bars_of(&piece(32.5)), 9);
+        assert_eq!(bars_of(&piece(33.0)), 9);
+        // Within the first bar.
+        assert_eq!(bars_of(&piece(2.0)), 1);
     }
 
     #[test]
