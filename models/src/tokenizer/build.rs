@@ -4,7 +4,6 @@ use crate::chord::Chord;
 use crate::music::{ChordEvent, Note, Onset, Piece, Role};
 
 use super::Sequence;
-use super::vocab::TICKS_PER_BEAT;
 
 /// What to build for one role of a piece.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,17 +82,18 @@ pub fn chords_from_notes<'a>(notes: impl Iterator<Item = &'a Note>, end_beat: f6
     out
 }
 
-/// How far past a bar line a piece's last note may end and still end on it (beats): half a tick
-/// of the tokenizer's grid, the rounding of a note-off written a tick late.
-const END_SLACK: f64 = 0.5 / TICKS_PER_BEAT as f64;
-
-/// How many bars `piece` spans: up to the bar in which its last note ends. A note that ends on a
-/// bar line ends in the bar before it, so an eight-bar groove whose last chord is released at
-/// beat 32 spans eight bars, not nine with a silent last one (which the music report counted as
-/// the human's empty beats).
+/// How many bars `piece` spans: up to the bar of its last onset. What sounds after it is the
+/// tail of notes already struck, which their lengths carry. Counting the bar their release falls
+/// in gave an eight-bar groove whose last chord is released on beat 32 (or whose last arpeggio
+/// note rings a tenth of a beat past it, as MMA's articulation writes it) a ninth, silent bar,
+/// which the music report counted as the human's empty beats and thinner playing.
 pub fn bars_of(piece: &Piece) -> u32 {
-    let end = piece.end_beat();
-    piece.meter.bar_at((end - END_SLACK).max(0.0)).0 + 1
+    let last = piece
+        .tracks
+        .iter()
+        .flat_map(|t| t.notes.iter().map(|n| n.start))
+        .fold(0.0, f64::max);
+    piece.meter.bar_at(last).0 + 1
 }
 
 /// Builds one sequence per role present in `piece`, with default conditioning, tagged with
@@ -183,9 +183,9 @@ mod tests {
     }
 
     #[test]
-    fn a_piece_ends_in_the_bar_its_last_note_ends_in() {
+    fn a_piece_ends_in_the_bar_of_its_last_onset() {
         use crate::music::{Meter, Track};
-        let piece = |end: f64| Piece {
+        let piece = |last: Note| Piece {
             meter: Meter::default(),
             tempo_map: Vec::new(),
             chords: Vec::new(),
@@ -194,20 +194,26 @@ mod tests {
                 channel: 0,
                 program: None,
                 role: Role::Bass,
-                notes: vec![n(0.0, 1.0, 40), n(end - 2.0, 2.0, 43)],
+                notes: vec![n(0.0, 1.0, 40), last],
             }],
         };
-        // Released on the bar line after bar 8 (beat 32), or a tick of a 480-tick file late:
-        // eight bars, the last one not silent.
-        for end in [32.0, 32.0 + 1.0 / 480.0] {
-            assert_eq!(bars_of(&piece(end)), 8, "ending at {end}");
-            assert_eq!(sequences_from_piece(&piece(end), &[], None)[0].bars, 8);
+        // Struck in bar 8 and released on the bar line (beat 32), a twelfth of a beat past it, or
+        // held two bars: eight bars, the tail in the note's length.
+        for last in [n(30.0, 2.0, 43), n(31.5, 7.0 / 12.0, 43), n(28.0, 12.0, 43)] {
+            assert_eq!(bars_of(&piece(last)), 8, "{last:?}");
+            let seq = &sequences_from_piece(&piece(last), &[], None)[0];
+            assert_eq!(seq.bars, 8);
+            // The tokens keep the tail: the last note decodes with its length.
+            let tk = crate::tokenizer::Tokenizer::default();
+            let back = tk.decode(&tk.encode(seq).unwrap()).unwrap();
+            assert_eq!(back.bars, 8);
+            let tail = back.notes.last().unwrap();
+            assert_eq!((tail.start, tail.duration), (last.start, last.duration), "{last:?}");
         }
-        // Held into the ninth bar: nine.
-        assert_eq!(bars_of(&piece(32.5)), 9);
-        assert_eq!(bars_of(&piece(33.0)), 9);
+        // Struck on the ninth bar's first beat: nine.
+        assert_eq!(bars_of(&piece(n(32.0, 1.0, 43))), 9);
         // Within the first bar.
-        assert_eq!(bars_of(&piece(2.0)), 1);
+        assert_eq!(bars_of(&piece(n(2.0, 1.0, 43))), 1);
     }
 
     #[test]
