@@ -214,6 +214,38 @@ fn main() -> anyhow::Result<()> {
                 .collect();
             println!("chords: {}", line.join(" "));
         }
+        // DURS=1: the notes' mean length and the share of them at most half a beat long, human and
+        // model (does a role fill its beats with its lengths?).
+        if env("DURS").is_some() {
+            let stats = |notes: &[models::music::Note]| {
+                let n = notes.len().max(1) as f64;
+                let mean = notes.iter().map(|x| x.duration).sum::<f64>() / n;
+                let short = notes.iter().filter(|x| x.duration <= 0.5 + 1e-9).count() as f64 / n;
+                (mean, short)
+            };
+            let (hm, hs) = stats(&w.notes);
+            let (mm, ms) = stats(&played);
+            println!("{i:5} lengths: human mean {hm:5.2} short {hs:5.2}   model mean {mm:5.2} short {ms:5.2}");
+        }
+        // SILENT=1: the share of bars in which the role strikes no note, human and model.
+        if env("SILENT").is_some() {
+            let bb = ts.numerator as f64 * 4.0 / ts.denominator as f64;
+            let silent = |notes: &[models::music::Note]| {
+                let mut struck = vec![false; bars as usize];
+                for n in notes {
+                    let b = (n.start / bb + 1e-9).floor();
+                    if b >= 0.0 && (b as usize) < struck.len() {
+                        struck[b as usize] = true;
+                    }
+                }
+                struck.iter().filter(|s| !**s).count() as f64 / bars.max(1) as f64
+            };
+            println!(
+                "{i:5} silent bars: human {:5.3} model {:5.3}",
+                silent(&w.notes),
+                silent(&played)
+            );
+        }
         // ALIGN=1: notes a bar at one of the input's onsets and between them, human and model
         // (does the role play with the given part, or between its hits?), and how many of the
         // model's notes leave the human's range (models/README.md, "The bass's register").
