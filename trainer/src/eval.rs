@@ -26,7 +26,7 @@ use crate::markov::{EvalStats, score_sequence};
 use crate::train::windows_of;
 
 mod headers;
-pub use headers::{as_styles, with_style};
+pub use headers::{as_styles, with_style, without_styles};
 
 /// `trainer eval` arguments.
 #[derive(Debug, Clone, clap::Args)]
@@ -101,6 +101,11 @@ pub struct EvalArgs {
     /// their likelihood and music report, beside the human values of the same pieces.
     #[arg(long)]
     pub style: Option<String>,
+    /// Leave out the pieces whose header carries this style tag (repeat for several): `--without-style
+    /// ending --without-style intro --without-style "groove fill"` measures the band's main grooves
+    /// alone, which a producer plays most.
+    #[arg(long)]
+    pub without_style: Vec<String>,
     /// Score and sample with these style tags in each header in place of the piece's own
     /// (`--style Modern --as-style Modern`: the Modern songs played by a model told only the
     /// period, as the plugin's one Style choice tells it; `--as-style Classical`: what the tag is
@@ -419,6 +424,9 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let mut split = load_eval_split(&ds, args.split)?;
     if let Some(name) = &args.style {
         split = with_style(&split, &ds.manifest.vocab, name)?;
+    }
+    if !args.without_style.is_empty() {
+        split = without_styles(&split, &ds.manifest.vocab, &args.without_style)?;
     }
     if !args.as_style.is_empty() {
         split = as_styles(&split, &ds.manifest.vocab, &args.as_style)?;

@@ -38,6 +38,27 @@ pub fn with_style(split: &SplitData, vocab: &Vocab, name: &str) -> anyhow::Resul
     Ok(out)
 }
 
+/// The sequences of `split` whose header carries none of the styles `names` of the dataset's
+/// `vocab` (`--without-style ending --without-style intro ...`: the band's main grooves alone,
+/// models/README.md, "The silent last bar"). A name the dataset lacks is an error, as a typo.
+pub fn without_styles(split: &SplitData, vocab: &Vocab, names: &[String]) -> anyhow::Result<SplitData> {
+    let tags: Vec<u32> = names
+        .iter()
+        .map(|name| style_slot(vocab, name).map(|s| Vocab::id(Token::Style(s))))
+        .collect::<anyhow::Result<_>>()?;
+    let mut out = SplitData::default();
+    for (i, r) in split.seqs.iter().enumerate() {
+        let ids: Vec<u32> = split.seq(i).iter().map(|&t| t as u32).collect();
+        if !header_styles(&ids).is_some_and(|h| ids[h].iter().any(|t| tags.contains(t))) {
+            out.push(&ids, r.file, r.role, r.transpose);
+        }
+    }
+    if out.seqs.is_empty() {
+        anyhow::bail!("every piece of the split carries one of the styles {names:?}");
+    }
+    Ok(out)
+}
+
 /// `split` with the style tags of every header replaced by `names` (of the dataset's `vocab`).
 pub fn as_styles(split: &SplitData, vocab: &Vocab, names: &[String]) -> anyhow::Result<SplitData> {
     let styles: Vec<u32> = names
@@ -105,6 +126,26 @@ mod tests {
         };
         assert_eq!(files("Modern"), vec![0, 2]);
         assert_eq!(files("Schubert, Franz"), vec![1]);
+        let without = |names: &[&str]| -> Vec<u32> {
+            let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            without_styles(&split, &vocab, &names)
+                .unwrap()
+                .seqs
+                .iter()
+                .map(|r| r.file)
+                .collect()
+        };
+        assert_eq!(without(&["Modern"]), vec![1]);
+        assert_eq!(without(&["Satie, Erik", "Schubert, Franz"]), vec![2]);
+        assert_eq!(without(&["Classical"]), vec![0, 1, 2], "a tag nobody carries keeps all");
+        let all = ["Modern", "Schubert, Franz"].map(String::from);
+        assert!(
+            without_styles(&split, &vocab, &all)
+                .unwrap_err()
+                .to_string()
+                .contains("every piece")
+        );
+        assert!(without_styles(&split, &vocab, &["Baroque".to_string()]).is_err());
         let none = with_style(&split, &vocab, "Classical").unwrap_err().to_string();
         assert!(none.contains("no piece"), "{none}");
         let unknown = with_style(&split, &vocab, "Baroque").unwrap_err().to_string();
