@@ -42,10 +42,7 @@ pub fn with_style(split: &SplitData, vocab: &Vocab, name: &str) -> anyhow::Resul
 /// `vocab` (`--without-style ending --without-style intro ...`: the band's main grooves alone,
 /// models/README.md, "The silent last bar"). A name the dataset lacks is an error, as a typo.
 pub fn without_styles(split: &SplitData, vocab: &Vocab, names: &[String]) -> anyhow::Result<SplitData> {
-    let tags: Vec<u32> = names
-        .iter()
-        .map(|name| style_slot(vocab, name).map(|s| Vocab::id(Token::Style(s))))
-        .collect::<anyhow::Result<_>>()?;
+    let tags = style_tokens(vocab, names)?;
     let mut out = SplitData::default();
     for (i, r) in split.seqs.iter().enumerate() {
         let ids: Vec<u32> = split.seq(i).iter().map(|&t| t as u32).collect();
@@ -61,10 +58,7 @@ pub fn without_styles(split: &SplitData, vocab: &Vocab, names: &[String]) -> any
 
 /// `split` with the style tags of every header replaced by `names` (of the dataset's `vocab`).
 pub fn as_styles(split: &SplitData, vocab: &Vocab, names: &[String]) -> anyhow::Result<SplitData> {
-    let styles: Vec<u32> = names
-        .iter()
-        .map(|name| style_slot(vocab, name).map(|s| Vocab::id(Token::Style(s))))
-        .collect::<anyhow::Result<_>>()?;
+    let styles = style_tokens(vocab, names)?;
     let mut out = SplitData::default();
     for (i, r) in split.seqs.iter().enumerate() {
         let mut ids: Vec<u32> = split.seq(i).iter().map(|&t| t as u32).collect();
@@ -74,6 +68,14 @@ pub fn as_styles(split: &SplitData, vocab: &Vocab, names: &[String]) -> anyhow::
         out.push(&ids, r.file, r.role, r.transpose);
     }
     Ok(out)
+}
+
+/// The `STYLE` token ids of `names` (of the dataset's `vocab`).
+fn style_tokens(vocab: &Vocab, names: &[String]) -> anyhow::Result<Vec<u32>> {
+    names
+        .iter()
+        .map(|name| style_slot(vocab, name).map(|s| Vocab::id(Token::Style(s))))
+        .collect()
 }
 
 fn style_slot(vocab: &Vocab, name: &str) -> anyhow::Result<u16> {
