@@ -191,28 +191,30 @@ fn main() -> anyhow::Result<()> {
         let m = measure(&played);
         // DUMP=i: the human's and the model's notes of piece i (onset in beats, pitch, length).
         if env("DUMP").is_some_and(|p| p as usize == i) {
-            for (who, notes) in [("human", &w.notes), ("model", &played)] {
-                let line: Vec<String> = notes
-                    .iter()
-                    .take(env("DUMPN").map_or(48, |k| k as usize))
-                    .map(|n| format!("{:.2}:{}/{:.2}", n.start, n.pitch, n.duration))
-                    .collect();
+            // DUMPN=k: the first k items of each line (48 by default).
+            let show = |who: &str, items: &mut dyn Iterator<Item = String>| {
+                let line: Vec<String> = items.take(env("DUMPN").map_or(48, |k| k as usize)).collect();
                 println!("{who}: {}", line.join(" "));
+            };
+            for (who, notes) in [("human", &w.notes), ("model", &played)] {
+                show(
+                    who,
+                    &mut notes
+                        .iter()
+                        .map(|n| format!("{:.2}:{}/{:.2}", n.start, n.pitch, n.duration)),
+                );
             }
-            let line: Vec<String> = w
-                .inputs
-                .iter()
-                .take(48)
-                .map(|n| format!("{:.2}:{}", n.start, n.pitch))
-                .collect();
-            println!("input: {}", line.join(" "));
-            let line: Vec<String> = w
-                .chords
-                .iter()
-                .take(64)
-                .map(|c| format!("{:.2}:{}", c.start, c.chord.map_or("NC".to_string(), |c| c.to_string())))
-                .collect();
-            println!("chords: {}", line.join(" "));
+            show(
+                "input",
+                &mut w.inputs.iter().map(|n| format!("{:.2}:{}", n.start, n.pitch)),
+            );
+            show(
+                "chords",
+                &mut w
+                    .chords
+                    .iter()
+                    .map(|c| format!("{:.2}:{}", c.start, c.chord.map_or("NC".into(), |c| c.to_string()))),
+            );
         }
         // DURS=1: the notes' mean length and the share of them at most half a beat long, human and
         // model (does a role fill its beats with its lengths?).

@@ -329,13 +329,17 @@ impl SplitData {
     }
 }
 
-/// `into` widened by `more`: each role's register spans both (a fine-tune plays what its base
-/// model played and what the user's pieces add).
-pub fn widen_registers(into: &mut BTreeMap<String, [u8; 2]>, more: &BTreeMap<String, [u8; 2]>) {
+/// `registers` widened by `more`: each role's register spans both (a fine-tune plays what its
+/// base model played and what the user's pieces add).
+pub fn widen_registers(
+    mut registers: BTreeMap<String, [u8; 2]>,
+    more: &BTreeMap<String, [u8; 2]>,
+) -> BTreeMap<String, [u8; 2]> {
     for (role, &[lo, hi]) in more {
-        let r = into.entry(role.clone()).or_insert([lo, hi]);
+        let r = registers.entry(role.clone()).or_insert([lo, hi]);
         *r = [r[0].min(lo), r[1].max(hi)];
     }
+    registers
 }
 
 /// A prepared dataset opened from disk.
@@ -468,12 +472,12 @@ mod tests {
         d.push(&notes(&[43, 55]), 1, Role::Bass, 0);
         d.push(&notes(&[70, 75]), 2, Role::Lead, 0);
         d.push(&notes(&[36, 38]), 3, Role::Drums, 0);
-        let mut r = d.registers();
+        let r = d.registers();
         assert_eq!(r.len(), 2, "{r:?}");
         assert_eq!(r["bass"], [40, 55]);
         assert_eq!(r["lead"], [70, 75]);
         let base = BTreeMap::from([("bass".to_string(), [28, 48]), ("piano".to_string(), [21, 108])]);
-        widen_registers(&mut r, &base);
+        let r = widen_registers(r, &base);
         assert_eq!(r["bass"], [28, 55]);
         assert_eq!(r["piano"], [21, 108]);
     }

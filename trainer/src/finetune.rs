@@ -423,11 +423,7 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
             sources,
             microtiming: pkg.manifest.microtiming,
             roles: pkg.manifest.roles.clone(),
-            registers: {
-                let mut r = data.registers.clone();
-                crate::dataset::widen_registers(&mut r, &pkg.manifest.register);
-                r
-            },
+            registers: crate::dataset::widen_registers(data.registers.clone(), &pkg.manifest.register),
         };
         std::fs::create_dir_all(&run_dir).with_context(|| format!("cannot write {}", run_dir.display()))?;
         write_atomic(

@@ -359,7 +359,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let mut registers = data.registers.clone();
     if let Some(pkg) = &args.init {
         let m = models::package::Package::open(&pkg.to_string_lossy())?.manifest;
-        crate::dataset::widen_registers(&mut registers, &m.register);
+        registers = crate::dataset::widen_registers(registers, &m.register);
         sources.extend(
             m.data
                 .into_iter()
