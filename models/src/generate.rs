@@ -464,6 +464,10 @@ pub struct Session<M: TokenModel> {
     history: Vec<crate::memory::Key>,
     /// The bar of each entry of `history` ([`Session::bar_index`]).
     history_bars: Vec<i32>,
+    /// The onset (tick) and pitch of each entry of `history`: what the memory of the changes
+    /// recalls ([`crate::memory::changes`]).
+    history_tick: Vec<i64>,
+    history_pitch: Vec<u8>,
     /// The origin the session started at, which bars are counted from (a re-prime moves
     /// `origin`).
     first_origin: i64,
@@ -522,6 +526,8 @@ impl<M: TokenModel> Session<M> {
             rng_before: Rng::new(config.seed),
             history: Vec::with_capacity(1024),
             history_bars: Vec::with_capacity(1024),
+            history_tick: Vec::with_capacity(1024),
+            history_pitch: Vec::with_capacity(1024),
             first_origin: origin,
             prompt_pitches: 0,
             recalled: Box::new([0.0; crate::memory::KEYS]),
@@ -541,6 +547,8 @@ impl<M: TokenModel> Session<M> {
             .collect();
         prompt.sort_unstable();
         for &(t, p) in &prompt {
+            s.history_tick.push(t);
+            s.history_pitch.push(p);
             let key = if s.config.role.is_drums() {
                 let pos = (t - origin).rem_euclid(bar_ticks).min(u8::MAX as i64) as u8;
                 crate::memory::groove::hit_key(pos, p)
@@ -748,6 +756,8 @@ impl<M: TokenModel> Session<M> {
         self.notes.truncate(keep);
         self.history.truncate(self.prompt_pitches + keep);
         self.history_bars.truncate(self.prompt_pitches + keep);
+        self.history_tick.truncate(self.prompt_pitches + keep);
+        self.history_pitch.truncate(self.prompt_pitches + keep);
         self.emitted = self.emitted.min(keep);
         true
     }
@@ -802,7 +812,7 @@ impl<M: TokenModel> Session<M> {
         {
             self.steady_velocity(key);
         }
-        self.recall();
+        self.recall(cond);
         let mut id = self
             .sampler
             .sample(&self.logits, &self.allowed)
@@ -875,9 +885,10 @@ impl<M: TokenModel> Session<M> {
     }
 
     /// Gives the sampler the piece's memory for this draw when a pitch may be chosen and the
-    /// model has one ([`Constraints::memory`]); the drums', when their next token in time is
+    /// model has one ([`Constraints::memory`]), and where the changes come round, the memory of
+    /// the changes ([`Session::recall_changes`]); the drums', when their next token in time is
     /// drawn ([`Session::recall_groove`]).
-    fn recall(&mut self) {
+    fn recall(&mut self, cond: &Conditioning) {
         let weights = self.config.constraints.memory;
         if weights.is_none() || self.history.is_empty() {
             return;
@@ -890,7 +901,8 @@ impl<M: TokenModel> Session<M> {
             Vocab::id(Token::Pitch(0)) as usize,
             Vocab::id(Token::Pitch(127)) as usize,
         );
-        if !self.allowed[lo..=hi].iter().any(|&a| a) {
+        let pitches_recalled = self.recall_changes(weights, cond);
+        if pitches_recalled || !self.allowed[lo..=hi].iter().any(|&a| a) {
             return;
         }
         let found = crate::memory::recall(&self.history, &mut self.recalled);
@@ -900,6 +912,67 @@ impl<M: TokenModel> Session<M> {
             crate::memory::to_pitches(&self.recalled, root, &mut self.recalled_pitches);
             self.sampler.set_memory(w, &self.recalled_pitches);
         }
+    }
+
+    /// A pitched role's memory of the changes ([`crate::memory::changes`]): where the chords of
+    /// the bar so far are those of an earlier bar, the pitches the role played at this place
+    /// then (when a pitch may be drawn) and when its next note came (when a `POS` or the bar
+    /// line may be). Returns whether it recalled pitches (the note memory then stays out).
+    fn recall_changes(&mut self, weights: crate::memory::MemoryWeights, cond: &Conditioning) -> bool {
+        use crate::memory::changes::{Next, lag, recall_pitches, recall_time};
+        let [w_note, w_time] = weights.changes;
+        if (w_note <= 0.0 && w_time <= 0.0) || self.state.bars == 0 {
+            return false;
+        }
+        // Where the stream stands: its position in the bar (none right after the bar line).
+        let here = self.state.pos.map(|p| self.bar_start + p as i64);
+        let t = here.unwrap_or(self.bar_start);
+        let earliest = self
+            .history_tick
+            .first()
+            .map_or(self.first_origin, |&x| x.min(self.first_origin));
+        let Some(d) = lag(t, self.bar_start, self.bar_ticks, earliest, |x| cond.chord_at(x)) else {
+            return false;
+        };
+        let t0 = t - d;
+        let played_here = here.is_some() && self.history_tick.last() == Some(&t);
+        let (pitch_lo, pitch_hi) = (
+            Vocab::id(Token::Pitch(0)) as usize,
+            Vocab::id(Token::Pitch(127)) as usize,
+        );
+        let pitch_allowed = self.allowed[pitch_lo..=pitch_hi].iter().any(|&a| a);
+        let mut recalled = false;
+        if w_note > 0.0
+            && here.is_some()
+            && pitch_allowed
+            && recall_pitches(&self.history_tick, &self.history_pitch, t0, &mut self.recalled_pitches) > 0
+        {
+            self.sampler.set_memory(w_note, &self.recalled_pitches);
+            recalled = true;
+        }
+        let (bar, pos0) = (Vocab::id(Token::Bar) as usize, Vocab::id(Token::Pos(0)) as usize);
+        let positions = pos0..pos0 + crate::tokenizer::vocab::POS_COUNT as usize;
+        let time = self.allowed[bar] || self.allowed[positions].iter().any(|&a| a);
+        if w_time > 0.0 && time && !matches!(self.tokens.last().and_then(|&id| Vocab::token(id)), Some(Token::Pos(_))) {
+            // A note now, where the role has not played here yet and may (a monophonic role's
+            // last note may still sound): else the memory speaks of its next note after this place.
+            let now = here.is_some() && !played_here && pitch_allowed;
+            let aligned_end = self.bar_start - d + self.bar_ticks;
+            self.recalled_tokens.fill(0.0);
+            let mut now_weight = 0.0;
+            match recall_time(&self.history_tick, t0, aligned_end, now || here.is_none()) {
+                Next::Now if here.is_none() => self.recalled_tokens[pos0] = 1.0,
+                Next::Now => now_weight = 1.0,
+                Next::After(dt) => {
+                    let p = (t + dt - self.bar_start).clamp(0, u8::MAX as i64) as u8;
+                    self.recalled_tokens[Vocab::id(Token::Pos(p)) as usize] = 1.0;
+                }
+                Next::BarLine => self.recalled_tokens[bar] = 1.0,
+            }
+            self.sampler
+                .set_rhythm_memory(w_time, &self.recalled_tokens, now.then_some(now_weight));
+        }
+        recalled
     }
 
     /// Generated notes sounding at the frontier.
@@ -1057,6 +1130,8 @@ impl<M: TokenModel> Session<M> {
             return;
         }
         let tick = self.frontier();
+        self.history_tick.push(tick);
+        self.history_pitch.push(pitch);
         let key = if self.config.role.is_drums() {
             let pos = (tick - self.bar_start).clamp(0, u8::MAX as i64) as u8;
             crate::memory::groove::hit_key(pos, pitch)

@@ -16,6 +16,7 @@
 //! ([`fit`], `trainer memory`) and stored in the model's manifest
 //! ([`crate::package::Manifest::memory`]); the sampler applies them ([`crate::sampling::Sampler::set_memory`]).
 
+pub mod changes;
 pub mod groove;
 
 /// Longest match the memory tells apart (in pitches); longer ones count as this long.
@@ -90,13 +91,18 @@ pub fn cell(len: usize, period: usize) -> usize {
 }
 
 /// A role's memory: whether it is chord-relative, and its weight in the choice of note for each
-/// [`cell`], each within `[0, MAX_WEIGHT]`.
+/// [`cell`], each within `[0, MAX_WEIGHT]`; for a pitched role, also the weights of its memory of
+/// the changes ([`changes`]) in its choice of note and of time.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct MemoryWeights {
     /// The weights by [`cell`].
     pub cells: [f32; MEMORY_CELLS],
     /// Whether notes are kept relative to the chord's root ([`key`]).
     pub relative: bool,
+    /// The weights of the memory of the changes ([`changes`]) in the choice of note and in the
+    /// choice of time, in that order: a pitched role's (the drums' memory of their groove is
+    /// their `cells`).
+    pub changes: [f32; 2],
 }
 
 impl MemoryWeights {
@@ -104,6 +110,7 @@ impl MemoryWeights {
     pub const NONE: MemoryWeights = MemoryWeights {
         cells: [0.0; MEMORY_CELLS],
         relative: false,
+        changes: [0.0; 2],
     };
 
     /// The weights of `values` (by [`cell`]), damaged or missing entries 0, each within
@@ -113,12 +120,26 @@ impl MemoryWeights {
         for (o, &v) in cells.iter_mut().zip(values) {
             *o = if v.is_finite() { v.clamp(0.0, MAX_WEIGHT) } else { 0.0 };
         }
-        MemoryWeights { cells, relative }
+        MemoryWeights {
+            cells,
+            relative,
+            changes: [0.0; 2],
+        }
     }
 
-    /// Whether every weight is 0.
+    /// These weights with the memory of the changes' of `values` (note, time), damaged or
+    /// missing entries 0, each within `[0, MAX_WEIGHT]`.
+    pub fn with_changes(self, values: &[f32]) -> MemoryWeights {
+        let w = MemoryWeights::from_values(values, false).cells;
+        MemoryWeights {
+            changes: [w[0], w[1]],
+            ..self
+        }
+    }
+
+    /// Whether every weight is 0 (the changes' too).
     pub fn is_none(&self) -> bool {
-        self.cells.iter().all(|&w| w <= 0.0)
+        self.cells.iter().chain(&self.changes).all(|&w| w <= 0.0)
     }
 
     /// The weight of what [`recall`] found (0 for no match).
@@ -141,9 +162,11 @@ impl MemoryWeights {
         if a == 1.0 {
             return *self;
         }
+        let scale = |w: f32| (1.0 - (1.0 - w).powf(a)).clamp(0.0, MAX_WEIGHT);
         MemoryWeights {
-            cells: self.cells.map(|w| (1.0 - (1.0 - w).powf(a)).clamp(0.0, MAX_WEIGHT)),
+            cells: self.cells.map(scale),
             relative: self.relative,
+            changes: self.changes.map(scale),
         }
     }
 }

@@ -201,7 +201,12 @@ pub struct MemorySpec {
     #[serde(default)]
     pub relative: bool,
     /// The weights by [`crate::memory::cell`].
+    #[serde(default)]
     pub weights: Vec<f32>,
+    /// The weights of the role's memory of the changes in its choice of note and of time (a
+    /// pitched role's: [`crate::memory::changes`]); none, the network's alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<f32>,
 }
 
 /// Why a package could not be used.
@@ -369,10 +374,12 @@ impl Manifest {
     }
 
     /// The piece's memory of `role` ([`Manifest::memory`]); none when the model names none. The
-    /// drums' is the memory of their groove ([`crate::memory::groove`]), never chord-relative.
+    /// drums' is the memory of their groove ([`crate::memory::groove`]), never chord-relative,
+    /// with no memory of the changes.
     pub fn memory(&self, role: Role) -> crate::memory::MemoryWeights {
         match self.memory.get(role.name()) {
-            Some(m) => crate::memory::MemoryWeights::from_values(&m.weights, m.relative && !role.is_drums()),
+            Some(m) if role.is_drums() => crate::memory::MemoryWeights::from_values(&m.weights, false),
+            Some(m) => crate::memory::MemoryWeights::from_values(&m.weights, m.relative).with_changes(&m.changes),
             _ => crate::memory::MemoryWeights::NONE,
         }
     }
@@ -610,6 +617,7 @@ mod tests {
         let spec = |relative, w: f32| MemorySpec {
             relative,
             weights: vec![w; 3],
+            changes: vec![w, 0.25],
         };
         m.memory.insert("lead".into(), spec(false, 0.5));
         m.memory.insert("bass".into(), spec(true, 7.0));
@@ -619,10 +627,11 @@ mod tests {
         assert!(!c.memory.relative);
         let bass = m.memory(Role::Bass);
         assert!(bass.relative && bass.cells[0] == 0.98, "clamped: {bass:?}");
+        assert_eq!(bass.changes, [0.98, 0.25], "the memory of the changes, clamped");
         let drums = m.memory(Role::Drums);
         assert!(
-            !drums.relative && drums.cells[0] == 0.5,
-            "the groove's memory: {drums:?}"
+            !drums.relative && drums.cells[0] == 0.5 && drums.changes == [0.0; 2],
+            "the groove's memory, and no memory of the changes: {drums:?}"
         );
         assert!(m.memory(Role::Comping).is_none(), "a role not named");
         let back: Manifest = serde_json::from_str(&m.to_json()).unwrap();

@@ -487,11 +487,14 @@ pub struct Sampler {
     probs: Vec<f32>,
     order: Vec<u32>,
     notes: Vec<u32>,
-    /// The piece's memory for the next draw: its weight, its distribution over token ids
-    /// ([`Sampler::set_memory`], [`Sampler::set_token_memory`]) and the tokens it mixes into.
-    memory_weight: f32,
+    /// The piece's memories for the next draw: the weight of each scope's (by
+    /// [`MemoryScope::index`]) and their distributions over token ids, each within its scope's
+    /// ids ([`Sampler::set_memory`], [`Sampler::set_token_memory`]).
+    memory_weight: [f32; 2],
     memory: Vec<f32>,
-    memory_scope: MemoryScope,
+    /// A pitched role's rhythm memory's share for a note at the current position, where the
+    /// role has not played there yet ([`Sampler::set_rhythm_memory`]).
+    memory_now: Option<f32>,
 }
 
 /// The tokens a memory's distribution is mixed into, within their total mass: the rest of the
@@ -501,11 +504,21 @@ pub enum MemoryScope {
     /// The choice of note (`PITCH`, `DRUM`): a pitched role's memory.
     Notes,
     /// The choice of what comes next in time (`POS`, `DRUM`, `BAR`): the drums' memory of their
-    /// groove ([`crate::memory::groove`]); microtiming and velocity stay the network's.
+    /// groove ([`crate::memory::groove`]; microtiming and velocity stay the network's), and a
+    /// pitched role's memory of its rhythm ([`crate::memory::rhythm`]: its `POS` and `BAR`,
+    /// beside its note memory in the same draw).
     Rhythm,
 }
 
 impl MemoryScope {
+    /// The scope's slot among a draw's memories.
+    pub fn index(self) -> usize {
+        match self {
+            MemoryScope::Notes => 0,
+            MemoryScope::Rhythm => 1,
+        }
+    }
+
     /// Whether token `id` is one of this scope's.
     pub fn holds(self, id: u32) -> bool {
         match self {
@@ -524,9 +537,9 @@ impl Sampler {
             probs: vec![0.0; VOCAB_SIZE as usize],
             order: Vec::with_capacity(VOCAB_SIZE as usize),
             notes: Vec::with_capacity(VOCAB_SIZE as usize),
-            memory_weight: 0.0,
+            memory_weight: [0.0; 2],
             memory: vec![0.0; VOCAB_SIZE as usize],
-            memory_scope: MemoryScope::Notes,
+            memory_now: None,
         }
     }
 
@@ -536,7 +549,7 @@ impl Sampler {
     /// pitches, within the notes' total mass. Nothing when no allowed pitch has mass in `dist`; a
     /// greedy draw (temperature 0.01 or below) takes the network's most likely id.
     pub fn set_memory(&mut self, weight: f32, dist: &[f32; 128]) {
-        self.memory.fill(0.0);
+        self.clear_memory(MemoryScope::Notes);
         for (p, &w) in dist.iter().enumerate() {
             self.memory[Vocab::id(Token::Pitch(p as u8)) as usize] = w;
         }
@@ -548,19 +561,42 @@ impl Sampler {
     /// `scope` become `(1 - weight)` of the network's plus `weight` of `dist`'s among the
     /// allowed ones, within their total mass.
     pub fn set_token_memory(&mut self, weight: f32, dist: &[f32], scope: MemoryScope) {
-        let n = dist.len().min(self.memory.len());
-        self.memory.fill(0.0);
-        self.memory[..n].copy_from_slice(&dist[..n]);
+        self.clear_memory(scope);
+        for (id, (m, &d)) in self.memory.iter_mut().zip(dist).enumerate() {
+            if scope.holds(id as u32) {
+                *m = d;
+            }
+        }
         self.set_weight(weight, scope);
     }
 
+    /// A pitched role's memory of its rhythm ([`crate::memory::rhythm`]) for the next draw only:
+    /// `dist` over its `POS` and `BAR` ids (any scale), and where the role has not played at the
+    /// current position yet, `now`, the weight (on `dist`'s scale) of playing a note there. The
+    /// time tokens become `(1 - weight)` of the network's plus `weight` of the memory's among the
+    /// allowed ones, within their mass; with `now`, that mass includes the notes', which are
+    /// scaled together to the memory's share of them (the choice among them is the network's and
+    /// the note memory's).
+    pub fn set_rhythm_memory(&mut self, weight: f32, dist: &[f32], now: Option<f32>) {
+        self.set_token_memory(weight, dist, MemoryScope::Rhythm);
+        self.memory_now = now.filter(|n| n.is_finite()).map(|n| n.max(0.0));
+    }
+
     fn set_weight(&mut self, weight: f32, scope: MemoryScope) {
-        self.memory_weight = if weight.is_finite() {
+        self.memory_weight[scope.index()] = if weight.is_finite() {
             weight.clamp(0.0, 1.0)
         } else {
             0.0
         };
-        self.memory_scope = scope;
+    }
+
+    /// Clears the distribution of `scope`'s memory (its weight stays).
+    fn clear_memory(&mut self, scope: MemoryScope) {
+        for (id, m) in self.memory.iter_mut().enumerate() {
+            if scope.holds(id as u32) {
+                *m = 0.0;
+            }
+        }
     }
 
     /// Reseeds the generator.
@@ -577,6 +613,7 @@ impl Sampler {
     pub fn sample(&mut self, logits: &[f32], allowed: &[bool]) -> Option<u32> {
         // The memory is for this draw only.
         let memory = std::mem::take(&mut self.memory_weight);
+        let now = self.memory_now.take();
         let n = logits.len().min(allowed.len()).min(self.probs.len());
         self.order.clear();
         let mut max = f32::NEG_INFINITY;
@@ -638,8 +675,13 @@ impl Sampler {
                 }
             }
         }
-        if memory > 0.0 {
-            self.mix_memory(memory);
+        // The choice of time first: a note now is all the notes' mass, which the note memory
+        // then shares out.
+        if memory[MemoryScope::Rhythm.index()] > 0.0 {
+            self.mix_memory(memory[MemoryScope::Rhythm.index()], MemoryScope::Rhythm, now);
+        }
+        if memory[MemoryScope::Notes.index()] > 0.0 {
+            self.mix_memory(memory[MemoryScope::Notes.index()], MemoryScope::Notes, None);
         }
         let probs = &self.probs;
         let by_prob = |a: &u32, b: &u32| probs[*b as usize].total_cmp(&probs[*a as usize]).then(a.cmp(b));
@@ -692,24 +734,39 @@ impl Sampler {
         self.order.last().copied()
     }
 
-    /// The probabilities (`probs` over `order`) of the memory's scope mixed with its
-    /// distribution over the allowed ids of that scope, with weight `w`, within the scope's mass.
-    fn mix_memory(&mut self, w: f32) {
-        let scope = self.memory_scope;
-        let (mut mass, mut recalled) = (0.0f32, 0.0f32);
+    /// The probabilities (`probs` over `order`) of `scope` mixed with its memory's distribution
+    /// over the allowed ids of that scope, with weight `w`, within the scope's mass.
+    /// With `now` (a pitched role's rhythm, [`Sampler::set_rhythm_memory`]), the notes join the
+    /// scope as one choice, recalled with weight `now`.
+    fn mix_memory(&mut self, w: f32, scope: MemoryScope, now: Option<f32>) {
+        let is_pitch = |i: u32| matches!(Vocab::token(i), Some(Token::Pitch(_)));
+        let (mut mass, mut recalled, mut notes) = (0.0f32, 0.0f32, 0.0f32);
         for &i in &self.order {
             if scope.holds(i) {
                 mass += self.probs[i as usize];
                 recalled += self.memory[i as usize].max(0.0);
+            } else if now.is_some() && is_pitch(i) {
+                notes += self.probs[i as usize];
             }
         }
+        let now = match now {
+            Some(n) if notes > 0.0 && notes.is_finite() => {
+                mass += notes;
+                recalled += n;
+                n
+            }
+            _ => 0.0,
+        };
         if !recalled.is_finite() || recalled <= 0.0 || mass.is_nan() || mass <= 0.0 {
             return;
         }
+        let note_scale = (1.0 - w) + w * mass * (now / recalled) / notes.max(f32::MIN_POSITIVE);
         for &i in &self.order {
             if scope.holds(i) {
                 let from_memory = self.memory[i as usize].max(0.0) / recalled;
                 self.probs[i as usize] = (1.0 - w) * self.probs[i as usize] + w * mass * from_memory;
+            } else if notes > 0.0 && is_pitch(i) {
+                self.probs[i as usize] *= note_scale;
             }
         }
     }
@@ -849,6 +906,58 @@ mod tests {
         // and all the memory's 0.6: 0.75 * (0.4 / 3 + 0.6) = 0.55.
         assert!((share(at_pos) - 0.55).abs() < 0.02, "{}", share(at_pos));
         assert!((share(micros) - 0.25).abs() < 0.02, "{}", share(micros));
+    }
+
+    #[test]
+    fn a_pitched_roles_rhythm_memory_plays_now_and_leaves_the_pitch_to_the_note_memory() {
+        let id = |t: Token| Vocab::id(t) as usize;
+        let (c, e, pos, bar, vel) = (
+            id(Token::Pitch(48)),
+            id(Token::Pitch(52)),
+            id(Token::Pos(12)),
+            id(Token::Bar),
+            id(Token::Vel(3)),
+        );
+        let logits = vec![0.0f32; VOCAB_SIZE as usize];
+        let mut allowed = vec![false; VOCAB_SIZE as usize];
+        for i in [c, e, pos, bar, vel] {
+            allowed[i] = true;
+        }
+        let mut s = Sampler::new(SamplerConfig::default(), 5);
+        let mut pitches = [0.0f32; 128];
+        pitches[52] = 1.0;
+        let none = vec![0.0f32; VOCAB_SIZE as usize];
+        let mut to_bar = vec![0.0f32; VOCAB_SIZE as usize];
+        to_bar[bar] = 1.0;
+        let n = 20_000;
+        let (mut at_e, mut at_c, mut at_bar, mut at_vel) = (0, 0, 0, 0);
+        let (mut rest_notes, mut rest_vel) = (0, 0);
+        for _ in 0..n {
+            // Where the role has not played yet: the memory says play now (weight 0.8), and
+            // the note memory says which pitch (0.5).
+            s.set_rhythm_memory(0.8, &none, Some(1.0));
+            s.set_memory(0.5, &pitches);
+            let x = s.sample(&logits, &allowed).unwrap() as usize;
+            at_e += (x == e) as usize;
+            at_c += (x == c) as usize;
+            at_vel += (x == vel) as usize;
+            // It says rest to the bar line.
+            s.set_rhythm_memory(0.8, &to_bar, Some(0.0));
+            let y = s.sample(&logits, &allowed).unwrap() as usize;
+            at_bar += (y == bar) as usize;
+            rest_notes += (y == c || y == e) as usize;
+            rest_vel += (y == vel) as usize;
+        }
+        let share = |k: usize| k as f64 / n as f64;
+        // Notes and time hold 4/5 of the mass (1/5 each id): the notes get 0.2 * 0.4 + 0.8 * 0.8
+        // = 0.72 of it, shared 3:1 by the note memory; the velocity keeps its 0.2.
+        assert!((share(at_e) - 0.54).abs() < 0.02, "{}", share(at_e));
+        assert!((share(at_c) - 0.18).abs() < 0.02, "{}", share(at_c));
+        assert!((share(at_vel) - 0.2).abs() < 0.02, "{}", share(at_vel));
+        // Resting: the notes keep 0.2 of their 0.4; the bar line 0.2 * 0.2 + 0.8 * 0.8.
+        assert!((share(rest_notes) - 0.08).abs() < 0.02, "{}", share(rest_notes));
+        assert!((share(at_bar) - 0.68).abs() < 0.02, "{}", share(at_bar));
+        assert!((share(rest_vel) - 0.2).abs() < 0.02, "{}", share(rest_vel));
     }
 
     #[test]

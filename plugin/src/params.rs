@@ -419,8 +419,9 @@ pub struct SidemanParams {
     #[id = "harm"]
     pub harmony_pct: FloatParam,
     /// Memory: how much the role keeps to what it played after the figure it is playing, the
-    /// last time, percent of the model's fitted piece memory (100 % as fitted on its data, 0 %
-    /// the network alone; `models::memory`). Read by the worker.
+    /// last time, and (where the model has one) to what it played over the same changes when the
+    /// chords come round; percent of the model's piece memory (100 % as shipped, 0 % the network
+    /// alone; `models::memory`). Read by the worker.
     #[id = "memo"]
     pub memory_pct: FloatParam,
     /// How far ahead the worker keeps notes ready, in beats. Read by the worker.

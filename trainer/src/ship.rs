@@ -74,6 +74,12 @@ pub struct ShipArgs {
     /// `models::memory::cell`; `ROLE=0` removes one), as `trainer memory` prints it.
     #[arg(long, value_parser = memory_weights)]
     pub memory: Vec<(Role, models::package::MemorySpec)>,
+    /// A pitched role's memory of the changes, `ROLE=NOTE,TIME`: its weights in the choice of
+    /// note and in the choice of time, each within 0 and `models::memory::MAX_WEIGHT`
+    /// (`ROLE=0` removes one; `models::memory::changes`). Choose them on the validation split
+    /// (`trainer eval` on copies shipped with each), then evaluate on the test split.
+    #[arg(long, value_parser = changes_weights)]
+    pub changes: Vec<(Role, Vec<f32>)>,
     /// A prepared dataset (`trainer prepare --out`), the model's training data: writes the
     /// register of each pitched role, the pitches it played in the training split
     /// (`models::package::Manifest::register`). Models exported since 2026-12-03 carry it already.
@@ -147,7 +153,25 @@ fn memory_weights(s: &str) -> Result<(Role, models::package::MemorySpec), String
             models::memory::MEMORY_CELLS
         ));
     }
-    Ok((role, models::package::MemorySpec { relative, weights: w }))
+    Ok((
+        role,
+        models::package::MemorySpec {
+            relative,
+            weights: w,
+            changes: Vec::new(),
+        },
+    ))
+}
+
+/// `ROLE=NOTE,TIME` of `--changes`: a pitched role's.
+fn changes_weights(s: &str) -> Result<(Role, Vec<f32>), String> {
+    let (role, spec) = memory_weights(s)?;
+    if role.is_drums() || spec.relative || spec.weights.len() > 2 {
+        return Err(format!(
+            "{s:?}: a pitched role's two weights, ROLE=NOTE,TIME (bass=0.5,0.5)"
+        ));
+    }
+    Ok((role, spec.weights))
 }
 
 /// `ROLE=VALUE` with the value within `range`; `example` shows the form.
@@ -274,10 +298,36 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
         if !roles.contains(role) {
             bail!("{} does not play the {role} role", manifest.name);
         }
-        if w.weights.iter().all(|&x| x == 0.0) {
-            manifest.memory.remove(role.name());
+        // The role's memory of the changes stays as it was.
+        let changes = manifest
+            .memory
+            .remove(role.name())
+            .map(|m| m.changes)
+            .unwrap_or_default();
+        let w = models::package::MemorySpec { changes, ..w.clone() };
+        if w.weights.iter().any(|&x| x != 0.0) || !w.changes.is_empty() {
+            manifest.memory.insert(role.name().to_string(), w);
+        }
+    }
+    for (role, w) in &args.changes {
+        if !roles.contains(role) {
+            bail!("{} does not play the {role} role", manifest.name);
+        }
+        let mut m = manifest
+            .memory
+            .remove(role.name())
+            .unwrap_or(models::package::MemorySpec {
+                relative: false,
+                weights: Vec::new(),
+                changes: Vec::new(),
+            });
+        m.changes = if w.iter().all(|&x| x == 0.0) {
+            Vec::new()
         } else {
-            manifest.memory.insert(role.name().to_string(), w.clone());
+            w.clone()
+        };
+        if m.weights.iter().any(|&x| x != 0.0) || !m.changes.is_empty() {
+            manifest.memory.insert(role.name().to_string(), m);
         }
     }
     if let Some(data) = &args.register_from {
@@ -462,10 +512,11 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
             tuned.join(", ")
         );
     }
-    if !m.memory.is_empty() {
+    if m.memory.values().any(|spec| spec.weights.iter().any(|&w| w > 0.0)) {
         let roles: Vec<String> = m
             .memory
             .iter()
+            .filter(|(_, spec)| spec.weights.iter().any(|&w| w > 0.0))
             .map(|(r, spec)| {
                 let top = spec.weights.iter().copied().fold(0.0f32, f32::max);
                 let kind = if r == Role::Drums.name() {
@@ -482,6 +533,22 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
             s,
             "| piece memory | {}: what the role played after its current figure, mixed into its choice by the match's length and distance (fitted on the training pieces, strength chosen on the validation pieces; models/README.md, \"The piece's memory\") |",
             roles.join(", ")
+        );
+    }
+    let changes: Vec<String> = m
+        .memory
+        .iter()
+        .filter(|(_, spec)| !spec.changes.is_empty())
+        .map(|(r, spec)| {
+            let w = |i: usize| spec.changes.get(i).copied().unwrap_or(0.0);
+            format!("{r} (note {:.2}, time {:.2})", w(0), w(1))
+        })
+        .collect();
+    if !changes.is_empty() {
+        let _ = writeln!(
+            s,
+            "| memory of the changes | {}: where the chords of the bar so far are those of an earlier bar, what the role played there, mixed into its choice of note and of when it plays next (weights chosen on the validation pieces; models/README.md, \"The memory of the changes\") |",
+            changes.join(", ")
         );
     }
     if let Some(p) = &m.players {

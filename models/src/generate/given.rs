@@ -36,7 +36,7 @@ impl<M: TokenModel> Session<M> {
                 return Ok(id);
             }
             self.logits[id as usize] += own.max(1e-30).ln() as f32;
-            self.recall();
+            self.recall(cond);
             id = self
                 .sampler
                 .sample(&self.logits, &self.allowed)

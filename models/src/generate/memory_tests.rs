@@ -77,3 +77,53 @@ fn a_prompt_is_remembered() {
     }
     assert!(recalled >= 6, "the figure went on {recalled} times in 8");
 }
+
+/// Share of the notes from bar 4 on that repeat, at the same place and pitch, a note of four bars
+/// before (where the test progression's changes come round).
+fn four_bars_back(notes: &[GeneratedNote]) -> f64 {
+    let bar = 4.0 * 4.0;
+    let later: Vec<&GeneratedNote> = notes.iter().filter(|n| n.start >= bar).collect();
+    let same = later
+        .iter()
+        .filter(|n| {
+            notes
+                .iter()
+                .any(|m| m.pitch == n.pitch && (m.start + bar - n.start).abs() < 1e-6)
+        })
+        .count();
+    same as f64 / later.len().max(1) as f64
+}
+
+fn changes_config(seed: u64, weight: f32) -> SessionConfig {
+    let mut c = config(seed, 0.0);
+    c.constraints.memory = MemoryWeights::NONE.with_changes(&[weight, weight]);
+    c
+}
+
+#[test]
+fn the_memory_of_the_changes_plays_the_line_again_when_they_come_round() {
+    let (mut without, mut with) = (0.0, 0.0);
+    for seed in 1..=4 {
+        without += four_bars_back(&play(changes_config(seed, 0.0), 12)) / 4.0;
+        with += four_bars_back(&play(changes_config(seed, 0.95), 12)) / 4.0;
+    }
+    assert!(
+        with > 0.9 && with > without + 0.15,
+        "notes repeating four bars back: {without:.3} without, {with:.3} with"
+    );
+}
+
+#[test]
+fn a_rollback_regenerates_the_same_with_the_memory_of_the_changes() {
+    let cond = cond(12);
+    let mut s = Session::new(model(), changes_config(5, 0.9), 0, &cond).unwrap();
+    s.generate_until(&cond, 10 * 4 * TICKS_PER_BEAT as i64).unwrap();
+    let before: Vec<GeneratedNote> = s.notes().copied().collect();
+    assert!(s.rollback(5 * 4 * TICKS_PER_BEAT as i64));
+    s.generate_until(&cond, 10 * 4 * TICKS_PER_BEAT as i64).unwrap();
+    let after: Vec<GeneratedNote> = s.notes().copied().collect();
+    assert_eq!(
+        after, before,
+        "the memory of the changes forgets what the rollback took back"
+    );
+}
