@@ -39,16 +39,23 @@ fn the_memory_brings_back_the_pieces_own_figures() {
     );
 }
 
-#[test]
-fn a_rollback_regenerates_the_same_with_the_memory() {
-    let cond = cond(12);
-    let mut s = Session::new(model(), config(3, 0.9), 0, &cond).unwrap();
-    s.generate_until(&cond, 8 * 4 * TICKS_PER_BEAT as i64).unwrap();
+/// Generates `bars` bars with `cfg`, rolls back to bar `back` and generates them again: the same
+/// notes, or the memory did not forget what the rollback took back.
+fn assert_rollback_replays(cfg: SessionConfig, bars: i64, back: i64) {
+    let bar = 4 * TICKS_PER_BEAT as i64;
+    let cond = cond(bars + 2);
+    let mut s = Session::new(model(), cfg, 0, &cond).unwrap();
+    s.generate_until(&cond, bars * bar).unwrap();
     let before: Vec<GeneratedNote> = s.notes().copied().collect();
-    assert!(s.rollback(3 * 4 * TICKS_PER_BEAT as i64));
-    s.generate_until(&cond, 8 * 4 * TICKS_PER_BEAT as i64).unwrap();
+    assert!(s.rollback(back * bar));
+    s.generate_until(&cond, bars * bar).unwrap();
     let after: Vec<GeneratedNote> = s.notes().copied().collect();
     assert_eq!(after, before, "the memory forgets what the rollback took back");
+}
+
+#[test]
+fn a_rollback_regenerates_the_same_with_the_memory() {
+    assert_rollback_replays(config(3, 0.9), 8, 3);
 }
 
 #[test]
@@ -115,15 +122,5 @@ fn the_memory_of_the_changes_plays_the_line_again_when_they_come_round() {
 
 #[test]
 fn a_rollback_regenerates_the_same_with_the_memory_of_the_changes() {
-    let cond = cond(12);
-    let mut s = Session::new(model(), changes_config(5, 0.9), 0, &cond).unwrap();
-    s.generate_until(&cond, 10 * 4 * TICKS_PER_BEAT as i64).unwrap();
-    let before: Vec<GeneratedNote> = s.notes().copied().collect();
-    assert!(s.rollback(5 * 4 * TICKS_PER_BEAT as i64));
-    s.generate_until(&cond, 10 * 4 * TICKS_PER_BEAT as i64).unwrap();
-    let after: Vec<GeneratedNote> = s.notes().copied().collect();
-    assert_eq!(
-        after, before,
-        "the memory of the changes forgets what the rollback took back"
-    );
+    assert_rollback_replays(changes_config(5, 0.9), 10, 5);
 }
