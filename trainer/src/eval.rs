@@ -25,7 +25,9 @@ use crate::dataset::{Dataset, Split};
 use crate::markov::{EvalStats, score_sequence};
 use crate::train::windows_of;
 
+mod chords_input;
 mod headers;
+pub use chords_input::chords_as_input;
 pub use headers::{as_styles, with_style, without_styles};
 
 /// `trainer eval` arguments.
@@ -112,6 +114,12 @@ pub struct EvalArgs {
     /// worth, in nats and in the music report).
     #[arg(long)]
     pub as_style: Vec<String>,
+    /// Replace each piece's input by its chords, each one's close voicing struck where it changes
+    /// (pieces without chords keep theirs): the role measured over what the plugin hears from a
+    /// user who plays only the chords, beside the human values of the same pieces. The band's
+    /// bass heard the grooves' comping in training.
+    #[arg(long)]
+    pub chords_as_input: bool,
     /// Write the report as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -433,6 +441,9 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     }
     let style_map = style_map(&pkg, &ds)?;
     let tok = Tokenizer::new(Vocab::new(), ds.manifest.microtiming);
+    if args.chords_as_input {
+        split = chords_as_input(&split, &tok)?;
+    }
     let n = if args.limit == 0 {
         split.seqs.len()
     } else {

@@ -286,7 +286,7 @@ pub fn generate_any(
 }
 
 /// A simple close voicing of a chord around middle C, for the chord track.
-fn voicing(c: &Chord) -> Vec<u8> {
+pub(crate) fn voicing(c: &Chord) -> Vec<u8> {
     let mut v: Vec<u8> = c
         .pitch_classes()
         .map(|pc| 48 + ((pc + 12 - c.root % 12) % 12) + c.root % 12)
