@@ -902,7 +902,9 @@ impl<M: TokenModel> Session<M> {
             Vocab::id(Token::Pitch(127)) as usize,
         );
         let pitches_recalled = self.recall_changes(weights, cond);
-        if pitches_recalled || !self.allowed[lo..=hi].iter().any(|&a| a) {
+        // The note memory, where the changes' did not speak and the model has one (the band's
+        // bass has only the changes').
+        if pitches_recalled || weights.cells.iter().all(|&w| w <= 0.0) || !self.allowed[lo..=hi].iter().any(|&a| a) {
             return;
         }
         let found = crate::memory::recall(&self.history, &mut self.recalled);

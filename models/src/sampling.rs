@@ -492,7 +492,7 @@ pub struct Sampler {
     /// ids ([`Sampler::set_memory`], [`Sampler::set_token_memory`]).
     memory_weight: [f32; 2],
     memory: Vec<f32>,
-    /// A pitched role's rhythm memory's share for a note at the current position, where the
+    /// A pitched role's timing memory's share for a note at the current position, where the
     /// role has not played there yet ([`Sampler::set_rhythm_memory`]).
     memory_now: Option<f32>,
 }
@@ -505,8 +505,9 @@ pub enum MemoryScope {
     Notes,
     /// The choice of what comes next in time (`POS`, `DRUM`, `BAR`): the drums' memory of their
     /// groove ([`crate::memory::groove`]; microtiming and velocity stay the network's), and a
-    /// pitched role's memory of its rhythm ([`crate::memory::rhythm`]: its `POS` and `BAR`,
-    /// beside its note memory in the same draw).
+    /// pitched role's memory of when it played over the same changes
+    /// ([`crate::memory::changes`]: its `POS` and `BAR`, beside its choice of note in the same
+    /// draw).
     Rhythm,
 }
 
@@ -570,7 +571,8 @@ impl Sampler {
         self.set_weight(weight, scope);
     }
 
-    /// A pitched role's memory of its rhythm ([`crate::memory::rhythm`]) for the next draw only:
+    /// A pitched role's memory of its timing over the same changes ([`crate::memory::changes`])
+    /// for the next draw only:
     /// `dist` over its `POS` and `BAR` ids (any scale), and where the role has not played at the
     /// current position yet, `now`, the weight (on `dist`'s scale) of playing a note there. The
     /// time tokens become `(1 - weight)` of the network's plus `weight` of the memory's among the
