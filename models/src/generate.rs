@@ -922,8 +922,11 @@ impl<M: TokenModel> Session<M> {
     /// line may be). Returns whether it recalled pitches (the note memory then stays out).
     fn recall_changes(&mut self, weights: crate::memory::MemoryWeights, cond: &Conditioning) -> bool {
         use crate::memory::changes::{Next, lag, recall_pitches, recall_time};
-        let [w_note, w_time] = weights.changes;
+        let [w_note, w_time, share] = weights.changes;
         if (w_note <= 0.0 && w_time <= 0.0) || self.state.bars == 0 {
+            return false;
+        }
+        if !crate::memory::changes::plays_bar(self.config.seed, self.bar_start, share) {
             return false;
         }
         // Where the stream stands: its position in the bar (none right after the bar line).

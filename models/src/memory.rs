@@ -100,9 +100,10 @@ pub struct MemoryWeights {
     /// Whether notes are kept relative to the chord's root ([`key`]).
     pub relative: bool,
     /// The weights of the memory of the changes ([`changes`]) in the choice of note and in the
-    /// choice of time, in that order: a pitched role's (the drums' memory of their groove is
-    /// their `cells`).
-    pub changes: [f32; 2],
+    /// choice of time, in that order, then the share of bars in which it plays
+    /// ([`changes::plays_bar`]; 1, every bar): a pitched role's (the drums' memory of their
+    /// groove is their `cells`).
+    pub changes: [f32; 3],
 }
 
 impl MemoryWeights {
@@ -110,7 +111,7 @@ impl MemoryWeights {
     pub const NONE: MemoryWeights = MemoryWeights {
         cells: [0.0; MEMORY_CELLS],
         relative: false,
-        changes: [0.0; 2],
+        changes: [0.0, 0.0, 1.0],
     };
 
     /// The weights of `values` (by [`cell`]), damaged or missing entries 0, each within
@@ -123,23 +124,30 @@ impl MemoryWeights {
         MemoryWeights {
             cells,
             relative,
-            changes: [0.0; 2],
+            changes: [0.0, 0.0, 1.0],
         }
     }
 
-    /// These weights with the memory of the changes' of `values` (note, time), damaged or
-    /// missing entries 0, each within `[0, MAX_WEIGHT]`.
+    /// These weights with the memory of the changes' of `values` (note, time, share of bars):
+    /// the weights damaged or missing 0, each within `[0, MAX_WEIGHT]`; the share within
+    /// `[0, 1]`, every bar where it is missing or damaged.
     pub fn with_changes(self, values: &[f32]) -> MemoryWeights {
         let w = MemoryWeights::from_values(values, false).cells;
+        let share = values
+            .get(2)
+            .copied()
+            .filter(|v| v.is_finite())
+            .map_or(1.0, |v| v.clamp(0.0, 1.0));
         MemoryWeights {
-            changes: [w[0], w[1]],
+            changes: [w[0], w[1], share],
             ..self
         }
     }
 
-    /// Whether every weight is 0 (the changes' too).
+    /// Whether every weight is 0 (the changes' too, or the share of bars they play in).
     pub fn is_none(&self) -> bool {
-        self.cells.iter().chain(&self.changes).all(|&w| w <= 0.0)
+        let [note, time, share] = self.changes;
+        self.cells.iter().all(|&w| w <= 0.0) && (share <= 0.0 || (note <= 0.0 && time <= 0.0))
     }
 
     /// The weight of what [`recall`] found (0 for no match).
@@ -166,7 +174,16 @@ impl MemoryWeights {
         MemoryWeights {
             cells: self.cells.map(scale),
             relative: self.relative,
-            changes: self.changes.map(scale),
+            changes: {
+                let [note, time, share] = self.changes;
+                // A share of every bar stays every bar (the weights say how much).
+                let share = if share >= 1.0 {
+                    1.0
+                } else {
+                    (1.0 - (1.0 - share).powf(a)).clamp(0.0, 1.0)
+                };
+                [scale(note), scale(time), share]
+            },
         }
     }
 }

@@ -203,8 +203,9 @@ pub struct MemorySpec {
     /// The weights by [`crate::memory::cell`].
     #[serde(default)]
     pub weights: Vec<f32>,
-    /// The weights of the role's memory of the changes in its choice of note and of time (a
-    /// pitched role's: [`crate::memory::changes`]); none, the network's alone.
+    /// The weights of the role's memory of the changes in its choice of note and of time, then
+    /// the share of bars in which it plays (missing: every bar) (a pitched role's:
+    /// [`crate::memory::changes`]); none, the network's alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<f32>,
 }
@@ -619,7 +620,9 @@ mod tests {
             weights: vec![w; 3],
             changes: vec![w, 0.25],
         };
-        m.memory.insert("lead".into(), spec(false, 0.5));
+        let mut lead = spec(false, 0.5);
+        lead.changes.push(0.4);
+        m.memory.insert("lead".into(), lead);
         m.memory.insert("bass".into(), spec(true, 7.0));
         m.memory.insert("drums".into(), spec(false, 0.5));
         let c = m.constraints_for(Role::Lead, Constraints::for_role(Role::Lead));
@@ -627,10 +630,15 @@ mod tests {
         assert!(!c.memory.relative);
         let bass = m.memory(Role::Bass);
         assert!(bass.relative && bass.cells[0] == 0.98, "clamped: {bass:?}");
-        assert_eq!(bass.changes, [0.98, 0.25], "the memory of the changes, clamped");
+        assert_eq!(
+            bass.changes,
+            [0.98, 0.25, 1.0],
+            "the memory of the changes, clamped, in every bar"
+        );
+        assert_eq!(m.memory(Role::Lead).changes, [0.5, 0.25, 0.4], "in 40 % of the bars");
         let drums = m.memory(Role::Drums);
         assert!(
-            !drums.relative && drums.cells[0] == 0.5 && drums.changes == [0.0; 2],
+            !drums.relative && drums.cells[0] == 0.5 && drums.changes[..2] == [0.0; 2],
             "the groove's memory, and no memory of the changes: {drums:?}"
         );
         assert!(m.memory(Role::Comping).is_none(), "a role not named");

@@ -420,7 +420,8 @@ pub struct SidemanParams {
     pub harmony_pct: FloatParam,
     /// Memory: how much the role keeps to what it played after the figure it is playing, the
     /// last time, and (where the model has one) to what it played over the same changes when the
-    /// chords come round; percent of the model's piece memory (100 % as shipped, 0 % the network
+    /// chords come round, in the model's share of those bars; percent of the model's piece
+    /// memory, its weights and that share (100 % as shipped, 0 % the network
     /// alone; `models::memory`). Read by the worker.
     #[id = "memo"]
     pub memory_pct: FloatParam,

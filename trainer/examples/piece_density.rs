@@ -57,6 +57,14 @@ fn main() -> anyhow::Result<()> {
         pkg,
         style_map,
     } = SplitAndModel::open(data, split, model)?;
+    // CHORDS_AS_INPUT=1: each piece's input replaced by its chords struck where they change, as
+    // `trainer eval --chords-as-input` (what the plugin hears from a user holding chords).
+    let d = if std::env::var("CHORDS_AS_INPUT").is_ok() {
+        let tok = models::tokenizer::Tokenizer::new(models::tokenizer::Vocab::new(), ds.manifest.microtiming);
+        sideman_trainer::eval::chords_as_input(&d, &tok)?
+    } else {
+        d
+    };
     // Two metrics a piece: notes a bar and empty beats (pitched roles), or the backbeat and notes
     // a bar (drums).
     let drums = role.is_drums();

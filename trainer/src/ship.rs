@@ -74,10 +74,12 @@ pub struct ShipArgs {
     /// `models::memory::cell`; `ROLE=0` removes one), as `trainer memory` prints it.
     #[arg(long, value_parser = memory_weights)]
     pub memory: Vec<(Role, models::package::MemorySpec)>,
-    /// A pitched role's memory of the changes, `ROLE=NOTE,TIME`: its weights in the choice of
-    /// note and in the choice of time, each within 0 and `models::memory::MAX_WEIGHT`
-    /// (`ROLE=0` removes one; `models::memory::changes`). Choose them on the validation split
-    /// (`trainer eval` on copies shipped with each), then evaluate on the test split.
+    /// A pitched role's memory of the changes, `ROLE=NOTE,TIME[,SHARE]`: its weights in the
+    /// choice of note and in the choice of time, each within 0 and `models::memory::MAX_WEIGHT`,
+    /// and the share of bars in which it plays, within 0 and 1 (every bar when left out; each
+    /// bar drawn once, `models::memory::changes::plays_bar`) (`ROLE=0` removes one;
+    /// `models::memory::changes`). Choose them on the validation split (`trainer eval` on copies
+    /// shipped with each, and with `--chords-as-input`), then evaluate on the test split.
     #[arg(long, value_parser = changes_weights)]
     pub changes: Vec<(Role, Vec<f32>)>,
     /// A prepared dataset (`trainer prepare --out`), the model's training data: writes the
@@ -163,15 +165,34 @@ fn memory_weights(s: &str) -> Result<(Role, models::package::MemorySpec), String
     ))
 }
 
-/// `ROLE=NOTE,TIME` of `--changes`: a pitched role's.
+/// `ROLE=NOTE,TIME[,SHARE]` of `--changes`: a pitched role's.
 fn changes_weights(s: &str) -> Result<(Role, Vec<f32>), String> {
-    let (role, spec) = memory_weights(s)?;
+    let bad = || {
+        format!(
+            "{s:?}: a pitched role's two weights and the share of bars, ROLE=NOTE,TIME[,SHARE] (bass=0.95,0.95,0.5)"
+        )
+    };
+    // The share (within 0 and 1) is checked apart from the weights.
+    let (weights, share) = match s.rsplit_once(',') {
+        Some((w, share)) if w.matches(',').count() == 1 => {
+            let share = share.trim().parse::<f32>().map_err(|_| bad())?;
+            if !(0.0..=1.0).contains(&share) {
+                return Err(bad());
+            }
+            (w, Some(share))
+        }
+        _ => (s, None),
+    };
+    let (role, spec) = memory_weights(weights)?;
     if role.is_drums() || spec.relative || spec.weights.len() > 2 {
-        return Err(format!(
-            "{s:?}: a pitched role's two weights, ROLE=NOTE,TIME (bass=0.5,0.5)"
-        ));
+        return Err(bad());
     }
-    Ok((role, spec.weights))
+    let mut w = spec.weights;
+    if let Some(share) = share {
+        w.resize(2, 0.0);
+        w.push(share);
+    }
+    Ok((role, w))
 }
 
 /// `ROLE=VALUE` with the value within `range`; `example` shows the form.
@@ -541,13 +562,21 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
         .filter(|(_, spec)| !spec.changes.is_empty())
         .map(|(r, spec)| {
             let w = |i: usize| spec.changes.get(i).copied().unwrap_or(0.0);
-            format!("{r} (note {:.2}, time {:.2})", w(0), w(1))
+            match spec.changes.get(2) {
+                Some(share) => format!(
+                    "{r} (note {:.2}, time {:.2}, in {:.0} % of the bars)",
+                    w(0),
+                    w(1),
+                    share * 100.0
+                ),
+                None => format!("{r} (note {:.2}, time {:.2})", w(0), w(1)),
+            }
         })
         .collect();
     if !changes.is_empty() {
         let _ = writeln!(
             s,
-            "| memory of the changes | {}: where the chords of the bar so far are those of an earlier bar, what the role played there, mixed into its choice of note and of when it plays next (weights chosen on the validation pieces; models/README.md, \"The memory of the changes\") |",
+            "| memory of the changes | {}: where the chords of the bar so far are those of an earlier bar, what the role played there, mixed into its choice of note and of when it plays next, in a share of the bars drawn bar by bar (weights chosen on the validation pieces; models/README.md, \"The memory of the changes\") |",
             changes.join(", ")
         );
     }
@@ -594,4 +623,25 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
     }
     let _ = writeln!(s, "\n## How it was built\n\n{recipe}");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_changes_take_two_weights_and_a_share_of_bars() {
+        assert_eq!(changes_weights("bass=0.95,0.9").unwrap(), (Role::Bass, vec![0.95, 0.9]));
+        assert_eq!(
+            changes_weights("bass=0.95,0.9,0.5").unwrap(),
+            (Role::Bass, vec![0.95, 0.9, 0.5])
+        );
+        assert_eq!(changes_weights("bass=0").unwrap(), (Role::Bass, vec![0.0]));
+        // A share may be 1 (every bar) where a weight may not; nothing past it, no drums.
+        assert!(changes_weights("bass=0.5,0.5,1").is_ok());
+        assert!(changes_weights("bass=1,0.5").is_err());
+        assert!(changes_weights("bass=0.5,0.5,1.5").is_err());
+        assert!(changes_weights("bass=0.5,0.5,0.5,0.5").is_err());
+        assert!(changes_weights("drums=0.5,0.5").is_err());
+    }
 }

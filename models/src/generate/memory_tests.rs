@@ -102,8 +102,13 @@ fn four_bars_back(notes: &[GeneratedNote]) -> f64 {
 }
 
 fn changes_config(seed: u64, weight: f32) -> SessionConfig {
+    shared_changes_config(seed, weight, 1.0)
+}
+
+/// The memory of the changes at `weight` in a `share` of the bars.
+fn shared_changes_config(seed: u64, weight: f32, share: f32) -> SessionConfig {
     let mut c = config(seed, 0.0);
-    c.constraints.memory = MemoryWeights::NONE.with_changes(&[weight, weight]);
+    c.constraints.memory = MemoryWeights::NONE.with_changes(&[weight, weight, share]);
     c
 }
 
@@ -121,6 +126,21 @@ fn the_memory_of_the_changes_plays_the_line_again_when_they_come_round() {
 }
 
 #[test]
+fn in_a_share_of_the_bars_the_memory_of_the_changes_repeats_some_bars_and_not_others() {
+    let (mut none, mut half, mut all) = (0.0, 0.0, 0.0);
+    for seed in 1..=6 {
+        none += four_bars_back(&play(shared_changes_config(seed, 0.95, 0.0), 12)) / 6.0;
+        half += four_bars_back(&play(shared_changes_config(seed, 0.95, 0.5), 12)) / 6.0;
+        all += four_bars_back(&play(shared_changes_config(seed, 0.95, 1.0), 12)) / 6.0;
+    }
+    assert!(
+        half > none + 0.05 && half < all - 0.05,
+        "notes repeating four bars back: {none:.3} in no bar, {half:.3} in half, {all:.3} in every bar"
+    );
+}
+
+#[test]
 fn a_rollback_regenerates_the_same_with_the_memory_of_the_changes() {
     assert_rollback_replays(changes_config(5, 0.9), 10, 5);
+    assert_rollback_replays(shared_changes_config(5, 0.9, 0.5), 10, 5);
 }

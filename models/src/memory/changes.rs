@@ -41,6 +41,30 @@ pub fn lag(
         .find(|&d| places().all(|x| chord_at(x - d) == chord_at(x)))
 }
 
+/// Whether the memory of the changes plays in the bar starting at tick `bar_start` of a session
+/// drawn with `seed`, for a share `share` of the bars: a draw of its own for each bar (a hash of
+/// the two, so a rollback or a second pass over the bar decides as the first did).
+///
+/// The grooves' bassists play a bar again as a whole or not at all: where the chords of a bar are
+/// those of a bar some bars back, the validation grooves' bass plays the same bar 0.48 of the
+/// time, the band's network alone 0.08-0.14; mixed into every bar at the shipped weights the
+/// memory made it 0.87-0.88 (models/README.md, "The memory of the changes").
+pub fn plays_bar(seed: u64, bar_start: i64, share: f32) -> bool {
+    if share >= 1.0 {
+        return true;
+    }
+    if share <= 0.0 || share.is_nan() {
+        return false;
+    }
+    // splitmix64 of the two.
+    let mut z = seed ^ (bar_start as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x6368_616e_6765_7321;
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    ((z >> 40) as f32 / (1u64 << 24) as f32) < share
+}
+
 /// Counts into `dist` the pitches the role played at tick `at` (`ticks` and `pitches` are its
 /// notes in the order played, onsets non-decreasing); returns how many. `dist` is cleared first.
 pub fn recall_pitches(ticks: &[i64], pitches: &[u8], at: i64, dist: &mut [f32; 128]) -> usize {
@@ -125,6 +149,20 @@ mod tests {
         // Not before the earliest bar, and nothing where no chord is known.
         assert_eq!(lag(204, 192, BAR, 96, at), None);
         assert_eq!(lag(10, 0, BAR, -10 * BAR, |_| None), None);
+    }
+
+    #[test]
+    fn it_plays_in_its_share_of_the_bars_and_decides_each_bar_once() {
+        let bars = |seed: u64, share: f32| (0..2000).filter(|&b| plays_bar(seed, b * BAR, share)).count();
+        assert_eq!(bars(1, 1.0), 2000);
+        assert_eq!(bars(1, 0.0), 0);
+        for share in [0.25, 0.5, 0.8] {
+            let n = bars(7, share) as f32 / 2000.0;
+            assert!((n - share).abs() < 0.04, "share {share}: {n}");
+        }
+        // The same bar of the same session decides alike; another seed draws other bars.
+        assert!((0..50).all(|b| plays_bar(3, b * BAR, 0.5) == plays_bar(3, b * BAR, 0.5)));
+        assert!((0..50).any(|b| plays_bar(3, b * BAR, 0.5) != plays_bar(4, b * BAR, 0.5)));
     }
 
     #[test]

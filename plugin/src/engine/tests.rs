@@ -288,7 +288,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     let spec = models::package::MemorySpec {
         relative: false,
         weights: vec![0.25; models::memory::MEMORY_CELLS],
-        changes: vec![0.75, 0.5],
+        changes: vec![0.75, 0.5, 0.6],
     };
     m.memory.insert("lead".into(), spec);
     m.fast_rest.insert("lead".into(), 0.75);
@@ -313,7 +313,11 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
         "the parameter's default plays the memory as shipped"
     );
     assert_eq!(s.constraints.memory.cells, [0.25; models::memory::MEMORY_CELLS]);
-    assert_eq!(s.constraints.memory.changes, [0.75, 0.5], "the memory of the changes");
+    assert_eq!(
+        s.constraints.memory.changes,
+        [0.75, 0.5, 0.6],
+        "the memory of the changes, in 60 % of the bars"
+    );
     // The Lowest and Highest parameters' defaults play the lead's register
     // (`models::sampling::within_register` has the other cases).
     assert_eq!((s.constraints.pitch_lo, s.constraints.pitch_hi), (55, 84));

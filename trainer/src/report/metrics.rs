@@ -4,7 +4,7 @@
 use models::music::{ChordEvent, Note};
 
 /// The metrics of pitched roles, in report order: (key, what it is).
-pub const PITCHED: [(&str, &str); 9] = [
+pub const PITCHED: [(&str, &str); 10] = [
     ("chord_tones", "chord-tone ratio"),
     ("chord_tones_strong", "chord tones, strong beats"),
     ("notes_per_bar", "notes per bar"),
@@ -14,7 +14,11 @@ pub const PITCHED: [(&str, &str); 9] = [
     ("longest_note", "longest note (beats)"),
     ("pitch_range", "pitch range"),
     ("scale_consistency", "scale consistency"),
+    ("changes_repeat", "bars played again, same changes"),
 ];
+
+/// Most bars back [`changes_repeat`] looks for the same changes (the memory of the changes').
+const REPEAT_LAG_BARS: usize = models::memory::changes::MAX_LAG_BARS as usize;
 
 /// The metrics of drums, in report order (then the feel, [`super::feel::FEEL`]).
 pub const DRUMS: [(&str, &str); 6] = [
@@ -176,7 +180,56 @@ pub fn pitched(p: &Passage) -> Vec<f64> {
         longest,
         range,
         scale,
+        changes_repeat(p),
     ]
+}
+
+/// Of the bars whose chords (in force at every 8th note) are those of an earlier bar, up to
+/// [`REPEAT_LAG_BARS`] back, in which the role played, the share in which it plays that bar's
+/// notes again (the same pitches at the same places, no more, no fewer); NaN where no bar is
+/// such. A band's bass plays its figure again when the changes come round (the validation
+/// grooves' 0.48 of such bars, pooled), where the 4-gram repetition also counts a line that
+/// only sits on one pitch (models/README.md, "The memory of the changes").
+pub fn changes_repeat(p: &Passage) -> f64 {
+    use std::collections::BTreeMap;
+    let bb = p.bar_beats();
+    let bars = p.bars as usize;
+    if bars < 2 || p.chords.is_empty() {
+        return f64::NAN;
+    }
+    // The chord in force at a beat: none before the first chord event.
+    let at = |beat: f64| p.chords.iter().rev().find(|c| c.start <= beat + 1e-9).map(|c| c.chord);
+    let eighths = (bb * 2.0).round().max(1.0) as usize;
+    let changes: Vec<Vec<_>> = (0..bars)
+        .map(|b| (0..eighths).map(|k| at(b as f64 * bb + k as f64 * 0.5)).collect())
+        .collect();
+    let tick = |beat: f64| (beat * models::tokenizer::vocab::TICKS_PER_BEAT as f64).round() as i64;
+    let mut content: Vec<BTreeMap<(i64, u8), usize>> = vec![BTreeMap::new(); bars];
+    for n in p.in_range() {
+        let (bar, off) = p.in_bar(n.start);
+        if let Some(c) = content.get_mut(bar) {
+            *c.entry((tick(off), n.pitch)).or_default() += 1;
+        }
+    }
+    let (mut aligned, mut again) = (0usize, 0usize);
+    for b in 1..bars {
+        if changes[b].iter().all(|c| c.is_none() || *c == Some(None)) {
+            continue;
+        }
+        let Some(k) = (1..=REPEAT_LAG_BARS.min(b)).find(|&k| changes[b - k] == changes[b]) else {
+            continue;
+        };
+        if content[b - k].is_empty() {
+            continue;
+        }
+        aligned += 1;
+        again += (content[b] == content[b - k]) as usize;
+    }
+    if aligned == 0 {
+        f64::NAN
+    } else {
+        again as f64 / aligned as f64
+    }
 }
 
 /// Which bars of a drum passage are fills (see [`is_fill`]).
@@ -314,6 +367,43 @@ mod tests {
         assert_eq!(m[4], 0.0);
         assert_eq!(m[6], 1.0);
         assert_eq!(m[7], 11.0);
+    }
+
+    #[test]
+    fn a_bar_played_again_when_its_changes_come_round() {
+        let chord = |start: f64, root: u8| ChordEvent {
+            start,
+            chord: Some(Chord::new(root, ChordQuality::Maj)),
+        };
+        // C, F, C, F, C: bars 2 and 4 have bar 0's changes, bar 3 bar 1's.
+        let chords: Vec<ChordEvent> = (0..5).map(|b| chord(b as f64 * 4.0, [0, 5][b % 2])).collect();
+        let figure = |b: usize, root: u8| {
+            [
+                note(b as f64 * 4.0, 1.0, 36 + root),
+                note(b as f64 * 4.0 + 2.5, 0.5, 43 + root),
+            ]
+        };
+        let mut notes: Vec<Note> = Vec::new();
+        notes.extend(figure(0, 0));
+        notes.extend(figure(1, 5));
+        notes.extend(figure(2, 0)); // again
+        notes.extend([note(12.0, 1.0, 41)]); // not: one note of two
+        notes.extend(figure(4, 0)); // again (bar 2, two back)
+        let p = Passage {
+            notes: &notes,
+            chords: &chords,
+            numerator: 4,
+            denominator: 4,
+            bars: 5,
+            tempo_bpm: 120.0,
+        };
+        assert!((changes_repeat(&p) - 2.0 / 3.0).abs() < 1e-9, "{}", changes_repeat(&p));
+        assert!((pitched(&p)[9] - 2.0 / 3.0).abs() < 1e-9);
+        // No chords, or changes that never come round: undefined.
+        let none = Passage { chords: &[], ..p };
+        assert!(changes_repeat(&none).is_nan());
+        let walk: Vec<ChordEvent> = (0..5).map(|b| chord(b as f64 * 4.0, b as u8)).collect();
+        assert!(changes_repeat(&Passage { chords: &walk, ..p }).is_nan());
     }
 
     #[test]
