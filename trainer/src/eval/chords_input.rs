@@ -5,7 +5,7 @@
 //! grooves' own input says little of what it plays over a user's held triads (models/README.md,
 //! "The memory of the changes").
 
-use models::music::Onset;
+use models::music::{ChordEvent, Onset};
 use models::tokenizer::Tokenizer;
 
 use crate::dataset::SplitData;
@@ -25,19 +25,23 @@ pub fn chords_as_input(split: &SplitData, tok: &Tokenizer) -> anyhow::Result<Spl
             out.push(&ids, r.file, r.role, r.transpose);
             continue;
         }
-        s.inputs = s
-            .chords
-            .iter()
-            .filter_map(|c| c.chord.map(|ch| (c.start, ch)))
-            .flat_map(|(start, ch)| {
-                crate::generate::voicing(&ch)
-                    .into_iter()
-                    .map(move |pitch| Onset { start, pitch })
-            })
-            .collect();
+        s.inputs = chord_onsets(&s.chords);
         out.push(&tok.encode(&s)?, r.file, r.role, r.transpose);
     }
     Ok(out)
+}
+
+/// The close voicing of each chord of `chords` struck at its change (no onsets for "no chord").
+pub fn chord_onsets(chords: &[ChordEvent]) -> Vec<Onset> {
+    chords
+        .iter()
+        .filter_map(|c| c.chord.map(|ch| (c.start, ch)))
+        .flat_map(|(start, ch)| {
+            crate::generate::voicing(&ch)
+                .into_iter()
+                .map(move |pitch| Onset { start, pitch })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -100,6 +100,10 @@ pub struct TrainParams {
     /// Fraction of windows (training and validation) whose `IN` conditioning is dropped, so the
     /// model learns to follow the chord symbols alone (0: keep every input).
     pub input_dropout: f64,
+    /// Fraction of the windows that keep their `IN` conditioning whose input is replaced by
+    /// their chords struck where they change (`trainer eval --chords-as-input`'s), so the model
+    /// learns what its role plays over a user who only holds chords (0: never).
+    pub input_as_chords: f64,
     /// Repeat the training windows whose header holds one of these style tags this many times
     /// (`{ fill = 8 }`): the Groove MIDI Dataset's fills are one bar each against long beats, 6 %
     /// of the windows, too few for the model to learn what the tag asks.
@@ -141,6 +145,7 @@ impl Default for TrainParams {
             keep_checkpoints: 2,
             balance_roles: 0,
             input_dropout: 0.0,
+            input_as_chords: 0.0,
             oversample: std::collections::BTreeMap::new(),
             style_dropout: std::collections::BTreeMap::new(),
             opening: false,

@@ -32,7 +32,17 @@ pub fn windows_of(
     window_bars: u32,
     style_map: &[u16],
 ) -> Vec<Window> {
-    windows_with_dropout(ids, tok, context, stride_bars, window_bars, style_map, 0.0, 0, None)
+    windows_with_dropout(
+        ids,
+        tok,
+        context,
+        stride_bars,
+        window_bars,
+        style_map,
+        (0.0, 0.0),
+        0,
+        None,
+    )
 }
 
 /// [`windows_of`], where each window loses its `IN` conditioning (the bass a lead hears, say)
@@ -42,6 +52,12 @@ pub fn windows_of(
 /// must read them, and it plays over chords alone, as `trainer generate --chords` and a user who
 /// only holds chords ask it to. With `opening` (a style slot), the window that starts at the
 /// sequence's first bar carries that tag too.
+///
+/// `inputs` is `(input_dropout, input_as_chords)`: a window that keeps its input has it replaced,
+/// with probability `input_as_chords` (a second draw of the same hash), by its chords struck
+/// where they change ([`crate::eval::chord_onsets`]), as the plugin hears a user who holds
+/// chords: the band's bass trained only on the grooves' comping played a third more notes over
+/// bare chords than the grooves' bass (models/README.md, "The memory of the changes, bar by bar").
 #[allow(clippy::too_many_arguments)]
 pub fn windows_with_dropout(
     ids: &[u16],
@@ -50,10 +66,11 @@ pub fn windows_with_dropout(
     stride_bars: u32,
     window_bars: u32,
     style_map: &[u16],
-    input_dropout: f64,
+    inputs: (f64, f64),
     key: u64,
     opening: Option<u16>,
 ) -> Vec<Window> {
+    let (input_dropout, input_as_chords) = inputs;
     let ids32: Vec<u32> = ids.iter().map(|&i| i as u32).collect();
     let Ok(mut seq) = models::tokenizer::decode(&ids32) else {
         return Vec::new();
@@ -67,10 +84,12 @@ pub fn windows_with_dropout(
     let mut start = 0;
     while start < seq.bars.max(1) {
         let mut w = seq.slice_bars(start, (start + window_bars.max(1)).min(seq.bars));
-        if input_dropout > 0.0 && !w.inputs.is_empty() {
-            let draw = Rng::new(key.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (start as u64 + 1)).next_f64();
-            if draw < input_dropout {
+        if (input_dropout > 0.0 || input_as_chords > 0.0) && !w.inputs.is_empty() {
+            let mut rng = Rng::new(key.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (start as u64 + 1));
+            if rng.next_f64() < input_dropout {
                 w.inputs.clear();
+            } else if rng.next_f64() < input_as_chords && w.chords.iter().any(|c| c.chord.is_some()) {
+                w.inputs = crate::eval::chord_onsets(&w.chords);
             }
         }
         if let Some(slot) = opening.filter(|_| start == 0) {
@@ -114,7 +133,7 @@ pub fn split_windows(
                 cfg.train.window_stride_bars,
                 cfg.train.window_bars,
                 style_map,
-                cfg.train.input_dropout,
+                (cfg.train.input_dropout, cfg.train.input_as_chords),
                 data.seqs[i].offset,
                 opening,
             )
@@ -397,20 +416,75 @@ mod tests {
                 })
                 .collect()
         };
-        let w = windows_with_dropout(&ids, &tok, 512, 4, 8, &[], 0.0, 0, Some(7));
+        let w = windows_with_dropout(&ids, &tok, 512, 4, 8, &[], (0.0, 0.0), 0, Some(7));
         assert!(w.len() >= 4);
         assert_eq!(styles(&w[0]), vec![0, 7]);
         assert!(w[1..].iter().all(|x| styles(x) == vec![0]));
-        let plain = windows_with_dropout(&ids, &tok, 512, 4, 8, &[], 0.0, 0, None);
+        let plain = windows_with_dropout(&ids, &tok, 512, 4, 8, &[], (0.0, 0.0), 0, None);
         assert!(plain.iter().all(|x| styles(x) == vec![0]));
         // Style dropout never takes the opening tag.
         let mut vocab = Vocab::new();
         vocab.add_style("wjazzd").unwrap();
         assert_eq!(vocab.add_style(models::tokenizer::vocab::OPENING_STYLE).unwrap(), 1);
-        let mut w = windows_with_dropout(&ids, &tok, 512, 4, 8, &[], 0.0, 0, Some(1));
+        let mut w = windows_with_dropout(&ids, &tok, 512, 4, 8, &[], (0.0, 0.0), 0, Some(1));
         drop_styles(&mut w, &vocab, &[("*".to_string(), 1.0)].into_iter().collect(), 3);
         assert_eq!(styles(&w[0]), vec![1]);
         assert!(w[1..].iter().all(|x| styles(x).is_empty()));
+    }
+
+    #[test]
+    fn a_window_may_hear_its_chords_struck_in_place_of_its_input() {
+        use models::chord::{Chord, ChordQuality};
+        use models::music::{ChordEvent, Onset};
+        use models::tokenizer::Sequence;
+        // 16 bars of bass (a note a beat) over C and F a bar each, hearing an 8th-note comping.
+        let mut s = Sequence::new(Role::Bass);
+        s.bars = 16;
+        s.ended = true;
+        s.chords = (0..16)
+            .map(|b| ChordEvent {
+                start: b as f64 * 4.0,
+                chord: Some(Chord::new([0, 5][b % 2], ChordQuality::Maj)),
+            })
+            .collect();
+        s.notes = (0..64)
+            .map(|i| models::music::Note {
+                start: i as f64,
+                duration: 1.0,
+                pitch: 36,
+                velocity: 90,
+            })
+            .collect();
+        s.inputs = (0..128)
+            .map(|i| Onset {
+                start: i as f64 * 0.5,
+                pitch: 64,
+            })
+            .collect();
+        let tok = Tokenizer::default();
+        let ids: Vec<u16> = tok.encode(&s).unwrap().iter().map(|&i| i as u16).collect();
+        let inputs = |w: &Window| {
+            let ids: Vec<u32> = w.ids.iter().map(|&i| u32::from(i)).collect();
+            let d = models::tokenizer::decode(&ids).unwrap();
+            (d.inputs, d.chords)
+        };
+        for w in windows_with_dropout(&ids, &tok, 256, 2, 4, &[], (0.0, 1.0), 3, None) {
+            let (heard, chords) = inputs(&w);
+            assert_eq!(
+                heard,
+                crate::eval::chord_onsets(&chords),
+                "the chords struck where they change"
+            );
+            assert_eq!(heard.len(), 3 * 4, "a triad a bar");
+        }
+        let kept = windows_with_dropout(&ids, &tok, 256, 2, 4, &[], (0.0, 0.0), 3, None);
+        assert!(kept.iter().all(|w| inputs(w).0.len() == 32), "the comping as it was");
+        // At a rate, some windows of each kind; dropped inputs stay dropped.
+        let half = windows_with_dropout(&ids, &tok, 256, 1, 4, &[], (0.0, 0.5), 9, None);
+        let struck = half.iter().filter(|w| inputs(w).0.len() == 12).count();
+        assert!(struck > 0 && struck < half.len(), "{struck} of {}", half.len());
+        let none = windows_with_dropout(&ids, &tok, 256, 1, 4, &[], (1.0, 1.0), 9, None);
+        assert!(none.iter().all(|w| inputs(w).0.is_empty()));
     }
 
     #[test]
