@@ -10,7 +10,8 @@
 //! current bar's ([`lag`]), and mixes into the role's choices what it played there: the pitches
 //! at this place ([`recall_pitches`]), and when its next note came, or that it rested to the bar
 //! line ([`recall_time`]). The network keeps its say by the memory's weights
-//! ([`super::MemoryWeights::changes`]), chosen on the validation split.
+//! ([`super::MemoryWeights::changes`]), chosen on the validation split, and the memory plays in a
+//! share of the bars only ([`plays_bar`]): the grooves play a bar again as a whole or not at all.
 
 use crate::chord::Chord;
 
@@ -48,7 +49,7 @@ pub fn lag(
 /// The grooves' bassists play a bar again as a whole or not at all: where the chords of a bar are
 /// those of a bar some bars back, the validation grooves' bass plays the same bar 0.48 of the
 /// time, the band's network alone 0.08-0.14; mixed into every bar at the shipped weights the
-/// memory made it 0.87-0.88 (models/README.md, "The memory of the changes").
+/// memory made it 0.87-0.88 (models/README.md, "The memory of the changes, bar by bar").
 pub fn plays_bar(seed: u64, bar_start: i64, share: f32) -> bool {
     if share >= 1.0 {
         return true;

@@ -189,7 +189,7 @@ pub fn pitched(p: &Passage) -> Vec<f64> {
 /// notes again (the same pitches at the same places, no more, no fewer); NaN where no bar is
 /// such. A band's bass plays its figure again when the changes come round (the validation
 /// grooves' 0.48 of such bars, pooled), where the 4-gram repetition also counts a line that
-/// only sits on one pitch (models/README.md, "The memory of the changes").
+/// only sits on one pitch (models/README.md, "The memory of the changes, bar by bar").
 pub fn changes_repeat(p: &Passage) -> f64 {
     use std::collections::BTreeMap;
     let bb = p.bar_beats();
