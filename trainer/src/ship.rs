@@ -165,32 +165,26 @@ fn memory_weights(s: &str) -> Result<(Role, models::package::MemorySpec), String
     ))
 }
 
-/// `ROLE=NOTE,TIME[,SHARE]` of `--changes`: a pitched role's.
+/// `ROLE=NOTE,TIME[,SHARE]` of `--changes`: a pitched role's two weights (each within 0 and
+/// `models::memory::MAX_WEIGHT`) and the share of bars (within 0 and 1).
 fn changes_weights(s: &str) -> Result<(Role, Vec<f32>), String> {
     let bad = || {
         format!(
             "{s:?}: a pitched role's two weights and the share of bars, ROLE=NOTE,TIME[,SHARE] (bass=0.95,0.95,0.5)"
         )
     };
-    // The share (within 0 and 1) is checked apart from the weights.
-    let (weights, share) = match s.rsplit_once(',') {
-        Some((w, share)) if w.matches(',').count() == 1 => {
-            let share = share.trim().parse::<f32>().map_err(|_| bad())?;
-            if !(0.0..=1.0).contains(&share) {
-                return Err(bad());
-            }
-            (w, Some(share))
-        }
-        _ => (s, None),
-    };
-    let (role, spec) = memory_weights(weights)?;
-    if role.is_drums() || spec.relative || spec.weights.len() > 2 {
+    let (role, v) = s.split_once('=').ok_or_else(bad)?;
+    let role = Role::parse(role).filter(|r| !r.is_drums()).ok_or_else(bad)?;
+    let w = v
+        .split(',')
+        .map(|x| x.trim().parse::<f32>().map_err(|_| bad()))
+        .collect::<Result<Vec<f32>, String>>()?;
+    let within = |x: &f32, max: f32| (0.0..=max).contains(x);
+    let ok = w.len() <= 3
+        && w.iter().take(2).all(|x| within(x, models::memory::MAX_WEIGHT))
+        && w.get(2).is_none_or(|x| within(x, 1.0));
+    if !ok {
         return Err(bad());
-    }
-    let mut w = spec.weights;
-    if let Some(share) = share {
-        w.resize(2, 0.0);
-        w.push(share);
     }
     Ok((role, w))
 }

@@ -17,9 +17,6 @@ pub const PITCHED: [(&str, &str); 10] = [
     ("changes_repeat", "bars played again, same changes"),
 ];
 
-/// Most bars back [`changes_repeat`] looks for the same changes (the memory of the changes').
-const REPEAT_LAG_BARS: usize = models::memory::changes::MAX_LAG_BARS as usize;
-
 /// The metrics of drums, in report order (then the feel, [`super::feel::FEEL`]).
 pub const DRUMS: [(&str, &str); 6] = [
     ("backbeat", "backbeat rate (4/4)"),
@@ -184,26 +181,23 @@ pub fn pitched(p: &Passage) -> Vec<f64> {
     ]
 }
 
-/// Of the bars whose chords (in force at every 8th note) are those of an earlier bar, up to
-/// [`REPEAT_LAG_BARS`] back, in which the role played, the share in which it plays that bar's
-/// notes again (the same pitches at the same places, no more, no fewer); NaN where no bar is
-/// such. A band's bass plays its figure again when the changes come round (the validation
-/// grooves' 0.48 of such bars, pooled), where the 4-gram repetition also counts a line that
-/// only sits on one pitch (models/README.md, "The memory of the changes, bar by bar").
+/// Of the bars whose chords are those of an earlier bar, up to
+/// [`models::memory::changes::MAX_LAG_BARS`] back, as the memory of the changes finds them
+/// ([`models::memory::changes::lag`] over the whole bar), in which the role played, the share in
+/// which it plays that bar's notes again (the same pitches at the same places, no more, no
+/// fewer); NaN where no bar is such. A band's bass plays its figure again when the changes come
+/// round (the validation grooves' 0.48 of such bars, pooled), where the 4-gram repetition also
+/// counts a line that only sits on one pitch (models/README.md, "The memory of the changes, bar
+/// by bar").
 pub fn changes_repeat(p: &Passage) -> f64 {
     use std::collections::BTreeMap;
-    let bb = p.bar_beats();
     let bars = p.bars as usize;
     if bars < 2 || p.chords.is_empty() {
         return f64::NAN;
     }
-    // The chord in force at a beat: none before the first chord event.
-    let at = |beat: f64| p.chords.iter().rev().find(|c| c.start <= beat + 1e-9).map(|c| c.chord);
-    let eighths = (bb * 2.0).round().max(1.0) as usize;
-    let changes: Vec<Vec<_>> = (0..bars)
-        .map(|b| (0..eighths).map(|k| at(b as f64 * bb + k as f64 * 0.5)).collect())
-        .collect();
     let tick = |beat: f64| (beat * models::tokenizer::vocab::TICKS_PER_BEAT as f64).round() as i64;
+    let bar_ticks = tick(p.bar_beats());
+    let chord_at = |t: i64| p.chords.iter().rev().find(|c| tick(c.start) <= t).map(|c| c.chord);
     let mut content: Vec<BTreeMap<(i64, u8), usize>> = vec![BTreeMap::new(); bars];
     for n in p.in_range() {
         let (bar, off) = p.in_bar(n.start);
@@ -213,17 +207,16 @@ pub fn changes_repeat(p: &Passage) -> f64 {
     }
     let (mut aligned, mut again) = (0usize, 0usize);
     for b in 1..bars {
-        if changes[b].iter().all(|c| c.is_none() || *c == Some(None)) {
-            continue;
-        }
-        let Some(k) = (1..=REPEAT_LAG_BARS.min(b)).find(|&k| changes[b - k] == changes[b]) else {
+        let start = b as i64 * bar_ticks;
+        let Some(d) = models::memory::changes::lag(start + bar_ticks - 1, start, bar_ticks, 0, chord_at) else {
             continue;
         };
-        if content[b - k].is_empty() {
+        let earlier = b - (d / bar_ticks) as usize;
+        if content[earlier].is_empty() {
             continue;
         }
         aligned += 1;
-        again += (content[b] == content[b - k]) as usize;
+        again += (content[b] == content[earlier]) as usize;
     }
     if aligned == 0 {
         f64::NAN
