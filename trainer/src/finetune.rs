@@ -55,6 +55,12 @@ pub struct FinetuneArgs {
     /// (for example "Modern / Satie, Erik / Piano").
     #[arg(long)]
     pub style: String,
+    /// The chord progression your pieces were played over, for pieces without chord symbols of
+    /// their own (as `trainer prepare --chords`): one bar each, repeated ("Dm7 G7 Cmaj7 A7"). A
+    /// band's bass and comping follow the chords the plugin hears, so give it when your grooves
+    /// share one progression.
+    #[arg(long)]
+    pub chords: Option<String>,
     /// Package folder to write: what the plugin loads (open its folder in the editor's model
     /// picker).
     #[arg(long)]
@@ -290,6 +296,7 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
             drum_map: crate::prepare::DrumMap::None,
             layout_depth: 3,
             tag_map: None,
+            chords: args.chords.clone(),
         };
         crate::prepare::run(&prepare)?;
     }

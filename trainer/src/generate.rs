@@ -191,6 +191,24 @@ pub fn parse_progression(text: &str, bars: u32) -> anyhow::Result<Vec<ChordEvent
 
 /// [`parse_progression`] with bars of `bar_beats` beats.
 pub fn parse_progression_in(text: &str, bars: u32, bar_beats: f64) -> anyhow::Result<Vec<ChordEvent>> {
+    let per_bar = parse_bars(text)?;
+    Ok(lay_out(&per_bar, bars, |b| (b as f64 * bar_beats, bar_beats)))
+}
+
+/// [`parse_progression`] over `bars` bars of `meter`, each bar as long as the meter makes it (a
+/// 3/4 bar three beats): the progression a folder of pieces without chord symbols was played
+/// over (`trainer prepare --chords`).
+pub fn progression_over(text: &str, meter: &models::music::Meter, bars: u32) -> anyhow::Result<Vec<ChordEvent>> {
+    let per_bar = parse_bars(text)?;
+    Ok(lay_out(&per_bar, bars, |b| {
+        let start = meter.bar_start(b);
+        (start, meter.bar_start(b + 1) - start)
+    }))
+}
+
+/// The chords of each bar of a progression's text (bars split by spaces or `|`, chords in a bar by
+/// commas; `NC` no chord).
+fn parse_bars(text: &str) -> anyhow::Result<Vec<Vec<Option<Chord>>>> {
     let per_bar: Vec<Vec<Option<Chord>>> = text
         .split(|c: char| c.is_whitespace() || c == '|')
         .filter(|s| !s.is_empty())
@@ -210,18 +228,25 @@ pub fn parse_progression_in(text: &str, bars: u32, bar_beats: f64) -> anyhow::Re
     if per_bar.is_empty() {
         bail!("no chords given");
     }
+    Ok(per_bar)
+}
+
+/// The chord events of `bars` bars, the bars of `per_bar` repeating, each bar's chords splitting
+/// it evenly; `bar(b)` is bar `b`'s start and length in beats.
+fn lay_out(per_bar: &[Vec<Option<Chord>>], bars: u32, bar: impl Fn(u32) -> (f64, f64)) -> Vec<ChordEvent> {
     let mut out = Vec::new();
     for b in 0..bars {
         let chords = &per_bar[b as usize % per_bar.len()];
-        let step = bar_beats / chords.len() as f64;
+        let (start, beats) = bar(b);
+        let step = beats / chords.len() as f64;
         for (i, c) in chords.iter().enumerate() {
             out.push(ChordEvent {
-                start: b as f64 * bar_beats + i as f64 * step,
+                start: start + i as f64 * step,
                 chord: *c,
             });
         }
     }
-    Ok(out)
+    out
 }
 
 /// Conditioning from chord events and input onsets (in beats).

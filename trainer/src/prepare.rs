@@ -121,6 +121,15 @@ pub struct PrepareArgs {
     /// low-mid tom 47, floor tom 43, open hi-hat 46, closed hi-hat 42, crash 49, ride 51).
     #[arg(long, value_enum, default_value_t = DrumMap::None)]
     pub drum_map: DrumMap,
+    /// The chord progression the pieces were played over, for pieces without chord symbols of
+    /// their own: one bar each, space-separated, two or more in a bar joined by commas, repeated
+    /// to the end of each piece (every MMA groove in `../shared/data/midi/mma-grooves` is
+    /// rendered over "Dm7 G7 Cmaj7 Cmaj7 Dm7 G7 Cmaj7 A7"). Without it, a piece without chord
+    /// symbols gets the chords recognised from its harmonic parts, where it has any besides the
+    /// role (`models::tokenizer::role_chords`); with it, every role of those pieces hears the
+    /// chords, as every role does in the plugin.
+    #[arg(long)]
+    pub chords: Option<String>,
 }
 
 /// Drum key reductions.
@@ -334,7 +343,12 @@ struct ReadFile {
 /// Reads one input: its piece, and the warning for a file read in part or with omissions (a
 /// truncated MIDI file: "truncated MIDI (...), read N notes up to bar B"; a MusicXML score with
 /// jumps it did not expand: "MusicXML read with omissions: ...").
-fn read_piece(job: &Job, merge: Option<Role>, drum_map: DrumMap) -> Result<(ReadFile, Option<String>), String> {
+fn read_piece(
+    job: &Job,
+    merge: Option<Role>,
+    drum_map: DrumMap,
+    chords: Option<&str>,
+) -> Result<(ReadFile, Option<String>), String> {
     let chain = |e: &dyn std::error::Error| models::error::chain(e);
     let (mut piece, warning, score) = match job {
         Job::Midi { path } => {
@@ -361,6 +375,13 @@ fn read_piece(job: &Job, merge: Option<Role>, drum_map: DrumMap) -> Result<(Read
                 n.pitch = drum_map.map(n.pitch);
             }
         }
+    }
+    if let Some(text) = chords
+        && piece.chords.is_empty()
+    {
+        let bars = models::tokenizer::bars_of(&piece);
+        piece.chords =
+            crate::generate::progression_over(text, &piece.meter, bars).map_err(|e| format!("--chords: {e:#}"))?;
     }
     Ok((ReadFile { piece, score }, warning))
 }
@@ -445,6 +466,9 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
         )
     };
     let inputs: Vec<Input> = args.inputs.iter().map(|s| parse_input(s)).collect::<Result<_, _>>()?;
+    if let Some(text) = &args.chords {
+        crate::generate::parse_progression(text, 1).context("--chords")?;
+    }
     let mut jobs: Vec<(usize, Job)> = Vec::new();
     let mut skipped = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
@@ -469,7 +493,7 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
     let (pieces, partial): (Vec<Result<ReadFile, String>>, Vec<Option<String>>) = jobs
         .par_iter()
         .map(|(i, job)| {
-            let r = read_piece(job, inputs[*i].merge, args.drum_map);
+            let r = read_piece(job, inputs[*i].merge, args.drum_map, args.chords.as_deref());
             bar.inc(1);
             match r {
                 Ok((piece, warning)) => (Ok(piece), warning),
@@ -620,10 +644,15 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
         .iter()
         .map(|(name, n)| {
             let (licence, provenance) = licence_of(name);
-            let provenance = match args.drum_map {
+            let mut provenance = match args.drum_map {
                 DrumMap::None => provenance.to_string(),
                 DrumMap::Gmd => format!("{provenance}; {GMD_MAP_NOTE}"),
             };
+            if let Some(text) = &args.chords {
+                provenance.push_str(&format!(
+                    "; pieces without chord symbols heard as played over \"{text}\""
+                ));
+            }
             DataSource {
                 name: name.clone(),
                 licence: licence.into(),

@@ -63,6 +63,7 @@ fn finetune_turns_a_folder_and_a_style_into_a_better_package() {
         from: pkg.display().to_string(),
         inputs: vec![mine.display().to_string()],
         style: "Test / Mine".into(),
+        chords: None,
         out: out.clone(),
         minutes: 10.0,
         role: vec!["lead".into(), "bass".into()],

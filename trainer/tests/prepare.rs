@@ -28,6 +28,7 @@ fn plain_args(input: &Path, out: &Path) -> PrepareArgs {
         drum_map: DrumMap::None,
         layout_depth: 3,
         tag_map: None,
+        chords: None,
     }
 }
 
@@ -62,6 +63,7 @@ fn prepare_splits_by_piece_augments_train_only_and_survives_bad_files() {
         drum_map: DrumMap::None,
         layout_depth: 3,
         tag_map: None,
+        chords: None,
     };
     prepare::run(&args).unwrap();
     let ds = Dataset::open(&out).unwrap();
@@ -210,6 +212,7 @@ fn gmd_folders_get_their_tags_and_the_9_class_map() {
         drum_map: DrumMap::Gmd,
         layout_depth: 3,
         tag_map: None,
+        chords: None,
     };
     prepare::run(&args).unwrap();
     let ds = Dataset::open(&out).unwrap();
@@ -406,6 +409,7 @@ fn musicxml_folders_give_piano_parts_tags_and_skipped_files_with_reasons() {
         drum_map: DrumMap::None,
         layout_depth: depth,
         tag_map: None,
+        chords: None,
     };
 
     let out = tmp.path().join("layout");
@@ -522,4 +526,73 @@ fn musicxml_folders_give_piano_parts_tags_and_skipped_files_with_reasons() {
         }
     }
     assert_eq!(headers, 3);
+}
+
+/// `--chords`: a folder of grooves without chord symbols, played over one progression (as the MMA
+/// grooves are), gives every role the progression, one chord a bar in the piece's own meter; the
+/// comping, which otherwise has no harmonic part but itself to hear chords from, gets them too.
+#[test]
+fn prepare_gives_pieces_without_chords_the_progression_they_were_played_over() {
+    use models::music::{Meter, Note};
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("grooves");
+    std::fs::create_dir_all(&root).unwrap();
+    let mut waltz = piece(3);
+    waltz.meter = Meter::constant(3, 4);
+    for t in &mut waltz.tracks {
+        t.notes.retain(|n: &Note| n.start < 12.0);
+    }
+    for (name, p) in [("swing__a", piece(1)), ("swing__b", piece(2)), ("waltz__c", waltz)] {
+        std::fs::write(root.join(format!("{name}.mid")), models::midi::write_smf(&p)).unwrap();
+    }
+    let comping_chords = |chords: Option<&str>| {
+        let out = tmp.path().join(format!("ds-{}", chords.is_some()));
+        prepare::run(&PrepareArgs {
+            chords: chords.map(str::to_string),
+            ..plain_args(&root, &out)
+        })
+        .unwrap();
+        let ds = Dataset::open(&out).unwrap();
+        let mut by_piece = BTreeMap::new();
+        for split in Split::ALL {
+            let data = ds.load_split(split).unwrap();
+            for (i, r) in data.seqs.iter().enumerate() {
+                let ids: Vec<u32> = data.seq(i).iter().map(|&t| t as u32).collect();
+                let seq = decode(&ids).unwrap();
+                let file = &ds.manifest.files[r.file as usize];
+                let chords: Vec<(f64, String)> = seq
+                    .chords
+                    .iter()
+                    .map(|c| (c.start, c.chord.map_or("NC".into(), |c| c.to_string())))
+                    .collect();
+                by_piece.insert((file.path.clone(), r.role), chords);
+            }
+        }
+        (ds.manifest.sources[0].provenance.clone(), by_piece)
+    };
+    // Without it, the comping has no chords: nothing but itself and the bass to recognise them from.
+    let (_, plain) = comping_chords(None);
+    assert!(plain[&("swing__a.mid".to_string(), Role::Comping)].is_empty());
+    assert!(!plain[&("swing__a.mid".to_string(), Role::Bass)].is_empty());
+    let (provenance, given) = comping_chords(Some("Dm7 G7 Cmaj7 A7"));
+    assert!(provenance.contains("Dm7 G7 Cmaj7 A7"), "{provenance}");
+    let expect = |bar: f64| {
+        vec![
+            (0.0, "Dm7".to_string()),
+            (bar, "G7".to_string()),
+            (2.0 * bar, "Cmaj7".to_string()),
+            (3.0 * bar, "A7".to_string()),
+        ]
+    };
+    for role in [Role::Comping, Role::Bass, Role::Lead, Role::Drums] {
+        assert_eq!(given[&("swing__a.mid".to_string(), role)], expect(4.0), "{role:?}");
+        assert_eq!(given[&("waltz__c.mid".to_string(), role)], expect(3.0), "{role:?}");
+    }
+    // A progression that does not parse is refused before anything is read.
+    let bad = PrepareArgs {
+        chords: Some("Dm7 Xq9".into()),
+        ..plain_args(&root, &tmp.path().join("bad"))
+    };
+    let err = prepare::run(&bad).unwrap_err();
+    assert!(format!("{err:#}").contains("Xq9"), "{err:#}");
 }
