@@ -20,6 +20,7 @@ use models::package::{ModelKind, Package};
 use models::players::PlayerChoice;
 use models::runtime::{OnnxModel, Variant};
 use models::sampling::{Constraints, SamplerConfig};
+use models::tokenizer::SequenceSpec;
 use models::tokenizer::vocab::TICKS_PER_BEAT;
 
 /// `trainer generate` arguments.
@@ -33,7 +34,9 @@ pub struct GenerateArgs {
     pub role: String,
     /// Chord symbols, one per bar, space-separated; two or more in a bar joined by commas
     /// ("Dm7 G7 Cmaj7 A7,D7"). `NC` is no chord. The progression repeats to fill --bars.
-    /// Drums and piano need neither --chords nor --input.
+    /// A role that hears other parts hears what a player holding these chords gives it: the
+    /// band's bass the chords struck where they change, the lead and the comping a bass of roots
+    /// on every beat. Drums and piano need neither --chords nor --input.
     #[arg(long, conflicts_with = "input")]
     pub chords: Option<String>,
     /// A MIDI file of what the user plays (chords, a bass line...): the chords are recognised from
@@ -615,13 +618,20 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Conditioning for `chords` up to beat `end`, with the chord roots on every beat as a stand-in
-/// bass line for roles trained with input (a lead hears the bass).
+/// Conditioning for `chords` up to beat `end`, with what a user who only has these chords would
+/// give a role trained with input: a role that hears a bass (the lead, the comping) gets the
+/// chord roots on every beat as a stand-in bass line; a role that hears the harmony (the band's
+/// bass hears the comping) gets the chords struck where they change, as the plugin hears a user
+/// who holds them ([`crate::eval::chord_onsets`], what `trainer eval --chords-as-input` and the
+/// training setting `input_as_chords` give it).
 fn conditioning_for(chords: &[ChordEvent], config: &SessionConfig, end: f64) -> Conditioning {
-    let inputs = if config.write_inputs {
+    let hears = SequenceSpec::default_for(config.role).conditioning;
+    let inputs = if !config.write_inputs || hears.is_empty() {
+        Vec::new()
+    } else if hears.contains(&Role::Bass) {
         root_onsets_for(chords, end.ceil() as u32)
     } else {
-        Vec::new()
+        crate::eval::chord_onsets(chords)
     };
     conditioning(chords, &inputs)
 }
@@ -652,6 +662,37 @@ fn voiced_chords(chords: &[ChordEvent], from: f64, end: f64) -> Vec<Note> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--chords` gives a role trained with input what a user with those chords gives it: the
+    /// band's bass (which hears the comping) the chords struck where they change, the lead and the
+    /// comping (which hear a bass) the roots on every beat, the drums nothing.
+    #[test]
+    fn chords_alone_give_each_role_the_input_it_was_trained_to_hear() {
+        let chords = parse_progression("Dm7 G7", 2).unwrap();
+        let tick = |beat: i64| beat * TICKS_PER_BEAT as i64;
+        let bass = conditioning_for(&chords, &SessionConfig::new(Role::Bass), 8.0);
+        let struck: Vec<(i64, Vec<u8>)> = bass.inputs.into_iter().collect();
+        let dm7 = Chord::parse("Dm7").unwrap().unwrap();
+        let g7 = Chord::parse("G7").unwrap().unwrap();
+        let voiced = |c: &Chord| {
+            let mut v = voicing(c);
+            v.sort_unstable();
+            v
+        };
+        assert_eq!(struck, vec![(tick(0), voiced(&dm7)), (tick(4), voiced(&g7))]);
+        for role in [Role::Lead, Role::Comping] {
+            let c = conditioning_for(&chords, &SessionConfig::new(role), 8.0);
+            let roots: Vec<(i64, Vec<u8>)> = c.inputs.into_iter().collect();
+            let expect: Vec<(i64, Vec<u8>)> = (0..8).map(|b| (tick(b), vec![if b < 4 { 38 } else { 43 }])).collect();
+            assert_eq!(roots, expect, "{role:?}");
+            assert_eq!(c.chords.len(), 2);
+        }
+        assert!(
+            conditioning_for(&chords, &SessionConfig::new(Role::Drums), 8.0)
+                .inputs
+                .is_empty()
+        );
+    }
 
     #[test]
     fn progressions_repeat_and_split_bars() {
