@@ -940,18 +940,38 @@ impl<M: TokenModel> Session<M> {
             return false;
         };
         let t0 = t - d;
-        let played_here = here.is_some() && self.history_tick.last() == Some(&t);
+        // The notes the role has struck here so far, and how many it struck there: a comping
+        // part strikes several at one place, and plays the rest of the chord before it moves on.
+        let played_here = if here.is_some() {
+            self.history_tick.iter().rev().take_while(|&&x| x == t).count()
+        } else {
+            0
+        };
         let (pitch_lo, pitch_hi) = (
             Vocab::id(Token::Pitch(0)) as usize,
             Vocab::id(Token::Pitch(127)) as usize,
         );
         let pitch_allowed = self.allowed[pitch_lo..=pitch_hi].iter().any(|&a| a);
         let mut recalled = false;
-        if w_note > 0.0
-            && here.is_some()
-            && pitch_allowed
-            && recall_pitches(&self.history_tick, &self.history_pitch, t0, &mut self.recalled_pitches) > 0
-        {
+        recall_pitches(&self.history_tick, &self.history_pitch, t0, &mut self.recalled_pitches);
+        // What it struck there and has not struck here yet. The pitches of a place rise (the
+        // grammar), so a role that strikes chords recalls the next one up from its last here.
+        let n = self.history_pitch.len();
+        for &p in &self.history_pitch[n - played_here..] {
+            self.recalled_pitches[(p & 127) as usize] = 0.0;
+        }
+        if self.config.constraints.max_polyphony != 1 {
+            let above = self.history_pitch[n - played_here..]
+                .iter()
+                .max()
+                .map_or(0, |&p| p as usize + 1);
+            self.recalled_pitches[..above.min(128)].fill(0.0);
+            if let Some(next) = self.recalled_pitches.iter().position(|&w| w > 0.0) {
+                self.recalled_pitches[next + 1..].fill(0.0);
+            }
+        }
+        let to_strike = self.recalled_pitches.iter().any(|&w| w > 0.0);
+        if w_note > 0.0 && here.is_some() && pitch_allowed && to_strike {
             self.sampler.set_memory(w_note, &self.recalled_pitches);
             recalled = true;
         }
@@ -960,12 +980,21 @@ impl<M: TokenModel> Session<M> {
         let time = self.allowed[bar] || self.allowed[positions].iter().any(|&a| a);
         if w_time > 0.0 && time && !matches!(self.tokens.last().and_then(|&id| Vocab::token(id)), Some(Token::Pos(_))) {
             // A note now, where the role has not played here yet and may (a monophonic role's
-            // last note may still sound): else the memory speaks of its next note after this place.
-            let now = here.is_some() && !played_here && pitch_allowed;
+            // last note may still sound), or, for a role that strikes chords, has a note it struck
+            // there still to strike here: else the memory speaks of its next note after this
+            // place (and a chordal role's "a note now" gets none of its weight).
+            let chordal = self.config.constraints.max_polyphony != 1;
+            let now = here.is_some() && pitch_allowed && (played_here == 0 || chordal);
+            let strike_more = played_here == 0 || to_strike;
             let aligned_end = self.bar_start - d + self.bar_ticks;
             self.recalled_tokens.fill(0.0);
             let mut now_weight = 0.0;
-            match recall_time(&self.history_tick, t0, aligned_end, now || here.is_none()) {
+            match recall_time(
+                &self.history_tick,
+                t0,
+                aligned_end,
+                (now && strike_more) || here.is_none(),
+            ) {
                 Next::Now if here.is_none() => self.recalled_tokens[pos0] = 1.0,
                 Next::Now => now_weight = 1.0,
                 Next::After(dt) => {

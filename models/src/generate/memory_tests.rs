@@ -101,6 +101,21 @@ fn four_bars_back(notes: &[GeneratedNote]) -> f64 {
     same as f64 / later.len().max(1) as f64
 }
 
+/// [`four_bars_back`] with each onset at its place on the grid (the test model plays off it; the
+/// memory recalls places and pitches, not the timing off the grid).
+fn four_bars_back_on_the_grid(notes: &[GeneratedNote]) -> f64 {
+    let place = |beat: f64| (beat * TICKS_PER_BEAT as f64 + 0.5 + 1e-6).floor() as i64;
+    let bar = 4 * TICKS_PER_BEAT as i64;
+    let all: std::collections::HashSet<(i64, u8)> = notes.iter().map(|n| (place(n.start), n.pitch)).collect();
+    let later: Vec<(i64, u8)> = notes
+        .iter()
+        .map(|n| (place(n.start), n.pitch))
+        .filter(|&(t, _)| t >= 4 * bar)
+        .collect();
+    let same = later.iter().filter(|&&(t, p)| all.contains(&(t - 4 * bar, p))).count();
+    same as f64 / later.len().max(1) as f64
+}
+
 fn changes_config(seed: u64, weight: f32) -> SessionConfig {
     shared_changes_config(seed, weight, 1.0)
 }
@@ -143,4 +158,37 @@ fn in_a_share_of_the_bars_the_memory_of_the_changes_repeats_some_bars_and_not_ot
 fn a_rollback_regenerates_the_same_with_the_memory_of_the_changes() {
     assert_rollback_replays(changes_config(5, 0.9), 10, 5);
     assert_rollback_replays(shared_changes_config(5, 0.9, 0.5), 10, 5);
+}
+
+/// A comping part strikes several notes at one place: where the changes come round, the memory
+/// plays the whole chord it struck there again, not its first note and then the next place.
+#[test]
+fn the_memory_of_the_changes_plays_a_comping_parts_chords_again_whole() {
+    let comping = |seed: u64, weight: f32| {
+        let mut c = changes_config(seed, weight);
+        c.role = Role::Comping;
+        c.write_inputs = false;
+        c.constraints = Constraints {
+            memory: c.constraints.memory,
+            ..Constraints::for_role(Role::Comping)
+        };
+        c
+    };
+    let (mut without, mut with, mut chords) = (0.0, 0.0, 0);
+    for seed in 1..=4 {
+        let notes = play(comping(seed, 0.95), 12);
+        // Places where it struck two notes or more, from bar 4 on.
+        let mut at: std::collections::BTreeMap<i64, usize> = std::collections::BTreeMap::new();
+        for n in notes.iter().filter(|n| n.start >= 16.0) {
+            *at.entry((n.start * 48.0).round() as i64).or_default() += 1;
+        }
+        chords += at.values().filter(|&&k| k >= 2).count();
+        with += four_bars_back_on_the_grid(&notes) / 4.0;
+        without += four_bars_back_on_the_grid(&play(comping(seed, 0.0), 12)) / 4.0;
+    }
+    assert!(chords >= 8, "{chords} chords struck: the test model plays no chords");
+    assert!(
+        with > 0.9 && with > without + 0.15,
+        "comping notes repeating four bars back: {without:.3} without, {with:.3} with"
+    );
 }
