@@ -93,6 +93,23 @@ impl ChordQuality {
         }
     }
 
+    /// The triad the quality extends (its third and fifth, without the seventh, sixth or
+    /// tensions): what a player who holds the chord's triad names. A dominant's alterations and
+    /// the augmented seventh keep their third (major), the altered fifth of the latter too.
+    pub fn triad(self) -> ChordQuality {
+        match self {
+            ChordQuality::Maj
+            | ChordQuality::Dom7
+            | ChordQuality::Maj7
+            | ChordQuality::Maj6
+            | ChordQuality::Dom7Alt => ChordQuality::Maj,
+            ChordQuality::Min | ChordQuality::Min7 | ChordQuality::Min6 | ChordQuality::MinMaj7 => ChordQuality::Min,
+            ChordQuality::Dim | ChordQuality::HalfDim7 | ChordQuality::Dim7 => ChordQuality::Dim,
+            ChordQuality::Aug | ChordQuality::Aug7 => ChordQuality::Aug,
+            ChordQuality::Sus4 | ChordQuality::Dom7Sus4 => ChordQuality::Sus4,
+        }
+    }
+
     /// The suffix written after the root by [`Chord`]'s `Display`.
     pub fn suffix(self) -> &'static str {
         match self {
@@ -470,6 +487,32 @@ mod tests {
         assert_eq!(p("F+7911#"), Chord::new(5, Aug7));
         assert_eq!(p("Bb+79"), Chord::new(10, Aug7));
         assert_eq!(p("F+/Ab"), Chord::new(5, Aug));
+    }
+
+    /// Every quality's triad is a triad whose tones the quality holds (its root, third and fifth).
+    #[test]
+    fn each_quality_names_the_triad_it_extends() {
+        let triads = [
+            ChordQuality::Maj,
+            ChordQuality::Min,
+            ChordQuality::Dim,
+            ChordQuality::Aug,
+            ChordQuality::Sus4,
+        ];
+        for q in ChordQuality::ALL {
+            let t = q.triad();
+            assert!(triads.contains(&t), "{q:?} -> {t:?}");
+            // An altered dominant's fifth may be altered: its root and third, at least.
+            let kept = if q == ChordQuality::Dom7Alt { 2 } else { 3 };
+            assert!(
+                t.intervals()[..kept].iter().all(|i| q.intervals().contains(i)),
+                "{q:?} -> {t:?}"
+            );
+            assert_eq!(t.triad(), t);
+        }
+        assert_eq!(ChordQuality::Maj7.triad(), ChordQuality::Maj);
+        assert_eq!(ChordQuality::Min7.triad(), ChordQuality::Min);
+        assert_eq!(ChordQuality::Dom7.triad(), ChordQuality::Maj);
     }
 
     #[test]

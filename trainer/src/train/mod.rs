@@ -104,6 +104,10 @@ pub struct TrainParams {
     /// their chords struck where they change (`trainer eval --chords-as-input`'s), so the model
     /// learns what its role plays over a user who only holds chords (0: never).
     pub input_as_chords: f64,
+    /// Fraction of the windows (training and validation) whose chord symbols are named by their
+    /// triads (Cmaj7 as C), as a user who holds triads names them, the notes unchanged: a corpus
+    /// over seventh chords alone otherwise never shows the model a triad (0: never).
+    pub chord_triads: f64,
     /// Repeat the training windows whose header holds one of these style tags this many times
     /// (`{ fill = 8 }`): the Groove MIDI Dataset's fills are one bar each against long beats, 6 %
     /// of the windows, too few for the model to learn what the tag asks.
@@ -146,6 +150,7 @@ impl Default for TrainParams {
             balance_roles: 0,
             input_dropout: 0.0,
             input_as_chords: 0.0,
+            chord_triads: 0.0,
             oversample: std::collections::BTreeMap::new(),
             style_dropout: std::collections::BTreeMap::new(),
             opening: false,

@@ -39,7 +39,7 @@ pub fn windows_of(
         stride_bars,
         window_bars,
         style_map,
-        (0.0, 0.0),
+        (0.0, 0.0, 0.0),
         0,
         None,
     )
@@ -53,11 +53,15 @@ pub fn windows_of(
 /// only holds chords ask it to. With `opening` (a style slot), the window that starts at the
 /// sequence's first bar carries that tag too.
 ///
-/// `inputs` is `(input_dropout, input_as_chords)`: a window that keeps its input has it replaced,
+/// `inputs` is `(input_dropout, input_as_chords, chord_triads)`: a window that keeps its input has it replaced,
 /// with probability `input_as_chords` (a second draw of the same hash), by its chords struck
 /// where they change ([`crate::eval::chord_onsets`]), as the plugin hears a user who holds
 /// chords: the band's bass trained only on the grooves' comping played a third more notes over
 /// bare chords than the grooves' bass (models/README.md, "The memory of the changes, bar by bar").
+/// With probability `chord_triads` (a draw of its own) a window's chord symbols are named by their
+/// triads (Cmaj7 and C7 as C, Dm7 as Dm: [`models::chord::ChordQuality::triad`]), its notes
+/// unchanged, as a user who holds triads names them: the MMA grooves are all over one progression
+/// of seventh chords (models/README.md, "The chords the grooves were played over").
 #[allow(clippy::too_many_arguments)]
 pub fn windows_with_dropout(
     ids: &[u16],
@@ -66,11 +70,11 @@ pub fn windows_with_dropout(
     stride_bars: u32,
     window_bars: u32,
     style_map: &[u16],
-    inputs: (f64, f64),
+    inputs: (f64, f64, f64),
     key: u64,
     opening: Option<u16>,
 ) -> Vec<Window> {
-    let (input_dropout, input_as_chords) = inputs;
+    let (input_dropout, input_as_chords, chord_triads) = inputs;
     let ids32: Vec<u32> = ids.iter().map(|&i| i as u32).collect();
     let Ok(mut seq) = models::tokenizer::decode(&ids32) else {
         return Vec::new();
@@ -84,6 +88,17 @@ pub fn windows_with_dropout(
     let mut start = 0;
     while start < seq.bars.max(1) {
         let mut w = seq.slice_bars(start, (start + window_bars.max(1)).min(seq.bars));
+        // Named by triads first, so that chords struck in place of the input are those named.
+        if chord_triads > 0.0 {
+            let mut rng = Rng::new(key.wrapping_mul(0xD1B5_4A32_D192_ED03) ^ (start as u64 + 1));
+            if rng.next_f64() < chord_triads {
+                for c in w.chords.iter_mut() {
+                    if let Some(ch) = &mut c.chord {
+                        ch.quality = ch.quality.triad();
+                    }
+                }
+            }
+        }
         if (input_dropout > 0.0 || input_as_chords > 0.0) && !w.inputs.is_empty() {
             let mut rng = Rng::new(key.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (start as u64 + 1));
             if rng.next_f64() < input_dropout {
@@ -133,7 +148,11 @@ pub fn split_windows(
                 cfg.train.window_stride_bars,
                 cfg.train.window_bars,
                 style_map,
-                (cfg.train.input_dropout, cfg.train.input_as_chords),
+                (
+                    cfg.train.input_dropout,
+                    cfg.train.input_as_chords,
+                    cfg.train.chord_triads,
+                ),
                 data.seqs[i].offset,
                 opening,
             )
@@ -416,17 +435,17 @@ mod tests {
                 })
                 .collect()
         };
-        let w = windows_with_dropout(&ids, &tok, 512, 4, 8, &[], (0.0, 0.0), 0, Some(7));
+        let w = windows_with_dropout(&ids, &tok, 512, 4, 8, &[], (0.0, 0.0, 0.0), 0, Some(7));
         assert!(w.len() >= 4);
         assert_eq!(styles(&w[0]), vec![0, 7]);
         assert!(w[1..].iter().all(|x| styles(x) == vec![0]));
-        let plain = windows_with_dropout(&ids, &tok, 512, 4, 8, &[], (0.0, 0.0), 0, None);
+        let plain = windows_with_dropout(&ids, &tok, 512, 4, 8, &[], (0.0, 0.0, 0.0), 0, None);
         assert!(plain.iter().all(|x| styles(x) == vec![0]));
         // Style dropout never takes the opening tag.
         let mut vocab = Vocab::new();
         vocab.add_style("wjazzd").unwrap();
         assert_eq!(vocab.add_style(models::tokenizer::vocab::OPENING_STYLE).unwrap(), 1);
-        let mut w = windows_with_dropout(&ids, &tok, 512, 4, 8, &[], (0.0, 0.0), 0, Some(1));
+        let mut w = windows_with_dropout(&ids, &tok, 512, 4, 8, &[], (0.0, 0.0, 0.0), 0, Some(1));
         drop_styles(&mut w, &vocab, &[("*".to_string(), 1.0)].into_iter().collect(), 3);
         assert_eq!(styles(&w[0]), vec![1]);
         assert!(w[1..].iter().all(|x| styles(x).is_empty()));
@@ -468,7 +487,7 @@ mod tests {
             let d = models::tokenizer::decode(&ids).unwrap();
             (d.inputs, d.chords)
         };
-        for w in windows_with_dropout(&ids, &tok, 256, 2, 4, &[], (0.0, 1.0), 3, None) {
+        for w in windows_with_dropout(&ids, &tok, 256, 2, 4, &[], (0.0, 1.0, 0.0), 3, None) {
             let (heard, chords) = inputs(&w);
             assert_eq!(
                 heard,
@@ -477,14 +496,75 @@ mod tests {
             );
             assert_eq!(heard.len(), 3 * 4, "a triad a bar");
         }
-        let kept = windows_with_dropout(&ids, &tok, 256, 2, 4, &[], (0.0, 0.0), 3, None);
+        let kept = windows_with_dropout(&ids, &tok, 256, 2, 4, &[], (0.0, 0.0, 0.0), 3, None);
         assert!(kept.iter().all(|w| inputs(w).0.len() == 32), "the comping as it was");
         // At a rate, some windows of each kind; dropped inputs stay dropped.
-        let half = windows_with_dropout(&ids, &tok, 256, 1, 4, &[], (0.0, 0.5), 9, None);
+        let half = windows_with_dropout(&ids, &tok, 256, 1, 4, &[], (0.0, 0.5, 0.0), 9, None);
         let struck = half.iter().filter(|w| inputs(w).0.len() == 12).count();
         assert!(struck > 0 && struck < half.len(), "{struck} of {}", half.len());
-        let none = windows_with_dropout(&ids, &tok, 256, 1, 4, &[], (1.0, 1.0), 9, None);
+        let none = windows_with_dropout(&ids, &tok, 256, 1, 4, &[], (1.0, 1.0, 0.0), 9, None);
         assert!(none.iter().all(|w| inputs(w).0.is_empty()));
+    }
+
+    #[test]
+    fn chord_triads_name_a_windows_sevenths_by_their_triads() {
+        use models::chord::{Chord, ChordQuality};
+        use models::music::ChordEvent;
+        use models::tokenizer::Sequence;
+        let mut s = Sequence::new(Role::Comping);
+        s.bars = 16;
+        s.ended = true;
+        let qualities = [
+            ChordQuality::Min7,
+            ChordQuality::Dom7,
+            ChordQuality::Maj7,
+            ChordQuality::Maj7,
+        ];
+        s.chords = (0..16)
+            .map(|b| ChordEvent {
+                start: b as f64 * 4.0,
+                chord: Some(Chord::new([2, 7, 0, 0][b % 4], qualities[b % 4])),
+            })
+            .collect();
+        s.notes = (0..16)
+            .map(|b| models::music::Note {
+                start: b as f64 * 4.0,
+                duration: 2.0,
+                pitch: 60,
+                velocity: 90,
+            })
+            .collect();
+        let tok = Tokenizer::default();
+        let ids: Vec<u16> = tok.encode(&s).unwrap().iter().map(|&i| i as u16).collect();
+        let decoded = |w: &Window| {
+            let ids: Vec<u32> = w.ids.iter().map(|&i| u32::from(i)).collect();
+            models::tokenizer::decode(&ids).unwrap()
+        };
+        let triads = |w: &Window| {
+            let d = decoded(w);
+            assert_eq!(d.notes.len() as u32, d.bars, "the notes stay");
+            d.chords
+                .iter()
+                .all(|c| c.chord.is_some_and(|c| c.quality.triad() == c.quality))
+        };
+        let all = windows_with_dropout(&ids, &tok, 256, 1, 4, &[], (0.0, 0.0, 1.0), 5, None);
+        assert!(all.iter().all(|w| triads(w)), "every window named by triads");
+        let roots = |w: &Window| {
+            decoded(w)
+                .chords
+                .iter()
+                .map(|c| c.chord.unwrap().root)
+                .collect::<Vec<_>>()
+        };
+        let plain = windows_with_dropout(&ids, &tok, 256, 1, 4, &[], (0.0, 0.0, 0.0), 5, None);
+        assert!(plain.iter().all(|w| !triads(w)), "none without it");
+        assert_eq!(
+            all.iter().map(roots).collect::<Vec<_>>(),
+            plain.iter().map(roots).collect::<Vec<_>>()
+        );
+        let half = windows_with_dropout(&ids, &tok, 256, 1, 4, &[], (0.0, 0.0, 0.5), 5, None);
+        let named = half.iter().filter(|w| triads(w)).count();
+        assert!(named > 0 && named < half.len(), "{named} of {}", half.len());
     }
 
     #[test]
