@@ -548,7 +548,7 @@ mod tests {
                 .all(|c| c.chord.is_some_and(|c| c.quality.triad() == c.quality))
         };
         let all = windows_with_dropout(&ids, &tok, 256, 1, 4, &[], (0.0, 0.0, 1.0), 5, None);
-        assert!(all.iter().all(|w| triads(w)), "every window named by triads");
+        assert!(all.iter().all(&triads), "every window named by triads");
         let roots = |w: &Window| {
             decoded(w)
                 .chords
