@@ -1,0 +1,132 @@
+//! The memories a session gives its sampler at a draw: the piece's memory of its own figures
+//! ([`crate::memory`]) and, where the changes come round, the memory of the changes
+//! ([`crate::memory::changes`]); the drums' memory of their groove is in `drums`.
+
+use super::*;
+
+impl<M: TokenModel> Session<M> {
+    /// Gives the sampler the piece's memory for this draw when a pitch may be chosen and the
+    /// model has one ([`Constraints::memory`]), and where the changes come round, the memory of
+    /// the changes ([`Session::recall_changes`]); the drums', when their next token in time is
+    /// drawn ([`Session::recall_groove`]).
+    pub(super) fn recall(&mut self, cond: &Conditioning) {
+        let weights = self.config.constraints.memory;
+        if weights.is_none() || self.history.is_empty() {
+            return;
+        }
+        if self.config.role.is_drums() {
+            self.recall_groove(weights);
+            return;
+        }
+        let (lo, hi) = (
+            Vocab::id(Token::Pitch(0)) as usize,
+            Vocab::id(Token::Pitch(127)) as usize,
+        );
+        let pitches_recalled = self.recall_changes(weights, cond);
+        // The note memory, where the changes' did not speak and the model has one (the band's
+        // bass has only the changes').
+        if pitches_recalled || weights.cells.iter().all(|&w| w <= 0.0) || !self.allowed[lo..=hi].iter().any(|&a| a) {
+            return;
+        }
+        let found = crate::memory::recall(&self.history, &mut self.recalled);
+        let w = weights.weight(found);
+        if w > 0.0 {
+            let root = self.chord.flatten().map(|c| c.root);
+            crate::memory::to_pitches(&self.recalled, root, &mut self.recalled_pitches);
+            self.sampler.set_memory(w, &self.recalled_pitches);
+        }
+    }
+
+    /// A pitched role's memory of the changes ([`crate::memory::changes`]): where the chords of
+    /// the bar so far are those of an earlier bar, the pitches the role played at this place
+    /// then (when a pitch may be drawn) and when its next note came (when a `POS` or the bar
+    /// line may be). Returns whether it recalled pitches (the note memory then stays out).
+    fn recall_changes(&mut self, weights: crate::memory::MemoryWeights, cond: &Conditioning) -> bool {
+        use crate::memory::changes::{Next, lag, recall_pitches, recall_time};
+        let [w_note, w_time, share] = weights.changes;
+        if (w_note <= 0.0 && w_time <= 0.0) || self.state.bars == 0 {
+            return false;
+        }
+        if !crate::memory::changes::plays_bar(self.config.seed, self.bar_start, share) {
+            return false;
+        }
+        // Where the stream stands: its position in the bar (none right after the bar line).
+        let here = self.state.pos.map(|p| self.bar_start + p as i64);
+        let t = here.unwrap_or(self.bar_start);
+        let earliest = self
+            .history_tick
+            .first()
+            .map_or(self.first_origin, |&x| x.min(self.first_origin));
+        let Some(d) = lag(t, self.bar_start, self.bar_ticks, earliest, |x| cond.chord_at(x)) else {
+            return false;
+        };
+        let t0 = t - d;
+        // The notes the role has struck here so far, and how many it struck there: a comping
+        // part strikes several at one place, and plays the rest of the chord before it moves on.
+        let played_here = if here.is_some() {
+            self.history_tick.iter().rev().take_while(|&&x| x == t).count()
+        } else {
+            0
+        };
+        let (pitch_lo, pitch_hi) = (
+            Vocab::id(Token::Pitch(0)) as usize,
+            Vocab::id(Token::Pitch(127)) as usize,
+        );
+        let pitch_allowed = self.allowed[pitch_lo..=pitch_hi].iter().any(|&a| a);
+        let mut recalled = false;
+        recall_pitches(&self.history_tick, &self.history_pitch, t0, &mut self.recalled_pitches);
+        // What it struck there and has not struck here yet. The pitches of a place rise (the
+        // grammar), so a role that strikes chords recalls the next one up from its last here.
+        let n = self.history_pitch.len();
+        for &p in &self.history_pitch[n - played_here..] {
+            self.recalled_pitches[(p & 127) as usize] = 0.0;
+        }
+        if self.config.constraints.max_polyphony != 1 {
+            let above = self.history_pitch[n - played_here..]
+                .iter()
+                .max()
+                .map_or(0, |&p| p as usize + 1);
+            self.recalled_pitches[..above.min(128)].fill(0.0);
+            if let Some(next) = self.recalled_pitches.iter().position(|&w| w > 0.0) {
+                self.recalled_pitches[next + 1..].fill(0.0);
+            }
+        }
+        let to_strike = self.recalled_pitches.iter().any(|&w| w > 0.0);
+        if w_note > 0.0 && here.is_some() && pitch_allowed && to_strike {
+            self.sampler.set_memory(w_note, &self.recalled_pitches);
+            recalled = true;
+        }
+        let (bar, pos0) = (Vocab::id(Token::Bar) as usize, Vocab::id(Token::Pos(0)) as usize);
+        let positions = pos0..pos0 + crate::tokenizer::vocab::POS_COUNT as usize;
+        let time = self.allowed[bar] || self.allowed[positions].iter().any(|&a| a);
+        if w_time > 0.0 && time && !matches!(self.tokens.last().and_then(|&id| Vocab::token(id)), Some(Token::Pos(_))) {
+            // A note now, where the role has not played here yet and may (a monophonic role's
+            // last note may still sound), or, for a role that strikes chords, has a note it struck
+            // there still to strike here: else the memory speaks of its next note after this
+            // place (and a chordal role's "a note now" gets none of its weight).
+            let chordal = self.config.constraints.max_polyphony != 1;
+            let now = here.is_some() && pitch_allowed && (played_here == 0 || chordal);
+            let strike_more = played_here == 0 || to_strike;
+            let aligned_end = self.bar_start - d + self.bar_ticks;
+            self.recalled_tokens.fill(0.0);
+            let mut now_weight = 0.0;
+            match recall_time(
+                &self.history_tick,
+                t0,
+                aligned_end,
+                (now && strike_more) || here.is_none(),
+            ) {
+                Next::Now if here.is_none() => self.recalled_tokens[pos0] = 1.0,
+                Next::Now => now_weight = 1.0,
+                Next::After(dt) => {
+                    let p = (t + dt - self.bar_start).clamp(0, u8::MAX as i64) as u8;
+                    self.recalled_tokens[Vocab::id(Token::Pos(p)) as usize] = 1.0;
+                }
+                Next::BarLine => self.recalled_tokens[bar] = 1.0,
+            }
+            self.sampler
+                .set_rhythm_memory(w_time, &self.recalled_tokens, now.then_some(now_weight));
+        }
+        recalled
+    }
+}
