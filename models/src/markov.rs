@@ -90,11 +90,7 @@ fn is_root(h: u64) -> bool {
 /// Mixes one more (older) token into a context hash.
 #[inline]
 fn mix(h: u64, token: u32) -> u64 {
-    // splitmix64 finaliser over (h + token + odd constant).
-    let mut z = h.wrapping_add(token as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    crate::math::splitmix64(h.wrapping_add(token as u64))
 }
 
 /// Why a Markov model file could not be read.

@@ -7,6 +7,18 @@
 //! relative against f64), well inside the 1e-4 parity between training and the ONNX
 //! graph, whose `Erf` and `Exp` are ONNX Runtime's own approximations.
 
+/// The splitmix64 step: `z` plus the golden-ratio increment, then its finaliser. A 64-bit hash of
+/// its input, every bit of which moves every bit of the output: the Markov model's context hashes
+/// and the memory of the changes' draw of a bar ([`crate::memory::changes::plays_bar`]) mix with
+/// it.
+#[inline]
+pub fn splitmix64(z: u64) -> u64 {
+    let mut z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// `erf(x)`: the rational approximation of Eigen's `generic_fast_erf_float` (odd degree-13
 /// numerator over even degree-8 denominator), within [-1, 1], and constant beyond |x| = 4 (where f32's erf is 1 within an ulp).
 #[inline(always)]

@@ -194,24 +194,23 @@ pub fn parse_progression(text: &str, bars: u32) -> anyhow::Result<Vec<ChordEvent
 
 /// [`parse_progression`] with bars of `bar_beats` beats.
 pub fn parse_progression_in(text: &str, bars: u32, bar_beats: f64) -> anyhow::Result<Vec<ChordEvent>> {
-    let per_bar = parse_bars(text)?;
+    let per_bar = progression_bars(text)?;
     Ok(lay_out(&per_bar, bars, |b| (b as f64 * bar_beats, bar_beats)))
 }
 
-/// [`parse_progression`] over `bars` bars of `meter`, each bar as long as the meter makes it (a
-/// 3/4 bar three beats): the progression a folder of pieces without chord symbols was played
-/// over (`trainer prepare --chords`).
-pub fn progression_over(text: &str, meter: &models::music::Meter, bars: u32) -> anyhow::Result<Vec<ChordEvent>> {
-    let per_bar = parse_bars(text)?;
-    Ok(lay_out(&per_bar, bars, |b| {
+/// The chord events of a progression's bars ([`progression_bars`]) over `bars` bars of `meter`,
+/// each bar as long as the meter makes it (a 3/4 bar three beats): the progression a folder of
+/// pieces without chord symbols was played over (`trainer prepare --chords`).
+pub fn progression_over(per_bar: &[Vec<Option<Chord>>], meter: &models::music::Meter, bars: u32) -> Vec<ChordEvent> {
+    lay_out(per_bar, bars, |b| {
         let start = meter.bar_start(b);
         (start, meter.bar_start(b + 1) - start)
-    }))
+    })
 }
 
 /// The chords of each bar of a progression's text (bars split by spaces or `|`, chords in a bar by
 /// commas; `NC` no chord).
-fn parse_bars(text: &str) -> anyhow::Result<Vec<Vec<Option<Chord>>>> {
+pub fn progression_bars(text: &str) -> anyhow::Result<Vec<Vec<Option<Chord>>>> {
     let per_bar: Vec<Vec<Option<Chord>>> = text
         .split(|c: char| c.is_whitespace() || c == '|')
         .filter(|s| !s.is_empty())

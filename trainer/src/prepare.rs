@@ -347,7 +347,7 @@ fn read_piece(
     job: &Job,
     merge: Option<Role>,
     drum_map: DrumMap,
-    chords: Option<&str>,
+    progression: Option<&[Vec<Option<models::chord::Chord>>]>,
 ) -> Result<(ReadFile, Option<String>), String> {
     let chain = |e: &dyn std::error::Error| models::error::chain(e);
     let (mut piece, warning, score) = match job {
@@ -376,12 +376,10 @@ fn read_piece(
             }
         }
     }
-    if let Some(text) = chords
+    if let Some(per_bar) = progression
         && piece.chords.is_empty()
     {
-        let bars = models::tokenizer::bars_of(&piece);
-        piece.chords =
-            crate::generate::progression_over(text, &piece.meter, bars).map_err(|e| format!("--chords: {e:#}"))?;
+        piece.chords = crate::generate::progression_over(per_bar, &piece.meter, models::tokenizer::bars_of(&piece));
     }
     Ok((ReadFile { piece, score }, warning))
 }
@@ -466,9 +464,12 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
         )
     };
     let inputs: Vec<Input> = args.inputs.iter().map(|s| parse_input(s)).collect::<Result<_, _>>()?;
-    if let Some(text) = &args.chords {
-        crate::generate::parse_progression(text, 1).context("--chords")?;
-    }
+    let progression = args
+        .chords
+        .as_deref()
+        .map(crate::generate::progression_bars)
+        .transpose()
+        .context("--chords")?;
     let mut jobs: Vec<(usize, Job)> = Vec::new();
     let mut skipped = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
@@ -493,7 +494,7 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
     let (pieces, partial): (Vec<Result<ReadFile, String>>, Vec<Option<String>>) = jobs
         .par_iter()
         .map(|(i, job)| {
-            let r = read_piece(job, inputs[*i].merge, args.drum_map, args.chords.as_deref());
+            let r = read_piece(job, inputs[*i].merge, args.drum_map, progression.as_deref());
             bar.inc(1);
             match r {
                 Ok((piece, warning)) => (Ok(piece), warning),

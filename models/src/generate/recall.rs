@@ -22,10 +22,11 @@ impl<M: TokenModel> Session<M> {
             Vocab::id(Token::Pitch(0)) as usize,
             Vocab::id(Token::Pitch(127)) as usize,
         );
-        let pitches_recalled = self.recall_changes(weights, cond);
+        let pitch_allowed = self.allowed[lo..=hi].iter().any(|&a| a);
+        let pitches_recalled = self.recall_changes(weights, cond, pitch_allowed);
         // The note memory, where the changes' did not speak and the model has one (the band's
         // bass has only the changes').
-        if pitches_recalled || weights.cells.iter().all(|&w| w <= 0.0) || !self.allowed[lo..=hi].iter().any(|&a| a) {
+        if pitches_recalled || weights.cells.iter().all(|&w| w <= 0.0) || !pitch_allowed {
             return;
         }
         let found = crate::memory::recall(&self.history, &mut self.recalled);
@@ -40,8 +41,14 @@ impl<M: TokenModel> Session<M> {
     /// A pitched role's memory of the changes ([`crate::memory::changes`]): where the chords of
     /// the bar so far are those of an earlier bar, the pitches the role played at this place
     /// then (when a pitch may be drawn) and when its next note came (when a `POS` or the bar
-    /// line may be). Returns whether it recalled pitches (the note memory then stays out).
-    fn recall_changes(&mut self, weights: crate::memory::MemoryWeights, cond: &Conditioning) -> bool {
+    /// line may be). `pitch_allowed`: whether a pitch may be drawn now. Returns whether it
+    /// recalled pitches (the note memory then stays out).
+    fn recall_changes(
+        &mut self,
+        weights: crate::memory::MemoryWeights,
+        cond: &Conditioning,
+        pitch_allowed: bool,
+    ) -> bool {
         use crate::memory::changes::{Next, lag, recall_pitches, recall_time};
         let [w_note, w_time, share] = weights.changes;
         if (w_note <= 0.0 && w_time <= 0.0) || self.state.bars == 0 {
@@ -68,11 +75,8 @@ impl<M: TokenModel> Session<M> {
         } else {
             0
         };
-        let (pitch_lo, pitch_hi) = (
-            Vocab::id(Token::Pitch(0)) as usize,
-            Vocab::id(Token::Pitch(127)) as usize,
-        );
-        let pitch_allowed = self.allowed[pitch_lo..=pitch_hi].iter().any(|&a| a);
+        // A role that strikes chords (a monophonic one strikes one note at a place).
+        let chordal = self.config.constraints.max_polyphony != 1;
         let mut recalled = false;
         recall_pitches(&self.history_tick, &self.history_pitch, t0, &mut self.recalled_pitches);
         // What it struck there and has not struck here yet. The pitches of a place rise (the
@@ -81,7 +85,7 @@ impl<M: TokenModel> Session<M> {
         for &p in &self.history_pitch[n - played_here..] {
             self.recalled_pitches[(p & 127) as usize] = 0.0;
         }
-        if self.config.constraints.max_polyphony != 1 {
+        if chordal {
             let above = self.history_pitch[n - played_here..]
                 .iter()
                 .max()
@@ -104,7 +108,6 @@ impl<M: TokenModel> Session<M> {
             // last note may still sound), or, for a role that strikes chords, has a note it struck
             // there still to strike here: else the memory speaks of its next note after this
             // place (and a chordal role's "a note now" gets none of its weight).
-            let chordal = self.config.constraints.max_polyphony != 1;
             let now = here.is_some() && pitch_allowed && (played_here == 0 || chordal);
             let strike_more = played_here == 0 || to_strike;
             let aligned_end = self.bar_start - d + self.bar_ticks;

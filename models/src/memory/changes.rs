@@ -57,12 +57,8 @@ pub fn plays_bar(seed: u64, bar_start: i64, share: f32) -> bool {
     if share <= 0.0 || share.is_nan() {
         return false;
     }
-    // splitmix64 of the two.
-    let mut z = seed ^ (bar_start as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x6368_616e_6765_7321;
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^= z >> 31;
+    let z =
+        crate::math::splitmix64(seed ^ (bar_start as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x6368_616e_6765_7321);
     ((z >> 40) as f32 / (1u64 << 24) as f32) < share
 }
 

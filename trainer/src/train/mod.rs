@@ -43,8 +43,8 @@ pub use run_loop::{
 };
 pub use step_timing::{BENCH_BATCH, BENCH_CONTEXT, StepTime, time_steps};
 pub use windows::{
-    Batch, RunData, Window, balance_roles, drop_styles, load_data, make_batch, oversample_styles, split_windows,
-    windows_of, windows_with_dropout,
+    Batch, RunData, Window, WindowDraws, balance_roles, drop_styles, load_data, make_batch, oversample_styles,
+    split_windows, windows_of, windows_with_dropout,
 };
 
 /// Optimisation settings.

@@ -39,10 +39,33 @@ pub fn windows_of(
         stride_bars,
         window_bars,
         style_map,
-        (0.0, 0.0, 0.0),
+        WindowDraws::default(),
         0,
         None,
     )
+}
+
+/// What a window's conditioning may be changed into, each a probability drawn per window
+/// ([`windows_with_dropout`]; the `[train]` settings of the same names).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct WindowDraws {
+    /// The window loses its `IN` conditioning.
+    pub input_dropout: f64,
+    /// A window that keeps its input hears its chords struck where they change instead.
+    pub input_as_chords: f64,
+    /// The window's chord symbols are named by their triads.
+    pub chord_triads: f64,
+}
+
+impl WindowDraws {
+    /// The draws a training config asks for.
+    pub fn of(train: &super::TrainParams) -> WindowDraws {
+        WindowDraws {
+            input_dropout: train.input_dropout,
+            input_as_chords: train.input_as_chords,
+            chord_triads: train.chord_triads,
+        }
+    }
 }
 
 /// [`windows_of`], where each window loses its `IN` conditioning (the bass a lead hears, say)
@@ -53,8 +76,8 @@ pub fn windows_of(
 /// only holds chords ask it to. With `opening` (a style slot), the window that starts at the
 /// sequence's first bar carries that tag too.
 ///
-/// `inputs` is `(input_dropout, input_as_chords, chord_triads)`: a window that keeps its input has it replaced,
-/// with probability `input_as_chords` (a second draw of the same hash), by its chords struck
+/// With `draws` ([`WindowDraws`]), a window that keeps its input has it replaced, with
+/// probability `input_as_chords` (a second draw of the same hash), by its chords struck
 /// where they change ([`crate::eval::chord_onsets`]), as the plugin hears a user who holds
 /// chords: the band's bass trained only on the grooves' comping played a third more notes over
 /// bare chords than the grooves' bass (models/README.md, "The memory of the changes, bar by bar").
@@ -70,11 +93,15 @@ pub fn windows_with_dropout(
     stride_bars: u32,
     window_bars: u32,
     style_map: &[u16],
-    inputs: (f64, f64, f64),
+    draws: WindowDraws,
     key: u64,
     opening: Option<u16>,
 ) -> Vec<Window> {
-    let (input_dropout, input_as_chords, chord_triads) = inputs;
+    let WindowDraws {
+        input_dropout,
+        input_as_chords,
+        chord_triads,
+    } = draws;
     let ids32: Vec<u32> = ids.iter().map(|&i| i as u32).collect();
     let Ok(mut seq) = models::tokenizer::decode(&ids32) else {
         return Vec::new();
@@ -148,11 +175,7 @@ pub fn split_windows(
                 cfg.train.window_stride_bars,
                 cfg.train.window_bars,
                 style_map,
-                (
-                    cfg.train.input_dropout,
-                    cfg.train.input_as_chords,
-                    cfg.train.chord_triads,
-                ),
+                WindowDraws::of(&cfg.train),
                 data.seqs[i].offset,
                 opening,
             )
@@ -435,17 +458,17 @@ mod tests {
                 })
                 .collect()
         };
-        let w = windows_with_dropout(&ids, &tok, 512, 4, 8, &[], (0.0, 0.0, 0.0), 0, Some(7));
+        let w = windows_with_dropout(&ids, &tok, 512, 4, 8, &[], WindowDraws::default(), 0, Some(7));
         assert!(w.len() >= 4);
         assert_eq!(styles(&w[0]), vec![0, 7]);
         assert!(w[1..].iter().all(|x| styles(x) == vec![0]));
-        let plain = windows_with_dropout(&ids, &tok, 512, 4, 8, &[], (0.0, 0.0, 0.0), 0, None);
+        let plain = windows_with_dropout(&ids, &tok, 512, 4, 8, &[], WindowDraws::default(), 0, None);
         assert!(plain.iter().all(|x| styles(x) == vec![0]));
         // Style dropout never takes the opening tag.
         let mut vocab = Vocab::new();
         vocab.add_style("wjazzd").unwrap();
         assert_eq!(vocab.add_style(models::tokenizer::vocab::OPENING_STYLE).unwrap(), 1);
-        let mut w = windows_with_dropout(&ids, &tok, 512, 4, 8, &[], (0.0, 0.0, 0.0), 0, Some(1));
+        let mut w = windows_with_dropout(&ids, &tok, 512, 4, 8, &[], WindowDraws::default(), 0, Some(1));
         drop_styles(&mut w, &vocab, &[("*".to_string(), 1.0)].into_iter().collect(), 3);
         assert_eq!(styles(&w[0]), vec![1]);
         assert!(w[1..].iter().all(|x| styles(x).is_empty()));
@@ -487,7 +510,20 @@ mod tests {
             let d = models::tokenizer::decode(&ids).unwrap();
             (d.inputs, d.chords)
         };
-        for w in windows_with_dropout(&ids, &tok, 256, 2, 4, &[], (0.0, 1.0, 0.0), 3, None) {
+        for w in windows_with_dropout(
+            &ids,
+            &tok,
+            256,
+            2,
+            4,
+            &[],
+            WindowDraws {
+                input_as_chords: 1.0,
+                ..WindowDraws::default()
+            },
+            3,
+            None,
+        ) {
             let (heard, chords) = inputs(&w);
             assert_eq!(
                 heard,
@@ -496,13 +532,40 @@ mod tests {
             );
             assert_eq!(heard.len(), 3 * 4, "a triad a bar");
         }
-        let kept = windows_with_dropout(&ids, &tok, 256, 2, 4, &[], (0.0, 0.0, 0.0), 3, None);
+        let kept = windows_with_dropout(&ids, &tok, 256, 2, 4, &[], WindowDraws::default(), 3, None);
         assert!(kept.iter().all(|w| inputs(w).0.len() == 32), "the comping as it was");
         // At a rate, some windows of each kind; dropped inputs stay dropped.
-        let half = windows_with_dropout(&ids, &tok, 256, 1, 4, &[], (0.0, 0.5, 0.0), 9, None);
+        let half = windows_with_dropout(
+            &ids,
+            &tok,
+            256,
+            1,
+            4,
+            &[],
+            WindowDraws {
+                input_as_chords: 0.5,
+                ..WindowDraws::default()
+            },
+            9,
+            None,
+        );
         let struck = half.iter().filter(|w| inputs(w).0.len() == 12).count();
         assert!(struck > 0 && struck < half.len(), "{struck} of {}", half.len());
-        let none = windows_with_dropout(&ids, &tok, 256, 1, 4, &[], (1.0, 1.0, 0.0), 9, None);
+        let none = windows_with_dropout(
+            &ids,
+            &tok,
+            256,
+            1,
+            4,
+            &[],
+            WindowDraws {
+                input_dropout: 1.0,
+                input_as_chords: 1.0,
+                ..WindowDraws::default()
+            },
+            9,
+            None,
+        );
         assert!(none.iter().all(|w| inputs(w).0.is_empty()));
     }
 
@@ -547,7 +610,20 @@ mod tests {
                 .iter()
                 .all(|c| c.chord.is_some_and(|c| c.quality.triad() == c.quality))
         };
-        let all = windows_with_dropout(&ids, &tok, 256, 1, 4, &[], (0.0, 0.0, 1.0), 5, None);
+        let all = windows_with_dropout(
+            &ids,
+            &tok,
+            256,
+            1,
+            4,
+            &[],
+            WindowDraws {
+                chord_triads: 1.0,
+                ..WindowDraws::default()
+            },
+            5,
+            None,
+        );
         assert!(all.iter().all(&triads), "every window named by triads");
         let roots = |w: &Window| {
             decoded(w)
@@ -556,13 +632,26 @@ mod tests {
                 .map(|c| c.chord.unwrap().root)
                 .collect::<Vec<_>>()
         };
-        let plain = windows_with_dropout(&ids, &tok, 256, 1, 4, &[], (0.0, 0.0, 0.0), 5, None);
+        let plain = windows_with_dropout(&ids, &tok, 256, 1, 4, &[], WindowDraws::default(), 5, None);
         assert!(plain.iter().all(|w| !triads(w)), "none without it");
         assert_eq!(
             all.iter().map(roots).collect::<Vec<_>>(),
             plain.iter().map(roots).collect::<Vec<_>>()
         );
-        let half = windows_with_dropout(&ids, &tok, 256, 1, 4, &[], (0.0, 0.0, 0.5), 5, None);
+        let half = windows_with_dropout(
+            &ids,
+            &tok,
+            256,
+            1,
+            4,
+            &[],
+            WindowDraws {
+                chord_triads: 0.5,
+                ..WindowDraws::default()
+            },
+            5,
+            None,
+        );
         let named = half.iter().filter(|w| triads(w)).count();
         assert!(named > 0 && named < half.len(), "{named} of {}", half.len());
     }
