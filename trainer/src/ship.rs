@@ -402,8 +402,8 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
             (None, _) => String::new(),
         };
         let section = format!(
-            "\n## Music report ({} split, pieces no model trained on)\n\nGenerated over each piece's own chords, input, tempo and meter (its first {} bars), beside what the human played over the same bars; `*` marks a value more than 10 % off the human one. *Harmony 0* is the model at the plugin's defaults without Harmony (top-p 0.95, the tuned note temperature, its piece memory where it has one); *calibration* samples the network alone at temperature 1, top-p 1, without constraints. Chord sensitivity is teacher-forced on the same bars.\n{}",
-            report.split,
+            "\n## Music report ({}, pieces no model trained on)\n\nGenerated over each piece's own chords, input, tempo and meter (its first {} bars), beside what the human played over the same bars; `*` marks a value more than 10 % off the human one. *Harmony 0* is the model at the plugin's defaults without Harmony (top-p 0.95, the tuned note temperature, its piece memory where it has one); *calibration* samples the network alone at temperature 1, top-p 1, without constraints. Chord sensitivity is teacher-forced on the same bars.\n{}",
+            split_label(&report.split),
             report.sample_bars,
             crate::report::markdown(&report.music, previous.as_ref().map(|p| &p.music), &prev_name)
         );
@@ -592,14 +592,16 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
             d.name, d.pieces, d.provenance, d.licence
         );
     }
-    let split = if metric("test_nll_all").is_some() {
-        "test"
-    } else {
-        "valid"
-    };
+    // The test split's, else a held-out set's evaluated whole (`trainer eval --split all`), else
+    // the validation split's.
+    let split = ["test", "all", "valid"]
+        .into_iter()
+        .find(|s| metric(&format!("{s}_nll_all")).is_some())
+        .unwrap_or("valid");
     let _ = writeln!(
         s,
-        "\n## Likelihood against the Markov baseline ({split} split)\n\nSame split, same tokens; lower is better (NLL in nats per predicted token: the role's notes and every time-advancing token).\n"
+        "\n## Likelihood against the Markov baseline ({})\n\nSame split, same tokens; lower is better (NLL in nats per predicted token: the role's notes and every time-advancing token).\n",
+        split_label(split)
     );
     let _ = writeln!(s, "| role | model NLL | model top-1 | Markov NLL | change |");
     let _ = writeln!(s, "| --- | --- | --- | --- | --- |");
@@ -617,6 +619,15 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
     }
     let _ = writeln!(s, "\n## How it was built\n\n{recipe}");
     s
+}
+
+/// How a card names the split `split` of `trainer eval --split` (`all`: a held-out set evaluated
+/// whole, every piece of its data).
+fn split_label(split: &str) -> String {
+    match split {
+        "all" => "a held-out set, every piece of it".into(),
+        s => format!("{s} split"),
+    }
 }
 
 #[cfg(test)]
