@@ -9,7 +9,8 @@
 # ../shared/data/midi/mma-grooves); only the grooves that have a file there are rendered, never
 # another groove of the MMA library. Each is rendered once, at 110 BPM as the originals, over every
 # progression of PROGRESSIONS in turn (one per line, one chord a bar; `#` starts a comment), with
-# each bar's chord written as a MIDI marker (which `trainer prepare` reads as a chord symbol). The
+# each bar's chord written as a MIDI marker in a track named Chords (which `trainer prepare` reads
+# as chord symbols). The
 # file keeps its folder and name under OUT/<name of GROOVES>/, so `trainer prepare` gives it the
 # piece identity, and so the split, of the original. LIST, when given, names the files to render
 # (paths relative to GROOVES, one per line). Needs the `mma` program (Debian package `mma`).

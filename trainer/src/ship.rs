@@ -635,6 +635,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_card_shows_the_likelihood_of_a_set_evaluated_whole() {
+        let json = include_str!("../../models/assets/band/manifest.json");
+        let mut m = models::package::Manifest::from_json(json, std::path::Path::new("band")).unwrap();
+        m.metrics.clear();
+        m.metrics.insert("valid_nll_all".into(), 0.9);
+        m.metrics.insert("all_nll_all".into(), 0.8);
+        m.metrics.insert("baseline_all_nll_all".into(), 1.6);
+        let c = card(&m, 1, None, "");
+        assert!(c.contains("Markov baseline (a held-out set, every piece of it)"), "{c}");
+        assert!(c.contains("| all | 0.800 | - | 1.600 | -50.0% |"), "{c}");
+        m.metrics.insert("test_nll_all".into(), 0.7);
+        let c = card(&m, 1, None, "");
+        assert!(
+            c.contains("Markov baseline (test split)") && c.contains("| all | 0.700 |"),
+            "{c}"
+        );
+    }
+
+    #[test]
     fn the_changes_take_two_weights_and_a_share_of_bars() {
         assert_eq!(changes_weights("bass=0.95,0.9").unwrap(), (Role::Bass, vec![0.95, 0.9]));
         assert_eq!(
