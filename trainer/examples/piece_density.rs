@@ -16,7 +16,7 @@ use sideman_trainer::generate::{conditioning, generate_any, load_model};
 use sideman_trainer::report::metrics::{self, PITCHED, Passage};
 use sideman_trainer::report::{Sampling, sample};
 
-/// Bars measured from each piece's start (the music report's).
+/// Bars measured from each piece's start (the music report's); `BARS=48` measures more.
 const BARS: u32 = 16;
 /// Tempo ranges of the summary (BPM, upper bounds).
 const RANGES: [f64; 5] = [100.0, 140.0, 180.0, 220.0, f64::INFINITY];
@@ -106,7 +106,7 @@ fn main() -> anyhow::Result<()> {
             break;
         }
         measured += 1;
-        let bars = s.bars.min(BARS);
+        let bars = s.bars.min(env("BARS").map_or(BARS, |b| b.max(1.0) as u32));
         let mut w = s.slice_bars(0, bars);
         w.ended = false;
         // The dataset's style slots as the package numbers them (as the music report maps them).

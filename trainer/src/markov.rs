@@ -256,6 +256,7 @@ pub fn run(args: &MarkovArgs) -> anyhow::Result<()> {
         fast_rest: Default::default(),
         duration_temperature: Default::default(),
         register: train.registers(),
+        keep_bars: None,
         given_kind: false,
     };
     Package::write(&args.out, &mut manifest)?;

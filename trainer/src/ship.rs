@@ -87,6 +87,12 @@ pub struct ShipArgs {
     /// (`models::package::Manifest::register`). Models exported since 2026-12-03 carry it already.
     #[arg(long)]
     pub register_from: Option<PathBuf>,
+    /// Bars a session keeps when it re-primes a full context (within 1 and
+    /// `models::package::MAX_KEEP_BARS`, fewer where they would fill more than half the context;
+    /// 0 removes the setting: one bar per 256 tokens of context). Choose it on the validation
+    /// split over long takes (`trainer eval --sample-bars 48` on copies shipped with each).
+    #[arg(long)]
+    pub keep_bars: Option<u32>,
     /// A prepared dataset (`trainer prepare --out`) whose training pieces name their player (the
     /// GMD's `drummer1`..): writes who played which style, so the plugin's Player picks one beside
     /// the Style or draws one (Auto) among those who played it (`models::players`).
@@ -345,6 +351,9 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
             manifest.memory.insert(role.name().to_string(), m);
         }
     }
+    if let Some(k) = args.keep_bars {
+        manifest.keep_bars = (k > 0).then(|| k.min(models::package::MAX_KEEP_BARS));
+    }
     if let Some(data) = &args.register_from {
         let ds = crate::dataset::Dataset::open(data)?;
         manifest.register = ds.load_split(crate::dataset::Split::Train)?.registers();
@@ -484,6 +493,12 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
             s,
             "| register | {} (the pitches each role played in training, a note in a thousand left out at each end; the plugin's Lowest and Highest play within it) |",
             each.join(", ")
+        );
+    }
+    if let Some(k) = m.keep_bars {
+        let _ = writeln!(
+            s,
+            "| re-prime keeps | {k} bars (or as many as fill half the context: what the network sees of its own playing after its context fills; chosen on the validation split over long takes) |"
         );
     }
     if !m.note_temperature.is_empty() {

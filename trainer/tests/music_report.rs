@@ -117,6 +117,7 @@ fn markov_package(dir: &std::path::Path, seqs: &[Sequence]) -> Package {
         fast_rest: Default::default(),
         duration_temperature: Default::default(),
         register: Default::default(),
+        keep_bars: None,
         given_kind: false,
     };
     Package::write(dir, &mut manifest).unwrap();

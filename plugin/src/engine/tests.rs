@@ -67,6 +67,7 @@ fn package_with(dir: &std::path::Path, tuned: &[(Role, f32)], rests: &[(Role, f3
         fast_rest: Default::default(),
         duration_temperature: Default::default(),
         register: Default::default(),
+        keep_bars: None,
         given_kind: false,
     };
     Package::write(dir, &mut m).unwrap();

@@ -747,6 +747,7 @@ pub fn synthetic_model(tag: &str) -> PathBuf {
         fast_rest: Default::default(),
         duration_temperature: Default::default(),
         register: Default::default(),
+        keep_bars: None,
         given_kind: false,
     };
     Package::write(&dir, &mut m).unwrap();

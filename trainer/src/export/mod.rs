@@ -673,6 +673,7 @@ pub fn write_package(
         fast_rest: Default::default(),
         duration_temperature: Default::default(),
         register: info.registers.clone(),
+        keep_bars: None,
         given_kind: cfg.given_kind,
     };
     Package::write(out, &mut manifest)?;
