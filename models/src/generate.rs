@@ -795,6 +795,13 @@ impl<M: TokenModel> Session<M> {
             &mut self.allowed,
             self.config.role.is_drums(),
         );
+        if !self.config.role.is_drums() && !forced_bar {
+            crate::sampling::hold_register(
+                &self.history_pitch,
+                self.config.constraints.register_hold,
+                &mut self.allowed,
+            );
+        }
         self.mask_silence();
         if self.config.constraints.rest_bias != 0.0 && !forced_bar {
             self.bias_rests(cond);

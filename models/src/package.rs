@@ -201,6 +201,12 @@ pub struct Manifest {
     /// keeps"). Chosen on the validation split; set by `trainer ship --keep-bars`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_bars: Option<u32>,
+    /// The register hold of each pitched role, by role name: semitones it may go beyond the range
+    /// of its last notes ([`Constraints::register_hold`], [`crate::sampling::hold_register`]); a
+    /// role not named plays its whole register. Chosen on the validation split over long takes.
+    /// Set by `trainer ship --register-hold`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub register_hold: BTreeMap<String, f32>,
 }
 
 /// One role's piece memory in a manifest ([`crate::memory::MemoryWeights`]).
@@ -378,6 +384,15 @@ impl Manifest {
         }
     }
 
+    /// The register hold of `role` ([`Manifest::register_hold`]), semitones (at most 48); 0 (off)
+    /// when the model names none, and for the drums.
+    pub fn register_hold(&self, role: Role) -> u8 {
+        match self.register_hold.get(role.name()) {
+            Some(&h) if h.is_finite() && h >= 0.5 && !role.is_drums() => h.round().min(48.0) as u8,
+            _ => 0,
+        }
+    }
+
     /// The density calibration of `role` ([`Manifest::note_bias`]), nats; 0 when the model names
     /// none; always within `[-4, 4]`.
     pub fn note_bias(&self, role: Role) -> f32 {
@@ -419,6 +434,7 @@ impl Manifest {
             memory: self.memory(role),
             fast_rest: self.fast_rest(role),
             duration_temperature: self.duration_temperature(role),
+            register_hold: self.register_hold(role),
             ..user
         }
     }
@@ -602,6 +618,7 @@ mod tests {
             duration_temperature: Default::default(),
             register: Default::default(),
             keep_bars: None,
+            register_hold: Default::default(),
             given_kind: false,
         }
     }
@@ -639,6 +656,23 @@ mod tests {
         assert_eq!(m.keep_bars(), 1, "at least one");
         m.keep_bars = Some(400);
         assert_eq!(m.keep_bars(), MAX_KEEP_BARS, "at most sixteen");
+    }
+
+    #[test]
+    fn a_register_hold_reaches_the_constraints_of_its_role() {
+        let mut m = manifest();
+        let user = Constraints::for_role(Role::Comping);
+        assert_eq!(m.constraints_for(Role::Comping, user).register_hold, 0, "none named");
+        assert!(!m.to_json().contains("\"register_hold\""), "none set, none written");
+        m.register_hold.insert("comping".into(), 4.0);
+        m.register_hold.insert("drums".into(), 4.0);
+        m.register_hold.insert("bass".into(), 99.0);
+        assert_eq!(m.constraints_for(Role::Comping, user).register_hold, 4);
+        assert_eq!(m.register_hold(Role::Drums), 0, "never the drums");
+        assert_eq!(m.register_hold(Role::Bass), 48, "clamped");
+        assert_eq!(m.register_hold(Role::Lead), 0, "a role not named");
+        let back = Manifest::from_json(&m.to_json(), Path::new("m.json")).unwrap();
+        assert_eq!(back.register_hold, m.register_hold, "written and read back");
     }
 
     #[test]

@@ -163,6 +163,45 @@ pub struct Constraints {
     /// comping held a chord note 9.6 beats where the grooves' longest is 4.2; models/README.md,
     /// "The comping's long notes").
     pub duration_temperature: f32,
+    /// A model's register hold ([`crate::package::Manifest::register_hold`]): semitones a pitched
+    /// role may go beyond the lowest and highest of its last [`HOLD_NOTES`] notes, once it has
+    /// played [`HOLD_AFTER`] (0: off). A network that re-primes on a bar of its own playing
+    /// strays: one band comping note in a hundred fell far from the register the comping had been
+    /// playing, a range of 29 semitones over 48 bars where the grooves keep to 20
+    /// (models/README.md, "Validation over progressions the band never heard"). See
+    /// [`hold_register`].
+    pub register_hold: u8,
+}
+
+/// The notes whose range a role holds near ([`Constraints::register_hold`]).
+pub const HOLD_NOTES: usize = 48;
+/// The notes a role plays before its register hold applies.
+pub const HOLD_AFTER: usize = 16;
+
+/// Narrows `allowed` to the pitches within `hold` semitones of the lowest and highest of the last
+/// [`HOLD_NOTES`] of `history` (the role's pitches so far, oldest first), once it holds
+/// [`HOLD_AFTER`]; other tokens are untouched. If no allowed pitch would be left, `allowed` stays
+/// as it was (a mask of pitches only, never of time).
+pub fn hold_register(history: &[u8], hold: u8, allowed: &mut [bool]) {
+    if hold == 0 || history.len() < HOLD_AFTER {
+        return;
+    }
+    let recent = &history[history.len().saturating_sub(HOLD_NOTES)..];
+    let lo = recent.iter().min().map_or(0, |&p| p.saturating_sub(hold));
+    let hi = recent.iter().max().map_or(127, |&p| p.saturating_add(hold));
+    let outside = |id: usize| matches!(Vocab::token(id as u32), Some(Token::Pitch(p)) if p < lo || p > hi);
+    let pitch = |id: usize| matches!(Vocab::token(id as u32), Some(Token::Pitch(_)));
+    let n = allowed.len().min(VOCAB_SIZE as usize);
+    let any_pitch = (0..n).any(|id| allowed[id] && pitch(id));
+    let any_inside = (0..n).any(|id| allowed[id] && pitch(id) && !outside(id));
+    if !any_pitch || !any_inside {
+        return;
+    }
+    for (id, a) in allowed.iter_mut().enumerate().take(n) {
+        if *a && outside(id) {
+            *a = false;
+        }
+    }
 }
 
 /// The lowest and highest duration calibration a model may set
@@ -261,6 +300,7 @@ impl Default for Constraints {
             first_bar_drafts: 1,
             fast_rest: 0.0,
             duration_temperature: 1.0,
+            register_hold: 0,
         }
     }
 }
@@ -289,6 +329,7 @@ impl Constraints {
             first_bar_drafts: if drums { FIRST_BAR_DRAFTS } else { 1 },
             fast_rest: 0.0,
             duration_temperature: 1.0,
+            register_hold: 0,
         }
     }
 }
@@ -1086,6 +1127,47 @@ mod tests {
         apply_constraints(&c, 1, c7, &mut vec![0.0f32; v], &mut allowed, false);
         assert!((20..100).all(|p| !allowed[pitch(p)]));
         assert!(allowed[Vocab::id(Token::Pos(4)) as usize]);
+    }
+
+    /// The register hold masks the pitches beyond its margin around the role's recent notes, and
+    /// nothing else; it waits for enough notes, follows the latest ones, and never masks every
+    /// pitch.
+    #[test]
+    fn the_register_hold_keeps_a_role_near_its_recent_notes() {
+        let v = VOCAB_SIZE as usize;
+        let pitch = |p: u8| Vocab::id(Token::Pitch(p)) as usize;
+        let bar = Vocab::id(Token::Bar) as usize;
+        let fresh = || {
+            let mut a = vec![false; v];
+            for p in 30..=100 {
+                a[pitch(p)] = true;
+            }
+            a[bar] = true;
+            a
+        };
+        let played: Vec<u8> = (0..HOLD_AFTER).map(|i| 60 + (i % 8) as u8).collect(); // 60..=67
+        let mut a = fresh();
+        hold_register(&played[..HOLD_AFTER - 1], 4, &mut a);
+        assert_eq!(a, fresh(), "too few notes yet");
+        hold_register(&played, 0, &mut a);
+        assert_eq!(a, fresh(), "off");
+        hold_register(&played, 4, &mut a);
+        let kept: Vec<u8> = (30..=100).filter(|&p| a[pitch(p)]).collect();
+        assert_eq!(kept, (56..=71).collect::<Vec<u8>>(), "4 semitones beyond 60-67");
+        assert!(a[bar], "time is never masked");
+        // The last HOLD_NOTES notes count: an old low note is forgotten.
+        let mut long = vec![40u8];
+        long.extend(std::iter::repeat_n(72u8, HOLD_NOTES));
+        let mut a = fresh();
+        hold_register(&long, 2, &mut a);
+        assert!(!a[pitch(40)] && !a[pitch(69)] && a[pitch(70)] && a[pitch(74)] && !a[pitch(75)]);
+        // Only pitches far away allowed: left as they were.
+        let mut a = vec![false; v];
+        a[pitch(100)] = true;
+        a[bar] = true;
+        let before = a.clone();
+        hold_register(&played, 4, &mut a);
+        assert_eq!(a, before, "never masks every allowed pitch");
     }
 
     /// The duration temperature sharpens the choice among lengths (the likeliest gains, the long

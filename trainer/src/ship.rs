@@ -93,6 +93,12 @@ pub struct ShipArgs {
     /// split over long takes (`trainer eval --sample-bars 48` on copies shipped with each).
     #[arg(long)]
     pub keep_bars: Option<u32>,
+    /// A pitched role's register hold, `ROLE=SEMITONES` (within 0 and 48; `ROLE=0` removes one):
+    /// how far it may go beyond the lowest and highest of its last 48 notes once it has played 16
+    /// (`models::sampling::hold_register`). Choose it on the validation split over long takes
+    /// (`trainer eval --sample-bars 48` on copies shipped with each).
+    #[arg(long, value_parser = register_hold)]
+    pub register_hold: Vec<(Role, f32)>,
     /// A prepared dataset (`trainer prepare --out`) whose training pieces name their player (the
     /// GMD's `drummer1`..): writes who played which style, so the plugin's Player picks one beside
     /// the Style or draws one (Auto) among those who played it (`models::players`).
@@ -240,6 +246,11 @@ fn duration_temperature(s: &str) -> Result<(Role, f32), String> {
     )
 }
 
+/// `ROLE=SEMITONES` of `--register-hold`.
+fn register_hold(s: &str) -> Result<(Role, f32), String> {
+    role_value(s, "ROLE=SEMITONES (comping=5)", 0.0..=48.0, "a register hold").map(|(r, h)| (r, h.round()))
+}
+
 /// `ROLE=NATS` of `--note-bias`.
 fn note_bias(s: &str) -> Result<(Role, f32), String> {
     role_value(s, "ROLE=NATS (piano=-0.4)", -4.0..=4.0, "a density calibration")
@@ -307,6 +318,13 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
     )?;
     set_per_role(&mut manifest.rest_bias, &args.rest_bias, 0.0, &roles, &manifest.name)?;
     set_per_role(&mut manifest.note_bias, &args.note_bias, 0.0, &roles, &manifest.name)?;
+    set_per_role(
+        &mut manifest.register_hold,
+        &args.register_hold,
+        0.0,
+        &roles,
+        &manifest.name,
+    )?;
     set_per_role(&mut manifest.fast_rest, &args.fast_rest, 0.0, &roles, &manifest.name)?;
     set_per_role(
         &mut manifest.duration_temperature,
@@ -532,6 +550,14 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
             s,
             "| duration temperature | {} (the choice of a note's length; chosen on the validation pieces; other roles 1) |",
             tuned.join(", ")
+        );
+    }
+    if !m.register_hold.is_empty() {
+        let held: Vec<String> = m.register_hold.iter().map(|(r, h)| format!("{r} {h}")).collect();
+        let _ = writeln!(
+            s,
+            "| register hold | {} semitones beyond the lowest and highest of the role's last 48 notes (chosen on the validation split over long takes) |",
+            held.join(", ")
         );
     }
     if !m.note_bias.is_empty() {

@@ -56,7 +56,8 @@ impl<M: TokenModel> Session<M> {
         if let Some(c) = cond.chord_at(from) {
             seq.chords.push(ChordEvent { start: 0.0, chord: c });
         }
-        for (&t, &c) in cond.chords.range(from + 1..end) {
+        // (A prompt that ends before the origin leaves `end` at it: no chord change to restate.)
+        for (&t, &c) in cond.chords.range(from + 1..end.max(from + 1)) {
             seq.chords.push(ChordEvent { start: at(t), chord: c });
         }
         if self.config.write_inputs {

@@ -346,3 +346,63 @@ fn the_rest_calibration_rests_until_given_events_and_only_there() {
     held.set_chord(0, Some(Chord::new(0, ChordQuality::Maj7)));
     assert_eq!(notes(&held, 0.0, 3).1, notes(&held, 3.0, 3).1);
 }
+
+/// The register hold keeps the session's notes near the register its last notes (the prompt's
+/// first) played; without it the test model leaps to the chord tones it learned an octave span
+/// away.
+#[test]
+fn the_register_hold_keeps_the_notes_near_the_last_ones() {
+    // Sixteen notes between C4 and D4, below most of the chord tones the model learned (C4-B4).
+    let prompt: Vec<crate::music::Note> = (0..16)
+        .map(|i| crate::music::Note {
+            start: i as f64 * 0.5,
+            duration: 0.5,
+            pitch: [60u8, 62][i % 2],
+            velocity: 90,
+        })
+        .collect();
+    let cond = progression(10);
+    let run = |hold: u8| -> (usize, usize) {
+        let mut far = 0;
+        let mut notes_n = 0;
+        for seed in 1..=4 {
+            let mut cfg = SessionConfig::new(Role::Lead);
+            cfg.seed = seed;
+            cfg.prompt = prompt.clone();
+            cfg.constraints.register_hold = hold;
+            cfg.silent_until = Some(beat_to_tick(8.0));
+            let mut s = Session::new(model(), cfg, 0, &cond).unwrap();
+            s.generate_until(&cond, 10 * 4 * TICKS_PER_BEAT as i64).unwrap();
+            let mut played: Vec<u8> = prompt.iter().map(|n| n.pitch).collect();
+            for n in s.notes() {
+                let recent = &played[played.len().saturating_sub(crate::sampling::HOLD_NOTES)..];
+                let (lo, hi) = (*recent.iter().min().unwrap(), *recent.iter().max().unwrap());
+                far += (n.pitch + 2 < lo || n.pitch > hi + 2) as usize;
+                notes_n += 1;
+                played.push(n.pitch);
+            }
+        }
+        (far, notes_n)
+    };
+    let (held, n_held) = run(2);
+    let (free, n_free) = run(0);
+    assert!(n_held >= 64 && n_free >= 64, "{n_held} and {n_free} notes");
+    assert_eq!(held, 0, "{held} of {n_held} notes beyond the hold");
+    assert!(free >= 4, "without the hold only {free} of {n_free} notes leapt away");
+}
+
+/// A prompt that ends before the session's origin is not a panic (it restates no chord change).
+#[test]
+fn a_prompt_before_the_origin_does_not_panic() {
+    let prompt = vec![crate::music::Note {
+        start: 0.0,
+        duration: 0.5,
+        pitch: 60,
+        velocity: 90,
+    }];
+    let cond = progression(4);
+    let mut cfg = SessionConfig::new(Role::Lead);
+    cfg.prompt = prompt;
+    let s = Session::new(model(), cfg, 2 * 4 * TICKS_PER_BEAT as i64, &cond);
+    assert!(s.is_ok(), "{:?}", s.err());
+}

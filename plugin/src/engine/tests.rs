@@ -68,6 +68,7 @@ fn package_with(dir: &std::path::Path, tuned: &[(Role, f32)], rests: &[(Role, f3
         duration_temperature: Default::default(),
         register: Default::default(),
         keep_bars: None,
+        register_hold: Default::default(),
         given_kind: false,
     };
     Package::write(dir, &mut m).unwrap();
