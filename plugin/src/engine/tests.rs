@@ -274,7 +274,8 @@ fn model_loading_falls_back_and_says_why() {
 
 /// The Temperature parameter is relative to the loaded model's tuned note temperature for the
 /// role: 1 plays the jazz lead at its 0.5, say; a model without one plays at the parameter. The
-/// model's calibrations (rests, density, fast tempos, lengths) and its piece memory come with it.
+/// model's calibrations (rests, density, fast tempos, lengths, register hold) and its piece memory
+/// come with it.
 #[test]
 fn the_temperature_is_relative_to_the_models_tuned_one() {
     let (params, status, mut w) = worker();
@@ -296,6 +297,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     m.fast_rest.insert("lead".into(), 0.75);
     m.duration_temperature.insert("lead".into(), 0.5);
     m.register.insert("lead".into(), [55, 84]);
+    m.register_hold.insert("lead".into(), 8.0);
     Package::write(&dir, &mut m).unwrap();
     params.set_model_path(dir.to_str().unwrap());
     w.check_model();
@@ -309,6 +311,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     assert_eq!(s.constraints.note_bias, -0.375, "{:?}", s.constraints);
     assert_eq!(s.constraints.fast_rest, 0.75, "{:?}", s.constraints);
     assert_eq!(s.constraints.duration_temperature, 0.5, "{:?}", s.constraints);
+    assert_eq!(s.constraints.register_hold, 8, "{:?}", s.constraints);
     assert_eq!(
         params.memory_pct.value(),
         100.0,
@@ -336,6 +339,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     assert_eq!(w.read_setup().constraints.note_bias, 0.0);
     assert_eq!(w.read_setup().constraints.fast_rest, 0.0);
     assert_eq!(w.read_setup().constraints.duration_temperature, 1.0);
+    assert_eq!(w.read_setup().constraints.register_hold, 0);
     assert!(w.read_setup().constraints.memory.is_none());
     let c = w.read_setup().constraints;
     assert_eq!(
