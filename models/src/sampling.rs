@@ -187,18 +187,16 @@ pub fn hold_register(history: &[u8], hold: u8, allowed: &mut [bool]) {
         return;
     }
     let recent = &history[history.len().saturating_sub(HOLD_NOTES)..];
-    let lo = recent.iter().min().map_or(0, |&p| p.saturating_sub(hold));
-    let hi = recent.iter().max().map_or(127, |&p| p.saturating_add(hold));
-    let outside = |id: usize| matches!(Vocab::token(id as u32), Some(Token::Pitch(p)) if p < lo || p > hi);
-    let pitch = |id: usize| matches!(Vocab::token(id as u32), Some(Token::Pitch(_)));
-    let n = allowed.len().min(VOCAB_SIZE as usize);
-    let any_pitch = (0..n).any(|id| allowed[id] && pitch(id));
-    let any_inside = (0..n).any(|id| allowed[id] && pitch(id) && !outside(id));
-    if !any_pitch || !any_inside {
+    let (Some(&lo), Some(&hi)) = (recent.iter().min(), recent.iter().max()) else {
+        return;
+    };
+    let (lo, hi) = (lo.saturating_sub(hold), hi.saturating_add(hold).min(127));
+    let id = |p: u8| Vocab::id(Token::Pitch(p)) as usize;
+    if !(lo..=hi).any(|p| allowed.get(id(p)).copied().unwrap_or(false)) {
         return;
     }
-    for (id, a) in allowed.iter_mut().enumerate().take(n) {
-        if *a && outside(id) {
+    for p in (0..lo).chain(hi + 1..=127) {
+        if let Some(a) = allowed.get_mut(id(p)) {
             *a = false;
         }
     }
