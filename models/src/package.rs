@@ -29,8 +29,6 @@ pub const MANIFEST_FORMAT: u32 = 1;
 pub const MANIFEST_FILE: &str = "manifest.json";
 /// Largest manifest read (bytes).
 pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
-/// Most bars a manifest may ask a session to keep at a re-prime ([`Manifest::keep_bars()`]).
-pub const MAX_KEEP_BARS: u32 = 16;
 
 /// What kind of model a package holds, with the facts the runtime needs to run it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -194,13 +192,6 @@ pub struct Manifest {
     /// `trainer ship --register-from` for older packages.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub register: BTreeMap<String, [u8; 2]>,
-    /// Bars a session keeps when it re-primes a full context ([`Manifest::keep_bars()`]), fewer
-    /// where they would fill more than half the context; none: one per 256 tokens of context.
-    /// A 256-token model kept one bar, and a band bass that saw one bar of its own playing after
-    /// each re-prime wandered in register over a long take (models/README.md, "What a re-prime
-    /// keeps"). Chosen on the validation split; set by `trainer ship --keep-bars`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keep_bars: Option<u32>,
     /// The register hold of each pitched role, by role name: semitones it may go beyond the range
     /// of its last notes ([`Constraints::register_hold`], [`crate::sampling::hold_register`]); a
     /// role not named plays its whole register. Chosen on the validation split over long takes.
@@ -331,11 +322,7 @@ impl Manifest {
     /// Bars a generation session keeps when it re-primes a full context: few enough that they
     /// fit in half of a short context (a dense jazz bar with its conditioning is 40-80 tokens).
     /// The plugin and `trainer generate` both use it, so they re-prime alike.
-    /// A manifest's own [`Manifest::keep_bars`] overrides it (within 1 and [`MAX_KEEP_BARS`]).
     pub fn keep_bars(&self) -> u32 {
-        if let Some(k) = self.keep_bars {
-            return k.clamp(1, MAX_KEEP_BARS);
-        }
         match &self.model {
             ModelKind::Transformer { context_len, .. } => (*context_len / 256).clamp(1, 8),
             ModelKind::Markov { .. } => 8,
@@ -617,7 +604,6 @@ mod tests {
             fast_rest: Default::default(),
             duration_temperature: Default::default(),
             register: Default::default(),
-            keep_bars: None,
             register_hold: Default::default(),
             given_kind: false,
         }
@@ -641,21 +627,6 @@ mod tests {
             Err(PackageError::Io { .. })
         ));
         std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn a_manifest_may_keep_more_bars_at_a_re_prime() {
-        let mut m = manifest();
-        assert_eq!(m.keep_bars(), 8, "a Markov model keeps eight");
-        assert!(!m.to_json().contains("\"keep_bars\""), "none set, none written");
-        m.keep_bars = Some(3);
-        assert_eq!(m.keep_bars(), 3, "the manifest's own");
-        let back = Manifest::from_json(&m.to_json(), Path::new("m.json")).unwrap();
-        assert_eq!(back.keep_bars, Some(3), "written and read back");
-        m.keep_bars = Some(0);
-        assert_eq!(m.keep_bars(), 1, "at least one");
-        m.keep_bars = Some(400);
-        assert_eq!(m.keep_bars(), MAX_KEEP_BARS, "at most sixteen");
     }
 
     #[test]

@@ -256,7 +256,6 @@ pub fn run(args: &MarkovArgs) -> anyhow::Result<()> {
         fast_rest: Default::default(),
         duration_temperature: Default::default(),
         register: train.registers(),
-        keep_bars: None,
         register_hold: Default::default(),
         given_kind: false,
     };

@@ -87,12 +87,6 @@ pub struct ShipArgs {
     /// (`models::package::Manifest::register`). Models exported since 2026-12-03 carry it already.
     #[arg(long)]
     pub register_from: Option<PathBuf>,
-    /// Bars a session keeps when it re-primes a full context (within 1 and
-    /// `models::package::MAX_KEEP_BARS`, fewer where they would fill more than half the context;
-    /// 0 removes the setting: one bar per 256 tokens of context). Choose it on the validation
-    /// split over long takes (`trainer eval --sample-bars 48` on copies shipped with each).
-    #[arg(long)]
-    pub keep_bars: Option<u32>,
     /// A pitched role's register hold, `ROLE=SEMITONES` (within 0 and 48; `ROLE=0` removes one):
     /// how far it may go beyond the lowest and highest of its last 48 notes once it has played 16
     /// (`models::sampling::hold_register`). Choose it on the validation split over long takes
@@ -369,9 +363,6 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
             manifest.memory.insert(role.name().to_string(), m);
         }
     }
-    if let Some(k) = args.keep_bars {
-        manifest.keep_bars = (k > 0).then(|| k.min(models::package::MAX_KEEP_BARS));
-    }
     if let Some(data) = &args.register_from {
         let ds = crate::dataset::Dataset::open(data)?;
         manifest.register = ds.load_split(crate::dataset::Split::Train)?.registers();
@@ -511,12 +502,6 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
             s,
             "| register | {} (the pitches each role played in training, a note in a thousand left out at each end; the plugin's Lowest and Highest play within it) |",
             each.join(", ")
-        );
-    }
-    if let Some(k) = m.keep_bars {
-        let _ = writeln!(
-            s,
-            "| re-prime keeps | {k} bars (or as many as fill half the context: what the network sees of its own playing after its context fills; chosen on the validation split over long takes) |"
         );
     }
     if !m.note_temperature.is_empty() {

@@ -117,7 +117,6 @@ fn markov_package(dir: &std::path::Path, seqs: &[Sequence]) -> Package {
         fast_rest: Default::default(),
         duration_temperature: Default::default(),
         register: Default::default(),
-        keep_bars: None,
         register_hold: Default::default(),
         given_kind: false,
     };

@@ -67,7 +67,6 @@ fn package_with(dir: &std::path::Path, tuned: &[(Role, f32)], rests: &[(Role, f3
         fast_rest: Default::default(),
         duration_temperature: Default::default(),
         register: Default::default(),
-        keep_bars: None,
         register_hold: Default::default(),
         given_kind: false,
     };

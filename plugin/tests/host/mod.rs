@@ -747,7 +747,6 @@ pub fn synthetic_model(tag: &str) -> PathBuf {
         fast_rest: Default::default(),
         duration_temperature: Default::default(),
         register: Default::default(),
-        keep_bars: None,
         register_hold: Default::default(),
         given_kind: false,
     };

@@ -673,7 +673,6 @@ pub fn write_package(
         fast_rest: Default::default(),
         duration_temperature: Default::default(),
         register: info.registers.clone(),
-        keep_bars: None,
         register_hold: Default::default(),
         given_kind: cfg.given_kind,
     };
