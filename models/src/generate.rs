@@ -469,6 +469,9 @@ pub struct Session<M: TokenModel> {
     /// recalls ([`crate::memory::changes`]).
     history_tick: Vec<i64>,
     history_pitch: Vec<u8>,
+    /// The role's span after each entry of `history` ([`crate::sampling::Span`]: what the register
+    /// hold holds near).
+    history_span: Vec<crate::sampling::Span>,
     /// The origin the session started at, which bars are counted from (a re-prime moves
     /// `origin`).
     first_origin: i64,
@@ -529,6 +532,7 @@ impl<M: TokenModel> Session<M> {
             history_bars: Vec::with_capacity(1024),
             history_tick: Vec::with_capacity(1024),
             history_pitch: Vec::with_capacity(1024),
+            history_span: Vec::with_capacity(1024),
             first_origin: origin,
             prompt_pitches: 0,
             recalled: Box::new([0.0; crate::memory::KEYS]),
@@ -549,7 +553,7 @@ impl<M: TokenModel> Session<M> {
         prompt.sort_unstable();
         for &(t, p) in &prompt {
             s.history_tick.push(t);
-            s.history_pitch.push(p);
+            s.push_pitch(p);
             let key = if s.config.role.is_drums() {
                 let pos = (t - origin).rem_euclid(bar_ticks).min(u8::MAX as i64) as u8;
                 crate::memory::groove::hit_key(pos, p)
@@ -759,6 +763,7 @@ impl<M: TokenModel> Session<M> {
         self.history_bars.truncate(self.prompt_pitches + keep);
         self.history_tick.truncate(self.prompt_pitches + keep);
         self.history_pitch.truncate(self.prompt_pitches + keep);
+        self.history_span.truncate(self.prompt_pitches + keep);
         self.emitted = self.emitted.min(keep);
         true
     }
@@ -797,7 +802,10 @@ impl<M: TokenModel> Session<M> {
         );
         if !self.config.role.is_drums() && !forced_bar {
             crate::sampling::hold_register(
-                &self.history_pitch,
+                self.history_span
+                    .last()
+                    .copied()
+                    .unwrap_or(crate::sampling::Span::EMPTY),
                 self.config.constraints.register_hold,
                 &mut self.allowed,
             );
@@ -1042,13 +1050,24 @@ impl<M: TokenModel> Session<M> {
         Ok(())
     }
 
+    /// Records a pitch the role played (or its prompt holds), with the span of its take so far.
+    fn push_pitch(&mut self, pitch: u8) {
+        let span = self
+            .history_span
+            .last()
+            .copied()
+            .unwrap_or(crate::sampling::Span::EMPTY);
+        self.history_pitch.push(pitch);
+        self.history_span.push(span.with(pitch));
+    }
+
     fn add_note(&mut self, pitch: u8, vel_bin: u8, duration: f64) {
         if self.replaying {
             return;
         }
         let tick = self.frontier();
         self.history_tick.push(tick);
-        self.history_pitch.push(pitch);
+        self.push_pitch(pitch);
         let key = if self.config.role.is_drums() {
             let pos = (tick - self.bar_start).clamp(0, u8::MAX as i64) as u8;
             crate::memory::groove::hit_key(pos, pitch)

@@ -164,7 +164,7 @@ pub struct Constraints {
     /// "The comping's long notes").
     pub duration_temperature: f32,
     /// A model's register hold ([`crate::package::Manifest::register_hold`]): semitones a pitched
-    /// role may go beyond the lowest and highest of its last [`HOLD_NOTES`] notes, once it has
+    /// role may go beyond the lowest and highest note it has played this take, once it has
     /// played [`HOLD_AFTER`] (0: off). A network that re-primes on a bar of its own playing
     /// strays: one band comping note in a hundred fell far from the register the comping had been
     /// playing, a range of 29 semitones over 48 bars where the grooves keep to 20
@@ -173,24 +173,48 @@ pub struct Constraints {
     pub register_hold: u8,
 }
 
-/// The notes whose range a role holds near ([`Constraints::register_hold`]).
-pub const HOLD_NOTES: usize = 48;
 /// The notes a role plays before its register hold applies.
 pub const HOLD_AFTER: usize = 16;
 
-/// Narrows `allowed` to the pitches within `hold` semitones of the lowest and highest of the last
-/// [`HOLD_NOTES`] of `history` (the role's pitches so far, oldest first), once it holds
-/// [`HOLD_AFTER`]; other tokens are untouched. If no allowed pitch would be left, `allowed` stays
-/// as it was (a mask of pitches only, never of time).
-pub fn hold_register(history: &[u8], hold: u8, allowed: &mut [bool]) {
-    if hold == 0 || history.len() < HOLD_AFTER {
+/// How many notes a role has played this take and the lowest and highest of them: the register
+/// its hold keeps it near ([`hold_register`]). A session keeps one per note played, so a rollback
+/// finds the span as it was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub notes: usize,
+    pub lo: u8,
+    pub hi: u8,
+}
+
+impl Span {
+    /// No note played yet.
+    pub const EMPTY: Span = Span {
+        notes: 0,
+        lo: u8::MAX,
+        hi: 0,
+    };
+
+    /// The span once `pitch` has been played too.
+    pub fn with(self, pitch: u8) -> Span {
+        Span {
+            notes: self.notes + 1,
+            lo: self.lo.min(pitch),
+            hi: self.hi.max(pitch),
+        }
+    }
+}
+
+/// Narrows `allowed` to the pitches within `hold` semitones of the lowest and highest note the
+/// role has played this take (`span`), once it has played [`HOLD_AFTER`]; other tokens are
+/// untouched. If no allowed pitch would be left, `allowed` stays as it was (a mask of pitches
+/// only, never of time). The whole take, not its last notes: the band's bass and comping keep
+/// the register of any 16 bars but drift from it over a long take (models/README.md, "The
+/// register of a whole take").
+pub fn hold_register(span: Span, hold: u8, allowed: &mut [bool]) {
+    if hold == 0 || span.notes < HOLD_AFTER {
         return;
     }
-    let recent = &history[history.len().saturating_sub(HOLD_NOTES)..];
-    let (Some(&lo), Some(&hi)) = (recent.iter().min(), recent.iter().max()) else {
-        return;
-    };
-    let (lo, hi) = (lo.saturating_sub(hold), hi.saturating_add(hold).min(127));
+    let (lo, hi) = (span.lo.saturating_sub(hold), span.hi.saturating_add(hold).min(127));
     let id = |p: u8| Vocab::id(Token::Pitch(p)) as usize;
     if !(lo..=hi).any(|p| allowed.get(id(p)).copied().unwrap_or(false)) {
         return;
@@ -1127,11 +1151,11 @@ mod tests {
         assert!(allowed[Vocab::id(Token::Pos(4)) as usize]);
     }
 
-    /// The register hold masks the pitches beyond its margin around the role's recent notes, and
-    /// nothing else; it waits for enough notes, follows the latest ones, and never masks every
+    /// The register hold masks the pitches beyond its margin around the role's take so far, and
+    /// nothing else; it waits for enough notes, remembers the whole take, and never masks every
     /// pitch.
     #[test]
-    fn the_register_hold_keeps_a_role_near_its_recent_notes() {
+    fn the_register_hold_keeps_a_role_near_its_take() {
         let v = VOCAB_SIZE as usize;
         let pitch = |p: u8| Vocab::id(Token::Pitch(p)) as usize;
         let bar = Vocab::id(Token::Bar) as usize;
@@ -1143,28 +1167,37 @@ mod tests {
             a[bar] = true;
             a
         };
+        let span = |pitches: &[u8]| pitches.iter().fold(Span::EMPTY, |s, &p| s.with(p));
         let played: Vec<u8> = (0..HOLD_AFTER).map(|i| 60 + (i % 8) as u8).collect(); // 60..=67
+        assert_eq!(
+            span(&played),
+            Span {
+                notes: HOLD_AFTER,
+                lo: 60,
+                hi: 67
+            }
+        );
         let mut a = fresh();
-        hold_register(&played[..HOLD_AFTER - 1], 4, &mut a);
+        hold_register(span(&played[..HOLD_AFTER - 1]), 4, &mut a);
         assert_eq!(a, fresh(), "too few notes yet");
-        hold_register(&played, 0, &mut a);
+        hold_register(span(&played), 0, &mut a);
         assert_eq!(a, fresh(), "off");
-        hold_register(&played, 4, &mut a);
+        hold_register(span(&played), 4, &mut a);
         let kept: Vec<u8> = (30..=100).filter(|&p| a[pitch(p)]).collect();
         assert_eq!(kept, (56..=71).collect::<Vec<u8>>(), "4 semitones beyond 60-67");
         assert!(a[bar], "time is never masked");
-        // The last HOLD_NOTES notes count: an old low note is forgotten.
+        // The whole take counts: a low note long ago still opens the register down to it.
         let mut long = vec![40u8];
-        long.extend(std::iter::repeat_n(72u8, HOLD_NOTES));
+        long.extend(std::iter::repeat_n(72u8, 500));
         let mut a = fresh();
-        hold_register(&long, 2, &mut a);
-        assert!(!a[pitch(40)] && !a[pitch(69)] && a[pitch(70)] && a[pitch(74)] && !a[pitch(75)]);
+        hold_register(span(&long), 2, &mut a);
+        assert!(!a[pitch(37)] && a[pitch(38)] && a[pitch(74)] && !a[pitch(75)]);
         // Only pitches far away allowed: left as they were.
         let mut a = vec![false; v];
         a[pitch(100)] = true;
         a[bar] = true;
         let before = a.clone();
-        hold_register(&played, 4, &mut a);
+        hold_register(span(&played), 4, &mut a);
         assert_eq!(a, before, "never masks every allowed pitch");
     }
 

@@ -88,7 +88,8 @@ pub struct ShipArgs {
     #[arg(long)]
     pub register_from: Option<PathBuf>,
     /// A pitched role's register hold, `ROLE=SEMITONES` (within 0 and 48; `ROLE=0` removes one):
-    /// how far it may go beyond the lowest and highest of its last 48 notes once it has played 16
+    /// how far it may go beyond the lowest and highest note it has played this take once it has
+    /// played 16
     /// (`models::sampling::hold_register`). Choose it on the validation split over long takes
     /// (`trainer eval --sample-bars 48` on copies shipped with each).
     #[arg(long, value_parser = register_hold)]
@@ -541,7 +542,7 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
         let held: Vec<String> = m.register_hold.iter().map(|(r, h)| format!("{r} {h}")).collect();
         let _ = writeln!(
             s,
-            "| register hold | {} semitones beyond the lowest and highest of the role's last 48 notes (chosen on the validation split over long takes) |",
+            "| register hold | {} semitones beyond the lowest and highest note the role has played this take, once it has played 16 (chosen on the validation split over long takes) |",
             held.join(", ")
         );
     }

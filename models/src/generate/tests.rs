@@ -347,11 +347,11 @@ fn the_rest_calibration_rests_until_given_events_and_only_there() {
     assert_eq!(notes(&held, 0.0, 3).1, notes(&held, 3.0, 3).1);
 }
 
-/// The register hold keeps the session's notes near the register its last notes (the prompt's
-/// first) played; without it the test model leaps to the chord tones it learned an octave span
+/// The register hold keeps the session's notes near the register of its take (the prompt's notes
+/// first); without it the test model leaps to the chord tones it learned an octave span
 /// away.
 #[test]
-fn the_register_hold_keeps_the_notes_near_the_last_ones() {
+fn the_register_hold_keeps_the_notes_near_the_take() {
     // Sixteen notes between C4 and D4, below most of the chord tones the model learned (C4-B4).
     let prompt: Vec<crate::music::Note> = (0..16)
         .map(|i| crate::music::Note {
@@ -375,8 +375,7 @@ fn the_register_hold_keeps_the_notes_near_the_last_ones() {
             s.generate_until(&cond, 10 * 4 * TICKS_PER_BEAT as i64).unwrap();
             let mut played: Vec<u8> = prompt.iter().map(|n| n.pitch).collect();
             for n in s.notes() {
-                let recent = &played[played.len().saturating_sub(crate::sampling::HOLD_NOTES)..];
-                let (lo, hi) = (*recent.iter().min().unwrap(), *recent.iter().max().unwrap());
+                let (lo, hi) = (*played.iter().min().unwrap(), *played.iter().max().unwrap());
                 far += (n.pitch + 2 < lo || n.pitch > hi + 2) as usize;
                 notes_n += 1;
                 played.push(n.pitch);
