@@ -801,14 +801,7 @@ impl<M: TokenModel> Session<M> {
             self.config.role.is_drums(),
         );
         if !self.config.role.is_drums() && !forced_bar {
-            crate::sampling::hold_register(
-                self.history_span
-                    .last()
-                    .copied()
-                    .unwrap_or(crate::sampling::Span::EMPTY),
-                self.config.constraints.register_hold,
-                &mut self.allowed,
-            );
+            crate::sampling::hold_register(self.span(), self.config.constraints.register_hold, &mut self.allowed);
         }
         self.mask_silence();
         if self.config.constraints.rest_bias != 0.0 && !forced_bar {
@@ -1050,15 +1043,19 @@ impl<M: TokenModel> Session<M> {
         Ok(())
     }
 
-    /// Records a pitch the role played (or its prompt holds), with the span of its take so far.
-    fn push_pitch(&mut self, pitch: u8) {
-        let span = self
-            .history_span
+    /// The span of the role's take so far (the prompt's notes first).
+    fn span(&self) -> crate::sampling::Span {
+        self.history_span
             .last()
             .copied()
-            .unwrap_or(crate::sampling::Span::EMPTY);
+            .unwrap_or(crate::sampling::Span::EMPTY)
+    }
+
+    /// Records a pitch the role played (or its prompt holds), with the span of its take so far.
+    fn push_pitch(&mut self, pitch: u8) {
+        let span = self.span().with(pitch);
         self.history_pitch.push(pitch);
-        self.history_span.push(span.with(pitch));
+        self.history_span.push(span);
     }
 
     fn add_note(&mut self, pitch: u8, vel_bin: u8, duration: f64) {

@@ -193,8 +193,8 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub register: BTreeMap<String, [u8; 2]>,
     /// The register hold of each pitched role, by role name: semitones it may go beyond the range
-    /// of the notes it has played this take ([`Constraints::register_hold`], [`crate::sampling::hold_register`]); a
-    /// role not named plays its whole register. Chosen on the validation split over long takes.
+    /// of the notes it has played this take ([`Constraints::register_hold`],
+    /// [`crate::sampling::hold_register`]); a role not named plays its whole register. Chosen on the validation split over long takes.
     /// Set by `trainer ship --register-hold`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub register_hold: BTreeMap<String, f32>,

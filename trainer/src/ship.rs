@@ -89,8 +89,7 @@ pub struct ShipArgs {
     pub register_from: Option<PathBuf>,
     /// A pitched role's register hold, `ROLE=SEMITONES` (within 0 and 48; `ROLE=0` removes one):
     /// how far it may go beyond the lowest and highest note it has played this take once it has
-    /// played 16
-    /// (`models::sampling::hold_register`). Choose it on the validation split over long takes
+    /// played 16 (`models::sampling::hold_register`). Choose it on the validation split over long takes
     /// (`trainer eval --sample-bars 48` on copies shipped with each).
     #[arg(long, value_parser = register_hold)]
     pub register_hold: Vec<(Role, f32)>,
