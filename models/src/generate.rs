@@ -291,6 +291,12 @@ pub struct SessionConfig {
     /// a position sampled before the next given event is then kept with the network's
     /// probability of it being its own (`generate/given.rs`).
     pub given_kind: bool,
+    /// The meters the role learned, the most played first ([`Manifest::learned_meters`]);
+    /// in another meter the session writes its stream in learned bars that divide the host's
+    /// ([`crate::meters::stream_meter`]). Empty: every meter is written as it is.
+    ///
+    /// [`Manifest::learned_meters`]: crate::package::Manifest::learned_meters
+    pub learned_meters: Vec<(u8, u8)>,
 }
 
 impl SessionConfig {
@@ -316,18 +322,20 @@ impl SessionConfig {
             silent_until: None,
             opening: None,
             given_kind: false,
+            learned_meters: Vec::new(),
         }
     }
 
     /// A 4/4 session for `role` fed as the model of `manifest` was trained: its microtiming, its
-    /// given-kind look-ahead and the bars it keeps when it re-primes. `trainer generate`, the
-    /// music report and the diagnostics start from it (the plugin keeps the same three fields
+    /// given-kind look-ahead, the bars it keeps when it re-primes and the meters it learned. `trainer generate`, the
+    /// music report and the diagnostics start from it (the plugin keeps the same four fields
     /// of the model it loaded).
     pub fn for_model(role: Role, manifest: &crate::package::Manifest) -> SessionConfig {
         SessionConfig {
             microtiming: manifest.microtiming,
             given_kind: manifest.given_kind,
             keep_bars: manifest.keep_bars(),
+            learned_meters: manifest.learned_meters(role),
             ..SessionConfig::new(role)
         }
     }
@@ -493,10 +501,18 @@ impl<M: TokenModel> Session<M> {
     /// writes the prompt's bars instead (see `generate/prompt.rs`).
     pub fn new(
         mut model: M,
-        config: SessionConfig,
+        mut config: SessionConfig,
         origin: i64,
         cond: &Conditioning,
     ) -> Result<Session<M>, GenerateError> {
+        // A meter the network never learned is written in learned bars that divide it; the
+        // fills stay in the last of the host's bar's parts.
+        let ((numerator, denominator), parts) =
+            crate::meters::stream_meter((config.numerator, config.denominator), &config.learned_meters);
+        (config.numerator, config.denominator) = (numerator, denominator);
+        if let Some(plan) = config.fills.as_mut() {
+            plan.parts = parts;
+        }
         let ts = time_signature_index(config.numerator, config.denominator)
             .ok_or(GenerateError::UnsupportedMeter(config.numerator, config.denominator))?;
         model.truncate(0);

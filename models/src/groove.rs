@@ -139,6 +139,10 @@ pub struct FillPlan {
     /// The `beat` style slot, written in the other bars (and taken out in fills) where the
     /// vocabulary has one.
     pub beat: Option<u16>,
+    /// Bars of the session's stream in one of the host's bars (1; 2 where a meter the network
+    /// never learned is written as two learned bars, [`crate::meters::stream_meter`]): `every`
+    /// counts the host's bars, and the fill is the last stream bar of its host bar.
+    pub parts: u32,
 }
 
 impl FillPlan {
@@ -150,12 +154,16 @@ impl FillPlan {
             every,
             fill: vocab.style_slot("fill")?,
             beat: vocab.style_slot("beat"),
+            parts: 1,
         })
     }
 
-    /// Whether bar `bar` (0-based on the caller's timeline) is a fill bar.
+    /// Whether bar `bar` (0-based on the session's stream timeline) is a fill bar: the last
+    /// stream bar of the last host bar of a phrase.
     pub fn is_fill(&self, bar: i64) -> bool {
-        self.every > 0 && (bar + 1).rem_euclid(self.every as i64) == 0
+        let parts = self.parts.max(1) as i64;
+        let host_bar = bar.div_euclid(parts);
+        self.every > 0 && (bar + 1).rem_euclid(parts) == 0 && (host_bar + 1).rem_euclid(self.every as i64) == 0
     }
 
     /// The header's style slots for bar `bar`, from the user's `styles`: `fill` in a fill bar,
@@ -236,6 +244,10 @@ mod tests {
         let plan = FillPlan::new(&v, 4).unwrap();
         let fills: Vec<i64> = (0..12).filter(|&b| plan.is_fill(b)).collect();
         assert_eq!(fills, vec![3, 7, 11]);
+        // A host bar written as two stream bars: the fill is the second half of host bar 3.
+        let halves = FillPlan { parts: 2, ..plan };
+        let fills: Vec<i64> = (0..24).filter(|&b| halves.is_fill(b)).collect();
+        assert_eq!(fills, vec![7, 15, 23]);
         let mut want = vec![funk, beat];
         want.sort_unstable();
         assert_eq!(plan.styles(&[funk], 0), want);

@@ -26,6 +26,7 @@ pub mod groove;
 pub mod markov;
 pub mod math;
 pub mod memory;
+pub mod meters;
 pub mod midi;
 pub mod model;
 pub mod music;

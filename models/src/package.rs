@@ -198,6 +198,14 @@ pub struct Manifest {
     /// Set by `trainer ship --register-hold`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub register_hold: BTreeMap<String, f32>,
+    /// The time signatures of each role's training data, by role name: bars of each in the
+    /// training split, by meter key (`"3/4"`, [`crate::meters::key`]). A session in a meter its
+    /// role did not learn writes its stream in learned bars that divide the host's
+    /// ([`crate::meters::stream_meter`]); a role not named writes every meter as it is. Measured
+    /// by `trainer train` (run.json) and written by export; set by `trainer ship --meters-from`
+    /// for older packages.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub meters: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
 /// One role's piece memory in a manifest ([`crate::memory::MemoryWeights`]).
@@ -398,6 +406,15 @@ impl Manifest {
             Some(m) => crate::memory::MemoryWeights::from_values(&m.weights, m.relative).with_changes(&m.changes),
             _ => crate::memory::MemoryWeights::NONE,
         }
+    }
+
+    /// The meters `role` learned ([`Manifest::meters`], [`crate::meters::learned`]), the most
+    /// played first; empty when the manifest names none for it.
+    pub fn learned_meters(&self, role: Role) -> Vec<(u8, u8)> {
+        self.meters
+            .get(role.name())
+            .map(crate::meters::learned)
+            .unwrap_or_default()
     }
 
     /// The register of `role` ([`Manifest::register`]); none for the drums, a role not named,
@@ -605,6 +622,7 @@ mod tests {
             duration_temperature: Default::default(),
             register: Default::default(),
             register_hold: Default::default(),
+            meters: Default::default(),
             given_kind: false,
         }
     }

@@ -19,6 +19,7 @@ fn main() -> anyhow::Result<()> {
         microtiming: false,
         roles: vec![],
         registers: Default::default(),
+        meters: Default::default(),
     };
     sideman_trainer::export::write_package(
         std::path::Path::new(&args[1]),

@@ -147,6 +147,16 @@ pub fn fills(s: &str) -> Result<u32, String> {
     }
 }
 
+/// A time signature, `N/D` (`6/8`), one the tokenizer writes (n/2 up to 6, n/4 up to 12, n/8
+/// and n/16 up to 16).
+pub fn meter(s: &str) -> Result<(u8, u8), String> {
+    let rule = "a meter is N/D: n/2 (n 1-6), n/4 (1-12), n/8 or n/16 (1-16)";
+    match models::meters::parse(s) {
+        Some((n, d)) if models::tokenizer::vocab::time_signature_index(n, d).is_some() => Ok((n, d)),
+        _ => Err(format!("{rule} (got {s:?})")),
+    }
+}
+
 /// A bar count in 1..=[`MAX_BARS`].
 pub fn bars(s: &str) -> Result<u32, String> {
     let rule = format!("bars must be 1-{MAX_BARS}");

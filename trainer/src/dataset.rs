@@ -315,6 +315,45 @@ impl SplitData {
             .collect()
     }
 
+    /// Bars of each time signature over each role's sequences of the split, by role name and
+    /// meter key (`"3/4"`, `models::meters::key`): what `models::package::Manifest::meters`
+    /// records.
+    pub fn meters(&self) -> MeterBars {
+        let mut bars: BTreeMap<(Role, (u8, u8)), u64> = BTreeMap::new();
+        for i in 0..self.seqs.len() {
+            let role = self.seqs[i].role;
+            let (mut meter, mut open) = (None, false);
+            for &t in self.seq(i) {
+                match Vocab::token(t as u32) {
+                    Some(models::tokenizer::Token::TimeSig(ts)) => meter = models::tokenizer::vocab::time_signature(ts),
+                    Some(models::tokenizer::Token::Bar) => {
+                        // A bar counts under the meter in force once its own `TS` (if any) is read.
+                        if let (true, Some(m)) = (open, meter) {
+                            *bars.entry((role, m)).or_default() += 1;
+                        }
+                        open = true;
+                        continue;
+                    }
+                    _ => {}
+                }
+                if let (true, Some(m)) = (open, meter) {
+                    *bars.entry((role, m)).or_default() += 1;
+                    open = false;
+                }
+            }
+            if let (true, Some(m)) = (open, meter) {
+                *bars.entry((role, m)).or_default() += 1;
+            }
+        }
+        let mut out: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        for ((role, (n, d)), b) in bars {
+            out.entry(role.name().to_string())
+                .or_default()
+                .insert(models::meters::key(n, d), b);
+        }
+        out
+    }
+
     /// Appends a sequence.
     pub fn push(&mut self, ids: &[u32], file: u32, role: Role, transpose: i8) {
         let offset = self.tokens.len() as u64;
@@ -340,6 +379,21 @@ pub fn widen_registers(
         *r = [r[0].min(lo), r[1].max(hi)];
     }
     registers
+}
+
+/// Each role's bars by meter (`SplitData::meters`).
+pub type MeterBars = BTreeMap<String, BTreeMap<String, u64>>;
+
+/// `meters` with the bars of `more` added (a fine-tune has learned its base model's meters and
+/// its own pieces').
+pub fn add_meters(mut meters: MeterBars, more: &MeterBars) -> MeterBars {
+    for (role, bars) in more {
+        let mine = meters.entry(role.clone()).or_default();
+        for (k, &b) in bars {
+            *mine.entry(k.clone()).or_default() += b;
+        }
+    }
+    meters
 }
 
 /// A prepared dataset opened from disk.
@@ -480,6 +534,44 @@ mod tests {
         let r = widen_registers(r, &base);
         assert_eq!(r["bass"], [28, 55]);
         assert_eq!(r["piano"], [21, 108]);
+    }
+
+    #[test]
+    fn meters_count_each_bar_under_its_signature() {
+        use models::tokenizer::Token;
+        let mut d = SplitData::default();
+        let id = |t: Token| Vocab::id(t);
+        let ts = |n, dd| {
+            id(Token::TimeSig(
+                models::tokenizer::vocab::time_signature_index(n, dd).unwrap(),
+            ))
+        };
+        // 4/4 in the header, two bars; then 3/4 from the third bar on, two bars (the last empty).
+        let a = vec![
+            id(Token::Bos),
+            ts(4, 4),
+            id(Token::Bar),
+            id(Token::Pos(0)),
+            id(Token::Bar),
+            id(Token::Bar),
+            ts(3, 4),
+            id(Token::Pos(0)),
+            id(Token::Bar),
+        ];
+        d.push(&a, 0, Role::Lead, 0);
+        d.push(
+            &[id(Token::Bos), ts(3, 2), id(Token::Bar), id(Token::Pos(0))],
+            1,
+            Role::Piano,
+            0,
+        );
+        let m = d.meters();
+        assert_eq!(m["lead"], BTreeMap::from([("4/4".into(), 2), ("3/4".into(), 2)]));
+        assert_eq!(m["piano"], BTreeMap::from([("3/2".into(), 1)]));
+        let base = BTreeMap::from([("lead".into(), BTreeMap::from([("4/4".into(), 10)]))]);
+        let m = add_meters(m, &base);
+        assert_eq!(m["lead"]["4/4"], 12);
+        assert_eq!(m.len(), 2);
     }
 
     #[test]

@@ -431,6 +431,7 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
             microtiming: pkg.manifest.microtiming,
             roles: pkg.manifest.roles.clone(),
             registers: crate::dataset::widen_registers(data.registers.clone(), &pkg.manifest.register),
+            meters: crate::dataset::add_meters(data.meters.clone(), &pkg.manifest.meters),
         };
         std::fs::create_dir_all(&run_dir).with_context(|| format!("cannot write {}", run_dir.display()))?;
         write_atomic(

@@ -43,9 +43,14 @@ pub struct GenerateArgs {
     /// the held notes and the onsets heard, exactly as the plugin follows its MIDI input.
     #[arg(long)]
     pub input: Option<PathBuf>,
-    /// Bars to generate (4/4), 1-2000.
+    /// Bars to generate (in --meter), 1-2000.
     #[arg(long, default_value_t = 16, value_parser = crate::args::bars, allow_negative_numbers = true)]
     pub bars: u32,
+    /// Time signature, `N/D` (`3/4`, `6/8`, `12/8`). Default: the prompt's with --prompt, else
+    /// 4/4. The header names it; a meter the model never learned is played in learned bars that
+    /// divide it (3/2 as two bars of 3/4: `trainer info` lists the meters each role learned).
+    #[arg(long, value_parser = crate::args::meter)]
+    pub meter: Option<(u8, u8)>,
     /// Tempo (BPM, 20-400), written to the file and the model's header. Default: the prompt's
     /// tempo with --prompt, else 120.
     #[arg(long, value_parser = crate::args::tempo, allow_negative_numbers = true)]
@@ -444,7 +449,17 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
         .tempo
         .or_else(|| prompt.as_ref().and_then(|p| p.tempo_bpm))
         .unwrap_or(DEFAULT_TEMPO);
-    let (numerator, denominator) = prompt.as_ref().map_or((4, 4), |p| (p.numerator, p.denominator));
+    let (numerator, denominator) = match (&prompt, args.meter) {
+        (Some(p), Some(m)) if m != (p.numerator, p.denominator) => bail!(
+            "--meter {}/{} is not the prompt's {}/{}: a prompt is continued in its own meter (nothing was written)",
+            m.0,
+            m.1,
+            p.numerator,
+            p.denominator
+        ),
+        (Some(p), _) => (p.numerator, p.denominator),
+        (None, m) => m.unwrap_or((4, 4)),
+    };
     let meter = Meter::constant(numerator, denominator);
     let prompt_bars = prompt.as_ref().map_or(0, |p| p.bars);
     let prompt_beats = meter.bar_start(prompt_bars);
@@ -474,6 +489,7 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
     }
     let mut config = session_config(&pkg, role, args)?;
     config.tempo_bpm = Some(tempo);
+    (config.numerator, config.denominator) = (numerator, denominator);
     if let Some(players) = &pkg.manifest.players
         && args.player == "auto"
     {

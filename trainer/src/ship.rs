@@ -24,8 +24,13 @@ pub struct ShipArgs {
     #[arg(long)]
     pub name: Option<String>,
     /// How the package was built (the commands), for the card.
-    #[arg(long, default_value = "see models/README.md")]
+    #[arg(long, default_value = DEFAULT_RECIPE)]
     pub recipe: String,
+    /// Keep the music report (if it has one) and "How it was built" of the card already in
+    /// `--out` (a ship that changes nothing the report measured: a manifest field its pieces do
+    /// not reach), instead of a `--report` (and of the default `--recipe`).
+    #[arg(long, conflicts_with = "report")]
+    pub keep_card: bool,
     /// The package's `trainer eval --json` report (its music report goes into the card).
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -87,6 +92,12 @@ pub struct ShipArgs {
     /// (`models::package::Manifest::register`). Models exported since 2026-12-03 carry it already.
     #[arg(long)]
     pub register_from: Option<PathBuf>,
+    /// A prepared dataset, the model's training data: writes the bars of each time signature
+    /// in its training split (`models::package::Manifest::meters`), so that a session in a meter
+    /// the network never learned writes its stream in learned bars (`models::meters`). Models
+    /// exported since 2026-12-05 carry it already.
+    #[arg(long)]
+    pub meters_from: Option<PathBuf>,
     /// A pitched role's register hold, `ROLE=SEMITONES` (within 0 and 48; `ROLE=0` removes one):
     /// how far it may go beyond the lowest and highest note it has played this take once it has
     /// played 16 (`models::sampling::hold_register`). Choose it on the validation split over long takes
@@ -368,6 +379,11 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
         manifest.register = ds.load_split(crate::dataset::Split::Train)?.registers();
         manifest.register.retain(|r, _| roles.iter().any(|m| m.name() == r));
     }
+    if let Some(data) = &args.meters_from {
+        manifest.meters = crate::dataset::Dataset::open(data)?
+            .load_split(crate::dataset::Split::Train)?
+            .meters();
+    }
     if let Some(data) = &args.players {
         manifest.players = Some(count_players(data, &args.player_prefix, &manifest.vocab)?);
     }
@@ -395,12 +411,27 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
         None => manifest.metrics.get("fp32_bytes").map(|&b| b as u64),
     };
     let bytes = pkg.read(&file)?;
+    // The report and recipe to keep, read before the card is written over.
+    let (kept_report, recipe) = if args.keep_card {
+        let path = args.out.join("CARD.md");
+        let text =
+            std::fs::read_to_string(&path).with_context(|| format!("--keep-card: cannot read {}", path.display()))?;
+        let section = card_section(&text, "\n## Music report");
+        let built = card_section(&text, "\n## How it was built\n\n");
+        let recipe = match built.strip_prefix("\n## How it was built\n\n") {
+            Some(r) if args.recipe == DEFAULT_RECIPE => r.trim_end().to_string(),
+            _ => args.recipe.clone(),
+        };
+        (Some(section.to_string()).filter(|s| !s.is_empty()), recipe)
+    } else {
+        (None, args.recipe.clone())
+    };
     if pkg.is_builtin() || args.out.canonicalize().ok() != pkg.dir.canonicalize().ok() {
         let to = args.out.join(&file);
         std::fs::write(&to, &bytes).with_context(|| cannot_write(&to))?;
     }
     Package::write(&args.out, &mut manifest)?;
-    let mut card = card(&manifest, bytes.len() as u64, fp32_size, &args.recipe);
+    let mut card = card(&manifest, bytes.len() as u64, fp32_size, &recipe);
     if let Some(row) = graph_row(&bytes) {
         // After the decode speeds, as `trainer regraph` places it.
         let at = card
@@ -431,6 +462,12 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
             None => card.push_str(&section),
         }
     }
+    if let Some(section) = kept_report {
+        match card.find("\n## How it was built") {
+            Some(i) => card.insert_str(i, &section),
+            None => card.push_str(&section),
+        }
+    }
     let to = args.out.join("CARD.md");
     std::fs::write(&to, card).with_context(|| cannot_write(&to))?;
     println!(
@@ -440,6 +477,18 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
         bytes.len() as f64 / 1e6
     );
     Ok(())
+}
+
+/// The card's recipe when `--recipe` is not given.
+const DEFAULT_RECIPE: &str = "see models/README.md";
+
+/// The section of `card` that starts at `heading` (a newline, then `## ...`), up to the next
+/// `## ` heading; empty when it has none.
+fn card_section<'a>(card: &'a str, heading: &str) -> &'a str {
+    let Some(start) = card.find(heading) else { return "" };
+    let body = start + heading.len();
+    let end = card[body..].find("\n## ").map_or(card.len(), |j| body + j);
+    &card[start..end]
 }
 
 /// The model card of a shipped package.
@@ -502,6 +551,27 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
             s,
             "| register | {} (the pitches each role played in training, a note in a thousand left out at each end; the plugin's Lowest and Highest play within it) |",
             each.join(", ")
+        );
+    }
+    if !m.meters.is_empty() {
+        let each: Vec<String> = m
+            .roles
+            .iter()
+            .filter(|r| m.meters.contains_key(r.name()))
+            .map(|&r| {
+                let learned: Vec<String> = m
+                    .learned_meters(r)
+                    .iter()
+                    .map(|&(n, d)| models::meters::key(n, d))
+                    .collect();
+                format!("{r} {}", learned.join(" "))
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "| meters | {} (those each role played in at least {} % of its training bars, the most played first; a session in another meter writes its stream in these where their bars divide it: models/src/meters.rs) |",
+            each.join(", "),
+            models::meters::MIN_SHARE * 100.0
         );
     }
     if !m.note_temperature.is_empty() {
@@ -677,6 +747,22 @@ mod tests {
             c.contains("Markov baseline (test split)") && c.contains("| all | 0.700 |"),
             "{c}"
         );
+    }
+
+    #[test]
+    fn a_card_names_the_learned_meters_and_keeps_a_report_section() {
+        let json = include_str!("../../models/assets/band/manifest.json");
+        let mut m = models::package::Manifest::from_json(json, std::path::Path::new("band")).unwrap();
+        let bars = |l: &[(&str, u64)]| l.iter().map(|&(k, b)| (k.to_string(), b)).collect();
+        m.meters.clear();
+        m.meters
+            .insert("bass".into(), bars(&[("4/4", 900), ("3/4", 90), ("5/4", 1)]));
+        let c = card(&m, 1, None, "");
+        assert!(c.contains("| meters | bass 4/4 3/4 (those each role"), "{c}");
+        let with = format!("{c}\n## Music report (test split)\n\nthe table\n\n## How it was built\n\nx");
+        let section = card_section(&with, "\n## Music report");
+        assert_eq!(section, "\n## Music report (test split)\n\nthe table\n");
+        assert_eq!(card_section(&c, "\n## Music report"), "");
     }
 
     #[test]

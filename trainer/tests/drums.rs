@@ -18,6 +18,7 @@ fn args(out: PathBuf, style: &str, feel: f64, fills: u32, seed: u64) -> Generate
         chords: None,
         input: None,
         bars: BARS,
+        meter: None,
         tempo: Some(TEMPO),
         seed,
         temperature: 1.0,

@@ -27,6 +27,8 @@ fn tiny_package(dir: &Path) {
         roles: vec![models::Role::Lead, models::Role::Bass, models::Role::Drums],
         // Narrower than the grooves the tests fine-tune on: the fine-tune's spans both.
         registers: [("lead".to_string(), [60, 62]), ("bass".to_string(), [40, 41])].into(),
+        // The base model learned 3/2 only: the fine-tune adds the grooves' 4/4.
+        meters: [("lead".to_string(), [("3/2".to_string(), 500)].into())].into(),
     };
     sideman_trainer::export::write_package(
         dir,
@@ -85,6 +87,10 @@ fn finetune_turns_a_folder_and_a_style_into_a_better_package() {
     assert!(lo <= 60 && hi >= 70, "lead register {lo}-{hi}");
     let (lo, hi) = p.manifest.register(models::Role::Bass).unwrap();
     assert!(lo <= 40 && hi > 41, "bass register {lo}-{hi}");
+    // So do its meters: the base model's 3/2 and the grooves' 4/4.
+    let learned = p.manifest.learned_meters(models::Role::Lead);
+    assert!(learned.contains(&(3, 2)) && learned.contains(&(4, 4)), "{learned:?}");
+    assert!(p.manifest.learned_meters(models::Role::Bass).contains(&(4, 4)));
     let card = std::fs::read_to_string(out.join("CARD.md")).unwrap();
     assert!(card.contains("before") && card.contains("after"), "{card}");
     let work = tmp.path().join("mine-pkg.work");

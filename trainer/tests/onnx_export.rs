@@ -517,6 +517,7 @@ fn a_package_round_trips_for_fine_tuning() {
         microtiming: false,
         roles: vec![models::Role::Lead],
         registers: Default::default(),
+        meters: Default::default(),
     };
     let m = sideman_trainer::export::write_package(
         &dir,

@@ -108,6 +108,7 @@ fn trainer_notes(dir: &std::path::Path, package: &str) -> Vec<(f64, f64, u8, u8)
         chords: None,
         input: Some(input),
         bars: BARS as u32,
+        meter: None,
         tempo: Some(TEMPO),
         seed: 1,
         temperature: 1.0,

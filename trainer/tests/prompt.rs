@@ -15,6 +15,7 @@ fn args(prompt: &Path, out: PathBuf, bars: u32, prompt_bars: Option<u32>, only: 
         chords: None,
         input: None,
         bars,
+        meter: None,
         tempo: None,
         seed: 4,
         temperature: 1.0,

@@ -27,6 +27,7 @@ fn data() -> RunData {
         microtiming: false,
         roles: vec![],
         registers: Default::default(),
+        meters: Default::default(),
     }
 }
 

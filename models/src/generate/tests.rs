@@ -222,6 +222,7 @@ fn a_fill_plan_switches_the_header_at_each_phrase_end_and_back() {
         every: 4,
         fill: 5,
         beat: Some(6),
+        parts: 1,
     });
     let bar = config.bar_ticks();
     let mut s = Session::new(model(), config.clone(), 0, &cond).unwrap();
@@ -404,4 +405,54 @@ fn a_prompt_before_the_origin_does_not_panic() {
     cfg.prompt = prompt;
     let s = Session::new(model(), cfg, 2 * 4 * TICKS_PER_BEAT as i64, &cond);
     assert!(s.is_ok(), "{:?}", s.err());
+}
+
+/// A session in a meter its role never learned writes learned bars that divide the host's (3/2
+/// as two bars of 3/4), the fills in the second half of the host's bar; in a learned meter, or
+/// one no learned bar divides, the stream keeps the host's meter.
+#[test]
+fn an_unlearned_meter_is_written_in_learned_bars() {
+    let cond = progression(8);
+    let ts = |n, d| Vocab::id(Token::TimeSig(time_signature_index(n, d).unwrap()));
+    let stream = |num: u8, den: u8, learned: Vec<(u8, u8)>| {
+        let mut config = SessionConfig::new(Role::Lead);
+        (config.numerator, config.denominator) = (num, den);
+        config.learned_meters = learned;
+        config.fills = Some(crate::groove::FillPlan {
+            every: 2,
+            fill: 5,
+            beat: Some(6),
+            parts: 1,
+        });
+        let host_bar = config.bar_ticks();
+        let mut s = Session::new(model(), config, 0, &cond).unwrap();
+        let (mut tokens, mut fills) = (Vec::new(), Vec::new());
+        let stream_bar = host_bar / s.config().fills.unwrap().parts as i64;
+        for b in 0..8 {
+            s.generate_until(&cond, b * stream_bar + 1).unwrap();
+            tokens.extend_from_slice(s.tokens());
+            // (The test model may run past a bar line: the bar is where the stream is.)
+            let at = s.frontier().div_euclid(stream_bar);
+            fills.push((at, s.current_styles().contains(&5)));
+        }
+        (tokens, fills, s.config().fills.unwrap().parts)
+    };
+    let (tokens, fills, parts) = stream(3, 2, vec![(4, 4), (3, 4)]);
+    assert!(tokens.contains(&ts(3, 4)) && !tokens.contains(&ts(3, 2)));
+    assert_eq!(parts, 2);
+    assert!(
+        fills.iter().all(|&(bar, fill)| fill == (bar % 4 == 3)),
+        "the second half of host bars 1, 3: {fills:?}"
+    );
+    assert!(fills.iter().any(|&(_, fill)| fill));
+    let (tokens, fills, parts) = stream(3, 2, vec![(3, 2), (4, 4)]);
+    assert!(tokens.contains(&ts(3, 2)) && parts == 1);
+    assert!(
+        fills.iter().all(|&(bar, fill)| fill == (bar % 2 == 1)),
+        "host bars 1, 3, ...: {fills:?}"
+    );
+    let (tokens, _, parts) = stream(5, 4, vec![(4, 4), (3, 4)]);
+    assert!(tokens.contains(&ts(5, 4)) && parts == 1);
+    let (tokens, _, parts) = stream(3, 2, vec![]);
+    assert!(tokens.contains(&ts(3, 2)) && parts == 1);
 }

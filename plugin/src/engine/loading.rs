@@ -77,6 +77,7 @@ impl Worker {
                 self.players = m.manifest.players.clone().map(|p| (m.manifest.vocab.clone(), p));
                 self.fill_plan = FillPlan::new(&m.manifest.vocab, 0);
                 self.keep_bars = m.manifest.keep_bars();
+                self.learned_meters = Role::ALL.map(|r| m.manifest.learned_meters(r));
                 self.opening = m.manifest.opening_slot();
                 self.note_temperature = Role::ALL.map(|r| m.manifest.note_temperature(r));
                 self.calibrated = Role::ALL.map(|r| m.manifest.constraints_for(r, Constraints::for_role(r)));

@@ -191,6 +191,10 @@ struct Worker {
     fill_plan: Option<FillPlan>,
     /// Bars kept when the session re-primes (from the model's manifest).
     keep_bars: u32,
+    /// The meters each role of the model learned (`Manifest::learned_meters`), by
+    /// `Role::index`: a session in another meter writes its stream in learned bars that divide
+    /// the host's.
+    learned_meters: [Vec<(u8, u8)>; Role::ALL.len()],
     /// The loaded model's opening tag ([`models::package::Manifest::opening_slot`]).
     opening: Option<u16>,
     /// The model's tuned note temperature per role (its manifest): the Temperature parameter is
@@ -250,6 +254,7 @@ impl Worker {
             players: None,
             fill_plan: None,
             keep_bars: 8,
+            learned_meters: Default::default(),
             opening: None,
             note_temperature: [1.0; Role::ALL.len()],
             calibrated: Role::ALL.map(Constraints::for_role),
@@ -515,6 +520,7 @@ impl Worker {
         }
         c.allow_end = false;
         c.keep_bars = self.keep_bars;
+        c.learned_meters = self.learned_meters[setup.role.index()].clone();
         c.opening = self.opening;
         // Drums from a model that learned beats and fills: beats, and a fill where asked.
         if setup.role.is_drums() {

@@ -68,6 +68,7 @@ fn package_with(dir: &std::path::Path, tuned: &[(Role, f32)], rests: &[(Role, f3
         duration_temperature: Default::default(),
         register: Default::default(),
         register_hold: Default::default(),
+        meters: Default::default(),
         given_kind: false,
     };
     Package::write(dir, &mut m).unwrap();
@@ -273,8 +274,8 @@ fn model_loading_falls_back_and_says_why() {
 
 /// The Temperature parameter is relative to the loaded model's tuned note temperature for the
 /// role: 1 plays the jazz lead at its 0.5, say; a model without one plays at the parameter. The
-/// model's calibrations (rests, density, fast tempos, lengths, register hold) and its piece memory
-/// come with it.
+/// model's calibrations (rests, density, fast tempos, lengths, register hold), its piece memory
+/// and its meters come with it.
 #[test]
 fn the_temperature_is_relative_to_the_models_tuned_one() {
     let (params, status, mut w) = worker();
@@ -297,6 +298,10 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     m.duration_temperature.insert("lead".into(), 0.5);
     m.register.insert("lead".into(), [55, 84]);
     m.register_hold.insert("lead".into(), 8.0);
+    m.meters.insert(
+        "lead".into(),
+        [("4/4".to_string(), 900), ("3/4".to_string(), 100)].into(),
+    );
     Package::write(&dir, &mut m).unwrap();
     params.set_model_path(dir.to_str().unwrap());
     w.check_model();
@@ -327,6 +332,8 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     assert_eq!((s.constraints.pitch_lo, s.constraints.pitch_hi), (55, 84));
     assert_eq!(status.register(Role::Lead), Some((55, 84)), "the editor shows it");
     assert_eq!(status.register(Role::Bass), None);
+    // The meters the lead learned reach its sessions (a host in 3/2 gets bars of 3/4).
+    assert_eq!(w.session_config(&s).learned_meters, vec![(4, 4), (3, 4)]);
 
     let plain = dir.join("plain");
     package(&plain);
@@ -339,6 +346,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     assert_eq!(w.read_setup().constraints.fast_rest, 0.0);
     assert_eq!(w.read_setup().constraints.duration_temperature, 1.0);
     assert_eq!(w.read_setup().constraints.register_hold, 0);
+    assert!(w.session_config(&w.read_setup()).learned_meters.is_empty());
     assert!(w.read_setup().constraints.memory.is_none());
     let c = w.read_setup().constraints;
     assert_eq!(

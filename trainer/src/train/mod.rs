@@ -259,6 +259,11 @@ pub struct RunInfo {
     /// started before 2026-12-03.
     #[serde(default)]
     pub registers: BTreeMap<String, [u8; 2]>,
+    /// Bars of each time signature in the training split, with the initial package's added
+    /// (`models::package::Manifest::meters`); export writes it. Absent from runs started before
+    /// 2026-12-05.
+    #[serde(default)]
+    pub meters: crate::dataset::MeterBars,
 }
 
 /// What a resumed run was started with (its `run.json`), checked against the flags given now.
@@ -367,9 +372,11 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let mut sources = data.sources.clone();
     let mut roles = data.roles.clone();
     let mut registers = data.registers.clone();
+    let mut meters = data.meters.clone();
     if let Some(pkg) = &args.init {
         let m = models::package::Package::open(&pkg.to_string_lossy())?.manifest;
         registers = crate::dataset::widen_registers(registers, &m.register);
+        meters = crate::dataset::add_meters(meters, &m.meters);
         sources.extend(
             m.data
                 .into_iter()
@@ -385,6 +392,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         microtiming: data.microtiming,
         roles,
         registers,
+        meters,
     };
     std::fs::create_dir_all(&args.out)?;
     write_atomic(

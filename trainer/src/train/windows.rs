@@ -253,6 +253,8 @@ pub struct RunData {
     pub roles: Vec<Role>,
     /// The register of each pitched role in the training split ([`crate::dataset::SplitData::registers`]).
     pub registers: BTreeMap<String, [u8; 2]>,
+    /// Bars of each time signature in the training split ([`crate::dataset::SplitData::meters`]).
+    pub meters: crate::dataset::MeterBars,
 }
 
 /// Loads and windows a prepared dataset. `vocab` is the model's vocabulary when fine-tuning: the
@@ -272,6 +274,7 @@ pub fn load_data(dir: &Path, cfg: &TrainConfig, vocab: Option<Vocab>, seed: u64)
     };
     let train_split = ds.load_split(Split::Train)?;
     let registers = train_split.registers();
+    let meters = train_split.meters();
     let mut train = split_windows(&train_split, &tok, cfg, &style_map, opening);
     balance_roles(&mut train, cfg.train.balance_roles);
     oversample_styles(&mut train, &vocab, &cfg.train.oversample);
@@ -298,6 +301,7 @@ pub fn load_data(dir: &Path, cfg: &TrainConfig, vocab: Option<Vocab>, seed: u64)
         microtiming: ds.manifest.microtiming,
         roles: ds.manifest.roles.clone(),
         registers,
+        meters,
     })
 }
 
