@@ -21,11 +21,14 @@ impl<M: TokenModel> Session<M> {
     /// Samples the first bar [`Constraints::first_bar_drafts`] times, each from its own seed,
     /// and rolls back to its start with the sampler in the state that drew the draft the network
     /// found most likely (mean log-probability a token), which generation then draws again. A
-    /// draft that cannot be rolled back (none can: the first bar is never re-primed) is kept as
-    /// played.
+    /// draft with hits beats an empty one, whatever their scores: an empty bar is a token or two
+    /// the network finds likely, and a groove that starts silent stays silent (the GMD drums'
+    /// fast jazz at 290 BPM played nothing at five seeds of six; models/README.md, "An empty
+    /// first bar"). A draft that cannot be rolled back (none can: the first bar is never
+    /// re-primed) is kept as played.
     pub(super) fn draft_first_bar(&mut self, cond: &Conditioning) -> Result<(), GenerateError> {
         let end = self.origin + self.bar_ticks;
-        let mut best = (f64::NEG_INFINITY, *self.sampler.rng());
+        let mut best = ((false, f64::NEG_INFINITY), *self.sampler.rng());
         for d in 0..self.config.constraints.first_bar_drafts as u64 {
             let rng = if d == 0 {
                 *self.sampler.rng()
@@ -34,10 +37,12 @@ impl<M: TokenModel> Session<M> {
             };
             *self.sampler.rng() = rng;
             self.draft_score = (0.0, 0);
+            let before = self.notes.len();
             self.generate_until(cond, end)?;
+            let hits = self.notes[before..].iter().any(|n| n.tick < end);
             let mean = self.draft_score.0 / self.draft_score.1.max(1) as f64;
-            if mean > best.0 {
-                best = (mean, rng);
+            if (hits, mean) > best.0 {
+                best = ((hits, mean), rng);
             }
             if !self.rollback(self.origin) {
                 return Ok(());

@@ -167,3 +167,51 @@ fn the_first_bar_drafts_of_different_seeds_are_their_own() {
         }
     }
 }
+
+/// A drums model whose pieces mostly start with silent bars (a count-in), then play hits at
+/// random places and levels: an empty first bar is one likely token, a played one many unlikely
+/// ones, so the empty bar has the better mean log-probability a token.
+fn count_in_model() -> MarkovModel {
+    let mut b = MarkovBuilder::new(8);
+    let mut rng = Rng::new(7);
+    for piece in 0..24 {
+        let mut s = Sequence::new(Role::Drums);
+        s.tempo_bpm = Some(100.0);
+        let mut notes = Vec::new();
+        // One piece in four starts playing at once, the others after one to three silent bars.
+        let silent = if piece % 4 == 0 { 0 } else { 1 + piece % 3 };
+        for bar in silent..16 {
+            for _ in 0..8 {
+                notes.push(crate::music::Note {
+                    start: bar as f64 * 4.0 + (rng.next_u64() % 16) as f64 * 0.25,
+                    duration: 0.25,
+                    pitch: [36, 38, 42, 46, 49][(rng.next_u64() % 5) as usize],
+                    velocity: 20 + (rng.next_u64() % 100) as u8,
+                });
+            }
+        }
+        notes.sort_by(|a, b| a.start.total_cmp(&b.start).then(a.pitch.cmp(&b.pitch)));
+        notes.dedup_by(|a, b| a.start == b.start && a.pitch == b.pitch);
+        s.notes = notes;
+        s.bars = 16;
+        b.add_sequence(&Tokenizer::default().encode(&s).unwrap());
+    }
+    MarkovModel::with_context_len(Arc::new(b.build(1, 1)), 4096)
+}
+
+/// The likeliest first-bar draft by mean log-probability a token is often the empty one (one
+/// `BAR`); a draft with hits wins over it, so the groove starts in the first bar.
+#[test]
+fn a_first_bar_draft_with_hits_beats_an_empty_one() {
+    let cond = Conditioning::default();
+    let first_bar_hits = |drafts: u8, seed: u64| {
+        let mut s = Session::new(count_in_model(), config(seed, 0.0, drafts), 0, &cond).unwrap();
+        s.generate_until(&cond, 2 * bar_ticks()).unwrap();
+        s.notes().filter(|n| n.start < 4.0).count()
+    };
+    let seeds = 1..=16u64;
+    let one = seeds.clone().filter(|&s| first_bar_hits(1, s) == 0).count();
+    assert!(one >= 4, "a single draft starts silent as the pieces do ({one} of 16)");
+    let drafted = seeds.filter(|&s| first_bar_hits(8, s) == 0).count();
+    assert_eq!(drafted, 0, "eight drafts: one has hits, and it is played");
+}
