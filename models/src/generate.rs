@@ -560,16 +560,22 @@ impl<M: TokenModel> Session<M> {
         // The prompt's notes in the order the tokenizer writes them (by onset, then pitch), each
         // over the chord in force at its onset; the drums' hits at their place in the bar.
         let relative = s.config.constraints.memory.relative;
-        let mut prompt: Vec<(i64, u8)> = s
+        let mut prompt: Vec<(i64, u8, u64)> = s
             .config
             .prompt
             .iter()
-            .map(|n| ((n.start * TICKS_PER_BEAT as f64).round() as i64, n.pitch))
+            .map(|n| {
+                (
+                    (n.start * TICKS_PER_BEAT as f64).round() as i64,
+                    n.pitch,
+                    n.duration.to_bits(),
+                )
+            })
             .collect();
         prompt.sort_unstable();
-        for &(t, p) in &prompt {
+        for &(t, p, d) in &prompt {
             s.history_tick.push(t);
-            s.push_pitch(p);
+            s.push_pitch(p, f64::from_bits(d));
             let key = if s.config.role.is_drums() {
                 let pos = (t - origin).rem_euclid(bar_ticks).min(u8::MAX as i64) as u8;
                 crate::memory::groove::hit_key(pos, p)
@@ -818,6 +824,7 @@ impl<M: TokenModel> Session<M> {
         );
         if !self.config.role.is_drums() && !forced_bar {
             crate::sampling::hold_register(self.span(), self.config.constraints.register_hold, &mut self.allowed);
+            crate::sampling::hold_length(self.span(), self.config.constraints.length_hold, &mut self.allowed);
         }
         self.mask_silence();
         if self.config.constraints.rest_bias != 0.0 && !forced_bar {
@@ -1067,9 +1074,11 @@ impl<M: TokenModel> Session<M> {
             .unwrap_or(crate::sampling::Span::EMPTY)
     }
 
-    /// Records a pitch the role played (or its prompt holds), with the span of its take so far.
-    fn push_pitch(&mut self, pitch: u8) {
-        let span = self.span().with(pitch);
+    /// Records a pitch the role played (or its prompt holds) and its length in beats, with the
+    /// span of its take so far.
+    fn push_pitch(&mut self, pitch: u8, duration: f64) {
+        let ticks = (duration * TICKS_PER_BEAT as f64).round().clamp(0.0, u16::MAX as f64) as u16;
+        let span = self.span().with(pitch).lasting(ticks);
         self.history_pitch.push(pitch);
         self.history_span.push(span);
     }
@@ -1080,7 +1089,7 @@ impl<M: TokenModel> Session<M> {
         }
         let tick = self.frontier();
         self.history_tick.push(tick);
-        self.push_pitch(pitch);
+        self.push_pitch(pitch, duration);
         let key = if self.config.role.is_drums() {
             let pos = (tick - self.bar_start).clamp(0, u8::MAX as i64) as u8;
             crate::memory::groove::hit_key(pos, pitch)

@@ -198,6 +198,12 @@ pub struct Manifest {
     /// Set by `trainer ship --register-hold`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub register_hold: BTreeMap<String, f32>,
+    /// The length hold of each pitched role, by role name: how many times the longest note it
+    /// has played this take a note may last ([`Constraints::length_hold`],
+    /// [`crate::sampling::hold_length`]); a role not named plays any length. Set by `trainer
+    /// ship --length-hold`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub length_hold: BTreeMap<String, f32>,
     /// The time signatures of each role's training data, by role name: bars of each in the
     /// training split, by meter key (`"3/4"`, [`crate::meters::key`]). A session in a meter its
     /// role did not learn writes its stream in learned bars that divide the host's
@@ -388,6 +394,15 @@ impl Manifest {
         }
     }
 
+    /// The length hold of `role` ([`Manifest::length_hold`]), at most 8; 0 (off) when the model
+    /// names none, and for the drums.
+    pub fn length_hold(&self, role: Role) -> f32 {
+        match self.length_hold.get(role.name()) {
+            Some(&h) if h.is_finite() && h > 0.0 && !role.is_drums() => h.clamp(1.0, 8.0),
+            _ => 0.0,
+        }
+    }
+
     /// The density calibration of `role` ([`Manifest::note_bias`]), nats; 0 when the model names
     /// none; always within `[-4, 4]`.
     pub fn note_bias(&self, role: Role) -> f32 {
@@ -439,6 +454,7 @@ impl Manifest {
             fast_rest: self.fast_rest(role),
             duration_temperature: self.duration_temperature(role),
             register_hold: self.register_hold(role),
+            length_hold: self.length_hold(role),
             ..user
         }
     }
@@ -622,6 +638,7 @@ mod tests {
             duration_temperature: Default::default(),
             register: Default::default(),
             register_hold: Default::default(),
+            length_hold: Default::default(),
             meters: Default::default(),
             given_kind: false,
         }
@@ -660,6 +677,11 @@ mod tests {
         assert_eq!(m.register_hold(Role::Drums), 0, "never the drums");
         assert_eq!(m.register_hold(Role::Bass), 48, "clamped");
         assert_eq!(m.register_hold(Role::Lead), 0, "a role not named");
+        assert_eq!(m.constraints_for(Role::Bass, user).length_hold, 0.0, "none named");
+        m.length_hold.insert("bass".into(), 1.25);
+        m.length_hold.insert("drums".into(), 1.0);
+        assert_eq!(m.constraints_for(Role::Bass, user).length_hold, 1.25);
+        assert_eq!(m.length_hold(Role::Drums), 0.0, "never the drums");
         let back = Manifest::from_json(&m.to_json(), Path::new("m.json")).unwrap();
         assert_eq!(back.register_hold, m.register_hold, "written and read back");
     }

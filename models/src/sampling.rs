@@ -171,6 +171,12 @@ pub struct Constraints {
     /// (models/README.md, "Validation over progressions the band never heard"). See
     /// [`hold_register`].
     pub register_hold: u8,
+    /// A model's length hold ([`crate::package::Manifest::length_hold`]): once a pitched role
+    /// has played [`HOLD_AFTER`] notes this take, a note may last at most this many times the
+    /// longest it has played (0: off). The band's bass holds a note past a beat in grooves that
+    /// never do (models/README.md, "The comping's rests fitted on the training renders"). See
+    /// [`hold_length`].
+    pub length_hold: f32,
 }
 
 /// The notes a role plays before its register hold applies.
@@ -184,6 +190,8 @@ pub struct Span {
     pub notes: usize,
     pub lo: u8,
     pub hi: u8,
+    /// The longest note so far, in ticks (0 until a length is known).
+    pub longest: u16,
 }
 
 impl Span {
@@ -192,6 +200,7 @@ impl Span {
         notes: 0,
         lo: u8::MAX,
         hi: 0,
+        longest: 0,
     };
 
     /// The span once `pitch` has been played too.
@@ -200,6 +209,36 @@ impl Span {
             notes: self.notes + 1,
             lo: self.lo.min(pitch),
             hi: self.hi.max(pitch),
+            longest: self.longest,
+        }
+    }
+
+    /// The span once its last note is known to last `ticks`.
+    pub fn lasting(self, ticks: u16) -> Span {
+        Span {
+            longest: self.longest.max(ticks),
+            ..self
+        }
+    }
+}
+
+/// Narrows `allowed` to the lengths (`DUR`) of at most `hold` times the longest note the role has
+/// played this take (`span`), once it has played [`HOLD_AFTER`]; other tokens are untouched. If no
+/// allowed length would be left, `allowed` stays as it was.
+pub fn hold_length(span: Span, hold: f32, allowed: &mut [bool]) {
+    if !hold.is_finite() || hold <= 0.0 || span.notes < HOLD_AFTER || span.longest == 0 {
+        return;
+    }
+    let limit = span.longest as f32 * hold;
+    let first = Vocab::id(Token::Dur(0)) as usize;
+    let ticks = crate::tokenizer::vocab::DURATION_TICKS;
+    let within = |d: usize| ticks[d] as f32 <= limit + 1e-3;
+    if !(0..ticks.len()).any(|d| within(d) && allowed.get(first + d).copied().unwrap_or(false)) {
+        return;
+    }
+    for d in (0..ticks.len()).filter(|&d| !within(d)) {
+        if let Some(a) = allowed.get_mut(first + d) {
+            *a = false;
         }
     }
 }
@@ -323,6 +362,7 @@ impl Default for Constraints {
             fast_rest: 0.0,
             duration_temperature: 1.0,
             register_hold: 0,
+            length_hold: 0.0,
         }
     }
 }
@@ -352,6 +392,7 @@ impl Constraints {
             fast_rest: 0.0,
             duration_temperature: 1.0,
             register_hold: 0,
+            length_hold: 0.0,
         }
     }
 }
@@ -1151,6 +1192,50 @@ mod tests {
         assert!(allowed[Vocab::id(Token::Pos(4)) as usize]);
     }
 
+    /// The length hold masks the lengths past its multiple of the take's longest note, and nothing
+    /// else; it waits for enough notes and never masks every length.
+    #[test]
+    fn the_length_hold_keeps_a_role_to_the_lengths_of_its_take() {
+        let v = VOCAB_SIZE as usize;
+        let dur = |d: usize| Vocab::id(Token::Dur(d as u8)) as usize;
+        let ticks = crate::tokenizer::vocab::DURATION_TICKS;
+        let fresh = || {
+            let mut a = vec![false; v];
+            (0..ticks.len()).for_each(|d| a[dur(d)] = true);
+            a[Vocab::id(Token::Bar) as usize] = true;
+            a
+        };
+        // Sixteen notes of a beat at most (12 ticks), the last one a beat long.
+        let played = (0..HOLD_AFTER).fold(Span::EMPTY, |s, i| s.with(40).lasting(if i == 9 { 12 } else { 6 }));
+        assert_eq!(played.longest, 12);
+        let mut a = fresh();
+        let early = (0..HOLD_AFTER - 1).fold(Span::EMPTY, |s, _| s.with(40).lasting(12));
+        hold_length(early, 1.0, &mut a);
+        assert_eq!(a, fresh(), "too few notes yet");
+        hold_length(played, 0.0, &mut a);
+        assert_eq!(a, fresh(), "off");
+        hold_length(played, 1.0, &mut a);
+        let kept: Vec<u16> = (0..ticks.len()).filter(|&d| a[dur(d)]).map(|d| ticks[d]).collect();
+        assert_eq!(kept, (1..=12).collect::<Vec<u16>>(), "a beat at most");
+        assert!(a[Vocab::id(Token::Bar) as usize], "time is never masked");
+        let mut a = fresh();
+        hold_length(played, 1.5, &mut a);
+        assert_eq!(
+            ticks
+                .iter()
+                .enumerate()
+                .filter(|&(d, _)| a[dur(d)])
+                .map(|(_, &t)| t)
+                .max(),
+            Some(18)
+        );
+        // Only lengths past the hold allowed: left as they were.
+        let mut a = vec![false; v];
+        a[dur(ticks.len() - 1)] = true;
+        hold_length(played, 1.0, &mut a);
+        assert!(a[dur(ticks.len() - 1)]);
+    }
+
     /// The register hold masks the pitches beyond its margin around the role's take so far, and
     /// nothing else; it waits for enough notes, remembers the whole take, and never masks every
     /// pitch.
@@ -1174,7 +1259,8 @@ mod tests {
             Span {
                 notes: HOLD_AFTER,
                 lo: 60,
-                hi: 67
+                hi: 67,
+                longest: 0
             }
         );
         let mut a = fresh();

@@ -257,6 +257,7 @@ pub fn run(args: &MarkovArgs) -> anyhow::Result<()> {
         duration_temperature: Default::default(),
         register: train.registers(),
         register_hold: Default::default(),
+        length_hold: Default::default(),
         meters: train.meters(),
         given_kind: false,
     };

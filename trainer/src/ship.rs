@@ -104,6 +104,11 @@ pub struct ShipArgs {
     /// (`trainer eval --sample-bars 48` on copies shipped with each).
     #[arg(long, value_parser = register_hold)]
     pub register_hold: Vec<(Role, f32)>,
+    /// A pitched role's length hold, `ROLE=TIMES` (within 1 and 8; `ROLE=0` removes one): once it
+    /// has played 16 notes this take, a note may last at most that many times the longest it has
+    /// played (`models::sampling::hold_length`). Choose it on the validation split over long takes.
+    #[arg(long, value_parser = length_hold)]
+    pub length_hold: Vec<(Role, f32)>,
     /// A prepared dataset (`trainer prepare --out`) whose training pieces name their player (the
     /// GMD's `drummer1`..): writes who played which style, so the plugin's Player picks one beside
     /// the Style or draws one (Auto) among those who played it (`models::players`).
@@ -256,6 +261,17 @@ fn register_hold(s: &str) -> Result<(Role, f32), String> {
     role_value(s, "ROLE=SEMITONES (comping=5)", 0.0..=48.0, "a register hold").map(|(r, h)| (r, h.round()))
 }
 
+/// `ROLE=TIMES` of `--length-hold` (0 removes one).
+fn length_hold(s: &str) -> Result<(Role, f32), String> {
+    let (r, h) = role_value(s, "ROLE=TIMES (bass=1)", 0.0..=8.0, "a length hold")?;
+    if h != 0.0 && h < 1.0 {
+        return Err(format!(
+            "a length hold is 0 (none) or 1-8 times the longest note (got {h})"
+        ));
+    }
+    Ok((r, h))
+}
+
 /// `ROLE=NATS` of `--note-bias`.
 fn note_bias(s: &str) -> Result<(Role, f32), String> {
     role_value(s, "ROLE=NATS (piano=-0.4)", -4.0..=4.0, "a density calibration")
@@ -326,6 +342,13 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
     set_per_role(
         &mut manifest.register_hold,
         &args.register_hold,
+        0.0,
+        &roles,
+        &manifest.name,
+    )?;
+    set_per_role(
+        &mut manifest.length_hold,
+        &args.length_hold,
         0.0,
         &roles,
         &manifest.name,
@@ -605,6 +628,14 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
             s,
             "| duration temperature | {} (the choice of a note's length; chosen on the validation pieces; other roles 1) |",
             tuned.join(", ")
+        );
+    }
+    if !m.length_hold.is_empty() {
+        let held: Vec<String> = m.length_hold.iter().map(|(r, h)| format!("{r} {h}")).collect();
+        let _ = writeln!(
+            s,
+            "| length hold | {} times the longest note the role has played this take, once it has played 16 (chosen on the validation split over long takes) |",
+            held.join(", ")
         );
     }
     if !m.register_hold.is_empty() {

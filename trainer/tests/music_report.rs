@@ -118,6 +118,7 @@ fn markov_package(dir: &std::path::Path, seqs: &[Sequence]) -> Package {
         duration_temperature: Default::default(),
         register: Default::default(),
         register_hold: Default::default(),
+        length_hold: Default::default(),
         meters: Default::default(),
         given_kind: false,
     };

@@ -68,6 +68,7 @@ fn package_with(dir: &std::path::Path, tuned: &[(Role, f32)], rests: &[(Role, f3
         duration_temperature: Default::default(),
         register: Default::default(),
         register_hold: Default::default(),
+        length_hold: Default::default(),
         meters: Default::default(),
         given_kind: false,
     };

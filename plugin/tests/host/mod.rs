@@ -748,6 +748,7 @@ pub fn synthetic_model(tag: &str) -> PathBuf {
         duration_temperature: Default::default(),
         register: Default::default(),
         register_hold: Default::default(),
+        length_hold: Default::default(),
         meters: Default::default(),
         given_kind: false,
     };

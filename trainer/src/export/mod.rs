@@ -674,6 +674,7 @@ pub fn write_package(
         duration_temperature: Default::default(),
         register: info.registers.clone(),
         register_hold: Default::default(),
+        length_hold: Default::default(),
         meters: info.meters.clone(),
         given_kind: cfg.given_kind,
     };
