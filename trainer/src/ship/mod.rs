@@ -3,13 +3,17 @@
 //! (`CARD.md`) written from the manifest's facts and metrics, so the card cannot drift from the
 //! model it describes.
 
-use std::fmt::Write as _;
+mod card;
+
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Args;
 use models::Role;
 use models::package::{ModelKind, Package};
+
+pub use card::card;
+use card::{DEFAULT_RECIPE, card_section, graph_row, split_label};
 
 /// Arguments of `trainer ship`.
 #[derive(Debug, Args)]
@@ -304,21 +308,6 @@ fn read_report(p: &std::path::Path) -> anyhow::Result<crate::eval::Report> {
     serde_json::from_str(&text).with_context(|| format!("{} is not a `trainer eval --json` report", p.display()))
 }
 
-/// The card's row naming the ONNX graph a shipped model file holds (`trainer regraph` writes
-/// the others), when it is one of Sideman's own graphs.
-fn graph_row(model: &[u8]) -> Option<&'static str> {
-    let has = |needle: &[u8]| model.windows(needle.len()).any(|w| w == needle);
-    if has(b"ai.sideman") {
-        Some(
-            "| ONNX graph | kernel: Sideman's own operators, one node a layer (`ai.sideman:DecoderLayer`, int8 weights with 14-bit inputs, f16 KV cache in place) |",
-        )
-    } else if has(b"GroupQueryAttention") {
-        Some("| ONNX graph | fused (GroupQueryAttention, KV cache in place) |")
-    } else {
-        None
-    }
-}
-
 /// `trainer ship`.
 pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
     let pkg = Package::open(&args.package).with_context(|| format!("cannot open the model {}", args.package))?;
@@ -502,299 +491,9 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The card's recipe when `--recipe` is not given.
-const DEFAULT_RECIPE: &str = "see models/README.md";
-
-/// The section of `card` that starts at `heading` (a newline, then `## ...`), up to the next
-/// `## ` heading; empty when it has none.
-fn card_section<'a>(card: &'a str, heading: &str) -> &'a str {
-    let Some(start) = card.find(heading) else { return "" };
-    let body = start + heading.len();
-    let end = card[body..].find("\n## ").map_or(card.len(), |j| body + j);
-    &card[start..end]
-}
-
-/// The model card of a shipped package.
-pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u64>, recipe: &str) -> String {
-    let metric = |k: &str| m.metrics.get(k).copied();
-    let mut s = String::new();
-    let _ = writeln!(s, "# {}\n", m.name);
-    let _ = writeln!(s, "{}\n", m.description);
-    let roles: Vec<String> = m.roles.iter().map(|r| r.to_string()).collect();
-    let _ = writeln!(s, "| | |\n| --- | --- |");
-    let _ = writeln!(s, "| roles | {} |", roles.join(", "));
-    let styles = if m.vocab.styles.len() > 12 {
-        format!(
-            "{} tags ({}, ...)",
-            m.vocab.styles.len(),
-            m.vocab.styles[..12].join(", ")
-        )
-    } else {
-        m.vocab.styles.join(", ")
-    };
-    let _ = writeln!(s, "| styles | {styles} |");
-    if let Some(p) = metric("parameters") {
-        let _ = writeln!(s, "| parameters | {:.2} M |", p / 1e6);
-    }
-    let kind = match m.model {
-        ModelKind::Transformer { .. } => "int8",
-        ModelKind::Markov { .. } => "Markov table",
-    };
-    let _ = write!(s, "| size | {:.2} MB {kind} (shipped)", int8_bytes as f64 / 1e6);
-    if let Some(f) = fp32_bytes {
-        let _ = write!(s, ", {:.2} MB fp32 (not shipped)", f as f64 / 1e6);
-    }
-    let _ = writeln!(s, " |");
-    for row in crate::regraph::speed_rows(&m.metrics) {
-        let _ = writeln!(s, "{row}");
-    }
-    if let (Some(a), Some(k)) = (metric("int8_top1_agreement"), metric("int8_mean_kl")) {
-        let _ = writeln!(
-            s,
-            "| int8 vs fp32 | top-1 agreement {:.1}%, mean KL {k:.1e} |",
-            a * 100.0
-        );
-    }
-    if let Some(t) = metric("train_tokens") {
-        let steps = metric("train_steps").unwrap_or(0.0);
-        let run = match metric("run_steps") {
-            Some(r) if r != steps => format!(" (the best validation step of a {r} step run)"),
-            _ => String::new(),
-        };
-        let _ = writeln!(s, "| training | {:.1} M tokens, {steps} steps{run} |", t / 1e6);
-    }
-    if !m.register.is_empty() {
-        let name = models::music::key_name;
-        let each: Vec<String> = m
-            .register
-            .iter()
-            .map(|(r, &[lo, hi])| format!("{r} {}-{}", name(lo), name(hi)))
-            .collect();
-        let _ = writeln!(
-            s,
-            "| register | {} (the pitches each role played in training, a note in a thousand left out at each end; the plugin's Lowest and Highest play within it) |",
-            each.join(", ")
-        );
-    }
-    if !m.meters.is_empty() {
-        let each: Vec<String> = m
-            .roles
-            .iter()
-            .filter(|r| m.meters.contains_key(r.name()))
-            .map(|&r| {
-                let learned: Vec<String> = m
-                    .learned_meters(r)
-                    .iter()
-                    .map(|&(n, d)| models::meters::key(n, d))
-                    .collect();
-                format!("{r} {}", learned.join(" "))
-            })
-            .collect();
-        let _ = writeln!(
-            s,
-            "| meters | {} (those each role played in at least {} % of its training bars, the most played first; a session in another meter writes its stream in these where their bars divide it: models/src/meters.rs) |",
-            each.join(", "),
-            models::meters::MIN_SHARE * 100.0
-        );
-    }
-    if !m.note_temperature.is_empty() {
-        let tuned: Vec<String> = m.note_temperature.iter().map(|(r, t)| format!("{r} {t}")).collect();
-        let _ = writeln!(
-            s,
-            "| tuned note temperature | {} (what the plugin's Temperature 1 plays; other roles 1) |",
-            tuned.join(", ")
-        );
-    }
-    if !m.rest_bias.is_empty() {
-        let tuned: Vec<String> = m.rest_bias.iter().map(|(r, b)| format!("{r} {b:+}")).collect();
-        let _ = writeln!(
-            s,
-            "| rest calibration | {} nats on resting until the next given event (chosen on the training and validation pieces; other roles 0) |",
-            tuned.join(", ")
-        );
-    }
-    if !m.fast_rest.is_empty() {
-        let tuned: Vec<String> = m.fast_rest.iter().map(|(r, b)| format!("{r} {b:+}")).collect();
-        let _ = writeln!(
-            s,
-            "| fast-tempo rest calibration | {} nats a beat of rest per doubling of the tempo above {} BPM (fitted on the training pieces by tempo; other roles 0) |",
-            tuned.join(", "),
-            models::sampling::FAST_TEMPO_BPM
-        );
-    }
-    if !m.duration_temperature.is_empty() {
-        let tuned: Vec<String> = m.duration_temperature.iter().map(|(r, t)| format!("{r} {t}")).collect();
-        let _ = writeln!(
-            s,
-            "| duration temperature | {} (the choice of a note's length; chosen on the validation pieces; other roles 1) |",
-            tuned.join(", ")
-        );
-    }
-    if !m.length_hold.is_empty() {
-        let held: Vec<String> = m.length_hold.iter().map(|(r, h)| format!("{r} {h}")).collect();
-        let _ = writeln!(
-            s,
-            "| length hold | {} times the longest note the role has played this take, once it has played 16 (chosen on the validation split over long takes) |",
-            held.join(", ")
-        );
-    }
-    if !m.register_hold.is_empty() {
-        let held: Vec<String> = m.register_hold.iter().map(|(r, h)| format!("{r} {h}")).collect();
-        let _ = writeln!(
-            s,
-            "| register hold | {} semitones beyond the lowest and highest note the role has played this take, once it has played 16 (chosen on the validation split over long takes) |",
-            held.join(", ")
-        );
-    }
-    if !m.note_bias.is_empty() {
-        let tuned: Vec<String> = m.note_bias.iter().map(|(r, b)| format!("{r} {b:+}")).collect();
-        let _ = writeln!(
-            s,
-            "| density calibration | {} nats on starting a note, at every decision (chosen on the validation pieces with the tuned note temperature; other roles 0) |",
-            tuned.join(", ")
-        );
-    }
-    if m.memory.values().any(|spec| spec.weights.iter().any(|&w| w > 0.0)) {
-        let roles: Vec<String> = m
-            .memory
-            .iter()
-            .filter(|(_, spec)| spec.weights.iter().any(|&w| w > 0.0))
-            .map(|(r, spec)| {
-                let top = spec.weights.iter().copied().fold(0.0f32, f32::max);
-                let kind = if r == Role::Drums.name() {
-                    "the groove: hits by their place in the bar, mixed into the choice of the next drum, position or bar line"
-                } else if spec.relative {
-                    "chord-relative"
-                } else {
-                    "absolute"
-                };
-                format!("{r} ({kind}, weight up to {top:.2})")
-            })
-            .collect();
-        let _ = writeln!(
-            s,
-            "| piece memory | {}: what the role played after its current figure, mixed into its choice by the match's length and distance (fitted on the training pieces, strength chosen on the validation pieces; models/README.md, \"The piece's memory\") |",
-            roles.join(", ")
-        );
-    }
-    let changes: Vec<String> = m
-        .memory
-        .iter()
-        .filter(|(_, spec)| !spec.changes.is_empty())
-        .map(|(r, spec)| {
-            let w = |i: usize| spec.changes.get(i).copied().unwrap_or(0.0);
-            match spec.changes.get(2) {
-                Some(share) => format!(
-                    "{r} (note {:.2}, time {:.2}, in {:.0} % of the bars)",
-                    w(0),
-                    w(1),
-                    share * 100.0
-                ),
-                None => format!("{r} (note {:.2}, time {:.2})", w(0), w(1)),
-            }
-        })
-        .collect();
-    if !changes.is_empty() {
-        let _ = writeln!(
-            s,
-            "| memory of the changes | {}: where the chords of the bar so far are those of an earlier bar, what the role played there, mixed into its choice of note and of when it plays next, in a share of the bars drawn bar by bar (weights chosen on the validation pieces; models/README.md, \"The memory of the changes\") |",
-            changes.join(", ")
-        );
-    }
-    if let Some(p) = &m.players {
-        let names = p.names();
-        let _ = writeln!(
-            s,
-            "| players | {} ({} training beats; Auto draws one from the session's seed among those who played the chosen style, in proportion to their training beats in it; models/README.md, \"The players\") |",
-            names.join(", "),
-            p.all.values().sum::<u32>()
-        );
-    }
-    let _ = writeln!(s, "| trainer revision | {} |", m.trainer_revision);
-    let _ = writeln!(s, "\n## Data\n");
-    for d in &m.data {
-        let _ = writeln!(
-            s,
-            "- **{}** ({} pieces): {}. Licence: {}.",
-            d.name, d.pieces, d.provenance, d.licence
-        );
-    }
-    // The test split's, else a held-out set's evaluated whole (`trainer eval --split all`), else
-    // the validation split's.
-    let split = ["test", "all", "valid"]
-        .into_iter()
-        .find(|s| metric(&format!("{s}_nll_all")).is_some())
-        .unwrap_or("valid");
-    let _ = writeln!(
-        s,
-        "\n## Likelihood against the Markov baseline ({})\n\nSame split, same tokens; lower is better (NLL in nats per predicted token: the role's notes and every time-advancing token).\n",
-        split_label(split)
-    );
-    let _ = writeln!(s, "| role | model NLL | model top-1 | Markov NLL | change |");
-    let _ = writeln!(s, "| --- | --- | --- | --- | --- |");
-    let mut groups: Vec<&str> = vec!["all"];
-    groups.extend(m.roles.iter().map(|r| r.name()));
-    for g in groups {
-        if let Some(n) = metric(&format!("{split}_nll_{g}")) {
-            let top1 = metric(&format!("{split}_top1_{g}")).map_or(String::from("-"), |t| format!("{:.1}%", t * 100.0));
-            let (b, change) = match metric(&format!("baseline_{split}_nll_{g}")) {
-                Some(b) => (format!("{b:.3}"), format!("{:+.1}%", (n / b - 1.0) * 100.0)),
-                None => ("-".into(), "-".into()),
-            };
-            let _ = writeln!(s, "| {g} | {n:.3} | {top1} | {b} | {change} |");
-        }
-    }
-    let _ = writeln!(s, "\n## How it was built\n\n{recipe}");
-    s
-}
-
-/// How a card names the split `split` of `trainer eval --split` (`all`: a held-out set evaluated
-/// whole, every piece of its data).
-fn split_label(split: &str) -> String {
-    match split {
-        "all" => "a held-out set, every piece of it".into(),
-        s => format!("{s} split"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_card_shows_the_likelihood_of_a_set_evaluated_whole() {
-        let json = include_str!("../../models/assets/band/manifest.json");
-        let mut m = models::package::Manifest::from_json(json, std::path::Path::new("band")).unwrap();
-        m.metrics.clear();
-        m.metrics.insert("valid_nll_all".into(), 0.9);
-        m.metrics.insert("all_nll_all".into(), 0.8);
-        m.metrics.insert("baseline_all_nll_all".into(), 1.6);
-        let c = card(&m, 1, None, "");
-        assert!(c.contains("Markov baseline (a held-out set, every piece of it)"), "{c}");
-        assert!(c.contains("| all | 0.800 | - | 1.600 | -50.0% |"), "{c}");
-        m.metrics.insert("test_nll_all".into(), 0.7);
-        let c = card(&m, 1, None, "");
-        assert!(
-            c.contains("Markov baseline (test split)") && c.contains("| all | 0.700 |"),
-            "{c}"
-        );
-    }
-
-    #[test]
-    fn a_card_names_the_learned_meters_and_keeps_a_report_section() {
-        let json = include_str!("../../models/assets/band/manifest.json");
-        let mut m = models::package::Manifest::from_json(json, std::path::Path::new("band")).unwrap();
-        let bars = |l: &[(&str, u64)]| l.iter().map(|&(k, b)| (k.to_string(), b)).collect();
-        m.meters.clear();
-        m.meters
-            .insert("bass".into(), bars(&[("4/4", 900), ("3/4", 90), ("5/4", 1)]));
-        let c = card(&m, 1, None, "");
-        assert!(c.contains("| meters | bass 4/4 3/4 (those each role"), "{c}");
-        let with = format!("{c}\n## Music report (test split)\n\nthe table\n\n## How it was built\n\nx");
-        let section = card_section(&with, "\n## Music report");
-        assert_eq!(section, "\n## Music report (test split)\n\nthe table\n");
-        assert_eq!(card_section(&c, "\n## Music report"), "");
-    }
 
     #[test]
     fn the_changes_take_two_weights_and_a_share_of_bars() {

@@ -1,0 +1,207 @@
+//! The model package's tests: manifests, checksums, calibrations reaching the constraints.
+
+use super::*;
+
+fn manifest() -> Manifest {
+    Manifest {
+        format: MANIFEST_FORMAT,
+        name: "test".into(),
+        description: "a test".into(),
+        model: ModelKind::Markov {
+            file: "markov.bin".into(),
+            order: 4,
+        },
+        vocab: Vocab::new(),
+        microtiming: false,
+        roles: vec![Role::Lead],
+        data: vec![],
+        metrics: BTreeMap::new(),
+        trainer_revision: "test".into(),
+        files: BTreeMap::new(),
+        note_temperature: BTreeMap::new(),
+        rest_bias: BTreeMap::new(),
+        note_bias: BTreeMap::new(),
+        memory: BTreeMap::new(),
+        players: None,
+        fast_rest: Default::default(),
+        duration_temperature: Default::default(),
+        register: Default::default(),
+        register_hold: Default::default(),
+        length_hold: Default::default(),
+        meters: Default::default(),
+        given_kind: false,
+    }
+}
+
+#[test]
+fn write_load_and_detect_damage() {
+    let dir = std::env::temp_dir().join(format!("sideman-pkg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("markov.bin"), b"model bytes").unwrap();
+    let mut m = manifest();
+    Package::write(&dir, &mut m).unwrap();
+    let p = Package::load(&dir).unwrap();
+    assert_eq!(p.manifest, m);
+    std::fs::write(dir.join("markov.bin"), b"model bytez").unwrap();
+    assert!(matches!(Package::load(&dir), Err(PackageError::Checksum { .. })));
+    std::fs::write(dir.join(MANIFEST_FILE), b"{ not json").unwrap();
+    assert!(matches!(Package::load(&dir), Err(PackageError::Manifest { .. })));
+    assert!(matches!(
+        Package::load(&dir.join("missing")),
+        Err(PackageError::Io { .. })
+    ));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_register_hold_reaches_the_constraints_of_its_role() {
+    let mut m = manifest();
+    let user = Constraints::for_role(Role::Comping);
+    assert_eq!(m.constraints_for(Role::Comping, user).register_hold, 0, "none named");
+    assert!(!m.to_json().contains("\"register_hold\""), "none set, none written");
+    m.register_hold.insert("comping".into(), 4.0);
+    m.register_hold.insert("drums".into(), 4.0);
+    m.register_hold.insert("bass".into(), 99.0);
+    assert_eq!(m.constraints_for(Role::Comping, user).register_hold, 4);
+    assert_eq!(m.register_hold(Role::Drums), 0, "never the drums");
+    assert_eq!(m.register_hold(Role::Bass), 48, "clamped");
+    assert_eq!(m.register_hold(Role::Lead), 0, "a role not named");
+    assert_eq!(m.constraints_for(Role::Bass, user).length_hold, 0.0, "none named");
+    m.length_hold.insert("bass".into(), 1.25);
+    m.length_hold.insert("drums".into(), 1.0);
+    assert_eq!(m.constraints_for(Role::Bass, user).length_hold, 1.25);
+    assert_eq!(m.length_hold(Role::Drums), 0.0, "never the drums");
+    let back = Manifest::from_json(&m.to_json(), Path::new("m.json")).unwrap();
+    assert_eq!(back.register_hold, m.register_hold, "written and read back");
+}
+
+#[test]
+fn the_memory_is_the_models_per_role_the_drums_as_a_groove() {
+    let mut m = manifest();
+    let spec = |relative, w: f32| MemorySpec {
+        relative,
+        weights: vec![w; 3],
+        changes: vec![w, 0.25],
+    };
+    let mut lead = spec(false, 0.5);
+    lead.changes.push(0.4);
+    m.memory.insert("lead".into(), lead);
+    m.memory.insert("bass".into(), spec(true, 7.0));
+    m.memory.insert("drums".into(), spec(false, 0.5));
+    let c = m.constraints_for(Role::Lead, Constraints::for_role(Role::Lead));
+    assert_eq!(c.memory.cells[..4], [0.5, 0.5, 0.5, 0.0]);
+    assert!(!c.memory.relative);
+    let bass = m.memory(Role::Bass);
+    assert!(bass.relative && bass.cells[0] == 0.98, "clamped: {bass:?}");
+    assert_eq!(
+        bass.changes,
+        [0.98, 0.25, 1.0],
+        "the memory of the changes, clamped, in every bar"
+    );
+    assert_eq!(m.memory(Role::Lead).changes, [0.5, 0.25, 0.4], "in 40 % of the bars");
+    let drums = m.memory(Role::Drums);
+    assert!(
+        !drums.relative && drums.cells[0] == 0.5 && drums.changes[..2] == [0.0; 2],
+        "the groove's memory, and no memory of the changes: {drums:?}"
+    );
+    assert!(m.memory(Role::Comping).is_none(), "a role not named");
+    let back: Manifest = serde_json::from_str(&m.to_json()).unwrap();
+    assert_eq!(back.memory, m.memory);
+    assert!(!manifest().to_json().contains("\"memory\""));
+}
+
+#[test]
+fn the_duration_temperature_is_the_models_per_role() {
+    let mut m = manifest();
+    let user = Constraints::for_role(Role::Comping);
+    assert_eq!(m.constraints_for(Role::Comping, user).duration_temperature, 1.0);
+    m.duration_temperature.insert("comping".into(), 0.5);
+    m.duration_temperature.insert("bass".into(), 0.01);
+    m.duration_temperature.insert("lead".into(), f32::INFINITY);
+    assert_eq!(m.constraints_for(Role::Comping, user).duration_temperature, 0.5);
+    assert_eq!(m.duration_temperature(Role::Bass), 1.0, "out of range: ignored");
+    assert_eq!(m.duration_temperature(Role::Lead), 1.0, "not finite: ignored");
+    assert_eq!(m.duration_temperature(Role::Drums), 1.0, "a role not named");
+    m.duration_temperature.remove("lead");
+    let back: Manifest = serde_json::from_str(&m.to_json()).unwrap();
+    assert_eq!(
+        back.duration_temperature, m.duration_temperature,
+        "written and read back"
+    );
+    assert!(!manifest().to_json().contains("\"duration_temperature\""));
+}
+
+#[test]
+fn the_rest_calibration_is_the_models_per_role() {
+    let mut m = manifest();
+    m.rest_bias.insert("lead".into(), 1.5);
+    m.rest_bias.insert("bass".into(), f32::NAN);
+    m.rest_bias.insert("comping".into(), 40.0);
+    let user = Constraints {
+        density: 0.7,
+        ..Constraints::for_role(Role::Lead)
+    };
+    let c = m.constraints_for(Role::Lead, user);
+    assert_eq!(c.rest_bias, 1.5);
+    assert_eq!(
+        (c.density, c.max_polyphony),
+        (0.7, 1),
+        "the user's settings pass through"
+    );
+    assert_eq!(m.rest_bias(Role::Bass), 0.0, "a damaged value is ignored");
+    assert_eq!(m.rest_bias(Role::Comping), 4.0, "clamped");
+    assert_eq!(m.constraints_for(Role::Drums, user).rest_bias, 0.0, "a role not named");
+    assert!(m.to_json().contains("\"rest_bias\""));
+    assert!(
+        !manifest().to_json().contains("\"rest_bias\""),
+        "none tuned, none written"
+    );
+    assert_eq!(c.note_bias, 0.0, "no density calibration named");
+    m.note_bias.insert("lead".into(), -0.3);
+    m.note_bias.insert("bass".into(), -9.0);
+    assert_eq!(m.constraints_for(Role::Lead, user).note_bias, -0.3);
+    m.register.insert("lead".into(), [55, 84]);
+    m.register.insert("drums".into(), [35, 81]);
+    let c = m.constraints_for(Role::Lead, Constraints::for_role(Role::Lead));
+    assert_eq!((c.pitch_lo, c.pitch_hi), (55, 84), "the defaults play the register");
+    let c = m.constraints_for(Role::Drums, Constraints::for_role(Role::Drums));
+    assert_eq!((c.pitch_lo, c.pitch_hi), (0, 127), "the drums have none");
+    assert_eq!(m.note_bias(Role::Bass), -4.0, "clamped");
+    assert_eq!(m.note_bias(Role::Drums), 0.0, "a role not named");
+    m.rest_bias.remove("bass"); // NaN is written as null, which is no number to read back
+    let back: Manifest = serde_json::from_str(&m.to_json()).unwrap();
+    assert_eq!(back.note_bias, m.note_bias, "written and read back");
+    assert!(!manifest().to_json().contains("\"note_bias\""));
+}
+
+#[test]
+fn the_users_temperature_is_relative_to_the_tuned_one_per_role() {
+    let mut m = manifest();
+    m.roles.push(Role::Drums);
+    m.note_temperature.insert("lead".into(), 0.6);
+    m.note_temperature.insert("bass".into(), f32::NAN);
+    let user = SamplerConfig {
+        temperature: 0.5,
+        top_k: 3,
+        top_p: 0.9,
+    };
+    let lead = m.sampler_for(Role::Lead, user);
+    assert!((lead.temperature - 0.3).abs() < 1e-6, "{lead:?}");
+    assert_eq!((lead.top_k, lead.top_p), (3, 0.9));
+    assert_eq!(
+        m.sampler_for(Role::Drums, user),
+        user,
+        "a role not named plays at the user's"
+    );
+    assert_eq!(m.note_temperature(Role::Bass), 1.0, "a damaged value is ignored");
+    // Older manifests have no field, and one without tuning writes none.
+    let json = m.to_json();
+    assert!(json.contains("\"note_temperature\""));
+    let mut plain = manifest();
+    let back = Manifest::from_json(&plain.to_json(), Path::new("m.json")).unwrap();
+    assert_eq!(back, plain);
+    assert!(!plain.to_json().contains("note_temperature"));
+    plain.note_temperature.insert("lead".into(), 0.6);
+    let back = Manifest::from_json(&plain.to_json(), Path::new("m.json")).unwrap();
+    assert_eq!(back.note_temperature(Role::Lead), 0.6);
+}
