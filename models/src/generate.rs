@@ -560,22 +560,16 @@ impl<M: TokenModel> Session<M> {
         // The prompt's notes in the order the tokenizer writes them (by onset, then pitch), each
         // over the chord in force at its onset; the drums' hits at their place in the bar.
         let relative = s.config.constraints.memory.relative;
-        let mut prompt: Vec<(i64, u8, u64)> = s
+        let mut prompt: Vec<(i64, u8, f64)> = s
             .config
             .prompt
             .iter()
-            .map(|n| {
-                (
-                    (n.start * TICKS_PER_BEAT as f64).round() as i64,
-                    n.pitch,
-                    n.duration.to_bits(),
-                )
-            })
+            .map(|n| ((n.start * TICKS_PER_BEAT as f64).round() as i64, n.pitch, n.duration))
             .collect();
-        prompt.sort_unstable();
+        prompt.sort_unstable_by_key(|&(t, p, _)| (t, p));
         for &(t, p, d) in &prompt {
             s.history_tick.push(t);
-            s.push_pitch(p, f64::from_bits(d));
+            s.push_pitch(p, d);
             let key = if s.config.role.is_drums() {
                 let pos = (t - origin).rem_euclid(bar_ticks).min(u8::MAX as i64) as u8;
                 crate::memory::groove::hit_key(pos, p)

@@ -42,9 +42,9 @@ pub fn learned(bars: &BTreeMap<String, u64>) -> Vec<(u8, u8)> {
     out.into_iter().map(|(m, _)| m).collect()
 }
 
-/// Bar length of a meter in quarter-note beats times 12 (the tokenizer's ticks).
+/// Bar length of a meter in the tokenizer's ticks.
 fn ticks(m: (u8, u8)) -> u32 {
-    m.0 as u32 * 48 / m.1.max(1) as u32
+    m.0 as u32 * 4 * crate::tokenizer::vocab::TICKS_PER_BEAT / m.1.max(1) as u32
 }
 
 /// Whether a meter counts its beats in dotted notes (6/8, 9/8, 12/8).

@@ -137,6 +137,20 @@ pub struct GenerateArgs {
 pub const DEFAULT_TEMPO: f64 = 120.0;
 
 impl GenerateArgs {
+    /// `trainer generate PACKAGE --role ROLE --out OUT` with every other flag at its command-line
+    /// default (read from the flags' own definitions, so the two cannot differ).
+    pub fn with_defaults(package: &str, role: &str, out: &Path) -> GenerateArgs {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: GenerateArgs,
+        }
+        let out = out.to_string_lossy();
+        <Cli as clap::Parser>::try_parse_from(["generate", package, "--role", role, "--out", &out])
+            .expect("the defaults parse")
+            .args
+    }
+
     /// The tempo asked for, else the default.
     pub fn tempo(&self) -> f64 {
         self.tempo.unwrap_or(DEFAULT_TEMPO)

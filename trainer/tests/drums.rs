@@ -13,33 +13,15 @@ const BARS: u32 = 16;
 
 fn args(out: PathBuf, style: &str, feel: f64, fills: u32, seed: u64) -> GenerateArgs {
     GenerateArgs {
-        package: "builtin:drums".into(),
-        role: "drums".into(),
-        chords: None,
-        input: None,
         bars: BARS,
-        meter: None,
         tempo: Some(TEMPO),
         seed,
-        temperature: 1.0,
-        top_p: 0.95,
-        top_k: 0,
         style: vec![style.into()],
-        player: "auto".into(),
         feel,
-        swing: 50.0,
-        swing_16ths: false,
         fills,
-        density: 0.5,
         harmony: 0.0,
-        memory: 100.0,
-        fp32: false,
-        out,
-        render: None,
         force: true,
-        prompt: None,
-        prompt_bars: None,
-        continuation_only: false,
+        ..GenerateArgs::with_defaults("builtin:drums", "drums", &out)
     }
 }
 

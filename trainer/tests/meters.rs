@@ -11,33 +11,13 @@ use sideman_trainer::generate::{GenerateArgs, run};
 
 fn args(package: String, out: PathBuf, meter: Option<(u8, u8)>, seed: u64) -> GenerateArgs {
     GenerateArgs {
-        package,
-        role: "piano".into(),
-        chords: None,
-        input: None,
         bars: 8,
         meter,
         tempo: Some(90.0),
         seed,
-        temperature: 1.0,
-        top_p: 0.95,
-        top_k: 0,
-        style: Vec::new(),
-        player: "auto".into(),
-        feel: 100.0,
-        swing: 50.0,
-        swing_16ths: false,
-        fills: 0,
-        density: 0.5,
         harmony: 0.0,
-        memory: 100.0,
-        fp32: false,
-        out,
-        render: None,
         force: true,
-        prompt: None,
-        prompt_bars: None,
-        continuation_only: false,
+        ..GenerateArgs::with_defaults(&package, "piano", &out)
     }
 }
 

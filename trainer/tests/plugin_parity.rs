@@ -103,33 +103,13 @@ fn trainer_notes(dir: &std::path::Path, package: &str) -> Vec<(f64, f64, u8, u8)
     models::midi::write_file(&part, &input).unwrap();
     let out = dir.join("solo.mid");
     run(&GenerateArgs {
-        package: package.to_string(),
-        role: "lead".into(),
-        chords: None,
         input: Some(input),
         bars: BARS as u32,
-        meter: None,
         tempo: Some(TEMPO),
         seed: 1,
-        temperature: 1.0,
-        top_p: 0.95,
-        top_k: 0,
-        density: 0.5,
         harmony: models::sampling::DEFAULT_CHORD_TONES,
-        memory: 100.0,
-        style: Vec::new(),
-        player: "auto".into(),
-        feel: 100.0,
-        swing: 50.0,
-        swing_16ths: false,
-        fills: 0,
-        fp32: false,
-        out: out.clone(),
-        render: None,
         force: true,
-        prompt: None,
-        prompt_bars: None,
-        continuation_only: false,
+        ..GenerateArgs::with_defaults(package, "lead", &out)
     })
     .unwrap();
     let piece = models::midi::read_file(&out).unwrap();

@@ -10,35 +10,16 @@ use sideman_trainer::generate::{GenerateArgs, run};
 
 fn args(prompt: &Path, out: PathBuf, bars: u32, prompt_bars: Option<u32>, only: bool) -> GenerateArgs {
     GenerateArgs {
-        package: models::assets::fallback(),
-        role: "piano".into(),
-        chords: None,
-        input: None,
         bars,
-        meter: None,
-        tempo: None,
         seed: 4,
-        temperature: 1.0,
-        top_p: 0.95,
-        top_k: 0,
-        style: Vec::new(),
-        player: "auto".into(),
-        feel: 100.0,
-        swing: 50.0,
-        swing_16ths: false,
-        fills: 0,
-        density: 0.5,
         // A strong Harmony makes the chords given to a continuation visible in a Markov model's
         // notes.
         harmony: 4.0,
-        memory: 100.0,
-        fp32: false,
-        out,
-        render: None,
         force: true,
         prompt: Some(prompt.to_path_buf()),
         prompt_bars,
         continuation_only: only,
+        ..GenerateArgs::with_defaults(&models::assets::fallback(), "piano", &out)
     }
 }
 
