@@ -40,6 +40,7 @@ mod tests {
     use super::super::tests::progression as cond;
     use super::*;
     use crate::markov::{MarkovBuilder, MarkovModel};
+    use crate::music::Role;
     use crate::tokenizer::{Sequence, Tokenizer};
 
     /// A lead that rests between its notes for a half to two beats, at random.

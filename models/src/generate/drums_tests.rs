@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::*;
 use crate::markov::{MarkovBuilder, MarkovModel};
 use crate::memory::{MEMORY_CELLS, MemoryWeights};
+use crate::music::Role;
 
 /// One bar of a groove at `bar` (beats from the piece's start): a rock beat (kick on 1 and 3,
 /// snare on 2 and 4, 8th hi-hats) or a busy one (16th hi-hats, a syncopated kick, ghost notes).

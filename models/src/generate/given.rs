@@ -82,6 +82,7 @@ mod tests {
     use super::*;
     use crate::chord::ChordQuality;
     use crate::markov::{MarkovBuilder, MarkovModel};
+    use crate::music::Role;
     use crate::tokenizer::{Sequence, Tokenizer, given_kind_mask, predicted_mask};
     use std::sync::Arc;
 

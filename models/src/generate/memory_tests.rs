@@ -3,6 +3,7 @@
 use super::tests::{model, progression as cond};
 use super::*;
 use crate::memory::{MEMORY_CELLS, MemoryWeights};
+use crate::music::Role;
 
 fn config(seed: u64, weight: f32) -> SessionConfig {
     let mut c = SessionConfig::new(Role::Lead);

@@ -114,6 +114,7 @@ impl<M: TokenModel> Session<M> {
 mod tests {
     use super::super::tests::{model, progression as cond};
     use super::*;
+    use crate::music::Role;
 
     /// A user's phrase: a falling figure, 8ths, over two bars and a half.
     fn phrase() -> Vec<Note> {

@@ -4,6 +4,7 @@
 use super::*;
 use crate::chord::ChordQuality;
 use crate::markov::{MarkovBuilder, MarkovModel};
+use crate::music::Role;
 use std::sync::Arc;
 
 /// Bars of arpeggiated chord tones over a ii-V-I-vi loop, with the bass's roots as input.

@@ -1,0 +1,480 @@
+//! The musical constraints on a sampled token: the pitch classes, register and holds, the
+//! density and rest calibrations, the scale, and the mask and logit biases they make
+//! ([`apply_constraints`]).
+
+use crate::tokenizer::{Token, VOCAB_SIZE, Vocab};
+
+/// Musical constraints applied to generated note tokens.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Constraints {
+    /// Allowed pitch classes, bit `pc` set for C = 0 .. B = 11 (0xFFF = all). Not applied to drums.
+    pub pitch_classes: u16,
+    /// Lowest allowed pitch (or drum key).
+    pub pitch_lo: u8,
+    /// Highest allowed pitch (or drum key).
+    pub pitch_hi: u8,
+    /// Most notes sounding at once (0 = no limit).
+    pub max_polyphony: u8,
+    /// Note density, 0..1; 0.5 leaves the model as it is, higher favours starting notes over
+    /// moving time on.
+    pub density: f32,
+    /// Harmony: log-probability bonus (nats) for pitches in the chord in force (0 leaves the
+    /// model as it is; pitched roles only). A soft pull towards chord tones, never a mask.
+    pub chord_tones: f32,
+    /// Drums: once an instrument has played a few hits, its velocity stays within two bins (16;
+    /// one for the kick) of what it played over the last four bars; the snare may always drop to
+    /// ghost notes. The network alone drifts between dynamic levels from bar to bar (a kick at 50
+    /// jumping to 124 for the rest of the piece, see models/README.md); a drummer keeps a level.
+    pub steady_dynamics: bool,
+    /// Log-probability bonus (nats) for resting until the next given event (a chord change, a
+    /// note the role hears) at each timing decision before one in the same bar: the `POS` tokens
+    /// at or past it, `BAR` and `EOS`. A model's tuned rest calibration
+    /// ([`crate::package::Manifest::rest_bias`]), applied by the generation session, which
+    /// knows where the next given event is; 0 leaves the model as it is.
+    pub rest_bias: f32,
+    /// Log-probability bonus (nats) for starting a note (`PITCH`/`DRUM` tokens) at every
+    /// decision, added to the Density's: a model's tuned density calibration
+    /// ([`crate::package::Manifest::note_bias`]), so that the user's Density 50 % plays as densely
+    /// as the model's data; 0 leaves the model as it is. Unlike [`Constraints::rest_bias`] it does
+    /// not depend on the given events, so it holds over free play (the piano, alone).
+    pub note_bias: f32,
+    /// The piece's memory: the weight of the pitches that followed the longest earlier match of
+    /// the role's last pitches, by that match's length and distance ([`crate::memory::cell`]),
+    /// mixed into the choice of note as `(1 - w) net + w memory` (see [`crate::memory`]). A
+    /// model's fitted weights ([`crate::package::Manifest::memory`]) at the user's strength; none
+    /// leaves the network as it is.
+    pub memory: crate::memory::MemoryWeights,
+    /// How many times a fresh session (no prompt) drafts its first bar from the header alone,
+    /// keeping the draft the network finds most likely (mean log-probability of its tokens):
+    /// the drums, whose first bar sets the groove the rest holds ([`FIRST_BAR_DRAFTS`]). 0 and 1
+    /// sample it once, as the network does.
+    pub first_bar_drafts: u8,
+    /// A model's fast-tempo rest calibration ([`crate::package::Manifest::fast_rest`]): nats per
+    /// beat of the gap to the next onset, per doubling of the tempo above [`FAST_TEMPO_BPM`],
+    /// added to the Density's tilt of the choice of time ([`fast_tempo_tilt`]); 0 leaves the
+    /// network's rhythm at every tempo.
+    pub fast_rest: f32,
+    /// A model's duration calibration ([`crate::package::Manifest::duration_temperature`]): the
+    /// temperature of the choice of a note's length (`DUR`), 1 leaving the network's. Below 1 it
+    /// trims the long tail a network puts on the lengths of grooves it has not heard (the band's
+    /// comping held a chord note 9.6 beats where the grooves' longest is 4.2; models/README.md,
+    /// "The comping's long notes").
+    pub duration_temperature: f32,
+    /// A model's register hold ([`crate::package::Manifest::register_hold`]): semitones a pitched
+    /// role may go beyond the lowest and highest note it has played this take, once it has
+    /// played [`HOLD_AFTER`] (0: off). A network that re-primes on a bar of its own playing
+    /// strays: one band comping note in a hundred fell far from the register the comping had been
+    /// playing, a range of 29 semitones over 48 bars where the grooves keep to 20
+    /// (models/README.md, "Validation over progressions the band never heard"). See
+    /// [`hold_register`].
+    pub register_hold: u8,
+    /// A model's length hold ([`crate::package::Manifest::length_hold`]): once a pitched role
+    /// has played [`HOLD_AFTER`] notes this take, a note may last at most this many times the
+    /// longest it has played (0: off). The band's bass holds a note past a beat in grooves that
+    /// never do (models/README.md, "The comping's rests fitted on the training renders"). See
+    /// [`hold_length`].
+    pub length_hold: f32,
+}
+
+/// The notes a role plays before its register hold applies.
+pub const HOLD_AFTER: usize = 16;
+
+/// How many notes a role has played this take and the lowest and highest of them: the register
+/// its hold keeps it near ([`hold_register`]). A session keeps one per note played, so a rollback
+/// finds the span as it was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub notes: usize,
+    pub lo: u8,
+    pub hi: u8,
+    /// The longest note so far, in ticks (0 until a length is known).
+    pub longest: u16,
+}
+
+impl Span {
+    /// No note played yet.
+    pub const EMPTY: Span = Span {
+        notes: 0,
+        lo: u8::MAX,
+        hi: 0,
+        longest: 0,
+    };
+
+    /// The span once `pitch` has been played too.
+    pub fn with(self, pitch: u8) -> Span {
+        Span {
+            notes: self.notes + 1,
+            lo: self.lo.min(pitch),
+            hi: self.hi.max(pitch),
+            longest: self.longest,
+        }
+    }
+
+    /// The span once its last note is known to last `ticks`.
+    pub fn lasting(self, ticks: u16) -> Span {
+        Span {
+            longest: self.longest.max(ticks),
+            ..self
+        }
+    }
+}
+
+/// Narrows `allowed` to the lengths (`DUR`) of at most `hold` times the longest note the role has
+/// played this take (`span`), once it has played [`HOLD_AFTER`]; other tokens are untouched. If no
+/// allowed length would be left, `allowed` stays as it was.
+pub fn hold_length(span: Span, hold: f32, allowed: &mut [bool]) {
+    if !hold.is_finite() || hold <= 0.0 || span.notes < HOLD_AFTER || span.longest == 0 {
+        return;
+    }
+    let limit = span.longest as f32 * hold;
+    let first = Vocab::id(Token::Dur(0)) as usize;
+    let ticks = crate::tokenizer::vocab::DURATION_TICKS;
+    let within = |d: usize| ticks[d] as f32 <= limit + 1e-3;
+    if !(0..ticks.len()).any(|d| within(d) && allowed.get(first + d).copied().unwrap_or(false)) {
+        return;
+    }
+    for d in (0..ticks.len()).filter(|&d| !within(d)) {
+        if let Some(a) = allowed.get_mut(first + d) {
+            *a = false;
+        }
+    }
+}
+
+/// Narrows `allowed` to the pitches within `hold` semitones of the lowest and highest note the
+/// role has played this take (`span`), once it has played [`HOLD_AFTER`]; other tokens are
+/// untouched. If no allowed pitch would be left, `allowed` stays as it was (a mask of pitches
+/// only, never of time). The whole take, not its last notes: the band's bass and comping keep
+/// the register of any 16 bars but drift from it over a long take (models/README.md, "The
+/// register of a whole take").
+pub fn hold_register(span: Span, hold: u8, allowed: &mut [bool]) {
+    if hold == 0 || span.notes < HOLD_AFTER {
+        return;
+    }
+    let (lo, hi) = (span.lo.saturating_sub(hold), span.hi.saturating_add(hold).min(127));
+    let id = |p: u8| Vocab::id(Token::Pitch(p)) as usize;
+    if !(lo..=hi).any(|p| allowed.get(id(p)).copied().unwrap_or(false)) {
+        return;
+    }
+    for p in (0..lo).chain(hi + 1..=127) {
+        if let Some(a) = allowed.get_mut(id(p)) {
+            *a = false;
+        }
+    }
+}
+
+/// The lowest and highest duration calibration a model may set
+/// ([`Constraints::duration_temperature`]).
+pub const DURATION_TEMPERATURE_RANGE: std::ops::RangeInclusive<f32> = 0.2..=2.0;
+
+/// Applies a duration temperature `t` to the allowed `DUR` logits (divides them by `t`, which
+/// is the temperature of a choice among lengths: the grammar allows nothing else beside them);
+/// every other id keeps its logit. `t` outside [`DURATION_TEMPERATURE_RANGE`] or not finite
+/// leaves the logits as they are.
+pub fn temper_durations(logits: &mut [f32], allowed: &[bool], t: f32) {
+    if !DURATION_TEMPERATURE_RANGE.contains(&t) || (t - 1.0).abs() < 1e-6 {
+        return;
+    }
+    let first = Vocab::id(Token::Dur(0)) as usize;
+    let lengths = first..first + crate::tokenizer::vocab::DURATION_TICKS.len();
+    for (l, &a) in logits.iter_mut().zip(allowed).take(lengths.end).skip(lengths.start) {
+        if a && l.is_finite() {
+            *l /= t;
+        }
+    }
+}
+
+/// The tempo above which a fast-tempo rest calibration acts (BPM): below it the jazz lead plays
+/// its training soloists' density, above it more notes a bar than they do, more the faster
+/// (models/README.md, "tempo").
+pub const FAST_TEMPO_BPM: f64 = 150.0;
+
+/// The tilt (nats per beat of gap, as [`density_time_tilt`]'s) a fast-tempo rest calibration of
+/// `nats_per_octave` gives at `bpm`: 0 up to [`FAST_TEMPO_BPM`], then growing with the octaves of
+/// tempo above it.
+pub fn fast_tempo_tilt(nats_per_octave: f32, bpm: Option<f64>) -> f32 {
+    match bpm {
+        Some(b) if b.is_finite() && b > FAST_TEMPO_BPM && nats_per_octave.is_finite() => {
+            nats_per_octave * (b / FAST_TEMPO_BPM).log2() as f32
+        }
+        _ => 0.0,
+    }
+}
+
+/// How strongly Density moves the choice of when the next note starts: nats per beat of the gap
+/// to it, per unit of Density's log-odds `ln(d / (1 - d))` ([`density_time_tilt`]).
+pub const DENSITY_NATS_PER_BEAT: f32 = 0.5;
+
+/// The tilt Density `d` gives the choice of time (nats added per beat of the gap to the next
+/// onset, or to the bar line): positive below 0.5 (longer rests), negative above, 0 at 0.5 (the
+/// network's own rhythm). A note can only start where time has moved to, so a bias on note
+/// tokens alone (Density's other half, [`apply_constraints`]) acts only where a note may be added
+/// or skipped (a chord change's position, a second voice), not on how long a line rests: the lead
+/// played 13 % fewer notes at Density 0.1 than at 0.5 before this tilt (models/README.md, "Density").
+pub fn density_time_tilt(d: f32) -> f32 {
+    if !d.is_finite() || (d - 0.5).abs() < 1e-6 {
+        return 0.0;
+    }
+    let d = d.clamp(0.02, 0.98);
+    -DENSITY_NATS_PER_BEAT * (d / (1.0 - d)).ln()
+}
+
+/// `ln p(id)` under the softmax of the finite logits of the ids `among` holds, and whether `id`
+/// is the most likely of them; `(0, false)` when `id` has no finite logit or nothing is among.
+pub fn log_prob_among(logits: &[f32], among: impl Fn(usize) -> bool, id: u32) -> (f64, bool) {
+    let finite = |i: usize| among(i) && logits[i].is_finite();
+    let max = (0..logits.len())
+        .filter(|&i| finite(i))
+        .map(|i| logits[i] as f64)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let z: f64 = (0..logits.len())
+        .filter(|&i| finite(i))
+        .map(|i| (logits[i] as f64 - max).exp())
+        .sum();
+    match logits.get(id as usize) {
+        Some(&l) if l.is_finite() && max.is_finite() => (l as f64 - max - z.ln(), l as f64 >= max),
+        _ => (0.0, false),
+    }
+}
+
+/// First-bar drafts of the drums ([`Constraints::first_bar_drafts`]). From its header alone the
+/// drums network samples a first bar that is seldom a groove (tom and snare hits scattered over
+/// the bar, a ride pattern under a rock header), and the bars after it go on from it; the
+/// likeliest of a few drafts is the style's groove more often (models/README.md, "The first bar").
+pub const FIRST_BAR_DRAFTS: u8 = 8;
+
+impl Default for Constraints {
+    fn default() -> Self {
+        Constraints {
+            pitch_classes: 0xFFF,
+            pitch_lo: 0,
+            pitch_hi: 127,
+            max_polyphony: 0,
+            density: 0.5,
+            chord_tones: 0.0,
+            steady_dynamics: false,
+            rest_bias: 0.0,
+            note_bias: 0.0,
+            memory: crate::memory::MemoryWeights::NONE,
+            first_bar_drafts: 1,
+            fast_rest: 0.0,
+            duration_temperature: 1.0,
+            register_hold: 0,
+            length_hold: 0.0,
+        }
+    }
+}
+
+impl Constraints {
+    /// What a role is generated with unless the user says otherwise (the plugin's parameter
+    /// defaults, and `trainer generate`'s): lead and bass one note at a time, pitched roles between
+    /// A0 and C8 (a model's register of the role narrows it: [`within_register`]), drums any key.
+    pub fn for_role(role: crate::music::Role) -> Constraints {
+        let drums = role.is_drums();
+        Constraints {
+            pitch_classes: 0xFFF,
+            pitch_lo: if drums { 0 } else { DEFAULT_PITCH_LO },
+            pitch_hi: if drums { 127 } else { DEFAULT_PITCH_HI },
+            max_polyphony: if matches!(role, crate::music::Role::Lead | crate::music::Role::Bass) {
+                1
+            } else {
+                0
+            },
+            density: 0.5,
+            chord_tones: if drums { 0.0 } else { DEFAULT_CHORD_TONES },
+            steady_dynamics: drums,
+            rest_bias: 0.0,
+            note_bias: 0.0,
+            memory: crate::memory::MemoryWeights::NONE,
+            first_bar_drafts: if drums { FIRST_BAR_DRAFTS } else { 1 },
+            fast_rest: 0.0,
+            duration_temperature: 1.0,
+            register_hold: 0,
+            length_hold: 0.0,
+        }
+    }
+}
+
+/// Default harmony bonus (nats) for chord tones of pitched roles: 0.24 (6 % on the plugin's
+/// Harmony), a seasoning. With the tuned note temperatures the jazz lead alone plays 0.45 chord
+/// tones on the WJazzD validation solos (soloists 0.54): 0.25 nat brings it to 0.53, the former
+/// 0.5 to 0.62, more inside than the soloists (models/README.md, "Harmony").
+pub const DEFAULT_CHORD_TONES: f32 = 0.24;
+
+/// Default lowest pitch of pitched roles (A0, the piano's lowest): the model's register of the
+/// role ([`within_register`]) narrows it.
+pub const DEFAULT_PITCH_LO: u8 = 21;
+/// Default highest pitch of pitched roles (C8, the piano's highest).
+pub const DEFAULT_PITCH_HI: u8 = 108;
+
+/// The share of a role's training notes left out at each end of its register
+/// ([`register_of`]): one note in a thousand below it, one above.
+pub const REGISTER_TAIL: f64 = 0.001;
+
+/// A role's register from how many of its training notes sounded at each pitch: the pitches
+/// with [`REGISTER_TAIL`] of the notes below and above. `None` without notes.
+pub fn register_of(counts: &[u64; 128]) -> Option<(u8, u8)> {
+    let total: u64 = counts.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let tail = (total as f64 * REGISTER_TAIL).floor() as u64;
+    let mut below = 0;
+    let lo = counts.iter().position(|&c| {
+        below += c;
+        below > tail
+    })?;
+    let mut above = 0;
+    let hi = 127
+        - counts.iter().rev().position(|&c| {
+            above += c;
+            above > tail
+        })?;
+    Some((lo as u8, hi.max(lo) as u8))
+}
+
+/// The range a pitched role plays: the user's `lo..=hi` within the model's `register` of the
+/// role (the pitches it played in training, [`crate::package::Manifest::register`]). A network
+/// asked for a note outside what its role ever played makes one up from other roles (the band's
+/// bass, confused on a strummed test groove, arpeggiated at G5-D6; models/README.md, "The
+/// bass's register"). The user's range alone where the model names no register or the two do
+/// not meet (the user asked for the range, so it wins).
+pub fn within_register(register: Option<(u8, u8)>, lo: u8, hi: u8) -> (u8, u8) {
+    match register {
+        Some((rlo, rhi)) if lo.max(rlo) <= hi.min(rhi) => (lo.max(rlo), hi.min(rhi)),
+        _ => (lo, hi),
+    }
+}
+
+/// Scales for the key/scale lock, as pitch-class sets relative to the tonic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    /// All twelve pitch classes.
+    Chromatic,
+    /// Ionian.
+    Major,
+    /// Aeolian.
+    Minor,
+    /// Dorian.
+    Dorian,
+    /// Mixolydian.
+    Mixolydian,
+    /// Harmonic minor.
+    HarmonicMinor,
+    /// Major pentatonic.
+    PentatonicMajor,
+    /// Minor pentatonic.
+    PentatonicMinor,
+    /// Minor blues (minor pentatonic plus the flat fifth).
+    Blues,
+}
+
+impl Scale {
+    /// Semitones above the tonic.
+    pub fn intervals(self) -> &'static [u8] {
+        match self {
+            Scale::Chromatic => &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+            Scale::Major => &[0, 2, 4, 5, 7, 9, 11],
+            Scale::Minor => &[0, 2, 3, 5, 7, 8, 10],
+            Scale::Dorian => &[0, 2, 3, 5, 7, 9, 10],
+            Scale::Mixolydian => &[0, 2, 4, 5, 7, 9, 10],
+            Scale::HarmonicMinor => &[0, 2, 3, 5, 7, 8, 11],
+            Scale::PentatonicMajor => &[0, 2, 4, 7, 9],
+            Scale::PentatonicMinor => &[0, 3, 5, 7, 10],
+            Scale::Blues => &[0, 3, 5, 6, 7, 10],
+        }
+    }
+
+    /// The pitch-class mask of this scale on `tonic` (0 = C).
+    pub fn mask(self, tonic: u8) -> u16 {
+        self.intervals()
+            .iter()
+            .fold(0u16, |m, &i| m | 1 << ((tonic as u16 + i as u16) % 12))
+    }
+}
+
+/// Whether an id may be *sampled* at all: given tokens (header, chords, `IN`, `TS`) are written by
+/// the runtime, never sampled; `EOS` only when `allow_end`.
+pub fn is_sampleable(token: Token, allow_end: bool) -> bool {
+    match token {
+        Token::Bar
+        | Token::Pos(_)
+        | Token::Pitch(_)
+        | Token::Drum(_)
+        | Token::Vel(_)
+        | Token::Dur(_)
+        | Token::Micro(_) => true,
+        Token::Eos => allow_end,
+        _ => false,
+    }
+}
+
+/// Narrows `allowed` (one entry per id) by `c`; `sounding` is how many generated notes sound at
+/// the current position. Density is applied to `logits` as a bias on note starts.
+///
+/// Where the grammar asks for a note (after a position) and the polyphony cap allows none (a
+/// monophonic role's last note still sounds), the cap yields and the new note overlaps it; the
+/// range, the scale, the Density and the Harmony still hold. (Until 2026-12-03 the whole set
+/// yielded there, so a bass line that moved before its note ended could leave its register: the
+/// band's bass played G5-D6 arpeggios on a test groove, models/README.md, "The bass's register".)
+/// If the other constraints would leave nothing allowed either, `allowed` is left as it was (the
+/// grammar always wins over taste).
+pub fn apply_constraints(
+    c: &Constraints,
+    sounding: usize,
+    chord: Option<crate::chord::Chord>,
+    logits: &mut [f32],
+    allowed: &mut [bool],
+    drums: bool,
+) {
+    let harmony = if drums {
+        None
+    } else {
+        chord.filter(|_| c.chord_tones != 0.0)
+    };
+    let d = c.density.clamp(0.02, 0.98);
+    let bias = 2.0 * (d / (1.0 - d)).ln() + if c.note_bias.is_finite() { c.note_bias } else { 0.0 };
+    // Whether token `id` passes the constraints (other tokens than notes always do), with the
+    // polyphony cap full or not.
+    let passes = |id: u32, poly_full: bool| match Vocab::token(id) {
+        Some(Token::Pitch(p)) => {
+            !poly_full && p >= c.pitch_lo && p <= c.pitch_hi && (drums || c.pitch_classes & (1 << (p % 12)) != 0)
+        }
+        Some(Token::Drum(k)) => !poly_full && k >= c.pitch_lo && k <= c.pitch_hi,
+        _ => true,
+    };
+    let any_passes = |allowed: &[bool], poly_full: bool| {
+        allowed
+            .iter()
+            .enumerate()
+            .take(VOCAB_SIZE as usize)
+            .any(|(id, &a)| a && passes(id as u32, poly_full))
+    };
+    if !allowed.iter().take(VOCAB_SIZE as usize).any(|&a| a) {
+        return;
+    }
+    let mut poly_full = c.max_polyphony > 0 && sounding >= c.max_polyphony as usize;
+    if poly_full && !any_passes(allowed, true) {
+        poly_full = false;
+    }
+    if !any_passes(allowed, poly_full) {
+        return;
+    }
+    for (id, a) in allowed.iter_mut().enumerate().take(VOCAB_SIZE as usize) {
+        if !*a {
+            continue;
+        }
+        *a = passes(id as u32, poly_full);
+        match Vocab::token(id as u32) {
+            Some(Token::Pitch(p)) => {
+                logits[id] += bias;
+                if let Some(ch) = harmony
+                    && ch.contains_pitch(p)
+                {
+                    logits[id] += c.chord_tones;
+                }
+            }
+            Some(Token::Drum(_)) => logits[id] += bias,
+            _ => {}
+        }
+    }
+}
