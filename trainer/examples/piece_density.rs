@@ -110,9 +110,7 @@ fn main() -> anyhow::Result<()> {
         let mut w = s.slice_bars(0, bars);
         w.ended = false;
         // The dataset's style slots as the package numbers them (as the music report maps them).
-        for st in &mut w.styles {
-            *st = style_map.get(*st as usize).copied().unwrap_or(*st);
-        }
+        sideman_trainer::eval::map_styles(&mut w.styles, &style_map);
         let bpm = w.tempo_bpm.unwrap_or(120.0);
         // MIN_BPM=150: only the pieces at that tempo or faster (of the same first PIECES).
         if env("MIN_BPM").is_some_and(|m| bpm < m as f64) {

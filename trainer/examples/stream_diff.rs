@@ -30,9 +30,7 @@ fn main() -> anyhow::Result<()> {
     let mut w = models::tokenizer::decode(&ids)?;
     w = w.slice_bars(0, w.bars.min(prime as u32 + 4));
     w.ended = false;
-    for st in &mut w.styles {
-        *st = style_map.get(*st as usize).copied().unwrap_or(*st);
-    }
+    sideman_trainer::eval::map_styles(&mut w.styles, &style_map);
     let name = |id: u32| Vocab::token(id).map_or(format!("?{id}"), |t| format!("{t:?}"));
     let ts = w.meter.at_bar(0);
     let mut config = SessionConfig::for_model(w.role, &pkg.manifest);

@@ -327,17 +327,45 @@ impl SplitAndModel {
     }
 }
 
-/// The dataset's style slots mapped into the package's vocabulary (styles it lacks get free
-/// slots, as when fine-tuning).
+/// What [`style_map`] maps a style to when the package never learned it.
+pub const UNKNOWN_STYLE: u16 = u16::MAX;
+
+/// The dataset's style slots mapped into the package's vocabulary. A style the package never
+/// learned maps to [`UNKNOWN_STYLE`] and [`map_styles`] leaves it out of the header: its slot
+/// would be an embedding the network never trained (the WJazzD soloists' names, say, for a
+/// model that learned only `wjazzd`), and the plugin never sends one (its Style lists the
+/// model's styles). Training gives such styles free slots instead (`train::windows`).
 pub fn style_map(pkg: &Package, ds: &Dataset) -> anyhow::Result<Vec<u16>> {
-    let mut vocab: Vocab = pkg.manifest.vocab.clone();
-    Ok(ds
-        .manifest
+    Ok(styles_into(&pkg.manifest.vocab, &ds.manifest.vocab))
+}
+
+/// The styles of the `data` vocabulary as slots of the `model` one ([`style_map`]).
+fn styles_into(model: &Vocab, data: &Vocab) -> Vec<u16> {
+    data.styles
+        .iter()
+        .map(|n| model.style_slot(n).unwrap_or(UNKNOWN_STYLE))
+        .collect()
+}
+
+/// The styles of a dataset the package never learned (left out of the headers it is given).
+pub fn unknown_styles(pkg: &Package, ds: &Dataset) -> Vec<String> {
+    let vocab: &Vocab = &pkg.manifest.vocab;
+    ds.manifest
         .vocab
         .styles
         .iter()
-        .map(|n| vocab.add_style(n))
-        .collect::<Result<_, _>>()?)
+        .filter(|n| vocab.style_slot(n).is_none())
+        .cloned()
+        .collect()
+}
+
+/// A header's dataset style slots mapped through `map` ([`style_map`], or training's map), the
+/// styles that map to [`UNKNOWN_STYLE`] left out. A slot past the map's end is kept as it is.
+pub fn map_styles(styles: &mut Vec<u16>, map: &[u16]) {
+    for s in styles.iter_mut() {
+        *s = map.get(*s as usize).copied().unwrap_or(*s);
+    }
+    styles.retain(|&s| s != UNKNOWN_STYLE);
 }
 
 /// Likelihood of an ONNX model on the first `n` sequences of a split, by role and "all": each
@@ -440,6 +468,16 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         split = as_styles(&split, &ds.manifest.vocab, &args.as_style)?;
     }
     let style_map = style_map(&pkg, &ds)?;
+    let unknown = unknown_styles(&pkg, &ds);
+    if !unknown.is_empty() {
+        let shown: Vec<&str> = unknown.iter().take(6).map(String::as_str).collect();
+        println!(
+            "{} style(s) of the data the model never learned, left out of its headers: {}{}",
+            unknown.len(),
+            shown.join(", "),
+            if unknown.len() > shown.len() { ", ..." } else { "" }
+        );
+    }
     let tok = Tokenizer::new(Vocab::new(), ds.manifest.microtiming);
     if args.chords_as_input {
         split = chords_as_input(&split, &tok)?;
@@ -720,4 +758,27 @@ fn print_report(r: &Report) {
         println!("decode latency {v}: {ms:.3} ms/token (batch 1, KV cache, 1 thread, prefill 64)");
     }
     println!("({:.1} s)", r.seconds);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_style_the_model_never_learned_is_left_out_of_the_header() {
+        // The model learned `wjazzd` (slot 0); the data also names a soloist it never learned.
+        let mut model = Vocab::new();
+        model.add_style("wjazzd").unwrap();
+        let mut data = Vocab::new();
+        let soloist = data.add_style("Art Pepper").unwrap();
+        let corpus = data.add_style("wjazzd").unwrap();
+        let map = styles_into(&model, &data);
+        let mut header = vec![soloist, corpus];
+        map_styles(&mut header, &map);
+        assert_eq!(header, vec![model.style_slot("wjazzd").unwrap()]);
+        // Training's map (free slots for new styles) keeps every style.
+        let mut header = vec![soloist, corpus];
+        map_styles(&mut header, &[5, 0]);
+        assert_eq!(header, vec![5, 0]);
+    }
 }

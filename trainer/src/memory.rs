@@ -135,9 +135,7 @@ pub fn run(args: &MemoryArgs) -> anyhow::Result<()> {
         }
         acc[0].pieces += 1;
         acc[1].pieces += 1;
-        for st in &mut s.styles {
-            *st = style_map.get(*st as usize).copied().unwrap_or(*st);
-        }
+        crate::eval::map_styles(&mut s.styles, &style_map);
         let s = s.slice_bars(0, s.bars.min(args.bars));
         if s.role.is_drums() {
             score_drums(&mut model, &tok, context, keep, args.stride.max(1), &s, &mut acc[0])?;

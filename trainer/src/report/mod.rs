@@ -310,9 +310,7 @@ pub fn passages(seqs: &[Sequence], style_map: &[u16], settings: &ReportSettings)
             continue;
         }
         w.ended = false;
-        for s in &mut w.styles {
-            *s = style_map.get(*s as usize).copied().unwrap_or(*s);
-        }
+        crate::eval::map_styles(&mut w.styles, style_map);
         let list = out.entry(w.role).or_default();
         if list.len() < settings.pieces {
             list.push(w);

@@ -106,9 +106,7 @@ pub fn windows_with_dropout(
     let Ok(mut seq) = models::tokenizer::decode(&ids32) else {
         return Vec::new();
     };
-    for s in &mut seq.styles {
-        *s = style_map.get(*s as usize).copied().unwrap_or(*s);
-    }
+    crate::eval::map_styles(&mut seq.styles, style_map);
     let role = seq.role;
     let mut out = Vec::new();
     let stride = stride_bars.max(1);
