@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use models::Role;
 use models::markov::{MarkovBuilder, MarkovModel, MarkovTable};
 use models::model::TokenModel;
-use models::package::{MANIFEST_FORMAT, Manifest, ModelKind, Package};
+use models::package::{Manifest, ModelKind, Package};
 use models::tokenizer::{VOCAB_SIZE, predicted_mask};
 
 use crate::dataset::{Dataset, Split, SplitData};
@@ -234,32 +234,22 @@ pub fn run(args: &MarkovArgs) -> anyhow::Result<()> {
         )
     });
     let mut manifest = Manifest {
-        format: MANIFEST_FORMAT,
-        name,
-        description: format!("Variable-order Markov model (order {order}, Witten-Bell) over Sideman tokens"),
-        model: ModelKind::Markov {
-            file: MARKOV_FILE.into(),
-            order: order as u32,
-        },
-        vocab: ds.manifest.vocab.clone(),
         microtiming: ds.manifest.microtiming,
-        roles,
         data: ds.manifest.sources.clone(),
         metrics,
         trainer_revision: crate::export::git_revision(),
-        files: BTreeMap::new(),
-        note_temperature: BTreeMap::new(),
-        rest_bias: BTreeMap::new(),
-        note_bias: BTreeMap::new(),
-        memory: BTreeMap::new(),
-        players: None,
-        fast_rest: Default::default(),
-        duration_temperature: Default::default(),
         register: train.registers(),
-        register_hold: Default::default(),
-        length_hold: Default::default(),
         meters: train.meters(),
-        given_kind: false,
+        ..Manifest::new(
+            name,
+            format!("Variable-order Markov model (order {order}, Witten-Bell) over Sideman tokens"),
+            ModelKind::Markov {
+                file: MARKOV_FILE.into(),
+                order: order as u32,
+            },
+            ds.manifest.vocab.clone(),
+            roles,
+        )
     };
     Package::write(&args.out, &mut manifest)?;
     eprintln!("wrote {} in {:.1} s", args.out.display(), t0.elapsed().as_secs_f64());

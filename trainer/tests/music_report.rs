@@ -11,7 +11,7 @@ use std::sync::Arc;
 use models::chord::{Chord, ChordQuality};
 use models::markov::MarkovBuilder;
 use models::music::{ChordEvent, Note, Onset, Role};
-use models::package::{MANIFEST_FORMAT, Manifest, ModelKind, Package};
+use models::package::{Manifest, ModelKind, Package};
 use models::tokenizer::{Sequence, Tokenizer, Vocab};
 use sideman_trainer::report::{self, ReportSettings};
 use sideman_trainer::rng::Rng;
@@ -95,32 +95,17 @@ fn markov_package(dir: &std::path::Path, seqs: &[Sequence]) -> Package {
     std::fs::create_dir_all(dir).unwrap();
     table.save(&dir.join("markov.bin")).unwrap();
     let mut manifest = Manifest {
-        format: MANIFEST_FORMAT,
-        name: "report test".into(),
-        description: "Markov model of the test's own pieces".into(),
-        model: ModelKind::Markov {
-            file: "markov.bin".into(),
-            order: 10,
-        },
-        vocab: Vocab::new(),
-        microtiming: false,
-        roles: vec![Role::Lead, Role::Drums],
-        data: vec![],
-        metrics: BTreeMap::new(),
         trainer_revision: "test".into(),
-        files: BTreeMap::new(),
-        note_temperature: BTreeMap::new(),
-        rest_bias: BTreeMap::new(),
-        note_bias: BTreeMap::new(),
-        memory: BTreeMap::new(),
-        players: None,
-        fast_rest: Default::default(),
-        duration_temperature: Default::default(),
-        register: Default::default(),
-        register_hold: Default::default(),
-        length_hold: Default::default(),
-        meters: Default::default(),
-        given_kind: false,
+        ..Manifest::new(
+            "report test",
+            "Markov model of the test's own pieces",
+            ModelKind::Markov {
+                file: "markov.bin".into(),
+                order: 10,
+            },
+            Vocab::new(),
+            vec![Role::Lead, Role::Drums],
+        )
     };
     Package::write(dir, &mut manifest).unwrap();
     Package::load(dir).unwrap()

@@ -302,6 +302,43 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 impl Manifest {
+    /// A manifest of this build's format for `model`, with no training data, metrics, files,
+    /// trainer revision or tuning yet (every calibration, memory and hold off): what `trainer
+    /// export` and `trainer markov` fill in, and what tests start from.
+    pub fn new(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        model: ModelKind,
+        vocab: Vocab,
+        roles: Vec<Role>,
+    ) -> Manifest {
+        Manifest {
+            format: MANIFEST_FORMAT,
+            name: name.into(),
+            description: description.into(),
+            model,
+            vocab,
+            microtiming: false,
+            roles,
+            data: Vec::new(),
+            metrics: BTreeMap::new(),
+            trainer_revision: String::new(),
+            files: BTreeMap::new(),
+            note_temperature: BTreeMap::new(),
+            rest_bias: BTreeMap::new(),
+            note_bias: BTreeMap::new(),
+            memory: BTreeMap::new(),
+            players: None,
+            fast_rest: BTreeMap::new(),
+            duration_temperature: BTreeMap::new(),
+            given_kind: false,
+            register: BTreeMap::new(),
+            register_hold: BTreeMap::new(),
+            length_hold: BTreeMap::new(),
+            meters: BTreeMap::new(),
+        }
+    }
+
     /// Reads a manifest from JSON and checks format and vocabulary (not the files).
     pub fn from_json(json: &str, path: &Path) -> Result<Manifest, PackageError> {
         let m: Manifest = serde_json::from_str(json).map_err(|e| PackageError::Manifest {

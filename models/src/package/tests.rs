@@ -4,32 +4,17 @@ use super::*;
 
 fn manifest() -> Manifest {
     Manifest {
-        format: MANIFEST_FORMAT,
-        name: "test".into(),
-        description: "a test".into(),
-        model: ModelKind::Markov {
-            file: "markov.bin".into(),
-            order: 4,
-        },
-        vocab: Vocab::new(),
-        microtiming: false,
-        roles: vec![Role::Lead],
-        data: vec![],
-        metrics: BTreeMap::new(),
         trainer_revision: "test".into(),
-        files: BTreeMap::new(),
-        note_temperature: BTreeMap::new(),
-        rest_bias: BTreeMap::new(),
-        note_bias: BTreeMap::new(),
-        memory: BTreeMap::new(),
-        players: None,
-        fast_rest: Default::default(),
-        duration_temperature: Default::default(),
-        register: Default::default(),
-        register_hold: Default::default(),
-        length_hold: Default::default(),
-        meters: Default::default(),
-        given_kind: false,
+        ..Manifest::new(
+            "test",
+            "a test",
+            ModelKind::Markov {
+                file: "markov.bin".into(),
+                order: 4,
+            },
+            Vocab::new(),
+            vec![Role::Lead],
+        )
     }
 }
 

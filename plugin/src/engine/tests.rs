@@ -4,7 +4,7 @@
 use super::*;
 use crate::channels::{Channels, EngineState, RollEvent, RuntimeState};
 use models::markov::MarkovBuilder;
-use models::package::{MANIFEST_FORMAT, Manifest, ModelKind, Package};
+use models::package::{Manifest, ModelKind, Package};
 use models::{Note, Sequence, Tokenizer, Vocab};
 
 fn package(dir: &std::path::Path) {
@@ -45,32 +45,20 @@ fn package_with(dir: &std::path::Path, tuned: &[(Role, f32)], rests: &[(Role, f3
     std::fs::create_dir_all(dir).unwrap();
     b.build(1, 1).save(&dir.join("markov.bin")).unwrap();
     let mut m = Manifest {
-        format: MANIFEST_FORMAT,
-        name: "t".into(),
-        description: String::new(),
-        model: ModelKind::Markov {
-            file: "markov.bin".into(),
-            order: 8,
-        },
-        vocab: Vocab::new(),
-        microtiming: false,
-        roles: vec![Role::Lead],
-        data: vec![],
-        metrics: Default::default(),
         trainer_revision: "test".into(),
-        files: Default::default(),
         note_temperature: tuned.iter().map(|&(r, t)| (r.name().to_string(), t)).collect(),
         rest_bias: rests.iter().map(|&(r, b)| (r.name().to_string(), b)).collect(),
         note_bias: notes.iter().map(|&(r, b)| (r.name().to_string(), b)).collect(),
-        memory: Default::default(),
-        players: None,
-        fast_rest: Default::default(),
-        duration_temperature: Default::default(),
-        register: Default::default(),
-        register_hold: Default::default(),
-        length_hold: Default::default(),
-        meters: Default::default(),
-        given_kind: false,
+        ..Manifest::new(
+            "t",
+            "",
+            ModelKind::Markov {
+                file: "markov.bin".into(),
+                order: 8,
+            },
+            Vocab::new(),
+            vec![Role::Lead],
+        )
     };
     Package::write(dir, &mut m).unwrap();
 }

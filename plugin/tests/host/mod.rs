@@ -32,7 +32,7 @@ use clap_sys::stream::{clap_istream, clap_ostream};
 
 use models::generate::beat_to_tick;
 use models::markov::MarkovBuilder;
-use models::package::{MANIFEST_FORMAT, Manifest, ModelKind, Package};
+use models::package::{Manifest, ModelKind, Package};
 use models::{Chord, ChordEvent, ChordQuality, Note, Onset, Role, Sequence, Tokenizer, Vocab};
 
 /// The note dialects of a host that takes both CLAP note events and MIDI (the default test host).
@@ -725,32 +725,17 @@ pub fn synthetic_model(tag: &str) -> PathBuf {
     let table = b.build(1, 1);
     table.save(&dir.join("markov.bin")).unwrap();
     let mut m = Manifest {
-        format: MANIFEST_FORMAT,
-        name: "synthetic test lead".into(),
-        description: "chord tones over a ii-V-I-vi".into(),
-        model: ModelKind::Markov {
-            file: "markov.bin".into(),
-            order: 20,
-        },
-        vocab: Vocab::new(),
-        microtiming: false,
-        roles: vec![Role::Lead],
-        data: vec![],
-        metrics: Default::default(),
         trainer_revision: "test".into(),
-        files: Default::default(),
-        note_temperature: Default::default(),
-        rest_bias: Default::default(),
-        note_bias: Default::default(),
-        memory: Default::default(),
-        players: None,
-        fast_rest: Default::default(),
-        duration_temperature: Default::default(),
-        register: Default::default(),
-        register_hold: Default::default(),
-        length_hold: Default::default(),
-        meters: Default::default(),
-        given_kind: false,
+        ..Manifest::new(
+            "synthetic test lead",
+            "chord tones over a ii-V-I-vi",
+            ModelKind::Markov {
+                file: "markov.bin".into(),
+                order: 20,
+            },
+            Vocab::new(),
+            vec![Role::Lead],
+        )
     };
     Package::write(&dir, &mut m).unwrap();
     dir

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use candle_core::{Device, Tensor};
 use models::Role;
-use models::package::{MANIFEST_FORMAT, Manifest, ModelKind, OnnxIo, Package};
+use models::package::{Manifest, ModelKind, OnnxIo, Package};
 use models::tokenizer::features::{
     CHORD_ROWS, FEATURE_INPUT, RELATIVE_CLASSES, RELATIVE_INTERVALS, chord_root, relative_class,
 };
@@ -629,54 +629,45 @@ pub fn write_package(
         crate::dataset::write_atomic(&out.join(INT8_FILE), &q)?;
     }
     let mut manifest = Manifest {
-        format: MANIFEST_FORMAT,
-        name: name.to_string(),
-        description: format!(
-            "{} layers, width {}, {} heads, context {}{} ({} parameters)",
-            cfg.layers,
-            cfg.d_model,
-            cfg.heads,
-            cfg.context,
-            match cfg.feature_count() {
-                0 => "",
-                2 => ", chord and bar position at every token",
-                3 => ", chord, bar position and tempo at every token",
-                _ => ", chord, bar position, tempo and style tags at every token",
-            },
-            cfg.parameters()
-        ),
-        model: ModelKind::Transformer {
-            fp32: Some(FP32_FILE.into()),
-            int8: int8.then(|| INT8_FILE.into()),
-            layers: cfg.layers as u32,
-            heads: cfg.heads as u32,
-            d_model: cfg.d_model as u32,
-            context_len: cfg.context as u32,
-            io: OnnxIo::default(),
-        },
-        vocab: vocab.clone(),
         microtiming: info.microtiming,
-        roles: if info.roles.is_empty() {
-            Role::ALL.to_vec()
-        } else {
-            info.roles.clone()
-        },
         data: info.sources.clone(),
         metrics,
         trainer_revision: git_revision(),
-        files: BTreeMap::new(),
-        note_temperature: BTreeMap::new(),
-        rest_bias: BTreeMap::new(),
-        note_bias: BTreeMap::new(),
-        memory: BTreeMap::new(),
-        players: None,
-        fast_rest: Default::default(),
-        duration_temperature: Default::default(),
         register: info.registers.clone(),
-        register_hold: Default::default(),
-        length_hold: Default::default(),
         meters: info.meters.clone(),
         given_kind: cfg.given_kind,
+        ..Manifest::new(
+            name,
+            format!(
+                "{} layers, width {}, {} heads, context {}{} ({} parameters)",
+                cfg.layers,
+                cfg.d_model,
+                cfg.heads,
+                cfg.context,
+                match cfg.feature_count() {
+                    0 => "",
+                    2 => ", chord and bar position at every token",
+                    3 => ", chord, bar position and tempo at every token",
+                    _ => ", chord, bar position, tempo and style tags at every token",
+                },
+                cfg.parameters()
+            ),
+            ModelKind::Transformer {
+                fp32: Some(FP32_FILE.into()),
+                int8: int8.then(|| INT8_FILE.into()),
+                layers: cfg.layers as u32,
+                heads: cfg.heads as u32,
+                d_model: cfg.d_model as u32,
+                context_len: cfg.context as u32,
+                io: OnnxIo::default(),
+            },
+            vocab.clone(),
+            if info.roles.is_empty() {
+                Role::ALL.to_vec()
+            } else {
+                info.roles.clone()
+            },
+        )
     };
     Package::write(out, &mut manifest)?;
     Ok(manifest)
