@@ -116,63 +116,63 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
             models::meters::MIN_SHARE * 100.0
         );
     }
-    if !m.note_temperature.is_empty() {
-        let tuned: Vec<String> = m.note_temperature.iter().map(|(r, t)| format!("{r} {t}")).collect();
-        let _ = writeln!(
-            s,
-            "| tuned note temperature | {} (what the plugin's Temperature 1 plays; other roles 1) |",
-            tuned.join(", ")
-        );
-    }
-    if !m.rest_bias.is_empty() {
-        let tuned: Vec<String> = m.rest_bias.iter().map(|(r, b)| format!("{r} {b:+}")).collect();
-        let _ = writeln!(
-            s,
-            "| rest calibration | {} nats on resting until the next given event (chosen on the training and validation pieces; other roles 0) |",
-            tuned.join(", ")
-        );
-    }
-    if !m.fast_rest.is_empty() {
-        let tuned: Vec<String> = m.fast_rest.iter().map(|(r, b)| format!("{r} {b:+}")).collect();
-        let _ = writeln!(
-            s,
-            "| fast-tempo rest calibration | {} nats a beat of rest per doubling of the tempo above {} BPM (fitted on the training pieces by tempo; other roles 0) |",
-            tuned.join(", "),
+    tuning_row(
+        &mut s,
+        "tuned note temperature",
+        &m.note_temperature,
+        false,
+        " (what the plugin's Temperature 1 plays; other roles 1)",
+    );
+    tuning_row(
+        &mut s,
+        "rest calibration",
+        &m.rest_bias,
+        true,
+        " nats on resting until the next given event (chosen on the training and validation pieces; other roles 0)",
+    );
+    tuning_row(
+        &mut s,
+        "fast-tempo rest calibration",
+        &m.fast_rest,
+        true,
+        &format!(
+            " nats a beat of rest per doubling of the tempo above {} BPM (fitted on the training pieces by tempo; other roles 0)",
             models::sampling::FAST_TEMPO_BPM
-        );
-    }
-    if !m.duration_temperature.is_empty() {
-        let tuned: Vec<String> = m.duration_temperature.iter().map(|(r, t)| format!("{r} {t}")).collect();
-        let _ = writeln!(
-            s,
-            "| duration temperature | {} (the choice of a note's length; chosen on the validation pieces; other roles 1) |",
-            tuned.join(", ")
-        );
-    }
-    if !m.length_hold.is_empty() {
-        let held: Vec<String> = m.length_hold.iter().map(|(r, h)| format!("{r} {h}")).collect();
-        let _ = writeln!(
-            s,
-            "| length hold | {} times the longest note the role has played this take, once it has played 16 (chosen on the validation split over long takes) |",
-            held.join(", ")
-        );
-    }
-    if !m.register_hold.is_empty() {
-        let held: Vec<String> = m.register_hold.iter().map(|(r, h)| format!("{r} {h}")).collect();
-        let _ = writeln!(
-            s,
-            "| register hold | {} semitones beyond the lowest and highest note the role has played this take, once it has played 16 (chosen on the validation split over long takes) |",
-            held.join(", ")
-        );
-    }
-    if !m.note_bias.is_empty() {
-        let tuned: Vec<String> = m.note_bias.iter().map(|(r, b)| format!("{r} {b:+}")).collect();
-        let _ = writeln!(
-            s,
-            "| density calibration | {} nats on starting a note, at every decision (chosen on the validation pieces with the tuned note temperature; other roles 0) |",
-            tuned.join(", ")
-        );
-    }
+        ),
+    );
+    tuning_row(
+        &mut s,
+        "duration temperature",
+        &m.duration_temperature,
+        false,
+        " (the choice of a note's length; chosen on the validation pieces; other roles 1)",
+    );
+    let hold_after = models::sampling::HOLD_AFTER;
+    tuning_row(
+        &mut s,
+        "length hold",
+        &m.length_hold,
+        false,
+        &format!(
+            " times the longest note the role has played this take, once it has played {hold_after} (chosen on the validation split over long takes)"
+        ),
+    );
+    tuning_row(
+        &mut s,
+        "register hold",
+        &m.register_hold,
+        false,
+        &format!(
+            " semitones beyond the lowest and highest note the role has played this take, once it has played {hold_after} (chosen on the validation split over long takes)"
+        ),
+    );
+    tuning_row(
+        &mut s,
+        "density calibration",
+        &m.note_bias,
+        true,
+        " nats on starting a note, at every decision (chosen on the validation pieces with the tuned note temperature; other roles 0)",
+    );
     if m.memory.values().any(|spec| spec.weights.iter().any(|&w| w > 0.0)) {
         let roles: Vec<String> = m
             .memory
@@ -274,6 +274,31 @@ pub(super) fn split_label(split: &str) -> String {
         "all" => "a held-out set, every piece of it".into(),
         s => format!("{s} split"),
     }
+}
+
+/// A card row of a per-role tuning, `| label | role value, ...rest |` (each value with its sign
+/// where `signed`); no row when no role has one.
+fn tuning_row(
+    s: &mut String,
+    label: &str,
+    per_role: &std::collections::BTreeMap<String, f32>,
+    signed: bool,
+    rest: &str,
+) {
+    if per_role.is_empty() {
+        return;
+    }
+    let each: Vec<String> = per_role
+        .iter()
+        .map(|(r, v)| {
+            if signed {
+                format!("{r} {v:+}")
+            } else {
+                format!("{r} {v}")
+            }
+        })
+        .collect();
+    let _ = writeln!(s, "| {label} | {}{rest} |", each.join(", "));
 }
 
 #[cfg(test)]
