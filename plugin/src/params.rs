@@ -408,7 +408,8 @@ pub struct SidemanParams {
     /// Top-k (0 = off). Read by the worker.
     #[id = "topk"]
     pub top_k: IntParam,
-    /// Top-p over the note choices (1 = off). Read by the worker.
+    /// Top-p over the note choices (1 = off), relative to the model's tuned one for the role (the
+    /// default 0.95 plays it as tuned: `SamplerConfig::top_p_relative_to`). Read by the worker.
     #[id = "topp"]
     pub top_p: FloatParam,
     /// Note density, 0.5 = as the model plays. Read by the worker.
@@ -546,7 +547,14 @@ impl Default for SidemanParams {
                 "",
             ),
             top_k: IntParam::new("Top-k", 0, IntRange::Linear { min: 0, max: 128 }),
-            top_p: stepped("Top-p", 0.95, FloatRange::Linear { min: 0.05, max: 1.0 }, 0.01, 2, ""),
+            top_p: stepped(
+                "Top-p",
+                models::sampling::DEFAULT_TOP_P,
+                FloatRange::Linear { min: 0.05, max: 1.0 },
+                0.01,
+                2,
+                "",
+            ),
             density: stepped("Density", 0.5, FloatRange::Linear { min: 0.0, max: 1.0 }, 0.01, 2, ""),
             harmony_pct: stepped(
                 "Harmony",

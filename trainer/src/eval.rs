@@ -72,7 +72,8 @@ pub struct EvalArgs {
     /// default before changing it.
     #[arg(long, default_value_t = crate::report::PLUGIN_SAMPLER.temperature, value_parser = crate::args::temperature)]
     pub temperature: f32,
-    /// The music report's top-p (on the choice of note) for those columns (default: the plugin's).
+    /// The music report's top-p (on the choice of note) for those columns, relative to the
+    /// package's tuned one for each role as the plugin's is (default: the plugin's).
     #[arg(long, default_value_t = crate::report::PLUGIN_SAMPLER.top_p, value_parser = crate::args::top_p)]
     pub top_p: f32,
     /// The music report's Harmony (nats) for its "+harmony" column (default: the plugin's).

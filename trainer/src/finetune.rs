@@ -477,11 +477,12 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
         latest: false,
         no_int8: false,
     })?;
-    // The fine-tuned network plays at its starting model's tuned note temperatures, its
+    // The fine-tuned network plays at its starting model's tuned note temperatures and top-p, its
     // calibrations of rests, density, fast tempos and lengths, and its piece memory, with its
     // players.
     let mut tuned = Package::load(&staged)?.manifest;
     tuned.note_temperature = pkg.manifest.note_temperature.clone();
+    tuned.note_top_p = pkg.manifest.note_top_p.clone();
     tuned.rest_bias = pkg.manifest.rest_bias.clone();
     tuned.note_bias = pkg.manifest.note_bias.clone();
     tuned.fast_rest = pkg.manifest.fast_rest.clone();

@@ -63,8 +63,9 @@ pub struct GenerateArgs {
     /// velocity keep the model's distribution.
     #[arg(long, default_value_t = 1.0, value_parser = crate::args::temperature, allow_negative_numbers = true)]
     pub temperature: f32,
-    /// Nucleus sampling mass, in (0, 1].
-    #[arg(long, default_value_t = 0.95, value_parser = crate::args::top_p, allow_negative_numbers = true)]
+    /// Nucleus sampling mass of the choice of note, in (0, 1], relative to the model's tuned one
+    /// for the role as the plugin's Top-p is (the default 0.95 plays it as shipped).
+    #[arg(long, default_value_t = models::sampling::DEFAULT_TOP_P, value_parser = crate::args::top_p, allow_negative_numbers = true)]
     pub top_p: f32,
     /// Keep only the k most likely tokens (0: all).
     #[arg(long, default_value_t = 0)]

@@ -279,6 +279,8 @@ fn builtin_models_are_accepted_by_every_subcommand() {
         &p(&shipped),
         "--note-temperature",
         "lead=0.7",
+        "--note-top-p",
+        "piano=0.99",
         "--memory",
         "lead=rel:0.5,0.25",
     ]);
@@ -299,6 +301,12 @@ fn builtin_models_are_accepted_by_every_subcommand() {
         .find(|l| l.starts_with("| tuned note temperature | "))
         .unwrap_or_default();
     assert!(row.contains("lead 0.7,") || row.contains("lead 0.7 ("), "{card}");
+    assert_eq!(tuned.manifest.note_top_p(models::Role::Piano), 0.99);
+    assert_eq!(
+        tuned.manifest.note_top_p(models::Role::Lead),
+        models::sampling::DEFAULT_TOP_P
+    );
+    assert!(card.contains("| tuned note top-p | piano 0.99 ("), "{card}");
     assert!(
         card.contains("| piece memory | lead (chord-relative, weight up to 0.50)"),
         "{card}"

@@ -136,6 +136,13 @@ pub struct Manifest {
     /// (models/README.md, "Temperature"). Set by `trainer ship --note-temperature`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub note_temperature: BTreeMap<String, f32>,
+    /// The top-p of the choice of note each role plays at when the user's Top-p is the default
+    /// (by role name; a role not named plays at the user's), within
+    /// [`crate::sampling::TUNED_TOP_P_RANGE`]. The cut narrows a line: at the default 0.95 the jazz
+    /// bass walked 13 semitones where the bassists walk 16.5 (models/README.md, "The jazz bass's
+    /// top-p"). Set by `trainer ship --note-top-p`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub note_top_p: BTreeMap<String, f32>,
     /// The rest calibration of each role, nats added to resting until the next given event at
     /// each timing decision ([`Constraints::rest_bias`]), by role name; a role not named plays as
     /// the network does. Sampled freely, a small network can play more notes than the humans it
@@ -325,6 +332,7 @@ impl Manifest {
             trainer_revision: String::new(),
             files: BTreeMap::new(),
             note_temperature: BTreeMap::new(),
+            note_top_p: BTreeMap::new(),
             rest_bias: BTreeMap::new(),
             note_bias: BTreeMap::new(),
             memory: BTreeMap::new(),
@@ -389,10 +397,22 @@ impl Manifest {
         }
     }
 
-    /// `user`'s sampling for `role` with this model: its temperature is relative to the model's
-    /// tuned one (the user's 1 plays the role at [`Manifest::note_temperature`]).
+    /// The tuned top-p of `role`'s choice of note ([`Manifest::note_top_p`]), the default
+    /// [`crate::sampling::DEFAULT_TOP_P`] when the model names none or a value outside
+    /// [`crate::sampling::TUNED_TOP_P_RANGE`].
+    pub fn note_top_p(&self, role: Role) -> f32 {
+        match self.note_top_p.get(role.name()) {
+            Some(&p) if crate::sampling::TUNED_TOP_P_RANGE.contains(&p) => p,
+            _ => crate::sampling::DEFAULT_TOP_P,
+        }
+    }
+
+    /// `user`'s sampling for `role` with this model: its temperature and top-p are relative to
+    /// the model's tuned ones (the user's Temperature 1 and default Top-p play the role at
+    /// [`Manifest::note_temperature`] and [`Manifest::note_top_p`]).
     pub fn sampler_for(&self, role: Role, user: SamplerConfig) -> SamplerConfig {
         user.relative_to(self.note_temperature(role))
+            .top_p_relative_to(self.note_top_p(role))
     }
 
     /// The rest calibration of `role` ([`Manifest::rest_bias`]), nats; 0 when the model names

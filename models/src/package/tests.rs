@@ -190,3 +190,36 @@ fn the_users_temperature_is_relative_to_the_tuned_one_per_role() {
     let back = Manifest::from_json(&plain.to_json(), Path::new("m.json")).unwrap();
     assert_eq!(back.note_temperature(Role::Lead), 0.6);
 }
+
+#[test]
+fn the_users_top_p_is_relative_to_the_tuned_one_per_role() {
+    let mut m = manifest();
+    m.roles.push(Role::Bass);
+    m.roles.push(Role::Drums);
+    m.note_top_p.insert("bass".into(), 0.99);
+    m.note_top_p.insert("lead".into(), 0.2);
+    let user = SamplerConfig {
+        temperature: 1.0,
+        top_k: 0,
+        top_p: crate::sampling::DEFAULT_TOP_P,
+    };
+    assert!((m.sampler_for(Role::Bass, user).top_p - 0.99).abs() < 1e-6);
+    assert_eq!(
+        m.sampler_for(Role::Drums, user),
+        user,
+        "a role not named plays at the user's"
+    );
+    assert_eq!(
+        m.note_top_p(Role::Lead),
+        crate::sampling::DEFAULT_TOP_P,
+        "a value out of range is ignored"
+    );
+    assert_eq!(m.sampler_for(Role::Lead, user), user);
+    let back = Manifest::from_json(&m.to_json(), Path::new("m.json")).unwrap();
+    assert_eq!(back.note_top_p(Role::Bass), 0.99);
+    let plain = manifest();
+    assert!(
+        !plain.to_json().contains("note_top_p"),
+        "a model without one writes none"
+    );
+}

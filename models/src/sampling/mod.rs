@@ -86,12 +86,35 @@ pub struct SamplerConfig {
     pub top_p: f32,
 }
 
+/// The plugin's default Top-p, which plays each role at its tuned top-p
+/// ([`SamplerConfig::top_p_relative_to`]).
+pub const DEFAULT_TOP_P: f32 = 0.95;
+
+/// The tuned top-p a model may name for a role ([`crate::package::Manifest::note_top_p`]).
+pub const TUNED_TOP_P_RANGE: std::ops::RangeInclusive<f32> = 0.5..=1.0;
+
 impl SamplerConfig {
     /// This (the user's) sampling for a model role tuned to note temperature `tuned`: the user's
     /// temperature is relative to it (1 plays the role as tuned).
     pub fn relative_to(self, tuned: f32) -> SamplerConfig {
         SamplerConfig {
             temperature: self.temperature * tuned,
+            ..self
+        }
+    }
+
+    /// This (the user's) sampling for a model role tuned to top-p `tuned`: the share of the
+    /// notes' mass the user's Top-p cuts away is scaled by the role's, so the default
+    /// [`DEFAULT_TOP_P`] plays the role at `tuned`, 1 cuts nothing and a lower Top-p cuts
+    /// proportionally more (tuned 0.99: the user's 0.95 plays 0.99, 0.9 plays 0.98). A role
+    /// tuned to the default, or a `tuned` outside [`TUNED_TOP_P_RANGE`], keeps the user's.
+    pub fn top_p_relative_to(self, tuned: f32) -> SamplerConfig {
+        if !TUNED_TOP_P_RANGE.contains(&tuned) || tuned == DEFAULT_TOP_P {
+            return self;
+        }
+        let cut = (1.0 - self.top_p).max(0.0) * (1.0 - tuned) / (1.0 - DEFAULT_TOP_P);
+        SamplerConfig {
+            top_p: (1.0 - cut).clamp(0.05, 1.0),
             ..self
         }
     }

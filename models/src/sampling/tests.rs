@@ -490,3 +490,26 @@ fn the_density_calibration_adds_to_the_density_on_note_starts_only() {
     );
     assert_eq!(broken, (0.0, 0.0, 0.0), "a damaged value leaves the model as it is");
 }
+
+#[test]
+fn the_users_top_p_scales_the_tuned_cut() {
+    let user = |top_p| SamplerConfig {
+        temperature: 1.0,
+        top_k: 0,
+        top_p,
+    };
+    let at = |u: f32, tuned: f32| user(u).top_p_relative_to(tuned).top_p;
+    // The default plays the tuned top-p; 1 cuts nothing; a lower Top-p cuts proportionally more.
+    assert!((at(DEFAULT_TOP_P, 0.99) - 0.99).abs() < 1e-6);
+    assert_eq!(at(1.0, 0.99), 1.0);
+    assert!((at(0.9, 0.99) - 0.98).abs() < 1e-5);
+    assert!((at(0.5, 0.99) - 0.9).abs() < 1e-5);
+    assert!((at(DEFAULT_TOP_P, 0.9) - 0.9).abs() < 1e-6);
+    assert_eq!(at(0.05, 0.5), 0.05, "never below the parameter's floor");
+    // Tuned to the default, or out of range: the user's, bit for bit.
+    for tuned in [DEFAULT_TOP_P, 0.2, f32::NAN, 1.5] {
+        assert_eq!(user(0.8).top_p_relative_to(tuned), user(0.8));
+    }
+    // A tuned 1 turns the cut off at every setting of the user's.
+    assert_eq!(at(0.3, 1.0), 1.0);
+}

@@ -214,7 +214,7 @@ impl SidemanApp {
             group(ui, "Generate", 7.0 * KNOB_PITCH, |ui| {
                 knob(ui, setter, &p.temperature, "Temp", "Temperature of the note choice, relative to the model's tuned setting for the role (1): low plays safe, high takes risks (the rhythm keeps the model's own).", None);
                 knob(ui, setter, &p.top_k, "Top-k", "Only the k likeliest next notes (0 = off).", Some(&|v| if v < 0.5 { "off".into() } else { format!("{v:.0}") }));
-                knob(ui, setter, &p.top_p, "Top-p", "Only the likeliest notes covering this share of their probability (1 = off); timing, length and velocity are never cut, so rests and long notes stay.", None);
+                knob(ui, setter, &p.top_p, "Top-p", "Only the likeliest notes covering this share of their probability (1 = off; 0.95 plays each role at the cut the model was tuned to); timing, length and velocity are never cut, so rests and long notes stay.", None);
                 knob(ui, setter, &p.density, "Density", "Fewer (left) or more (right) notes than the model would play; 0.50 = as it plays.", None);
                 knob(ui, setter, &p.harmony_pct, "Harmony", "How strongly notes are pulled to the tones of the chord you hold (0 % = the model alone).", None);
                 knob(ui, setter, &p.memory_pct, "Memory", "How much the line comes back to its own figures: what it played after this figure the last time, and, for the band's bass, what it played over these chords when they came round before (100 % = as the musicians of the model's data do, 0 % = the network alone).", None);

@@ -201,6 +201,8 @@ struct Worker {
     /// The model's tuned note temperature per role (its manifest): the Temperature parameter is
     /// relative to it.
     note_temperature: [f32; Role::ALL.len()],
+    /// The model's tuned top-p per role (its manifest): the Top-p parameter is relative to it.
+    note_top_p: [f32; Role::ALL.len()],
     /// Each role's defaults with the model's calibrations (its manifest's rest, density,
     /// fast-tempo and length calibrations and piece memory: `Manifest::constraints_for`); the parameters
     /// set the rest, and the Memory parameter scales the memory.
@@ -258,6 +260,7 @@ impl Worker {
             learned_meters: Default::default(),
             opening: None,
             note_temperature: [1.0; Role::ALL.len()],
+            note_top_p: [models::sampling::DEFAULT_TOP_P; Role::ALL.len()],
             calibrated: Role::ALL.map(Constraints::for_role),
             cond: Conditioning::default(),
             follower: InputFollower::default(),
@@ -481,7 +484,8 @@ impl Worker {
                 top_k: p.top_k.value().max(0) as u32,
                 top_p: p.top_p.value(),
             }
-            .relative_to(self.note_temperature[role.index()]),
+            .relative_to(self.note_temperature[role.index()])
+            .top_p_relative_to(self.note_top_p[role.index()]),
             constraints: Constraints {
                 pitch_classes,
                 pitch_lo: if role.is_drums() { 0 } else { lo },

@@ -262,7 +262,8 @@ fn model_loading_falls_back_and_says_why() {
 }
 
 /// The Temperature parameter is relative to the loaded model's tuned note temperature for the
-/// role: 1 plays the jazz lead at its 0.5, say; a model without one plays at the parameter. The
+/// role: 1 plays the jazz lead at its 0.5, say; a model without one plays at the parameter. So is
+/// the Top-p parameter to the tuned top-p (the default 0.95 plays the jazz bass at its 0.99). The
 /// model's calibrations (rests, density, fast tempos, lengths, register hold), its piece memory
 /// and its meters come with it.
 #[test]
@@ -284,6 +285,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     };
     m.memory.insert("lead".into(), spec);
     m.fast_rest.insert("lead".into(), 0.75);
+    m.note_top_p.insert("lead".into(), 0.99);
     m.duration_temperature.insert("lead".into(), 0.5);
     m.register.insert("lead".into(), [55, 84]);
     m.register_hold.insert("lead".into(), 8.0);
@@ -300,6 +302,16 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     let s = w.read_setup();
     assert_eq!(s.role, Role::Lead);
     assert!((s.sampler.temperature - 0.5 * user).abs() < 1e-6, "{:?}", s.sampler);
+    assert_eq!(
+        params.top_p.value(),
+        models::sampling::DEFAULT_TOP_P,
+        "the parameter's default"
+    );
+    assert!(
+        (s.sampler.top_p - 0.99).abs() < 1e-6,
+        "the default Top-p plays the tuned one: {:?}",
+        s.sampler
+    );
     assert_eq!(s.constraints.rest_bias, 1.25, "{:?}", s.constraints);
     assert_eq!(s.constraints.note_bias, -0.375, "{:?}", s.constraints);
     assert_eq!(s.constraints.fast_rest, 0.75, "{:?}", s.constraints);
@@ -330,6 +342,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     w.check_model();
     assert_eq!(status.state(), EngineState::Ready, "{}", describe(&status));
     assert!((w.read_setup().sampler.temperature - user).abs() < 1e-6);
+    assert_eq!(w.read_setup().sampler.top_p, models::sampling::DEFAULT_TOP_P);
     assert_eq!(w.read_setup().constraints.rest_bias, 0.0);
     assert_eq!(w.read_setup().constraints.note_bias, 0.0);
     assert_eq!(w.read_setup().constraints.fast_rest, 0.0);

@@ -6,7 +6,7 @@
 //! - *calibration*: temperature 1, top-p 1, no constraint but the grammar. A language model
 //!   sampled so should reproduce its data's statistics; if it does not, the model or the
 //!   generation path is wrong.
-//! - *model*: the plugin's defaults (top-p 0.95, the role's range and polyphony) with Harmony 0:
+//! - *model*: the plugin's defaults (top-p 0.95 or the role's tuned top-p, the role's range and polyphony) with Harmony 0:
 //!   the network alone.
 //! - *+ Harmony*: the same with the default Harmony (pitched roles).
 //!
@@ -97,7 +97,7 @@ impl Default for Knobs {
 pub const PLUGIN_SAMPLER: SamplerConfig = SamplerConfig {
     temperature: 1.0,
     top_k: 0,
-    top_p: 0.95,
+    top_p: models::sampling::DEFAULT_TOP_P,
 };
 
 fn one() -> usize {

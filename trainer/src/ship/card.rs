@@ -125,6 +125,17 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
     );
     tuning_row(
         &mut s,
+        "tuned note top-p",
+        &m.note_top_p,
+        false,
+        &format!(
+            " (what the plugin's default Top-p, {}, plays; fitted on the training pieces, checked on the validation pieces; other roles {})",
+            models::sampling::DEFAULT_TOP_P,
+            models::sampling::DEFAULT_TOP_P
+        ),
+    );
+    tuning_row(
+        &mut s,
         "rest calibration",
         &m.rest_bias,
         true,

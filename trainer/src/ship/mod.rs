@@ -50,6 +50,12 @@ pub struct ShipArgs {
     /// package), then evaluate the shipped one for its card.
     #[arg(long, value_parser = note_temperature)]
     pub note_temperature: Vec<(Role, f32)>,
+    /// A role's tuned top-p of the choice of note, `ROLE=P` (0.5-1; `ROLE=0.95` removes one): what
+    /// the plugin's default Top-p (0.95) plays that role at with this model, the user's cut
+    /// scaled by it (`SamplerConfig::top_p_relative_to`). Choose it on the validation split
+    /// (`trainer eval --split valid --top-p P`), then evaluate the shipped one for its card.
+    #[arg(long, value_parser = note_top_p)]
+    pub note_top_p: Vec<(Role, f32)>,
     /// A role's rest calibration, `ROLE=NATS` (within -4 and 4; `ROLE=0` removes one): added to
     /// resting until the next given event at each timing decision. Fit it on the training pieces,
     /// where a language model sampled at temperature 1 should play as densely as its data
@@ -240,6 +246,16 @@ fn note_temperature(s: &str) -> Result<(Role, f32), String> {
     role_value(s, "ROLE=T (lead=0.6)", 0.05..=2.0, "a tuned temperature")
 }
 
+/// `ROLE=P` of `--note-top-p`.
+fn note_top_p(s: &str) -> Result<(Role, f32), String> {
+    role_value(
+        s,
+        "ROLE=P (bass=0.99)",
+        models::sampling::TUNED_TOP_P_RANGE,
+        "a tuned top-p",
+    )
+}
+
 /// `ROLE=NATS` of `--rest-bias`.
 fn rest_bias(s: &str) -> Result<(Role, f32), String> {
     role_value(s, "ROLE=NATS (bass=1.5)", -4.0..=4.0, "a rest calibration")
@@ -323,6 +339,13 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
         &mut manifest.note_temperature,
         &args.note_temperature,
         1.0,
+        &roles,
+        &manifest.name,
+    )?;
+    set_per_role(
+        &mut manifest.note_top_p,
+        &args.note_top_p,
+        models::sampling::DEFAULT_TOP_P,
         &roles,
         &manifest.name,
     )?;
@@ -463,7 +486,7 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
             (None, _) => String::new(),
         };
         let section = format!(
-            "\n## Music report ({}, pieces no model trained on)\n\nGenerated over each piece's own chords, input, tempo and meter (its first {} bars), beside what the human played over the same bars; `*` marks a value more than 10 % off the human one. *Harmony 0* is the model at the plugin's defaults without Harmony (top-p 0.95, the tuned note temperature, its piece memory where it has one); *calibration* samples the network alone at temperature 1, top-p 1, without constraints. Chord sensitivity is teacher-forced on the same bars.\n{}",
+            "\n## Music report ({}, pieces no model trained on)\n\nGenerated over each piece's own chords, input, tempo and meter (its first {} bars), beside what the human played over the same bars; `*` marks a value more than 10 % off the human one. *Harmony 0* is the model at the plugin's defaults without Harmony (top-p 0.95 or the role's tuned top-p, the tuned note temperature, its piece memory where it has one); *calibration* samples the network alone at temperature 1, top-p 1, without constraints. Chord sensitivity is teacher-forced on the same bars.\n{}",
             split_label(&report.split),
             report.sample_bars,
             crate::report::markdown(&report.music, previous.as_ref().map(|p| &p.music), &prev_name)
