@@ -416,7 +416,8 @@ pub struct SidemanParams {
     #[id = "dens"]
     pub density: FloatParam,
     /// Harmony: how strongly notes are pulled towards the tones of the chord in force, percent
-    /// (100 % = a 4-nat logit bonus; 0 = the model as it is). Read by the worker.
+    /// (100 % = a 4-nat logit bonus; 0 = the model as it is; the default plays the role at its
+    /// model's tuned pull: `models::sampling::tuned_harmony`). Read by the worker.
     #[id = "harm"]
     pub harmony_pct: FloatParam,
     /// Memory: how much the role keeps to what it played after the figure it is playing, the
@@ -513,7 +514,7 @@ pub fn channel_index(channel: i32) -> u8 {
 }
 
 /// The chord-tone bonus (nats) at 100 % Harmony.
-pub const HARMONY_FULL_SCALE_NATS: f32 = 4.0;
+pub const HARMONY_FULL_SCALE_NATS: f32 = models::sampling::FULL_CHORD_TONES;
 
 impl Default for SidemanParams {
     fn default() -> Self {

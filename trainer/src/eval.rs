@@ -76,7 +76,8 @@ pub struct EvalArgs {
     /// package's tuned one for each role as the plugin's is (default: the plugin's).
     #[arg(long, default_value_t = crate::report::PLUGIN_SAMPLER.top_p, value_parser = crate::args::top_p)]
     pub top_p: f32,
-    /// The music report's Harmony (nats) for its "+harmony" column (default: the plugin's).
+    /// The music report's Harmony (nats) for its "+harmony" column, through each role's tuned
+    /// Harmony as the plugin's is (default: the plugin's).
     #[arg(long, default_value_t = models::sampling::DEFAULT_CHORD_TONES, value_parser = crate::args::harmony)]
     pub harmony: f32,
     /// The music report's Memory (percent of the model's piece memory) for its "model" and

@@ -483,6 +483,7 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
     let mut tuned = Package::load(&staged)?.manifest;
     tuned.note_temperature = pkg.manifest.note_temperature.clone();
     tuned.note_top_p = pkg.manifest.note_top_p.clone();
+    tuned.harmony = pkg.manifest.harmony.clone();
     tuned.rest_bias = pkg.manifest.rest_bias.clone();
     tuned.note_bias = pkg.manifest.note_bias.clone();
     tuned.fast_rest = pkg.manifest.fast_rest.clone();

@@ -100,7 +100,8 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 0.5, value_parser = crate::args::unit, allow_negative_numbers = true)]
     pub density: f32,
     /// Harmony: logit bonus (nats) for tones of the chord in force; the plugin's Harmony
-    /// parameter at 25 % is 1.0 (0: the model as it is).
+    /// parameter at 25 % is 1.0 (0: the model as it is). Mapped through the role's tuned Harmony
+    /// as the plugin's is (the default plays the role as shipped).
     #[arg(long, default_value_t = models::sampling::DEFAULT_CHORD_TONES, value_parser = crate::args::harmony, allow_negative_numbers = true)]
     pub harmony: f32,
     /// Memory, percent of the model's piece memory (the plugin's Memory: 100 as fitted on its

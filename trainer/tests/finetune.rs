@@ -281,6 +281,8 @@ fn builtin_models_are_accepted_by_every_subcommand() {
         "lead=0.7",
         "--note-top-p",
         "piano=0.99",
+        "--harmony",
+        "lead=0",
         "--memory",
         "lead=rel:0.5,0.25",
     ]);
@@ -307,6 +309,8 @@ fn builtin_models_are_accepted_by_every_subcommand() {
         models::sampling::DEFAULT_TOP_P
     );
     assert!(card.contains("| tuned note top-p | piano 0.99 ("), "{card}");
+    assert_eq!(tuned.manifest.harmony(models::Role::Lead), 0.0);
+    assert!(card.contains("| tuned Harmony | lead 0 nats"), "{card}");
     assert!(
         card.contains("| piece memory | lead (chord-relative, weight up to 0.50)"),
         "{card}"

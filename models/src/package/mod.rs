@@ -143,6 +143,16 @@ pub struct Manifest {
     /// top-p"). Set by `trainer ship --note-top-p`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub note_top_p: BTreeMap<String, f32>,
+    /// The Harmony (nats of chord-tone pull) each role plays at when the user's Harmony is the
+    /// default [`crate::sampling::DEFAULT_CHORD_TONES`] (by role name; a role not named plays at the
+    /// user's), within `0..=FULL_CHORD_TONES`; the user's setting maps through
+    /// [`crate::sampling::tuned_harmony`], so 0 is the network alone and 100 % the full pull for
+    /// every role. A network that follows the chords as its humans did needs none: the jazz lead
+    /// alone plays the soloists' chord tones, and the default pull took it 20 % past them on the
+    /// validation solos (models/README.md, "The Harmony default, per role"). Set by `trainer ship
+    /// --harmony`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub harmony: BTreeMap<String, f32>,
     /// The rest calibration of each role, nats added to resting until the next given event at
     /// each timing decision ([`Constraints::rest_bias`]), by role name; a role not named plays as
     /// the network does. Sampled freely, a small network can play more notes than the humans it
@@ -333,6 +343,7 @@ impl Manifest {
             files: BTreeMap::new(),
             note_temperature: BTreeMap::new(),
             note_top_p: BTreeMap::new(),
+            harmony: BTreeMap::new(),
             rest_bias: BTreeMap::new(),
             note_bias: BTreeMap::new(),
             memory: BTreeMap::new(),
@@ -404,6 +415,26 @@ impl Manifest {
         match self.note_top_p.get(role.name()) {
             Some(&p) if crate::sampling::TUNED_TOP_P_RANGE.contains(&p) => p,
             _ => crate::sampling::DEFAULT_TOP_P,
+        }
+    }
+
+    /// The Harmony (nats) `role` plays at the plugin's default ([`Manifest::harmony`]); the
+    /// default [`crate::sampling::DEFAULT_CHORD_TONES`] when the model names none or a value outside
+    /// `0..=FULL_CHORD_TONES`.
+    pub fn harmony(&self, role: Role) -> f32 {
+        match self.harmony.get(role.name()) {
+            Some(&h) if (0.0..=crate::sampling::FULL_CHORD_TONES).contains(&h) => h,
+            _ => crate::sampling::DEFAULT_CHORD_TONES,
+        }
+    }
+
+    /// The chord-tone pull (nats) `role` plays at with this model when the user's Harmony is
+    /// `user` nats ([`crate::sampling::tuned_harmony`]; drums: 0).
+    pub fn harmony_for(&self, role: Role, user: f32) -> f32 {
+        if role.is_drums() {
+            0.0
+        } else {
+            crate::sampling::tuned_harmony(user, self.harmony(role))
         }
     }
 
@@ -499,7 +530,8 @@ impl Manifest {
     }
 
     /// `user`'s constraints for `role` with this model: the model's rest and density
-    /// calibrations and its memory added, the user's range within the role's register.
+    /// calibrations and its memory added, the user's range within the role's register, the user's
+    /// Harmony through the role's tuned one ([`Manifest::harmony_for`]).
     pub fn constraints_for(&self, role: Role, user: Constraints) -> Constraints {
         let (pitch_lo, pitch_hi) = crate::sampling::within_register(self.register(role), user.pitch_lo, user.pitch_hi);
         Constraints {
@@ -512,6 +544,7 @@ impl Manifest {
             duration_temperature: self.duration_temperature(role),
             register_hold: self.register_hold(role),
             length_hold: self.length_hold(role),
+            chord_tones: self.harmony_for(role, user.chord_tones),
             ..user
         }
     }

@@ -223,3 +223,38 @@ fn the_users_top_p_is_relative_to_the_tuned_one_per_role() {
         "a model without one writes none"
     );
 }
+
+#[test]
+fn the_users_harmony_plays_each_role_at_its_tuned_one() {
+    use crate::sampling::DEFAULT_CHORD_TONES;
+    let mut m = manifest();
+    m.roles.extend([Role::Bass, Role::Drums]);
+    m.harmony.insert("lead".into(), 0.0);
+    m.harmony.insert("bass".into(), 9.0);
+    let user = Constraints {
+        chord_tones: DEFAULT_CHORD_TONES,
+        ..Constraints::for_role(Role::Lead)
+    };
+    assert_eq!(
+        m.constraints_for(Role::Lead, user).chord_tones,
+        0.0,
+        "the network alone"
+    );
+    assert_eq!(
+        m.harmony(Role::Bass),
+        DEFAULT_CHORD_TONES,
+        "a value out of range is ignored"
+    );
+    assert_eq!(m.constraints_for(Role::Bass, user).chord_tones, DEFAULT_CHORD_TONES);
+    assert_eq!(m.harmony_for(Role::Drums, 1.0), 0.0);
+    assert!(
+        m.harmony_for(Role::Lead, 2.0) > 1.0,
+        "the knob still pulls above its default"
+    );
+    let back = Manifest::from_json(&m.to_json(), Path::new("m.json")).unwrap();
+    assert_eq!(back.harmony(Role::Lead), 0.0);
+    assert!(
+        !manifest().to_json().contains("\"harmony\""),
+        "a model without one writes none"
+    );
+}

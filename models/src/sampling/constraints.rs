@@ -300,6 +300,26 @@ impl Constraints {
 /// 0.5 to 0.62, more inside than the soloists (models/README.md, "Harmony").
 pub const DEFAULT_CHORD_TONES: f32 = 0.24;
 
+/// The chord-tone bonus (nats) at 100 % of the plugin's Harmony.
+pub const FULL_CHORD_TONES: f32 = 4.0;
+
+/// The user's Harmony `user` (nats) for a role whose model was tuned to play `tuned` nats at the
+/// default [`DEFAULT_CHORD_TONES`] ([`crate::package::Manifest::harmony`]): piecewise linear
+/// through 0 -> 0 (the network alone), the default -> `tuned` and [`FULL_CHORD_TONES`] -> itself,
+/// so every setting of the knob still pulls, more as it rises. A `tuned` outside
+/// `0..=FULL_CHORD_TONES`, or a role at the default, keeps the user's.
+pub fn tuned_harmony(user: f32, tuned: f32) -> f32 {
+    let d = DEFAULT_CHORD_TONES;
+    if !(0.0..=FULL_CHORD_TONES).contains(&tuned) || tuned == d || !user.is_finite() || user <= 0.0 {
+        return user.max(0.0);
+    }
+    if user <= d {
+        tuned * user / d
+    } else {
+        tuned + (FULL_CHORD_TONES - tuned) * (user - d) / (FULL_CHORD_TONES - d)
+    }
+}
+
 /// Default lowest pitch of pitched roles (A0, the piano's lowest): the model's register of the
 /// role ([`within_register`]) narrows it.
 pub const DEFAULT_PITCH_LO: u8 = 21;

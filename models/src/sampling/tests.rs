@@ -513,3 +513,26 @@ fn the_users_top_p_scales_the_tuned_cut() {
     // A tuned 1 turns the cut off at every setting of the user's.
     assert_eq!(at(0.3, 1.0), 1.0);
 }
+
+#[test]
+fn the_users_harmony_maps_through_the_tuned_one() {
+    let d = DEFAULT_CHORD_TONES;
+    let f = FULL_CHORD_TONES;
+    // Through 0 -> 0, the default -> the tuned pull and full -> full.
+    for tuned in [0.0, 0.12, 0.5, 2.0] {
+        assert_eq!(tuned_harmony(0.0, tuned), 0.0, "0 is the network alone");
+        assert!((tuned_harmony(d, tuned) - tuned).abs() < 1e-6);
+        assert!((tuned_harmony(f, tuned) - f).abs() < 1e-5);
+    }
+    // A network that needs no pull at the default still gets one above it, rising.
+    assert_eq!(tuned_harmony(d / 2.0, 0.0), 0.0);
+    let half = tuned_harmony((d + f) / 2.0, 0.0);
+    assert!((half - f / 2.0).abs() < 1e-5, "{half}");
+    assert!(tuned_harmony(1.0, 0.0) < tuned_harmony(1.1, 0.0));
+    // Below the default the tuned pull scales with the user's.
+    assert!((tuned_harmony(d / 2.0, 0.5) - 0.25).abs() < 1e-6);
+    // At the default, or out of range: the user's.
+    for tuned in [d, -1.0, 5.0, f32::NAN] {
+        assert_eq!(tuned_harmony(0.7, tuned), 0.7);
+    }
+}

@@ -203,6 +203,9 @@ struct Worker {
     note_temperature: [f32; Role::ALL.len()],
     /// The model's tuned top-p per role (its manifest): the Top-p parameter is relative to it.
     note_top_p: [f32; Role::ALL.len()],
+    /// The model's tuned Harmony per role, nats at the parameter's default (its manifest): the
+    /// Harmony parameter maps through it (`models::sampling::tuned_harmony`).
+    harmony: [f32; Role::ALL.len()],
     /// Each role's defaults with the model's calibrations (its manifest's rest, density,
     /// fast-tempo and length calibrations and piece memory: `Manifest::constraints_for`); the parameters
     /// set the rest, and the Memory parameter scales the memory.
@@ -261,6 +264,7 @@ impl Worker {
             opening: None,
             note_temperature: [1.0; Role::ALL.len()],
             note_top_p: [models::sampling::DEFAULT_TOP_P; Role::ALL.len()],
+            harmony: [models::sampling::DEFAULT_CHORD_TONES; Role::ALL.len()],
             calibrated: Role::ALL.map(Constraints::for_role),
             cond: Conditioning::default(),
             follower: InputFollower::default(),
@@ -494,7 +498,10 @@ impl Worker {
                 chord_tones: if role.is_drums() {
                     0.0
                 } else {
-                    p.harmony_pct.value() / 100.0 * crate::params::HARMONY_FULL_SCALE_NATS
+                    models::sampling::tuned_harmony(
+                        p.harmony_pct.value() / 100.0 * crate::params::HARMONY_FULL_SCALE_NATS,
+                        self.harmony[role.index()],
+                    )
                 },
                 memory: calibrated.memory.scaled(p.memory_pct.value() / 100.0),
                 ..calibrated

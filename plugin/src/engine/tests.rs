@@ -286,6 +286,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     m.memory.insert("lead".into(), spec);
     m.fast_rest.insert("lead".into(), 0.75);
     m.note_top_p.insert("lead".into(), 0.99);
+    m.harmony.insert("lead".into(), 0.0);
     m.duration_temperature.insert("lead".into(), 0.5);
     m.register.insert("lead".into(), [55, 84]);
     m.register_hold.insert("lead".into(), 8.0);
@@ -311,6 +312,10 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
         (s.sampler.top_p - 0.99).abs() < 1e-6,
         "the default Top-p plays the tuned one: {:?}",
         s.sampler
+    );
+    assert_eq!(
+        s.constraints.chord_tones, 0.0,
+        "the default Harmony plays the tuned one"
     );
     assert_eq!(s.constraints.rest_bias, 1.25, "{:?}", s.constraints);
     assert_eq!(s.constraints.note_bias, -0.375, "{:?}", s.constraints);
@@ -343,6 +348,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     assert_eq!(status.state(), EngineState::Ready, "{}", describe(&status));
     assert!((w.read_setup().sampler.temperature - user).abs() < 1e-6);
     assert_eq!(w.read_setup().sampler.top_p, models::sampling::DEFAULT_TOP_P);
+    assert!((w.read_setup().constraints.chord_tones - models::sampling::DEFAULT_CHORD_TONES).abs() < 1e-6);
     assert_eq!(w.read_setup().constraints.rest_bias, 0.0);
     assert_eq!(w.read_setup().constraints.note_bias, 0.0);
     assert_eq!(w.read_setup().constraints.fast_rest, 0.0);

@@ -370,8 +370,9 @@ pub fn sample(
             if let Some(d) = knobs.drafts {
                 config.constraints.first_bar_drafts = d;
             }
+            // The user's Harmony through the role's tuned one, as the plugin plays it.
             config.constraints.chord_tones = match how {
-                Sampling::Harmony if !role.is_drums() => knobs.harmony,
+                Sampling::Harmony => pkg.manifest.harmony_for(role, knobs.harmony),
                 _ => 0.0,
             };
         }

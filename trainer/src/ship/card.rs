@@ -136,6 +136,16 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
     );
     tuning_row(
         &mut s,
+        "tuned Harmony",
+        &m.harmony,
+        false,
+        &format!(
+            " nats of chord-tone pull at the plugin's default Harmony (fitted on the training pieces, checked on the validation pieces; other roles {}; 0 % is the network alone, 100 % the full pull)",
+            models::sampling::DEFAULT_CHORD_TONES
+        ),
+    );
+    tuning_row(
+        &mut s,
         "rest calibration",
         &m.rest_bias,
         true,

@@ -56,6 +56,12 @@ pub struct ShipArgs {
     /// (`trainer eval --split valid --top-p P`), then evaluate the shipped one for its card.
     #[arg(long, value_parser = note_top_p)]
     pub note_top_p: Vec<(Role, f32)>,
+    /// A role's tuned Harmony, `ROLE=NATS` (0-4; `ROLE=0.24` removes one): the chord-tone pull the
+    /// plugin's default Harmony (6 %, 0.24 nat) plays that role at with this model, the user's
+    /// setting mapped through it (`models::sampling::tuned_harmony`: 0 stays the network alone,
+    /// 100 % the full pull). Fit it where the network alone already plays its humans' chord tones.
+    #[arg(long, value_parser = harmony)]
+    pub harmony: Vec<(Role, f32)>,
     /// A role's rest calibration, `ROLE=NATS` (within -4 and 4; `ROLE=0` removes one): added to
     /// resting until the next given event at each timing decision. Fit it on the training pieces,
     /// where a language model sampled at temperature 1 should play as densely as its data
@@ -256,6 +262,16 @@ fn note_top_p(s: &str) -> Result<(Role, f32), String> {
     )
 }
 
+/// `ROLE=NATS` of `--harmony`.
+fn harmony(s: &str) -> Result<(Role, f32), String> {
+    role_value(
+        s,
+        "ROLE=NATS (lead=0)",
+        0.0..=models::sampling::FULL_CHORD_TONES,
+        "a tuned Harmony",
+    )
+}
+
 /// `ROLE=NATS` of `--rest-bias`.
 fn rest_bias(s: &str) -> Result<(Role, f32), String> {
     role_value(s, "ROLE=NATS (bass=1.5)", -4.0..=4.0, "a rest calibration")
@@ -346,6 +362,13 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
         &mut manifest.note_top_p,
         &args.note_top_p,
         models::sampling::DEFAULT_TOP_P,
+        &roles,
+        &manifest.name,
+    )?;
+    set_per_role(
+        &mut manifest.harmony,
+        &args.harmony,
+        models::sampling::DEFAULT_CHORD_TONES,
         &roles,
         &manifest.name,
     )?;
@@ -486,7 +509,7 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
             (None, _) => String::new(),
         };
         let section = format!(
-            "\n## Music report ({}, pieces no model trained on)\n\nGenerated over each piece's own chords, input, tempo and meter (its first {} bars), beside what the human played over the same bars; `*` marks a value more than 10 % off the human one. *Harmony 0* is the model at the plugin's defaults without Harmony (top-p 0.95 or the role's tuned top-p, the tuned note temperature, its piece memory where it has one); *calibration* samples the network alone at temperature 1, top-p 1, without constraints. Chord sensitivity is teacher-forced on the same bars.\n{}",
+            "\n## Music report ({}, pieces no model trained on)\n\nGenerated over each piece's own chords, input, tempo and meter (its first {} bars), beside what the human played over the same bars; `*` marks a value more than 10 % off the human one. *Harmony 0* is the model at the plugin's defaults without Harmony (top-p 0.95 or the role's tuned top-p, the tuned note temperature, its piece memory where it has one), *default Harmony* the same at the plugin's default Harmony (the role's tuned Harmony where the model names one); *calibration* samples the network alone at temperature 1, top-p 1, without constraints. Chord sensitivity is teacher-forced on the same bars.\n{}",
             split_label(&report.split),
             report.sample_bars,
             crate::report::markdown(&report.music, previous.as_ref().map(|p| &p.music), &prev_name)
