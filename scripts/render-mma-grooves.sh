@@ -14,6 +14,9 @@
 # file keeps its folder and name under OUT/<name of GROOVES>/, so `trainer prepare` gives it the
 # piece identity, and so the split, of the original. LIST, when given, names the files to render
 # (paths relative to GROOVES, one per line). Needs the `mma` program (Debian package `mma`).
+# MMA varies its grooves' timing and velocities at random (RTime, RVolume, RSkip); each song sets
+# `RndSeed 1`, so a render is the same file every time (until 2026-12-05 it was not: two renders
+# of the test grooves differed by a few tenths of a percent in their metrics).
 set -euo pipefail
 grooves=${1:?GROOVES}; progressions=${2:?PROGRESSIONS}; out=${3:?OUT}; list=${4:-}
 command -v mma >/dev/null || { echo "needs mma (apt-get install mma)" >&2; exit 1; }
@@ -43,7 +46,7 @@ if [ -n "$list" ]; then cat "$list"; else (cd "$grooves" && find . -name '*.mid'
         # it, and the MIDI reader takes chord symbols from a track named Chords.
         mkdir -p "$(dirname "$1/$6")"
         work=$(mktemp -d)
-        { printf "Tempo 110\nUse %s/%s\nGroove %s\n" "$3" "$4" "$5"; cat "$2"; } > "$work/Chords.mma"
+        { printf "RndSeed 1\nTempo 110\nUse %s/%s\nGroove %s\n" "$3" "$4" "$5"; cat "$2"; } > "$work/Chords.mma"
         (cd "$work" && mma -f out.mid Chords.mma > log 2>&1) || { cat "$work/log" >&2; rm -rf "$work"; exit 255; }
         mv "$work/out.mid" "$1/$6.mid"
         rm -rf "$work"' sh "$dest" "$song"

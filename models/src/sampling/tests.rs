@@ -536,3 +536,48 @@ fn the_users_harmony_maps_through_the_tuned_one() {
         assert_eq!(tuned_harmony(0.7, tuned), 0.7);
     }
 }
+
+/// The Harmony chooses which note, never whether to play one: the allowed pitches keep their
+/// total probability against the other tokens, the chord tones get more of it.
+#[test]
+fn the_harmony_shares_the_notes_mass_and_keeps_it() {
+    let v = VOCAB_SIZE as usize;
+    let pitch = |p: u8| Vocab::id(Token::Pitch(p)) as usize;
+    let pos = Vocab::id(Token::Pos(4)) as usize;
+    let c = Constraints {
+        chord_tones: 1.5,
+        ..Constraints::for_role(crate::music::Role::Comping)
+    };
+    let c7 = crate::chord::Chord::parse("C7").unwrap();
+    let mut allowed = vec![false; v];
+    (40..80).for_each(|p| allowed[pitch(p)] = true);
+    allowed[pos] = true;
+    let mut logits: Vec<f32> = (0..v).map(|i| (i % 7) as f32 * 0.3).collect();
+    let before = logits.clone();
+    let notes_share = |l: &[f32], allowed: &[bool]| {
+        let m = l
+            .iter()
+            .zip(allowed)
+            .filter(|(_, a)| **a)
+            .map(|(x, _)| *x)
+            .fold(f32::MIN, f32::max);
+        let e = |i: usize| ((l[i] - m) as f64).exp();
+        let notes: f64 = (40..80).map(|p| e(pitch(p))).sum();
+        notes / (notes + e(pos))
+    };
+    let plain = Constraints { chord_tones: 0.0, ..c };
+    let mut base_logits = before.clone();
+    let mut base_allowed = allowed.clone();
+    apply_constraints(&plain, 0, c7, &mut base_logits, &mut base_allowed, false);
+    apply_constraints(&c, 0, c7, &mut logits, &mut allowed, false);
+    assert_eq!(allowed, base_allowed);
+    let (with, without) = (notes_share(&logits, &allowed), notes_share(&base_logits, &base_allowed));
+    assert!(
+        (with - without).abs() < 1e-5,
+        "a note at all: {with} with the pull, {without} without"
+    );
+    // Among the notes, the chord tones gain: C (48) against D (50), as much as the pull.
+    let gain = (logits[pitch(48)] - logits[pitch(50)]) - (base_logits[pitch(48)] - base_logits[pitch(50)]);
+    assert!((gain - 1.5).abs() < 1e-4, "{gain}");
+    assert_eq!(logits[pos], base_logits[pos], "the other tokens are untouched");
+}
