@@ -436,9 +436,11 @@ fn locked_loop_repeats_the_same_notes() {
         state_with(
             std::path::Path::new(&fallback),
             &[
-                ("seed", json!({"i32": 5})),
+                ("seed", json!({"i32": 3})),
                 // The Harmony this test was written at (12.5 %): what it locks should not
-                // change with the default.
+                // change with the default. Seed 3: a first pass of eight notes or more (since the
+                // Harmony shares the notes' mass instead of adding notes, 2026-12-05, seed 5
+                // plays five there).
                 ("harm", json!({"f32": 12.5})),
                 ("lock", json!({"bool": lock})),
                 ("vary", json!({"f32": vary})),
