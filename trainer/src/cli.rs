@@ -86,7 +86,7 @@ pub enum Commands {
     #[command(
         after_help = "Example:\n  trainer ship runs/band-pkg --out models/assets/band --report out/band-test.json"
     )]
-    Ship(ShipArgs),
+    Ship(Box<ShipArgs>),
     /// Fit a model's piece memory on prepared pieces: how much each role keeps to what it played
     /// after the figure it is playing, by the length of the match; prints the `trainer ship
     /// --memory` flags.
