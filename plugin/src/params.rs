@@ -513,9 +513,6 @@ pub fn channel_index(channel: i32) -> u8 {
     (channel.clamp(1, 16) - 1) as u8
 }
 
-/// The chord-tone bonus (nats) at 100 % Harmony.
-pub const HARMONY_FULL_SCALE_NATS: f32 = models::sampling::FULL_CHORD_TONES;
-
 impl Default for SidemanParams {
     fn default() -> Self {
         SidemanParams {
@@ -559,7 +556,7 @@ impl Default for SidemanParams {
             density: stepped("Density", 0.5, FloatRange::Linear { min: 0.0, max: 1.0 }, 0.01, 2, ""),
             harmony_pct: stepped(
                 "Harmony",
-                DEFAULT_CHORD_TONES * 100.0 / HARMONY_FULL_SCALE_NATS,
+                DEFAULT_CHORD_TONES * 100.0 / models::sampling::FULL_CHORD_TONES,
                 FloatRange::Linear { min: 0.0, max: 100.0 },
                 // Half a percent, so the default (6 %, 0.24 nat) is on the grid and a host that
                 // snaps values plays exactly what `trainer generate` plays.

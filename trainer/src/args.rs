@@ -9,7 +9,7 @@ pub const TEMPO_RANGE: (f64, f64) = (20.0, 400.0);
 /// Most bars one `generate` writes.
 pub const MAX_BARS: u32 = 2000;
 /// Largest Harmony bonus, nats (the plugin's 100 %).
-pub const MAX_HARMONY: f32 = 4.0;
+pub const MAX_HARMONY: f32 = models::sampling::FULL_CHORD_TONES;
 
 /// `s` as a finite number; otherwise an error that states `rule` (the allowed range), so NaN,
 /// infinity and words are refused with the range in the message like any other value.

@@ -402,7 +402,8 @@ pub fn session_config(pkg: &Package, role: Role, args: &GenerateArgs) -> anyhow:
         role,
         Constraints {
             density: args.density,
-            chord_tones: if role.is_drums() { 0.0 } else { args.harmony },
+            // Through the role's tuned pull (none for drums): `Manifest::constraints_for`.
+            chord_tones: args.harmony,
             ..Constraints::for_role(role)
         },
     );

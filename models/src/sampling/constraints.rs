@@ -503,10 +503,11 @@ pub fn apply_constraints(
 /// into each chord; models/README.md, "The Harmony default, per role"). The time, Density and
 /// rest decisions stay the network's and the calibrations'. Allocates nothing.
 fn pull_to_chord_tones(nats: f32, chord: crate::chord::Chord, logits: &mut [f32], allowed: &[bool]) {
+    // The allowed pitches, with whether each is a chord tone.
     let pitches = || {
-        (0..VOCAB_SIZE as usize).filter_map(|id| match Vocab::token(id as u32) {
-            Some(Token::Pitch(p)) if allowed[id] && logits[id].is_finite() => Some((id, chord.contains_pitch(p))),
-            _ => None,
+        (0..=127u8).filter_map(|p| {
+            let id = Vocab::id(Token::Pitch(p)) as usize;
+            (allowed[id] && logits[id].is_finite()).then(|| (id, chord.contains_pitch(p)))
         })
     };
     let Some(max) = pitches().map(|(id, _)| logits[id]).reduce(f32::max) else {
@@ -523,11 +524,9 @@ fn pull_to_chord_tones(nats: f32, chord: crate::chord::Chord, logits: &mut [f32]
         return;
     }
     let shift = (after / before).ln() as f32;
-    for id in 0..VOCAB_SIZE as usize {
-        if let Some(Token::Pitch(p)) = Vocab::token(id as u32)
-            && allowed[id]
-            && logits[id].is_finite()
-        {
+    for p in 0..=127u8 {
+        let id = Vocab::id(Token::Pitch(p)) as usize;
+        if allowed[id] && logits[id].is_finite() {
             logits[id] += if chord.contains_pitch(p) { nats } else { 0.0 } - shift;
         }
     }

@@ -81,7 +81,6 @@ impl Worker {
                 self.opening = m.manifest.opening_slot();
                 self.note_temperature = Role::ALL.map(|r| m.manifest.note_temperature(r));
                 self.note_top_p = Role::ALL.map(|r| m.manifest.note_top_p(r));
-                self.harmony = Role::ALL.map(|r| m.manifest.harmony(r));
                 self.calibrated = Role::ALL.map(|r| m.manifest.constraints_for(r, Constraints::for_role(r)));
                 self.status.set_registers(&Role::ALL.map(|r| m.manifest.register(r)));
                 self.regen_ms = if neural {

@@ -203,12 +203,10 @@ struct Worker {
     note_temperature: [f32; Role::ALL.len()],
     /// The model's tuned top-p per role (its manifest): the Top-p parameter is relative to it.
     note_top_p: [f32; Role::ALL.len()],
-    /// The model's tuned Harmony per role, nats at the parameter's default (its manifest): the
-    /// Harmony parameter maps through it (`models::sampling::tuned_harmony`).
-    harmony: [f32; Role::ALL.len()],
     /// Each role's defaults with the model's calibrations (its manifest's rest, density,
-    /// fast-tempo and length calibrations and piece memory: `Manifest::constraints_for`); the parameters
-    /// set the rest, and the Memory parameter scales the memory.
+    /// fast-tempo and length calibrations, piece memory, and the Harmony its default plays:
+    /// `Manifest::constraints_for`); the parameters set the rest, the Memory parameter scales the
+    /// memory and the Harmony parameter maps through the tuned pull.
     calibrated: [Constraints; Role::ALL.len()],
     cond: Conditioning,
     follower: InputFollower,
@@ -264,7 +262,6 @@ impl Worker {
             opening: None,
             note_temperature: [1.0; Role::ALL.len()],
             note_top_p: [models::sampling::DEFAULT_TOP_P; Role::ALL.len()],
-            harmony: [models::sampling::DEFAULT_CHORD_TONES; Role::ALL.len()],
             calibrated: Role::ALL.map(Constraints::for_role),
             cond: Conditioning::default(),
             follower: InputFollower::default(),
@@ -498,9 +495,10 @@ impl Worker {
                 chord_tones: if role.is_drums() {
                     0.0
                 } else {
+                    // `calibrated` holds the pull the model plays at the parameter's default.
                     models::sampling::tuned_harmony(
-                        p.harmony_pct.value() / 100.0 * crate::params::HARMONY_FULL_SCALE_NATS,
-                        self.harmony[role.index()],
+                        p.harmony_pct.value() / 100.0 * models::sampling::FULL_CHORD_TONES,
+                        calibrated.chord_tones,
                     )
                 },
                 memory: calibrated.memory.scaled(p.memory_pct.value() / 100.0),
