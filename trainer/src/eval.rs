@@ -54,9 +54,12 @@ pub struct EvalArgs {
     /// Score the fp32 model even when the package has an int8 one.
     #[arg(long)]
     pub fp32: bool,
-    /// Pieces per role in the music report (0: skip the report).
-    #[arg(long, default_value_t = 24)]
-    pub samples: usize,
+    /// Pieces per role in the music report, each role's first in the split's order (default:
+    /// every piece of the split, as an acceptance is measured; 0 skips the report). A smaller
+    /// number is quicker and measures a subset, not a sample: the first pieces of a split are
+    /// often one source, library or composer.
+    #[arg(long)]
+    pub samples: Option<usize>,
     /// Bars per piece in the music report (each piece's first bars; shorter pieces whole).
     #[arg(long, default_value_t = 16)]
     pub sample_bars: u32,
@@ -349,6 +352,12 @@ fn styles_into(model: &Vocab, data: &Vocab) -> Vec<u16> {
         .collect()
 }
 
+/// The pieces per role a music report measures for `--samples`: every piece of the split unless
+/// a number is given (0: no report).
+pub fn report_pieces(samples: Option<usize>) -> usize {
+    samples.unwrap_or(usize::MAX)
+}
+
 /// The styles of a dataset the package never learned (left out of the headers it is given).
 pub fn unknown_styles(pkg: &Package, ds: &Dataset) -> Vec<String> {
     let vocab: &Vocab = &pkg.manifest.vocab;
@@ -523,7 +532,8 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         .collect();
 
     // The music report over the evaluation pieces' own conditioning.
-    let music = if args.samples > 0 {
+    let pieces = report_pieces(args.samples);
+    let music = if pieces > 0 {
         let seqs: Vec<models::tokenizer::Sequence> = (0..split.seqs.len())
             .filter_map(|i| {
                 let ids: Vec<u32> = split.seq(i).iter().map(|&t| t as u32).collect();
@@ -531,7 +541,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             })
             .collect();
         let settings = crate::report::ReportSettings {
-            pieces: args.samples,
+            pieces,
             bars: args.sample_bars,
             seed: args.seed,
             draws: args.draws as usize,
@@ -782,5 +792,25 @@ mod tests {
         let mut header = vec![soloist, corpus];
         map_styles(&mut header, &[5, 0]);
         assert_eq!(header, vec![5, 0]);
+    }
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        eval: EvalArgs,
+    }
+
+    #[test]
+    fn the_music_report_measures_the_whole_split_unless_told_otherwise() {
+        use clap::Parser;
+        let pieces = |extra: &[&str]| {
+            let args = ["eval", "builtin:band", "--data", "d"].iter().chain(extra);
+            report_pieces(Cli::try_parse_from(args).unwrap().eval.samples)
+        };
+        // The first 24 pieces of a split were a subset, not a sample (one MMA library, a few
+        // composers): the default is every piece.
+        assert_eq!(pieces(&[]), usize::MAX);
+        assert_eq!(pieces(&["--samples", "24"]), 24);
+        assert_eq!(pieces(&["--samples", "0"]), 0);
     }
 }
