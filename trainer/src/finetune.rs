@@ -86,9 +86,10 @@ pub struct FinetuneArgs {
     /// Seed of initialisation order, data order and the report's sampling.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Pieces per role in the before/after music report (0: likelihood only).
-    #[arg(long, default_value_t = 8)]
-    pub samples: usize,
+    /// Pieces per role in the before/after music report (default: every held-out piece, as
+    /// `trainer eval` measures; N: the first N of each role, quicker; 0: likelihood only).
+    #[arg(long)]
+    pub samples: Option<usize>,
     /// Replace --out (and its work folder `<out>.work`) when they exist.
     #[arg(long)]
     pub force: bool,
@@ -187,7 +188,8 @@ fn measure(
     let reference = reference
         .map(|r| likelihood(pkg, r, EvalSplit::Valid, REFERENCE_SEQUENCES))
         .transpose()?;
-    let music = if args.samples > 0 {
+    let pieces = crate::eval::report_pieces(args.samples);
+    let music = if pieces > 0 {
         let split = load_eval_split(user, EvalSplit::Test)?;
         let seqs: Vec<models::tokenizer::Sequence> = (0..split.seqs.len())
             .filter_map(|i| {
@@ -197,7 +199,7 @@ fn measure(
             .collect();
         let style_map = crate::eval::style_map(pkg, user)?;
         let settings = crate::report::ReportSettings {
-            pieces: args.samples,
+            pieces,
             bars: 16,
             seed: args.seed,
             draws: 1,

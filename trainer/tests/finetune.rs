@@ -73,7 +73,7 @@ fn finetune_turns_a_folder_and_a_style_into_a_better_package() {
         rehearsal: 0.5,
         config: Some(config),
         seed: 1,
-        samples: 2,
+        samples: Some(2),
         force: false,
         resume: false,
         quiet: true,
