@@ -108,6 +108,11 @@ fn main() -> anyhow::Result<()> {
         measured += 1;
         let bars = s.bars.min(env("BARS").map_or(BARS, |b| b.max(1.0) as u32));
         let mut w = s.slice_bars(0, bars);
+        // REPORT_PIECES=1: only the pieces the music report takes (`report::passages`: in one
+        // meter over the bars measured, with notes in them).
+        if std::env::var("REPORT_PIECES").is_ok() && (w.meter.changes().len() > 1 || w.notes.is_empty()) {
+            continue;
+        }
         w.ended = false;
         // The dataset's style slots as the package numbers them (as the music report maps them).
         sideman_trainer::eval::map_styles(&mut w.styles, &style_map);
