@@ -108,9 +108,9 @@ fn main() -> anyhow::Result<()> {
         measured += 1;
         let bars = s.bars.min(env("BARS").map_or(BARS, |b| b.max(1.0) as u32));
         let mut w = s.slice_bars(0, bars);
-        // REPORT_PIECES=1: only the pieces the music report takes (`report::passages`: in one
-        // meter over the bars measured, with notes in them).
-        if std::env::var("REPORT_PIECES").is_ok() && (w.meter.changes().len() > 1 || w.notes.is_empty()) {
+        // REPORT_PIECES=1: only the pieces the music report takes (in one meter over the bars
+        // measured, with notes in them).
+        if std::env::var("REPORT_PIECES").is_ok() && !sideman_trainer::report::is_measured(&w) {
             continue;
         }
         w.ended = false;

@@ -306,7 +306,7 @@ pub fn passages(seqs: &[Sequence], style_map: &[u16], settings: &ReportSettings)
             continue;
         }
         let mut w = seq.slice_bars(0, bars);
-        if w.meter.changes().len() > 1 || w.notes.is_empty() {
+        if !is_measured(&w) {
             continue;
         }
         w.ended = false;
@@ -317,6 +317,12 @@ pub fn passages(seqs: &[Sequence], style_map: &[u16], settings: &ReportSettings)
         }
     }
     out
+}
+
+/// Whether the report measures a passage (a piece's first bars): one meter over them, and notes
+/// in them.
+pub fn is_measured(w: &Sequence) -> bool {
+    w.meter.changes().len() <= 1 && !w.notes.is_empty()
 }
 
 /// How a sample is drawn.
