@@ -122,6 +122,10 @@ fn main() -> anyhow::Result<()> {
             continue;
         }
         let ts = w.meter.at_bar(0);
+        // SAME_SEED=1: every piece drawn with the one seed 1000 k + 1 (how alike are two pieces'
+        // draws from the same random stream?).
+        let same = std::env::var("SAME_SEED").is_ok();
+        let piece_seed = seed0 + 1 + if same { 0 } else { i as u64 };
         let measure = |notes: &[models::music::Note]| {
             metrics::measure(
                 &Passage {
@@ -143,7 +147,7 @@ fn main() -> anyhow::Result<()> {
             config.denominator = ts.denominator;
             config.tempo_bpm = w.tempo_bpm;
             config.styles = w.styles.clone();
-            config.seed = seed0 + 1 + i as u64;
+            config.seed = piece_seed;
             config
         };
         // PRIME=k: calibration sampling continuing the human's first k bars (a prompt), and the
@@ -181,7 +185,7 @@ fn main() -> anyhow::Result<()> {
                     memory: env("MEMORY").unwrap_or(1.0),
                     ..Default::default()
                 },
-                seed0 + 1 + i as u64,
+                piece_seed,
             )?,
             Some((density, rest_bias)) => {
                 // Calibration sampling with only the Density and the rest calibration.
@@ -281,6 +285,54 @@ fn main() -> anyhow::Result<()> {
             println!(
                 "{i:5} with input: human {hw:5.2} model {mw:5.2}   between: human {hb:5.2} model {mb:5.2}   model notes outside the human's range {outside}"
             );
+        }
+        // HOLD=1: of the notes, the share still sounding at the next chord change, and the share
+        // sounding on into a chord they are not a tone of, human and model (does a role hold a
+        // note over the changes?).
+        if env("HOLD").is_some() {
+            let end = bars as f64 * ts.numerator as f64 * 4.0 / ts.denominator as f64;
+            let held = |notes: &[models::music::Note]| {
+                let (mut over, mut clash, mut n) = (0usize, 0usize, 0usize);
+                for x in notes.iter().filter(|x| x.start < end) {
+                    n += 1;
+                    let next = w
+                        .chords
+                        .iter()
+                        .find(|c| c.start > x.start + 1e-6 && c.start < x.start + x.duration - 1e-6);
+                    if let Some(c) = next {
+                        over += 1;
+                        clash += c.chord.is_some_and(|c| !c.contains_pitch(x.pitch)) as usize;
+                    }
+                }
+                let n = n.max(1) as f64;
+                (over as f64 / n, clash as f64 / n)
+            };
+            let (ho, hc) = held(&w.notes);
+            let (mo, mc) = held(&played);
+            println!(
+                "{i:5} held over a change: human {ho:5.3} model {mo:5.3}   into a chord it is not a tone of: human {hc:5.3} model {mc:5.3}"
+            );
+        }
+        // META=1: the piece's meter and style slots.
+        if env("META").is_some() {
+            println!("{i:5} meter {}/{} styles {:?}", ts.numerator, ts.denominator, w.styles);
+        }
+        // IOI=1: how many of the gaps from one onset to the next fall in each range (beats: up
+        // to a 16th, a triplet 8th, an 8th, a quarter, two beats, longer), human then model.
+        if env("IOI").is_some() {
+            const UPPER: [f64; 6] = [0.26, 0.34, 0.51, 1.01, 2.01, f64::INFINITY];
+            let end = bars as f64 * ts.numerator as f64 * 4.0 / ts.denominator as f64;
+            let hist = |notes: &[models::music::Note]| {
+                let mut onsets: Vec<f64> = notes.iter().map(|n| n.start).filter(|&t| t < end).collect();
+                onsets.sort_by(f64::total_cmp);
+                onsets.dedup_by(|a, b| (*a - *b).abs() < 1e-3);
+                let mut h = [0usize; 6];
+                for g in onsets.windows(2).map(|p| p[1] - p[0]) {
+                    h[UPPER.iter().position(|&u| g < u).unwrap_or(5)] += 1;
+                }
+                h.map(|k| k.to_string()).join(" ")
+            };
+            println!("{i:5} ioi human {} model {}", hist(&w.notes), hist(&played));
         }
         let file = ds
             .manifest

@@ -67,7 +67,8 @@ pub struct EvalArgs {
     /// pieces moves a ratio such as the chord tones on beats 1 and 3 by 0.1 or more.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub draws: u32,
-    /// Sampling seed.
+    /// Sampling seed. Reports at different seeds draw every piece from different seeds
+    /// (`report::piece_seed`), so their means are independent draws and can be averaged.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// The music report's temperature for its "model" and "+harmony" columns, relative to the
