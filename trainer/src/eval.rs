@@ -63,8 +63,9 @@ pub struct EvalArgs {
     /// Bars per piece in the music report (each piece's first bars; shorter pieces whole).
     #[arg(long, default_value_t = 16)]
     pub sample_bars: u32,
-    /// Samples of each piece in the music report, averaged (each its own seed): one seed of 24
-    /// pieces moves a ratio such as the chord tones on beats 1 and 3 by 0.1 or more.
+    /// Samples of each piece in the music report, averaged (each its own seed), with each mean's
+    /// standard error over them: one seed of 24 pieces moves a ratio such as the chord tones on
+    /// beats 1 and 3 by 0.1 or more.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub draws: u32,
     /// Sampling seed. Reports at different seeds draw every piece from different seeds

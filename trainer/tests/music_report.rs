@@ -199,7 +199,23 @@ fn draws_average_the_samples_of_each_piece() {
             assert!((m - (a + b) / 2.0).abs() < 1e-9, "{k}: {m} against ({a} + {b}) / 2");
             differ |= a != b;
         }
+        // The standard error over two draws is half their difference.
+        let (a, b) = (
+            first.value(&first.model, k).unwrap(),
+            second.value(&second.model, k).unwrap(),
+        );
+        let se = both.std_err.as_ref().expect("a standard error with two draws");
+        let e = both.value(&se.model, k).unwrap();
+        assert!(
+            (e - (a - b).abs() / 2.0).abs() < 1e-9,
+            "{k}: {e} against |{a} - {b}| / 2"
+        );
     }
     assert!(differ, "the two seeds gave the same samples");
     assert_eq!(both.human, first.human);
+    assert!(first.std_err.is_none(), "one draw has no standard error");
+    // It survives the JSON a report is written as.
+    let json = serde_json::to_string(&both).unwrap();
+    let back: report::RoleReport = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.std_err.map(|s| s.model.len()), Some(both.metrics.len()));
 }

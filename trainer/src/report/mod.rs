@@ -17,10 +17,12 @@
 //! - *rest calibration*: at every point where the role decides when it plays next, the probability
 //!   the model gives to "nothing before the next given event" against how often the human rested.
 
+mod draws;
 pub mod feel;
 pub mod metrics;
 mod tables;
 
+pub use draws::{DRAW_STRIDE, SEED_STRIDE, StdErr, piece_seed};
 pub use tables::{markdown, print};
 
 use std::collections::BTreeMap;
@@ -35,6 +37,7 @@ use models::tokenizer::{Sequence, Token, Tokenizer, VOCAB_SIZE, Vocab, predicted
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::generate::{AnyModel, conditioning, generate_any, load_model};
+use draws::Column;
 use metrics::Passage;
 
 /// How a report samples and how much it measures.
@@ -118,28 +121,6 @@ fn nan_vec<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
 
 fn nan_opt_vec<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<f64>>, D::Error> {
     Ok(Option::<Vec<Option<f64>>>::deserialize(d)?.map(|v| v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect()))
-}
-
-/// The distance between the report seeds of one piece's draws (draw `d` of the report at `seed`
-/// is the one-draw report at `seed + DRAW_STRIDE * d`): beyond any seed range a user runs, so that
-/// no two samples share a seed.
-pub const DRAW_STRIDE: u64 = 1 << 20;
-
-/// How far apart [`piece_seed`] puts the seeds of reports `k` and `k + 1`: beyond any piece
-/// count, so that no two reports give one seed to two samples.
-pub const SEED_STRIDE: u64 = 1 << 32;
-
-/// The seed of piece `i` in a one-draw report drawn with `seed`: `seed + i + SEED_STRIDE
-/// (seed - 1)`. Two pieces drawn from one random stream play alike (the same uniform draws pick
-/// the same end of each choice's distribution): the jazz lead's notes a bar over the 25 test solos,
-/// each solo drawn from one seed, spread 0.76 a bar from seed to seed, where independent draws
-/// spread 0.31. When piece `i` took `seed + i`, reports `--seed 1` .. `8` shared most of their
-/// seeds between neighbouring pieces, so their means moved together and their spread understated
-/// the error of the mean (models/README.md, "Seeds that overlapped"). Seed 1 keeps its draws (the
-/// model cards' reports).
-pub fn piece_seed(seed: u64, i: usize) -> u64 {
-    seed.wrapping_add(i as u64)
-        .wrapping_add(seed.wrapping_sub(1).wrapping_mul(SEED_STRIDE))
 }
 
 /// A relative difference beyond which a value is marked as off the human one.
@@ -283,6 +264,9 @@ pub struct RoleReport {
     /// The Markov baseline at the plugin's defaults, Harmony 0.
     #[serde(default, deserialize_with = "nan_opt_vec")]
     pub markov: Option<Vec<f64>>,
+    /// The standard error of the sampled columns over the draws (`--draws` 2 or more).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub std_err: Option<StdErr>,
     /// Chord and input sensitivity.
     pub sensitivity: Sensitivity,
     /// Rest calibration.
@@ -641,8 +625,8 @@ pub fn build(
         } else {
             metrics::PITCHED.iter().map(|(k, _)| k.to_string()).collect()
         };
-        let (mut human, mut cal, mut model, mut harm, mut markov) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut human, mut markov) = (Vec::new(), Vec::new());
+        let (mut cal, mut model, mut harm) = (Column::default(), Column::default(), Column::default());
         let bar = indicatif::ProgressBar::new(ws.len() as u64);
         bar.set_message(format!("music report: {role}"));
         for (i, w) in ws.iter().enumerate() {
@@ -650,8 +634,8 @@ pub fn build(
             human.push(metrics::measure(&passage(w, &w.notes), drums));
             // Each draw its own seed, this piece's in the one-draw report at `settings.seed +
             // DRAW_STRIDE d`; the piece's value is the mean over its draws.
-            let measure_sampled = |how: Sampling| -> anyhow::Result<Vec<f64>> {
-                let draws = (0..settings.draws.max(1) as u64)
+            let measure_sampled = |how: Sampling| -> anyhow::Result<Vec<Vec<f64>>> {
+                (0..settings.draws.max(1) as u64)
                     .map(|d| {
                         let n = sample(
                             load_model(pkg, settings.fp32)?,
@@ -663,8 +647,7 @@ pub fn build(
                         )?;
                         Ok(metrics::measure(&passage(w, &n), drums))
                     })
-                    .collect::<anyhow::Result<Vec<_>>>()?;
-                Ok(metrics::mean(&draws))
+                    .collect()
             };
             cal.push(measure_sampled(Sampling::Calibration)?);
             model.push(measure_sampled(Sampling::Model)?);
@@ -692,9 +675,17 @@ pub fn build(
                 draws: settings.draws.max(1),
                 metrics: keys,
                 human: metrics::mean(&human),
-                calibration: metrics::mean(&cal),
-                model: metrics::mean(&model),
-                harmony: (!drums).then(|| metrics::mean(&harm)),
+                calibration: cal.mean(),
+                model: model.mean(),
+                harmony: (!drums).then(|| harm.mean()),
+                std_err: match (cal.std_err(), model.std_err()) {
+                    (Some(calibration), Some(model)) => Some(StdErr {
+                        calibration,
+                        model,
+                        harmony: harm.std_err().filter(|_| !drums),
+                    }),
+                    _ => None,
+                },
                 markov: baseline.map(|_| metrics::mean(&markov)),
                 sensitivity,
                 rest,
@@ -752,21 +743,5 @@ mod tests {
         assert!((c.model_mass - (4.0 + 1.0 / 3.0) / 5.0).abs() < 1e-6, "{c:?}");
         assert!((c.model_early_echo - 1.0 / 15.0).abs() < 1e-6, "{c:?}");
         assert!((c.model_early_other - 1.0 / 15.0).abs() < 1e-6, "{c:?}");
-    }
-
-    #[test]
-    fn no_two_reports_share_a_seed_and_seed_1_keeps_its_draws() {
-        assert_eq!((0..5).map(|i| piece_seed(1, i)).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
-        let mut seen = std::collections::HashSet::new();
-        for seed in 1..=20 {
-            for i in 0..2_000 {
-                for d in 0..4 {
-                    assert!(
-                        seen.insert(piece_seed(seed + DRAW_STRIDE * d, i)),
-                        "seed {seed}, piece {i}, draw {d}"
-                    );
-                }
-            }
-        }
     }
 }

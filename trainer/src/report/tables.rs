@@ -10,15 +10,21 @@ pub fn print(report: &BTreeMap<String, RoleReport>, bars: u32) {
             "\n{role}: {} pieces, their first {bars} bars at most, over their own conditioning{} (* = more than {:.0} % off human)",
             r.pieces,
             if r.draws > 1 {
-                format!(", {} samples of each (the Markov column one)", r.draws)
+                format!(
+                    ", {} samples of each (the Markov column one; ± the standard error over them)",
+                    r.draws
+                )
             } else {
                 String::new()
             },
             OFF_BY * 100.0
         );
-        let mut header = format!("{:<28} {:>8} {:>9} {:>9}", "metric", "human", "calibr.", "model");
+        // With draws, each sampled value is followed by its standard error.
+        let se = r.std_err.as_ref();
+        let w = if se.is_some() { 16 } else { 9 };
+        let mut header = format!("{:<28} {:>8} {:>w$} {:>w$}", "metric", "human", "calibr.", "model");
         if r.harmony.is_some() {
-            header += &format!(" {:>9}", "+harmony");
+            header += &format!(" {:>w$}", "+harmony");
         }
         if r.markov.is_some() {
             header += &format!(" {:>9}", "markov");
@@ -26,22 +32,25 @@ pub fn print(report: &BTreeMap<String, RoleReport>, bars: u32) {
         println!("{header}");
         for (k, key) in r.metrics.iter().enumerate() {
             let h = r.human.get(k).copied().unwrap_or(f64::NAN);
-            let cell = |set: &[f64]| {
+            let cell = |set: &[f64], err: Option<&Vec<f64>>| {
                 let v = set.get(k).copied().unwrap_or(f64::NAN);
-                format!("{:>8.3}{}", v, if is_off(v, h) { "*" } else { " " })
+                let err = err.map_or(String::new(), |e| {
+                    format!(" ±{:<5.3}", e.get(k).copied().unwrap_or(f64::NAN))
+                });
+                format!("{:>8.3}{}{err}", v, if is_off(v, h) { "*" } else { " " })
             };
             let mut line = format!(
                 "{:<28} {:>8.3} {} {}",
                 metric_label(key),
                 h,
-                cell(&r.calibration),
-                cell(&r.model)
+                cell(&r.calibration, se.map(|s| &s.calibration)),
+                cell(&r.model, se.map(|s| &s.model))
             );
             if let Some(x) = &r.harmony {
-                line += &format!(" {}", cell(x));
+                line += &format!(" {}", cell(x, se.and_then(|s| s.harmony.as_ref())));
             }
             if let Some(x) = &r.markov {
-                line += &format!(" {}", cell(x));
+                line += &format!(" {}", cell(x, None));
             }
             println!("{line}");
         }
@@ -91,13 +100,22 @@ pub fn markdown(
                 Some(v) if v.is_finite() => format!("{v:.3}{}", if is_off(v, h) { "*" } else { "" }),
                 _ => "-".to_string(),
             };
+            // With draws, the standard error after the value.
+            let with_err = |v: Option<f64>, err: Option<&Vec<f64>>| match err.and_then(|e| e.get(k)) {
+                Some(e) if e.is_finite() && v.is_some_and(f64::is_finite) => format!("{} ± {e:.3}", cell(v)),
+                _ => cell(v),
+            };
+            let se = r.std_err.as_ref();
             let mut line = format!(
                 "| {} | {} | {} | {} | {} |",
                 metric_label(key),
                 cell(Some(h)).trim_end_matches('*'),
-                cell(r.model.get(k).copied()),
-                cell(r.harmony.as_ref().and_then(|x| x.get(k).copied())),
-                cell(r.calibration.get(k).copied()),
+                with_err(r.model.get(k).copied(), se.map(|s| &s.model)),
+                with_err(
+                    r.harmony.as_ref().and_then(|x| x.get(k).copied()),
+                    se.and_then(|s| s.harmony.as_ref())
+                ),
+                with_err(r.calibration.get(k).copied(), se.map(|s| &s.calibration)),
             );
             if let Some(p) = prev {
                 line += &format!(" {} |", cell(p.value(&p.model, key)));
