@@ -82,11 +82,7 @@ impl Column {
         Some(
             (0..width)
                 .map(|k| {
-                    let v: Vec<f64> = means
-                        .iter()
-                        .filter_map(|m| m.get(k).copied())
-                        .filter(|x| x.is_finite())
-                        .collect();
+                    let v = super::metrics::finite_column(&means, k);
                     if v.len() < 2 {
                         return f64::NAN;
                     }

@@ -297,16 +297,20 @@ pub fn measure(p: &Passage, drums_role: bool) -> Vec<f64> {
     if drums_role { drums(p) } else { pitched(p) }
 }
 
+/// Column `k` of `rows` (metric `k` of each piece), leaving out the rows where it is undefined.
+pub fn finite_column(rows: &[Vec<f64>], k: usize) -> Vec<f64> {
+    rows.iter()
+        .filter_map(|r| r.get(k).copied())
+        .filter(|x| x.is_finite())
+        .collect()
+}
+
 /// Means of aligned metric vectors, ignoring NaN entries (NaN where every entry is NaN).
 pub fn mean(rows: &[Vec<f64>]) -> Vec<f64> {
     let width = rows.iter().map(Vec::len).max().unwrap_or(0);
     (0..width)
         .map(|k| {
-            let v: Vec<f64> = rows
-                .iter()
-                .filter_map(|r| r.get(k).copied())
-                .filter(|x| x.is_finite())
-                .collect();
+            let v = finite_column(rows, k);
             if v.is_empty() {
                 f64::NAN
             } else {
