@@ -313,9 +313,13 @@ fn main() -> anyhow::Result<()> {
                 "{i:5} held over a change: human {ho:5.3} model {mo:5.3}   into a chord it is not a tone of: human {hc:5.3} model {mc:5.3}"
             );
         }
-        // META=1: the piece's meter and style slots.
+        // META=1: the piece's meter, style slots and chord changes a bar.
         if env("META").is_some() {
-            println!("{i:5} meter {}/{} styles {:?}", ts.numerator, ts.denominator, w.styles);
+            let changes = w.chords.len() as f64 / bars.max(1) as f64;
+            println!(
+                "{i:5} meter {}/{} styles {:?} changes/bar {changes:.2}",
+                ts.numerator, ts.denominator, w.styles
+            );
         }
         // IOI=1: how many of the gaps from one onset to the next fall in each range (beats: up
         // to a 16th, a triplet 8th, an 8th, a quarter, two beats, longer), human then model.
