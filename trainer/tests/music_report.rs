@@ -218,4 +218,9 @@ fn draws_average_the_samples_of_each_piece() {
     let json = serde_json::to_string(&both).unwrap();
     let back: report::RoleReport = serde_json::from_str(&json).unwrap();
     assert_eq!(back.std_err.map(|s| s.model.len()), Some(both.metrics.len()));
+    // A card says what its ± is, and a one-draw card prints as before.
+    let card = |r: &report::RoleReport| report::markdown(&[("lead".to_string(), r.clone())].into(), None, "previous");
+    assert!(card(&both).contains("2 draws of each; ± the standard error over the draws"));
+    assert!(card(&both).contains(" ± "));
+    assert!(!card(&first).contains('±'));
 }

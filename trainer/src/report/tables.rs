@@ -86,7 +86,12 @@ pub fn markdown(
     let mut s = String::new();
     for (role, r) in report {
         let prev = previous.and_then(|p| p.get(role));
-        let _ = writeln!(s, "\n### {role} ({} pieces)\n", r.pieces);
+        let draws = if r.std_err.is_some() {
+            format!(", {} draws of each; ± the standard error over the draws", r.draws)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(s, "\n### {role} ({} pieces{draws})\n", r.pieces);
         let mut head = "| metric | human | this model, Harmony 0 | + default Harmony | calibration |".to_string();
         let mut rule = "| --- | --- | --- | --- | --- |".to_string();
         if prev.is_some() {
