@@ -122,6 +122,8 @@ fn main() -> anyhow::Result<()> {
             continue;
         }
         let ts = w.meter.at_bar(0);
+        // Where the bars measured end, in beats.
+        let end = bars as f64 * ts.bar_beats();
         // SAME_SEED=1: every piece drawn with the one seed 1000 k + 1 (how alike are two pieces'
         // draws from the same random stream?).
         let same = std::env::var("SAME_SEED").is_ok();
@@ -154,7 +156,7 @@ fn main() -> anyhow::Result<()> {
         // notes a bar of both over the bars after them: does the role play its groove's density
         // once it knows which groove it is in?
         if let Some(k) = env("PRIME").map(|k| (k as u32).clamp(1, bars - 1)) {
-            let bb = ts.numerator as f64 * 4.0 / ts.denominator as f64;
+            let bb = ts.bar_beats();
             let mut config = calibration_config();
             config.prompt = w.notes.iter().filter(|n| n.start < k as f64 * bb).copied().collect();
             let cond = conditioning(&w.chords, &w.inputs);
@@ -247,7 +249,7 @@ fn main() -> anyhow::Result<()> {
         }
         // SILENT=1: the share of bars in which the role strikes no note, human and model.
         if env("SILENT").is_some() {
-            let bb = ts.numerator as f64 * 4.0 / ts.denominator as f64;
+            let bb = ts.bar_beats();
             let silent = |notes: &[models::music::Note]| {
                 let mut struck = vec![false; bars as usize];
                 for n in notes {
@@ -268,7 +270,6 @@ fn main() -> anyhow::Result<()> {
         // (does the role play with the given part, or between its hits?), and how many of the
         // model's notes leave the human's range (models/README.md, "The bass's register").
         if env("ALIGN").is_some() {
-            let end = bars as f64 * ts.numerator as f64 * 4.0 / ts.denominator as f64;
             let at_input = |t: f64| w.inputs.iter().any(|n| (n.start - t).abs() < 1e-3);
             let split = |notes: &[models::music::Note]| {
                 let mut onsets: Vec<f64> = notes.iter().map(|n| n.start).filter(|&t| t < end).collect();
@@ -290,7 +291,6 @@ fn main() -> anyhow::Result<()> {
         // sounding on into a chord they are not a tone of, human and model (does a role hold a
         // note over the changes?).
         if env("HOLD").is_some() {
-            let end = bars as f64 * ts.numerator as f64 * 4.0 / ts.denominator as f64;
             let held = |notes: &[models::music::Note]| {
                 let (mut over, mut clash, mut n) = (0usize, 0usize, 0usize);
                 for x in notes.iter().filter(|x| x.start < end) {
@@ -325,7 +325,6 @@ fn main() -> anyhow::Result<()> {
         // to a 16th, a triplet 8th, an 8th, a quarter, two beats, longer), human then model.
         if env("IOI").is_some() {
             const UPPER: [f64; 6] = [0.26, 0.34, 0.51, 1.01, 2.01, f64::INFINITY];
-            let end = bars as f64 * ts.numerator as f64 * 4.0 / ts.denominator as f64;
             let hist = |notes: &[models::music::Note]| {
                 let mut onsets: Vec<f64> = notes.iter().map(|n| n.start).filter(|&t| t < end).collect();
                 onsets.sort_by(f64::total_cmp);

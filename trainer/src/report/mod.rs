@@ -22,7 +22,7 @@ pub mod feel;
 pub mod metrics;
 mod tables;
 
-pub use draws::{DRAW_STRIDE, SEED_STRIDE, StdErr, piece_seed};
+pub use draws::{DRAW_STRIDE, StdErr, piece_seed};
 pub use tables::{markdown, print};
 
 use std::collections::BTreeMap;
