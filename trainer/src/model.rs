@@ -8,7 +8,8 @@
 use candle_core::{DType, Device, Module, Result, Tensor, Var};
 use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder, VarMap};
 use models::tokenizer::features::{
-    FEATURES_PER_TOKEN, MAX_FEATURES, RELATIVE_INTERVALS, TEMPO_FEATURES, feature_ids, feature_rows, relative_class,
+    FEATURES_PER_TOKEN, MAX_FEATURES, RELATIVE_INTERVALS, STYLE_FEATURES, TEMPO_FEATURES, feature_ids, feature_rows,
+    relative_class,
 };
 use models::tokenizer::{Token, Vocab};
 use serde::{Deserialize, Serialize};
@@ -48,6 +49,11 @@ pub struct ModelConfig {
     /// `tempo_feature`): a tag otherwise reaches the network as one header token.
     #[serde(default)]
     pub style_feature: bool,
+    /// Add the harmonic rhythm to the context features (the fourth feature set; needs
+    /// `style_feature`): the chord changes over the last four bars and the bar lines since the
+    /// last one, which a chord token read at its change alone does not say at every position.
+    #[serde(default)]
+    pub harmony_feature: bool,
     /// The relative-pitch head (needs `features`): a Linear from the final hidden state to the
     /// twelve intervals above the root of the chord in force, whose value for each pitch's interval
     /// ([`models::tokenizer::features::relative_class`]) is added to that pitch's logit. The tied
@@ -114,6 +120,10 @@ impl ModelConfig {
             "style_feature needs tempo_feature = true"
         );
         anyhow::ensure!(
+            self.style_feature || !self.harmony_feature,
+            "harmony_feature needs style_feature = true"
+        );
+        anyhow::ensure!(
             self.features || !self.relative_pitch,
             "relative_pitch needs features = true (it reads the chord in force)"
         );
@@ -127,13 +137,20 @@ impl ModelConfig {
     }
 
     /// Context feature ids per token: 0 without features, 2 (chord, position), 3 (and tempo),
-    /// [`MAX_FEATURES`] (and the header's style tags).
+    /// [`STYLE_FEATURES`] (and the header's style tags), [`MAX_FEATURES`] (and the harmonic
+    /// rhythm).
     pub fn feature_count(&self) -> usize {
-        match (self.features, self.tempo_feature, self.style_feature) {
-            (false, _, _) => 0,
-            (true, false, _) => FEATURES_PER_TOKEN,
-            (true, true, false) => TEMPO_FEATURES,
-            (true, true, true) => MAX_FEATURES,
+        match (
+            self.features,
+            self.tempo_feature,
+            self.style_feature,
+            self.harmony_feature,
+        ) {
+            (false, ..) => 0,
+            (true, false, ..) => FEATURES_PER_TOKEN,
+            (true, true, false, _) => TEMPO_FEATURES,
+            (true, true, true, false) => STYLE_FEATURES,
+            (true, true, true, true) => MAX_FEATURES,
         }
     }
 
@@ -503,6 +520,7 @@ pub(crate) mod tests {
             features: true,
             tempo_feature: true,
             style_feature: false,
+            harmony_feature: false,
             relative_pitch: true,
             given_kind: false,
         }

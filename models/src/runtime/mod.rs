@@ -28,7 +28,7 @@ use self::in_place::{InPlaceCache, SavedLayer};
 use crate::model::{ModelError, ModelState, TokenModel};
 use crate::package::{ModelKind, OnnxIo, Package, PackageError};
 use crate::tokenizer::VOCAB_SIZE;
-use crate::tokenizer::features::{FEATURE_INPUT, FeatureState, MAX_FEATURES, feature_count};
+use crate::tokenizer::features::{FEATURE_INPUT, FeatureState, MAX_FEATURES, STYLE_FEATURES, feature_count};
 
 mod in_place;
 pub mod layer_op;
@@ -311,7 +311,8 @@ pub struct OnnxModel {
     /// Logits after the last cached token, valid when `cached == tokens.len() > 0`.
     logits: Vec<f32>,
     input_names: Vec<String>,
-    /// Context feature ids per token the graph takes ([`FEATURE_INPUT`]): 0 (none), 2 or 3.
+    /// Context feature ids per token the graph takes ([`FEATURE_INPUT`]): 0 (none), 2, 3,
+    /// [`STYLE_FEATURES`] or [`MAX_FEATURES`].
     features: usize,
     /// The feature state after the first `feat_len` tokens of the context (valid while
     /// `feat_len <= cached`; a rollback below it or a restore starts it over).
@@ -426,7 +427,7 @@ impl OnnxModel {
             Some(input) => match input.dtype() {
                 ort::value::ValueType::Tensor { shape, .. } => feature_count(shape).ok_or_else(|| {
                     RuntimeError::Session(format!(
-                        "{FEATURE_INPUT} has shape {shape:?}: this build reads 2, 3 or {MAX_FEATURES} features"
+                        "{FEATURE_INPUT} has shape {shape:?}: this build reads 2, 3, {STYLE_FEATURES} or {MAX_FEATURES} features"
                     ))
                 })?,
                 other => {

@@ -24,7 +24,7 @@ use candle_core::{Device, Tensor};
 use models::Role;
 use models::package::{Manifest, ModelKind, OnnxIo, Package};
 use models::tokenizer::features::{
-    CHORD_ROWS, FEATURE_INPUT, RELATIVE_CLASSES, RELATIVE_INTERVALS, chord_root, relative_class,
+    CHORD_ROWS, FEATURE_INPUT, RELATIVE_CLASSES, RELATIVE_INTERVALS, STYLE_FEATURES, chord_root, relative_class,
 };
 use models::tokenizer::{Token, Vocab};
 
@@ -648,7 +648,8 @@ pub fn write_package(
                     0 => "",
                     2 => ", chord and bar position at every token",
                     3 => ", chord, bar position and tempo at every token",
-                    _ => ", chord, bar position, tempo and style tags at every token",
+                    STYLE_FEATURES => ", chord, bar position, tempo and style tags at every token",
+                    _ => ", chord, bar position, tempo, style tags and harmonic rhythm at every token",
                 },
                 cfg.parameters()
             ),

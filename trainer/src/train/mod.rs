@@ -231,6 +231,7 @@ pub fn default_config() -> TrainConfig {
             features: true,
             tempo_feature: false,
             style_feature: false,
+            harmony_feature: false,
             relative_pitch: false,
             given_kind: false,
         },
@@ -324,10 +325,11 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
                 // The package's shape, plus context features and a longer context when a config
                 // file asks for them (no weight depends on the context: rotary positions extend,
                 // and the exported tables cover the new length).
-                let (features, tempo, style, relative, context, given_kind) = (
+                let (features, tempo, style, harmony, relative, context, given_kind) = (
                     cfg.model.features,
                     cfg.model.tempo_feature,
                     cfg.model.style_feature,
+                    cfg.model.harmony_feature,
                     cfg.model.relative_pitch,
                     cfg.model.context,
                     cfg.model.given_kind,
@@ -335,9 +337,10 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
                 cfg.model = model_cfg;
                 cfg.model.relative_pitch |= relative;
                 cfg.model.given_kind |= given_kind;
-                cfg.model.features |= features || tempo || style || relative;
-                cfg.model.tempo_feature |= tempo || style;
-                cfg.model.style_feature |= style;
+                cfg.model.features |= features || tempo || style || harmony || relative;
+                cfg.model.tempo_feature |= tempo || style || harmony;
+                cfg.model.style_feature |= style || harmony;
+                cfg.model.harmony_feature |= harmony;
                 if args.config.is_some() {
                     cfg.model.context = cfg.model.context.max(context);
                 }

@@ -621,6 +621,24 @@ mod tests {
         tagged.styles = vec![3, 40];
         let d = moved(&new, &styled, &tagged);
         assert!(d < 1e-5, "logits moved by {d} with the style rows");
+        // And the harmonic-rhythm rows, over chords that change.
+        cfg.harmony_feature = true;
+        let (rhythmic, rhythmic_vm) = Transformer::init(&cfg, &dev).unwrap();
+        load_params(&rhythmic_vm, param_tensors(&styled_vm)).unwrap();
+        assert!(rows(&rhythmic_vm) > rows(&styled_vm));
+        let mut changes = tagged.clone();
+        changes.chords = (0..4)
+            .map(|k| models::music::ChordEvent {
+                start: 2.0 * k as f64,
+                chord: Some(models::chord::Chord::new(
+                    5 * k as u8,
+                    models::chord::ChordQuality::Dom7,
+                )),
+            })
+            .collect();
+        let d = moved(&styled, &rhythmic, &changes);
+        assert!(d < 1e-5, "logits moved by {d} with the harmonic-rhythm rows");
+        cfg.harmony_feature = false;
         cfg.style_feature = false;
         // A larger table than the model's is refused.
         cfg.tempo_feature = false;

@@ -24,6 +24,7 @@ pub fn tiny_config() -> ModelConfig {
         features: true,
         tempo_feature: true,
         style_feature: true,
+        harmony_feature: true,
         relative_pitch: true,
         given_kind: false,
     }
