@@ -154,24 +154,32 @@ fn main() -> anyhow::Result<()> {
         };
         // PRIME=k: calibration sampling continuing the human's first k bars (a prompt), and the
         // notes a bar of both over the bars after them: does the role play its groove's density
-        // once it knows which groove it is in?
+        // once it knows which groove it is in? The table's empty-beat columns hold, instead, the
+        // notes a bar of the same bars played from nothing (the human's again, and the model's
+        // without the prompt): how much of a free-running role's excess is its own first bars'?
         if let Some(k) = env("PRIME").map(|k| (k as u32).clamp(1, bars - 1)) {
             let bb = ts.bar_beats();
+            let cond = conditioning(&w.chords, &w.inputs);
+            let free = generate_any(load_model(&pkg, false)?, calibration_config(), &cond, bars)?;
             let mut config = calibration_config();
             config.prompt = w.notes.iter().filter(|n| n.start < k as f64 * bb).copied().collect();
-            let cond = conditioning(&w.chords, &w.inputs);
             let out = generate_any(load_model(&pkg, false)?, config, &cond, bars)?;
             let after = |starts: &mut dyn Iterator<Item = f64>| {
                 starts.filter(|&t| t >= k as f64 * bb && t < bars as f64 * bb).count() as f64 / (bars - k) as f64
             };
-            let (h, m) = (
+            let (h, m, f) = (
                 after(&mut w.notes.iter().map(|n| n.start)),
                 after(&mut out.iter().map(|n| n.start)),
+                after(&mut free.iter().map(|n| n.start)),
             );
-            println!("{i:5} {bpm:4.0} {bars:5} primed {k}: human {h:6.2} model {m:6.2} notes a bar after it");
+            println!(
+                "{i:5} {bpm:4.0} {bars:5} primed {k}: human {h:6.2} model {m:6.2} notes a bar after it (from nothing {f:6.2})"
+            );
             let r = RANGES.iter().position(|&u| bpm < u).unwrap_or(RANGES.len() - 1);
             sums[r][0] += h;
             sums[r][1] += m;
+            sums[r][2] += h;
+            sums[r][3] += f;
             sums[r][4] += 1.0;
             continue;
         }

@@ -489,6 +489,7 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
     tuned.rest_bias = pkg.manifest.rest_bias.clone();
     tuned.note_bias = pkg.manifest.note_bias.clone();
     tuned.fast_rest = pkg.manifest.fast_rest.clone();
+    tuned.entry_rest = pkg.manifest.entry_rest.clone();
     tuned.duration_temperature = pkg.manifest.duration_temperature.clone();
     tuned.memory = pkg.manifest.memory.clone();
     // Its players, and the new style as one learned without a player (Auto names none there).

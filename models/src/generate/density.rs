@@ -1,7 +1,8 @@
 //! Density over time: the user's Density tilts when the next note starts
 //! ([`crate::sampling::density_time_tilt`]), so a low Density rests longer and a high one plays
 //! sooner, whatever the role; a model's fast-tempo rest calibration tilts it the same way above
-//! [`crate::sampling::FAST_TEMPO_BPM`] ([`crate::sampling::fast_tempo_tilt`]).
+//! [`crate::sampling::FAST_TEMPO_BPM`] ([`crate::sampling::fast_tempo_tilt`]), and its entry
+//! calibration over the first bars of a stream that starts fresh ([`crate::sampling::entry_tilt`]).
 
 use super::*;
 
@@ -10,11 +11,19 @@ impl<M: TokenModel> Session<M> {
     /// time-advancing token: a `POS` to its position, the `BAR` to the bar's end. Over a rest of
     /// `L` beats the tilts add up to `tilt * L` whichever bar lines it crosses, so the rest lengths
     /// the network would play are reweighted by `exp(tilt * L)`. Nothing at Density 0.5 without
-    /// a fast-tempo calibration, or below its tempo.
+    /// a fast-tempo calibration, or below its tempo, or past a fresh stream's entry.
     pub(super) fn tilt_time(&mut self) {
         let c = &self.config.constraints;
+        // The entry: bars counted from the bar line the session started at, for a stream with
+        // no prompt (a continuation is past its entry).
+        let entry = if self.config.prompt.is_empty() {
+            crate::sampling::entry_tilt(c.entry_rest, self.bar_index())
+        } else {
+            0.0
+        };
         let tilt = crate::sampling::density_time_tilt(c.density)
-            + crate::sampling::fast_tempo_tilt(c.fast_rest, self.config.tempo_bpm);
+            + crate::sampling::fast_tempo_tilt(c.fast_rest, self.config.tempo_bpm)
+            + entry;
         if tilt == 0.0 {
             return;
         }
@@ -108,6 +117,63 @@ mod tests {
             0.0,
             "0.5 is the network's rhythm"
         );
+    }
+
+    /// Onsets (ticks) a lead plays over 16 bars at 120 BPM with an entry calibration, over twelve
+    /// seeds, with or without a prompt of one note before the session's first bar.
+    fn entry_onsets(entry_rest: f32, prompted: bool) -> Vec<i64> {
+        let mut all = Vec::new();
+        for seed in 1..=12 {
+            let mut c = SessionConfig::new(Role::Lead);
+            c.seed = seed;
+            c.tempo_bpm = Some(120.0);
+            c.constraints.entry_rest = entry_rest;
+            if prompted {
+                c.prompt = vec![Note {
+                    start: 0.0,
+                    duration: 1.0,
+                    pitch: 62,
+                    velocity: 80,
+                }];
+            }
+            let cond = cond(16);
+            let mut s = Session::new(model(), c, 0, &cond).unwrap();
+            s.generate_until(&cond, 16 * 4 * TICKS_PER_BEAT as i64).unwrap();
+            all.extend(s.notes().map(|n| beat_to_tick(n.start)));
+        }
+        all
+    }
+
+    #[test]
+    fn an_entry_calibration_thins_only_a_fresh_streams_first_bars() {
+        let bar = 4 * TICKS_PER_BEAT as i64;
+        let in_bars =
+            |onsets: &[i64], from: i64, to: i64| onsets.iter().filter(|&&t| t >= from * bar && t < to * bar).count();
+        let plain = entry_onsets(0.0, false);
+        let entered = entry_onsets(1.0, false);
+        let (p1, e1) = (in_bars(&plain, 0, 1), in_bars(&entered, 0, 1));
+        eprintln!(
+            "first bar {e1} / {p1}, bars 1-4 {} / {}, bars 5-16 {} / {}",
+            in_bars(&entered, 0, 4),
+            in_bars(&plain, 0, 4),
+            in_bars(&entered, 4, 16),
+            in_bars(&plain, 4, 16)
+        );
+        assert!(
+            (e1 as f64) < 0.6 * p1 as f64,
+            "first bar: {e1} notes entering, {p1} without"
+        );
+        assert!(
+            in_bars(&entered, 0, 4) < in_bars(&plain, 0, 4),
+            "first four bars: {} entering, {} without",
+            in_bars(&entered, 0, 4),
+            in_bars(&plain, 0, 4)
+        );
+        // A continuation is past its entry: the prompt's stream plays as it did.
+        assert_eq!(entry_onsets(1.0, true), entry_onsets(0.0, true));
+        let t = |bar| crate::sampling::entry_tilt(1.0, bar);
+        assert_eq!((t(-1), t(0), t(1), t(3), t(4)), (0.0, 1.0, 0.5, 0.125, 0.0));
+        assert_eq!(crate::sampling::entry_tilt(f32::NAN, 0), 0.0);
     }
 
     #[test]

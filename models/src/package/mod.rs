@@ -190,6 +190,14 @@ pub struct Manifest {
     /// solos by tempo. Set by `trainer ship --fast-rest`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fast_rest: BTreeMap<String, f32>,
+    /// The entry calibration of each role, by role name: nats per beat of the gap to the next
+    /// onset in the first bars of a stream that starts fresh, halving each bar
+    /// ([`Constraints::entry_rest`]); a role not named opens as its network does. Soloists enter
+    /// late and build, and a network trained on windows from a solo's middle does not know where
+    /// the solo starts (models/README.md, "The solo's entry"). Fitted on the training pieces' first
+    /// bars. Set by `trainer ship --entry-rest`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub entry_rest: BTreeMap<String, f32>,
     /// The duration calibration of each role, by role name: the temperature of its choice of a
     /// note's length ([`Constraints::duration_temperature`]); a role not named keeps its network's
     /// lengths. Chosen on the validation split. Set by `trainer ship --duration-temperature`.
@@ -349,6 +357,7 @@ impl Manifest {
             memory: BTreeMap::new(),
             players: None,
             fast_rest: BTreeMap::new(),
+            entry_rest: BTreeMap::new(),
             duration_temperature: BTreeMap::new(),
             given_kind: false,
             register: BTreeMap::new(),
@@ -464,6 +473,15 @@ impl Manifest {
         }
     }
 
+    /// The entry calibration of `role` ([`Manifest::entry_rest`]), nats per beat in a fresh
+    /// stream's first bar; 0 when the model names none; always within `[-2, 2]`.
+    pub fn entry_rest(&self, role: Role) -> f32 {
+        match self.entry_rest.get(role.name()) {
+            Some(&b) if b.is_finite() => b.clamp(-2.0, 2.0),
+            _ => 0.0,
+        }
+    }
+
     /// The duration calibration of `role` ([`Manifest::duration_temperature`]); 1 when the model
     /// names none or a value outside [`crate::sampling::DURATION_TEMPERATURE_RANGE`].
     pub fn duration_temperature(&self, role: Role) -> f32 {
@@ -541,6 +559,7 @@ impl Manifest {
             note_bias: self.note_bias(role),
             memory: self.memory(role),
             fast_rest: self.fast_rest(role),
+            entry_rest: self.entry_rest(role),
             duration_temperature: self.duration_temperature(role),
             register_hold: self.register_hold(role),
             length_hold: self.length_hold(role),

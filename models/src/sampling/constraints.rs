@@ -55,6 +55,12 @@ pub struct Constraints {
     /// added to the Density's tilt of the choice of time ([`fast_tempo_tilt`]); 0 leaves the
     /// network's rhythm at every tempo.
     pub fast_rest: f32,
+    /// A model's entry calibration ([`crate::package::Manifest::entry_rest`]): nats per beat of
+    /// the gap to the next onset, added to the Density's tilt of the choice of time in the first
+    /// bars of a stream that starts fresh (no prompt), halving each bar ([`entry_tilt`]). Soloists
+    /// enter late and build; a network that learned from windows of a solo's middle starts at
+    /// full density (models/README.md, "The solo's entry"). 0 leaves the opening to the network.
+    pub entry_rest: f32,
     /// A model's duration calibration ([`crate::package::Manifest::duration_temperature`]): the
     /// temperature of the choice of a note's length (`DUR`), 1 leaving the network's. Below 1 it
     /// trims the long tail a network puts on the lengths of grooves it has not heard (the band's
@@ -201,6 +207,20 @@ pub fn fast_tempo_tilt(nats_per_octave: f32, bpm: Option<f64>) -> f32 {
     }
 }
 
+/// Bars of a fresh stream the entry calibration reaches ([`entry_tilt`]).
+pub const ENTRY_BARS: i32 = 4;
+
+/// The entry calibration's tilt (nats per beat of the gap to the next onset) in bar `bar` of a
+/// stream that started fresh (0 = its first bar): the whole value in the first bar, halving each
+/// bar after it, nothing from bar [`ENTRY_BARS`] on (or before the first).
+pub fn entry_tilt(nats_per_beat: f32, bar: i32) -> f32 {
+    if (0..ENTRY_BARS).contains(&bar) && nats_per_beat.is_finite() {
+        nats_per_beat / (1 << bar) as f32
+    } else {
+        0.0
+    }
+}
+
 /// How strongly Density moves the choice of when the next note starts: nats per beat of the gap
 /// to it, per unit of Density's log-odds `ln(d / (1 - d))` ([`density_time_tilt`]).
 pub const DENSITY_NATS_PER_BEAT: f32 = 0.5;
@@ -258,6 +278,7 @@ impl Default for Constraints {
             memory: crate::memory::MemoryWeights::NONE,
             first_bar_drafts: 1,
             fast_rest: 0.0,
+            entry_rest: 0.0,
             duration_temperature: 1.0,
             register_hold: 0,
             length_hold: 0.0,
@@ -288,6 +309,7 @@ impl Constraints {
             memory: crate::memory::MemoryWeights::NONE,
             first_bar_drafts: if drums { FIRST_BAR_DRAFTS } else { 1 },
             fast_rest: 0.0,
+            entry_rest: 0.0,
             duration_temperature: 1.0,
             register_hold: 0,
             length_hold: 0.0,

@@ -285,6 +285,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     };
     m.memory.insert("lead".into(), spec);
     m.fast_rest.insert("lead".into(), 0.75);
+    m.entry_rest.insert("lead".into(), 0.625);
     m.note_top_p.insert("lead".into(), 0.99);
     m.harmony.insert("lead".into(), 0.0);
     m.duration_temperature.insert("lead".into(), 0.5);
@@ -320,6 +321,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     assert_eq!(s.constraints.rest_bias, 1.25, "{:?}", s.constraints);
     assert_eq!(s.constraints.note_bias, -0.375, "{:?}", s.constraints);
     assert_eq!(s.constraints.fast_rest, 0.75, "{:?}", s.constraints);
+    assert_eq!(s.constraints.entry_rest, 0.625, "{:?}", s.constraints);
     assert_eq!(s.constraints.duration_temperature, 0.5, "{:?}", s.constraints);
     assert_eq!(s.constraints.register_hold, 8, "{:?}", s.constraints);
     assert_eq!(
@@ -352,6 +354,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     assert_eq!(w.read_setup().constraints.rest_bias, 0.0);
     assert_eq!(w.read_setup().constraints.note_bias, 0.0);
     assert_eq!(w.read_setup().constraints.fast_rest, 0.0);
+    assert_eq!(w.read_setup().constraints.entry_rest, 0.0);
     assert_eq!(w.read_setup().constraints.duration_temperature, 1.0);
     assert_eq!(w.read_setup().constraints.register_hold, 0);
     assert!(w.session_config(&w.read_setup()).learned_meters.is_empty());

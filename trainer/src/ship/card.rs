@@ -163,6 +163,16 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
     );
     tuning_row(
         &mut s,
+        "entry calibration",
+        &m.entry_rest,
+        true,
+        &format!(
+            " nats a beat of rest in the first bar of a fresh start, halving each bar for {} bars (fitted on the training pieces' first bars; other roles 0)",
+            models::sampling::ENTRY_BARS
+        ),
+    );
+    tuning_row(
+        &mut s,
         "duration temperature",
         &m.duration_temperature,
         false,

@@ -84,6 +84,14 @@ pub struct ShipArgs {
     /// it on the validation split, then evaluate the shipped package on the test split.
     #[arg(long, value_parser = fast_rest, allow_hyphen_values = true)]
     pub fast_rest: Vec<(Role, f32)>,
+    /// A role's entry calibration, `ROLE=NATS` (within -2 and 2; `ROLE=0` removes one): nats per
+    /// beat of the gap to the next onset in the first bar of a stream that starts fresh, halving
+    /// each bar for four bars, added to resting longer (soloists enter late and build). Fit it on
+    /// the training pieces' first bars at the plugin's defaults (`SAMPLING=model BARS=4` with the
+    /// `piece_density` example on copies shipped with each value), check it on the validation
+    /// split, then evaluate the shipped package on the test split.
+    #[arg(long, value_parser = entry_rest, allow_hyphen_values = true)]
+    pub entry_rest: Vec<(Role, f32)>,
     /// A role's duration calibration, `ROLE=T` (within 0.2 and 2; `ROLE=1` removes one): the
     /// temperature of its choice of a note's length, below 1 trimming the long lengths a network
     /// gives grooves it has not heard. Choose it on the validation split (`trainer eval` on copies
@@ -282,6 +290,11 @@ fn fast_rest(s: &str) -> Result<(Role, f32), String> {
     role_value(s, "ROLE=NATS (lead=0.4)", -2.0..=2.0, "a fast-tempo rest calibration")
 }
 
+/// `ROLE=NATS` of `--entry-rest`.
+fn entry_rest(s: &str) -> Result<(Role, f32), String> {
+    role_value(s, "ROLE=NATS (lead=0.5)", -2.0..=2.0, "an entry calibration")
+}
+
 /// `ROLE=T` of `--duration-temperature`.
 fn duration_temperature(s: &str) -> Result<(Role, f32), String> {
     role_value(
@@ -389,6 +402,7 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
         &manifest.name,
     )?;
     set_per_role(&mut manifest.fast_rest, &args.fast_rest, 0.0, &roles, &manifest.name)?;
+    set_per_role(&mut manifest.entry_rest, &args.entry_rest, 0.0, &roles, &manifest.name)?;
     set_per_role(
         &mut manifest.duration_temperature,
         &args.duration_temperature,
