@@ -120,7 +120,7 @@ mod tests {
     }
 
     /// Onsets (ticks) a lead plays over 16 bars at 120 BPM with an entry calibration, over twelve
-    /// seeds, with or without a prompt of one note before the session's first bar.
+    /// seeds, from nothing or continuing a prompt of one note.
     fn entry_onsets(entry_rest: f32, prompted: bool) -> Vec<i64> {
         let mut all = Vec::new();
         for seed in 1..=12 {
