@@ -165,7 +165,7 @@ fn main() -> anyhow::Result<()> {
             config.prompt = w.notes.iter().filter(|n| n.start < k as f64 * bb).copied().collect();
             let out = generate_any(load_model(&pkg, false)?, config, &cond, bars)?;
             let after = |starts: &mut dyn Iterator<Item = f64>| {
-                starts.filter(|&t| t >= k as f64 * bb && t < bars as f64 * bb).count() as f64 / (bars - k) as f64
+                starts.filter(|&t| t >= k as f64 * bb && t < end).count() as f64 / (bars - k) as f64
             };
             let (h, m, f) = (
                 after(&mut w.notes.iter().map(|n| n.start)),

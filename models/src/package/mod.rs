@@ -411,10 +411,7 @@ impl Manifest {
     /// The tuned temperature of `role`'s choice of note ([`Manifest::note_temperature`]), 1 when
     /// the model names none; always within `[0.05, 2]`.
     pub fn note_temperature(&self, role: Role) -> f32 {
-        match self.note_temperature.get(role.name()) {
-            Some(&t) if t.is_finite() => t.clamp(0.05, 2.0),
-            _ => 1.0,
-        }
+        clamped(&self.note_temperature, role, 0.05, 2.0, 1.0)
     }
 
     /// The tuned top-p of `role`'s choice of note ([`Manifest::note_top_p`]), the default
@@ -458,28 +455,19 @@ impl Manifest {
     /// The rest calibration of `role` ([`Manifest::rest_bias`]), nats; 0 when the model names
     /// none; always within `[-4, 4]`.
     pub fn rest_bias(&self, role: Role) -> f32 {
-        match self.rest_bias.get(role.name()) {
-            Some(&b) if b.is_finite() => b.clamp(-4.0, 4.0),
-            _ => 0.0,
-        }
+        clamped(&self.rest_bias, role, -4.0, 4.0, 0.0)
     }
 
     /// The fast-tempo rest calibration of `role` ([`Manifest::fast_rest`]), nats per beat per
     /// octave of tempo; 0 when the model names none; always within `[-2, 2]`.
     pub fn fast_rest(&self, role: Role) -> f32 {
-        match self.fast_rest.get(role.name()) {
-            Some(&b) if b.is_finite() => b.clamp(-2.0, 2.0),
-            _ => 0.0,
-        }
+        clamped(&self.fast_rest, role, -2.0, 2.0, 0.0)
     }
 
     /// The entry calibration of `role` ([`Manifest::entry_rest`]), nats per beat in a fresh
     /// stream's first bar; 0 when the model names none; always within `[-2, 2]`.
     pub fn entry_rest(&self, role: Role) -> f32 {
-        match self.entry_rest.get(role.name()) {
-            Some(&b) if b.is_finite() => b.clamp(-2.0, 2.0),
-            _ => 0.0,
-        }
+        clamped(&self.entry_rest, role, -2.0, 2.0, 0.0)
     }
 
     /// The duration calibration of `role` ([`Manifest::duration_temperature`]); 1 when the model
@@ -571,6 +559,15 @@ impl Manifest {
     /// The tokenizer this model was trained with.
     pub fn tokenizer(&self) -> Tokenizer {
         Tokenizer::new(self.vocab.clone(), self.microtiming)
+    }
+}
+
+/// `role`'s value in a per-role calibration `map`, within `[lo, hi]`; `none` when the map names
+/// no finite value for it.
+fn clamped(map: &BTreeMap<String, f32>, role: Role, lo: f32, hi: f32, none: f32) -> f32 {
+    match map.get(role.name()) {
+        Some(&v) if v.is_finite() => v.clamp(lo, hi),
+        _ => none,
     }
 }
 
