@@ -491,6 +491,7 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
     tuned.fast_rest = pkg.manifest.fast_rest.clone();
     tuned.entry_rest = pkg.manifest.entry_rest.clone();
     tuned.duration_temperature = pkg.manifest.duration_temperature.clone();
+    tuned.velocity_temperature = pkg.manifest.velocity_temperature.clone();
     tuned.memory = pkg.manifest.memory.clone();
     // Its players, and the new style as one learned without a player (Auto names none there).
     tuned.players = pkg.manifest.players.clone().map(|mut p| {

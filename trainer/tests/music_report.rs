@@ -25,8 +25,8 @@ fn note(start: f64, duration: f64, pitch: u8) -> Note {
     }
 }
 
-/// A lead over ii-V-I changes and a walking bass (its input): phrases of chord tones, one bar on,
-/// then a bar that rests after beat 2.
+/// A lead over ii-V-I changes and a walking bass (its input): phrases of chord tones in swung
+/// eighths (2:1) at shaded velocities, one bar on, then a bar that rests after beat 2.
 fn lead(seed: u64, bars: u32) -> Sequence {
     let mut rng = Rng::new(seed);
     let mut s = Sequence::new(Role::Lead);
@@ -56,7 +56,15 @@ fn lead(seed: u64, bars: u32) -> Sequence {
         let eighths = if b % 2 == 0 { 8 } else { 3 };
         for e in 0..eighths {
             let pc = tones[(e + rng.below(2)) % tones.len()];
-            s.notes.push(note(t + e as f64 * 0.5, 0.5, 60 + pc));
+            let (beat, off) = ((e / 2) as f64, e % 2 == 1);
+            s.notes.push(Note {
+                velocity: if off { 56 } else { 72 + 16 * rng.below(2) as u8 },
+                ..note(
+                    t + beat + if off { 2.0 / 3.0 } else { 0.0 },
+                    if off { 1.0 / 3.0 } else { 2.0 / 3.0 },
+                    60 + pc,
+                )
+            });
         }
     }
     s.bars = bars;
@@ -138,9 +146,19 @@ fn calibrated_sampling_reproduces_the_data() {
     let lead = &r["lead"];
     assert_eq!(lead.pieces, 6);
     let get = |set: &[f64], k: &str| lead.value(set, k).unwrap();
-    for k in ["notes_per_bar", "empty_beats", "chord_tones", "chord_tones_strong"] {
+    for k in [
+        "notes_per_bar",
+        "empty_beats",
+        "chord_tones",
+        "chord_tones_strong",
+        "swing",
+        "velocity_spread",
+    ] {
         close(get(&lead.calibration, k), get(&lead.human, k), 0.15, k);
     }
+    // The touch is measured: a swung line at shaded velocities, not a straight one at one.
+    assert!((get(&lead.human, "swing") - 2.0).abs() < 1e-6);
+    assert!(get(&lead.human, "velocity_spread") > 8.0);
     // The human rests half the bars: a generation path that never rested would fail here.
     assert!(get(&lead.human, "empty_beats") > 0.2);
     // Teacher-forced: the model counted these pieces, so moving the chords or the bass costs.

@@ -531,11 +531,9 @@ impl<M: TokenModel> Session<M> {
         if !forced_bar {
             self.tilt_time();
         }
-        crate::sampling::temper_durations(
-            &mut self.logits,
-            &self.allowed,
-            self.config.constraints.duration_temperature,
-        );
+        let k = &self.config.constraints;
+        crate::sampling::temper_durations(&mut self.logits, &self.allowed, k.duration_temperature);
+        crate::sampling::temper_velocities(&mut self.logits, &self.allowed, k.velocity_temperature);
         if self.config.constraints.steady_dynamics
             && self.config.role.is_drums()
             && let Some((key, _)) = self.pending_note

@@ -203,6 +203,12 @@ pub struct Manifest {
     /// lengths. Chosen on the validation split. Set by `trainer ship --duration-temperature`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub duration_temperature: BTreeMap<String, f32>,
+    /// The velocity calibration of each role, by role name: the temperature of its choice of a
+    /// note's velocity ([`Constraints::velocity_temperature`]); a role not named keeps its
+    /// network's dynamics. Chosen on the validation split. Set by `trainer ship
+    /// --velocity-temperature`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub velocity_temperature: BTreeMap<String, f32>,
     /// Whether the network was trained to say whose each position is (its own note's or a given
     /// event's: `trainer`'s `given_kind`, [`crate::tokenizer::given_kind_mask`]). A session then
     /// keeps, of a position it samples where nothing is given, only the network's own share
@@ -359,6 +365,7 @@ impl Manifest {
             fast_rest: BTreeMap::new(),
             entry_rest: BTreeMap::new(),
             duration_temperature: BTreeMap::new(),
+            velocity_temperature: BTreeMap::new(),
             given_kind: false,
             register: BTreeMap::new(),
             register_hold: BTreeMap::new(),
@@ -479,6 +486,15 @@ impl Manifest {
         }
     }
 
+    /// The velocity calibration of `role` ([`Manifest::velocity_temperature`]); 1 when the model
+    /// names none or a value outside [`crate::sampling::VELOCITY_TEMPERATURE_RANGE`].
+    pub fn velocity_temperature(&self, role: Role) -> f32 {
+        match self.velocity_temperature.get(role.name()) {
+            Some(&t) if crate::sampling::VELOCITY_TEMPERATURE_RANGE.contains(&t) => t,
+            _ => 1.0,
+        }
+    }
+
     /// The register hold of `role` ([`Manifest::register_hold`]), semitones (at most 48); 0 (off)
     /// when the model names none, and for the drums.
     pub fn register_hold(&self, role: Role) -> u8 {
@@ -549,6 +565,7 @@ impl Manifest {
             fast_rest: self.fast_rest(role),
             entry_rest: self.entry_rest(role),
             duration_temperature: self.duration_temperature(role),
+            velocity_temperature: self.velocity_temperature(role),
             register_hold: self.register_hold(role),
             length_hold: self.length_hold(role),
             chord_tones: self.harmony_for(role, user.chord_tones),

@@ -117,6 +117,29 @@ fn the_duration_temperature_is_the_models_per_role() {
 }
 
 #[test]
+fn the_velocity_temperature_is_the_models_per_role() {
+    let mut m = manifest();
+    let user = Constraints::for_role(Role::Bass);
+    assert_eq!(m.constraints_for(Role::Bass, user).velocity_temperature, 1.0);
+    m.velocity_temperature.insert("bass".into(), 0.7);
+    m.velocity_temperature.insert("lead".into(), 5.0);
+    assert_eq!(m.constraints_for(Role::Bass, user).velocity_temperature, 0.7);
+    assert_eq!(
+        m.constraints_for(Role::Bass, user).duration_temperature,
+        1.0,
+        "its own field"
+    );
+    assert_eq!(m.velocity_temperature(Role::Lead), 1.0, "out of range: ignored");
+    assert_eq!(m.velocity_temperature(Role::Comping), 1.0, "a role not named");
+    let back: Manifest = serde_json::from_str(&m.to_json()).unwrap();
+    assert_eq!(
+        back.velocity_temperature, m.velocity_temperature,
+        "written and read back"
+    );
+    assert!(!manifest().to_json().contains("\"velocity_temperature\""));
+}
+
+#[test]
 fn the_rest_calibration_is_the_models_per_role() {
     let mut m = manifest();
     m.rest_bias.insert("lead".into(), 1.5);

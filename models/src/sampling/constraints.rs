@@ -67,6 +67,12 @@ pub struct Constraints {
     /// comping held a chord note 9.6 beats where the grooves' longest is 4.2; models/README.md,
     /// "The comping's long notes").
     pub duration_temperature: f32,
+    /// A model's velocity calibration ([`crate::package::Manifest::velocity_temperature`]): the
+    /// temperature of the choice of a note's velocity (`VEL`), 1 leaving the network's. Below 1
+    /// it keeps a role's dynamics on its likeliest shading: at temperature 1 the band's bass
+    /// spread its velocities half again as wide as the grooves do (models/README.md, "The touch
+    /// of a line").
+    pub velocity_temperature: f32,
     /// A model's register hold ([`crate::package::Manifest::register_hold`]): semitones a pitched
     /// role may go beyond the lowest and highest note it has played this take, once it has
     /// played [`HOLD_AFTER`] (0: off). A network that re-primes on a bar of its own playing
@@ -178,12 +184,38 @@ pub const DURATION_TEMPERATURE_RANGE: std::ops::RangeInclusive<f32> = 0.2..=2.0;
 /// every other id keeps its logit. `t` outside [`DURATION_TEMPERATURE_RANGE`] or not finite
 /// leaves the logits as they are.
 pub fn temper_durations(logits: &mut [f32], allowed: &[bool], t: f32) {
+    let first = Vocab::id(Token::Dur(0)) as usize;
+    temper_ids(
+        logits,
+        allowed,
+        t,
+        first..first + crate::tokenizer::vocab::DURATION_TICKS.len(),
+    );
+}
+
+/// The lowest and highest velocity calibration a model may set
+/// ([`Constraints::velocity_temperature`]).
+pub const VELOCITY_TEMPERATURE_RANGE: std::ops::RangeInclusive<f32> = DURATION_TEMPERATURE_RANGE;
+
+/// Applies a velocity temperature `t` to the allowed `VEL` logits, as [`temper_durations`] does
+/// to the lengths (after a note the grammar allows only velocities).
+pub fn temper_velocities(logits: &mut [f32], allowed: &[bool], t: f32) {
+    let first = Vocab::id(Token::Vel(0)) as usize;
+    temper_ids(
+        logits,
+        allowed,
+        t,
+        first..first + crate::tokenizer::vocab::VELOCITY_BINS as usize,
+    );
+}
+
+/// Divides the allowed logits of `ids` by `t` (a calibration temperature within
+/// [`DURATION_TEMPERATURE_RANGE`]; 1, or one outside it, leaves them).
+fn temper_ids(logits: &mut [f32], allowed: &[bool], t: f32, ids: std::ops::Range<usize>) {
     if !DURATION_TEMPERATURE_RANGE.contains(&t) || (t - 1.0).abs() < 1e-6 {
         return;
     }
-    let first = Vocab::id(Token::Dur(0)) as usize;
-    let lengths = first..first + crate::tokenizer::vocab::DURATION_TICKS.len();
-    for (l, &a) in logits.iter_mut().zip(allowed).take(lengths.end).skip(lengths.start) {
+    for (l, &a) in logits.iter_mut().zip(allowed).take(ids.end).skip(ids.start) {
         if a && l.is_finite() {
             *l /= t;
         }
@@ -280,6 +312,7 @@ impl Default for Constraints {
             fast_rest: 0.0,
             entry_rest: 0.0,
             duration_temperature: 1.0,
+            velocity_temperature: 1.0,
             register_hold: 0,
             length_hold: 0.0,
         }
@@ -311,6 +344,7 @@ impl Constraints {
             fast_rest: 0.0,
             entry_rest: 0.0,
             duration_temperature: 1.0,
+            velocity_temperature: 1.0,
             register_hold: 0,
             length_hold: 0.0,
         }

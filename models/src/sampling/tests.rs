@@ -444,6 +444,40 @@ fn the_duration_temperature_sharpens_the_lengths_only() {
     assert_eq!(same, logits, "1, or a value out of range, changes nothing");
 }
 
+/// The velocity temperature sharpens the choice among velocities and touches no length.
+#[test]
+fn the_velocity_temperature_sharpens_the_velocities_only() {
+    let v = VOCAB_SIZE as usize;
+    let mut logits = vec![0.0f32; v];
+    let mut allowed = vec![false; v];
+    let vels = [(9u8, 2.0f32), (10, 1.0), (3, 0.0)];
+    for &(b, l) in &vels {
+        logits[Vocab::id(Token::Vel(b)) as usize] = l;
+        allowed[Vocab::id(Token::Vel(b)) as usize] = true;
+    }
+    let dur = Vocab::id(Token::Dur(6)) as usize;
+    logits[dur] = 1.5;
+    allowed[dur] = true;
+    let mut sharp = logits.clone();
+    temper_velocities(&mut sharp, &allowed, 0.5);
+    for &(b, l) in &vels {
+        assert_eq!(sharp[Vocab::id(Token::Vel(b)) as usize], l / 0.5);
+    }
+    assert_eq!(sharp[dur], 1.5, "a length keeps its logit");
+    let mut lengths = logits.clone();
+    temper_durations(&mut lengths, &allowed, 0.5);
+    assert_eq!(lengths[dur], 3.0);
+    assert_eq!(
+        lengths[Vocab::id(Token::Vel(9)) as usize],
+        2.0,
+        "a velocity keeps its logit"
+    );
+    let mut same = logits.clone();
+    temper_velocities(&mut same, &allowed, 1.0);
+    temper_velocities(&mut same, &allowed, 3.0);
+    assert_eq!(same, logits, "1, or a value out of range, changes nothing");
+}
+
 #[test]
 fn the_density_calibration_adds_to_the_density_on_note_starts_only() {
     let pitch = Vocab::id(Token::Pitch(60)) as usize;

@@ -289,6 +289,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     m.note_top_p.insert("lead".into(), 0.99);
     m.harmony.insert("lead".into(), 0.0);
     m.duration_temperature.insert("lead".into(), 0.5);
+    m.velocity_temperature.insert("lead".into(), 0.75);
     m.register.insert("lead".into(), [55, 84]);
     m.register_hold.insert("lead".into(), 8.0);
     m.meters.insert(
@@ -323,6 +324,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     assert_eq!(s.constraints.fast_rest, 0.75, "{:?}", s.constraints);
     assert_eq!(s.constraints.entry_rest, 0.625, "{:?}", s.constraints);
     assert_eq!(s.constraints.duration_temperature, 0.5, "{:?}", s.constraints);
+    assert_eq!(s.constraints.velocity_temperature, 0.75, "{:?}", s.constraints);
     assert_eq!(s.constraints.register_hold, 8, "{:?}", s.constraints);
     assert_eq!(
         params.memory_pct.value(),
@@ -356,6 +358,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     assert_eq!(w.read_setup().constraints.fast_rest, 0.0);
     assert_eq!(w.read_setup().constraints.entry_rest, 0.0);
     assert_eq!(w.read_setup().constraints.duration_temperature, 1.0);
+    assert_eq!(w.read_setup().constraints.velocity_temperature, 1.0);
     assert_eq!(w.read_setup().constraints.register_hold, 0);
     assert!(w.session_config(&w.read_setup()).learned_meters.is_empty());
     assert!(w.read_setup().constraints.memory.is_none());

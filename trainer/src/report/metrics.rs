@@ -4,7 +4,7 @@
 use models::music::{ChordEvent, Note};
 
 /// The metrics of pitched roles, in report order: (key, what it is).
-pub const PITCHED: [(&str, &str); 10] = [
+pub const PITCHED: [(&str, &str); 12] = [
     ("chord_tones", "chord-tone ratio"),
     ("chord_tones_strong", "chord tones, strong beats"),
     ("notes_per_bar", "notes per bar"),
@@ -15,6 +15,8 @@ pub const PITCHED: [(&str, &str); 10] = [
     ("pitch_range", "pitch range"),
     ("scale_consistency", "scale consistency"),
     ("changes_repeat", "bars played again, same changes"),
+    ("swing", "swing ratio (paired eighths, sixteenths)"),
+    ("velocity_spread", "velocity spread (sd)"),
 ];
 
 /// The metrics of drums, in report order (then the feel, [`super::feel::FEEL`]).
@@ -178,6 +180,8 @@ pub fn pitched(p: &Passage) -> Vec<f64> {
         range,
         scale,
         changes_repeat(p),
+        super::touch::swing_ratio(p),
+        super::touch::velocity_spread(p),
     ]
 }
 

@@ -21,6 +21,7 @@ mod draws;
 pub mod feel;
 pub mod metrics;
 mod tables;
+pub mod touch;
 
 pub use draws::{DRAW_STRIDE, StdErr, piece_seed};
 pub use tables::{markdown, print};

@@ -178,6 +178,13 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
         false,
         " (the choice of a note's length; chosen on the validation pieces; other roles 1)",
     );
+    tuning_row(
+        &mut s,
+        "velocity temperature",
+        &m.velocity_temperature,
+        false,
+        " (the choice of a note's velocity; chosen on the validation pieces; other roles 1)",
+    );
     let hold_after = models::sampling::HOLD_AFTER;
     tuning_row(
         &mut s,

@@ -98,6 +98,13 @@ pub struct ShipArgs {
     /// shipped with each value), then evaluate the shipped package on the test split for its card.
     #[arg(long, value_parser = duration_temperature)]
     pub duration_temperature: Vec<(Role, f32)>,
+    /// A role's velocity calibration, `ROLE=T` (within 0.2 and 2; `ROLE=1` removes one): the
+    /// temperature of its choice of a note's velocity, below 1 keeping its dynamics on their
+    /// likeliest shading. Choose it on the validation split (`trainer eval` on copies shipped with
+    /// each value; the report's velocity spread), then evaluate the shipped package on the test
+    /// split for its card.
+    #[arg(long, value_parser = velocity_temperature)]
+    pub velocity_temperature: Vec<(Role, f32)>,
     /// A role's piece memory, `ROLE=W1,W2,...` or, chord-relative, `ROLE=rel:W1,W2,...` (up to
     /// sixteen weights within 0 and `models::memory::MAX_WEIGHT`, one per match length and period,
     /// `models::memory::cell`; `ROLE=0` removes one), as `trainer memory` prints it.
@@ -305,6 +312,16 @@ fn duration_temperature(s: &str) -> Result<(Role, f32), String> {
     )
 }
 
+/// `ROLE=T` of `--velocity-temperature`.
+fn velocity_temperature(s: &str) -> Result<(Role, f32), String> {
+    role_value(
+        s,
+        "ROLE=T (bass=0.7)",
+        models::sampling::VELOCITY_TEMPERATURE_RANGE,
+        "a velocity temperature",
+    )
+}
+
 /// `ROLE=SEMITONES` of `--register-hold`.
 fn register_hold(s: &str) -> Result<(Role, f32), String> {
     role_value(s, "ROLE=SEMITONES (comping=5)", 0.0..=48.0, "a register hold").map(|(r, h)| (r, h.round()))
@@ -406,6 +423,13 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
     set_per_role(
         &mut manifest.duration_temperature,
         &args.duration_temperature,
+        1.0,
+        &roles,
+        &manifest.name,
+    )?;
+    set_per_role(
+        &mut manifest.velocity_temperature,
+        &args.velocity_temperature,
         1.0,
         &roles,
         &manifest.name,
