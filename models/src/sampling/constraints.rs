@@ -70,8 +70,8 @@ pub struct Constraints {
     /// A model's velocity calibration ([`crate::package::Manifest::velocity_temperature`]): the
     /// temperature of the choice of a note's velocity (`VEL`), 1 leaving the network's. Below 1
     /// it keeps a role's dynamics on its likeliest shading: at temperature 1 the band's bass
-    /// spread its velocities half again as wide as the grooves do (models/README.md, "The touch
-    /// of a line").
+    /// spread its velocities a third wider than the grooves do, jumping now and then to a far
+    /// level (models/README.md, "The touch of a line").
     pub velocity_temperature: f32,
     /// A model's register hold ([`crate::package::Manifest::register_hold`]): semitones a pitched
     /// role may go beyond the lowest and highest note it has played this take, once it has
