@@ -43,7 +43,8 @@ pub use run_loop::{
 };
 pub use step_timing::{BENCH_BATCH, BENCH_CONTEXT, StepTime, time_steps};
 pub use windows::{
-    Batch, RunData, Window, WindowDraws, balance_roles, drop_styles, load_data, make_batch, oversample_styles,
+    Batch, RunData, Window, WindowDraws, balance_pieces, balance_roles, drop_styles, load_data, make_batch,
+    oversample_styles,
     split_windows, windows_of, windows_with_dropout,
 };
 
@@ -97,6 +98,10 @@ pub struct TrainParams {
     /// count of the commonest role (0 or 1: off). MMA grooves, say, hold one drum part per groove
     /// but twelve transposed bass and comping parts.
     pub balance_roles: usize,
+    /// Repeat the training windows of each sequence with fewer windows than most of its role's,
+    /// each by at most this factor, so that short pieces weigh more like long ones (0 or 1: off;
+    /// [`balance_pieces`]).
+    pub balance_pieces: usize,
     /// Fraction of windows (training and validation) whose `IN` conditioning is dropped, so the
     /// model learns to follow the chord symbols alone (0: keep every input).
     pub input_dropout: f64,
@@ -148,6 +153,7 @@ impl Default for TrainParams {
             freeze_layers: 0,
             keep_checkpoints: 2,
             balance_roles: 0,
+            balance_pieces: 0,
             input_dropout: 0.0,
             input_as_chords: 0.0,
             chord_triads: 0.0,
