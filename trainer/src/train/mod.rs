@@ -44,8 +44,7 @@ pub use run_loop::{
 pub use step_timing::{BENCH_BATCH, BENCH_CONTEXT, StepTime, time_steps};
 pub use windows::{
     Batch, RunData, Window, WindowDraws, balance_pieces, balance_roles, drop_styles, load_data, make_batch,
-    oversample_styles,
-    split_windows, windows_of, windows_with_dropout,
+    oversample_styles, split_windows, windows_of, windows_with_dropout,
 };
 
 /// Optimisation settings.

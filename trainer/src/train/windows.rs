@@ -455,12 +455,7 @@ mod tests {
     #[test]
     fn short_pieces_are_repeated_towards_the_long_ones() {
         let seq = |role: Role, n: usize, tag: u16| -> Vec<Window> {
-            (0..n)
-                .map(|_| Window {
-                    ids: vec![tag],
-                    role,
-                })
-                .collect()
+            (0..n).map(|_| Window { ids: vec![tag], role }).collect()
         };
         // Lead: nine pieces of 6 windows, one of 1, one of 2 (p90 = 6); piano: 3 and 3.
         let mut by = vec![seq(Role::Lead, 1, 1), seq(Role::Lead, 2, 2), Vec::new()];
