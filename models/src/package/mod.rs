@@ -480,19 +480,21 @@ impl Manifest {
     /// The duration calibration of `role` ([`Manifest::duration_temperature`]); 1 when the model
     /// names none or a value outside [`crate::sampling::DURATION_TEMPERATURE_RANGE`].
     pub fn duration_temperature(&self, role: Role) -> f32 {
-        match self.duration_temperature.get(role.name()) {
-            Some(&t) if crate::sampling::DURATION_TEMPERATURE_RANGE.contains(&t) => t,
-            _ => 1.0,
-        }
+        temperature(
+            &self.duration_temperature,
+            role,
+            crate::sampling::DURATION_TEMPERATURE_RANGE,
+        )
     }
 
     /// The velocity calibration of `role` ([`Manifest::velocity_temperature`]); 1 when the model
     /// names none or a value outside [`crate::sampling::VELOCITY_TEMPERATURE_RANGE`].
     pub fn velocity_temperature(&self, role: Role) -> f32 {
-        match self.velocity_temperature.get(role.name()) {
-            Some(&t) if crate::sampling::VELOCITY_TEMPERATURE_RANGE.contains(&t) => t,
-            _ => 1.0,
-        }
+        temperature(
+            &self.velocity_temperature,
+            role,
+            crate::sampling::VELOCITY_TEMPERATURE_RANGE,
+        )
     }
 
     /// The register hold of `role` ([`Manifest::register_hold`]), semitones (at most 48); 0 (off)
@@ -585,6 +587,15 @@ fn clamped(map: &BTreeMap<String, f32>, role: Role, lo: f32, hi: f32, none: f32)
     match map.get(role.name()) {
         Some(&v) if v.is_finite() => v.clamp(lo, hi),
         _ => none,
+    }
+}
+
+/// `role`'s calibration temperature in `map`; 1 (the network's own choice) when the map names
+/// none for it or one outside `range` (not finite included).
+fn temperature(map: &BTreeMap<String, f32>, role: Role, range: std::ops::RangeInclusive<f32>) -> f32 {
+    match map.get(role.name()) {
+        Some(&t) if range.contains(&t) => t,
+        _ => 1.0,
     }
 }
 

@@ -50,7 +50,7 @@ fn is_fill(toms: usize, snares: usize, time: usize) -> bool {
 }
 /// How far (beats) an onset may sit from a beat and still count as on it (humans play early and
 /// late; 1/6 beat is 83 ms at 120 BPM).
-const ON_BEAT_TOLERANCE: f64 = 1.0 / 6.0;
+pub(super) const ON_BEAT_TOLERANCE: f64 = 1.0 / 6.0;
 
 /// One passage: notes in beats from its first bar line, in one constant time signature.
 #[derive(Debug, Clone, Copy)]

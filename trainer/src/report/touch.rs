@@ -6,8 +6,8 @@
 use super::metrics::Passage;
 
 /// How far an onset may sit from a grid point and still count as on it, as a share of the
-/// grid's step (1/6: 83 ms off a beat at 120 BPM, as [`super::metrics`]'s tolerance).
-const ON_GRID: f64 = 1.0 / 6.0;
+/// grid's step: the report's tolerance for a beat, applied to each step.
+const ON_GRID: f64 = super::metrics::ON_BEAT_TOLERANCE;
 /// Onsets closer than this (beats) are one onset (a chord, or a grace note's neighbour).
 const SAME_ONSET: f64 = 1.0 / 24.0;
 /// The steps whose halves are paired: the beat (eighth notes) and half the beat (sixteenths).

@@ -201,8 +201,8 @@ fn windows_by_sequence(
 /// counts (whole repeats, so the data order stays a pure function of the seed). Cut into
 /// windows, a long piece weighs as much as many short ones, and a network learns what a *bar*
 /// usually does where a listener hears what a *piece* does: the folk tunes are swung in 25 % of
-/// the tunes and 31 % of the bars, the hornpipes being the long tunes (models/README.md, "The
-/// touch of a line").
+/// the tunes and 31 % of the bars, the hornpipes being the long tunes (models/README.md, "Each
+/// piece once").
 pub fn balance_pieces(by_sequence: Vec<Vec<Window>>, max_factor: usize) -> Vec<Window> {
     if max_factor <= 1 {
         return by_sequence.into_iter().flatten().collect();
