@@ -99,7 +99,7 @@ pub struct Sideman {
 impl Default for Sideman {
     fn default() -> Self {
         Sideman {
-            params: Arc::new(SidemanParams::default()),
+            params: Arc::new(SidemanParams::new_instance()),
             status: Arc::new(SharedStatus::default()),
             engine: None,
             audio: None,

@@ -5,7 +5,9 @@
 //! string-to-value parser reads that text back: value -> text -> value is the identity (hosts and
 //! clap-validator's `param-conversions` check it).
 
-use std::sync::{Arc, RwLock};
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use models::Role;
 use models::groove::SwingUnit;
@@ -35,6 +37,37 @@ pub const DEFAULT_EXPORT_BARS: u32 = 8;
 pub const DEFAULT_PREVIEW_LEVEL_DB: f32 = -12.0;
 /// Lowest and highest level of the preview sound, dB.
 pub const PREVIEW_LEVEL_RANGE_DB: (f32, f32) = (-48.0, 0.0);
+
+/// Highest value of the Seed parameter (its lowest is 0).
+pub const MAX_SEED: i32 = 9999;
+/// Instances this process has made so far (each one's default Seed: [`fresh_seed`]).
+static INSTANCES_MADE: AtomicU32 = AtomicU32::new(0);
+/// Step between the default seeds of the instances of one process: prime to `MAX_SEED + 1`, so
+/// the first 10,000 instances of a process all get different seeds.
+const SEED_STRIDE: u32 = 7919;
+
+/// The default Seed of a new instance (main thread, when the host creates the plugin): two
+/// instances of the same role on two tracks, at every other default, play two different lines
+/// over the same chords instead of doubling each other note for note. Different for every instance
+/// of one process (the first 10,000), and drawn afresh in each process (OS randomness), so
+/// sandboxed instances differ too (with the chance of one in 10,000 of the seed range). A saved
+/// project keeps each instance's seed (the state holds every parameter), so a reload plays what
+/// was heard; [`SidemanParams::default`] keeps Seed 1 for tests and tools.
+pub fn fresh_seed() -> i32 {
+    static BASE: OnceLock<u32> = OnceLock::new();
+    let base = *BASE.get_or_init(|| {
+        // `RandomState` is keyed from the OS's random source once per process.
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        (h.finish() % (MAX_SEED as u64 + 1)) as u32
+    });
+    let n = INSTANCES_MADE.fetch_add(1, Ordering::Relaxed) % (MAX_SEED as u32 + 1);
+    ((base as u64 + n as u64 * SEED_STRIDE as u64) % (MAX_SEED as u64 + 1)) as i32
+}
 
 /// The editor's own settings, saved with the project (not parameters: nothing to automate).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -514,7 +547,22 @@ pub fn channel_index(channel: i32) -> u8 {
 }
 
 impl Default for SidemanParams {
+    /// The parameters at Seed 1 (tests, tools and the documentation's examples); the plugin
+    /// makes its own with [`SidemanParams::new_instance`].
     fn default() -> Self {
+        Self::with_seed(1)
+    }
+}
+
+impl SidemanParams {
+    /// A new plugin instance's parameters: the defaults with a Seed of its own ([`fresh_seed`]),
+    /// which is also what double-clicking the Seed resets it to.
+    pub fn new_instance() -> Self {
+        Self::with_seed(fresh_seed())
+    }
+
+    /// The defaults, with `seed` as the Seed's default value.
+    fn with_seed(seed: i32) -> Self {
         SidemanParams {
             model_path: Arc::new(RwLock::new(String::new())),
             editor: Arc::new(RwLock::new(EditorPrefs::default())),
@@ -584,7 +632,12 @@ impl Default for SidemanParams {
                 " beats",
             )
             .non_automatable(),
-            seed: IntParam::new("Seed", 1, IntRange::Linear { min: 0, max: 9999 }).non_automatable(),
+            seed: IntParam::new(
+                "Seed",
+                seed.clamp(0, MAX_SEED),
+                IntRange::Linear { min: 0, max: MAX_SEED },
+            )
+            .non_automatable(),
             key: EnumParam::new("Key", KeyParam::Off),
             scale: EnumParam::new("Scale", ScaleParam::Major),
             pitch_lo: IntParam::new(
@@ -744,5 +797,19 @@ mod tests {
                 assert_eq!(back, Some(v), "{} {v} -> {text:?}", f.name());
             }
         }
+    }
+
+    #[test]
+    fn each_new_instance_gets_a_seed_of_its_own() {
+        let seeds: Vec<i32> = (0..64).map(|_| SidemanParams::new_instance().seed.value()).collect();
+        let mut distinct = seeds.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), seeds.len(), "{seeds:?}");
+        assert!(seeds.iter().all(|s| (0..=MAX_SEED).contains(s)));
+        // Its default is its own seed (double-click resets to it); the plain defaults keep Seed 1.
+        let p = SidemanParams::new_instance();
+        assert_eq!(p.seed.default_plain_value(), p.seed.value());
+        assert_eq!(SidemanParams::default().seed.value(), 1);
     }
 }

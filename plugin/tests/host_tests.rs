@@ -314,6 +314,44 @@ fn saved_state_reloads_and_bounces_identically() {
     assert_ne!(first, other, "another seed should play something else");
 }
 
+/// Two instances made with the same settings and no seed of their own in the state (two fresh
+/// instances on two tracks) start on two seeds and play two different lines over the same chords,
+/// and each one's saved project plays its own line again.
+#[test]
+fn two_new_instances_play_two_lines() {
+    let entry = entry_in_process();
+    let sr = 44_100.0;
+    let tempo = 120.0;
+    let spb = sr * 60.0 / tempo;
+    // The input of `saved_state_reloads_and_bounces_identically`, over which seeds differ.
+    let (input, _) = progression_input(spb, 8, |b| (b as i32 / 4) * 2);
+    let state = state_with(model_dir(), &[("temp", json!({"f32": 0.8}))]);
+    let seed_of = |saved: &[u8]| -> i64 {
+        let json: serde_json::Value = serde_json::from_slice(&saved[8..]).expect("state JSON");
+        json["params"]["seed"]["i32"]
+            .as_i64()
+            .expect("a seed in the saved state")
+    };
+    let mut a = Host::new(&entry, sr, 512, true, Some(&state));
+    let first = play(&mut a, tempo, 32.0, 512, &input);
+    let saved = a.save_state();
+    a.close();
+    let mut b = Host::new(&entry, sr, 512, true, Some(&state));
+    let second = play(&mut b, tempo, 32.0, 512, &input);
+    let (seed_a, seed_b) = (seed_of(&saved), seed_of(&b.save_state()));
+    b.close();
+    assert_ne!(seed_a, seed_b, "two new instances got the same seed");
+    assert!(first.iter().filter(|e| e.note.on).count() >= 16);
+    assert!(
+        first != second,
+        "two new instances (seeds {seed_a} and {seed_b}) doubled each other"
+    );
+    let mut c = Host::new(&entry, sr, 512, true, Some(&saved));
+    let again = play(&mut c, tempo, 32.0, 512, &input);
+    c.close();
+    assert!(first == again, "a reloaded instance must play its own line again");
+}
+
 /// Requirement 4: a missing or corrupt model never takes the host down: the plugin falls back to
 /// the built-in default for the role and keeps playing (its status says why; see the engine's
 /// unit tests for the wording).

@@ -284,8 +284,10 @@ impl SidemanApp {
         let mut prefs: EditorPrefs = p.editor_prefs();
         ui.horizontal(|ui| {
             ui.label("Seed");
-            int_drag(ui, setter, &p.seed, 0..=9999)
-                .on_hover_text("The same seed and the same playing give the same notes (bounces reproduce).");
+            int_drag(ui, setter, &p.seed, 0..=crate::params::MAX_SEED).on_hover_text(
+                "The same seed and the same playing give the same notes (bounces reproduce). \
+                 Each new instance starts on a seed of its own, so two instances play two lines.",
+            );
             let dice = ui
                 .add_enabled(!prefs.seed_locked, egui::Button::new("🎲"))
                 .on_hover_text("A new random seed: Sideman plays something else from the next beat.")
@@ -297,9 +299,10 @@ impl SidemanApp {
                         .map(|d| d.as_nanos() as u64)
                         .unwrap_or(1),
                 );
-                let mut v = rng.below(10_000) as i32;
+                let seeds = crate::params::MAX_SEED as usize + 1;
+                let mut v = rng.below(seeds) as i32;
                 if v == p.seed.value() {
-                    v = (v + 1) % 10_000;
+                    v = (v + 1) % seeds as i32;
                 }
                 set_once(setter, &p.seed, v);
             }
