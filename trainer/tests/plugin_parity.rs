@@ -132,7 +132,9 @@ fn trainer_generate_and_the_plugin_play_identical_notes() {
     let dir = std::env::temp_dir().join(format!("sideman-parity-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let offline = trainer_notes(&dir, &models::assets::default_for(Role::Lead));
-    let plugin = plugin_notes(None);
+    // The plugin at `trainer generate`'s seed (a new instance starts on a seed of its own).
+    let state = host::state_with(std::path::Path::new(""), &[("seed", serde_json::json!({"i32": 1}))]);
+    let plugin = plugin_notes(Some(&state));
     let _ = std::fs::remove_dir_all(&dir);
     same_notes(&offline, &plugin);
 }
@@ -153,7 +155,10 @@ fn the_piece_memory_plays_alike_in_trainer_generate_and_the_plugin() {
     let dir = std::env::temp_dir().join(format!("sideman-parity-memory-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let offline = trainer_notes(&dir, "builtin:melody");
-    let state = host::state_with(std::path::Path::new("builtin:melody"), &[]);
+    let state = host::state_with(
+        std::path::Path::new("builtin:melody"),
+        &[("seed", serde_json::json!({"i32": 1}))],
+    );
     let plugin = plugin_notes(Some(&state));
     let _ = std::fs::remove_dir_all(&dir);
     same_notes(&offline, &plugin);
