@@ -298,6 +298,7 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
             drum_map: crate::prepare::DrumMap::None,
             layout_depth: 3,
             tag_map: None,
+            tune_kinds: false,
             chords: args.chords.clone(),
         };
         crate::prepare::run(&prepare)?;

@@ -28,6 +28,7 @@ use crate::dataset::{
     TokenStats, assign_splits,
 };
 
+mod kinds;
 mod report;
 mod styles;
 
@@ -106,6 +107,12 @@ pub struct PrepareArgs {
     /// composer (`trainer/configs/lieder-periods.json`).
     #[arg(long)]
     pub tag_map: Option<PathBuf>,
+    /// Also tag each MIDI tune with its kind (reel, jig, slip jig, hornpipe, strathspey, march,
+    /// air...), read from its title ("7th Regiment -- Reel") or, for O'Neill's *Music of Ireland*,
+    /// from the tune's number in the book (`B:"O'Neill's 1163"`), whose sections are kinds. A tune
+    /// that names none keeps only its other tags.
+    #[arg(long)]
+    pub tune_kinds: bool,
     /// Transposition augmentation (train split only).
     #[arg(long, value_enum, default_value_t = Transpose::None)]
     pub transpose: Transpose,
@@ -287,9 +294,7 @@ fn walk(dir: &Path, out: &mut Vec<Job>, skipped: &mut Vec<Skipped>) -> anyhow::R
             }
             continue;
         }
-        let is_midi = p
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi"));
+        let is_midi = is_midi(p);
         let is_musicxml = models::musicxml::is_musicxml_path(p);
         if !is_midi && !is_musicxml {
             continue;
@@ -540,7 +545,16 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
                     styles_of(j.path(), &inputs[*i], args.style_from, args.layout_depth, score)
                 }
             };
-            add_mapped_tags(tags, &tag_map)
+            let mut tags = add_mapped_tags(tags, &tag_map);
+            if args.tune_kinds && is_midi(j.path()) {
+                let (names, texts) = std::fs::read(j.path())
+                    .map(|b| kinds::midi_texts(&b))
+                    .unwrap_or_default();
+                if let Some(kind) = kinds::tune_kind(&names, &texts).filter(|k| !tags.iter().any(|t| t == k)) {
+                    tags.push(kind.to_string());
+                }
+            }
+            tags
         })
         .collect();
     let all_styles: BTreeSet<&String> = file_styles
@@ -692,4 +706,10 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
     Dataset::write(&args.out, &manifest, &splits)?;
     print_report(&args.out, &manifest, notes0, started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// Whether `path` names a Standard MIDI File (`.mid`, `.midi`).
+fn is_midi(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi"))
 }

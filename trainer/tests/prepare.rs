@@ -28,6 +28,7 @@ fn plain_args(input: &Path, out: &Path) -> PrepareArgs {
         drum_map: DrumMap::None,
         layout_depth: 3,
         tag_map: None,
+        tune_kinds: false,
         chords: None,
     }
 }
@@ -63,6 +64,7 @@ fn prepare_splits_by_piece_augments_train_only_and_survives_bad_files() {
         drum_map: DrumMap::None,
         layout_depth: 3,
         tag_map: None,
+        tune_kinds: false,
         chords: None,
     };
     prepare::run(&args).unwrap();
@@ -212,6 +214,7 @@ fn gmd_folders_get_their_tags_and_the_9_class_map() {
         drum_map: DrumMap::Gmd,
         layout_depth: 3,
         tag_map: None,
+        tune_kinds: false,
         chords: None,
     };
     prepare::run(&args).unwrap();
@@ -409,6 +412,7 @@ fn musicxml_folders_give_piano_parts_tags_and_skipped_files_with_reasons() {
         drum_map: DrumMap::None,
         layout_depth: depth,
         tag_map: None,
+        tune_kinds: false,
         chords: None,
     };
 
@@ -595,4 +599,39 @@ fn prepare_gives_pieces_without_chords_the_progression_they_were_played_over() {
     };
     let err = prepare::run(&bad).unwrap_err();
     assert!(format!("{err:#}").contains("Xq9"), "{err:#}");
+}
+
+/// `--tune-kinds`: each tune gets the kind its title names beside its other tags, a tune that
+/// names none keeps its other tags alone, and without the flag nothing changes.
+#[test]
+fn prepare_tags_tunes_with_the_kind_their_title_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("tunes");
+    std::fs::create_dir_all(&root).unwrap();
+    let titles = ["ACROBAT'S -- HORNPIPE", "7th Regiment -- Reel", "Kitty's Wedding"];
+    for (i, title) in titles.iter().enumerate() {
+        let mut p = piece(i as u8);
+        p.tracks[0].name = title.to_string();
+        std::fs::write(root.join(format!("t{i}.mid")), models::midi::write_smf(&p)).unwrap();
+    }
+    let styles = |kinds: bool| -> BTreeMap<String, Vec<String>> {
+        let out = tmp.path().join(format!("ds-{kinds}"));
+        prepare::run(&PrepareArgs {
+            tune_kinds: kinds,
+            ..plain_args(&root, &out)
+        })
+        .unwrap();
+        let ds = Dataset::open(&out).unwrap();
+        ds.manifest
+            .files
+            .iter()
+            .map(|f| (f.path.clone(), f.styles.clone()))
+            .collect()
+    };
+    let with = styles(true);
+    assert_eq!(with["t0.mid"], ["tunes", "hornpipe"]);
+    assert_eq!(with["t1.mid"], ["tunes", "reel"]);
+    assert_eq!(with["t2.mid"], ["tunes"]);
+    let without = styles(false);
+    assert!(without.values().all(|s| s == &["tunes"]), "{without:?}");
 }
