@@ -61,6 +61,12 @@ pub struct FinetuneArgs {
     /// share one progression.
     #[arg(long)]
     pub chords: Option<String>,
+    /// Also tag each of your MIDI tunes with its kind, read from its title ("Kitty's -- Reel",
+    /// "The Boys of Bockhill - Jig"), as `trainer prepare --tune-kinds`: the plugin's Style menu
+    /// then offers the kinds (reel, jig, hornpipe...) beside your style, and `builtin:melody`
+    /// already knows them.
+    #[arg(long)]
+    pub tune_kinds: bool,
     /// Package folder to write: what the plugin loads (open its folder in the editor's model
     /// picker).
     #[arg(long)]
@@ -298,7 +304,7 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
             drum_map: crate::prepare::DrumMap::None,
             layout_depth: 3,
             tag_map: None,
-            tune_kinds: false,
+            tune_kinds: args.tune_kinds,
             chords: args.chords.clone(),
         };
         crate::prepare::run(&prepare)?;

@@ -54,6 +54,12 @@ fn finetune_turns_a_folder_and_a_style_into_a_better_package() {
     // "chorales": a folder name whose hash split put no piece in validation before.
     let mine = tmp.path().join("chorales");
     write_grooves(&mine, 12, 2);
+    // Half of them titled as reels (`--tune-kinds`), under the same file names.
+    for i in (0..12u8).step_by(2) {
+        let mut p = common::groove_piece(i, 2);
+        p.tracks[0].name = format!("Take {i} -- Reel");
+        std::fs::write(mine.join(format!("take{i:02}.mid")), models::midi::write_smf(&p)).unwrap();
+    }
     let config = tmp.path().join("ft.toml");
     std::fs::write(
         &config,
@@ -66,6 +72,7 @@ fn finetune_turns_a_folder_and_a_style_into_a_better_package() {
         inputs: vec![mine.display().to_string()],
         style: "Test / Mine".into(),
         chords: None,
+        tune_kinds: true,
         out: out.clone(),
         minutes: 10.0,
         role: vec!["lead".into(), "bass".into()],
@@ -82,6 +89,12 @@ fn finetune_turns_a_folder_and_a_style_into_a_better_package() {
     // A package the plugin loads, with the style in its menu and a card with the report.
     let p = models::package::Package::load(&out).unwrap();
     assert!(p.manifest.vocab.styles.iter().any(|s| s == "Test / Mine"));
+    // And the kind the titles name, beside it.
+    assert!(
+        p.manifest.vocab.styles.iter().any(|s| s == "reel"),
+        "{:?}",
+        p.manifest.vocab.styles
+    );
     // The register spans the base model's and the user's pieces' (a lead from D4 up).
     let (lo, hi) = p.manifest.register(models::Role::Lead).unwrap();
     assert!(lo <= 60 && hi >= 70, "lead register {lo}-{hi}");

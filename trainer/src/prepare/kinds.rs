@@ -65,7 +65,7 @@ fn oneills_number(text: &str) -> Option<u32> {
     let at = ["o'neill's", "o'nell's"]
         .iter()
         .find_map(|k| lower.find(k).map(|i| i + k.len()))?;
-    let rest = lower[at..].trim_start_matches(|c: char| c == ' ' || c == '-' || c == '"' || c == '#');
+    let rest = lower[at..].trim_start_matches([' ', '-', '"', '#']);
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok().filter(|&n| n >= 1)
 }
