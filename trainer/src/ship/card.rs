@@ -176,7 +176,7 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
         "duration temperature",
         &m.duration_temperature,
         false,
-        " (the choice of a note's length; chosen on the validation pieces; other roles 1)",
+        " (the choice of a note's length; \"How it was built\" says on which pieces it was chosen; other roles 1)",
     );
     tuning_row(
         &mut s,
