@@ -91,32 +91,37 @@ fn kind_in_title(title: &str) -> Option<&'static str> {
         .or_else(|| kind_in_words(&words(title)))
 }
 
-fn kind_in_words(w: &[String]) -> Option<&'static str> {
-    let has = |k: &str| w.iter().any(|x| x == k);
-    let pair = |a: &str, b: &str| w.windows(2).any(|p| p[0] == a && p[1] == b);
-    if has("slipjig") || has("slip-jig") || pair("slip", "jig") {
-        Some("slip jig")
-    } else if pair("set", "dance") || pair("long", "dance") {
-        Some("set dance")
-    } else if has("hornpipe") || has("clog") {
-        Some("hornpipe")
-    } else if has("strathspey") || has("fling") {
-        Some("strathspey")
-    } else if has("reel") {
-        Some("reel")
-    } else if has("jig") {
-        Some("jig")
-    } else if has("march") || has("quickstep") {
-        Some("march")
-    } else if has("polka") {
-        Some("polka")
-    } else if has("waltz") {
-        Some("waltz")
-    } else if has("mazurka") {
-        Some("mazurka")
-    } else {
-        None
-    }
+/// The words (a run of them for two-word names) that name a kind in a title, the first that
+/// matches winning: "slip jig" before "jig", a set dance before the dances it is made of. Words
+/// are split at anything but letters, digits and apostrophes, so "Slip-Jig" is the run "slip",
+/// "jig".
+const TITLE_KINDS: [(&[&str], &str); 15] = [
+    (&["slipjig"], "slip jig"),
+    (&["slip", "jig"], "slip jig"),
+    (&["set", "dance"], "set dance"),
+    (&["long", "dance"], "set dance"),
+    (&["hornpipe"], "hornpipe"),
+    (&["clog"], "hornpipe"),
+    (&["strathspey"], "strathspey"),
+    (&["fling"], "strathspey"),
+    (&["reel"], "reel"),
+    (&["jig"], "jig"),
+    (&["march"], "march"),
+    (&["quickstep"], "march"),
+    (&["polka"], "polka"),
+    (&["waltz"], "waltz"),
+    (&["mazurka"], "mazurka"),
+];
+
+fn kind_in_words(words: &[String]) -> Option<&'static str> {
+    TITLE_KINDS
+        .iter()
+        .find(|(run, _)| {
+            words
+                .windows(run.len())
+                .any(|w| w.iter().zip(*run).all(|(a, b)| a == b))
+        })
+        .map(|&(_, kind)| kind)
 }
 
 #[cfg(test)]
