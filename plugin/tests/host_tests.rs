@@ -315,15 +315,19 @@ fn saved_state_reloads_and_bounces_identically() {
 }
 
 /// Two instances made with the same settings and no seed of their own in the state (two fresh
-/// instances on two tracks) start on two seeds and play two different lines over the same chords,
-/// and each one's saved project plays its own line again.
+/// instances on two tracks) start on two seeds, and each plays the line of its own seed: the
+/// line a project saved with that seed plays, and its own saved project plays it again. (Whether
+/// two given seeds play two different lines is the model's affair: the small test model plays
+/// the same line for about one pair of random seeds in five, so this test compares each
+/// instance with its seed, not the two instances with each other; that another seed plays
+/// something else is `saved_state_reloads_and_bounces_identically`'s.)
 #[test]
 fn two_new_instances_play_two_lines() {
     let entry = entry_in_process();
     let sr = 44_100.0;
     let tempo = 120.0;
     let spb = sr * 60.0 / tempo;
-    // The input of `saved_state_reloads_and_bounces_identically`, over which seeds differ.
+    // The input of `saved_state_reloads_and_bounces_identically`.
     let (input, _) = progression_input(spb, 8, |b| (b as i32 / 4) * 2);
     let state = state_with(model_dir(), &[("temp", json!({"f32": 0.8}))]);
     let seed_of = |saved: &[u8]| -> i64 {
@@ -342,10 +346,16 @@ fn two_new_instances_play_two_lines() {
     b.close();
     assert_ne!(seed_a, seed_b, "two new instances got the same seed");
     assert!(first.iter().filter(|e| e.note.on).count() >= 16);
-    assert!(
-        first != second,
-        "two new instances (seeds {seed_a} and {seed_b}) doubled each other"
-    );
+    // Each plays what its seed plays (as `lead_state`: the model, the seed and temperature 0.8).
+    for (seed, line) in [(seed_a, &first), (seed_b, &second)] {
+        let mut h = Host::new(&entry, sr, 512, true, Some(&lead_state(seed)));
+        let own = play(&mut h, tempo, 32.0, 512, &input);
+        h.close();
+        assert!(
+            &own == line,
+            "a new instance on seed {seed} did not play that seed's line"
+        );
+    }
     let mut c = Host::new(&entry, sr, 512, true, Some(&saved));
     let again = play(&mut c, tempo, 32.0, 512, &input);
     c.close();
