@@ -345,6 +345,36 @@ fn main() -> anyhow::Result<()> {
             };
             println!("{i:5} ioi human {} model {}", hist(&w.notes), hist(&played));
         }
+        // PHRASES=1: the line cut into phrases wherever it falls silent for a beat or more (from
+        // the end of the notes sounding to the next onset): how many, their mean length in beats
+        // and in notes, the mean silence between them, and the silence before the first and after
+        // the last, human then model (does a role breathe where its humans do, or scatter its
+        // rests?). `report::phrasing` cuts them, as the report's phrase length does.
+        if env("PHRASES").is_some() {
+            let stats = |notes: &[models::music::Note]| {
+                let p = Passage {
+                    notes,
+                    chords: &w.chords,
+                    numerator: ts.numerator,
+                    denominator: ts.denominator,
+                    bars,
+                    tempo_bpm: bpm,
+                };
+                let ph = sideman_trainer::report::phrasing::phrases(&p);
+                let c = ph.len().max(1) as f64;
+                let beats = ph.iter().map(|x| x.end - x.start).sum::<f64>() / c;
+                let len = ph.iter().map(|x| x.notes).sum::<usize>() as f64 / c;
+                let breaths: Vec<f64> = ph.windows(2).map(|x| x[1].start - x[0].end).collect();
+                let breath = breaths.iter().sum::<f64>() / breaths.len().max(1) as f64;
+                let (first, last) = ph.first().zip(ph.last()).map_or((end, 0.0), |(a, b)| (a.start, b.end));
+                (ph.len(), beats, len, breath, first, end - last)
+            };
+            let (hc, hb, hn, hg, hf, ht) = stats(&w.notes);
+            let (mc, mb, mn, mg, mf, mt) = stats(&played);
+            println!(
+                "{i:5} phrases human {hc} {hb:.2} {hn:.2} {hg:.2} model {mc} {mb:.2} {mn:.2} {mg:.2} lead-in/tail human {hf:.2} {ht:.2} model {mf:.2} {mt:.2}"
+            );
+        }
         let file = ds
             .manifest
             .files

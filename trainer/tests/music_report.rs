@@ -153,6 +153,7 @@ fn calibrated_sampling_reproduces_the_data() {
         "chord_tones_strong",
         "swing",
         "velocity_spread",
+        "phrase_length",
     ] {
         close(get(&lead.calibration, k), get(&lead.human, k), 0.15, k);
     }
@@ -161,6 +162,8 @@ fn calibrated_sampling_reproduces_the_data() {
     assert!(get(&lead.human, "velocity_spread") > 8.0);
     // The human rests half the bars: a generation path that never rested would fail here.
     assert!(get(&lead.human, "empty_beats") > 0.2);
+    // Its phrases: a bar of eighths and the first beat and two thirds of the next, then a breath.
+    assert!((get(&lead.human, "phrase_length") - (4.0 + 5.0 / 3.0)).abs() < 1e-6);
     // Teacher-forced: the model counted these pieces, so moving the chords or the bass costs.
     assert!(lead.sensitivity.input_cost > 0.0, "{:?}", lead.sensitivity);
     assert!(lead.sensitivity.chord_cost.is_finite());

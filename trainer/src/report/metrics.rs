@@ -4,7 +4,7 @@
 use models::music::{ChordEvent, Note};
 
 /// The metrics of pitched roles, in report order: (key, what it is).
-pub const PITCHED: [(&str, &str); 12] = [
+pub const PITCHED: [(&str, &str); 13] = [
     ("chord_tones", "chord-tone ratio"),
     ("chord_tones_strong", "chord tones, strong beats"),
     ("notes_per_bar", "notes per bar"),
@@ -17,6 +17,7 @@ pub const PITCHED: [(&str, &str); 12] = [
     ("changes_repeat", "bars played again, same changes"),
     ("swing", "swing ratio (paired eighths, sixteenths)"),
     ("velocity_spread", "velocity spread (sd)"),
+    ("phrase_length", "phrase length (beats)"),
 ];
 
 /// The metrics of drums, in report order (then the feel, [`super::feel::FEEL`]).
@@ -74,7 +75,7 @@ impl Passage<'_> {
         self.numerator as f64 * 4.0 / self.denominator.max(1) as f64
     }
 
-    fn total_beats(&self) -> f64 {
+    pub(super) fn total_beats(&self) -> f64 {
         self.bar_beats() * self.bars as f64
     }
 
@@ -182,6 +183,7 @@ pub fn pitched(p: &Passage) -> Vec<f64> {
         changes_repeat(p),
         super::touch::swing_ratio(p),
         super::touch::velocity_spread(p),
+        super::phrasing::phrase_length(p),
     ]
 }
 

@@ -20,6 +20,7 @@
 mod draws;
 pub mod feel;
 pub mod metrics;
+pub mod phrasing;
 mod tables;
 pub mod touch;
 
