@@ -138,7 +138,7 @@ fn main() -> anyhow::Result<()> {
                     bars,
                     tempo_bpm: bpm,
                 },
-                drums,
+                role,
             )
         };
         let h = measure(&w.notes);

@@ -158,7 +158,7 @@ pub fn measure_file(
         bars,
         tempo_bpm: piece.tempo_map.first().map_or(120.0, |t| t.bpm),
     };
-    let mut m = metrics::measure(&p, drums);
+    let mut m = metrics::measure(&p, role);
     if from_bar > 0 {
         m.push(crate::prompt::pitch_class_overlap(&before, &after));
     }

@@ -180,6 +180,9 @@ fn calibrated_sampling_reproduces_the_data() {
     let back: BTreeMap<String, report::RoleReport> = serde_json::from_str(&json).unwrap();
     assert_eq!(back["lead"].pieces, 6);
     assert!(report::markdown(&r, Some(&back), "previous").contains("| notes per bar |"));
+    // The lead's table has its phrases, the drums' none (a row no role has is left out).
+    let md = report::markdown(&r, None, "previous");
+    assert_eq!(md.matches("| phrase length (beats; leads) |").count(), 1, "{md}");
 }
 
 /// `draws` samples each piece that many times, each draw at its own seed: the report's sampled

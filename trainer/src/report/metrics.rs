@@ -1,7 +1,7 @@
 //! The music metrics of one passage: what a listener hears, measured the same way on a human
 //! performance and on what a model generated over the same conditioning.
 
-use models::music::{ChordEvent, Note};
+use models::music::{ChordEvent, Note, Role};
 
 /// The metrics of pitched roles, in report order: (key, what it is).
 pub const PITCHED: [(&str, &str); 13] = [
@@ -17,7 +17,7 @@ pub const PITCHED: [(&str, &str); 13] = [
     ("changes_repeat", "bars played again, same changes"),
     ("swing", "swing ratio (paired eighths, sixteenths)"),
     ("velocity_spread", "velocity spread (sd)"),
-    ("phrase_length", "phrase length (beats)"),
+    ("phrase_length", "phrase length (beats; leads)"),
 ];
 
 /// The metrics of drums, in report order (then the feel, [`super::feel::FEEL`]).
@@ -298,10 +298,25 @@ pub fn drums(p: &Passage) -> Vec<f64> {
     out
 }
 
-/// The metrics of `p` for a role (drums or pitched).
-pub fn measure(p: &Passage, drums_role: bool) -> Vec<f64> {
-    if drums_role { drums(p) } else { pitched(p) }
+/// The metrics of `p` for `role`: the drums', or a pitched role's (the phrase length a lead's
+/// only, NaN for the others).
+pub fn measure(p: &Passage, role: Role) -> Vec<f64> {
+    if role.is_drums() {
+        return drums(p);
+    }
+    let mut m = pitched(p);
+    // A phrase is a lead's: a bass's or a comping's silences are its articulation (a groove's
+    // staccato, a comping's stabs), and a line that is all one phrase but for a dropped note
+    // halves its value (models/README.md, "Where a line breathes").
+    if role != Role::Lead {
+        m[PHRASE_LENGTH] = f64::NAN;
+    }
+    m
 }
+
+/// Where the phrase length sits in [`PITCHED`].
+const PHRASE_LENGTH: usize = 12;
+const _: () = assert!(matches!(PITCHED[PHRASE_LENGTH].0.as_bytes(), b"phrase_length"));
 
 /// Column `k` of `rows` (metric `k` of each piece), leaving out the rows where it is undefined.
 pub fn finite_column(rows: &[Vec<f64>], k: usize) -> Vec<f64> {
@@ -370,6 +385,13 @@ mod tests {
         assert_eq!(m[4], 0.0);
         assert_eq!(m[6], 1.0);
         assert_eq!(m[7], 11.0);
+        // One phrase: beats 0-6, then two empty beats (no phrase after them).
+        assert_eq!(m[PHRASE_LENGTH], 6.0);
+        // The phrase is a lead's: the same notes as a bass or a piano have none.
+        assert_eq!(measure(&p, Role::Lead)[PHRASE_LENGTH], 6.0);
+        for role in [Role::Bass, Role::Comping, Role::Piano] {
+            assert!(measure(&p, role)[PHRASE_LENGTH].is_nan(), "{role:?}");
+        }
     }
 
     #[test]

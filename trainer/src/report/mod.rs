@@ -633,7 +633,7 @@ pub fn build(
         bar.set_message(format!("music report: {role}"));
         for (i, w) in ws.iter().enumerate() {
             let seed = piece_seed(settings.seed, i);
-            human.push(metrics::measure(&passage(w, &w.notes), drums));
+            human.push(metrics::measure(&passage(w, &w.notes), role));
             // Each draw its own seed, this piece's in the one-draw report at `settings.seed +
             // DRAW_STRIDE d`; the piece's value is the mean over its draws.
             let measure_sampled = |how: Sampling| -> anyhow::Result<Vec<Vec<f64>>> {
@@ -647,7 +647,7 @@ pub fn build(
                             settings.knobs,
                             piece_seed(settings.seed + DRAW_STRIDE * d, i),
                         )?;
-                        Ok(metrics::measure(&passage(w, &n), drums))
+                        Ok(metrics::measure(&passage(w, &n), role))
                     })
                     .collect()
             };
@@ -663,7 +663,7 @@ pub fn build(
                     ..settings.knobs
                 };
                 let n = sample(m, pkg, w, Sampling::Model, knobs, seed)?;
-                markov.push(metrics::measure(&passage(w, &n), drums));
+                markov.push(metrics::measure(&passage(w, &n), role));
             }
             bar.inc(1);
         }

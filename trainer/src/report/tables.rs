@@ -3,6 +3,15 @@
 
 use super::*;
 
+/// Whether metric `k` has no value anywhere in `r` (the humans', calibration's, the model's):
+/// one the role does not have, as a bass's phrase length, or nothing to measure in these pieces,
+/// as toms no groove plays. Its row is left out of the tables.
+fn undefined(r: &RoleReport, k: usize) -> bool {
+    [&r.human, &r.calibration, &r.model]
+        .iter()
+        .all(|set| !set.get(k).is_some_and(|v| v.is_finite()))
+}
+
 /// Prints the report as tables, marking values more than [`OFF_BY`] off the human ones with `*`.
 pub fn print(report: &BTreeMap<String, RoleReport>, bars: u32) {
     for (role, r) in report {
@@ -31,6 +40,9 @@ pub fn print(report: &BTreeMap<String, RoleReport>, bars: u32) {
         }
         println!("{header}");
         for (k, key) in r.metrics.iter().enumerate() {
+            if undefined(r, k) {
+                continue;
+            }
             let h = r.human.get(k).copied().unwrap_or(f64::NAN);
             let cell = |set: &[f64], err: Option<&Vec<f64>>| {
                 let v = set.get(k).copied().unwrap_or(f64::NAN);
@@ -100,6 +112,9 @@ pub fn markdown(
         }
         let _ = writeln!(s, "{head}\n{rule}");
         for (k, key) in r.metrics.iter().enumerate() {
+            if undefined(r, k) {
+                continue;
+            }
             let h = r.human.get(k).copied().unwrap_or(f64::NAN);
             let cell = |v: Option<f64>| match v {
                 Some(v) if v.is_finite() => format!("{v:.3}{}", if is_off(v, h) { "*" } else { "" }),
