@@ -391,10 +391,12 @@ fn bad_model_paths_and_files_fall_back_to_the_default() {
     std::fs::create_dir_all(&junk).unwrap();
     std::fs::write(junk.join("manifest.json"), b"{ nope").unwrap();
     for path in [dir.join("does-not-exist"), garbage, damaged, junk] {
-        let state = state_with(&path, &[]);
+        // One seed, and four bars: the default jazz lead enters as its soloists do, and one
+        // soloist in ten waits two bars (models/README.md, "Where a line breathes").
+        let state = state_with(&path, &[("seed", json!({"i32": 1}))]);
         let mut h = Host::new(&entry, 48_000.0, 512, true, Some(&state));
-        let (input, _) = progression_input(24_000.0, 2, |_| 0);
-        let ev = play(&mut h, 120.0, 8.0, 512, &input);
+        let (input, _) = progression_input(24_000.0, 4, |_| 0);
+        let ev = play(&mut h, 120.0, 16.0, 512, &input);
         h.close();
         assert!(!ev.is_empty(), "{path:?}: the default should have played");
         assert_paired(&ev);
