@@ -13,32 +13,13 @@ use anyhow::bail;
 use models::Role;
 use sideman_trainer::eval::SplitAndModel;
 use sideman_trainer::generate::{conditioning, generate_any, load_model};
-use sideman_trainer::report::metrics::{self, PITCHED, Passage};
-use sideman_trainer::report::{Sampling, sample};
+use sideman_trainer::report::metrics::{self, PITCHED};
+use sideman_trainer::report::{Sampling, passage, sample};
 
 /// Bars measured from each piece's start (the music report's); `BARS=48` measures more.
 const BARS: u32 = 16;
 /// Tempo ranges of the summary (BPM, upper bounds).
 const RANGES: [f64; 5] = [100.0, 140.0, 180.0, 220.0, f64::INFINITY];
-
-/// `bars` bars of a piece played as `notes` over its `chords`, in meter `(numerator,
-/// denominator)` at `bpm`: what the report measures.
-fn passage<'a>(
-    notes: &'a [models::music::Note],
-    chords: &'a [models::music::ChordEvent],
-    (numerator, denominator): (u8, u8),
-    bars: u32,
-    bpm: f64,
-) -> Passage<'a> {
-    Passage {
-        notes,
-        chords,
-        numerator,
-        denominator,
-        bars,
-        tempo_bpm: bpm,
-    }
-}
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -147,9 +128,8 @@ fn main() -> anyhow::Result<()> {
         // draws from the same random stream?).
         let same = std::env::var("SAME_SEED").is_ok();
         let piece_seed = seed0 + 1 + if same { 0 } else { i as u64 };
-        let meter = (ts.numerator, ts.denominator);
-        let measure =
-            |notes: &[models::music::Note]| metrics::measure(&passage(notes, &w.chords, meter, bars, bpm), role);
+        // The report's passage: `w` is the piece's first `bars` bars, at `bpm`.
+        let measure = |notes: &[models::music::Note]| metrics::measure(&passage(&w, notes), role);
         let h = measure(&w.notes);
         // Calibration sampling (temperature 1, nothing cut) over the piece's own conditioning.
         let calibration_config = || {
@@ -361,8 +341,7 @@ fn main() -> anyhow::Result<()> {
         // rests?). `report::phrasing` cuts them, as the report's phrase length does.
         if env("PHRASES").is_some() {
             let stats = |notes: &[models::music::Note]| {
-                let p = passage(notes, &w.chords, meter, bars, bpm);
-                let ph = sideman_trainer::report::phrasing::phrases(&p);
+                let ph = sideman_trainer::report::phrasing::phrases(&passage(&w, notes));
                 let c = ph.len().max(1) as f64;
                 let beats = ph.iter().map(|x| x.end - x.start).sum::<f64>() / c;
                 let len = ph.iter().map(|x| x.notes).sum::<usize>() as f64 / c;

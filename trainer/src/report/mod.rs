@@ -392,7 +392,9 @@ pub fn sample(
     Ok(notes.iter().map(|&n| Note::from(n)).collect())
 }
 
-fn passage<'a>(w: &'a Sequence, notes: &'a [Note]) -> Passage<'a> {
+/// `notes` played over `w`'s bars, chords, meter (its first bar's) and tempo: what the report
+/// measures.
+pub fn passage<'a>(w: &'a Sequence, notes: &'a [Note]) -> Passage<'a> {
     let ts = w.meter.at_bar(0);
     Passage {
         notes,
