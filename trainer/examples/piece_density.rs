@@ -91,6 +91,9 @@ fn main() -> anyhow::Result<()> {
     };
     // (human npb, model npb, human empty, model empty, pieces) per tempo range.
     let mut sums = [[0.0; 5]; RANGES.len()];
+    // ALL=1: every metric of the report, the mean over the pieces where it is defined, human
+    // then model (sums and counts of each, by metric).
+    let mut all_metrics: Vec<[f64; 4]> = Vec::new();
     let [a, b] = names;
     let header = format!("human {a:>6}  model {a:>6}  human {b:>6}  model {b:>6}");
     println!("piece  bpm  bars {header}  file");
@@ -365,6 +368,17 @@ fn main() -> anyhow::Result<()> {
             "{i:5} {bpm:4.0} {bars:5} {:12.2} {:12.2} {:12.3} {:12.3}  {file}",
             h[npb], m[npb], h[empty], m[empty]
         );
+        all_metrics.resize(h.len(), [0.0; 4]);
+        for (e, (x, y)) in all_metrics.iter_mut().zip(h.iter().zip(&m)) {
+            if x.is_finite() {
+                e[0] += x;
+                e[1] += 1.0;
+            }
+            if y.is_finite() {
+                e[2] += y;
+                e[3] += 1.0;
+            }
+        }
         let r = RANGES.iter().position(|&u| bpm < u).unwrap_or(RANGES.len() - 1);
         for (k, x) in [h[npb], m[npb], h[empty], m[empty], 1.0].into_iter().enumerate() {
             sums[r][k] += x;
@@ -392,6 +406,19 @@ fn main() -> anyhow::Result<()> {
                 s[2] / n,
                 s[3] / n
             );
+        }
+    }
+    if env("ALL").is_some() {
+        let keys: Vec<&str> = if drums {
+            metrics::drum_metrics().map(|(k, _)| k).collect()
+        } else {
+            PITCHED.iter().map(|(k, _)| *k).collect()
+        };
+        println!("\nmetric                 human     model");
+        for (k, e) in keys.iter().zip(&all_metrics) {
+            if e[1] > 0.0 && e[3] > 0.0 {
+                println!("{k:20} {:9.3} {:9.3}", e[0] / e[1], e[2] / e[3]);
+            }
         }
     }
     Ok(())

@@ -154,6 +154,7 @@ fn calibrated_sampling_reproduces_the_data() {
         "swing",
         "velocity_spread",
         "phrase_length",
+        "rhythm_repeat",
     ] {
         close(get(&lead.calibration, k), get(&lead.human, k), 0.15, k);
     }
@@ -164,6 +165,9 @@ fn calibrated_sampling_reproduces_the_data() {
     assert!(get(&lead.human, "empty_beats") > 0.2);
     // Its phrases: a bar of eighths and the first beat and two thirds of the next, then a breath.
     assert!((get(&lead.human, "phrase_length") - (4.0 + 5.0 / 3.0)).abs() < 1e-6);
+    // Its rhythm: a bar of eighths and a bar of three, in turn: every bar from the third plays
+    // the rhythm of the bar two before it, the second none before it.
+    assert!((get(&lead.human, "rhythm_repeat") - 10.0 / 11.0).abs() < 1e-6);
     // Teacher-forced: the model counted these pieces, so moving the chords or the bass costs.
     assert!(lead.sensitivity.input_cost > 0.0, "{:?}", lead.sensitivity);
     assert!(lead.sensitivity.chord_cost.is_finite());

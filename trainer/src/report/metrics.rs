@@ -4,7 +4,7 @@
 use models::music::{ChordEvent, Note, Role};
 
 /// The metrics of pitched roles, in report order: (key, what it is).
-pub const PITCHED: [(&str, &str); 13] = [
+pub const PITCHED: [(&str, &str); 14] = [
     ("chord_tones", "chord-tone ratio"),
     ("chord_tones_strong", "chord tones, strong beats"),
     ("notes_per_bar", "notes per bar"),
@@ -18,6 +18,7 @@ pub const PITCHED: [(&str, &str); 13] = [
     ("swing", "swing ratio (paired eighths, sixteenths)"),
     ("velocity_spread", "velocity spread (sd)"),
     ("phrase_length", "phrase length (beats; leads)"),
+    ("rhythm_repeat", "bars played again in rhythm (1-4 back)"),
 ];
 
 /// The metrics of drums, in report order (then the feel, [`super::feel::FEEL`]).
@@ -184,6 +185,7 @@ pub fn pitched(p: &Passage) -> Vec<f64> {
         super::touch::swing_ratio(p),
         super::touch::velocity_spread(p),
         super::phrasing::phrase_length(p),
+        super::rhythm::rhythm_repeat(p),
     ]
 }
 

@@ -21,6 +21,7 @@ mod draws;
 pub mod feel;
 pub mod metrics;
 pub mod phrasing;
+pub mod rhythm;
 mod tables;
 pub mod touch;
 
