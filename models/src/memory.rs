@@ -104,6 +104,10 @@ pub struct MemoryWeights {
     /// ([`changes::plays_bar`]; 1, every bar): a pitched role's (the drums' memory of their
     /// groove is their `cells`).
     pub changes: [f32; 3],
+    /// The weight of the memory of the groove's rhythm ([`changes::rhythm_lag`]) in the choice
+    /// of time, then the share of bars in which it plays: in a bar where the memory of the
+    /// changes does not, when the role's next note comes as it came a bar of its pattern back.
+    pub rhythm: [f32; 2],
 }
 
 impl MemoryWeights {
@@ -112,6 +116,7 @@ impl MemoryWeights {
         cells: [0.0; MEMORY_CELLS],
         relative: false,
         changes: [0.0, 0.0, 1.0],
+        rhythm: [0.0, 1.0],
     };
 
     /// The weights of `values` (by [`cell`]), damaged or missing entries 0, each within
@@ -125,6 +130,7 @@ impl MemoryWeights {
             cells,
             relative,
             changes: [0.0, 0.0, 1.0],
+            rhythm: [0.0, 1.0],
         }
     }
 
@@ -144,10 +150,30 @@ impl MemoryWeights {
         }
     }
 
-    /// Whether every weight is 0 (the changes' too, or the share of bars they play in).
+    /// These weights with the memory of the groove's rhythm of `values` (weight, share of bars):
+    /// the weight damaged or missing 0, within `[0, MAX_WEIGHT]`; the share within `[0, 1]`,
+    /// every bar where it is missing or damaged.
+    pub fn with_rhythm(self, values: &[f32]) -> MemoryWeights {
+        let w = MemoryWeights::from_values(values, false).cells[0];
+        let share = values
+            .get(1)
+            .copied()
+            .filter(|v| v.is_finite())
+            .map_or(1.0, |v| v.clamp(0.0, 1.0));
+        MemoryWeights {
+            rhythm: [w, share],
+            ..self
+        }
+    }
+
+    /// Whether every weight is 0 (the changes' and the rhythm's too, or the share of bars they
+    /// play in).
     pub fn is_none(&self) -> bool {
         let [note, time, share] = self.changes;
-        self.cells.iter().all(|&w| w <= 0.0) && (share <= 0.0 || (note <= 0.0 && time <= 0.0))
+        let [rhythm, rhythm_share] = self.rhythm;
+        self.cells.iter().all(|&w| w <= 0.0)
+            && (share <= 0.0 || (note <= 0.0 && time <= 0.0))
+            && (rhythm_share <= 0.0 || rhythm <= 0.0)
     }
 
     /// The weight of what [`recall`] found (0 for no match).
@@ -171,19 +197,22 @@ impl MemoryWeights {
             return *self;
         }
         let scale = |w: f32| (1.0 - (1.0 - w).powf(a)).clamp(0.0, MAX_WEIGHT);
+        // A share of every bar stays every bar (the weights say how much).
+        let scale_share = |share: f32| {
+            if share >= 1.0 {
+                1.0
+            } else {
+                (1.0 - (1.0 - share).powf(a)).clamp(0.0, 1.0)
+            }
+        };
         MemoryWeights {
             cells: self.cells.map(scale),
             relative: self.relative,
             changes: {
                 let [note, time, share] = self.changes;
-                // A share of every bar stays every bar (the weights say how much).
-                let share = if share >= 1.0 {
-                    1.0
-                } else {
-                    (1.0 - (1.0 - share).powf(a)).clamp(0.0, 1.0)
-                };
-                [scale(note), scale(time), share]
+                [scale(note), scale(time), scale_share(share)]
             },
+            rhythm: [scale(self.rhythm[0]), scale_share(self.rhythm[1])],
         }
     }
 }

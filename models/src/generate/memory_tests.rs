@@ -43,9 +43,14 @@ fn the_memory_brings_back_the_pieces_own_figures() {
 /// Generates `bars` bars with `cfg`, rolls back to bar `back` and generates them again: the same
 /// notes, or the memory did not forget what the rollback took back.
 fn assert_rollback_replays(cfg: SessionConfig, bars: i64, back: i64) {
+    assert_rollback_replays_with(model(), cfg, bars, back);
+}
+
+/// [`assert_rollback_replays`] with `model`.
+fn assert_rollback_replays_with<M: TokenModel>(model: M, cfg: SessionConfig, bars: i64, back: i64) {
     let bar = 4 * TICKS_PER_BEAT as i64;
     let cond = cond(bars + 2);
-    let mut s = Session::new(model(), cfg, 0, &cond).unwrap();
+    let mut s = Session::new(model, cfg, 0, &cond).unwrap();
     s.generate_until(&cond, bars * bar).unwrap();
     let before: Vec<GeneratedNote> = s.notes().copied().collect();
     assert!(s.rollback(back * bar));
@@ -192,4 +197,84 @@ fn the_memory_of_the_changes_plays_a_comping_parts_chords_again_whole() {
         with > 0.9 && with > without + 0.15,
         "comping notes repeating four bars back: {without:.3} without, {with:.3} with"
     );
+}
+
+/// Share of the bars from bar 4 on, with notes in them, whose onsets (on the grid) are those of
+/// the bar four before.
+fn bars_in_rhythm_four_back(notes: &[GeneratedNote], bars: i64) -> f64 {
+    let place = |beat: f64| (beat * TICKS_PER_BEAT as f64 + 0.5 + 1e-6).floor() as i64;
+    let bar = 4 * TICKS_PER_BEAT as i64;
+    let mut onsets = vec![std::collections::BTreeSet::new(); bars as usize];
+    for n in notes {
+        let t = place(n.start);
+        if let Some(b) = onsets.get_mut((t / bar) as usize) {
+            b.insert(t % bar);
+        }
+    }
+    let played: Vec<usize> = (4..bars as usize).filter(|&b| !onsets[b].is_empty()).collect();
+    let again = played.iter().filter(|&&b| onsets[b] == onsets[b - 4]).count();
+    again as f64 / played.len().max(1) as f64
+}
+
+/// The memory of the groove's rhythm at `weight` in a `share` of the bars (no memory of the
+/// changes, so it may play in every bar).
+fn rhythm_config(seed: u64, weight: f32, share: f32) -> SessionConfig {
+    let mut c = config(seed, 0.0);
+    c.constraints.memory = MemoryWeights::NONE.with_rhythm(&[weight, share]);
+    c
+}
+
+/// A Markov model of lines that play one of four rhythms in each bar, drawn at random, over the
+/// test progression: a line with no rhythm of its own to keep.
+fn loose_rhythm_model() -> crate::markov::MarkovModel {
+    use crate::chord::{Chord, ChordQuality};
+    use crate::music::{ChordEvent, Note};
+    let rhythms: [&[f64]; 4] = [&[0.0, 1.0, 2.0, 3.0], &[0.0, 1.5, 2.0], &[0.0, 0.5, 2.5, 3.0, 3.5], &[1.0, 2.0, 3.5]];
+    let mut b = crate::markov::MarkovBuilder::new(6);
+    for t in 0..12u64 {
+        let mut s = crate::tokenizer::Sequence::new(Role::Lead);
+        s.tempo_bpm = Some(120.0);
+        for bar in 0..16u64 {
+            let c = Chord::new([2, 7, 0, 9][(bar % 4) as usize], ChordQuality::Maj7);
+            let start = bar as f64 * 4.0;
+            s.chords.push(ChordEvent { start, chord: Some(c) });
+            let r = rhythms[(crate::math::splitmix64(t * 1000 + bar) % 4) as usize];
+            for (k, &x) in r.iter().enumerate() {
+                s.notes.push(Note {
+                    start: start + x,
+                    duration: 0.5,
+                    pitch: 60 + c.root + [0, 4, 7][k % 3],
+                    velocity: 80,
+                });
+            }
+        }
+        s.bars = 16;
+        b.add_sequence(&crate::tokenizer::Tokenizer::default().encode(&s).unwrap());
+    }
+    crate::markov::MarkovModel::with_context_len(std::sync::Arc::new(b.build(1, 1)), 600)
+}
+
+#[test]
+fn the_memory_of_the_grooves_rhythm_plays_the_bars_rhythm_again_over_new_pitches() {
+    let play = |cfg: SessionConfig, bars: i64| {
+        let cond = cond(bars);
+        let mut s = Session::new(loose_rhythm_model(), cfg, 0, &cond).unwrap();
+        s.generate_until(&cond, bars * 4 * TICKS_PER_BEAT as i64).unwrap();
+        s.notes().copied().collect::<Vec<GeneratedNote>>()
+    };
+    let (mut without, mut half, mut with) = (0.0, 0.0, 0.0);
+    for seed in 1..=6 {
+        without += bars_in_rhythm_four_back(&play(rhythm_config(seed, 0.0, 1.0), 16), 16) / 6.0;
+        half += bars_in_rhythm_four_back(&play(rhythm_config(seed, 0.95, 0.5), 16), 16) / 6.0;
+        with += bars_in_rhythm_four_back(&play(rhythm_config(seed, 0.95, 1.0), 16), 16) / 6.0;
+    }
+    assert!(
+        with > 0.8 && with > half + 0.1 && half > without + 0.1,
+        "bars in the rhythm of four bars before: {without:.3} without, {half:.3} in half the bars, {with:.3} in every bar"
+    );
+}
+
+#[test]
+fn a_rollback_regenerates_the_same_with_the_memory_of_the_grooves_rhythm() {
+    assert_rollback_replays_with(loose_rhythm_model(), rhythm_config(5, 0.9, 0.5), 10, 5);
 }

@@ -41,20 +41,21 @@ impl<M: TokenModel> Session<M> {
     /// A pitched role's memory of the changes ([`crate::memory::changes`]): where the chords of
     /// the bar so far are those of an earlier bar, the pitches the role played at this place
     /// then (when a pitch may be drawn) and when its next note came (when a `POS` or the bar
-    /// line may be). `pitch_allowed`: whether a pitch may be drawn now. Returns whether it
-    /// recalled pitches (the note memory then stays out).
+    /// line may be). In a bar where it does not play, the memory of the groove's rhythm may:
+    /// when the role's next note came a bar of its pattern back
+    /// ([`crate::memory::changes::rhythm_lag`]), whatever the chords. `pitch_allowed`: whether
+    /// a pitch may be drawn now. Returns whether it recalled pitches (the note memory then stays
+    /// out).
     fn recall_changes(
         &mut self,
         weights: crate::memory::MemoryWeights,
         cond: &Conditioning,
         pitch_allowed: bool,
     ) -> bool {
-        use crate::memory::changes::{Next, lag, recall_pitches, recall_time};
+        use crate::memory::changes::{lag, plays_bar, recall_pitches, rhythm_lag, rhythm_plays_bar};
         let [w_note, w_time, share] = weights.changes;
-        if (w_note <= 0.0 && w_time <= 0.0) || self.state.bars == 0 {
-            return false;
-        }
-        if !crate::memory::changes::plays_bar(self.config.seed, self.bar_start, share) {
+        let [w_rhythm, rhythm_share] = weights.rhythm;
+        if self.state.bars == 0 {
             return false;
         }
         // Where the stream stands: its position in the bar (none right after the bar line).
@@ -64,10 +65,6 @@ impl<M: TokenModel> Session<M> {
             .history_tick
             .first()
             .map_or(self.first_origin, |&x| x.min(self.first_origin));
-        let Some(d) = lag(t, self.bar_start, self.bar_ticks, earliest, |x| cond.chord_at(x)) else {
-            return false;
-        };
-        let t0 = t - d;
         // The notes the role has struck here so far, and how many it struck there: a comping
         // part strikes several at one place, and plays the rest of the chord before it moves on.
         let played_here = if here.is_some() {
@@ -77,6 +74,28 @@ impl<M: TokenModel> Session<M> {
         };
         // A role that strikes chords (a monophonic one strikes one note at a place).
         let chordal = self.config.constraints.max_polyphony != 1;
+        let place = Place {
+            here,
+            t,
+            played_here,
+            chordal,
+            pitch_allowed,
+        };
+        let changes = (w_note > 0.0 || w_time > 0.0) && plays_bar(self.config.seed, self.bar_start, share);
+        let Some(d) = changes
+            .then(|| lag(t, self.bar_start, self.bar_ticks, earliest, |x| cond.chord_at(x)))
+            .flatten()
+        else {
+            if w_rhythm > 0.0
+                && rhythm_plays_bar(self.config.seed, self.bar_start, rhythm_share)
+                && let Some(d) = rhythm_lag(self.bar_start, self.bar_ticks, earliest, &self.history_tick)
+            {
+                // How many notes a chord takes stays the network's: the rhythm says when.
+                self.recall_when(d, w_rhythm, place, None);
+            }
+            return false;
+        };
+        let t0 = t - d;
         let mut recalled = false;
         recall_pitches(&self.history_tick, &self.history_pitch, t0, &mut self.recalled_pitches);
         // What it struck there and has not struck here yet. The pitches of a place rise (the
@@ -100,36 +119,69 @@ impl<M: TokenModel> Session<M> {
             self.sampler.set_memory(w_note, &self.recalled_pitches);
             recalled = true;
         }
+        self.recall_when(d, w_time, place, Some(to_strike));
+        recalled
+    }
+
+    /// Mixes into the choice of time (weight `w`) when the role's next note came `d` ticks back
+    /// from `place`: a note now (where it may strike one here: it has not played here yet, or,
+    /// striking chords, `to_strike` says a note struck there is still to strike here), or its
+    /// next note after that place, or the bar line. Only where a `POS` or the bar line may be
+    /// drawn, and not right after a `POS`. `to_strike` none: a chord's further notes are left to
+    /// the network (the memory mixes into the time tokens only, once the role has struck a note
+    /// here).
+    fn recall_when(&mut self, d: i64, w: f32, place: Place, to_strike: Option<bool>) {
+        use crate::memory::changes::{Next, recall_time};
+        let Place {
+            here,
+            t,
+            played_here,
+            chordal,
+            pitch_allowed,
+        } = place;
         let (bar, pos0) = (Vocab::id(Token::Bar) as usize, Vocab::id(Token::Pos(0)) as usize);
         let positions = pos0..pos0 + crate::tokenizer::vocab::POS_COUNT as usize;
         let time = self.allowed[bar] || self.allowed[positions].iter().any(|&a| a);
-        if w_time > 0.0 && time && !matches!(self.tokens.last().and_then(|&id| Vocab::token(id)), Some(Token::Pos(_))) {
-            // A note now, where the role has not played here yet and may (a monophonic role's
-            // last note may still sound), or, for a role that strikes chords, has a note it struck
-            // there still to strike here: else the memory speaks of its next note after this
-            // place (and a chordal role's "a note now" gets none of its weight).
-            let now = here.is_some() && pitch_allowed && (played_here == 0 || chordal);
-            let strike_more = played_here == 0 || to_strike;
-            let aligned_end = self.bar_start - d + self.bar_ticks;
-            self.recalled_tokens.fill(0.0);
-            let mut now_weight = 0.0;
-            match recall_time(
-                &self.history_tick,
-                t0,
-                aligned_end,
-                (now && strike_more) || here.is_none(),
-            ) {
-                Next::Now if here.is_none() => self.recalled_tokens[pos0] = 1.0,
-                Next::Now => now_weight = 1.0,
-                Next::After(dt) => {
-                    let p = (t + dt - self.bar_start).clamp(0, u8::MAX as i64) as u8;
-                    self.recalled_tokens[Vocab::id(Token::Pos(p)) as usize] = 1.0;
-                }
-                Next::BarLine => self.recalled_tokens[bar] = 1.0,
-            }
-            self.sampler
-                .set_rhythm_memory(w_time, &self.recalled_tokens, now.then_some(now_weight));
+        if w <= 0.0 || !time || matches!(self.tokens.last().and_then(|&id| Vocab::token(id)), Some(Token::Pos(_))) {
+            return;
         }
-        recalled
+        // A note now, where the role has not played here yet and may (a monophonic role's last
+        // note may still sound), or, for a role that strikes chords, has a note it struck there
+        // still to strike here: else the memory speaks of its next note after this place (and a
+        // chordal role's "a note now" gets none of its weight).
+        let now = here.is_some()
+            && pitch_allowed
+            && (played_here == 0 || (chordal && to_strike.is_some()));
+        let strike_more = played_here == 0 || to_strike == Some(true);
+        let aligned_end = self.bar_start - d + self.bar_ticks;
+        self.recalled_tokens.fill(0.0);
+        let mut now_weight = 0.0;
+        match recall_time(&self.history_tick, t - d, aligned_end, (now && strike_more) || here.is_none()) {
+            Next::Now if here.is_none() => self.recalled_tokens[pos0] = 1.0,
+            Next::Now => now_weight = 1.0,
+            Next::After(dt) => {
+                let p = (t + dt - self.bar_start).clamp(0, u8::MAX as i64) as u8;
+                self.recalled_tokens[Vocab::id(Token::Pos(p)) as usize] = 1.0;
+            }
+            Next::BarLine => self.recalled_tokens[bar] = 1.0,
+        }
+        self.sampler
+            .set_rhythm_memory(w, &self.recalled_tokens, now.then_some(now_weight));
     }
+}
+
+/// Where a pitched role's stream stands at a draw, for its memories of the changes and of the
+/// groove's rhythm ([`Session::recall_when`]).
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    /// The tick of its position in the bar (none right after the bar line).
+    here: Option<i64>,
+    /// That tick, or the bar line's.
+    t: i64,
+    /// Notes it has struck here so far.
+    played_here: usize,
+    /// Whether it strikes chords.
+    chordal: bool,
+    /// Whether a pitch may be drawn now.
+    pitch_allowed: bool,
 }

@@ -62,6 +62,66 @@ pub fn plays_bar(seed: u64, bar_start: i64, share: f32) -> bool {
     ((z >> 40) as f32 / (1u64 << 24) as f32) < share
 }
 
+/// The bars back among which the memory of the groove's rhythm chooses the rhythm the current
+/// bar plays again ([`rhythm_lag`]), in the order it prefers them: a four-bar pattern, a two-bar
+/// one, a one-bar one. Over the validation grooves (48 bars) the grooves' bass plays the onsets
+/// of the bar four back 0.77 of the time, two back 0.60, one back 0.40; the band's network 0.36,
+/// 0.33 and 0.32 (models/README.md, "A groove's rhythm").
+pub const RHYTHM_LAGS: [i64; 4] = [4, 2, 1, 3];
+
+/// Whether the bars starting at `a` and `b` (`bar_ticks` long) start notes at the same places
+/// (`ticks`: the role's onsets in the order played, non-decreasing; chords count once).
+fn same_rhythm(ticks: &[i64], a: i64, b: i64, bar_ticks: i64) -> bool {
+    let places = |from: i64| {
+        let i = ticks.partition_point(|&x| x < from);
+        let mut last = None;
+        ticks[i..]
+            .iter()
+            .take_while(move |&&x| x < from + bar_ticks)
+            .map(move |&x| x - from)
+            .filter(move |&x| last.replace(x) != Some(x))
+    };
+    places(a).eq(places(b))
+}
+
+/// The lag (ticks, a whole number of `bar_ticks`) of the bar whose rhythm the memory of the
+/// groove's rhythm recalls in the bar starting at `bar_start`: of the bars [`RHYTHM_LAGS`] back
+/// that start at `earliest` or later and in which the role started a note (`ticks`: its onsets
+/// in the order played), the one whose rhythm the most of them play, ties going to the one
+/// [`RHYTHM_LAGS`] prefers. A walking line that dropped a beat in one bar keeps walking (three
+/// bars of four outvote it), and a two- or four-bar pattern comes round in its place. None where
+/// no such bar is.
+pub fn rhythm_lag(bar_start: i64, bar_ticks: i64, earliest: i64, ticks: &[i64]) -> Option<i64> {
+    if bar_ticks <= 0 {
+        return None;
+    }
+    let played = |k: i64| {
+        let from = bar_start - k * bar_ticks;
+        from >= earliest && {
+            let i = ticks.partition_point(|&x| x < from);
+            ticks.get(i).is_some_and(|&x| x < from + bar_ticks)
+        }
+    };
+    let mut best: Option<(i64, usize)> = None;
+    for &k in RHYTHM_LAGS.iter().filter(|&&k| played(k)) {
+        let votes = RHYTHM_LAGS
+            .iter()
+            .filter(|&&j| played(j) && same_rhythm(ticks, bar_start - k * bar_ticks, bar_start - j * bar_ticks, bar_ticks))
+            .count();
+        if best.is_none_or(|(_, v)| votes > v) {
+            best = Some((k, votes));
+        }
+    }
+    best.map(|(k, _)| k * bar_ticks)
+}
+
+/// Whether the memory of the groove's rhythm plays in the bar starting at `bar_start`, for a
+/// share `share` of the bars: a draw of its own, as [`plays_bar`] draws the memory of the
+/// changes'.
+pub fn rhythm_plays_bar(seed: u64, bar_start: i64, share: f32) -> bool {
+    plays_bar(seed ^ 0x7268_7974_686d_2121, bar_start, share)
+}
+
 /// Counts into `dist` the pitches the role played at tick `at` (`ticks` and `pitches` are its
 /// notes in the order played, onsets non-decreasing); returns how many. `dist` is cleared first.
 pub fn recall_pitches(ticks: &[i64], pitches: &[u8], at: i64, dist: &mut [f32; 128]) -> usize {
@@ -104,6 +164,35 @@ pub fn recall_time(ticks: &[i64], at: i64, bar_end: i64, now: bool) -> Next {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rhythm_is_recalled_from_the_bar_most_of_the_last_four_play() {
+        let bar = 48;
+        // Notes in bars 0, 1 and 3 (ticks 0-47, 48-95, 144-191), none in bar 2.
+        let ticks = [0, 24, 48, 150];
+        // Bar 4: bars 0 (onsets 0, 24), 1 (0) and 3 (6) play three rhythms; the four-bar one wins.
+        assert_eq!(rhythm_lag(4 * bar, bar, 0, &ticks), Some(4 * bar));
+        // From a stream that starts at bar 1: bar 2 (two back) is empty, bar 1 (three back) and
+        // bar 3 (one back) differ: one back.
+        assert_eq!(rhythm_lag(4 * bar, bar, bar, &ticks), Some(bar));
+        // Bar 3 from bar 3: nothing before it.
+        assert_eq!(rhythm_lag(3 * bar, bar, 3 * bar, &ticks), None);
+        // A walking line in quarters (a chord on beat 1 of every bar) that left out beat 3 in bar
+        // 3: at bar 4 three bars of four walk, and the bar four back does too; at bar 7 the bar
+        // four back is the one that dropped the beat, and the walk is two back.
+        let mut walk: Vec<i64> = (0..7 * 4).map(|q| q * 12).filter(|&t| t != 3 * bar + 24).collect();
+        walk.extend((0..7).map(|b| b * bar));
+        walk.sort_unstable();
+        assert_eq!(rhythm_lag(4 * bar, bar, 0, &walk), Some(4 * bar));
+        assert_eq!(rhythm_lag(7 * bar, bar, 0, &walk), Some(2 * bar));
+        // A two-bar pattern A B A B: at bar 4 (an A) lags 2 and 4 play A, 1 and 3 play B; the tie
+        // goes to four back.
+        let ab: Vec<i64> = (0..4).flat_map(|b| if b % 2 == 0 { vec![b * bar, b * bar + 18] } else { vec![b * bar + 6] }).collect();
+        assert_eq!(rhythm_lag(4 * bar, bar, 0, &ab), Some(4 * bar));
+        // The rhythm's draw of a bar is not the changes' draw of it.
+        let differ = (0..200).filter(|&b| plays_bar(7, b * bar, 0.5) != rhythm_plays_bar(7, b * bar, 0.5)).count();
+        assert!((60..140).contains(&differ), "{differ}");
+    }
     use crate::chord::ChordQuality;
     use std::collections::BTreeMap;
 

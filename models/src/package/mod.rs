@@ -259,6 +259,12 @@ pub struct MemorySpec {
     /// [`crate::memory::changes`]); none, the network's alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<f32>,
+    /// The weight of the role's memory of its groove's rhythm in its choice of time, then the
+    /// share of bars in which it plays (missing: every bar) (a pitched role's, in the bars the
+    /// memory of the changes leaves: [`crate::memory::changes::rhythm_lag`]); none, the
+    /// network's alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rhythm: Vec<f32>,
 }
 
 /// Why a package could not be used.
@@ -530,7 +536,9 @@ impl Manifest {
     pub fn memory(&self, role: Role) -> crate::memory::MemoryWeights {
         match self.memory.get(role.name()) {
             Some(m) if role.is_drums() => crate::memory::MemoryWeights::from_values(&m.weights, false),
-            Some(m) => crate::memory::MemoryWeights::from_values(&m.weights, m.relative).with_changes(&m.changes),
+            Some(m) => crate::memory::MemoryWeights::from_values(&m.weights, m.relative)
+                .with_changes(&m.changes)
+                .with_rhythm(&m.rhythm),
             _ => crate::memory::MemoryWeights::NONE,
         }
     }

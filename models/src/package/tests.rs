@@ -67,9 +67,11 @@ fn the_memory_is_the_models_per_role_the_drums_as_a_groove() {
         relative,
         weights: vec![w; 3],
         changes: vec![w, 0.25],
+        rhythm: Vec::new(),
     };
     let mut lead = spec(false, 0.5);
     lead.changes.push(0.4);
+    lead.rhythm = vec![0.75, 0.6];
     m.memory.insert("lead".into(), lead);
     m.memory.insert("bass".into(), spec(true, 7.0));
     m.memory.insert("drums".into(), spec(false, 0.5));
@@ -84,6 +86,8 @@ fn the_memory_is_the_models_per_role_the_drums_as_a_groove() {
         "the memory of the changes, clamped, in every bar"
     );
     assert_eq!(m.memory(Role::Lead).changes, [0.5, 0.25, 0.4], "in 40 % of the bars");
+    assert_eq!(m.memory(Role::Lead).rhythm, [0.75, 0.6], "the groove's rhythm, in 60 %");
+    assert_eq!(bass.rhythm, [0.0, 1.0], "none where the manifest names none");
     let drums = m.memory(Role::Drums);
     assert!(
         !drums.relative && drums.cells[0] == 0.5 && drums.changes[..2] == [0.0; 2],

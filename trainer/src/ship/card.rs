@@ -258,6 +258,22 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
             changes.join(", ")
         );
     }
+    let rhythm: Vec<String> = m
+        .memory
+        .iter()
+        .filter(|(_, spec)| !spec.rhythm.is_empty())
+        .map(|(r, spec)| {
+            let share = spec.rhythm.get(1).copied().unwrap_or(1.0);
+            format!("{r} (time {:.2}, in {:.0} % of the bars)", spec.rhythm[0], share * 100.0)
+        })
+        .collect();
+    if !rhythm.is_empty() {
+        let _ = writeln!(
+            s,
+            "| memory of the groove's rhythm | {}: in a bar the memory of the changes leaves, when the role played its next note in the bar of the last four whose rhythm most of them play, mixed into its choice of when it plays next, in a share of the bars drawn bar by bar (chosen on the validation pieces; models/README.md, \"A groove's rhythm\") |",
+            rhythm.join(", ")
+        );
+    }
     if let Some(p) = &m.players {
         let names = p.names();
         let _ = writeln!(

@@ -118,6 +118,13 @@ pub struct ShipArgs {
     /// shipped with each, and with `--chords-as-input`), then evaluate on the test split.
     #[arg(long, value_parser = changes_weights)]
     pub changes: Vec<(Role, Vec<f32>)>,
+    /// A pitched role's memory of its groove's rhythm, `ROLE=WEIGHT[,SHARE]`: its weight in the
+    /// choice of time, within 0 and `models::memory::MAX_WEIGHT`, and the share of bars in which
+    /// it plays, within 0 and 1 (every bar when left out), in the bars where the memory of the
+    /// changes does not (`ROLE=0` removes one; `models::memory::changes::rhythm_lag`). Choose
+    /// them on the validation split, as the memory of the changes.
+    #[arg(long, value_parser = rhythm_weights)]
+    pub rhythm: Vec<(Role, Vec<f32>)>,
     /// A prepared dataset (`trainer prepare --out`), the model's training data: writes the
     /// register of each pitched role, the pitches it played in the training split
     /// (`models::package::Manifest::register`). Models exported since 2026-12-03 carry it already.
@@ -214,8 +221,35 @@ fn memory_weights(s: &str) -> Result<(Role, models::package::MemorySpec), String
             relative,
             weights: w,
             changes: Vec::new(),
+            rhythm: Vec::new(),
         },
     ))
+}
+
+/// `ROLE=WEIGHT[,SHARE]` of `--rhythm`: a pitched role's weight (within 0 and
+/// `models::memory::MAX_WEIGHT`) and the share of bars (within 0 and 1).
+fn rhythm_weights(s: &str) -> Result<(Role, Vec<f32>), String> {
+    let bad = || format!("{s:?}: a pitched role's weight and the share of bars, ROLE=WEIGHT[,SHARE] (bass=0.9,0.6)");
+    let (role, v) = s.split_once('=').ok_or_else(bad)?;
+    let role = Role::parse(role).filter(|r| !r.is_drums()).ok_or_else(bad)?;
+    let w = v
+        .split(',')
+        .map(|x| x.trim().parse::<f32>().map_err(|_| bad()))
+        .collect::<Result<Vec<f32>, String>>()?;
+    let within = |x: &f32, max: f32| (0.0..=max).contains(x);
+    let ok = !w.is_empty()
+        && w.len() <= 2
+        && within(&w[0], models::memory::MAX_WEIGHT)
+        && w.get(1).is_none_or(|x| within(x, 1.0));
+    if !ok {
+        return Err(bad());
+    }
+    Ok((role, w))
+}
+
+/// Whether a role's memory entry says anything (a weight, the changes' or the rhythm's).
+fn speaks(m: &models::package::MemorySpec) -> bool {
+    m.weights.iter().any(|&x| x != 0.0) || !m.changes.is_empty() || !m.rhythm.is_empty()
 }
 
 /// `ROLE=NOTE,TIME[,SHARE]` of `--changes`: a pitched role's two weights (each within 0 and
@@ -438,35 +472,48 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
         if !roles.contains(role) {
             bail!("{} does not play the {role} role", manifest.name);
         }
-        // The role's memory of the changes stays as it was.
-        let changes = manifest
+        // The role's memories of the changes and of the groove's rhythm stay as they were.
+        let (changes, rhythm) = manifest
             .memory
             .remove(role.name())
-            .map(|m| m.changes)
+            .map(|m| (m.changes, m.rhythm))
             .unwrap_or_default();
-        let w = models::package::MemorySpec { changes, ..w.clone() };
-        if w.weights.iter().any(|&x| x != 0.0) || !w.changes.is_empty() {
+        let w = models::package::MemorySpec {
+            changes,
+            rhythm,
+            ..w.clone()
+        };
+        if speaks(&w) {
             manifest.memory.insert(role.name().to_string(), w);
         }
     }
-    for (role, w) in &args.changes {
+    let empty = models::package::MemorySpec {
+        relative: false,
+        weights: Vec::new(),
+        changes: Vec::new(),
+        rhythm: Vec::new(),
+    };
+    for (role, w, rhythm) in args
+        .changes
+        .iter()
+        .map(|(r, w)| (r, w, false))
+        .chain(args.rhythm.iter().map(|(r, w)| (r, w, true)))
+    {
         if !roles.contains(role) {
             bail!("{} does not play the {role} role", manifest.name);
         }
-        let mut m = manifest
-            .memory
-            .remove(role.name())
-            .unwrap_or(models::package::MemorySpec {
-                relative: false,
-                weights: Vec::new(),
-                changes: Vec::new(),
-            });
-        m.changes = if w.iter().all(|&x| x == 0.0) {
+        let mut m = manifest.memory.remove(role.name()).unwrap_or(empty.clone());
+        let values = if w.iter().all(|&x| x == 0.0) {
             Vec::new()
         } else {
             w.clone()
         };
-        if m.weights.iter().any(|&x| x != 0.0) || !m.changes.is_empty() {
+        if rhythm {
+            m.rhythm = values;
+        } else {
+            m.changes = values;
+        }
+        if speaks(&m) {
             manifest.memory.insert(role.name().to_string(), m);
         }
     }
