@@ -229,7 +229,12 @@ fn rhythm_config(seed: u64, weight: f32, share: f32) -> SessionConfig {
 fn loose_rhythm_model() -> crate::markov::MarkovModel {
     use crate::chord::{Chord, ChordQuality};
     use crate::music::{ChordEvent, Note};
-    let rhythms: [&[f64]; 4] = [&[0.0, 1.0, 2.0, 3.0], &[0.0, 1.5, 2.0], &[0.0, 0.5, 2.5, 3.0, 3.5], &[1.0, 2.0, 3.5]];
+    let rhythms: [&[f64]; 4] = [
+        &[0.0, 1.0, 2.0, 3.0],
+        &[0.0, 1.5, 2.0],
+        &[0.0, 0.5, 2.5, 3.0, 3.5],
+        &[1.0, 2.0, 3.5],
+    ];
     let mut b = crate::markov::MarkovBuilder::new(6);
     for t in 0..12u64 {
         let mut s = crate::tokenizer::Sequence::new(Role::Lead);

@@ -149,14 +149,17 @@ impl<M: TokenModel> Session<M> {
         // note may still sound), or, for a role that strikes chords, has a note it struck there
         // still to strike here: else the memory speaks of its next note after this place (and a
         // chordal role's "a note now" gets none of its weight).
-        let now = here.is_some()
-            && pitch_allowed
-            && (played_here == 0 || (chordal && to_strike.is_some()));
+        let now = here.is_some() && pitch_allowed && (played_here == 0 || (chordal && to_strike.is_some()));
         let strike_more = played_here == 0 || to_strike == Some(true);
         let aligned_end = self.bar_start - d + self.bar_ticks;
         self.recalled_tokens.fill(0.0);
         let mut now_weight = 0.0;
-        match recall_time(&self.history_tick, t - d, aligned_end, (now && strike_more) || here.is_none()) {
+        match recall_time(
+            &self.history_tick,
+            t - d,
+            aligned_end,
+            (now && strike_more) || here.is_none(),
+        ) {
             Next::Now if here.is_none() => self.recalled_tokens[pos0] = 1.0,
             Next::Now => now_weight = 1.0,
             Next::After(dt) => {

@@ -106,7 +106,9 @@ pub fn rhythm_lag(bar_start: i64, bar_ticks: i64, earliest: i64, ticks: &[i64]) 
     for &k in RHYTHM_LAGS.iter().filter(|&&k| played(k)) {
         let votes = RHYTHM_LAGS
             .iter()
-            .filter(|&&j| played(j) && same_rhythm(ticks, bar_start - k * bar_ticks, bar_start - j * bar_ticks, bar_ticks))
+            .filter(|&&j| {
+                played(j) && same_rhythm(ticks, bar_start - k * bar_ticks, bar_start - j * bar_ticks, bar_ticks)
+            })
             .count();
         if best.is_none_or(|(_, v)| votes > v) {
             best = Some((k, votes));
@@ -187,10 +189,20 @@ mod tests {
         assert_eq!(rhythm_lag(7 * bar, bar, 0, &walk), Some(2 * bar));
         // A two-bar pattern A B A B: at bar 4 (an A) lags 2 and 4 play A, 1 and 3 play B; the tie
         // goes to four back.
-        let ab: Vec<i64> = (0..4).flat_map(|b| if b % 2 == 0 { vec![b * bar, b * bar + 18] } else { vec![b * bar + 6] }).collect();
+        let ab: Vec<i64> = (0..4)
+            .flat_map(|b| {
+                if b % 2 == 0 {
+                    vec![b * bar, b * bar + 18]
+                } else {
+                    vec![b * bar + 6]
+                }
+            })
+            .collect();
         assert_eq!(rhythm_lag(4 * bar, bar, 0, &ab), Some(4 * bar));
         // The rhythm's draw of a bar is not the changes' draw of it.
-        let differ = (0..200).filter(|&b| plays_bar(7, b * bar, 0.5) != rhythm_plays_bar(7, b * bar, 0.5)).count();
+        let differ = (0..200)
+            .filter(|&b| plays_bar(7, b * bar, 0.5) != rhythm_plays_bar(7, b * bar, 0.5))
+            .count();
         assert!((60..140).contains(&differ), "{differ}");
     }
     use crate::chord::ChordQuality;

@@ -338,7 +338,11 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
         [0.75, 0.5, 0.6],
         "the memory of the changes, in 60 % of the bars"
     );
-    assert_eq!(s.constraints.memory.rhythm, [0.5, 0.7], "and of the groove's rhythm, in 70 %");
+    assert_eq!(
+        s.constraints.memory.rhythm,
+        [0.5, 0.7],
+        "and of the groove's rhythm, in 70 %"
+    );
     // The Lowest and Highest parameters' defaults play the lead's register
     // (`models::sampling::within_register` has the other cases).
     assert_eq!((s.constraints.pitch_lo, s.constraints.pitch_hi), (55, 84));

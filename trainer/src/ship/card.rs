@@ -264,7 +264,11 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
         .filter(|(_, spec)| !spec.rhythm.is_empty())
         .map(|(r, spec)| {
             let share = spec.rhythm.get(1).copied().unwrap_or(1.0);
-            format!("{r} (time {:.2}, in {:.0} % of the bars)", spec.rhythm[0], share * 100.0)
+            format!(
+                "{r} (time {:.2}, in {:.0} % of the bars)",
+                spec.rhythm[0],
+                share * 100.0
+            )
         })
         .collect();
     if !rhythm.is_empty() {
