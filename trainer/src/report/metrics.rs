@@ -71,6 +71,21 @@ pub struct Passage<'a> {
     pub tempo_bpm: f64,
 }
 
+impl<'a> Passage<'a> {
+    /// `bars` bars of 4/4 at 120 BPM with no chords: the tests' passage.
+    #[cfg(test)]
+    pub(super) fn four_four(notes: &'a [Note], bars: u32) -> Passage<'a> {
+        Passage {
+            notes,
+            chords: &[],
+            numerator: 4,
+            denominator: 4,
+            bars,
+            tempo_bpm: 120.0,
+        }
+    }
+}
+
 impl Passage<'_> {
     fn bar_beats(&self) -> f64 {
         self.numerator as f64 * 4.0 / self.denominator.max(1) as f64

@@ -61,14 +61,7 @@ mod tests {
     use models::music::Note;
 
     fn passage(notes: &[Note], bars: u32) -> Passage<'_> {
-        Passage {
-            notes,
-            chords: &[],
-            numerator: 4,
-            denominator: 4,
-            bars,
-            tempo_bpm: 120.0,
-        }
+        Passage::four_four(notes, bars)
     }
 
     fn n(start: f64, duration: f64) -> Note {

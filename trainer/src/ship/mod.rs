@@ -229,22 +229,7 @@ fn memory_weights(s: &str) -> Result<(Role, models::package::MemorySpec), String
 /// `ROLE=WEIGHT[,SHARE]` of `--rhythm`: a pitched role's weight (within 0 and
 /// `models::memory::MAX_WEIGHT`) and the share of bars (within 0 and 1).
 fn rhythm_weights(s: &str) -> Result<(Role, Vec<f32>), String> {
-    let bad = || format!("{s:?}: a pitched role's weight and the share of bars, ROLE=WEIGHT[,SHARE] (bass=0.9,0.6)");
-    let (role, v) = s.split_once('=').ok_or_else(bad)?;
-    let role = Role::parse(role).filter(|r| !r.is_drums()).ok_or_else(bad)?;
-    let w = v
-        .split(',')
-        .map(|x| x.trim().parse::<f32>().map_err(|_| bad()))
-        .collect::<Result<Vec<f32>, String>>()?;
-    let within = |x: &f32, max: f32| (0.0..=max).contains(x);
-    let ok = !w.is_empty()
-        && w.len() <= 2
-        && within(&w[0], models::memory::MAX_WEIGHT)
-        && w.get(1).is_none_or(|x| within(x, 1.0));
-    if !ok {
-        return Err(bad());
-    }
-    Ok((role, w))
+    weights_and_share(s, 1, "weight and the share of bars, ROLE=WEIGHT[,SHARE] (bass=0.9,0.6)")
 }
 
 /// Whether a role's memory entry says anything (a weight, the changes' or the rhythm's).
@@ -255,11 +240,18 @@ fn speaks(m: &models::package::MemorySpec) -> bool {
 /// `ROLE=NOTE,TIME[,SHARE]` of `--changes`: a pitched role's two weights (each within 0 and
 /// `models::memory::MAX_WEIGHT`) and the share of bars (within 0 and 1).
 fn changes_weights(s: &str) -> Result<(Role, Vec<f32>), String> {
-    let bad = || {
-        format!(
-            "{s:?}: a pitched role's two weights and the share of bars, ROLE=NOTE,TIME[,SHARE] (bass=0.95,0.95,0.5)"
-        )
-    };
+    weights_and_share(
+        s,
+        2,
+        "two weights and the share of bars, ROLE=NOTE,TIME[,SHARE] (bass=0.95,0.95,0.5)",
+    )
+}
+
+/// `ROLE=W1,...,Wn[,SHARE]`: a pitched role's `n` memory weights (each within 0 and
+/// `models::memory::MAX_WEIGHT`; at least the first) and the share of bars (within 0 and 1);
+/// `form` names them in the error.
+fn weights_and_share(s: &str, n: usize, form: &str) -> Result<(Role, Vec<f32>), String> {
+    let bad = || format!("{s:?}: a pitched role's {form}");
     let (role, v) = s.split_once('=').ok_or_else(bad)?;
     let role = Role::parse(role).filter(|r| !r.is_drums()).ok_or_else(bad)?;
     let w = v
@@ -267,9 +259,10 @@ fn changes_weights(s: &str) -> Result<(Role, Vec<f32>), String> {
         .map(|x| x.trim().parse::<f32>().map_err(|_| bad()))
         .collect::<Result<Vec<f32>, String>>()?;
     let within = |x: &f32, max: f32| (0.0..=max).contains(x);
-    let ok = w.len() <= 3
-        && w.iter().take(2).all(|x| within(x, models::memory::MAX_WEIGHT))
-        && w.get(2).is_none_or(|x| within(x, 1.0));
+    let ok = !w.is_empty()
+        && w.len() <= n + 1
+        && w.iter().take(n).all(|x| within(x, models::memory::MAX_WEIGHT))
+        && w.get(n).is_none_or(|x| within(x, 1.0));
     if !ok {
         return Err(bad());
     }
@@ -640,5 +633,19 @@ mod tests {
         assert!(changes_weights("bass=0.5,0.5,1.5").is_err());
         assert!(changes_weights("bass=0.5,0.5,0.5,0.5").is_err());
         assert!(changes_weights("drums=0.5,0.5").is_err());
+    }
+
+    #[test]
+    fn the_rhythm_takes_a_weight_and_a_share_of_bars() {
+        assert_eq!(
+            rhythm_weights("comping=0.95,0.7").unwrap(),
+            (Role::Comping, vec![0.95, 0.7])
+        );
+        assert_eq!(rhythm_weights("piano=0.9").unwrap(), (Role::Piano, vec![0.9]));
+        assert!(rhythm_weights("bass=0.95,1").is_ok());
+        assert!(rhythm_weights("bass=1").is_err());
+        assert!(rhythm_weights("bass=0.5,0.5,0.5").is_err());
+        assert!(rhythm_weights("drums=0.5").is_err());
+        assert!(rhythm_weights("bass=").is_err());
     }
 }
