@@ -139,13 +139,8 @@ impl MemoryWeights {
     /// `[0, 1]`, every bar where it is missing or damaged.
     pub fn with_changes(self, values: &[f32]) -> MemoryWeights {
         let w = MemoryWeights::from_values(values, false).cells;
-        let share = values
-            .get(2)
-            .copied()
-            .filter(|v| v.is_finite())
-            .map_or(1.0, |v| v.clamp(0.0, 1.0));
         MemoryWeights {
-            changes: [w[0], w[1], share],
+            changes: [w[0], w[1], share_at(values, 2)],
             ..self
         }
     }
@@ -155,13 +150,8 @@ impl MemoryWeights {
     /// every bar where it is missing or damaged.
     pub fn with_rhythm(self, values: &[f32]) -> MemoryWeights {
         let w = MemoryWeights::from_values(values, false).cells[0];
-        let share = values
-            .get(1)
-            .copied()
-            .filter(|v| v.is_finite())
-            .map_or(1.0, |v| v.clamp(0.0, 1.0));
         MemoryWeights {
-            rhythm: [w, share],
+            rhythm: [w, share_at(values, 1)],
             ..self
         }
     }
@@ -215,6 +205,15 @@ impl MemoryWeights {
             rhythm: [scale(self.rhythm[0]), scale_share(self.rhythm[1])],
         }
     }
+}
+
+/// The share of bars at `values[i]`, within `[0, 1]`; every bar where it is missing or damaged.
+fn share_at(values: &[f32], i: usize) -> f32 {
+    values
+        .get(i)
+        .copied()
+        .filter(|v| v.is_finite())
+        .map_or(1.0, |v| v.clamp(0.0, 1.0))
 }
 
 /// Most a weight may be: the network always keeps a say.
