@@ -68,14 +68,12 @@ fn main() -> anyhow::Result<()> {
     // Two metrics a piece: notes a bar and empty beats (pitched roles), or the backbeat and notes
     // a bar (drums).
     let drums = role.is_drums();
-    let key = |k: &str| {
-        let keys: Vec<&str> = if drums {
-            metrics::drum_metrics().map(|(m, _)| m).collect()
-        } else {
-            PITCHED.iter().map(|(m, _)| *m).collect()
-        };
-        keys.iter().position(|m| *m == k).expect("metric")
+    let keys: Vec<&str> = if drums {
+        metrics::drum_metrics().map(|(m, _)| m).collect()
+    } else {
+        PITCHED.iter().map(|(m, _)| *m).collect()
     };
+    let key = |k: &str| keys.iter().position(|m| *m == k).expect("metric");
     // METRICS=ghost_rate,notes_per_bar: two other metrics of the report.
     let chosen = std::env::var("METRICS").ok();
     let chosen: Option<Vec<&str>> = chosen.as_deref().map(|m| m.split(',').collect());
@@ -409,11 +407,6 @@ fn main() -> anyhow::Result<()> {
         }
     }
     if env("ALL").is_some() {
-        let keys: Vec<&str> = if drums {
-            metrics::drum_metrics().map(|(k, _)| k).collect()
-        } else {
-            PITCHED.iter().map(|(k, _)| *k).collect()
-        };
         println!("\nmetric                 human     model");
         for (k, e) in keys.iter().zip(&all_metrics) {
             if e[1] > 0.0 && e[3] > 0.0 {

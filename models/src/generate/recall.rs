@@ -55,7 +55,7 @@ impl<M: TokenModel> Session<M> {
         use crate::memory::changes::{lag, plays_bar, recall_pitches, rhythm_lag, rhythm_plays_bar};
         let [w_note, w_time, share] = weights.changes;
         let [w_rhythm, rhythm_share] = weights.rhythm;
-        if self.state.bars == 0 {
+        if self.state.bars == 0 || (w_note <= 0.0 && w_time <= 0.0 && w_rhythm <= 0.0) {
             return false;
         }
         // Where the stream stands: its position in the bar (none right after the bar line).

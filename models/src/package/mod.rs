@@ -246,7 +246,7 @@ pub struct Manifest {
 }
 
 /// One role's piece memory in a manifest ([`crate::memory::MemoryWeights`]).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MemorySpec {
     /// Notes kept as their distance above the chord's root ([`crate::memory::key`]).
     #[serde(default)]

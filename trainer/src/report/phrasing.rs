@@ -60,10 +60,6 @@ mod tests {
     use super::*;
     use models::music::Note;
 
-    fn passage(notes: &[Note], bars: u32) -> Passage<'_> {
-        Passage::four_four(notes, bars)
-    }
-
     fn n(start: f64, duration: f64) -> Note {
         Note {
             start,
@@ -85,7 +81,7 @@ mod tests {
             n(3.0, 0.5),
             n(4.0, 2.0),
         ];
-        let p = passage(&notes, 2);
+        let p = Passage::four_four(&notes, 2);
         // Phrases: [0, 2] (2 beats, four notes) and [3, 6] (3 beats, two notes).
         let ph = phrases(&p);
         assert_eq!(
@@ -95,7 +91,7 @@ mod tests {
         assert!((phrase_length(&p) - 2.5).abs() < 1e-9, "{}", phrase_length(&p));
         // The same notes played legato (every silence closed) are one phrase of 6 beats.
         let legato = [n(0.0, 3.0), n(3.0, 1.0), n(4.0, 2.0)];
-        assert!((phrase_length(&passage(&legato, 2)) - 6.0).abs() < 1e-9);
+        assert!((phrase_length(&Passage::four_four(&legato, 2)) - 6.0).abs() < 1e-9);
     }
 
     #[test]
@@ -104,7 +100,7 @@ mod tests {
         // sounds under a short one at 2.5; the next onset at 6.5 follows half a beat after it.
         // The last note is clipped at the passage's end (8 beats).
         let notes = [n(2.0, 4.0), n(2.5, 0.25), n(6.5, 4.0)];
-        assert!((phrase_length(&passage(&notes, 2)) - 6.0).abs() < 1e-9);
-        assert!(phrase_length(&passage(&[], 2)).is_nan());
+        assert!((phrase_length(&Passage::four_four(&notes, 2)) - 6.0).abs() < 1e-9);
+        assert!(phrase_length(&Passage::four_four(&[], 2)).is_nan());
     }
 }

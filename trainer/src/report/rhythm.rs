@@ -52,10 +52,6 @@ mod tests {
     use super::*;
     use models::music::Note;
 
-    fn passage(notes: &[Note], bars: u32) -> Passage<'_> {
-        Passage::four_four(notes, bars)
-    }
-
     fn n(start: f64, pitch: u8) -> Note {
         Note {
             start,
@@ -69,11 +65,11 @@ mod tests {
     fn a_walking_line_that_drops_a_beat_breaks_its_rhythm() {
         // Four bars walking in quarters on new pitches each bar: bars 2-4 play bar 1's rhythm.
         let walk: Vec<Note> = (0..16).map(|k| n(k as f64, 36 + k as u8)).collect();
-        assert_eq!(rhythm_repeat(&passage(&walk, 4)), 1.0);
+        assert_eq!(rhythm_repeat(&Passage::four_four(&walk, 4)), 1.0);
         // The same line with beat 3 of bar 3 left out: bar 3 matches no bar before it, bar 4
         // matches bars 1 and 2.
         let dropped: Vec<Note> = walk.iter().filter(|x| x.start != 10.0).copied().collect();
-        assert!((rhythm_repeat(&passage(&dropped, 4)) - 2.0 / 3.0).abs() < 1e-9);
+        assert!((rhythm_repeat(&Passage::four_four(&dropped, 4)) - 2.0 / 3.0).abs() < 1e-9);
     }
 
     #[test]
@@ -83,8 +79,8 @@ mod tests {
         let a = |bar: f64| vec![n(bar * 4.0, 48), n(bar * 4.0, 52), n(bar * 4.0 + 1.5, 55)];
         let b = |bar: f64| vec![n(bar * 4.0, 48), n(bar * 4.0 + 2.0, 50)];
         let notes: Vec<Note> = [a(0.0), b(1.0), a(2.0), b(3.0), a(4.0)].concat();
-        assert!((rhythm_repeat(&passage(&notes, 5)) - 3.0 / 4.0).abs() < 1e-9);
+        assert!((rhythm_repeat(&Passage::four_four(&notes, 5)) - 3.0 / 4.0).abs() < 1e-9);
         // An empty bar is not counted, and a line with notes in its first bar only has none.
-        assert!(rhythm_repeat(&passage(&a(0.0), 3)).is_nan());
+        assert!(rhythm_repeat(&Passage::four_four(&a(0.0), 3)).is_nan());
     }
 }

@@ -480,12 +480,6 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
             manifest.memory.insert(role.name().to_string(), w);
         }
     }
-    let empty = models::package::MemorySpec {
-        relative: false,
-        weights: Vec::new(),
-        changes: Vec::new(),
-        rhythm: Vec::new(),
-    };
     for (role, w, rhythm) in args
         .changes
         .iter()
@@ -495,7 +489,7 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
         if !roles.contains(role) {
             bail!("{} does not play the {role} role", manifest.name);
         }
-        let mut m = manifest.memory.remove(role.name()).unwrap_or(empty.clone());
+        let mut m = manifest.memory.remove(role.name()).unwrap_or_default();
         let values = if w.iter().all(|&x| x == 0.0) {
             Vec::new()
         } else {
