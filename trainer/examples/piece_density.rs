@@ -183,6 +183,8 @@ fn main() -> anyhow::Result<()> {
                     opening,
                     // MEMORY=2: the model's piece memory at 200 %.
                     memory: env("MEMORY").unwrap_or(1.0),
+                    // DRAFTS=8: the first bar drawn 8 times, the likeliest kept (the drums' 8).
+                    drafts: env("DRAFTS").map(|d| d.clamp(1.0, 64.0) as u8),
                     ..Default::default()
                 },
                 piece_seed,
