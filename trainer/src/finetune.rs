@@ -486,20 +486,10 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
         latest: false,
         no_int8: false,
     })?;
-    // The fine-tuned network plays at its starting model's tuned note temperatures and top-p, its
-    // calibrations of rests, density, fast tempos and lengths, and its piece memory, with its
-    // players.
+    // The fine-tuned network plays with its starting model's calibrations (tuned temperatures
+    // and top-p, rests, density, holds, memories: `Manifest::take_calibrations`) and its players.
     let mut tuned = Package::load(&staged)?.manifest;
-    tuned.note_temperature = pkg.manifest.note_temperature.clone();
-    tuned.note_top_p = pkg.manifest.note_top_p.clone();
-    tuned.harmony = pkg.manifest.harmony.clone();
-    tuned.rest_bias = pkg.manifest.rest_bias.clone();
-    tuned.note_bias = pkg.manifest.note_bias.clone();
-    tuned.fast_rest = pkg.manifest.fast_rest.clone();
-    tuned.entry_rest = pkg.manifest.entry_rest.clone();
-    tuned.duration_temperature = pkg.manifest.duration_temperature.clone();
-    tuned.velocity_temperature = pkg.manifest.velocity_temperature.clone();
-    tuned.memory = pkg.manifest.memory.clone();
+    tuned.take_calibrations(&pkg.manifest);
     // Its players, and the new style as one learned without a player (Auto names none there).
     tuned.players = pkg.manifest.players.clone().map(|mut p| {
         p.by_style.insert(args.style.clone(), Default::default());

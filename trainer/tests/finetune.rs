@@ -51,6 +51,12 @@ fn finetune_turns_a_folder_and_a_style_into_a_better_package() {
     let tmp = tempfile::tempdir().unwrap();
     let pkg = tmp.path().join("tiny");
     tiny_package(&pkg);
+    // Calibrations of the starting model, which the fine-tune plays with.
+    let mut base = models::package::Package::load(&pkg).unwrap().manifest;
+    base.register_hold.insert("bass".into(), 5.0);
+    base.length_hold.insert("bass".into(), 1.0);
+    base.note_bias.insert("lead".into(), -0.1);
+    models::package::Package::write(&pkg, &mut base).unwrap();
     // "chorales": a folder name whose hash split put no piece in validation before.
     let mine = tmp.path().join("chorales");
     write_grooves(&mine, 12, 2);
@@ -95,6 +101,10 @@ fn finetune_turns_a_folder_and_a_style_into_a_better_package() {
         "{:?}",
         p.manifest.vocab.styles
     );
+    // It plays with the starting model's calibrations.
+    assert_eq!(p.manifest.register_hold(models::Role::Bass), 5);
+    assert_eq!(p.manifest.length_hold(models::Role::Bass), 1.0);
+    assert_eq!(p.manifest.note_bias(models::Role::Lead), -0.1);
     // The register spans the base model's and the user's pieces' (a lead from D4 up).
     let (lo, hi) = p.manifest.register(models::Role::Lead).unwrap();
     assert!(lo <= 60 && hi >= 70, "lead register {lo}-{hi}");

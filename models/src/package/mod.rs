@@ -583,6 +583,58 @@ impl Manifest {
         }
     }
 
+    /// Takes `from`'s sampling calibrations, what a network continued from `from`'s (a
+    /// fine-tune) plays with: each role's tuned note temperature, top-p and Harmony, its rest,
+    /// density, fast-tempo and entry calibrations, its duration and velocity temperatures, its
+    /// register and length holds and its memories. What describes this network, and what its
+    /// training data measured (register, meters, whose positions it was trained to tell, its
+    /// players), stay this manifest's. The pattern names every field, so a field added to
+    /// [`Manifest`] must be sorted here before the crate compiles (a fine-tune once dropped the
+    /// band's register and length holds, which came after its list was written).
+    pub fn take_calibrations(&mut self, from: &Manifest) {
+        let Manifest {
+            format: _,
+            name: _,
+            description: _,
+            model: _,
+            vocab: _,
+            microtiming: _,
+            roles: _,
+            data: _,
+            metrics: _,
+            trainer_revision: _,
+            files: _,
+            note_temperature,
+            note_top_p,
+            harmony,
+            rest_bias,
+            note_bias,
+            memory,
+            players: _,
+            fast_rest,
+            entry_rest,
+            duration_temperature,
+            velocity_temperature,
+            given_kind: _,
+            register: _,
+            register_hold,
+            length_hold,
+            meters: _,
+        } = from.clone();
+        self.note_temperature = note_temperature;
+        self.note_top_p = note_top_p;
+        self.harmony = harmony;
+        self.rest_bias = rest_bias;
+        self.note_bias = note_bias;
+        self.memory = memory;
+        self.fast_rest = fast_rest;
+        self.entry_rest = entry_rest;
+        self.duration_temperature = duration_temperature;
+        self.velocity_temperature = velocity_temperature;
+        self.register_hold = register_hold;
+        self.length_hold = length_hold;
+    }
+
     /// The tokenizer this model was trained with.
     pub fn tokenizer(&self) -> Tokenizer {
         Tokenizer::new(self.vocab.clone(), self.microtiming)

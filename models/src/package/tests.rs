@@ -285,3 +285,80 @@ fn the_users_harmony_plays_each_role_at_its_tuned_one() {
         "a model without one writes none"
     );
 }
+
+/// A fine-tune keeps every calibration of its starting model and its own network, data and
+/// players: each field the manifest writes is one or the other.
+#[test]
+fn a_continued_network_takes_every_calibration_and_keeps_its_own_data() {
+    let one = |r: &str, v: f32| BTreeMap::from([(r.to_string(), v)]);
+    let mut from = manifest();
+    from.name = "the starting model".into();
+    from.note_temperature = one("lead", 0.5);
+    from.note_top_p = one("lead", 0.99);
+    from.harmony = one("lead", 0.0);
+    from.rest_bias = one("lead", 0.3);
+    from.note_bias = one("lead", -0.1);
+    from.memory = BTreeMap::from([(
+        "lead".to_string(),
+        MemorySpec {
+            relative: true,
+            weights: vec![0.5, 0.25],
+            changes: vec![0.95, 0.95, 0.2],
+            rhythm: vec![0.95, 0.4],
+        },
+    )]);
+    from.fast_rest = one("lead", 1.0);
+    from.entry_rest = one("lead", 1.5);
+    from.duration_temperature = one("lead", 0.9);
+    from.velocity_temperature = one("lead", 0.85);
+    from.register_hold = one("lead", 5.0);
+    from.length_hold = one("lead", 1.0);
+    from.register = BTreeMap::from([("lead".to_string(), [40, 90])]);
+    from.meters = BTreeMap::from([("lead".to_string(), BTreeMap::from([("3/4".to_string(), 9)]))]);
+    from.given_kind = true;
+    from.metrics.insert("test_nll".into(), 1.0);
+    let mut tuned = manifest();
+    tuned.name = "the fine-tune".into();
+    tuned.register = BTreeMap::from([("lead".to_string(), [50, 70])]);
+    let own = tuned.clone();
+    tuned.take_calibrations(&from);
+    let json = |m: &Manifest| serde_json::to_value(m).unwrap();
+    let (from_json, tuned_json, own_json) = (json(&from), json(&tuned), json(&own));
+    const OWN: [&str; 15] = [
+        "format",
+        "name",
+        "description",
+        "model",
+        "vocab",
+        "microtiming",
+        "roles",
+        "data",
+        "metrics",
+        "trainer_revision",
+        "files",
+        "players",
+        "given_kind",
+        "register",
+        "meters",
+    ];
+    for (key, value) in from_json.as_object().unwrap() {
+        if OWN.contains(&key.as_str()) {
+            assert_eq!(tuned_json.get(key), own_json.get(key), "{key}: the fine-tune's own");
+        } else {
+            assert_eq!(
+                tuned_json.get(key),
+                Some(value),
+                "{key}: the starting model's calibration"
+            );
+        }
+    }
+    // It samples as its starting model does, within its own register.
+    let user = Constraints::for_role(Role::Lead);
+    let (a, mut b) = (
+        tuned.constraints_for(Role::Lead, user),
+        from.constraints_for(Role::Lead, user),
+    );
+    assert_eq!((a.pitch_lo, a.pitch_hi), (50, 70));
+    (b.pitch_lo, b.pitch_hi) = (a.pitch_lo, a.pitch_hi);
+    assert_eq!(a, b);
+}
