@@ -308,6 +308,8 @@ fn builtin_models_are_accepted_by_every_subcommand() {
         "lead=0",
         "--memory",
         "lead=rel:0.5,0.25",
+        "--silence",
+        "piano=0.5",
     ]);
     assert!(shipped.join("CARD.md").is_file() && shipped.join("manifest.json").is_file());
     let tuned = models::package::Package::load(&shipped).unwrap();
@@ -332,6 +334,13 @@ fn builtin_models_are_accepted_by_every_subcommand() {
         models::sampling::DEFAULT_TOP_P
     );
     assert!(card.contains("| tuned note top-p | piano 0.99 ("), "{card}");
+    assert_eq!(tuned.manifest.silence(models::Role::Piano), 0.5);
+    assert_eq!(
+        tuned.manifest.silence(models::Role::Lead),
+        melody.manifest.silence(models::Role::Lead),
+        "a role not named keeps its calibration"
+    );
+    assert!(card.contains("piano +0.5 nats for each beat"), "{card}");
     assert_eq!(tuned.manifest.harmony(models::Role::Lead), 0.0);
     assert!(card.contains("| tuned Harmony | lead 0 nats"), "{card}");
     assert!(

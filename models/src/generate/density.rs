@@ -3,6 +3,8 @@
 //! sooner, whatever the role; a model's fast-tempo rest calibration tilts it the same way above
 //! [`crate::sampling::FAST_TEMPO_BPM`] ([`crate::sampling::fast_tempo_tilt`]), and its entry
 //! calibration over the first bars of a stream that starts fresh ([`crate::sampling::entry_tilt`]).
+//! A model's silence calibration tilts the same choice by the silent part of each move alone
+//! ([`Constraints::silence`](crate::sampling::Constraints::silence)).
 
 use super::*;
 
@@ -12,6 +14,10 @@ impl<M: TokenModel> Session<M> {
     /// `L` beats the tilts add up to `tilt * L` whichever bar lines it crosses, so the rest lengths
     /// the network would play are reweighted by `exp(tilt * L)`. Nothing at Density 0.5 without
     /// a fast-tempo calibration, or below its tempo, or past a fresh stream's entry.
+    ///
+    /// The silence calibration then takes its nats from each beat of the move after the role's
+    /// last note has ended: over a rest the silent beats add up as the gap's do, and a move
+    /// within a note that still sounds costs nothing.
     pub(super) fn tilt_time(&mut self) {
         let c = &self.config.constraints;
         // The entry: bars counted from the bar line the session started at, for a stream with
@@ -24,12 +30,19 @@ impl<M: TokenModel> Session<M> {
         let tilt = crate::sampling::density_time_tilt(c.density)
             + crate::sampling::fast_tempo_tilt(c.fast_rest, self.config.tempo_bpm)
             + entry;
-        if tilt == 0.0 {
+        let silence = if c.silence.is_finite() { c.silence } else { 0.0 };
+        if tilt == 0.0 && silence == 0.0 {
             return;
         }
         let now = self.frontier();
+        let quiet_from = if silence == 0.0 {
+            now
+        } else {
+            self.sounding_until().max(now)
+        };
         let bar_end = self.bar_start + self.bar_ticks;
         let per_tick = tilt as f64 / TICKS_PER_BEAT as f64;
+        let per_silent_tick = -silence as f64 / TICKS_PER_BEAT as f64;
         for id in 0..self.allowed.len().min(self.logits.len()) {
             if !self.allowed[id] {
                 continue;
@@ -39,8 +52,22 @@ impl<M: TokenModel> Session<M> {
                 Some(Token::Bar) => bar_end,
                 _ => continue,
             };
-            self.logits[id] += (per_tick * (at - now).max(0) as f64) as f32;
+            let gap = (at - now).max(0) as f64;
+            let silent = (at - quiet_from).max(0) as f64;
+            self.logits[id] += (per_tick * gap + per_silent_tick * silent) as f32;
         }
+    }
+
+    /// The tick at which the last of the role's notes so far stops sounding, of its last 64 (one
+    /// that began before them is taken to have ended).
+    fn sounding_until(&self) -> i64 {
+        self.notes
+            .iter()
+            .rev()
+            .take(64)
+            .map(|n| n.tick + (n.note.duration * TICKS_PER_BEAT as f64).round() as i64)
+            .max()
+            .unwrap_or(i64::MIN)
     }
 }
 
@@ -191,5 +218,51 @@ mod tests {
         assert_eq!(t(150.0), 0.0);
         assert!((t(300.0) - 0.5).abs() < 1e-6, "one octave above: the whole value");
         assert_eq!(crate::sampling::fast_tempo_tilt(0.5, None), 0.0);
+    }
+
+    /// Ticks of 16 bars in which none of a lead's notes sound, and its notes, over four seeds,
+    /// with a silence calibration.
+    fn silences(silence: f32) -> (i64, usize, Vec<(i64, u8)>) {
+        let (mut quiet, mut n, mut played) = (0, 0, Vec::new());
+        let end = 16 * 4 * TICKS_PER_BEAT as i64;
+        for seed in 1..=4 {
+            let mut c = SessionConfig::new(Role::Lead);
+            c.seed = seed;
+            c.constraints.silence = silence;
+            let cond = cond(16);
+            let mut s = Session::new(model(), c, 0, &cond).unwrap();
+            s.generate_until(&cond, end).unwrap();
+            let mut until = 0;
+            for note in s.notes() {
+                let (start, stop) = (beat_to_tick(note.start), beat_to_tick(note.start + note.duration));
+                if start >= end {
+                    break;
+                }
+                quiet += (start - until).max(0);
+                until = until.max(stop);
+                n += 1;
+                played.push((start, note.pitch));
+            }
+            quiet += (end - until).max(0);
+        }
+        (quiet, n, played)
+    }
+
+    #[test]
+    fn a_silence_calibration_fills_the_silent_beats() {
+        let (plain_quiet, plain_n, plain) = silences(0.0);
+        let (quiet, n, _) = silences(1.5);
+        let (more_quiet, _, _) = silences(-1.0);
+        eprintln!("silent ticks {quiet} / {plain_quiet} / {more_quiet} at 1.5 / 0 / -1, notes {n} / {plain_n}");
+        assert!(
+            (quiet as f64) < 0.7 * plain_quiet as f64,
+            "silent ticks {quiet} at 1.5, {plain_quiet} without"
+        );
+        assert!(
+            more_quiet > plain_quiet,
+            "silent ticks {more_quiet} at -1, {plain_quiet} without"
+        );
+        // Without it the line is the network's, note for note.
+        assert_eq!(silences(0.0).2, plain);
     }
 }

@@ -235,6 +235,12 @@ pub struct Manifest {
     /// ship --length-hold`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub length_hold: BTreeMap<String, f32>,
+    /// The silence calibration of each role, by role name: nats its choice of time pays for each
+    /// beat in which none of its notes sound ([`Constraints::silence`]); a role not named falls
+    /// silent as its network does. Fitted on the training pieces' empty beats. Set by `trainer
+    /// ship --silence`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub silence: BTreeMap<String, f32>,
     /// The time signatures of each role's training data, by role name: bars of each in the
     /// training split, by meter key (`"3/4"`, [`crate::meters::key`]). A session in a meter its
     /// role did not learn writes its stream in learned bars that divide the host's
@@ -376,6 +382,7 @@ impl Manifest {
             register: BTreeMap::new(),
             register_hold: BTreeMap::new(),
             length_hold: BTreeMap::new(),
+            silence: BTreeMap::new(),
             meters: BTreeMap::new(),
         }
     }
@@ -521,6 +528,12 @@ impl Manifest {
         }
     }
 
+    /// The silence calibration of `role` ([`Manifest::silence`]), nats a silent beat; 0 when the
+    /// model names none; always within `[-2, 2]`.
+    pub fn silence(&self, role: Role) -> f32 {
+        clamped(&self.silence, role, -2.0, 2.0, 0.0)
+    }
+
     /// The density calibration of `role` ([`Manifest::note_bias`]), nats; 0 when the model names
     /// none; always within `[-4, 4]`.
     pub fn note_bias(&self, role: Role) -> f32 {
@@ -578,6 +591,7 @@ impl Manifest {
             velocity_temperature: self.velocity_temperature(role),
             register_hold: self.register_hold(role),
             length_hold: self.length_hold(role),
+            silence: self.silence(role),
             chord_tones: self.harmony_for(role, user.chord_tones),
             ..user
         }
@@ -586,7 +600,7 @@ impl Manifest {
     /// Takes `from`'s sampling calibrations, what a network continued from `from`'s (a
     /// fine-tune) plays with: each role's tuned note temperature, top-p and Harmony, its rest,
     /// density, fast-tempo and entry calibrations, its duration and velocity temperatures, its
-    /// register and length holds and its memories. What describes this network, and what its
+    /// register and length holds, its silence calibration and its memories. What describes this network, and what its
     /// training data measured (register, meters, whose positions it was trained to tell, its
     /// players), stay this manifest's. The pattern names every field, so a field added to
     /// [`Manifest`] must be sorted here before the crate compiles (a fine-tune once dropped the
@@ -619,6 +633,7 @@ impl Manifest {
             register: _,
             register_hold,
             length_hold,
+            silence,
             meters: _,
         } = from.clone();
         self.note_temperature = note_temperature;
@@ -633,6 +648,7 @@ impl Manifest {
         self.velocity_temperature = velocity_temperature;
         self.register_hold = register_hold;
         self.length_hold = length_hold;
+        self.silence = silence;
     }
 
     /// The tokenizer this model was trained with.

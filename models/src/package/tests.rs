@@ -313,6 +313,7 @@ fn a_continued_network_takes_every_calibration_and_keeps_its_own_data() {
     from.velocity_temperature = one("lead", 0.85);
     from.register_hold = one("lead", 5.0);
     from.length_hold = one("lead", 1.0);
+    from.silence = one("lead", 0.5);
     from.register = BTreeMap::from([("lead".to_string(), [40, 90])]);
     from.meters = BTreeMap::from([("lead".to_string(), BTreeMap::from([("3/4".to_string(), 9)]))]);
     from.given_kind = true;

@@ -87,6 +87,13 @@ pub struct Constraints {
     /// never do (models/README.md, "The comping's rests fitted on the training renders"). See
     /// [`hold_length`].
     pub length_hold: f32,
+    /// A model's silence calibration ([`crate::package::Manifest::silence`]): nats the choice of
+    /// time pays for each beat of a move in which none of the role's notes sound (the part of the
+    /// gap to the next onset after its notes have ended), so a role that falls silent where its
+    /// humans hold on does so less; negative values rest more. Unlike the rest calibration it
+    /// needs no given event, and unlike the density calibration it leaves a held note's
+    /// continuation alone (models/README.md, "Silences"). 0 leaves the network's silences.
+    pub silence: f32,
 }
 
 /// The notes a role plays before its register hold applies.
@@ -315,6 +322,7 @@ impl Default for Constraints {
             velocity_temperature: 1.0,
             register_hold: 0,
             length_hold: 0.0,
+            silence: 0.0,
         }
     }
 }
@@ -347,6 +355,7 @@ impl Constraints {
             velocity_temperature: 1.0,
             register_hold: 0,
             length_hold: 0.0,
+            silence: 0.0,
         }
     }
 }

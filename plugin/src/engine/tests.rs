@@ -293,6 +293,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     m.velocity_temperature.insert("lead".into(), 0.75);
     m.register.insert("lead".into(), [55, 84]);
     m.register_hold.insert("lead".into(), 8.0);
+    m.silence.insert("lead".into(), 0.875);
     m.meters.insert(
         "lead".into(),
         [("4/4".to_string(), 900), ("3/4".to_string(), 100)].into(),
@@ -327,6 +328,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     assert_eq!(s.constraints.duration_temperature, 0.5, "{:?}", s.constraints);
     assert_eq!(s.constraints.velocity_temperature, 0.75, "{:?}", s.constraints);
     assert_eq!(s.constraints.register_hold, 8, "{:?}", s.constraints);
+    assert_eq!(s.constraints.silence, 0.875, "{:?}", s.constraints);
     assert_eq!(
         params.memory_pct.value(),
         100.0,

@@ -173,6 +173,13 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
     );
     tuning_row(
         &mut s,
+        "silence calibration",
+        &m.silence,
+        true,
+        " nats for each beat in which none of the role's notes sound (fitted on the training pieces' empty beats; other roles 0)",
+    );
+    tuning_row(
+        &mut s,
         "duration temperature",
         &m.duration_temperature,
         false,

@@ -92,6 +92,13 @@ pub struct ShipArgs {
     /// split, then evaluate the shipped package on the test split.
     #[arg(long, value_parser = entry_rest, allow_hyphen_values = true)]
     pub entry_rest: Vec<(Role, f32)>,
+    /// A role's silence calibration, `ROLE=NATS` (within -2 and 2; `ROLE=0` removes one): nats
+    /// its choice of time pays for each beat in which none of its notes sound (negative: it
+    /// rests more). Fit it on the training pieces' empty beats at the plugin's defaults
+    /// (`SAMPLING=model` with the `piece_density` example on copies shipped with each value),
+    /// check it on the validation split, then evaluate the shipped package on the test split.
+    #[arg(long, value_parser = silence, allow_hyphen_values = true)]
+    pub silence: Vec<(Role, f32)>,
     /// A role's duration calibration, `ROLE=T` (within 0.2 and 2; `ROLE=1` removes one): the
     /// temperature of its choice of a note's length, below 1 trimming the long lengths a network
     /// gives grooves it has not heard. Choose it on the validation split (`trainer eval` on copies
@@ -329,6 +336,11 @@ fn entry_rest(s: &str) -> Result<(Role, f32), String> {
     role_value(s, "ROLE=NATS (lead=0.5)", -2.0..=2.0, "an entry calibration")
 }
 
+/// `ROLE=NATS` of `--silence`.
+fn silence(s: &str) -> Result<(Role, f32), String> {
+    role_value(s, "ROLE=NATS (piano=0.5)", -2.0..=2.0, "a silence calibration")
+}
+
 /// `ROLE=T` of `--duration-temperature`.
 fn duration_temperature(s: &str) -> Result<(Role, f32), String> {
     role_value(
@@ -447,6 +459,7 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
     )?;
     set_per_role(&mut manifest.fast_rest, &args.fast_rest, 0.0, &roles, &manifest.name)?;
     set_per_role(&mut manifest.entry_rest, &args.entry_rest, 0.0, &roles, &manifest.name)?;
+    set_per_role(&mut manifest.silence, &args.silence, 0.0, &roles, &manifest.name)?;
     set_per_role(
         &mut manifest.duration_temperature,
         &args.duration_temperature,
