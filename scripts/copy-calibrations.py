@@ -6,8 +6,8 @@ trained longer still").
 
 Copies every field of SHIPPED_MANIFEST (default models/assets/band/manifest.json) into
 PACKAGE/manifest.json except the network's own (format, name, description, model, vocab, files,
-metrics, data, trainer_revision): the tuned note, duration and velocity temperatures, rest calibrations,
-memories, register and its hold, meters, `given_kind`. Then the package samples as the shipped
+metrics, data, trainer_revision): the tuned note, duration and velocity temperatures, rest,
+density and silence calibrations, memories, register and its hold, meters, `given_kind`. Then the package samples as the shipped
 model does, and a network can be compared with the shipped one at the same settings.
 """
 import json
