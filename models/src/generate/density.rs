@@ -30,7 +30,7 @@ impl<M: TokenModel> Session<M> {
         let tilt = crate::sampling::density_time_tilt(c.density)
             + crate::sampling::fast_tempo_tilt(c.fast_rest, self.config.tempo_bpm)
             + entry;
-        let silence = if c.silence.is_finite() { c.silence } else { 0.0 };
+        let silence = crate::sampling::silence_tilt(c.silence, c.density);
         if tilt == 0.0 && silence == 0.0 {
             return;
         }
@@ -223,12 +223,18 @@ mod tests {
     /// Ticks of 16 bars in which none of a lead's notes sound, and its notes, over four seeds,
     /// with a silence calibration.
     fn silences(silence: f32) -> (i64, usize, Vec<(i64, u8)>) {
+        silences_at(silence, crate::sampling::NEUTRAL_DENSITY)
+    }
+
+    /// [`silences`] at a Density.
+    fn silences_at(silence: f32, density: f32) -> (i64, usize, Vec<(i64, u8)>) {
         let (mut quiet, mut n, mut played) = (0, 0, Vec::new());
         let end = 16 * 4 * TICKS_PER_BEAT as i64;
         for seed in 1..=4 {
             let mut c = SessionConfig::new(Role::Lead);
             c.seed = seed;
             c.constraints.silence = silence;
+            c.constraints.density = density;
             let cond = cond(16);
             let mut s = Session::new(model(), c, 0, &cond).unwrap();
             s.generate_until(&cond, end).unwrap();
@@ -264,5 +270,22 @@ mod tests {
         );
         // Without it the line is the network's, note for note.
         assert_eq!(silences(0.0).2, plain);
+        // Below the neutral Density the user asks for rests: the calibration fades with it.
+        let t = crate::sampling::silence_tilt;
+        assert_eq!(
+            (t(1.5, 0.5), t(1.5, 0.9), t(1.5, 0.25), t(1.5, 0.0)),
+            (1.5, 1.5, 0.75, 0.0)
+        );
+        assert_eq!(t(f32::NAN, 0.5), 0.0);
+        let cut = |with: i64, without: i64| 1.0 - with as f64 / without as f64;
+        let (low, low_plain) = (silences_at(1.5, 0.3).0, silences_at(0.0, 0.3).0);
+        let (unfaded, _, _) = silences_at(1.5 / 0.6, 0.3);
+        eprintln!("at Density 0.3: silent ticks {low} / {low_plain}, {unfaded} if it did not fade");
+        assert!(
+            cut(low, low_plain) < cut(unfaded, low_plain),
+            "at Density 0.3 it cuts {:.2} of the silence, unfaded {:.2}",
+            cut(low, low_plain),
+            cut(unfaded, low_plain)
+        );
     }
 }

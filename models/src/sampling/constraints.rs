@@ -92,7 +92,9 @@ pub struct Constraints {
     /// gap to the next onset after its notes have ended), so a role that falls silent where its
     /// humans hold on does so less; negative values rest more. Unlike the rest calibration it
     /// needs no given event, and unlike the density calibration it leaves a held note's
-    /// continuation alone (models/README.md, "Silences"). 0 leaves the network's silences.
+    /// continuation alone (models/README.md, "Silences"). It is fitted at the neutral Density
+    /// and fades with a lower one, where the user asks for rests ([`NEUTRAL_DENSITY`]). 0 leaves
+    /// the network's silences.
     pub silence: f32,
 }
 
@@ -264,6 +266,21 @@ pub fn entry_tilt(nats_per_beat: f32, bar: i32) -> f32 {
 /// to it, per unit of Density's log-odds `ln(d / (1 - d))` ([`density_time_tilt`]).
 pub const DENSITY_NATS_PER_BEAT: f32 = 0.5;
 
+/// The Density at which it acts on nothing (the plugin's default, and `trainer generate`'s):
+/// the network's own density, with the model's calibrations.
+pub const NEUTRAL_DENSITY: f32 = 0.5;
+
+/// The nats a silent beat costs with a silence calibration of `silence` at Density `density`
+/// ([`Constraints::silence`]): the whole calibration at the neutral Density and above, fading in
+/// proportion below it to none at 0 (the user asks for rests there); 0 for a value not finite.
+pub fn silence_tilt(silence: f32, density: f32) -> f32 {
+    if silence.is_finite() && density.is_finite() {
+        silence * (density / NEUTRAL_DENSITY).clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
 /// The tilt Density `d` gives the choice of time (nats added per beat of the gap to the next
 /// onset, or to the bar line): positive below 0.5 (longer rests), negative above, 0 at 0.5 (the
 /// network's own rhythm). A note can only start where time has moved to, so a bias on note
@@ -309,7 +326,7 @@ impl Default for Constraints {
             pitch_lo: 0,
             pitch_hi: 127,
             max_polyphony: 0,
-            density: 0.5,
+            density: NEUTRAL_DENSITY,
             chord_tones: 0.0,
             steady_dynamics: false,
             rest_bias: 0.0,
@@ -342,7 +359,7 @@ impl Constraints {
             } else {
                 0
             },
-            density: 0.5,
+            density: NEUTRAL_DENSITY,
             chord_tones: if drums { 0.0 } else { DEFAULT_CHORD_TONES },
             steady_dynamics: drums,
             rest_bias: 0.0,
