@@ -601,7 +601,14 @@ impl SidemanParams {
                 2,
                 "",
             ),
-            density: stepped("Density", 0.5, FloatRange::Linear { min: 0.0, max: 1.0 }, 0.01, 2, ""),
+            density: stepped(
+                "Density",
+                models::sampling::NEUTRAL_DENSITY,
+                FloatRange::Linear { min: 0.0, max: 1.0 },
+                0.01,
+                2,
+                "",
+            ),
             harmony_pct: stepped(
                 "Harmony",
                 DEFAULT_CHORD_TONES * 100.0 / models::sampling::FULL_CHORD_TONES,

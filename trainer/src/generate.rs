@@ -97,7 +97,7 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 0, value_parser = crate::args::fills)]
     pub fills: u32,
     /// Note density 0-1 (0.5: as the model plays).
-    #[arg(long, default_value_t = 0.5, value_parser = crate::args::unit, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = models::sampling::NEUTRAL_DENSITY, value_parser = crate::args::unit, allow_negative_numbers = true)]
     pub density: f32,
     /// Harmony: logit bonus (nats) for tones of the chord in force; the plugin's Harmony
     /// parameter at 25 % is 1.0 (0: the model as it is). Mapped through the role's tuned Harmony

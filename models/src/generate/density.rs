@@ -57,18 +57,6 @@ impl<M: TokenModel> Session<M> {
             self.logits[id] += (per_tick * gap + per_silent_tick * silent) as f32;
         }
     }
-
-    /// The tick at which the last of the role's notes so far stops sounding, of its last 64 (one
-    /// that began before them is taken to have ended).
-    fn sounding_until(&self) -> i64 {
-        self.notes
-            .iter()
-            .rev()
-            .take(64)
-            .map(|n| n.tick + (n.note.duration * TICKS_PER_BEAT as f64).round() as i64)
-            .max()
-            .unwrap_or(i64::MIN)
-    }
 }
 
 #[cfg(test)]

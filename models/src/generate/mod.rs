@@ -129,6 +129,10 @@ const CONTEXT_MARGIN: usize = 32;
 /// Re-primes a rollback can undo (the look-ahead spans a few bars at most).
 const MAX_SNAPSHOTS: usize = 4;
 
+/// The role's latest notes a session reads for what still sounds: one that began before them is
+/// taken to have ended.
+const RECENT_NOTES: usize = 64;
+
 #[derive(Debug, Clone, Copy)]
 struct NoteRec {
     tick: i64,
@@ -612,15 +616,27 @@ impl<M: TokenModel> Session<M> {
         }
     }
 
-    /// Generated notes sounding at the frontier.
+    /// Generated notes sounding at the frontier (of the last [`RECENT_NOTES`]).
     fn sounding(&self) -> usize {
         let f = tick_to_beat(self.frontier()) + 1e-9;
         self.notes
             .iter()
             .rev()
-            .take(64)
+            .take(RECENT_NOTES)
             .filter(|n| n.note.start <= f && n.note.start + n.note.duration > f)
             .count()
+    }
+
+    /// The tick at which the last of the role's notes so far stops sounding, of the last
+    /// [`RECENT_NOTES`]; `i64::MIN` before any.
+    fn sounding_until(&self) -> i64 {
+        self.notes
+            .iter()
+            .rev()
+            .take(RECENT_NOTES)
+            .map(|n| n.tick + (n.note.duration * TICKS_PER_BEAT as f64).round() as i64)
+            .max()
+            .unwrap_or(i64::MIN)
     }
 
     /// Tick of the next given group the stream has not reached, within the current bar.

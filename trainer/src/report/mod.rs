@@ -90,7 +90,7 @@ impl Default for Knobs {
         Knobs {
             sampler: PLUGIN_SAMPLER,
             harmony: models::sampling::DEFAULT_CHORD_TONES,
-            density: 0.5,
+            density: models::sampling::NEUTRAL_DENSITY,
             memory: 1.0,
             drafts: None,
             steady_dynamics: true,
