@@ -27,7 +27,7 @@ use crate::train::windows_of;
 
 mod chords_input;
 mod headers;
-pub use chords_input::{chord_onsets, chords_as_input};
+pub use chords_input::{chord_onsets, chords_as_input, without_input};
 pub use headers::{as_styles, with_style, without_styles};
 
 /// `trainer eval` arguments.

@@ -31,6 +31,22 @@ pub fn chords_as_input(split: &SplitData, tok: &Tokenizer) -> anyhow::Result<Spl
     Ok(out)
 }
 
+/// `split` with every sequence's input removed (a role trained with input dropout hears nothing);
+/// sequences that fail to decode are kept as they are. Encoded again with `tok` (the dataset's).
+pub fn without_input(split: &SplitData, tok: &Tokenizer) -> anyhow::Result<SplitData> {
+    let mut out = SplitData::default();
+    for (i, r) in split.seqs.iter().enumerate() {
+        let ids: Vec<u32> = split.seq(i).iter().map(|&t| t as u32).collect();
+        let Ok(mut s) = models::tokenizer::decode(&ids) else {
+            out.push(&ids, r.file, r.role, r.transpose);
+            continue;
+        };
+        s.inputs.clear();
+        out.push(&tok.encode(&s)?, r.file, r.role, r.transpose);
+    }
+    Ok(out)
+}
+
 /// The close voicing of each chord of `chords` struck at its change (no onsets for "no chord").
 pub fn chord_onsets(chords: &[ChordEvent]) -> Vec<Onset> {
     chords

@@ -108,6 +108,11 @@ pub struct TrainParams {
     /// their chords struck where they change (`trainer eval --chords-as-input`'s), so the model
     /// learns what its role plays over a user who only holds chords (0: never).
     pub input_as_chords: f64,
+    /// The chords struck in place of the input (`input_as_chords`) moved by a whole number of
+    /// octaves drawn per window from `-n..=n`, so the model hears them where a user may hold them
+    /// (a left hand below middle C, both hands, a right hand above it) and not only in
+    /// [`crate::eval::chord_onsets`]' one register (0: that register alone).
+    pub input_chord_octaves: u8,
     /// Fraction of the windows (training and validation) whose chord symbols are named by their
     /// triads (Cmaj7 as C), as a user who holds triads names them, the notes unchanged: a corpus
     /// over seventh chords alone otherwise never shows the model a triad (0: never).
@@ -155,6 +160,7 @@ impl Default for TrainParams {
             balance_pieces: 0,
             input_dropout: 0.0,
             input_as_chords: 0.0,
+            input_chord_octaves: 0,
             chord_triads: 0.0,
             oversample: std::collections::BTreeMap::new(),
             style_dropout: std::collections::BTreeMap::new(),

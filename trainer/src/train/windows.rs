@@ -53,6 +53,8 @@ pub struct WindowDraws {
     pub input_dropout: f64,
     /// A window that keeps its input hears its chords struck where they change instead.
     pub input_as_chords: f64,
+    /// Chords struck in place of the input are moved by octaves drawn from `-n..=n`.
+    pub input_chord_octaves: u8,
     /// The window's chord symbols are named by their triads.
     pub chord_triads: f64,
 }
@@ -63,6 +65,7 @@ impl WindowDraws {
         WindowDraws {
             input_dropout: train.input_dropout,
             input_as_chords: train.input_as_chords,
+            input_chord_octaves: train.input_chord_octaves,
             chord_triads: train.chord_triads,
         }
     }
@@ -81,6 +84,10 @@ impl WindowDraws {
 /// where they change ([`crate::eval::chord_onsets`]), as the plugin hears a user who holds
 /// chords: the band's bass trained only on the grooves' comping played a third more notes over
 /// bare chords than the grooves' bass (models/README.md, "The memory of the changes, bar by bar").
+/// With `input_chord_octaves` n, those chords are moved by k octaves, k drawn from `-n..=n` (a
+/// third draw of the same hash; pitches kept within MIDI): the jazz lead, which only ever heard a
+/// bass below it, dropped into the bass register under a user's held chords (models/README.md,
+/// "The lead over a user's chords").
 /// With probability `chord_triads` (a draw of its own) a window's chord symbols are named by their
 /// triads (Cmaj7 and C7 as C, Dm7 as Dm: [`models::chord::ChordQuality::triad`]), its notes
 /// unchanged, as a user who holds triads names them: the MMA grooves are all over one progression
@@ -100,6 +107,7 @@ pub fn windows_with_dropout(
     let WindowDraws {
         input_dropout,
         input_as_chords,
+        input_chord_octaves,
         chord_triads,
     } = draws;
     let ids32: Vec<u32> = ids.iter().map(|&i| i as u32).collect();
@@ -130,6 +138,13 @@ pub fn windows_with_dropout(
                 w.inputs.clear();
             } else if rng.next_f64() < input_as_chords && w.chords.iter().any(|c| c.chord.is_some()) {
                 w.inputs = crate::eval::chord_onsets(&w.chords);
+                if input_chord_octaves > 0 {
+                    let n = i32::from(input_chord_octaves);
+                    let k = (rng.next_f64() * f64::from(2 * n + 1)).floor() as i32 - n;
+                    for o in w.inputs.iter_mut() {
+                        o.pitch = (i32::from(o.pitch) + 12 * k).clamp(0, 127) as u8;
+                    }
+                }
             }
         }
         if let Some(slot) = opening.filter(|_| start == 0) {
@@ -637,6 +652,39 @@ mod tests {
             None,
         );
         assert!(none.iter().all(|w| inputs(w).0.is_empty()));
+        // Moved by whole octaves, one shift a window, more than one over the windows.
+        let moved = windows_with_dropout(
+            &ids,
+            &tok,
+            256,
+            1,
+            4,
+            &[],
+            WindowDraws {
+                input_as_chords: 1.0,
+                input_chord_octaves: 1,
+                ..WindowDraws::default()
+            },
+            9,
+            None,
+        );
+        let mut shifts = std::collections::BTreeSet::new();
+        for w in &moved {
+            let (heard, chords) = inputs(w);
+            let at = crate::eval::chord_onsets(&chords);
+            assert_eq!(heard.len(), at.len());
+            let k = i32::from(heard[0].pitch) - i32::from(at[0].pitch);
+            assert!([-12, 0, 12].contains(&k), "{k}");
+            assert!(
+                heard
+                    .iter()
+                    .zip(&at)
+                    .all(|(h, a)| i32::from(h.pitch) - i32::from(a.pitch) == k)
+            );
+            assert!(heard.iter().zip(&at).all(|(h, a)| h.start == a.start));
+            shifts.insert(k);
+        }
+        assert!(shifts.len() >= 2, "{shifts:?} over {} windows", moved.len());
     }
 
     #[test]

@@ -1,0 +1,105 @@
+//! The default jazz lead over a user who only holds chords, as the plugin hears one (issue 10;
+//! models/README.md, "The lead over a user's chords"): it trained hearing the soloists' bass, and
+//! over held chords the fifth jazz lead dropped into the bass register, half its notes under the
+//! player's hands (mean pitch 49 over chords voiced from C3, where soloists play near 65). The
+//! sixth trained hearing chords too. Runs the shipped model through `trainer generate --input`,
+//! the plugin's input follower.
+
+mod common;
+
+use models::{Note, Role};
+use sideman_trainer::generate::{GenerateArgs, run};
+
+const BARS: u32 = 16;
+
+/// A ii-V-I-VI and a blues turnaround, each chord a close root-position voicing from `base` held
+/// a bar: (pitch classes above the root).
+fn held_chords(base: u8) -> Vec<Note> {
+    let chords: [(u8, &[u8]); 8] = [
+        (2, &[0, 3, 7, 10]),
+        (7, &[0, 4, 7, 10]),
+        (0, &[0, 4, 7, 11]),
+        (9, &[0, 4, 7, 10]),
+        (0, &[0, 4, 7, 10]),
+        (5, &[0, 4, 7, 10]),
+        (2, &[0, 3, 7, 10]),
+        (7, &[0, 4, 7, 10]),
+    ];
+    (0..BARS as usize)
+        .flat_map(|bar| {
+            let (root, shape) = chords[bar % chords.len()];
+            shape.iter().map(move |&i| Note {
+                start: bar as f64 * 4.0,
+                duration: 3.9,
+                pitch: base + root + i,
+                velocity: 80,
+            })
+        })
+        .collect()
+}
+
+/// The lead's pitches over `held` at `seed`.
+fn lead_over(dir: &std::path::Path, held: Vec<Note>, seed: u64) -> Vec<u8> {
+    let part = models::Piece {
+        meter: Default::default(),
+        tempo_map: vec![models::music::TempoChange { beat: 0.0, bpm: 160.0 }],
+        chords: vec![],
+        tracks: vec![models::Track {
+            name: "Chords".into(),
+            channel: 0,
+            program: None,
+            role: Role::Comping,
+            notes: held,
+        }],
+    };
+    let input = dir.join(format!("held-{seed}.mid"));
+    models::midi::write_file(&part, &input).unwrap();
+    let out = dir.join(format!("lead-{seed}.mid"));
+    run(&GenerateArgs {
+        input: Some(input),
+        bars: BARS,
+        tempo: Some(160.0),
+        seed,
+        harmony: 0.0,
+        force: true,
+        ..GenerateArgs::with_defaults(&models::assets::default_for(Role::Lead), "lead", &out)
+    })
+    .unwrap();
+    let piece = models::midi::read_file(&out).unwrap();
+    let lead = piece.tracks.iter().find(|t| t.role == Role::Lead).expect("lead track");
+    lead.notes.iter().map(|n| n.pitch).collect()
+}
+
+#[test]
+fn the_jazz_lead_plays_above_a_users_held_chords() {
+    if common::skip_without_ort() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("sideman-held-chords-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Chords voiced from C2 (a left hand low) and from C3 (below middle C).
+    for base in [36u8, 48] {
+        let lowest = base + 2;
+        let mut pitches = Vec::new();
+        for seed in 1..=3 {
+            pitches.extend(lead_over(&dir, held_chords(base), seed));
+        }
+        assert!(pitches.len() as u32 >= BARS * 3 * 2, "{} notes", pitches.len());
+        let mean = pitches.iter().map(|&p| f64::from(p)).sum::<f64>() / pitches.len() as f64;
+        let below = pitches.iter().filter(|&&p| p < lowest).count() as f64 / pitches.len() as f64;
+        eprintln!(
+            "chords from {base}: {} notes, mean pitch {mean:.1}, {below:.2} below the chords",
+            pitches.len()
+        );
+        // The WJazzD soloists' mean pitch is near 65 (E4); the fifth lead played 49-50 here.
+        assert!(
+            mean > 58.0,
+            "chords from {base}: the lead's mean pitch {mean:.1} is in the bass register"
+        );
+        assert!(
+            below < 0.1,
+            "chords from {base}: {below:.2} of the lead's notes under the chords"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
