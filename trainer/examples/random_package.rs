@@ -20,6 +20,7 @@ fn main() -> anyhow::Result<()> {
         roles: vec![],
         registers: Default::default(),
         meters: Default::default(),
+        no_input: Default::default(),
     };
     sideman_trainer::export::write_package(
         std::path::Path::new(&args[1]),

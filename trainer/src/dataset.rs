@@ -315,6 +315,34 @@ impl SplitData {
             .collect()
     }
 
+    /// The roles of the split, by name, that hear a part by default
+    /// (`models::tokenizer::SequenceSpec::default_for`) but whose sequences hold no `IN` onset:
+    /// what `models::package::Manifest::no_input` records (the WJazzD bass, which has the chord
+    /// symbols alone).
+    pub fn roles_without_input(&self) -> Vec<String> {
+        let mut heard: BTreeMap<Role, bool> = BTreeMap::new();
+        for (i, r) in self.seqs.iter().enumerate() {
+            if models::tokenizer::SequenceSpec::default_for(r.role)
+                .conditioning
+                .is_empty()
+            {
+                continue;
+            }
+            let h = heard.entry(r.role).or_insert(false);
+            if !*h {
+                *h = self
+                    .seq(i)
+                    .iter()
+                    .any(|&t| matches!(Vocab::token(t as u32), Some(models::tokenizer::Token::InPitch(_))));
+            }
+        }
+        heard
+            .into_iter()
+            .filter(|&(_, h)| !h)
+            .map(|(r, _)| r.name().to_string())
+            .collect()
+    }
+
     /// Bars of each time signature over each role's sequences of the split, by role name and
     /// meter key (`"3/4"`, `models::meters::key`): what `models::package::Manifest::meters`
     /// records.
@@ -366,6 +394,24 @@ impl SplitData {
             transpose,
         });
     }
+}
+
+/// The roles a model continued from `base` on data whose split gave `data` (its roles, and those
+/// of them without input, [`SplitData::roles_without_input`]) has heard nothing for: each role
+/// neither heard, in the data or in the base model (`models::package::Manifest::no_input`).
+pub fn merge_no_input(data: &[String], data_roles: &[Role], base: &models::package::Manifest) -> Vec<String> {
+    let mut out: Vec<String> = data
+        .iter()
+        .filter(|r| !base.roles.iter().any(|b| b.name() == r.as_str()) || base.no_input.contains(r))
+        .cloned()
+        .collect();
+    for r in &base.no_input {
+        if !data_roles.iter().any(|d| d.name() == r.as_str()) && !out.contains(r) {
+            out.push(r.clone());
+        }
+    }
+    out.sort();
+    out
 }
 
 /// `registers` widened by `more`: each role's register spans both (a fine-tune plays what its
@@ -534,6 +580,46 @@ mod tests {
         let r = widen_registers(r, &base);
         assert_eq!(r["bass"], [28, 55]);
         assert_eq!(r["piano"], [21, 108]);
+    }
+
+    /// A role hears no input when none of its sequences holds an `IN` onset; the drums and the
+    /// piano never count; a fine-tune hears what either its data or its base model heard.
+    #[test]
+    fn roles_without_input_are_those_whose_data_gave_them_none() {
+        use models::tokenizer::Token;
+        let mut d = SplitData::default();
+        let id = |t: Token| Vocab::id(t);
+        let plain = vec![id(Token::Bos), id(Token::Bar), id(Token::Pos(0)), id(Token::Pitch(40))];
+        let mut heard = plain.clone();
+        heard.insert(3, id(Token::InPitch(60)));
+        d.push(&plain, 0, Role::Bass, 0);
+        d.push(&plain, 1, Role::Bass, 0);
+        d.push(&plain, 2, Role::Lead, 0);
+        d.push(&heard, 3, Role::Lead, 0);
+        d.push(&plain, 4, Role::Drums, 0);
+        d.push(&plain, 5, Role::Piano, 0);
+        assert_eq!(d.roles_without_input(), ["bass"]);
+        let mut base = models::package::Manifest::new(
+            "base",
+            "",
+            models::package::ModelKind::Markov {
+                file: "m".into(),
+                order: 1,
+            },
+            Vocab::new(),
+            vec![Role::Bass, Role::Comping],
+        );
+        let roles = [Role::Bass, Role::Lead];
+        assert!(
+            merge_no_input(&d.roles_without_input(), &roles, &base).is_empty(),
+            "the base's bass heard"
+        );
+        base.no_input = vec!["bass".into(), "comping".into()];
+        assert_eq!(
+            merge_no_input(&d.roles_without_input(), &roles, &base),
+            ["bass", "comping"]
+        );
+        assert_eq!(merge_no_input(&[], &roles, &base), ["comping"], "the data's bass heard");
     }
 
     #[test]

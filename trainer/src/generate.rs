@@ -36,7 +36,9 @@ pub struct GenerateArgs {
     /// ("Dm7 G7 Cmaj7 A7,D7"). `NC` is no chord. The progression repeats to fill --bars.
     /// A role that hears other parts hears what a player holding these chords gives it: the
     /// band's bass the chords struck where they change, the lead and the comping a bass of roots
-    /// on every beat. Drums and piano need neither --chords nor --input.
+    /// on every beat; a role whose training data gave it nothing to hear (`trainer info`'s card:
+    /// the jazz bass, the folk lead) the chord symbols alone. Drums and piano need neither
+    /// --chords nor --input.
     #[arg(long, conflicts_with = "input")]
     pub chords: Option<String>,
     /// A MIDI file of what the user plays (chords, a bass line...): the chords are recognised from
@@ -655,7 +657,8 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
 /// chord roots on every beat as a stand-in bass line; a role that hears the harmony (the band's
 /// bass hears the comping) gets the chords struck where they change, as the plugin hears a user
 /// who holds them ([`crate::eval::chord_onsets`], what `trainer eval --chords-as-input` and the
-/// training setting `input_as_chords` give it).
+/// training setting `input_as_chords` give it). A role whose model heard no input in training
+/// (`config.write_inputs` false: `models::package::Manifest::no_input`) gets none.
 fn conditioning_for(chords: &[ChordEvent], config: &SessionConfig, end: f64) -> Conditioning {
     let hears = SequenceSpec::default_for(config.role).conditioning;
     let inputs = if !config.write_inputs || hears.is_empty() {

@@ -29,6 +29,7 @@ fn tiny_package(dir: &Path) {
         registers: [("lead".to_string(), [60, 62]), ("bass".to_string(), [40, 41])].into(),
         // The base model learned 3/2 only: the fine-tune adds the grooves' 4/4.
         meters: [("lead".to_string(), [("3/2".to_string(), 500)].into())].into(),
+        no_input: Default::default(),
     };
     sideman_trainer::export::write_package(
         dir,

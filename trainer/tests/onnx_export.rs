@@ -518,6 +518,7 @@ fn a_package_round_trips_for_fine_tuning() {
         roles: vec![models::Role::Lead],
         registers: Default::default(),
         meters: Default::default(),
+        no_input: Default::default(),
     };
     let m = sideman_trainer::export::write_package(
         &dir,

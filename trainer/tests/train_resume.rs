@@ -28,6 +28,7 @@ fn data() -> RunData {
         roles: vec![],
         registers: Default::default(),
         meters: Default::default(),
+        no_input: Default::default(),
     }
 }
 

@@ -120,11 +120,13 @@ impl SessionConfig {
     }
 
     /// A 4/4 session for `role` fed as the model of `manifest` was trained: its microtiming, its
-    /// given-kind look-ahead, the bars it keeps when it re-primes and the meters it learned. `trainer generate`, the
-    /// music report and the diagnostics start from it (the plugin keeps the same four fields
+    /// given-kind look-ahead, the bars it keeps when it re-primes, the meters it learned and
+    /// whether it heard an input ([`crate::package::Manifest::hears_input`]). `trainer generate`,
+    /// the music report and the diagnostics start from it (the plugin keeps the same five fields
     /// of the model it loaded).
     pub fn for_model(role: Role, manifest: &crate::package::Manifest) -> SessionConfig {
         SessionConfig {
+            write_inputs: manifest.hears_input(role),
             microtiming: manifest.microtiming,
             given_kind: manifest.given_kind,
             keep_bars: manifest.keep_bars(),

@@ -249,6 +249,17 @@ pub struct Manifest {
     /// for older packages.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub meters: BTreeMap<String, BTreeMap<String, u64>>,
+    /// The roles, by name, whose training data gave them nothing to hear though their role hears
+    /// a part by default ([`crate::tokenizer::SequenceSpec::default_for`]): no `IN` onset in any
+    /// of their training sequences, as the WJazzD bass, which had the chord symbols alone. A
+    /// session gives them no input ([`Manifest::hears_input`],
+    /// [`crate::generate::SessionConfig::write_inputs`]), so a user's held chords reach them as
+    /// chord symbols only, as in training: over chords struck as its input the jazz bass played
+    /// chord tones 0.46 of the time against its bassists' 0.65 (models/README.md, "The lead over a
+    /// user's chords"). Measured by `trainer train` (run.json) and written by export; set by
+    /// `trainer ship --inputs-from` for older packages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub no_input: Vec<String>,
 }
 
 /// One role's piece memory in a manifest ([`crate::memory::MemoryWeights`]).
@@ -384,6 +395,7 @@ impl Manifest {
             length_hold: BTreeMap::new(),
             silence: BTreeMap::new(),
             meters: BTreeMap::new(),
+            no_input: Vec::new(),
         }
     }
 
@@ -556,6 +568,15 @@ impl Manifest {
         }
     }
 
+    /// Whether a session of `role` hears the user's notes as input: its role hears a part by
+    /// default and its training data gave it one ([`Manifest::no_input`]).
+    pub fn hears_input(&self, role: Role) -> bool {
+        !crate::tokenizer::SequenceSpec::default_for(role)
+            .conditioning
+            .is_empty()
+            && !self.no_input.iter().any(|r| r == role.name())
+    }
+
     /// The meters `role` learned ([`Manifest::meters`], [`crate::meters::learned`]), the most
     /// played first; empty when the manifest names none for it.
     pub fn learned_meters(&self, role: Role) -> Vec<(u8, u8)> {
@@ -635,6 +656,7 @@ impl Manifest {
             length_hold,
             silence,
             meters: _,
+            no_input: _,
         } = from.clone();
         self.note_temperature = note_temperature;
         self.note_top_p = note_top_p;

@@ -363,3 +363,27 @@ fn a_continued_network_takes_every_calibration_and_keeps_its_own_data() {
     (b.pitch_lo, b.pitch_hi) = (a.pitch_lo, a.pitch_hi);
     assert_eq!(a, b);
 }
+
+/// A role whose training data gave it nothing to hear gets no input in a session, whatever the
+/// user plays; every other role hears as its role does by default.
+#[test]
+fn a_role_trained_without_input_hears_none() {
+    let mut m = manifest();
+    assert!(!m.to_json().contains("\"no_input\""), "none set, none written");
+    assert!(m.hears_input(Role::Lead) && m.hears_input(Role::Bass) && m.hears_input(Role::Comping));
+    assert!(
+        !m.hears_input(Role::Drums) && !m.hears_input(Role::Piano),
+        "roles that hear no part"
+    );
+    m.no_input.push("bass".into());
+    assert!(!m.hears_input(Role::Bass));
+    assert!(m.hears_input(Role::Lead), "the others as before");
+    assert!(!crate::generate::SessionConfig::for_model(Role::Bass, &m).write_inputs);
+    assert!(crate::generate::SessionConfig::for_model(Role::Lead, &m).write_inputs);
+    let back = Manifest::from_json(&m.to_json(), Path::new("m.json")).unwrap();
+    assert_eq!(back.no_input, ["bass"], "written and read back");
+    // A fine-tune keeps what its own data measured.
+    let mut tuned = manifest();
+    tuned.take_calibrations(&m);
+    assert!(tuned.no_input.is_empty());
+}

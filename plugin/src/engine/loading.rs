@@ -78,6 +78,7 @@ impl Worker {
                 self.fill_plan = FillPlan::new(&m.manifest.vocab, 0);
                 self.keep_bars = m.manifest.keep_bars();
                 self.learned_meters = Role::ALL.map(|r| m.manifest.learned_meters(r));
+                self.hears_input = Role::ALL.map(|r| m.manifest.hears_input(r));
                 self.opening = m.manifest.opening_slot();
                 self.note_temperature = Role::ALL.map(|r| m.manifest.note_temperature(r));
                 self.note_top_p = Role::ALL.map(|r| m.manifest.note_top_p(r));

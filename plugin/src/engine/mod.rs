@@ -196,6 +196,10 @@ struct Worker {
     /// `Role::index`: a session in another meter writes its stream in learned bars that divide
     /// the host's.
     learned_meters: [Vec<(u8, u8)>; Role::ALL.len()],
+    /// Whether each role of the model hears the user's notes as input
+    /// (`Manifest::hears_input`), by `Role::index`: a role its data gave nothing to hear (the
+    /// WJazzD bass) follows the chords it recognises and nothing more.
+    hears_input: [bool; Role::ALL.len()],
     /// The loaded model's opening tag ([`models::package::Manifest::opening_slot`]).
     opening: Option<u16>,
     /// The model's tuned note temperature per role (its manifest): the Temperature parameter is
@@ -259,6 +263,7 @@ impl Worker {
             fill_plan: None,
             keep_bars: 8,
             learned_meters: Default::default(),
+            hears_input: Role::ALL.map(|r| !SequenceSpec::default_for(r).conditioning.is_empty()),
             opening: None,
             note_temperature: [1.0; Role::ALL.len()],
             note_top_p: [models::sampling::DEFAULT_TOP_P; Role::ALL.len()],
@@ -521,7 +526,7 @@ impl Worker {
             .or(Some(self.transport.tempo_bpm));
         c.microtiming = self.microtiming;
         c.given_kind = self.given_kind;
-        c.write_inputs = !SequenceSpec::default_for(setup.role).conditioning.is_empty();
+        c.write_inputs = self.hears_input[setup.role.index()];
         c.sampler = setup.sampler;
         c.constraints = setup.constraints;
         c.seed = session_seed(setup.seed.max(0) as u64);

@@ -635,6 +635,7 @@ pub fn write_package(
         trainer_revision: git_revision(),
         register: info.registers.clone(),
         meters: info.meters.clone(),
+        no_input: info.no_input.clone(),
         given_kind: cfg.given_kind,
         ..Manifest::new(
             name,

@@ -116,6 +116,13 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
             models::meters::MIN_SHARE * 100.0
         );
     }
+    if !m.no_input.is_empty() {
+        let _ = writeln!(
+            s,
+            "| hears no input | {} (its training data gave it no part to hear: the notes you play reach it as the chords they make, as in training) |",
+            m.no_input.join(", ")
+        );
+    }
     tuning_row(
         &mut s,
         "tuned note temperature",
@@ -399,6 +406,9 @@ mod tests {
             .insert("bass".into(), bars(&[("4/4", 900), ("3/4", 90), ("5/4", 1)]));
         let c = card(&m, 1, None, "");
         assert!(c.contains("| meters | bass 4/4 3/4 (those each role"), "{c}");
+        assert!(!c.contains("| hears no input"), "{c}");
+        m.no_input = vec!["bass".into()];
+        assert!(card(&m, 1, None, "").contains("| hears no input | bass (its training data"));
         let with = format!("{c}\n## Music report (test split)\n\nthe table\n\n## How it was built\n\nx");
         let section = card_section(&with, "\n## Music report");
         assert_eq!(section, "\n## Music report (test split)\n\nthe table\n");

@@ -143,6 +143,12 @@ pub struct ShipArgs {
     /// exported since 2026-12-05 carry it already.
     #[arg(long)]
     pub meters_from: Option<PathBuf>,
+    /// A prepared dataset, the model's training data: writes the roles its training split gave
+    /// nothing to hear (`models::package::Manifest::no_input`: no `IN` onset in any of their
+    /// sequences, as the WJazzD bass), whom a session then gives no input. Models exported since
+    /// 2026-12-06 carry it already.
+    #[arg(long)]
+    pub inputs_from: Option<PathBuf>,
     /// A pitched role's register hold, `ROLE=SEMITONES` (within 0 and 48; `ROLE=0` removes one):
     /// how far it may go beyond the lowest and highest note it has played this take once it has
     /// played 16 (`models::sampling::hold_register`). Choose it on the validation split over long takes
@@ -521,6 +527,12 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
         let ds = crate::dataset::Dataset::open(data)?;
         manifest.register = ds.load_split(crate::dataset::Split::Train)?.registers();
         manifest.register.retain(|r, _| roles.iter().any(|m| m.name() == r));
+    }
+    if let Some(data) = &args.inputs_from {
+        manifest.no_input = crate::dataset::Dataset::open(data)?
+            .load_split(crate::dataset::Split::Train)?
+            .roles_without_input();
+        manifest.no_input.retain(|r| roles.iter().any(|m| m.name() == r));
     }
     if let Some(data) = &args.meters_from {
         manifest.meters = crate::dataset::Dataset::open(data)?

@@ -276,6 +276,11 @@ pub struct RunInfo {
     /// 2026-12-05.
     #[serde(default)]
     pub meters: crate::dataset::MeterBars,
+    /// The roles its data (and the initial package) gave nothing to hear
+    /// (`models::package::Manifest::no_input`); export writes it. Absent from runs started before
+    /// 2026-12-06 (export then writes none).
+    #[serde(default)]
+    pub no_input: Vec<String>,
 }
 
 /// What a resumed run was started with (its `run.json`), checked against the flags given now.
@@ -387,8 +392,10 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let mut roles = data.roles.clone();
     let mut registers = data.registers.clone();
     let mut meters = data.meters.clone();
+    let mut no_input = data.no_input.clone();
     if let Some(pkg) = &args.init {
         let m = models::package::Package::open(&pkg.to_string_lossy())?.manifest;
+        no_input = crate::dataset::merge_no_input(&no_input, &data.roles, &m);
         registers = crate::dataset::widen_registers(registers, &m.register);
         meters = crate::dataset::add_meters(meters, &m.meters);
         sources.extend(
@@ -407,6 +414,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         roles,
         registers,
         meters,
+        no_input,
     };
     std::fs::create_dir_all(&args.out)?;
     write_atomic(

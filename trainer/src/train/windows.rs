@@ -314,6 +314,9 @@ pub struct RunData {
     pub registers: BTreeMap<String, [u8; 2]>,
     /// Bars of each time signature in the training split ([`crate::dataset::SplitData::meters`]).
     pub meters: crate::dataset::MeterBars,
+    /// The roles the training split gave nothing to hear
+    /// ([`crate::dataset::SplitData::roles_without_input`]).
+    pub no_input: Vec<String>,
 }
 
 /// Loads and windows a prepared dataset. `vocab` is the model's vocabulary when fine-tuning: the
@@ -334,6 +337,7 @@ pub fn load_data(dir: &Path, cfg: &TrainConfig, vocab: Option<Vocab>, seed: u64)
     let train_split = ds.load_split(Split::Train)?;
     let registers = train_split.registers();
     let meters = train_split.meters();
+    let no_input = train_split.roles_without_input();
     let mut train = balance_pieces(
         windows_by_sequence(&train_split, &tok, cfg, &style_map, opening),
         cfg.train.balance_pieces,
@@ -364,6 +368,7 @@ pub fn load_data(dir: &Path, cfg: &TrainConfig, vocab: Option<Vocab>, seed: u64)
         roles: ds.manifest.roles.clone(),
         registers,
         meters,
+        no_input,
     })
 }
 
