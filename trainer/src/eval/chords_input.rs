@@ -14,26 +14,27 @@ use crate::dataset::SplitData;
 /// their changes (a chord held over a bar line is not struck again); sequences without a chord
 /// are kept as they are. Encoded again with `tok` (the dataset's).
 pub fn chords_as_input(split: &SplitData, tok: &Tokenizer) -> anyhow::Result<SplitData> {
-    let mut out = SplitData::default();
-    for (i, r) in split.seqs.iter().enumerate() {
-        let ids: Vec<u32> = split.seq(i).iter().map(|&t| t as u32).collect();
-        let Ok(mut s) = models::tokenizer::decode(&ids) else {
-            out.push(&ids, r.file, r.role, r.transpose);
-            continue;
-        };
-        if s.chords.iter().all(|c| c.chord.is_none()) {
-            out.push(&ids, r.file, r.role, r.transpose);
-            continue;
-        }
-        s.inputs = chord_onsets(&s.chords);
-        out.push(&tok.encode(&s)?, r.file, r.role, r.transpose);
-    }
-    Ok(out)
+    with_inputs(split, tok, |s| {
+        s.chords
+            .iter()
+            .any(|c| c.chord.is_some())
+            .then(|| chord_onsets(&s.chords))
+    })
 }
 
-/// `split` with every sequence's input removed (a role trained with input dropout hears nothing);
-/// sequences that fail to decode are kept as they are. Encoded again with `tok` (the dataset's).
+/// `split` with every sequence's input removed (a role trained with input dropout hears nothing).
+/// Encoded again with `tok` (the dataset's).
 pub fn without_input(split: &SplitData, tok: &Tokenizer) -> anyhow::Result<SplitData> {
+    with_inputs(split, tok, |_| Some(Vec::new()))
+}
+
+/// `split` with each sequence's input replaced by what `inputs` gives for it; a sequence it
+/// gives none for, or that fails to decode, is kept as it is.
+fn with_inputs(
+    split: &SplitData,
+    tok: &Tokenizer,
+    inputs: impl Fn(&models::tokenizer::Sequence) -> Option<Vec<Onset>>,
+) -> anyhow::Result<SplitData> {
     let mut out = SplitData::default();
     for (i, r) in split.seqs.iter().enumerate() {
         let ids: Vec<u32> = split.seq(i).iter().map(|&t| t as u32).collect();
@@ -41,8 +42,13 @@ pub fn without_input(split: &SplitData, tok: &Tokenizer) -> anyhow::Result<Split
             out.push(&ids, r.file, r.role, r.transpose);
             continue;
         };
-        s.inputs.clear();
-        out.push(&tok.encode(&s)?, r.file, r.role, r.transpose);
+        match inputs(&s) {
+            Some(heard) => {
+                s.inputs = heard;
+                out.push(&tok.encode(&s)?, r.file, r.role, r.transpose);
+            }
+            None => out.push(&ids, r.file, r.role, r.transpose),
+        }
     }
     Ok(out)
 }
