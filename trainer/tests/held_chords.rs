@@ -45,18 +45,7 @@ fn lead_over(dir: &std::path::Path, held: Vec<Note>, seed: u64) -> Vec<u8> {
 
 /// The pitches `package` plays as `role` over `held` at `seed`.
 fn played_over(dir: &std::path::Path, held: Vec<Note>, seed: u64, package: &str, role: Role) -> Vec<u8> {
-    let part = models::Piece {
-        meter: Default::default(),
-        tempo_map: vec![models::music::TempoChange { beat: 0.0, bpm: 160.0 }],
-        chords: vec![],
-        tracks: vec![models::Track {
-            name: "Chords".into(),
-            channel: 0,
-            program: None,
-            role: Role::Comping,
-            notes: held,
-        }],
-    };
+    let part = common::played_part(held, 160.0);
     let input = dir.join(format!("held-{seed}.mid"));
     models::midi::write_file(&part, &input).unwrap();
     let out = dir.join(format!("{}-{seed}.mid", role.name()));

@@ -3,6 +3,7 @@
 //! constraints (models::generate). The plugin runs in-process under the CLAP test host of
 //! `plugin/tests/host`, rendering offline (the host waits for the generator, as in a bounce).
 
+mod common;
 #[path = "../../plugin/tests/host/mod.rs"]
 mod host;
 
@@ -87,18 +88,7 @@ fn plugin_notes(state: Option<&[u8]>) -> Vec<(f64, f64, u8, u8)> {
 }
 
 fn trainer_notes(dir: &std::path::Path, package: &str) -> Vec<(f64, f64, u8, u8)> {
-    let part = models::Piece {
-        meter: Default::default(),
-        tempo_map: vec![models::music::TempoChange { beat: 0.0, bpm: TEMPO }],
-        chords: vec![],
-        tracks: vec![models::Track {
-            name: "Chords".into(),
-            channel: 0,
-            program: None,
-            role: Role::Comping,
-            notes: input_part(),
-        }],
-    };
+    let part = common::played_part(input_part(), TEMPO);
     let input = dir.join("input.mid");
     models::midi::write_file(&part, &input).unwrap();
     let out = dir.join("solo.mid");

@@ -624,55 +624,27 @@ mod tests {
         }
         let kept = windows_with_dropout(&ids, &tok, 256, 2, 4, &[], WindowDraws::default(), 3, None);
         assert!(kept.iter().all(|w| inputs(w).0.len() == 32), "the comping as it was");
-        // At a rate, some windows of each kind; dropped inputs stay dropped.
-        let half = windows_with_dropout(
-            &ids,
-            &tok,
-            256,
-            1,
-            4,
-            &[],
-            WindowDraws {
-                input_as_chords: 0.5,
-                ..WindowDraws::default()
-            },
-            9,
-            None,
-        );
+        // At a rate, some windows of each kind; dropped inputs stay dropped (windows a bar apart,
+        // from seed 9, with the draws given).
+        let every_bar = |draws: WindowDraws| windows_with_dropout(&ids, &tok, 256, 1, 4, &[], draws, 9, None);
+        let half = every_bar(WindowDraws {
+            input_as_chords: 0.5,
+            ..WindowDraws::default()
+        });
         let struck = half.iter().filter(|w| inputs(w).0.len() == 12).count();
         assert!(struck > 0 && struck < half.len(), "{struck} of {}", half.len());
-        let none = windows_with_dropout(
-            &ids,
-            &tok,
-            256,
-            1,
-            4,
-            &[],
-            WindowDraws {
-                input_dropout: 1.0,
-                input_as_chords: 1.0,
-                ..WindowDraws::default()
-            },
-            9,
-            None,
-        );
+        let none = every_bar(WindowDraws {
+            input_dropout: 1.0,
+            input_as_chords: 1.0,
+            ..WindowDraws::default()
+        });
         assert!(none.iter().all(|w| inputs(w).0.is_empty()));
         // Moved by whole octaves, one shift a window, more than one over the windows.
-        let moved = windows_with_dropout(
-            &ids,
-            &tok,
-            256,
-            1,
-            4,
-            &[],
-            WindowDraws {
-                input_as_chords: 1.0,
-                input_chord_octaves: 1,
-                ..WindowDraws::default()
-            },
-            9,
-            None,
-        );
+        let moved = every_bar(WindowDraws {
+            input_as_chords: 1.0,
+            input_chord_octaves: 1,
+            ..WindowDraws::default()
+        });
         let mut shifts = std::collections::BTreeSet::new();
         for w in &moved {
             let (heard, chords) = inputs(w);

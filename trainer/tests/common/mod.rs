@@ -196,3 +196,14 @@ pub fn write_grooves(dir: &std::path::Path, n: u8, repeats: u32) {
         .unwrap();
     }
 }
+
+/// What a user plays, as a MIDI part at `bpm`: one track of `notes` (chords held, a bass line),
+/// as `trainer generate --input` and the plugin's input follower take it.
+pub fn played_part(notes: Vec<Note>, bpm: f64) -> Piece {
+    Piece {
+        meter: Default::default(),
+        tempo_map: vec![TempoChange { beat: 0.0, bpm }],
+        chords: vec![],
+        tracks: vec![track("Chords", 0, Role::Comping, notes)],
+    }
+}
