@@ -59,13 +59,12 @@ fn main() -> anyhow::Result<()> {
     } = SplitAndModel::open(data, split, model)?;
     // CHORDS_AS_INPUT=1: each piece's input replaced by its chords struck where they change, as
     // `trainer eval --chords-as-input` (what the plugin hears from a user holding chords).
+    // NO_INPUT=1: each piece without its input (what a role trained with input dropout plays
+    // when it hears nothing).
+    let tok = models::tokenizer::Tokenizer::new(models::tokenizer::Vocab::new(), ds.manifest.microtiming);
     let d = if std::env::var("CHORDS_AS_INPUT").is_ok() {
-        let tok = models::tokenizer::Tokenizer::new(models::tokenizer::Vocab::new(), ds.manifest.microtiming);
         sideman_trainer::eval::chords_as_input(&d, &tok)?
     } else if std::env::var("NO_INPUT").is_ok() {
-        // NO_INPUT=1: each piece without its input (what a role trained with input dropout plays
-        // when it hears nothing).
-        let tok = models::tokenizer::Tokenizer::new(models::tokenizer::Vocab::new(), ds.manifest.microtiming);
         sideman_trainer::eval::without_input(&d, &tok)?
     } else {
         d

@@ -322,10 +322,7 @@ impl SplitData {
     pub fn roles_without_input(&self) -> Vec<String> {
         let mut heard: BTreeMap<Role, bool> = BTreeMap::new();
         for (i, r) in self.seqs.iter().enumerate() {
-            if models::tokenizer::SequenceSpec::default_for(r.role)
-                .conditioning
-                .is_empty()
-            {
+            if !models::tokenizer::SequenceSpec::hears_a_part(r.role) {
                 continue;
             }
             let h = heard.entry(r.role).or_insert(false);

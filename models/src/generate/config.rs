@@ -102,9 +102,7 @@ impl SessionConfig {
             denominator: 4,
             tempo_bpm: Some(120.0),
             microtiming: false,
-            write_inputs: !crate::tokenizer::SequenceSpec::default_for(role)
-                .conditioning
-                .is_empty(),
+            write_inputs: crate::tokenizer::SequenceSpec::hears_a_part(role),
             sampler: SamplerConfig::default(),
             constraints: Constraints::default(),
             seed: 0,

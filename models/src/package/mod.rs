@@ -571,10 +571,7 @@ impl Manifest {
     /// Whether a session of `role` hears the user's notes as input: its role hears a part by
     /// default and its training data gave it one ([`Manifest::no_input`]).
     pub fn hears_input(&self, role: Role) -> bool {
-        !crate::tokenizer::SequenceSpec::default_for(role)
-            .conditioning
-            .is_empty()
-            && !self.no_input.iter().any(|r| r == role.name())
+        crate::tokenizer::SequenceSpec::hears_a_part(role) && !self.no_input.iter().any(|r| r == role.name())
     }
 
     /// The meters `role` learned ([`Manifest::meters`], [`crate::meters::learned`]), the most

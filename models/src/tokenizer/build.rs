@@ -27,6 +27,13 @@ impl SequenceSpec {
         };
         SequenceSpec { role, conditioning }
     }
+
+    /// Whether `role` hears a part by default (its [`SequenceSpec::default_for`] names one): the
+    /// roles a session gives the user's notes as input, unless their model heard none in
+    /// training (`crate::package::Manifest::hears_input`).
+    pub fn hears_a_part(role: Role) -> bool {
+        !SequenceSpec::default_for(role).conditioning.is_empty()
+    }
 }
 
 /// Chord changes recognised beat by beat from `notes` (see [`Chord::recognize`]): a note counts

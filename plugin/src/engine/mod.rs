@@ -263,7 +263,7 @@ impl Worker {
             fill_plan: None,
             keep_bars: 8,
             learned_meters: Default::default(),
-            hears_input: Role::ALL.map(|r| !SequenceSpec::default_for(r).conditioning.is_empty()),
+            hears_input: Role::ALL.map(SequenceSpec::hears_a_part),
             opening: None,
             note_temperature: [1.0; Role::ALL.len()],
             note_top_p: [models::sampling::DEFAULT_TOP_P; Role::ALL.len()],
