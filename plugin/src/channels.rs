@@ -5,7 +5,7 @@
 //! ```text
 //! audio thread (process)                               generator thread (engine::Worker)
 //! ----------------------                               ---------------------------------
-//! ToWorker::{Reset, Stop, NoteOn, NoteOff}  --q1-->    conditioning + session restarts
+//! ToWorker::{Reset, Stop, NoteOn, NoteOff, Pedal}  --q1-->    conditioning + session restarts
 //!   each stamped with the block's `seq`
 //! SharedStatus.{playhead, tempo, block_seq}  (atomics, latest value wins)
 //!                                            <--q2--   ToAudio::{Note, ReplaceFrom}, stamped
@@ -125,6 +125,13 @@ pub enum ToWorker {
         /// Key.
         pitch: u8,
     },
+    /// The sustain pedal (MIDI CC 64) went down or up.
+    Pedal {
+        /// Block sequence number.
+        seq: u64,
+        /// Down (64 or above) or up.
+        down: bool,
+    },
 }
 
 impl ToWorker {
@@ -134,7 +141,8 @@ impl ToWorker {
             ToWorker::Reset { seq, .. }
             | ToWorker::Stop { seq, .. }
             | ToWorker::NoteOn { seq, .. }
-            | ToWorker::NoteOff { seq, .. } => *seq,
+            | ToWorker::NoteOff { seq, .. }
+            | ToWorker::Pedal { seq, .. } => *seq,
         }
     }
 }

@@ -46,6 +46,10 @@ pub const PROJECT_EMAIL: &str = "sideman@users.noreply.github.com";
 pub const ALL_NOTES_OFF_CC: u8 = 123;
 /// MIDI CC 120: All Sound Off.
 pub const ALL_SOUND_OFF_CC: u8 = 120;
+/// MIDI CC 64: the sustain pedal, which the chord follower hears.
+pub const SUSTAIN_PEDAL_CC: u8 = 64;
+/// The sustain pedal is down from this normalised value (64 of 127) up.
+pub const PEDAL_DOWN: f32 = 63.5 / 127.0;
 
 /// The audio thread's ends of the queues.
 struct AudioSide {
@@ -94,6 +98,8 @@ pub struct Sideman {
     /// Send CC 123 (All Notes Off) and CC 120 (All Sound Off) at this sample of the block, on
     /// these channels (bit n: channel n) (audio thread).
     all_off: Option<(u32, u16)>,
+    /// The sustain pedal as last sent to the worker (audio thread).
+    pedal_down: bool,
 }
 
 impl Default for Sideman {
@@ -118,6 +124,7 @@ impl Default for Sideman {
             own_beat: 0.0,
             last_panic: false,
             all_off: None,
+            pedal_down: false,
         }
     }
 }
@@ -276,7 +283,8 @@ impl Plugin for Sideman {
             ..AudioIOLayout::const_default()
         },
     ];
-    const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
+    // CCs in: the sustain pedal, which the chord follower hears.
+    const MIDI_INPUT: MidiConfig = MidiConfig::MidiCCs;
     // CCs out: All Notes Off and All Sound Off on stop and Panic.
     const MIDI_OUTPUT: MidiConfig = MidiConfig::MidiCCs;
     const SAMPLE_ACCURATE_AUTOMATION: bool = false;
@@ -477,6 +485,17 @@ impl Plugin for Sideman {
                         beat,
                         pitch: k.min(127),
                     });
+                }
+                NoteEvent::MidiCC {
+                    cc: SUSTAIN_PEDAL_CC,
+                    value,
+                    ..
+                } => {
+                    let down = value >= PEDAL_DOWN;
+                    if down != self.pedal_down {
+                        self.pedal_down = down;
+                        self.send(ToWorker::Pedal { seq: self.seq, down });
+                    }
                 }
                 _ => {}
             }

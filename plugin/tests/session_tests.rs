@@ -360,6 +360,90 @@ fn follows_a_chord_within_half_a_beat_at_180_bpm() {
     panic!("chord changes not followed within half a beat in three runs: {failures:?}");
 }
 
+/// A ballad's chord broken slowly under the sustain pedal, offline at 120 BPM: each chord of
+/// [`chord_of`] lasts three bars, its root struck on the first beat, its fifth on the fourth,
+/// its third in the second bar and its seventh in the third, each released at once, the pedal
+/// changed with the root. A broken chord reaches back one bar, so only the pedal holds the
+/// chord together. Harmony at its top: the notes follow the chord the plugin hears, whatever the
+/// test model makes of the input's onsets. Returns (chord tones, notes) from a beat after the
+/// third to the next chord.
+fn ballad_fit(pedal: bool) -> (usize, usize) {
+    let entry = entry_in_process();
+    let st = state(&[("harm", json!({"f32": 100.0}))]);
+    let mut h = Host::new(&entry, SR, 512, true, Some(&st));
+    let tempo = 120.0;
+    let spb = SR * 60.0 / tempo;
+    let (chords, len) = (4, 12.0);
+    // (beat, on, key, velocity) and the pedal's changes (beat, value).
+    let mut input: Vec<(f64, bool, u8, f64)> = Vec::new();
+    let mut ccs: Vec<(f64, u8)> = Vec::new();
+    for i in 0..chords {
+        let c = chord_of(i);
+        let at = i as f64 * len;
+        let pcs: Vec<u8> = c.pitch_classes().collect();
+        // Root, fifth, third, seventh.
+        for (beat, key) in [
+            (0.0, 36 + c.root),
+            (3.0, 60 + pcs[2]),
+            (7.5, 60 + pcs[1]),
+            (9.0, 60 + pcs[3]),
+        ] {
+            input.push((at + beat, true, key, 0.8));
+            input.push((at + beat + 0.25, false, key, 0.0));
+        }
+        ccs.push((at, 0));
+        ccs.push((at + 0.01, 127));
+    }
+    let total = (chords as f64 * len * spb) as u64;
+    let mut notes = Vec::new();
+    let mut pos = 0u64;
+    while pos < total {
+        let block = 512u64.min(total - pos);
+        let in_block = |b: f64| {
+            let s = (b * spb).round() as u64;
+            (s >= pos && s < pos + block).then(|| (s - pos) as u32)
+        };
+        if pedal {
+            for &(b, v) in &ccs {
+                if let Some(t) = in_block(b) {
+                    h.queue_cc(t, 64, v);
+                }
+            }
+        }
+        let ins: Vec<_> = input
+            .iter()
+            .filter_map(|&(b, on, k, v)| in_block(b).map(|t| (t, on, k, v)))
+            .collect();
+        for n in h.process(block as u32, &Transport::at(pos as f64 / spb, tempo), &ins) {
+            if n.on {
+                notes.push(((pos + n.time as u64) as f64 / spb, n.key));
+            }
+        }
+        pos += block;
+    }
+    h.close();
+    let (mut fit, mut all) = (0, 0);
+    for i in 0..chords {
+        let c = chord_of(i);
+        let (from, until) = (i as f64 * len + 8.5, (i + 1) as f64 * len);
+        for &(_, k) in notes.iter().filter(|n| n.0 >= from - 1e-9 && n.0 < until - 1e-9) {
+            all += 1;
+            fit += c.contains_pitch(k) as usize;
+        }
+    }
+    (fit, all)
+}
+
+#[test]
+fn follows_broken_chords_held_by_the_sustain_pedal() {
+    let (fit, all) = ballad_fit(true);
+    let (fit0, all0) = ballad_fit(false);
+    eprintln!("chord tones with the pedal {fit}/{all}, without {fit0}/{all0}");
+    assert!(all >= 8, "too few notes: {all}");
+    assert!(fit * 10 >= all * 9, "{fit}/{all} chord tones with the pedal");
+    assert!(fit0 * 10 < all0 * 9, "{fit0}/{all0}: the test needs the pedal");
+}
+
 /// Plays `passes` passes of the loop 0..8 beats (two bars, 120 BPM) with `chords(pass)` as the
 /// input of each pass; returns each pass's NoteOns as (sample in the pass, key, velocity).
 /// `host_splits`: blocks end at the loop end (as most hosts do); else blocks of 700 samples

@@ -42,7 +42,8 @@ pub struct GenerateArgs {
     #[arg(long, conflicts_with = "input")]
     pub chords: Option<String>,
     /// A MIDI file of what the user plays (chords, a bass line...): the chords are recognised from
-    /// the held notes and the onsets heard, exactly as the plugin follows its MIDI input.
+    /// what sounds (the notes held, or under its sustain pedal) and from broken chords, and the
+    /// onsets heard, exactly as the plugin follows its MIDI input.
     #[arg(long)]
     pub input: Option<PathBuf>,
     /// Bars to generate (in --meter), 1-2000.
@@ -525,7 +526,8 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
     let (cond, input_notes) = match (&args.input, &args.chords) {
         (Some(path), _) => {
             let (notes, _) = read_part(path)?;
-            (InputFollower::follow_part(&notes, config.write_inputs), notes)
+            let pedal = models::midi::read_file_pedal(path)?;
+            (InputFollower::follow_part(&notes, &pedal, config.write_inputs), notes)
         }
         (None, Some(text)) => {
             // The progression starts after the prompt; the prompt keeps its own chords.

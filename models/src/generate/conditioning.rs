@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::chord::Chord;
+use crate::chord::{Chord, ChordQuality};
 use crate::tokenizer::vocab::TICKS_PER_BEAT;
 
 /// Converts beats to the nearest tick.
@@ -68,19 +68,50 @@ impl Conditioning {
     }
 }
 
+/// Onsets an [`InputFollower`] remembers for broken chords.
+pub const RECENT_ONSETS: usize = 16;
+/// How far back a broken chord reaches: a bar of 4/4, in ticks.
+pub const BROKEN_CHORD_TICKS: i64 = 4 * TICKS_PER_BEAT as i64;
+/// Distinct pitch classes a broken chord needs before it names a chord.
+pub const BROKEN_CHORD_CLASSES: usize = 3;
+
 /// Turns the notes a user plays into [`Conditioning`], exactly as the plugin hears them: every
-/// note-on may change the chord (recognised over the keys held at that moment, see
-/// [`Chord::recognize`]) and, for roles conditioned on input, adds an input onset. The plugin's
-/// generator thread and `trainer generate --input` both go through this type, so the same input
-/// gives the same conditioning.
+/// note-on may change the chord and, for roles conditioned on input, adds an input onset. The
+/// plugin's generator thread and `trainer generate --input` both go through this type, so the
+/// same input gives the same conditioning.
+///
+/// The chord is what sounds, as a player beside the user hears it:
+/// - three or more pitch classes sounding (keys held, or released under the sustain pedal) name
+///   the chord they make ([`Chord::recognize`]);
+/// - otherwise a broken chord: the latest onsets, back to the first that no longer fits one
+///   chord with the later ones and the notes sounding, and no further back than the last chord
+///   change or [`BROKEN_CHORD_TICKS`], name their chord once they hold [`BROKEN_CHORD_CLASSES`]
+///   pitch classes (an arpeggio, or a melody that outlines its harmony; a scale run fits no
+///   chord and changes nothing);
+/// - otherwise two pitch classes sounding name the chord they suggest (a shell voicing, a
+///   dyad; a power chord its major triad), unless both are tones of the chord in force.
 #[derive(Debug, Clone)]
 pub struct InputFollower {
     held: [bool; 128],
+    /// Released while the sustain pedal was down, still sounding.
+    sustained: [bool; 128],
+    pedal: bool,
+    /// The latest onsets (tick, pitch), a ring of [`RECENT_ONSETS`].
+    recent: [(i64, u8); RECENT_ONSETS],
+    recent_len: usize,
+    recent_next: usize,
 }
 
 impl Default for InputFollower {
     fn default() -> Self {
-        InputFollower { held: [false; 128] }
+        InputFollower {
+            held: [false; 128],
+            sustained: [false; 128],
+            pedal: false,
+            recent: [(0, 0); RECENT_ONSETS],
+            recent_len: 0,
+            recent_next: 0,
+        }
     }
 }
 
@@ -93,15 +124,95 @@ pub struct FollowEffect {
     pub changed: bool,
 }
 
+/// Pitches (at most 128) and their pitch classes, gathered for recognition.
+#[derive(Clone, Copy)]
+struct PitchSet {
+    pitches: [u8; 128],
+    len: usize,
+    classes: [bool; 12],
+}
+
+impl PitchSet {
+    fn new() -> PitchSet {
+        PitchSet {
+            pitches: [0; 128],
+            len: 0,
+            classes: [false; 12],
+        }
+    }
+
+    fn add(&mut self, pitch: u8) {
+        if self.len < self.pitches.len() {
+            self.pitches[self.len] = pitch;
+            self.len += 1;
+        }
+        self.classes[(pitch % 12) as usize] = true;
+    }
+
+    fn distinct(&self) -> usize {
+        self.classes.iter().filter(|&&c| c).count()
+    }
+
+    fn pitches(&self) -> &[u8] {
+        &self.pitches[..self.len]
+    }
+
+    /// The chord two pitch classes suggest: a fifth (a power chord, either way up) the major
+    /// triad on its root, as a player names "D5" (where [`Chord::recognize`] would prefer the
+    /// suspended chord a fourth above, whose missing fifth costs least); any other pair the
+    /// chord recognised from it.
+    fn dyad_chord(&self) -> Option<Chord> {
+        let mut pcs = (0..12u8).filter(|&pc| self.classes[pc as usize]);
+        if let (Some(a), Some(b), None) = (pcs.next(), pcs.next(), pcs.next()) {
+            for (root, fifth) in [(a, b), (b, a)] {
+                if (root + 7) % 12 == fifth {
+                    return Some(Chord::new(root, ChordQuality::Maj));
+                }
+            }
+        }
+        Chord::recognize(self.pitches())
+    }
+
+    /// The chord recognised from the set when every pitch class is one of its tones. Never the
+    /// augmented seventh, which three steps of a whole-tone line fit.
+    fn fitting_chord(&self) -> Option<Chord> {
+        let c = Chord::recognize(self.pitches()).filter(|c| c.quality != ChordQuality::Aug7)?;
+        let mut tones = [false; 12];
+        for pc in c.pitch_classes() {
+            tones[pc as usize] = true;
+        }
+        (0..12).all(|pc| !self.classes[pc] || tones[pc]).then_some(c)
+    }
+}
+
 impl InputFollower {
     /// A key went down (always call, even when not following, so the held set stays true).
     pub fn press(&mut self, pitch: u8) {
-        self.held[pitch.min(127) as usize] = true;
+        let k = pitch.min(127) as usize;
+        self.held[k] = true;
+        self.sustained[k] = false;
     }
 
-    /// A key went up.
+    /// A key went up: it keeps sounding while the sustain pedal is down.
     pub fn release(&mut self, pitch: u8) {
-        self.held[pitch.min(127) as usize] = false;
+        let k = pitch.min(127) as usize;
+        self.held[k] = false;
+        self.sustained[k] = self.pedal;
+    }
+
+    /// The sustain pedal (MIDI CC 64) went down or up. Lifting it silences the keys it held and
+    /// ends the broken chord (a pianist changes the pedal with the harmony).
+    pub fn set_pedal(&mut self, down: bool) {
+        if self.pedal && !down {
+            self.sustained = [false; 128];
+            self.forget_onsets();
+        }
+        self.pedal = down;
+    }
+
+    /// Forgets the onsets remembered for broken chords (the timeline jumped or stopped).
+    pub fn forget_onsets(&mut self) {
+        self.recent_len = 0;
     }
 
     /// Keys held now.
@@ -109,16 +220,71 @@ impl InputFollower {
         (0..128u8).filter(|&k| self.held[k as usize])
     }
 
-    /// Applies the note-on of `pitch` at `tick` (after [`InputFollower::press`]) to `cond`.
-    pub fn note_on(&self, cond: &mut Conditioning, tick: i64, pitch: u8, write_inputs: bool) -> FollowEffect {
-        let mut effect = FollowEffect::default();
-        let mut held = [0u8; 128];
-        let mut n = 0;
-        for k in self.held() {
-            held[n] = k;
-            n += 1;
+    /// Keys sounding now: held, or released under the sustain pedal.
+    pub fn sounding(&self) -> impl Iterator<Item = u8> + '_ {
+        (0..128u8).filter(|&k| self.held[k as usize] || self.sustained[k as usize])
+    }
+
+    /// The remembered onsets, latest first.
+    fn recent_onsets(&self) -> impl Iterator<Item = (i64, u8)> + '_ {
+        (1..=self.recent_len).map(|i| self.recent[(self.recent_next + RECENT_ONSETS - i) % RECENT_ONSETS])
+    }
+
+    /// The broken chord ending at `tick` over the notes `sounding`, from onsets at or after
+    /// `since` (see [`InputFollower`]).
+    fn broken_chord(&self, tick: i64, since: i64, sounding: &PitchSet) -> Option<Chord> {
+        let mut set = *sounding;
+        let mut chord = None;
+        for (t, pitch) in self.recent_onsets() {
+            if t > tick {
+                continue; // a loop went back: onsets of the pass before
+            }
+            if t < since {
+                break;
+            }
+            let mut next = set;
+            next.add(pitch);
+            if next.distinct() < 2 {
+                set = next; // one pitch class fits any chord with it
+                continue;
+            }
+            match next.fitting_chord() {
+                Some(c) => {
+                    set = next;
+                    chord = Some(c);
+                }
+                None => break,
+            }
         }
-        if let Some(c) = Chord::recognize(&held[..n])
+        chord.filter(|_| set.distinct() >= BROKEN_CHORD_CLASSES)
+    }
+
+    /// Applies the note-on of `pitch` at `tick` (after [`InputFollower::press`]) to `cond`.
+    pub fn note_on(&mut self, cond: &mut Conditioning, tick: i64, pitch: u8, write_inputs: bool) -> FollowEffect {
+        self.recent[self.recent_next] = (tick, pitch.min(127));
+        self.recent_next = (self.recent_next + 1) % RECENT_ONSETS;
+        self.recent_len = (self.recent_len + 1).min(RECENT_ONSETS);
+        let mut effect = FollowEffect::default();
+        let mut sounding = PitchSet::new();
+        for k in self.sounding() {
+            sounding.add(k);
+        }
+        let recognised = match sounding.distinct() {
+            n if n >= BROKEN_CHORD_CLASSES => Chord::recognize(sounding.pitches()),
+            n => {
+                let last_change = cond.chords.range(..=tick).next_back().map(|(&t, _)| t);
+                let since = last_change.map_or(i64::MIN, |t| t).max(tick - BROKEN_CHORD_TICKS);
+                // Two pitch classes of the chord in force leave it (a legato line through it).
+                let in_force = cond.chord_at(tick).flatten();
+                let fit = |c: Chord| sounding.pitches().iter().all(|&p| c.contains_pitch(p));
+                self.broken_chord(tick, since, &sounding).or_else(|| {
+                    (n == 2 && !in_force.is_some_and(fit))
+                        .then(|| sounding.dyad_chord())
+                        .flatten()
+                })
+            }
+        };
+        if let Some(c) = recognised
             && cond.chord_at(tick) != Some(Some(c))
         {
             cond.set_chord(tick, Some(c));
@@ -131,25 +297,40 @@ impl InputFollower {
         effect
     }
 
-    /// Conditioning for a whole part played in advance (`trainer generate --input`): note-offs
-    /// before note-ons at the same tick, then by pitch, as a host delivers a block.
-    pub fn follow_part(notes: &[crate::music::Note], write_inputs: bool) -> Conditioning {
-        let mut events: Vec<(i64, bool, u8)> = Vec::with_capacity(notes.len() * 2);
+    /// Conditioning for a whole part played in advance (`trainer generate --input`), with its
+    /// sustain pedal: at one tick, note-offs, then the pedal, then note-ons by pitch, as a host
+    /// delivers a block.
+    pub fn follow_part(
+        notes: &[crate::music::Note],
+        pedal: &[crate::midi::PedalChange],
+        write_inputs: bool,
+    ) -> Conditioning {
+        // (tick, order: 0 off, 1 pedal up, 2 pedal down, 3 on, pitch)
+        let mut events: Vec<(i64, u8, u8)> = Vec::with_capacity(notes.len() * 2 + pedal.len());
         for n in notes {
-            events.push((beat_to_tick(n.start), true, n.pitch));
-            events.push((beat_to_tick(n.start + n.duration.max(0.0)), false, n.pitch));
+            events.push((beat_to_tick(n.start), 3, n.pitch));
+            events.push((beat_to_tick(n.start + n.duration.max(0.0)), 0, n.pitch));
         }
-        events.sort_by_key(|&(t, on, p)| (t, on, p));
+        for p in pedal {
+            events.push((beat_to_tick(p.beat), 1 + p.down as u8, 0));
+        }
+        events.sort_unstable();
         let mut f = InputFollower::default();
         let mut cond = Conditioning::default();
-        for (tick, on, pitch) in events {
-            if on {
-                f.press(pitch);
-                f.note_on(&mut cond, tick, pitch, write_inputs);
-            } else {
-                f.release(pitch);
+        for (tick, kind, pitch) in events {
+            match kind {
+                0 => f.release(pitch),
+                1 | 2 => f.set_pedal(kind == 2),
+                _ => {
+                    f.press(pitch);
+                    f.note_on(&mut cond, tick, pitch, write_inputs);
+                }
             }
         }
         cond
     }
 }
+
+#[cfg(test)]
+#[path = "conditioning_tests.rs"]
+mod tests;

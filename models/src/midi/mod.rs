@@ -65,6 +65,7 @@
 //! [`ChordEvent`]: crate::music::ChordEvent
 
 mod container;
+mod pedal;
 mod read;
 mod report;
 mod role;
@@ -77,6 +78,7 @@ use std::path::{Path, PathBuf};
 
 use crate::music::Piece;
 
+pub use pedal::{PedalChange, read_file_pedal, sustain_pedal};
 pub use read::{read_smf, read_smf_with_report};
 pub use report::{ReadReport, Truncation};
 pub use role::{infer_role, merge_into_role, polyphony};

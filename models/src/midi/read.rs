@@ -271,6 +271,16 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Ticks per beat of a file's division, and whether it is timecode (see the reading rules).
+pub(super) fn division(timing: Timing) -> Result<(f64, bool), MidiError> {
+    match timing {
+        Timing::Metrical(t) if t.as_int() == 0 => Err(MidiError::Parse("division of 0 ticks per beat".into())),
+        Timing::Metrical(t) => Ok((t.as_int() as f64, false)),
+        Timing::Timecode(_, 0) => Err(MidiError::Parse("timecode division of 0 subframes".into())),
+        Timing::Timecode(fps, sub) => Ok((fps.as_f32() as f64 * sub as f64 * 60.0 / TIMECODE_BPM, true)),
+    }
+}
+
 /// Reads a Standard MIDI File from memory (see the module documentation for the rules).
 pub fn read_smf(bytes: &[u8]) -> Result<Piece, MidiError> {
     read_smf_with_report(bytes).map(|(piece, _)| piece)
@@ -288,12 +298,7 @@ pub fn read_smf_with_report(bytes: &[u8]) -> Result<(Piece, ReadReport), MidiErr
     let (header, tracks) = midly::parse(bytes).map_err(|e| MidiError::Parse(e.to_string()))?;
     // midly's track iterator starts with the header's track count as its size hint.
     let declared_tracks = tracks.size_hint().0;
-    let (ticks_per_beat, timecode) = match header.timing {
-        Timing::Metrical(t) if t.as_int() == 0 => return Err(MidiError::Parse("division of 0 ticks per beat".into())),
-        Timing::Metrical(t) => (t.as_int() as f64, false),
-        Timing::Timecode(_, 0) => return Err(MidiError::Parse("timecode division of 0 subframes".into())),
-        Timing::Timecode(fps, sub) => (fps.as_f32() as f64 * sub as f64 * 60.0 / TIMECODE_BPM, true),
-    };
+    let (ticks_per_beat, timecode) = division(header.timing)?;
     let mut reader = Reader {
         ticks_per_beat,
         max_tick: (MAX_PIECE_BEATS * ticks_per_beat).floor() as u64,

@@ -365,6 +365,7 @@ impl Worker {
                 self.backlog.clear();
                 self.pending_rollback = None;
                 self.restart_pending = false;
+                self.follower.forget_onsets();
                 self.send_floor = transport.beat;
                 let origin = beat_to_tick(transport.bar_start_beat);
                 self.answer = None;
@@ -407,6 +408,7 @@ impl Worker {
                 self.backlog.clear();
                 self.pending_rollback = None;
                 self.restart_pending = false;
+                self.follower.forget_onsets();
                 self.answer = None;
                 self.phrase.clear();
                 self.looper.range = None;
@@ -443,6 +445,7 @@ impl Worker {
                 let tick = beat_to_tick(beat);
                 let effect = self.follower.note_on(&mut self.cond, tick, pitch, write_inputs);
                 if let Some(c) = effect.chord {
+                    self.log(|| format!("chord {c} at beat {beat:.3}"));
                     self.last_chord = Some(Some(c));
                     bump(&self.status.chords_seen);
                     self.roll(RollEvent::Chord { beat, chord: c });
@@ -450,6 +453,10 @@ impl Worker {
                 if effect.changed && self.generator.as_ref().is_some_and(|g| g.written_through() >= tick) {
                     self.pending_rollback = Some(self.pending_rollback.map_or(tick, |t: i64| t.min(tick)));
                 }
+            }
+            ToWorker::Pedal { down, .. } => {
+                self.log(|| format!("sustain pedal {}", if down { "down" } else { "up" }));
+                self.follower.set_pedal(down);
             }
             ToWorker::NoteOff { beat, pitch, .. } => {
                 self.follower.release(pitch);

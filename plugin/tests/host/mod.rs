@@ -270,6 +270,8 @@ pub struct Host {
     params_next: Vec<(u32, f64)>,
     /// MIDI control changes of the last block: (time, channel, controller, value).
     pub ccs: Vec<(u32, u8, u8, u8)>,
+    /// Control changes for the next block: (time, controller, value).
+    ccs_next: Vec<(u32, u8, u8)>,
 }
 
 fn host_info() -> HostInfo {
@@ -339,6 +341,7 @@ impl Host {
             last_process_ns: 0,
             params_next: Vec::with_capacity(16),
             ccs: Vec::with_capacity(64),
+            ccs_next: Vec::with_capacity(16),
         }
     }
 
@@ -352,13 +355,23 @@ impl Host {
             self.in_events
                 .push(&ParamValueEvent::new(0, id, Pckn::match_all(), value));
         }
+        // Control changes queued for this block go before the notes at their sample.
+        let mut ccs = std::mem::take(&mut self.ccs_next);
+        ccs.sort_by_key(|c| c.0);
+        let mut ccs = ccs.into_iter().peekable();
         for &(t, on, key, vel) in input {
+            while let Some((ct, cc, value)) = ccs.next_if(|c| c.0 <= t) {
+                self.in_events.push(&MidiEvent::new(ct, 0, [0xB0, cc, value]));
+            }
             let pckn = Pckn::new(0u16, 0u16, key as u16, Match::All);
             if on {
                 self.in_events.push(&NoteOnEvent::new(t, pckn, vel));
             } else {
                 self.in_events.push(&NoteOffEvent::new(t, pckn, 0.0));
             }
+        }
+        for (ct, cc, value) in ccs {
+            self.in_events.push(&MidiEvent::new(ct, 0, [0xB0, cc, value]));
         }
         self.out_events.clear();
         self.ccs.clear();
@@ -456,6 +469,11 @@ impl Host {
             }
         }
         out
+    }
+
+    /// Sends a control change (`cc`, `value` 0-127, channel 1) at sample `time` of the next block.
+    pub fn queue_cc(&mut self, time: u32, cc: u8, value: u8) {
+        self.ccs_next.push((time, cc, value));
     }
 
     /// Sends a parameter change (plain value) at the start of the next block.

@@ -1,0 +1,214 @@
+use super::*;
+use crate::music::Note;
+
+const BEAT: i64 = TICKS_PER_BEAT as i64;
+
+fn chord(s: &str) -> Option<Chord> {
+    Chord::parse(s).unwrap()
+}
+
+/// Notes (start beat, length in beats, pitch) followed as `trainer generate --input` does.
+fn follow(notes: &[(f64, f64, u8)]) -> Conditioning {
+    let notes: Vec<Note> = notes
+        .iter()
+        .map(|&(start, duration, pitch)| Note {
+            start,
+            duration,
+            pitch,
+            velocity: 80,
+        })
+        .collect();
+    InputFollower::follow_part(&notes, &[], false)
+}
+
+/// The chords in force at each beat of `beats`, as symbols ("-" for none).
+fn chords_at(cond: &Conditioning, beats: std::ops::Range<i64>) -> Vec<String> {
+    beats
+        .map(|b| match cond.chord_at(b * BEAT) {
+            Some(Some(c)) => c.to_string(),
+            _ => "-".to_string(),
+        })
+        .collect()
+}
+
+/// A bar of each chord broken upwards, one note every `step` beats, each released before the next.
+fn broken(chords: &[&[u8]], step: f64) -> Vec<(f64, f64, u8)> {
+    let mut out = Vec::new();
+    for (bar, tones) in chords.iter().enumerate() {
+        let n = (4.0 / step) as usize;
+        for i in 0..n {
+            let octave = (i / tones.len()) as u8 * 12;
+            out.push((
+                bar as f64 * 4.0 + i as f64 * step,
+                step * 0.9,
+                tones[i % tones.len()] + octave,
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn block_chords_are_named_where_they_are_struck() {
+    let cond = follow(&[
+        (0.0, 3.9, 48),
+        (0.0, 3.9, 52),
+        (0.0, 3.9, 55),
+        (4.0, 3.9, 53),
+        (4.0, 3.9, 57),
+        (4.0, 3.9, 60),
+    ]);
+    assert_eq!(chords_at(&cond, 0..8), ["C", "C", "C", "C", "F", "F", "F", "F"]);
+}
+
+#[test]
+fn a_broken_chord_is_named_once_three_of_its_tones_have_sounded() {
+    // C, Am, F, G broken in quarter notes (root, third, fifth, octave), no two keys held at once.
+    let notes = broken(&[&[48, 52, 55], &[45, 48, 52], &[41, 45, 48], &[43, 47, 50]], 1.0);
+    let cond = follow(&notes);
+    let at = chords_at(&cond, 0..16);
+    // Each chord from its third tone on (the third beat of its bar), to the end of its bar.
+    for (bar, name) in ["C", "Am", "F", "G"].iter().enumerate() {
+        assert_eq!(&at[bar * 4 + 2], name, "{at:?}");
+        assert_eq!(&at[bar * 4 + 3], name, "{at:?}");
+    }
+    // In eighth notes the chord is known from the second beat.
+    let notes = broken(&[&[48, 52, 55], &[45, 48, 52], &[41, 45, 48], &[43, 47, 50]], 0.5);
+    let at = chords_at(&follow(&notes), 0..16);
+    for (bar, name) in ["C", "Am", "F", "G"].iter().enumerate() {
+        assert_eq!(at[bar * 4 + 1..bar * 4 + 4], [*name; 3], "{at:?}");
+    }
+}
+
+#[test]
+fn a_scale_names_no_chord_and_a_melody_keeps_the_chord_held_before() {
+    // C major scale in eighths: no three neighbouring notes make a chord.
+    let scale: Vec<(f64, f64, u8)> = [60, 62, 64, 65, 67, 69, 71, 72]
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| (i as f64 * 0.5, 0.45, p))
+        .collect();
+    let cond = follow(&scale);
+    assert!(cond.chords.is_empty(), "{:?}", cond.chords);
+    // G7 held for a bar, then a line through its tones and passing notes: still G7.
+    let mut notes = vec![(0.0, 3.9, 43), (0.0, 3.9, 47), (0.0, 3.9, 50), (0.0, 3.9, 53)];
+    notes.extend([
+        (4.0, 0.45, 71),
+        (4.5, 0.45, 72),
+        (5.0, 0.45, 74),
+        (5.5, 0.45, 72),
+        (6.0, 0.9, 71),
+    ]);
+    let cond = follow(&notes);
+    assert_eq!(chords_at(&cond, 0..8), ["G7"; 8]);
+}
+
+#[test]
+fn two_tones_of_the_chord_in_force_leave_it_and_two_others_change_it() {
+    let c = [(0.0, 3.9, 48), (0.0, 3.9, 52), (0.0, 3.9, 55)];
+    // A legato line of chord tones: E and G overlapping.
+    let mut notes = c.to_vec();
+    notes.extend([(4.0, 1.2, 64), (5.0, 1.0, 67)]);
+    assert_eq!(chords_at(&follow(&notes), 0..8), ["C"; 8]);
+    // A shell voicing outside it (B and F, the tritone of G7): a chord change.
+    let mut notes = c.to_vec();
+    notes.extend([(4.0, 3.9, 53), (4.0, 3.9, 59)]);
+    let cond = follow(&notes);
+    assert_eq!(chords_at(&cond, 0..4), ["C"; 4]);
+    assert_ne!(cond.chord_at(4 * BEAT), Some(chord("C")));
+}
+
+#[test]
+fn notes_under_the_sustain_pedal_sound_until_it_lifts() {
+    let mut f = InputFollower::default();
+    let mut cond = Conditioning::default();
+    let play = |f: &mut InputFollower, cond: &mut Conditioning, tick: i64, pitch: u8| {
+        f.press(pitch);
+        let e = f.note_on(cond, tick, pitch, false);
+        f.release(pitch);
+        e
+    };
+    // The pedal down, then F, A, C and F struck quickly (a broken chord that sounds as a block)...
+    f.set_pedal(true);
+    play(&mut f, &mut cond, 0, 41);
+    play(&mut f, &mut cond, 1, 57);
+    play(&mut f, &mut cond, 2, 60);
+    assert_eq!(cond.chord_at(2), Some(chord("F")));
+    // ...then a melody D over it: F6 under the pedal (D sounds with F, A and C).
+    play(&mut f, &mut cond, 3 * BEAT, 62);
+    assert_eq!(cond.chord_at(3 * BEAT), Some(chord("F6")));
+    // The pedal lifts: the same D alone names nothing new, so the chord stays.
+    f.set_pedal(false);
+    assert_eq!(f.sounding().count(), 0);
+    let e = play(&mut f, &mut cond, 5 * BEAT, 62);
+    assert!(!e.changed);
+}
+
+#[test]
+fn onsets_are_forgotten_when_the_timeline_jumps() {
+    let mut f = InputFollower::default();
+    let mut cond = Conditioning::default();
+    for (tick, pitch) in [(0, 48), (BEAT, 52)] {
+        f.press(pitch);
+        f.note_on(&mut cond, tick, pitch, false);
+        f.release(pitch);
+    }
+    f.forget_onsets();
+    f.press(55);
+    f.note_on(&mut cond, 2 * BEAT, 55, false);
+    assert!(cond.chords.is_empty(), "{:?}", cond.chords);
+    // Onsets after the note-on (a loop went back) are not part of its broken chord.
+    let mut f = InputFollower::default();
+    let mut cond = Conditioning::default();
+    for (tick, pitch) in [(8 * BEAT, 48), (9 * BEAT, 52), (BEAT, 55)] {
+        f.press(pitch);
+        f.note_on(&mut cond, tick, pitch, false);
+        f.release(pitch);
+    }
+    assert!(cond.chords.is_empty(), "{:?}", cond.chords);
+}
+
+#[test]
+fn a_part_played_with_the_pedal_is_heard_as_it_sounds() {
+    use crate::midi::PedalChange;
+    // A low root, then a third and a fifth an octave up, each short: C, then G7 (its root, its
+    // third and its seventh), the pedal down from the start and changed on the bar line.
+    let notes: Vec<Note> = [(0.0, 48), (1.0, 64), (2.0, 67), (4.0, 43), (5.0, 59), (6.0, 65)]
+        .iter()
+        .map(|&(start, pitch)| Note {
+            start,
+            duration: 0.25,
+            pitch,
+            velocity: 80,
+        })
+        .collect();
+    let pedal = [
+        PedalChange { beat: 0.0, down: true },
+        PedalChange { beat: 4.0, down: false },
+        PedalChange { beat: 4.0, down: true },
+    ];
+    // Under the pedal, C and E sound together from the second beat, G and B from the sixth
+    // (the pedal changed: the bar before is not heard).
+    let cond = InputFollower::follow_part(&notes, &pedal, false);
+    assert_eq!(chords_at(&cond, 0..8), ["-", "C", "C", "C", "C", "G", "G7", "G7"]);
+    // Without the pedal: a broken chord, named from its third tone.
+    let cond = InputFollower::follow_part(&notes, &[], false);
+    assert_eq!(chords_at(&cond, 0..8), ["-", "-", "C", "C", "C", "C", "G7", "G7"]);
+}
+
+#[test]
+fn a_power_chord_names_its_root() {
+    // D5 either way up, alone: D. Over D minor held before: still D minor.
+    for pair in [[38u8, 45], [45, 50]] {
+        let notes: Vec<(f64, f64, u8)> = pair.iter().map(|&p| (0.0, 4.0, p)).collect();
+        assert_eq!(chords_at(&follow(&notes), 0..1), ["D"], "{pair:?}");
+    }
+    let notes = [
+        (0.0, 3.9, 50),
+        (0.0, 3.9, 53),
+        (0.0, 3.9, 57),
+        (4.0, 3.9, 38),
+        (4.0, 3.9, 45),
+    ];
+    assert_eq!(chords_at(&follow(&notes), 0..8), ["Dm"; 8]);
+}
