@@ -2,16 +2,22 @@
 """What the band and the jazz lead play over the ways a user plays a progression (models/README.md,
 "What the plugin hears as a chord").
 
-    python3 scripts/played-chords.py TRAINER [SEEDS]
+    python3 scripts/played-chords.py TRAINER [SEEDS [jazz|rock]]
 
 Over "C Am F G C Am Dm7 G7" (16 bars, 120 BPM), writes a MIDI file for each way of playing it:
 block chords held a bar from C3; the same with a melody on top; the chords broken upwards one key
 at a time in quarter notes, in eighth notes, in eighth notes each held into the next (legato), and
-in eighth notes under the sustain pedal changed on each bar line; and the melody alone. Generates
+in eighth notes under the sustain pedal changed on each bar line; the melody alone; and a walking
+bass (root, third, fifth and a chromatic step into the next root, in quarter notes). Generates
 the band's bass and comping (8beat and swing) and the jazz lead over each with `TRAINER generate
 builtin:<model> --role R --input FILE --bars 16 --tempo 120 --seed 1..SEEDS --harmony 0` (the
 plugin's input follower), and prints the share of the generated notes that are tones of the bar's
-chord, and the notes a bar. Needs `pip install mido`.
+chord, the notes a bar and the share on the chord's root. With `jazz`: a jazz pianist's left hand
+over "Dm7 G7 Cmaj7 A7" held a bar each, in root position, rootless (the third or the seventh at
+the bottom, with the ninth and the thirteenth) and as guide tones (the third and the seventh
+alone), under the band's swing bass and comping, the jazz lead and the jazz bass. With `rock`: a
+rock player's power chords E5 G5 A5 C5 (root, fifth, octave) under the band's bass and comping in
+rock and 8beat, against the major triads. Needs `pip install mido`.
 """
 import os
 import subprocess
@@ -39,7 +45,7 @@ VOICING = {'C': [48, 52, 55], 'Am': [45, 48, 52], 'F': [41, 45, 48], 'G': [43, 4
 BARS = 16
 PPQ = 480
 MANNERS = ['held', 'held + melody', 'broken, quarters', 'broken, eighths', 'broken, legato eighths',
-           'broken, eighths, pedal', 'melody alone']
+           'broken, eighths, pedal', 'melody alone', 'walking bass']
 PARTS = [('band', 'bass', '8beat'), ('band', 'comping', '8beat'), ('band', 'bass', 'swing'),
          ('band', 'comping', 'swing'), ('jazz-lead', 'lead', None)]
 
@@ -58,6 +64,18 @@ def events(manner):
                 if p is not None:
                     out += [(t, 'on', p, 90), (t + int(beats * PPQ) - 20, 'off', p, 0)]
                 t += int(beats * PPQ)
+    if manner == 'walking bass':
+        # Root, third, fifth, and a chromatic step into the next bar's root, in quarter notes.
+        def root_of(chord):
+            return 36 + (VOICING[chord][0] - 36) % 12
+        for bar, chord in enumerate(PROGRESSION):
+            root, tones = root_of(chord), TONES[chord]
+            third, fifth = (tones[1] - tones[0]) % 12, (tones[2] - tones[0]) % 12
+            after = root_of(PROGRESSION[(bar + 1) % BARS])
+            approach = after + 1 if after < root + fifth else after - 1
+            for k, p in enumerate([root, root + third, root + fifth, approach]):
+                t = bar * 4 * PPQ + k * PPQ
+                out += [(t, 'on', p, 85), (t + PPQ - 40, 'off', p, 0)]
     if manner.startswith('broken'):
         step = PPQ if 'quarters' in manner else PPQ // 2
         for bar, chord in enumerate(PROGRESSION):
@@ -70,7 +88,39 @@ def events(manner):
     return out
 
 
-def write_input(manner, path):
+# A jazz pianist's left hand over ii-V-I-VI in C (`jazz` on the command line): voicings from C3.
+JAZZ = "Dm7 G7 Cmaj7 A7".split()
+JAZZ_TONES = {'Dm7': [2, 5, 9, 0], 'G7': [7, 11, 2, 5], 'Cmaj7': [0, 4, 7, 11], 'A7': [9, 1, 4, 7]}
+JAZZ_VOICINGS = {
+    'root position': {'Dm7': [50, 53, 57, 60], 'G7': [43, 47, 50, 53], 'Cmaj7': [48, 52, 55, 59],
+                      'A7': [45, 49, 52, 55]},
+    # Rootless: the third or the seventh at the bottom, with the ninth (and the thirteenth).
+    'rootless': {'Dm7': [53, 57, 60, 64], 'G7': [53, 57, 59, 64], 'Cmaj7': [52, 55, 59, 62],
+                 'A7': [55, 59, 61, 66]},
+    # The third and the seventh alone.
+    'guide tones': {'Dm7': [53, 60], 'G7': [53, 59], 'Cmaj7': [52, 59], 'A7': [55, 61]},
+}
+JAZZ_PARTS = [('band', 'bass', 'swing'), ('band', 'comping', 'swing'), ('jazz-lead', 'lead', None),
+              ('jazz-lead', 'bass', None)]
+# A rock player's power chords (`rock`): E5 G5 A5 C5, the root, the fifth and the octave from E2.
+ROCK = "E G A C".split()
+ROCK_TONES = {'E': [4, 8, 11], 'G': [7, 11, 2], 'A': [9, 1, 4], 'C': [0, 4, 7]}
+ROCK_VOICINGS = {'power chords': {c: [40 + (r[0] - 4) % 12 + i for i in (0, 7, 12)] for c, r in ROCK_TONES.items()}}
+ROCK_PARTS = [('band', 'bass', 'rock'), ('band', 'comping', 'rock'), ('band', 'bass', '8beat'),
+              ('band', 'comping', '8beat')]
+MODES = {'jazz': (JAZZ, JAZZ_TONES, JAZZ_VOICINGS, JAZZ_PARTS), 'rock': (ROCK, ROCK_TONES, ROCK_VOICINGS, ROCK_PARTS)}
+
+
+def held_events(mode, manner):
+    chords, _, voicings, _ = MODES[mode]
+    out = []
+    for bar in range(BARS):
+        for p in voicings[manner][chords[bar % len(chords)]]:
+            out += [(bar * 4 * PPQ, 'on', p, 80), (bar * 4 * PPQ + 4 * PPQ - 10, 'off', p, 0)]
+    return out
+
+
+def write_input(manner, path, mode=None):
     m = mido.MidiFile(ticks_per_beat=PPQ)
     track = mido.MidiTrack()
     m.tracks.append(track)
@@ -78,7 +128,8 @@ def write_input(manner, path):
     # At one tick: the pedal, note-offs, then note-ons.
     order = {'cc': 0, 'off': 1, 'on': 2}
     last = 0
-    for tick, kind, a, b in sorted(events(manner), key=lambda e: (e[0], order[e[1]], e[2])):
+    played = held_events(mode, manner) if mode else events(manner)
+    for tick, kind, a, b in sorted(played, key=lambda e: (e[0], order[e[1]], e[2])):
         if kind == 'cc':
             msg = mido.Message('control_change', control=a, value=b, time=tick - last)
         else:
@@ -88,10 +139,10 @@ def write_input(manner, path):
     m.save(path)
 
 
-def measure(path):
-    """(notes, chord tones) of the generated track ("Sideman <role>")."""
+def measure(path, mode=None):
+    """(notes, chord tones, roots) of the generated track ("Sideman <role>")."""
     m = mido.MidiFile(path)
-    n = fit = 0
+    n = fit = roots = 0
     for track in m.tracks:
         if not track.name.startswith('Sideman '):
             continue
@@ -99,25 +150,33 @@ def measure(path):
         for e in track:
             tick += e.time
             if e.type == 'note_on' and e.velocity > 0:
-                chord = PROGRESSION[min(BARS - 1, int(tick // (4 * m.ticks_per_beat)))]
+                bar = min(BARS - 1, int(tick // (4 * m.ticks_per_beat)))
+                if mode:
+                    chords, all_tones = MODES[mode][:2]
+                    tones = all_tones[chords[bar % len(chords)]]
+                else:
+                    tones = TONES[PROGRESSION[bar]]
                 n += 1
-                fit += e.note % 12 in TONES[chord]
-    return n, fit
+                fit += e.note % 12 in tones
+                roots += e.note % 12 == tones[0]
+    return n, fit, roots
 
 
 def main():
     trainer = sys.argv[1]
     seeds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    print('| chord tones (notes a bar) | ' + ' | '.join(
-        f'{model} {role}' + (f' {style}' if style else '') for model, role, style in PARTS) + ' |')
-    print('| --- ' * (len(PARTS) + 1) + '|')
+    mode = sys.argv[3] if len(sys.argv) > 3 else None
+    parts, manners = (MODES[mode][3], list(MODES[mode][2])) if mode else (PARTS, MANNERS)
+    print('| chord tones (notes a bar; roots) | ' + ' | '.join(
+        f'{model} {role}' + (f' {style}' if style else '') for model, role, style in parts) + ' |')
+    print('| --- ' * (len(parts) + 1) + '|')
     with tempfile.TemporaryDirectory() as tmp:
-        for i, manner in enumerate(MANNERS):
+        for i, manner in enumerate(manners):
             played = os.path.join(tmp, f'in{i}.mid')
-            write_input(manner, played)
+            write_input(manner, played, mode)
             cells = []
-            for model, role, style in PARTS:
-                n = fit = 0
+            for model, role, style in parts:
+                n = fit = roots = 0
                 for seed in range(1, seeds + 1):
                     out = os.path.join(tmp, 'out.mid')
                     cmd = [trainer, 'generate', f'builtin:{model}', '--role', role, '--input', played,
@@ -126,9 +185,9 @@ def main():
                     if style:
                         cmd += ['--style', style]
                     subprocess.run(cmd, check=True, capture_output=True)
-                    a, b = measure(out)
-                    n, fit = n + a, fit + b
-                cells.append(f'{fit / max(n, 1):.2f} ({n / seeds / BARS:.1f})')
+                    a, b, c = measure(out, mode)
+                    n, fit, roots = n + a, fit + b, roots + c
+                cells.append(f'{fit / max(n, 1):.2f} ({n / seeds / BARS:.1f}; {roots / max(n, 1):.2f})')
             print(f'| {manner} | ' + ' | '.join(cells) + ' |', flush=True)
 
 

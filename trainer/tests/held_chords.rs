@@ -187,3 +187,96 @@ fn the_band_follows_broken_chords() {
     assert!(all >= 3 * BARS as usize * 8, "{all} notes");
     assert!(ratio >= 0.6, "comping: chord tones {ratio:.2} over broken chords");
 }
+
+/// A format 0 MIDI file (480 ticks a beat) of `notes` (start and length in beats, pitch) and the
+/// sustain pedal's changes (beat, down).
+fn smf_with_pedal(notes: &[(f64, f64, u8)], pedal: &[(f64, bool)]) -> Vec<u8> {
+    let tick = |beat: f64| (beat * 480.0).round() as u32;
+    // (tick, order: pedal, off, on, status, data1, data2)
+    let mut events: Vec<(u32, u8, [u8; 3])> = Vec::new();
+    for &(start, length, pitch) in notes {
+        events.push((tick(start), 2, [0x90, pitch, 80]));
+        events.push((tick(start + length), 1, [0x80, pitch, 0]));
+    }
+    for &(beat, down) in pedal {
+        events.push((tick(beat), 0, [0xB0, 64, if down { 127 } else { 0 }]));
+    }
+    events.sort();
+    let mut track = Vec::new();
+    let mut last = 0;
+    for (t, _, bytes) in events {
+        let mut delta = t - last;
+        let mut vlq = vec![(delta & 0x7f) as u8];
+        while delta > 0x7f {
+            delta >>= 7;
+            vlq.insert(0, (delta & 0x7f) as u8 | 0x80);
+        }
+        track.extend(vlq);
+        track.extend(bytes);
+        last = t;
+    }
+    track.extend([0, 0xff, 0x2f, 0]);
+    let mut out = b"MThd\0\0\0\x06\0\0\0\x01\x01\xe0MTrk".to_vec();
+    out.extend((track.len() as u32).to_be_bytes());
+    out.extend(track);
+    out
+}
+
+/// The sustain pedal in a MIDI file played to `trainer generate --input`, as the plugin hears it
+/// live (models/README.md, "What the plugin hears as a chord"): the ii-V progression broken
+/// slowly, each chord over two bars (its root, then its fifth on the fourth beat, its third past
+/// the middle of the second bar, its seventh on its last beat), each key released at once, the
+/// pedal changed with each root. A broken chord reaches back one bar, so only the pedal holds the
+/// chord together: over each chord's last two beats the band's comping plays its tones 0.96 of
+/// the time with the pedal and 0.73 without (seeds 1-3); the file's pedal was not read before.
+#[test]
+fn the_band_hears_the_sustain_pedal_in_a_midi_file() {
+    if common::skip_without_ort() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("sideman-pedal-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let chords = held_chords(36);
+    let mut notes = Vec::new();
+    let mut pedal = Vec::new();
+    for k in 0..8 {
+        let tones = &chords[k * 4..k * 4 + 4];
+        let at = k as f64 * 8.0;
+        for (beat, tone, octave) in [(0.0, 0, 0), (3.0, 2, 24), (5.5, 1, 24), (7.0, 3, 24)] {
+            notes.push((at + beat, 0.25, tones[tone].pitch + octave));
+        }
+        pedal.extend([(at, false), (at + 0.01, true)]);
+    }
+    let fit = |pedal: &[(f64, bool)]| -> f64 {
+        let input = dir.join("played.mid");
+        std::fs::write(&input, smf_with_pedal(&notes, pedal)).unwrap();
+        let (mut fit, mut all) = (0, 0);
+        for seed in 1..=3 {
+            let out = dir.join(format!("comping-{seed}.mid"));
+            run(&GenerateArgs {
+                input: Some(input.clone()),
+                bars: BARS,
+                tempo: Some(120.0),
+                seed,
+                harmony: 0.0,
+                force: true,
+                style: vec!["8beat".into()],
+                ..GenerateArgs::with_defaults("builtin:band", "comping", &out)
+            })
+            .unwrap();
+            let piece = models::midi::read_file(&out).unwrap();
+            let part = piece.tracks.iter().find(|t| t.role == Role::Comping).unwrap();
+            for n in part.notes.iter().filter(|n| n.start % 8.0 >= 6.0) {
+                let k = (n.start / 8.0) as usize;
+                all += 1;
+                fit += chords[k * 4..k * 4 + 4].iter().any(|c| c.pitch % 12 == n.pitch % 12) as usize;
+            }
+        }
+        fit as f64 / all.max(1) as f64
+    };
+    let (with, without) = (fit(&pedal), fit(&[]));
+    let _ = std::fs::remove_dir_all(&dir);
+    eprintln!("comping over each chord's last two beats: chord tones {with:.2} with the pedal, {without:.2} without");
+    assert!(with >= 0.85, "{with:.2} with the pedal");
+    assert!(without <= 0.8, "{without:.2} without the pedal: the test needs it");
+}

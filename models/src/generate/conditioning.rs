@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::chord::{Chord, ChordQuality};
+use super::voicing::PitchSet;
+use crate::chord::Chord;
 use crate::tokenizer::vocab::TICKS_PER_BEAT;
 
 /// Converts beats to the nearest tick.
@@ -82,12 +83,13 @@ pub const BROKEN_CHORD_CLASSES: usize = 3;
 ///
 /// The chord is what sounds, as a player beside the user hears it:
 /// - three or more pitch classes sounding (keys held, or released under the sustain pedal) name
-///   the chord they make ([`Chord::recognize`]);
+///   the chord they make ([`Chord::recognize`]), or the dominant a rootless voicing means when
+///   that chord leaves a note out (`voicing.rs`);
 /// - otherwise a broken chord: the latest onsets, back to the first that no longer fits one
-///   chord with the later ones and the notes sounding, and no further back than the last chord
-///   change or [`BROKEN_CHORD_TICKS`], name their chord once they hold [`BROKEN_CHORD_CLASSES`]
-///   pitch classes (an arpeggio, or a melody that outlines its harmony; a scale run fits no
-///   chord and changes nothing);
+///   chord with the later ones and the notes sounding or that moves by a step to the next, and
+///   no further back than the last chord change or [`BROKEN_CHORD_TICKS`], name their chord
+///   once they hold [`BROKEN_CHORD_CLASSES`] pitch classes (an arpeggio, or a melody or a
+///   walking bass where it leaps through its harmony; a scale run changes nothing);
 /// - otherwise two pitch classes sounding name the chord they suggest (a shell voicing, a
 ///   dyad; a power chord its major triad), unless both are tones of the chord in force.
 #[derive(Debug, Clone)]
@@ -122,67 +124,6 @@ pub struct FollowEffect {
     pub chord: Option<Chord>,
     /// Whether the conditioning changed (a new chord, or an input onset was added).
     pub changed: bool,
-}
-
-/// Pitches (at most 128) and their pitch classes, gathered for recognition.
-#[derive(Clone, Copy)]
-struct PitchSet {
-    pitches: [u8; 128],
-    len: usize,
-    classes: [bool; 12],
-}
-
-impl PitchSet {
-    fn new() -> PitchSet {
-        PitchSet {
-            pitches: [0; 128],
-            len: 0,
-            classes: [false; 12],
-        }
-    }
-
-    fn add(&mut self, pitch: u8) {
-        if self.len < self.pitches.len() {
-            self.pitches[self.len] = pitch;
-            self.len += 1;
-        }
-        self.classes[(pitch % 12) as usize] = true;
-    }
-
-    fn distinct(&self) -> usize {
-        self.classes.iter().filter(|&&c| c).count()
-    }
-
-    fn pitches(&self) -> &[u8] {
-        &self.pitches[..self.len]
-    }
-
-    /// The chord two pitch classes suggest: a fifth (a power chord, either way up) the major
-    /// triad on its root, as a player names "D5" (where [`Chord::recognize`] would prefer the
-    /// suspended chord a fourth above, whose missing fifth costs least); any other pair the
-    /// chord recognised from it.
-    fn dyad_chord(&self) -> Option<Chord> {
-        let mut pcs = (0..12u8).filter(|&pc| self.classes[pc as usize]);
-        if let (Some(a), Some(b), None) = (pcs.next(), pcs.next(), pcs.next()) {
-            for (root, fifth) in [(a, b), (b, a)] {
-                if (root + 7) % 12 == fifth {
-                    return Some(Chord::new(root, ChordQuality::Maj));
-                }
-            }
-        }
-        Chord::recognize(self.pitches())
-    }
-
-    /// The chord recognised from the set when every pitch class is one of its tones. Never the
-    /// augmented seventh, which three steps of a whole-tone line fit.
-    fn fitting_chord(&self) -> Option<Chord> {
-        let c = Chord::recognize(self.pitches()).filter(|c| c.quality != ChordQuality::Aug7)?;
-        let mut tones = [false; 12];
-        for pc in c.pitch_classes() {
-            tones[pc as usize] = true;
-        }
-        (0..12).all(|pc| !self.classes[pc] || tones[pc]).then_some(c)
-    }
 }
 
 impl InputFollower {
@@ -235,13 +176,18 @@ impl InputFollower {
     fn broken_chord(&self, tick: i64, since: i64, sounding: &PitchSet) -> Option<Chord> {
         let mut set = *sounding;
         let mut chord = None;
+        let mut later: Option<u8> = None;
         for (t, pitch) in self.recent_onsets() {
             if t > tick {
                 continue; // a loop went back: onsets of the pass before
             }
-            if t < since {
+            // A step of one or two semitones is a line, not a broken chord (a walking bass's
+            // approach note, a melody's passing note).
+            let step = later.map(|l| l.abs_diff(pitch));
+            if t < since || step.is_some_and(|s| (1..=2).contains(&s)) {
                 break;
             }
+            later = Some(pitch);
             let mut next = set;
             next.add(pitch);
             if next.distinct() < 2 {
@@ -270,7 +216,7 @@ impl InputFollower {
             sounding.add(k);
         }
         let recognised = match sounding.distinct() {
-            n if n >= BROKEN_CHORD_CLASSES => Chord::recognize(sounding.pitches()),
+            n if n >= BROKEN_CHORD_CLASSES => sounding.chord(),
             n => {
                 let last_change = cond.chords.range(..=tick).next_back().map(|(&t, _)| t);
                 let since = last_change.map_or(i64::MIN, |t| t).max(tick - BROKEN_CHORD_TICKS);

@@ -212,3 +212,41 @@ fn a_power_chord_names_its_root() {
     ];
     assert_eq!(chords_at(&follow(&notes), 0..8), ["Dm"; 8]);
 }
+
+#[test]
+fn a_walking_bass_names_its_chords_where_it_leaps_through_them() {
+    // Root, third, fifth and a chromatic step into the next root, in quarter notes: C, Am, F, G.
+    let line = [36u8, 40, 43, 44, 45, 48, 52, 42, 41, 45, 48, 44, 43, 47, 50, 37];
+    let notes: Vec<(f64, f64, u8)> = line.iter().enumerate().map(|(i, &p)| (i as f64, 0.9, p)).collect();
+    let cond = follow(&notes);
+    let at = chords_at(&cond, 0..16);
+    for (bar, name) in ["C", "Am", "F", "G"].iter().enumerate() {
+        assert_eq!(at[bar * 4 + 2..bar * 4 + 4], [*name; 2], "{at:?}");
+    }
+    // The approach notes name nothing (they had named Am(maj7), F#m7b5 and Abmaj7).
+    let named: Vec<String> = cond.chords.values().map(|c| c.unwrap().to_string()).collect();
+    assert_eq!(named, ["C", "Am", "F", "G"]);
+}
+
+#[test]
+fn a_rootless_dominant_voicing_names_the_dominant() {
+    // G13 without its root, both ways up (F A B E, B E F A): G7, where the chord the notes make
+    // alone was Fmaj7 with a foreign B, or B7sus4.
+    for voicing in [[53u8, 57, 59, 64], [47, 52, 53, 57]] {
+        let notes: Vec<(f64, f64, u8)> = voicing.iter().map(|&p| (0.0, 3.9, p)).collect();
+        assert_eq!(chords_at(&follow(&notes), 0..1), ["G7"], "{voicing:?}");
+    }
+    // With a flat ninth (B F Ab E): as G7 or as Db7 it has one altered tension; the one whose
+    // third is the lowest note, G7.
+    let notes = [(0.0, 3.9, 47), (0.0, 3.9, 53), (0.0, 3.9, 56), (0.0, 3.9, 64)];
+    assert_eq!(chords_at(&follow(&notes), 0..1), ["G7"]);
+    // A rootless voicing that is another chord's notes whole keeps that chord's name (Dm9's
+    // F A C E is Fmaj7), and a triad with a foreign melody note stays the triad.
+    let notes = [(0.0, 3.9, 53), (0.0, 3.9, 57), (0.0, 3.9, 60), (0.0, 3.9, 64)];
+    assert_eq!(chords_at(&follow(&notes), 0..1), ["Fmaj7"]);
+    let notes = [(0.0, 3.9, 48), (0.0, 3.9, 52), (0.0, 3.9, 55), (1.0, 0.9, 66)];
+    assert_eq!(chords_at(&follow(&notes), 0..2), ["C", "C"]);
+    // The guide tones alone (B and F) name the diminished triad both their dominants hold.
+    let notes = [(0.0, 3.9, 47), (0.0, 3.9, 53)];
+    assert_eq!(chords_at(&follow(&notes), 0..1), ["Bdim"]);
+}

@@ -66,6 +66,7 @@ use crate::tokenizer::{GrammarState, Sequence, Token, Tokenizer, VOCAB_SIZE, Voc
 mod conditioning;
 mod config;
 mod reprime;
+mod voicing;
 
 pub use conditioning::{Conditioning, FollowEffect, InputFollower, beat_to_tick, tick_to_beat};
 pub use config::{GenerateError, GeneratedNote, SessionConfig, session_seed};
