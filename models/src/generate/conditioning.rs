@@ -219,7 +219,7 @@ impl InputFollower {
             n if n >= BROKEN_CHORD_CLASSES => sounding.chord(),
             n => {
                 let last_change = cond.chords.range(..=tick).next_back().map(|(&t, _)| t);
-                let since = last_change.map_or(i64::MIN, |t| t).max(tick - BROKEN_CHORD_TICKS);
+                let since = last_change.unwrap_or(i64::MIN).max(tick - BROKEN_CHORD_TICKS);
                 // Two pitch classes of the chord in force leave it (a legato line through it).
                 let in_force = cond.chord_at(tick).flatten();
                 let fit = |c: Chord| sounding.pitches().iter().all(|&p| c.contains_pitch(p));
@@ -251,23 +251,27 @@ impl InputFollower {
         pedal: &[crate::midi::PedalChange],
         write_inputs: bool,
     ) -> Conditioning {
-        // (tick, order: 0 off, 1 pedal up, 2 pedal down, 3 on, pitch)
-        let mut events: Vec<(i64, u8, u8)> = Vec::with_capacity(notes.len() * 2 + pedal.len());
+        // At one tick, in this order (the derived `Ord`): releases, the pedal, presses by pitch.
+        #[derive(PartialEq, Eq, PartialOrd, Ord)]
+        enum Event {
+            Release(u8),
+            Pedal(bool),
+            Press(u8),
+        }
+        let mut events: Vec<(i64, Event)> = Vec::with_capacity(notes.len() * 2 + pedal.len());
         for n in notes {
-            events.push((beat_to_tick(n.start), 3, n.pitch));
-            events.push((beat_to_tick(n.start + n.duration.max(0.0)), 0, n.pitch));
+            events.push((beat_to_tick(n.start), Event::Press(n.pitch)));
+            events.push((beat_to_tick(n.start + n.duration.max(0.0)), Event::Release(n.pitch)));
         }
-        for p in pedal {
-            events.push((beat_to_tick(p.beat), 1 + p.down as u8, 0));
-        }
+        events.extend(pedal.iter().map(|p| (beat_to_tick(p.beat), Event::Pedal(p.down))));
         events.sort_unstable();
         let mut f = InputFollower::default();
         let mut cond = Conditioning::default();
-        for (tick, kind, pitch) in events {
-            match kind {
-                0 => f.release(pitch),
-                1 | 2 => f.set_pedal(kind == 2),
-                _ => {
+        for (tick, event) in events {
+            match event {
+                Event::Release(pitch) => f.release(pitch),
+                Event::Pedal(down) => f.set_pedal(down),
+                Event::Press(pitch) => {
                     f.press(pitch);
                     f.note_on(&mut cond, tick, pitch, write_inputs);
                 }

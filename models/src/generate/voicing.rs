@@ -1,6 +1,6 @@
 //! What a set of sounding pitches names as a chord, for the input follower
 //! ([`super::InputFollower`]): [`Chord::recognize`], with what a player beside the user hears
-//! beyond it (a power chord, a dominant's guide tones, a rootless voicing, a broken chord).
+//! beyond it (a power chord, a rootless dominant voicing, the chords a broken chord may name).
 
 use crate::chord::{Chord, ChordQuality};
 
@@ -39,8 +39,8 @@ impl PitchSet {
 
     /// The chord two pitch classes suggest: a fifth (a power chord, either way up) the major
     /// triad on its root, as a player names "D5" (where [`Chord::recognize`] would prefer the
-    /// suspended chord a fourth above, whose missing fifth costs least, and the band's bass
-    /// played that chord's root: 0.12 of its notes on the power chords' roots against 0.62);
+    /// suspended chord a fourth above, whose missing fifth costs least, and the rock bass played
+    /// that chord's root: 0.07 of its notes on the power chords' roots, now 0.62);
     /// any other pair the chord recognised from it. A jazz pianist's guide tones (a seventh
     /// chord's third and seventh) are named as their notes are: a tritone the diminished triad
     /// both its dominants hold; the fifth of a minor seventh's (F and C for Dm7) a major triad
