@@ -21,6 +21,7 @@ fn main() -> anyhow::Result<()> {
         registers: Default::default(),
         meters: Default::default(),
         no_input: Default::default(),
+        no_chords: Default::default(),
     };
     sideman_trainer::export::write_package(
         std::path::Path::new(&args[1]),

@@ -340,6 +340,33 @@ impl SplitData {
             .collect()
     }
 
+    /// The pitched roles of the split, by name, fewer than [`MIN_CHORD_SEQUENCES`] of whose
+    /// sequences hold a chord token: what `models::package::Manifest::no_chords` records (the
+    /// folk tunes, the chorales and the Lieder's piano, which have no other harmonic part; a few
+    /// songs carry a stray chord symbol).
+    pub fn roles_without_chords(&self) -> Vec<String> {
+        // (sequences, sequences with a chord token) by role
+        let mut counts: BTreeMap<Role, (usize, usize)> = BTreeMap::new();
+        for (i, r) in self.seqs.iter().enumerate() {
+            if r.role.is_drums() {
+                continue;
+            }
+            let c = counts.entry(r.role).or_insert((0, 0));
+            c.0 += 1;
+            c.1 += self.seq(i).iter().any(|&t| {
+                matches!(
+                    Vocab::token(t as u32),
+                    Some(models::tokenizer::Token::ChordRoot(_) | models::tokenizer::Token::ChordNone)
+                )
+            }) as usize;
+        }
+        counts
+            .into_iter()
+            .filter(|&(_, (n, with))| (with as f64) < MIN_CHORD_SEQUENCES * n as f64)
+            .map(|(r, _)| r.name().to_string())
+            .collect()
+    }
+
     /// Bars of each time signature over each role's sequences of the split, by role name and
     /// meter key (`"3/4"`, `models::meters::key`): what `models::package::Manifest::meters`
     /// records.
@@ -393,16 +420,33 @@ impl SplitData {
     }
 }
 
+/// The share of a role's training sequences that must hold a chord token for it to have
+/// learned chords ([`SplitData::roles_without_chords`]).
+pub const MIN_CHORD_SEQUENCES: f64 = 0.01;
+
 /// The roles a model continued from `base` on data whose split gave `data` (its roles, and those
 /// of them without input, [`SplitData::roles_without_input`]) has heard nothing for: each role
 /// neither heard, in the data or in the base model (`models::package::Manifest::no_input`).
 pub fn merge_no_input(data: &[String], data_roles: &[Role], base: &models::package::Manifest) -> Vec<String> {
+    merge_unheard(data, data_roles, &base.roles, &base.no_input)
+}
+
+/// [`merge_no_input`] for chords: the roles neither the data
+/// ([`SplitData::roles_without_chords`]) nor the base model gave a chord
+/// (`models::package::Manifest::no_chords`).
+pub fn merge_no_chords(data: &[String], data_roles: &[Role], base: &models::package::Manifest) -> Vec<String> {
+    merge_unheard(data, data_roles, &base.roles, &base.no_chords)
+}
+
+/// The roles in neither list of what was never heard: `data`'s (over `data_roles`) and
+/// `base_unheard` (over `base_roles`); a role only one side trained keeps that side's word.
+fn merge_unheard(data: &[String], data_roles: &[Role], base_roles: &[Role], base_unheard: &[String]) -> Vec<String> {
     let mut out: Vec<String> = data
         .iter()
-        .filter(|r| !base.roles.iter().any(|b| b.name() == r.as_str()) || base.no_input.contains(r))
+        .filter(|r| !base_roles.iter().any(|b| b.name() == r.as_str()) || base_unheard.contains(r))
         .cloned()
         .collect();
-    for r in &base.no_input {
+    for r in base_unheard {
         if !data_roles.iter().any(|d| d.name() == r.as_str()) && !out.contains(r) {
             out.push(r.clone());
         }
@@ -617,6 +661,48 @@ mod tests {
             ["bass", "comping"]
         );
         assert_eq!(merge_no_input(&[], &roles, &base), ["comping"], "the data's bass heard");
+    }
+
+    #[test]
+    fn roles_without_chords_are_those_fewer_than_one_in_a_hundred_of_whose_sequences_had_one() {
+        use models::tokenizer::Token;
+        let mut d = SplitData::default();
+        let id = |t: Token| Vocab::id(t);
+        let plain = vec![id(Token::Bos), id(Token::Bar), id(Token::Pos(0)), id(Token::Pitch(40))];
+        let mut chord = plain.clone();
+        chord.insert(3, id(Token::ChordRoot(2)));
+        chord.insert(4, id(Token::ChordQual(models::chord::ChordQuality::Min7)));
+        // The piano: one sequence with a stray chord in 150; the bass: one in ten; the lead: none.
+        for i in 0..150 {
+            d.push(if i == 0 { &chord } else { &plain }, i, Role::Piano, 0);
+        }
+        for i in 0..10 {
+            d.push(if i == 0 { &chord } else { &plain }, 150 + i, Role::Bass, 0);
+        }
+        d.push(&plain, 160, Role::Lead, 0);
+        d.push(&plain, 161, Role::Drums, 0);
+        assert_eq!(d.roles_without_chords(), ["lead", "piano"]);
+        let mut base = models::package::Manifest::new(
+            "base",
+            "",
+            models::package::ModelKind::Markov {
+                file: "m".into(),
+                order: 1,
+            },
+            Vocab::new(),
+            vec![Role::Lead],
+        );
+        let roles = [Role::Lead, Role::Piano, Role::Bass];
+        assert_eq!(
+            merge_no_chords(&d.roles_without_chords(), &roles, &base),
+            ["piano"],
+            "the base's lead learned chords"
+        );
+        base.no_chords = vec!["lead".into()];
+        assert_eq!(
+            merge_no_chords(&d.roles_without_chords(), &roles, &base),
+            ["lead", "piano"]
+        );
     }
 
     #[test]

@@ -442,6 +442,7 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
             registers: crate::dataset::widen_registers(data.registers.clone(), &pkg.manifest.register),
             meters: crate::dataset::add_meters(data.meters.clone(), &pkg.manifest.meters),
             no_input: crate::dataset::merge_no_input(&data.no_input, &data.roles, &pkg.manifest),
+            no_chords: crate::dataset::merge_no_chords(&data.no_chords, &data.roles, &pkg.manifest),
         };
         std::fs::create_dir_all(&run_dir).with_context(|| format!("cannot write {}", run_dir.display()))?;
         write_atomic(

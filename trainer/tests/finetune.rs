@@ -30,6 +30,7 @@ fn tiny_package(dir: &Path) {
         // The base model learned 3/2 only: the fine-tune adds the grooves' 4/4.
         meters: [("lead".to_string(), [("3/2".to_string(), 500)].into())].into(),
         no_input: Default::default(),
+        no_chords: Default::default(),
     };
     sideman_trainer::export::write_package(
         dir,

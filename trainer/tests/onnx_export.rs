@@ -519,6 +519,7 @@ fn a_package_round_trips_for_fine_tuning() {
         registers: Default::default(),
         meters: Default::default(),
         no_input: Default::default(),
+        no_chords: Default::default(),
     };
     let m = sideman_trainer::export::write_package(
         &dir,

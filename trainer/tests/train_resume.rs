@@ -29,6 +29,7 @@ fn data() -> RunData {
         registers: Default::default(),
         meters: Default::default(),
         no_input: Default::default(),
+        no_chords: Default::default(),
     }
 }
 

@@ -54,6 +54,10 @@ pub struct SessionConfig {
     pub microtiming: bool,
     /// Whether input onsets are written as `IN` tokens (the role is conditioned on input).
     pub write_inputs: bool,
+    /// Whether the chords in force are written as chord tokens (the role learned chords,
+    /// [`crate::package::Manifest::hears_chords`]). Without them the Harmony pull still reads the
+    /// conditioning's chord.
+    pub write_chords: bool,
     /// Sampling settings.
     pub sampler: SamplerConfig,
     /// Musical constraints.
@@ -103,6 +107,7 @@ impl SessionConfig {
             tempo_bpm: Some(120.0),
             microtiming: false,
             write_inputs: crate::tokenizer::SequenceSpec::hears_a_part(role),
+            write_chords: true,
             sampler: SamplerConfig::default(),
             constraints: Constraints::default(),
             seed: 0,
@@ -118,13 +123,14 @@ impl SessionConfig {
     }
 
     /// A 4/4 session for `role` fed as the model of `manifest` was trained: its microtiming, its
-    /// given-kind look-ahead, the bars it keeps when it re-primes, the meters it learned and
-    /// whether it heard an input ([`crate::package::Manifest::hears_input`]). `trainer generate`,
-    /// the music report and the diagnostics start from it (the plugin keeps the same five fields
-    /// of the model it loaded).
+    /// given-kind look-ahead, the bars it keeps when it re-primes, the meters it learned, whether
+    /// it heard an input ([`crate::package::Manifest::hears_input`]) and whether it learned chords
+    /// ([`crate::package::Manifest::hears_chords`]). `trainer generate`, the music report and the
+    /// diagnostics start from it (the plugin keeps the same six fields of the model it loaded).
     pub fn for_model(role: Role, manifest: &crate::package::Manifest) -> SessionConfig {
         SessionConfig {
             write_inputs: manifest.hears_input(role),
+            write_chords: manifest.hears_chords(role),
             microtiming: manifest.microtiming,
             given_kind: manifest.given_kind,
             keep_bars: manifest.keep_bars(),

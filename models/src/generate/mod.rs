@@ -53,6 +53,8 @@ mod memory_tests;
 mod prompt;
 mod recall;
 
+use std::collections::BTreeMap;
+
 use crate::chord::Chord;
 use crate::model::{ModelState, TokenModel};
 use crate::music::{ChordEvent, Meter, Note, Onset};
@@ -316,6 +318,7 @@ impl<M: TokenModel> Session<M> {
         // Restate the chord in force at the start (as `Sequence::slice_bars` does).
         if let Some(c) = cond.chord_at(origin)
             && !cond.chords.contains_key(&origin)
+            && s.config.write_chords
         {
             s.given_buf.clear();
             s.given_buf.push(Vocab::id(Token::Pos(0)));
@@ -517,10 +520,17 @@ impl<M: TokenModel> Session<M> {
             }
         }
         let sounding = self.sounding();
+        // The chord the Harmony pull reads: the stream's, or the conditioning's for a role that
+        // is written no chord.
+        let chord = if self.config.write_chords {
+            self.chord.flatten()
+        } else {
+            cond.chord_at(self.frontier()).flatten()
+        };
         apply_constraints(
             &self.config.constraints,
             sounding,
-            self.chord.flatten(),
+            chord,
             &mut self.logits,
             &mut self.allowed,
             self.config.role.is_drums(),
@@ -640,6 +650,13 @@ impl<M: TokenModel> Session<M> {
             .unwrap_or(i64::MIN)
     }
 
+    /// The chords the stream is given: the conditioning's, or none for a role that never learned
+    /// chords ([`SessionConfig::write_chords`]).
+    fn given_chords<'a>(&self, cond: &'a Conditioning) -> &'a BTreeMap<i64, Option<Chord>> {
+        static NONE: BTreeMap<i64, Option<Chord>> = BTreeMap::new();
+        if self.config.write_chords { &cond.chords } else { &NONE }
+    }
+
     /// Tick of the next given group the stream has not reached, within the current bar.
     fn next_given(&self, cond: &Conditioning) -> Option<i64> {
         let from = self.group.map_or(self.bar_start, |g| g + 1);
@@ -649,7 +666,7 @@ impl<M: TokenModel> Session<M> {
         }
         let mut in_force = self.chord;
         let mut chord_tick = None;
-        for (&t, &c) in cond.chords.range(from..end) {
+        for (&t, &c) in self.given_chords(cond).range(from..end) {
             if in_force != Some(c) {
                 chord_tick = Some(t);
                 break;
@@ -678,9 +695,10 @@ impl<M: TokenModel> Session<M> {
             buf.push(Vocab::id(Token::Pos((g - self.bar_start) as u8)));
         }
         // The chord in force just before g, as the stream has it, decides whether g's chord is new.
-        let chord_here = cond.chords.get(&g).copied();
+        let chords = self.given_chords(cond);
+        let chord_here = chords.get(&g).copied();
         let mut in_force = self.chord;
-        for (_, &c) in cond.chords.range(self.group.map_or(self.bar_start, |x| x + 1)..g) {
+        for (_, &c) in chords.range(self.group.map_or(self.bar_start, |x| x + 1)..g) {
             in_force = Some(c);
         }
         if let Some(c) = chord_here

@@ -53,11 +53,13 @@ impl<M: TokenModel> Session<M> {
         seq.styles = self.header_styles(from.div_euclid(self.bar_ticks));
         seq.meter = Meter::constant(self.config.numerator, self.config.denominator);
         seq.tempo_bpm = self.config.tempo_bpm;
-        if let Some(c) = cond.chord_at(from) {
+        if let Some(c) = cond.chord_at(from)
+            && self.config.write_chords
+        {
             seq.chords.push(ChordEvent { start: 0.0, chord: c });
         }
         // (A prompt that ends before the origin leaves `end` at it: no chord change to restate.)
-        for (&t, &c) in cond.chords.range(from + 1..end.max(from + 1)) {
+        for (&t, &c) in self.given_chords(cond).range(from + 1..end.max(from + 1)) {
             seq.chords.push(ChordEvent { start: at(t), chord: c });
         }
         if self.config.write_inputs {

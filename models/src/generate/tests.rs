@@ -457,3 +457,45 @@ fn an_unlearned_meter_is_written_in_learned_bars() {
     let (tokens, _, parts) = stream(3, 2, vec![]);
     assert!(tokens.contains(&ts(3, 2)) && parts == 1);
 }
+
+/// A role that never learned chords ([`SessionConfig::write_chords`] off, the manifest's
+/// `no_chords`) is written none, at the start, at changes or in a prompt; the Harmony pull still
+/// reads the conditioning's chord.
+#[test]
+fn a_role_without_chords_is_written_none_and_still_pulled_to_them() {
+    let cond = progression(8);
+    let mut cfg = SessionConfig::new(Role::Lead);
+    cfg.seed = 3;
+    cfg.write_chords = false;
+    cfg.prompt = vec![Note {
+        start: 0.0,
+        duration: 1.0,
+        pitch: 62,
+        velocity: 80,
+    }];
+    cfg.silent_until = Some(4 * TICKS_PER_BEAT as i64);
+    let fit = |harmony: f32| {
+        let mut cfg = cfg.clone();
+        cfg.constraints.chord_tones = harmony;
+        let mut s = Session::new(model(), cfg, 0, &cond).unwrap();
+        s.generate_until(&cond, 8 * 4 * TICKS_PER_BEAT as i64).unwrap();
+        let seq = decode(s.tokens()).unwrap();
+        assert!(seq.chords.is_empty(), "{:?}", seq.chords);
+        let mut notes = Vec::new();
+        s.drain_notes(&mut notes);
+        let in_chord = notes
+            .iter()
+            .filter(|n| {
+                let c = cond.chord_at(beat_to_tick(n.start)).flatten().unwrap();
+                c.contains_pitch(n.pitch)
+            })
+            .count();
+        (in_chord, notes.len())
+    };
+    let (free, n0) = fit(0.0);
+    let (pulled, n4) = fit(crate::sampling::FULL_CHORD_TONES);
+    eprintln!("chord tones: {free}/{n0} alone, {pulled}/{n4} with the full pull");
+    assert!(n0 >= 16 && n4 >= 16, "{n0} {n4}");
+    assert!(pulled * 10 >= n4 * 8, "{pulled} of {n4} chord tones with the full pull");
+    assert!(pulled * n0 > free * n4, "the pull: {pulled}/{n4} against {free}/{n0}");
+}

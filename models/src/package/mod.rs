@@ -260,6 +260,17 @@ pub struct Manifest {
     /// `trainer ship --inputs-from` for older packages.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub no_input: Vec<String>,
+    /// The roles whose training data gave them no chord (no chord token in any of their
+    /// sequences: the folk tunes, the chorales and the Lieder's piano, which have no chord
+    /// symbols and no other harmonic part). A session writes them no chord
+    /// ([`Manifest::hears_chords`], [`crate::generate::SessionConfig::write_chords`]): over a
+    /// user's held chords the chord tokens they never learned had pulled the pianos off the
+    /// chords, 0.19 of the neoclassical piano's notes chord tones at Harmony 0 (models/README.md,
+    /// "Chords a role never learned"). The chord still reaches them through the Harmony pull.
+    /// Measured by `trainer train` (run.json) and written by export; set by `trainer ship
+    /// --inputs-from` for older packages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub no_chords: Vec<String>,
 }
 
 /// One role's piece memory in a manifest ([`crate::memory::MemoryWeights`]).
@@ -396,6 +407,7 @@ impl Manifest {
             silence: BTreeMap::new(),
             meters: BTreeMap::new(),
             no_input: Vec::new(),
+            no_chords: Vec::new(),
         }
     }
 
@@ -574,6 +586,12 @@ impl Manifest {
         crate::tokenizer::SequenceSpec::hears_a_part(role) && !self.no_input.iter().any(|r| r == role.name())
     }
 
+    /// Whether a session of `role` writes the chords in force as chord tokens: its training data
+    /// gave it chords ([`Manifest::no_chords`]).
+    pub fn hears_chords(&self, role: Role) -> bool {
+        !self.no_chords.iter().any(|r| r == role.name())
+    }
+
     /// The meters `role` learned ([`Manifest::meters`], [`crate::meters::learned`]), the most
     /// played first; empty when the manifest names none for it.
     pub fn learned_meters(&self, role: Role) -> Vec<(u8, u8)> {
@@ -654,6 +672,7 @@ impl Manifest {
             silence,
             meters: _,
             no_input: _,
+            no_chords: _,
         } = from.clone();
         self.note_temperature = note_temperature;
         self.note_top_p = note_top_p;

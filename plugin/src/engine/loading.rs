@@ -79,6 +79,7 @@ impl Worker {
                 self.keep_bars = m.manifest.keep_bars();
                 self.learned_meters = Role::ALL.map(|r| m.manifest.learned_meters(r));
                 self.hears_input = Role::ALL.map(|r| m.manifest.hears_input(r));
+                self.hears_chords = Role::ALL.map(|r| m.manifest.hears_chords(r));
                 self.opening = m.manifest.opening_slot();
                 self.note_temperature = Role::ALL.map(|r| m.manifest.note_temperature(r));
                 self.note_top_p = Role::ALL.map(|r| m.manifest.note_top_p(r));

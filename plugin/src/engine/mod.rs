@@ -200,6 +200,10 @@ struct Worker {
     /// (`Manifest::hears_input`), by `Role::index`: a role its data gave nothing to hear (the
     /// WJazzD bass) follows the chords it recognises and nothing more.
     hears_input: [bool; Role::ALL.len()],
+    /// Whether each role of the model is written the chords in force (`Manifest::hears_chords`),
+    /// by `Role::index`: a role its data gave no chord (the folk lead, the pianos) hears the
+    /// user's chords through the Harmony pull alone.
+    hears_chords: [bool; Role::ALL.len()],
     /// The loaded model's opening tag ([`models::package::Manifest::opening_slot`]).
     opening: Option<u16>,
     /// The model's tuned note temperature per role (its manifest): the Temperature parameter is
@@ -264,6 +268,7 @@ impl Worker {
             keep_bars: 8,
             learned_meters: Default::default(),
             hears_input: Role::ALL.map(SequenceSpec::hears_a_part),
+            hears_chords: [true; Role::ALL.len()],
             opening: None,
             note_temperature: [1.0; Role::ALL.len()],
             note_top_p: [models::sampling::DEFAULT_TOP_P; Role::ALL.len()],
@@ -534,6 +539,7 @@ impl Worker {
         c.microtiming = self.microtiming;
         c.given_kind = self.given_kind;
         c.write_inputs = self.hears_input[setup.role.index()];
+        c.write_chords = self.hears_chords[setup.role.index()];
         c.sampler = setup.sampler;
         c.constraints = setup.constraints;
         c.seed = session_seed(setup.seed.max(0) as u64);

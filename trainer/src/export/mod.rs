@@ -636,6 +636,7 @@ pub fn write_package(
         register: info.registers.clone(),
         meters: info.meters.clone(),
         no_input: info.no_input.clone(),
+        no_chords: info.no_chords.clone(),
         given_kind: cfg.given_kind,
         ..Manifest::new(
             name,

@@ -123,6 +123,13 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
             m.no_input.join(", ")
         );
     }
+    if !m.no_chords.is_empty() {
+        let _ = writeln!(
+            s,
+            "| hears no chord symbols | {} (its training data gave it no chord: the chords you play reach it through the Harmony pull alone) |",
+            m.no_chords.join(", ")
+        );
+    }
     tuning_row(
         &mut s,
         "tuned note temperature",
@@ -147,7 +154,7 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
         &m.harmony,
         false,
         &format!(
-            " nats of chord-tone pull at the plugin's default Harmony (fitted on the training pieces, checked on the validation pieces; other roles {}; 0 % is the network alone, 100 % the full pull)",
+            " nats of chord-tone pull at the plugin's default Harmony (how each was chosen: models/README.md, \"The Harmony default, per role\"; other roles {}; 0 % is the network alone, 100 % the full pull)",
             models::sampling::DEFAULT_CHORD_TONES
         ),
     );
@@ -409,6 +416,9 @@ mod tests {
         assert!(!c.contains("| hears no input"), "{c}");
         m.no_input = vec!["bass".into()];
         assert!(card(&m, 1, None, "").contains("| hears no input | bass (its training data"));
+        assert!(!c.contains("| hears no chord symbols"), "{c}");
+        m.no_chords = vec!["comping".into()];
+        assert!(card(&m, 1, None, "").contains("| hears no chord symbols | comping (its training data"));
         let with = format!("{c}\n## Music report (test split)\n\nthe table\n\n## How it was built\n\nx");
         let section = card_section(&with, "\n## Music report");
         assert_eq!(section, "\n## Music report (test split)\n\nthe table\n");

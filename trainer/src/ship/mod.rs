@@ -145,8 +145,10 @@ pub struct ShipArgs {
     pub meters_from: Option<PathBuf>,
     /// A prepared dataset, the model's training data: writes the roles its training split gave
     /// nothing to hear (`models::package::Manifest::no_input`: no `IN` onset in any of their
-    /// sequences, as the WJazzD bass), whom a session then gives no input. Models exported since
-    /// 2026-12-06 carry it already.
+    /// sequences, as the WJazzD bass), whom a session then gives no input, and the roles it gave
+    /// no chord (`models::package::Manifest::no_chords`: the folk tunes, the chorales, the
+    /// Lieder's piano), whom a session then writes no chord. Models exported since 2026-12-06
+    /// carry them already.
     #[arg(long)]
     pub inputs_from: Option<PathBuf>,
     /// A pitched role's register hold, `ROLE=SEMITONES` (within 0 and 48; `ROLE=0` removes one):
@@ -529,10 +531,11 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
         manifest.register.retain(|r, _| roles.iter().any(|m| m.name() == r));
     }
     if let Some(data) = &args.inputs_from {
-        manifest.no_input = crate::dataset::Dataset::open(data)?
-            .load_split(crate::dataset::Split::Train)?
-            .roles_without_input();
+        let split = crate::dataset::Dataset::open(data)?.load_split(crate::dataset::Split::Train)?;
+        manifest.no_input = split.roles_without_input();
         manifest.no_input.retain(|r| roles.iter().any(|m| m.name() == r));
+        manifest.no_chords = split.roles_without_chords();
+        manifest.no_chords.retain(|r| roles.iter().any(|m| m.name() == r));
     }
     if let Some(data) = &args.meters_from {
         manifest.meters = crate::dataset::Dataset::open(data)?

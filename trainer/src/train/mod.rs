@@ -281,6 +281,11 @@ pub struct RunInfo {
     /// 2026-12-06 (export then writes none).
     #[serde(default)]
     pub no_input: Vec<String>,
+    /// The pitched roles its data (and the initial package) gave no chord
+    /// (`models::package::Manifest::no_chords`); export writes it. Absent from runs started
+    /// before 2026-12-06, evening (export then writes none).
+    #[serde(default)]
+    pub no_chords: Vec<String>,
 }
 
 /// What a resumed run was started with (its `run.json`), checked against the flags given now.
@@ -393,9 +398,11 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let mut registers = data.registers.clone();
     let mut meters = data.meters.clone();
     let mut no_input = data.no_input.clone();
+    let mut no_chords = data.no_chords.clone();
     if let Some(pkg) = &args.init {
         let m = models::package::Package::open(&pkg.to_string_lossy())?.manifest;
         no_input = crate::dataset::merge_no_input(&no_input, &data.roles, &m);
+        no_chords = crate::dataset::merge_no_chords(&no_chords, &data.roles, &m);
         registers = crate::dataset::widen_registers(registers, &m.register);
         meters = crate::dataset::add_meters(meters, &m.meters);
         sources.extend(
@@ -415,6 +422,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         registers,
         meters,
         no_input,
+        no_chords,
     };
     std::fs::create_dir_all(&args.out)?;
     write_atomic(

@@ -317,6 +317,9 @@ pub struct RunData {
     /// The roles the training split gave nothing to hear
     /// ([`crate::dataset::SplitData::roles_without_input`]).
     pub no_input: Vec<String>,
+    /// The pitched roles the training split gave no chord
+    /// ([`crate::dataset::SplitData::roles_without_chords`]).
+    pub no_chords: Vec<String>,
 }
 
 /// Loads and windows a prepared dataset. `vocab` is the model's vocabulary when fine-tuning: the
@@ -338,6 +341,7 @@ pub fn load_data(dir: &Path, cfg: &TrainConfig, vocab: Option<Vocab>, seed: u64)
     let registers = train_split.registers();
     let meters = train_split.meters();
     let no_input = train_split.roles_without_input();
+    let no_chords = train_split.roles_without_chords();
     let mut train = balance_pieces(
         windows_by_sequence(&train_split, &tok, cfg, &style_map, opening),
         cfg.train.balance_pieces,
@@ -369,6 +373,7 @@ pub fn load_data(dir: &Path, cfg: &TrainConfig, vocab: Option<Vocab>, seed: u64)
         registers,
         meters,
         no_input,
+        no_chords,
     })
 }
 
