@@ -625,14 +625,30 @@ mod tests {
 
     /// A role hears no input when none of its sequences holds an `IN` onset; the drums and the
     /// piano never count; a fine-tune hears what either its data or its base model heard.
+    /// A bar of one note, the sequence the "never heard" tests vary.
+    fn one_note() -> Vec<u32> {
+        use models::tokenizer::Token;
+        [Token::Bos, Token::Bar, Token::Pos(0), Token::Pitch(40)]
+            .map(Vocab::id)
+            .to_vec()
+    }
+
+    /// A base model's manifest of `roles`, for the fine-tune merges.
+    fn base_of(roles: Vec<Role>) -> models::package::Manifest {
+        let kind = models::package::ModelKind::Markov {
+            file: "m".into(),
+            order: 1,
+        };
+        models::package::Manifest::new("base", "", kind, Vocab::new(), roles)
+    }
+
     #[test]
     fn roles_without_input_are_those_whose_data_gave_them_none() {
         use models::tokenizer::Token;
         let mut d = SplitData::default();
-        let id = |t: Token| Vocab::id(t);
-        let plain = vec![id(Token::Bos), id(Token::Bar), id(Token::Pos(0)), id(Token::Pitch(40))];
+        let plain = one_note();
         let mut heard = plain.clone();
-        heard.insert(3, id(Token::InPitch(60)));
+        heard.insert(3, Vocab::id(Token::InPitch(60)));
         d.push(&plain, 0, Role::Bass, 0);
         d.push(&plain, 1, Role::Bass, 0);
         d.push(&plain, 2, Role::Lead, 0);
@@ -640,16 +656,7 @@ mod tests {
         d.push(&plain, 4, Role::Drums, 0);
         d.push(&plain, 5, Role::Piano, 0);
         assert_eq!(d.roles_without_input(), ["bass"]);
-        let mut base = models::package::Manifest::new(
-            "base",
-            "",
-            models::package::ModelKind::Markov {
-                file: "m".into(),
-                order: 1,
-            },
-            Vocab::new(),
-            vec![Role::Bass, Role::Comping],
-        );
+        let mut base = base_of(vec![Role::Bass, Role::Comping]);
         let roles = [Role::Bass, Role::Lead];
         assert!(
             merge_no_input(&d.roles_without_input(), &roles, &base).is_empty(),
@@ -667,11 +674,10 @@ mod tests {
     fn roles_without_chords_are_those_fewer_than_one_in_a_hundred_of_whose_sequences_had_one() {
         use models::tokenizer::Token;
         let mut d = SplitData::default();
-        let id = |t: Token| Vocab::id(t);
-        let plain = vec![id(Token::Bos), id(Token::Bar), id(Token::Pos(0)), id(Token::Pitch(40))];
+        let plain = one_note();
         let mut chord = plain.clone();
-        chord.insert(3, id(Token::ChordRoot(2)));
-        chord.insert(4, id(Token::ChordQual(models::chord::ChordQuality::Min7)));
+        chord.insert(3, Vocab::id(Token::ChordRoot(2)));
+        chord.insert(4, Vocab::id(Token::ChordQual(models::chord::ChordQuality::Min7)));
         // The piano: one sequence with a stray chord in 150; the bass: one in ten; the lead: none.
         for i in 0..150 {
             d.push(if i == 0 { &chord } else { &plain }, i, Role::Piano, 0);
@@ -682,16 +688,7 @@ mod tests {
         d.push(&plain, 160, Role::Lead, 0);
         d.push(&plain, 161, Role::Drums, 0);
         assert_eq!(d.roles_without_chords(), ["lead", "piano"]);
-        let mut base = models::package::Manifest::new(
-            "base",
-            "",
-            models::package::ModelKind::Markov {
-                file: "m".into(),
-                order: 1,
-            },
-            Vocab::new(),
-            vec![Role::Lead],
-        );
+        let mut base = base_of(vec![Role::Lead]);
         let roles = [Role::Lead, Role::Piano, Role::Bass];
         assert_eq!(
             merge_no_chords(&d.roles_without_chords(), &roles, &base),

@@ -344,7 +344,7 @@ fn builtin_models_are_accepted_by_every_subcommand() {
     );
     assert!(card.contains("piano +0.5 nats for each beat"), "{card}");
     assert_eq!(tuned.manifest.harmony(models::Role::Lead), 0.0);
-    assert!(card.contains("| tuned Harmony | lead 0 nats"), "{card}");
+    assert!(card.contains("| tuned Harmony | lead 0, piano 2 nats"), "{card}");
     assert!(
         card.contains("| piece memory | lead (chord-relative, weight up to 0.50)"),
         "{card}"

@@ -62,7 +62,7 @@ fn lead_over(dir: &std::path::Path, held: Vec<Note>, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-/// The notes `package` plays as `role` (in `styles`) over `held` at `seed`, at 160 BPM.
+/// The notes `package` plays as `role` (in `styles`) over `held` at `seed`, at 160 BPM, Harmony 0.
 fn played_over(
     dir: &std::path::Path,
     held: Vec<Note>,
@@ -71,19 +71,44 @@ fn played_over(
     role: Role,
     styles: &[&str],
 ) -> Vec<Note> {
-    let part = common::played_part(held, 160.0);
     let input = dir.join(format!("held-{seed}.mid"));
-    models::midi::write_file(&part, &input).unwrap();
+    models::midi::write_file(&common::played_part(held, 160.0), &input).unwrap();
+    let take = Take {
+        tempo: 160.0,
+        harmony: Some(0.0),
+        styles,
+    };
+    generated(dir, &input, seed, package, role, &take)
+}
+
+/// How a take is generated: its tempo, its Harmony (nats; `None` the default) and its styles.
+struct Take<'a> {
+    tempo: f64,
+    harmony: Option<f32>,
+    styles: &'a [&'a str],
+}
+
+/// The notes `package` plays as `role` over the MIDI file `input` at `seed`
+/// (`trainer generate --input`, the plugin's input follower), as `take` says.
+fn generated(
+    dir: &std::path::Path,
+    input: &std::path::Path,
+    seed: u64,
+    package: &str,
+    role: Role,
+    take: &Take,
+) -> Vec<Note> {
     let out = dir.join(format!("{}-{seed}.mid", role.name()));
+    let defaults = GenerateArgs::with_defaults(package, role.name(), &out);
     run(&GenerateArgs {
-        input: Some(input),
+        input: Some(input.to_path_buf()),
         bars: BARS,
-        tempo: Some(160.0),
+        tempo: Some(take.tempo),
         seed,
-        harmony: 0.0,
+        harmony: take.harmony.unwrap_or(defaults.harmony),
         force: true,
-        style: styles.iter().map(|s| s.to_string()).collect(),
-        ..GenerateArgs::with_defaults(package, role.name(), &out)
+        style: take.styles.iter().map(|s| s.to_string()).collect(),
+        ..defaults
     })
     .unwrap();
     let piece = models::midi::read_file(&out).unwrap();
@@ -251,22 +276,14 @@ fn the_band_hears_the_sustain_pedal_in_a_midi_file() {
         let input = dir.join("played.mid");
         std::fs::write(&input, smf_with_pedal(&notes, pedal)).unwrap();
         let (mut fit, mut all) = (0, 0);
+        let take = Take {
+            tempo: 120.0,
+            harmony: Some(0.0),
+            styles: &["8beat"],
+        };
         for seed in 1..=3 {
-            let out = dir.join(format!("comping-{seed}.mid"));
-            run(&GenerateArgs {
-                input: Some(input.clone()),
-                bars: BARS,
-                tempo: Some(120.0),
-                seed,
-                harmony: 0.0,
-                force: true,
-                style: vec!["8beat".into()],
-                ..GenerateArgs::with_defaults("builtin:band", "comping", &out)
-            })
-            .unwrap();
-            let piece = models::midi::read_file(&out).unwrap();
-            let part = piece.tracks.iter().find(|t| t.role == Role::Comping).unwrap();
-            for n in part.notes.iter().filter(|n| n.start % 8.0 >= 6.0) {
+            let notes = generated(&dir, &input, seed, "builtin:band", Role::Comping, &take);
+            for n in notes.iter().filter(|n| n.start % 8.0 >= 6.0) {
                 let k = (n.start / 8.0) as usize;
                 all += 1;
                 fit += chords[k * 4..k * 4 + 4].iter().any(|c| c.pitch % 12 == n.pitch % 12) as usize;
@@ -296,23 +313,15 @@ fn the_chorale_piano_follows_held_chords_at_the_default_harmony() {
     std::fs::create_dir_all(&dir).unwrap();
     let chords = held_chords(48);
     let (mut fit, mut all) = (0, 0);
+    let input = dir.join("held.mid");
+    models::midi::write_file(&common::played_part(chords.clone(), 120.0), &input).unwrap();
+    let take = Take {
+        tempo: 120.0,
+        harmony: None,
+        styles: &[],
+    };
     for seed in 1..=3 {
-        let part = common::played_part(chords.clone(), 120.0);
-        let input = dir.join("held.mid");
-        models::midi::write_file(&part, &input).unwrap();
-        let out = dir.join(format!("piano-{seed}.mid"));
-        run(&GenerateArgs {
-            input: Some(input),
-            bars: BARS,
-            tempo: Some(120.0),
-            seed,
-            force: true,
-            ..GenerateArgs::with_defaults("builtin:melody", "piano", &out)
-        })
-        .unwrap();
-        let piece = models::midi::read_file(&out).unwrap();
-        let piano = piece.tracks.iter().find(|t| t.role == Role::Piano).unwrap();
-        for n in &piano.notes {
+        for n in generated(&dir, &input, seed, "builtin:melody", Role::Piano, &take) {
             let bar = (n.start / 4.0) as usize;
             all += 1;
             fit += chords[bar * 4..bar * 4 + 4]

@@ -295,6 +295,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     m.register_hold.insert("lead".into(), 8.0);
     m.silence.insert("lead".into(), 0.875);
     m.no_input.push("lead".into());
+    m.no_chords.push("lead".into());
     m.meters.insert(
         "lead".into(),
         [("4/4".to_string(), 900), ("3/4".to_string(), 100)].into(),
@@ -353,8 +354,10 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     assert_eq!(status.register(Role::Bass), None);
     // The meters the lead learned reach its sessions (a host in 3/2 gets bars of 3/4).
     assert_eq!(w.session_config(&s).learned_meters, vec![(4, 4), (3, 4)]);
-    // A role its data gave nothing to hear hears none of the user's notes.
+    // A role its data gave nothing to hear hears none of the user's notes, and one its data gave
+    // no chord is written none.
     assert!(!w.session_config(&s).write_inputs);
+    assert!(!w.session_config(&s).write_chords);
 
     let plain = dir.join("plain");
     package(&plain);
@@ -373,6 +376,10 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
     assert_eq!(w.read_setup().constraints.register_hold, 0);
     assert!(w.session_config(&w.read_setup()).learned_meters.is_empty());
     assert!(w.session_config(&w.read_setup()).write_inputs, "a lead hears the user");
+    assert!(
+        w.session_config(&w.read_setup()).write_chords,
+        "and is written the chords"
+    );
     assert!(w.read_setup().constraints.memory.is_none());
     let c = w.read_setup().constraints;
     assert_eq!(
