@@ -48,6 +48,7 @@ mod drums;
 #[cfg(test)]
 mod drums_tests;
 mod given;
+use given::chord_tokens;
 #[cfg(test)]
 mod memory_tests;
 mod prompt;
@@ -650,78 +651,6 @@ impl<M: TokenModel> Session<M> {
             .unwrap_or(i64::MIN)
     }
 
-    /// The chords the stream is given: the conditioning's, or none for a role that never learned
-    /// chords ([`SessionConfig::write_chords`]).
-    fn given_chords<'a>(&self, cond: &'a Conditioning) -> &'a BTreeMap<i64, Option<Chord>> {
-        static NONE: BTreeMap<i64, Option<Chord>> = BTreeMap::new();
-        if self.config.write_chords { &cond.chords } else { &NONE }
-    }
-
-    /// Tick of the next given group the stream has not reached, within the current bar.
-    fn next_given(&self, cond: &Conditioning) -> Option<i64> {
-        let from = self.group.map_or(self.bar_start, |g| g + 1);
-        let end = self.bar_start + self.bar_ticks;
-        if from >= end {
-            return None;
-        }
-        let mut in_force = self.chord;
-        let mut chord_tick = None;
-        for (&t, &c) in self.given_chords(cond).range(from..end) {
-            if in_force != Some(c) {
-                chord_tick = Some(t);
-                break;
-            }
-            in_force = Some(c);
-        }
-        let input_tick = if self.config.write_inputs {
-            cond.inputs
-                .range(from..end)
-                .find(|(_, v)| !v.is_empty())
-                .map(|(&t, _)| t)
-        } else {
-            None
-        };
-        match (chord_tick, input_tick) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-    }
-
-    /// Writes the given group at tick `g` (in the current bar).
-    fn write_given(&mut self, cond: &Conditioning, g: i64) -> Result<(), GenerateError> {
-        let mut buf = std::mem::take(&mut self.given_buf);
-        buf.clear();
-        if self.group != Some(g) {
-            buf.push(Vocab::id(Token::Pos((g - self.bar_start) as u8)));
-        }
-        // The chord in force just before g, as the stream has it, decides whether g's chord is new.
-        let chords = self.given_chords(cond);
-        let chord_here = chords.get(&g).copied();
-        let mut in_force = self.chord;
-        for (_, &c) in chords.range(self.group.map_or(self.bar_start, |x| x + 1)..g) {
-            in_force = Some(c);
-        }
-        if let Some(c) = chord_here
-            && in_force != Some(c)
-        {
-            chord_tokens(c, &mut buf);
-        }
-        if self.config.write_inputs
-            && let Some(ins) = cond.inputs.get(&g)
-        {
-            buf.extend(ins.iter().map(|&p| Vocab::id(Token::InPitch(p))));
-        }
-        let mut r = Ok(());
-        for &id in &buf {
-            r = self.push(id);
-            if r.is_err() {
-                break;
-            }
-        }
-        self.given_buf = buf;
-        r
-    }
-
     /// Appends one token: grammar, model, bookkeeping.
     fn push(&mut self, id: u32) -> Result<(), GenerateError> {
         let before = self.state;
@@ -839,16 +768,6 @@ impl<M: TokenModel> Session<M> {
                 velocity: bin_velocity(vel_bin),
             },
         });
-    }
-}
-
-fn chord_tokens(c: Option<Chord>, out: &mut Vec<u32>) {
-    match c {
-        Some(c) => {
-            out.push(Vocab::id(Token::ChordRoot(c.root)));
-            out.push(Vocab::id(Token::ChordQual(c.quality)));
-        }
-        None => out.push(Vocab::id(Token::ChordNone)),
     }
 }
 
