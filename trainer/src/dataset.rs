@@ -315,27 +315,33 @@ impl SplitData {
             .collect()
     }
 
+    /// By role, among the roles `counted`: (sequences, sequences holding a token `held` matches).
+    fn sequences_holding(
+        &self,
+        counted: impl Fn(Role) -> bool,
+        held: impl Fn(models::tokenizer::Token) -> bool,
+    ) -> BTreeMap<Role, (usize, usize)> {
+        let mut counts: BTreeMap<Role, (usize, usize)> = BTreeMap::new();
+        for (i, r) in self.seqs.iter().enumerate() {
+            if !counted(r.role) {
+                continue;
+            }
+            let c = counts.entry(r.role).or_insert((0, 0));
+            c.0 += 1;
+            c.1 += self.seq(i).iter().any(|&t| Vocab::token(t as u32).is_some_and(&held)) as usize;
+        }
+        counts
+    }
+
     /// The roles of the split, by name, that hear a part by default
     /// (`models::tokenizer::SequenceSpec::default_for`) but whose sequences hold no `IN` onset:
     /// what `models::package::Manifest::no_input` records (the WJazzD bass, which has the chord
     /// symbols alone).
     pub fn roles_without_input(&self) -> Vec<String> {
-        let mut heard: BTreeMap<Role, bool> = BTreeMap::new();
-        for (i, r) in self.seqs.iter().enumerate() {
-            if !models::tokenizer::SequenceSpec::hears_a_part(r.role) {
-                continue;
-            }
-            let h = heard.entry(r.role).or_insert(false);
-            if !*h {
-                *h = self
-                    .seq(i)
-                    .iter()
-                    .any(|&t| matches!(Vocab::token(t as u32), Some(models::tokenizer::Token::InPitch(_))));
-            }
-        }
-        heard
+        use models::tokenizer::{SequenceSpec, Token};
+        self.sequences_holding(SequenceSpec::hears_a_part, |t| matches!(t, Token::InPitch(_)))
             .into_iter()
-            .filter(|&(_, h)| !h)
+            .filter(|&(_, (_, with))| with == 0)
             .map(|(r, _)| r.name().to_string())
             .collect()
     }
@@ -345,22 +351,9 @@ impl SplitData {
     /// folk tunes, the chorales and the Lieder's piano, which have no other harmonic part; a few
     /// songs carry a stray chord symbol).
     pub fn roles_without_chords(&self) -> Vec<String> {
-        // (sequences, sequences with a chord token) by role
-        let mut counts: BTreeMap<Role, (usize, usize)> = BTreeMap::new();
-        for (i, r) in self.seqs.iter().enumerate() {
-            if r.role.is_drums() {
-                continue;
-            }
-            let c = counts.entry(r.role).or_insert((0, 0));
-            c.0 += 1;
-            c.1 += self.seq(i).iter().any(|&t| {
-                matches!(
-                    Vocab::token(t as u32),
-                    Some(models::tokenizer::Token::ChordRoot(_) | models::tokenizer::Token::ChordNone)
-                )
-            }) as usize;
-        }
-        counts
+        use models::tokenizer::Token;
+        let chord = |t: Token| matches!(t, Token::ChordRoot(_) | Token::ChordNone);
+        self.sequences_holding(|r| !r.is_drums(), chord)
             .into_iter()
             .filter(|&(_, (n, with))| (with as f64) < MIN_CHORD_SEQUENCES * n as f64)
             .map(|(r, _)| r.name().to_string())

@@ -222,9 +222,8 @@ impl InputFollower {
                 let since = last_change.unwrap_or(i64::MIN).max(tick - BROKEN_CHORD_TICKS);
                 // Two pitch classes of the chord in force leave it (a legato line through it).
                 let in_force = cond.chord_at(tick).flatten();
-                let fit = |c: Chord| sounding.pitches().iter().all(|&p| c.contains_pitch(p));
                 self.broken_chord(tick, since, &sounding).or_else(|| {
-                    (n == 2 && !in_force.is_some_and(fit))
+                    (n == 2 && !in_force.is_some_and(|c| sounding.within(c)))
                         .then(|| sounding.dyad_chord())
                         .flatten()
                 })

@@ -37,6 +37,11 @@ impl PitchSet {
         &self.pitches[..self.len]
     }
 
+    /// Whether every pitch class of the set is a tone of `c`.
+    pub(super) fn within(&self, c: Chord) -> bool {
+        (0..12u8).all(|pc| !self.classes[pc as usize] || c.contains_pitch(pc))
+    }
+
     /// The chord two pitch classes suggest: a fifth (a power chord, either way up) the major
     /// triad on its root, as a player names "D5" (where [`Chord::recognize`] would prefer the
     /// suspended chord a fourth above, whose missing fifth costs least, and the rock bass played
@@ -66,8 +71,7 @@ impl PitchSet {
     /// with fewer altered tensions, then with its root sounding, then with its third lowest.
     pub(super) fn chord(&self) -> Option<Chord> {
         let exact = Chord::recognize(self.pitches())?;
-        let covers = |c: Chord| (0..12u8).all(|pc| !self.classes[pc as usize] || c.contains_pitch(pc));
-        if covers(exact) {
+        if self.within(exact) {
             return Some(exact);
         }
         // Intervals above a dominant's root: 0 root, 7 fifth, 2 and 9 natural tensions; 1, 3, 6
@@ -99,11 +103,6 @@ impl PitchSet {
     /// seventh, which notes a third apart in a line fit more often than a player breaks them.
     pub(super) fn fitting_chord(&self) -> Option<Chord> {
         let rare = [ChordQuality::Aug, ChordQuality::Aug7, ChordQuality::MinMaj7];
-        let c = Chord::recognize(self.pitches()).filter(|c| !rare.contains(&c.quality))?;
-        let mut tones = [false; 12];
-        for pc in c.pitch_classes() {
-            tones[pc as usize] = true;
-        }
-        (0..12).all(|pc| !self.classes[pc] || tones[pc]).then_some(c)
+        Chord::recognize(self.pitches()).filter(|&c| !rare.contains(&c.quality) && self.within(c))
     }
 }
