@@ -346,14 +346,14 @@ impl SplitData {
             .collect()
     }
 
-    /// The pitched roles of the split, by name, fewer than [`MIN_CHORD_SEQUENCES`] of whose
-    /// sequences hold a chord token: what `models::package::Manifest::no_chords` records (the
-    /// folk tunes, the chorales and the Lieder's piano, which have no other harmonic part; a few
-    /// songs carry a stray chord symbol).
+    /// The roles of the split, by name, fewer than [`MIN_CHORD_SEQUENCES`] of whose sequences
+    /// hold a chord token: what `models::package::Manifest::no_chords` records (the folk tunes,
+    /// the chorales and the Lieder's piano, which have no other harmonic part, and a few songs
+    /// carry a stray chord symbol; the Groove MIDI Dataset's drummers, who played alone).
     pub fn roles_without_chords(&self) -> Vec<String> {
         use models::tokenizer::Token;
         let chord = |t: Token| matches!(t, Token::ChordRoot(_) | Token::ChordNone);
-        self.sequences_holding(|r| !r.is_drums(), chord)
+        self.sequences_holding(|_| true, chord)
             .into_iter()
             .filter(|&(_, (n, with))| (with as f64) < MIN_CHORD_SEQUENCES * n as f64)
             .map(|(r, _)| r.name().to_string())
@@ -680,18 +680,22 @@ mod tests {
         }
         d.push(&plain, 160, Role::Lead, 0);
         d.push(&plain, 161, Role::Drums, 0);
-        assert_eq!(d.roles_without_chords(), ["lead", "piano"]);
+        assert_eq!(d.roles_without_chords(), ["lead", "drums", "piano"]);
+        // A band's drums, rendered over the chords the others play, heard them.
+        let mut band = SplitData::default();
+        band.push(&chord, 0, Role::Drums, 0);
+        assert!(band.roles_without_chords().is_empty());
         let mut base = base_of(vec![Role::Lead]);
         let roles = [Role::Lead, Role::Piano, Role::Bass];
         assert_eq!(
             merge_no_chords(&d.roles_without_chords(), &roles, &base),
-            ["piano"],
+            ["drums", "piano"],
             "the base's lead learned chords"
         );
         base.no_chords = vec!["lead".into()];
         assert_eq!(
             merge_no_chords(&d.roles_without_chords(), &roles, &base),
-            ["lead", "piano"]
+            ["drums", "lead", "piano"]
         );
     }
 

@@ -123,12 +123,23 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
             m.no_input.join(", ")
         );
     }
-    if !m.no_chords.is_empty() {
-        let _ = writeln!(
-            s,
-            "| hears no chord symbols | {} (its training data gave it no chord: the chords you play reach it through the Harmony pull alone) |",
-            m.no_chords.join(", ")
-        );
+    // The drums take no Harmony pull: what a role that never learned chords does with yours.
+    let (kit, pitched): (Vec<&str>, Vec<&str>) = m
+        .no_chords
+        .iter()
+        .map(String::as_str)
+        .partition(|r| Role::parse(r).is_some_and(Role::is_drums));
+    for (roles, what) in [
+        (pitched, "the chords you play reach it through the Harmony pull alone"),
+        (kit, "it keeps the groove it learned whatever chords you play"),
+    ] {
+        if !roles.is_empty() {
+            let _ = writeln!(
+                s,
+                "| hears no chord symbols | {} (its training data gave it no chord: {what}) |",
+                roles.join(", ")
+            );
+        }
     }
     tuning_row(
         &mut s,
@@ -419,6 +430,10 @@ mod tests {
         assert!(!c.contains("| hears no chord symbols"), "{c}");
         m.no_chords = vec!["comping".into()];
         assert!(card(&m, 1, None, "").contains("| hears no chord symbols | comping (its training data"));
+        m.no_chords = vec!["drums".into(), "comping".into()];
+        let c2 = card(&m, 1, None, "");
+        assert!(c2.contains("| comping (its training data gave it no chord: the chords you play reach it through the Harmony pull alone) |"), "{c2}");
+        assert!(c2.contains("| drums (its training data gave it no chord: it keeps the groove it learned whatever chords you play) |"), "{c2}");
         let with = format!("{c}\n## Music report (test split)\n\nthe table\n\n## How it was built\n\nx");
         let section = card_section(&with, "\n## Music report");
         assert_eq!(section, "\n## Music report (test split)\n\nthe table\n");
