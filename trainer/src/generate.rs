@@ -527,7 +527,15 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
         (Some(path), _) => {
             let (notes, _) = read_part(path)?;
             let pedal = models::midi::read_file_pedal(path)?;
-            (InputFollower::follow_part(&notes, &pedal, config.write_inputs), notes)
+            (
+                InputFollower::follow_part(
+                    &notes,
+                    &pedal,
+                    config.write_inputs,
+                    Some(models::generate::beat_to_tick(bar_beats)),
+                ),
+                notes,
+            )
         }
         (None, Some(text)) => {
             // The progression starts after the prompt; the prompt keeps its own chords.

@@ -181,12 +181,13 @@ fn the_jazz_bass_walks_below_a_users_held_chords() {
     );
 }
 
-/// A keyboard player's broken chords (models/README.md, "What the plugin hears as a chord"): the
-/// progression arpeggiated in quarter notes, one key at a time. The input follower names each
-/// chord once three of its tones have sounded, so the band's comping plays its tones: 0.66 of its
-/// notes at seeds 1-3. When only keys held counted no chord was ever heard, and it played 0.51
-/// (a chord's four tones of twelve: 0.33). (The bass, whose roots on each bar's first beat still
-/// hear the chord before: 0.60 then, 0.61 now.)
+/// A keyboard player's broken chords (models/README.md, "What the plugin hears as a chord" and
+/// "The downbeat and the chord before"): the progression arpeggiated in quarter notes, one key
+/// at a time. The input follower names each chord from its bass note on the downbeat or its
+/// second tone, so over seeds 1-3 the band's comping plays its tones 0.85 of the time, and the
+/// bass 0.76 on each bar's first two beats. When a broken chord was named on its third tone
+/// (merged on the downbeat with the bar before) they played 0.66 and 0.46; when only keys held
+/// counted, the comping 0.51 (a chord's four tones of twelve: 0.33).
 #[test]
 fn the_band_follows_broken_chords() {
     if common::skip_without_ort() {
@@ -199,18 +200,32 @@ fn the_band_follows_broken_chords() {
         let bar = (beat / 4.0).floor() as usize;
         chords[bar * 4..bar * 4 + 4].iter().map(|n| n.pitch % 12).collect()
     };
-    let (mut fit, mut all) = (0, 0);
-    for seed in 1..=3 {
-        for n in played_over(&dir, broken_chords(48), seed, "builtin:band", Role::Comping, &["8beat"]) {
-            all += 1;
-            fit += chord_at(n.start).contains(&(n.pitch % 12)) as usize;
+    // (chord tones, notes) of `role` over the broken chords at seeds 1-3, on beats `when` allows.
+    let fit = |role: Role, when: &dyn Fn(f64) -> bool| -> (usize, usize) {
+        let (mut fit, mut all) = (0, 0);
+        for seed in 1..=3 {
+            for n in played_over(&dir, broken_chords(48), seed, "builtin:band", role, &["8beat"]) {
+                if when(n.start) {
+                    all += 1;
+                    fit += chord_at(n.start).contains(&(n.pitch % 12)) as usize;
+                }
+            }
         }
-    }
+        (fit, all)
+    };
+    let (comping, all) = fit(Role::Comping, &|_| true);
+    let (bass, first) = fit(Role::Bass, &|beat| beat % 4.0 < 2.0);
     let _ = std::fs::remove_dir_all(&dir);
-    let ratio = fit as f64 / all as f64;
-    eprintln!("comping: chord tones {ratio:.2} of {all} notes");
+    let ratio = comping as f64 / all as f64;
+    let first_beats = bass as f64 / first.max(1) as f64;
+    eprintln!("comping: chord tones {ratio:.2} of {all} notes; bass on beats 1-2: {first_beats:.2} of {first}");
     assert!(all >= 3 * BARS as usize * 8, "{all} notes");
-    assert!(ratio >= 0.6, "comping: chord tones {ratio:.2} over broken chords");
+    assert!(ratio >= 0.75, "comping: chord tones {ratio:.2} over broken chords");
+    assert!(first >= 3 * BARS as usize * 2, "{first} bass notes on beats 1-2");
+    assert!(
+        first_beats >= 0.65,
+        "bass: chord tones {first_beats:.2} on each bar's first two beats"
+    );
 }
 
 /// A format 0 MIDI file (480 ticks a beat) of `notes` (start and length in beats, pitch) and the
@@ -248,12 +263,12 @@ fn smf_with_pedal(notes: &[(f64, f64, u8)], pedal: &[(f64, bool)]) -> Vec<u8> {
 }
 
 /// The sustain pedal in a MIDI file played to `trainer generate --input`, as the plugin hears it
-/// live (models/README.md, "What the plugin hears as a chord"): the ii-V progression broken
-/// slowly, each chord over two bars (its root, then its fifth on the fourth beat, its third past
-/// the middle of the second bar, its seventh on its last beat), each key released at once, the
-/// pedal changed with each root. A broken chord reaches back one bar, so only the pedal holds the
-/// chord together: over each chord's last two beats the band's comping plays its tones 0.96 of
-/// the time with the pedal and 0.73 without (seeds 1-3); the file's pedal was not read before.
+/// live (models/README.md, "What the plugin hears as a chord"): C Am F G C broken very slowly,
+/// three bars a chord (its fifth on the first beat, its root on the second bar's second beat, its
+/// third on the third bar's third beat, all an octave above middle C, each released at once),
+/// the pedal changed with each fifth. The tones are further apart than a broken chord reaches
+/// (a bar), so only the pedal makes them a chord: over each chord's last beat and a half the
+/// band's comping plays its tones 0.88 of the time with the pedal and 0.33 without (seeds 1-3).
 #[test]
 fn the_band_hears_the_sustain_pedal_in_a_midi_file() {
     if common::skip_without_ort() {
@@ -261,14 +276,14 @@ fn the_band_hears_the_sustain_pedal_in_a_midi_file() {
     }
     let dir = std::env::temp_dir().join(format!("sideman-pedal-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let chords = held_chords(36);
+    // (root, third, fifth) of C Am F G C, from C5.
+    let chords: [[u8; 3]; 5] = [[72, 76, 79], [69, 72, 76], [65, 69, 72], [67, 71, 74], [72, 76, 79]];
     let mut notes = Vec::new();
     let mut pedal = Vec::new();
-    for k in 0..8 {
-        let tones = &chords[k * 4..k * 4 + 4];
-        let at = k as f64 * 8.0;
-        for (beat, tone, octave) in [(0.0, 0, 0), (3.0, 2, 24), (5.5, 1, 24), (7.0, 3, 24)] {
-            notes.push((at + beat, 0.25, tones[tone].pitch + octave));
+    for (k, &[root, third, fifth]) in chords.iter().enumerate() {
+        let at = k as f64 * 12.0;
+        for (beat, pitch) in [(0.0, fifth), (5.0, root), (10.0, third)] {
+            notes.push((at + beat, 0.25, pitch));
         }
         pedal.extend([(at, false), (at + 0.01, true)]);
     }
@@ -283,19 +298,21 @@ fn the_band_hears_the_sustain_pedal_in_a_midi_file() {
         };
         for seed in 1..=3 {
             let notes = generated(&dir, &input, seed, "builtin:band", Role::Comping, &take);
-            for n in notes.iter().filter(|n| n.start % 8.0 >= 6.0) {
-                let k = (n.start / 8.0) as usize;
+            for n in notes.iter().filter(|n| n.start % 12.0 >= 10.5 && n.start < 60.0) {
+                let k = (n.start / 12.0) as usize;
                 all += 1;
-                fit += chords[k * 4..k * 4 + 4].iter().any(|c| c.pitch % 12 == n.pitch % 12) as usize;
+                fit += chords[k].iter().any(|&p| p % 12 == n.pitch % 12) as usize;
             }
         }
         fit as f64 / all.max(1) as f64
     };
     let (with, without) = (fit(&pedal), fit(&[]));
     let _ = std::fs::remove_dir_all(&dir);
-    eprintln!("comping over each chord's last two beats: chord tones {with:.2} with the pedal, {without:.2} without");
+    eprintln!(
+        "comping over each chord's last beat and a half: chord tones {with:.2} with the pedal, {without:.2} without"
+    );
     assert!(with >= 0.85, "{with:.2} with the pedal");
-    assert!(without <= 0.8, "{without:.2} without the pedal: the test needs it");
+    assert!(without <= 0.75, "{without:.2} without the pedal: the test needs it");
 }
 
 /// Roles that never learned chords (models/README.md, "Chords a role never learned"): the folk

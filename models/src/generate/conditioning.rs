@@ -75,6 +75,9 @@ pub const RECENT_ONSETS: usize = 16;
 pub const BROKEN_CHORD_TICKS: i64 = 4 * TICKS_PER_BEAT as i64;
 /// Distinct pitch classes a broken chord needs before it names a chord.
 pub const BROKEN_CHORD_CLASSES: usize = 3;
+/// How near a bar line a new bass note names its chord: a sixteenth note either side (a player
+/// early or late on the downbeat).
+pub const DOWNBEAT_TICKS: i64 = TICKS_PER_BEAT as i64 / 4;
 
 /// Turns the notes a user plays into [`Conditioning`], exactly as the plugin hears them: every
 /// note-on may change the chord and, for roles conditioned on input, adds an input onset. The
@@ -85,13 +88,21 @@ pub const BROKEN_CHORD_CLASSES: usize = 3;
 /// - three or more pitch classes sounding (keys held, or released under the sustain pedal) name
 ///   the chord they make ([`Chord::recognize`]), or the dominant a rootless voicing means when
 ///   that chord leaves a note out (`voicing.rs`);
-/// - otherwise a broken chord: the latest onsets, back to the first that no longer fits one
-///   chord with the later ones and the notes sounding or that moves by a step to the next, and
-///   no further back than the last chord change or [`BROKEN_CHORD_TICKS`], name their chord
-///   once they hold [`BROKEN_CHORD_CLASSES`] pitch classes (an arpeggio, or a melody or a
-///   walking bass where it leaps through its harmony; a scale run changes nothing);
-/// - otherwise two pitch classes sounding name the chord they suggest (a shell voicing, a
-///   dyad; a power chord its major triad), unless both are tones of the chord in force.
+/// - otherwise the onsets (`onsets.rs`), latest first, back to the first that no longer fits one
+///   chord with the later ones or that moves by a step to the next, and no further back than
+///   [`BROKEN_CHORD_TICKS`]:
+///   - the chord in force grows when they add a tone on its root (G B D, then F: G7);
+///   - else a new chord is heard from the first onset that left the chord in force (or the bar
+///     line before it, when that chord was heard in an earlier bar): three pitch classes name
+///     their chord, two the triad they suggest (a third, a fifth), as a guess the next tones may
+///     correct. What was played before belongs to the old chord: A under C E G is not Am7;
+///   - else two pitch classes struck together (a shell voicing, a power chord) name their chord,
+///     unless both are tones of the chord in force; a line's notes overlapping do not;
+///   - else a key struck alone on a downbeat ([`InputFollower::set_bars`]), below everything
+///     played in the bar before, leaping there and outside the chord in force, is a new bass
+///     note: the major or minor triad on it that the tones before fit best, a guess.
+///
+/// A scale run or a walking bass's approach notes change nothing.
 #[derive(Debug, Clone)]
 pub struct InputFollower {
     held: [bool; 128],
@@ -102,6 +113,11 @@ pub struct InputFollower {
     recent: [(i64, u8); RECENT_ONSETS],
     recent_len: usize,
     recent_next: usize,
+    /// The chord this follower set last and where: a broken chord goes on growing from its
+    /// first onset (G B D, then F: G7), a guess may be corrected.
+    named: Option<(i64, Heard)>,
+    /// The bar grid (a bar line's tick, ticks a bar), where the caller knows it.
+    bars: Option<(i64, i64)>,
 }
 
 impl Default for InputFollower {
@@ -113,6 +129,8 @@ impl Default for InputFollower {
             recent: [(0, 0); RECENT_ONSETS],
             recent_len: 0,
             recent_next: 0,
+            named: None,
+            bars: None,
         }
     }
 }
@@ -151,9 +169,17 @@ impl InputFollower {
         self.pedal = down;
     }
 
+    /// The bar grid: a bar line at `origin` and one every `bar_ticks` (the host's bars in the
+    /// plugin, the meter's in `trainer generate`). A new bass note names its chord only near a bar
+    /// line (within [`DOWNBEAT_TICKS`]).
+    pub fn set_bars(&mut self, origin: i64, bar_ticks: i64) {
+        self.bars = (bar_ticks > 0).then_some((origin, bar_ticks));
+    }
+
     /// Forgets the onsets remembered for broken chords (the timeline jumped or stopped).
     pub fn forget_onsets(&mut self) {
         self.recent_len = 0;
+        self.named = None;
     }
 
     /// Keys held now.
@@ -171,40 +197,6 @@ impl InputFollower {
         (1..=self.recent_len).map(|i| self.recent[(self.recent_next + RECENT_ONSETS - i) % RECENT_ONSETS])
     }
 
-    /// The broken chord ending at `tick` over the notes `sounding`, from onsets at or after
-    /// `since` (see [`InputFollower`]).
-    fn broken_chord(&self, tick: i64, since: i64, sounding: &PitchSet) -> Option<Chord> {
-        let mut set = *sounding;
-        let mut chord = None;
-        let mut later: Option<u8> = None;
-        for (t, pitch) in self.recent_onsets() {
-            if t > tick {
-                continue; // a loop went back: onsets of the pass before
-            }
-            // A step of one or two semitones is a line, not a broken chord (a walking bass's
-            // approach note, a melody's passing note).
-            let step = later.map(|l| l.abs_diff(pitch));
-            if t < since || step.is_some_and(|s| (1..=2).contains(&s)) {
-                break;
-            }
-            later = Some(pitch);
-            let mut next = set;
-            next.add(pitch);
-            if next.distinct() < 2 {
-                set = next; // one pitch class fits any chord with it
-                continue;
-            }
-            match next.fitting_chord() {
-                Some(c) => {
-                    set = next;
-                    chord = Some(c);
-                }
-                None => break,
-            }
-        }
-        chord.filter(|_| set.distinct() >= BROKEN_CHORD_CLASSES)
-    }
-
     /// Applies the note-on of `pitch` at `tick` (after [`InputFollower::press`]) to `cond`.
     pub fn note_on(&mut self, cond: &mut Conditioning, tick: i64, pitch: u8, write_inputs: bool) -> FollowEffect {
         self.recent[self.recent_next] = (tick, pitch.min(127));
@@ -216,25 +208,30 @@ impl InputFollower {
             sounding.add(k);
         }
         let recognised = match sounding.distinct() {
-            n if n >= BROKEN_CHORD_CLASSES => sounding.chord(),
-            n => {
-                let last_change = cond.chords.range(..=tick).next_back().map(|(&t, _)| t);
-                let since = last_change.unwrap_or(i64::MIN).max(tick - BROKEN_CHORD_TICKS);
-                // Two pitch classes of the chord in force leave it (a legato line through it).
-                let in_force = cond.chord_at(tick).flatten();
-                self.broken_chord(tick, since, &sounding).or_else(|| {
-                    (n == 2 && !in_force.is_some_and(|c| sounding.within(c)))
-                        .then(|| sounding.dyad_chord())
-                        .flatten()
-                })
-            }
+            n if n >= BROKEN_CHORD_CLASSES => sounding.chord().map(|chord| Heard {
+                chord,
+                from: tick,
+                guess: false,
+            }),
+            n => self.named_by_onsets(cond, tick, pitch, &sounding, n),
         };
-        if let Some(c) = recognised
-            && cond.chord_at(tick) != Some(Some(c))
-        {
-            cond.set_chord(tick, Some(c));
-            effect.chord = Some(c);
-            effect.changed = true;
+        match recognised {
+            Some(heard) if cond.chord_at(tick) != Some(Some(heard.chord)) => {
+                self.named = Some((tick, heard));
+                cond.set_chord(tick, Some(heard.chord));
+                effect.chord = Some(heard.chord);
+                effect.changed = true;
+            }
+            // Heard again: a guess confirmed (A and C, then E: Am), no longer corrected.
+            Some(heard) => {
+                let last_change = cond.chords.range(..=tick).next_back().map(|(&t, _)| t);
+                if let Some((at, named)) = &mut self.named
+                    && Some(*at) == last_change
+                {
+                    named.guess &= heard.guess;
+                }
+            }
+            None => {}
         }
         if write_inputs && cond.add_input(tick, pitch) {
             effect.changed = true;
@@ -244,11 +241,12 @@ impl InputFollower {
 
     /// Conditioning for a whole part played in advance (`trainer generate --input`), with its
     /// sustain pedal: at one tick, note-offs, then the pedal, then note-ons by pitch, as a host
-    /// delivers a block.
+    /// delivers a block. `bar_ticks`: the bars' length, from a bar line at tick 0.
     pub fn follow_part(
         notes: &[crate::music::Note],
         pedal: &[crate::midi::PedalChange],
         write_inputs: bool,
+        bar_ticks: Option<i64>,
     ) -> Conditioning {
         // At one tick, in this order (the derived `Ord`): releases, the pedal, presses by pitch.
         #[derive(PartialEq, Eq, PartialOrd, Ord)]
@@ -265,6 +263,9 @@ impl InputFollower {
         events.extend(pedal.iter().map(|p| (beat_to_tick(p.beat), Event::Pedal(p.down))));
         events.sort_unstable();
         let mut f = InputFollower::default();
+        if let Some(bar) = bar_ticks {
+            f.set_bars(0, bar);
+        }
         let mut cond = Conditioning::default();
         for (tick, event) in events {
             match event {
@@ -279,6 +280,10 @@ impl InputFollower {
         cond
     }
 }
+
+#[path = "onsets.rs"]
+mod onsets;
+use onsets::Heard;
 
 #[cfg(test)]
 #[path = "conditioning_tests.rs"]

@@ -18,7 +18,7 @@ fn follow(notes: &[(f64, f64, u8)]) -> Conditioning {
             velocity: 80,
         })
         .collect();
-    InputFollower::follow_part(&notes, &[], false)
+    InputFollower::follow_part(&notes, &[], false, Some(4 * BEAT))
 }
 
 /// The chords in force at each beat of `beats`, as symbols ("-" for none).
@@ -62,22 +62,71 @@ fn block_chords_are_named_where_they_are_struck() {
 }
 
 #[test]
-fn a_broken_chord_is_named_once_three_of_its_tones_have_sounded() {
+fn a_broken_chord_is_named_from_its_second_tone_or_its_bass_on_the_downbeat() {
     // C, Am, F, G broken in quarter notes (root, third, fifth, octave), no two keys held at once.
     let notes = broken(&[&[48, 52, 55], &[45, 48, 52], &[41, 45, 48], &[43, 47, 50]], 1.0);
-    let cond = follow(&notes);
-    let at = chords_at(&cond, 0..16);
-    // Each chord from its third tone on (the third beat of its bar), to the end of its bar.
-    for (bar, name) in ["C", "Am", "F", "G"].iter().enumerate() {
-        assert_eq!(&at[bar * 4 + 2], name, "{at:?}");
-        assert_eq!(&at[bar * 4 + 3], name, "{at:?}");
-    }
-    // In eighth notes the chord is known from the second beat.
+    let at = chords_at(&follow(&notes), 0..16);
+    // Each chord from its second tone on (a third names its triad), Am and F from their
+    // downbeat: a bass note leaping below the bar before, outside its chord, is a new root, and
+    // the tones heard before it say which triad (A under C E G: Am).
+    assert_eq!(
+        at,
+        [
+            "-", "C", "C", "C", "Am", "Am", "Am", "Am", "F", "F", "F", "F", "F", "G", "G", "G"
+        ]
+    );
+    // In eighth notes, the same.
     let notes = broken(&[&[48, 52, 55], &[45, 48, 52], &[41, 45, 48], &[43, 47, 50]], 0.5);
     let at = chords_at(&follow(&notes), 0..16);
     for (bar, name) in ["C", "Am", "F", "G"].iter().enumerate() {
         assert_eq!(at[bar * 4 + 1..bar * 4 + 4], [*name; 3], "{at:?}");
     }
+    // Without a bar grid a bass note alone names nothing: Am from its second tone.
+    let played: Vec<Note> = broken(&[&[48, 52, 55], &[45, 48, 52]], 1.0)
+        .iter()
+        .map(|&(start, duration, pitch)| Note {
+            start,
+            duration,
+            pitch,
+            velocity: 80,
+        })
+        .collect();
+    let at = chords_at(&InputFollower::follow_part(&played, &[], false, None), 0..8);
+    assert_eq!(at, ["-", "C", "C", "C", "C", "Am", "Am", "Am"]);
+}
+
+#[test]
+fn a_broken_chord_grows_and_a_new_one_does_not_take_the_old_ones_tones() {
+    // Dm7 G7 Cmaj7 A7 broken upwards (root, third, fifth, seventh): the triad from the second
+    // tone or the bass note, its seventh when the seventh sounds; never the chord the new bar's
+    // first tones make with the bar before (G under D F A C had named Am7). The bass A under
+    // C E G B is first heard as Am, then as A once its C# sounds.
+    let notes = broken(
+        &[
+            &[50, 53, 57, 60],
+            &[43, 47, 50, 53],
+            &[48, 52, 55, 59],
+            &[45, 49, 52, 55],
+        ],
+        1.0,
+    );
+    let at = chords_at(&follow(&notes), 0..16);
+    assert_eq!(
+        at,
+        [
+            "-", "Dm", "Dm", "Dm7", "G", "G", "G", "G7", "G7", "C", "C", "Cmaj7", "Am", "A", "A", "A7"
+        ]
+    );
+    // Power chords struck together: each names its own root (E5 after C5 had named Cmaj7).
+    let mut notes = Vec::new();
+    for (bar, root) in [48u8, 40, 43, 45].iter().enumerate() {
+        for p in [root, &(root + 7), &(root + 12)] {
+            notes.push((bar as f64 * 4.0, 3.9, *p));
+        }
+    }
+    let at = chords_at(&follow(&notes), 0..16);
+    let bars: Vec<&str> = at.iter().step_by(4).map(String::as_str).collect();
+    assert_eq!(bars, ["C", "E", "G", "A"], "{at:?}");
 }
 
 #[test]
@@ -153,10 +202,12 @@ fn onsets_are_forgotten_when_the_timeline_jumps() {
         f.note_on(&mut cond, tick, pitch, false);
         f.release(pitch);
     }
+    assert_eq!(cond.chord_at(BEAT), Some(chord("C")));
+    // A, C and E would be Am: forgotten, the A alone names nothing.
     f.forget_onsets();
-    f.press(55);
-    f.note_on(&mut cond, 2 * BEAT, 55, false);
-    assert!(cond.chords.is_empty(), "{:?}", cond.chords);
+    f.press(57);
+    f.note_on(&mut cond, 2 * BEAT, 57, false);
+    assert_eq!(cond.chords.len(), 1, "{:?}", cond.chords);
     // Onsets after the note-on (a loop went back) are not part of its broken chord.
     let mut f = InputFollower::default();
     let mut cond = Conditioning::default();
@@ -165,7 +216,7 @@ fn onsets_are_forgotten_when_the_timeline_jumps() {
         f.note_on(&mut cond, tick, pitch, false);
         f.release(pitch);
     }
-    assert!(cond.chords.is_empty(), "{:?}", cond.chords);
+    assert_eq!(cond.chord_at(BEAT), None, "{:?}", cond.chords);
 }
 
 #[test]
@@ -189,11 +240,11 @@ fn a_part_played_with_the_pedal_is_heard_as_it_sounds() {
     ];
     // Under the pedal, C and E sound together from the second beat, G and B from the sixth
     // (the pedal changed: the bar before is not heard).
-    let cond = InputFollower::follow_part(&notes, &pedal, false);
+    let cond = InputFollower::follow_part(&notes, &pedal, false, Some(4 * BEAT));
     assert_eq!(chords_at(&cond, 0..8), ["-", "C", "C", "C", "C", "G", "G7", "G7"]);
-    // Without the pedal: a broken chord, named from its third tone.
-    let cond = InputFollower::follow_part(&notes, &[], false);
-    assert_eq!(chords_at(&cond, 0..8), ["-", "-", "C", "C", "C", "C", "G7", "G7"]);
+    // Without the pedal: a broken chord, named from its second tone, G's from the bar line.
+    let cond = InputFollower::follow_part(&notes, &[], false, Some(4 * BEAT));
+    assert_eq!(chords_at(&cond, 0..8), ["-", "C", "C", "C", "C", "G", "G7", "G7"]);
 }
 
 #[test]

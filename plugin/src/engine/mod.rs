@@ -371,6 +371,8 @@ impl Worker {
                 self.pending_rollback = None;
                 self.restart_pending = false;
                 self.follower.forget_onsets();
+                self.follower
+                    .set_bars(beat_to_tick(transport.bar_start_beat), beat_to_tick(self.bar_beats()));
                 self.send_floor = transport.beat;
                 let origin = beat_to_tick(transport.bar_start_beat);
                 self.answer = None;

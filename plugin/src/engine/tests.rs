@@ -448,3 +448,42 @@ fn the_player_joins_the_style_in_the_header() {
     assert_eq!(header(d3, 1, 1), [d3], "a Style that is a player names the player");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The follower hears the host's bars (models/README.md, "The downbeat and the chord before"): F
+/// broken high, then a low G struck alone on a bar line is a new bass note, and names its chord
+/// there; the same G off the bar line waits for the tones after it.
+#[test]
+fn the_follower_hears_the_hosts_bar_lines() {
+    // 3/4 with its bar lines on beats 1, 4, 7...; then 4/4 from beat 0, where 7 is beat 4.
+    for (numerator, bar_start_beat, heard) in [(3, 1.0, Some("G")), (4, 0.0, Some("F"))] {
+        let (_, _, mut w) = worker();
+        let transport = TransportSnapshot {
+            beat: 0.0,
+            tempo_bpm: 120.0,
+            numerator,
+            denominator: 4,
+            bar_start_beat,
+            wrapped_from: None,
+        };
+        w.handle(ToWorker::Reset {
+            seq: 1,
+            epoch: 1,
+            transport,
+        });
+        for (beat, pitch) in [(5.0, 65), (5.5, 69), (6.0, 72), (7.0, 43)] {
+            w.handle(ToWorker::NoteOn {
+                seq: 1,
+                beat,
+                pitch,
+                velocity: 90,
+            });
+            w.handle(ToWorker::NoteOff {
+                seq: 1,
+                beat: beat + 0.4,
+                pitch,
+            });
+        }
+        let at = w.cond.chord_at(beat_to_tick(7.0)).flatten().map(|c| c.to_string());
+        assert_eq!(at.as_deref(), heard, "{numerator}/4 from beat {bar_start_beat}");
+    }
+}

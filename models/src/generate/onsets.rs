@@ -1,0 +1,199 @@
+//! What the onsets a user played name as a chord where fewer than three pitch classes sound:
+//! [`InputFollower`]'s broken chords, bass notes and dyads (models/README.md, "What the plugin
+//! hears as a chord").
+
+use super::{BROKEN_CHORD_CLASSES, BROKEN_CHORD_TICKS, Conditioning, DOWNBEAT_TICKS, InputFollower};
+use crate::chord::{Chord, ChordQuality};
+use crate::generate::voicing::PitchSet;
+
+/// A chord the follower heard: from which onset, and whether it is a guess the next tones may
+/// correct (a bass note alone, two pitch classes of a broken chord).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Heard {
+    pub(super) chord: Chord,
+    pub(super) from: i64,
+    pub(super) guess: bool,
+}
+
+impl InputFollower {
+    /// The bar line at or before `tick` (`tick` itself without a bar grid).
+    fn bar_line_before(&self, tick: i64) -> i64 {
+        self.bars
+            .map_or(tick, |(origin, bar)| tick - (tick - origin).rem_euclid(bar))
+    }
+
+    /// Whether `tick` is within [`DOWNBEAT_TICKS`] of a bar line.
+    fn on_downbeat(&self, tick: i64) -> bool {
+        self.bars.is_some_and(|(origin, bar)| {
+            let off = (tick - origin).rem_euclid(bar);
+            off.min(bar - off) <= DOWNBEAT_TICKS
+        })
+    }
+
+    /// The broken chord ending at `tick` over the notes `sounding`, from onsets at or after
+    /// `since` (see [`InputFollower`]).
+    fn broken_chord(&self, tick: i64, since: i64, sounding: &PitchSet, two: bool) -> Option<Heard> {
+        // The keys sounding that were struck since `since`: one still ringing from the chord
+        // before (a legato line's last note) is not this chord's.
+        let mut set = PitchSet::new();
+        for &p in sounding.pitches() {
+            let struck = self.recent_onsets().find(|&(t, q)| q == p && t <= tick);
+            if struck.is_some_and(|(t, _)| t >= since) {
+                set.add(p);
+            }
+        }
+        let mut chord = None;
+        let mut from = tick;
+        let mut later: Option<u8> = None;
+        for (t, pitch) in self.recent_onsets() {
+            if t > tick {
+                continue; // a loop went back: onsets of the pass before
+            }
+            // A step of one or two semitones is a line, not a broken chord (a walking bass's
+            // approach note, a melody's passing note).
+            let step = later.map(|l| l.abs_diff(pitch));
+            if t < since || step.is_some_and(|s| (1..=2).contains(&s)) {
+                break;
+            }
+            later = Some(pitch);
+            let mut next = set;
+            next.add(pitch);
+            if next.distinct() < 2 {
+                set = next; // one pitch class fits any chord with it
+                from = t;
+                continue;
+            }
+            match next.fitting_chord() {
+                Some(c) => {
+                    set = next;
+                    chord = Some(c);
+                    from = t;
+                }
+                None => break,
+            }
+        }
+        let heard = |chord, guess| Heard { chord, from, guess };
+        match set.distinct() {
+            n if n >= BROKEN_CHORD_CLASSES => chord.map(|c| heard(c, false)),
+            2 if two => set.dyad_chord().map(|c| heard(c, true)),
+            _ => None,
+        }
+    }
+
+    /// The chord fewer than three pitch classes sounding name with the onsets before them (see
+    /// [`InputFollower`]).
+    pub(super) fn named_by_onsets(
+        &self,
+        cond: &Conditioning,
+        tick: i64,
+        pitch: u8,
+        sounding: &PitchSet,
+        n: usize,
+    ) -> Option<Heard> {
+        let in_force = cond.chord_at(tick).flatten();
+        let last_change = cond.chords.range(..=tick).next_back().map(|(&t, _)| t);
+        let floor = tick - BROKEN_CHORD_TICKS;
+        // The chord in force growing: its broken chord, from the onset it was first heard at
+        // (when this follower named it), with a tone added on its root (G B D, then F: G7).
+        let (evidence, guess) = match (last_change, self.named) {
+            (Some(at), Some((named, h))) if at == named => (Some(h.from), h.guess),
+            _ => (last_change, false),
+        };
+        // Keys struck together that leave the chord in force are a new chord, not a tone added
+        // to it (a power chord E5 after C5 is not Cmaj7).
+        let mut struck = PitchSet::new();
+        for (_, p) in self.recent_onsets().filter(|&(t, _)| t == tick) {
+            struck.add(p);
+        }
+        let block = struck.distinct() >= 2 && !in_force.is_some_and(|f| struck.within(f));
+        // A key struck alone on a downbeat, below everything played in the bar before, leaping
+        // there from the key before, and outside the chord in force: a new bass note, a new root
+        // (a walking bass's approach notes step into theirs).
+        let window: Vec<(i64, u8)> = self.recent_onsets().filter(|&(t, _)| t < tick && t >= floor).collect();
+        let bass = struck.distinct() == 1
+            && self.on_downbeat(tick)
+            && window.len() >= 2
+            && window.iter().all(|&(_, p)| p > pitch)
+            && window[0].1.abs_diff(pitch) > 2
+            && !in_force.is_some_and(|f| f.contains_pitch(pitch));
+        let grown = in_force.filter(|_| !block && !bass).and_then(|f| {
+            self.broken_chord(tick, evidence.unwrap_or(i64::MIN).max(floor), sounding, false)
+                .filter(|h| h.chord.root == f.root && f.pitch_classes().all(|pc| h.chord.contains_pitch(pc)))
+        });
+        // Else a new chord, from the first onset since the change that left the chord in force:
+        // what came before belongs to that chord. From the bar line before that onset when the
+        // chord in force was heard before the bar line (a new chord's root on the downbeat may
+        // be a tone of the old one, as G is of C); else, after a guess (a bass note, two pitch
+        // classes), from where it was heard (the tones after it may name another chord that
+        // holds it: A, then C#, is A; E and G, then C, is C).
+        let left = self
+            .recent_onsets()
+            .filter(|&(t, p)| {
+                t <= tick && last_change.is_none_or(|at| t >= at) && !in_force.is_some_and(|f| f.contains_pitch(p))
+            })
+            .map(|(t, _)| t)
+            .min()
+            .map(|t| {
+                let line = self.bar_line_before(t);
+                let after = |at: Option<i64>| at.is_none_or(|at| line > at);
+                match evidence {
+                    _ if after(evidence) && after(last_change.map(|at| at - 1)) => line,
+                    Some(from) if guess => from,
+                    _ => t,
+                }
+            });
+        let fresh = || match left {
+            Some(start) => self.broken_chord(tick, start.max(floor), sounding, true),
+            None => None,
+        };
+        // Two pitch classes struck together (a shell voicing, a power chord) name their chord,
+        // unless both are tones of the chord in force; a line's notes overlapping do not.
+        let together = || {
+            let struck: Vec<i64> = sounding
+                .pitches()
+                .iter()
+                .filter_map(|&p| self.recent_onsets().find(|&(t, q)| q == p && t <= tick).map(|(t, _)| t))
+                .collect();
+            struck.len() == sounding.pitches().len()
+                && struck
+                    .iter()
+                    .max()
+                    .zip(struck.iter().min())
+                    .is_some_and(|(a, b)| a - b <= DOWNBEAT_TICKS)
+        };
+        grown
+            .or_else(fresh)
+            .or_else(|| {
+                (n == 2 && !in_force.is_some_and(|c| sounding.within(c)) && together())
+                    .then(|| sounding.dyad_chord())
+                    .flatten()
+                    .map(|chord| Heard {
+                        chord,
+                        from: tick,
+                        guess: false,
+                    })
+            })
+            .or_else(|| {
+                bass.then(|| Heard {
+                    chord: triad_heard(pitch, &window),
+                    from: tick,
+                    guess: true,
+                })
+            })
+    }
+}
+
+/// The triad on `root` that the keys `heard` before it fit best: minor when more of them are tones
+/// of the minor triad than of the major (an A under C E G is Am, an F under A C E is F).
+fn triad_heard(root: u8, heard: &[(i64, u8)]) -> Chord {
+    let fits = |q: ChordQuality| {
+        let c = Chord::new(root % 12, q);
+        heard.iter().filter(|&&(_, p)| c.contains_pitch(p)).count()
+    };
+    let quality = if fits(ChordQuality::Min) > fits(ChordQuality::Maj) {
+        ChordQuality::Min
+    } else {
+        ChordQuality::Maj
+    };
+    Chord::new(root % 12, quality)
+}
