@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::voicing::PitchSet;
+use super::voicing::{PitchSet, in_context};
 use crate::chord::Chord;
 use crate::tokenizer::vocab::TICKS_PER_BEAT;
 
@@ -102,7 +102,9 @@ pub const DOWNBEAT_TICKS: i64 = TICKS_PER_BEAT as i64 / 4;
 ///     played in the bar before, leaping there and outside the chord in force, is a new bass
 ///     note: the major or minor triad on it that the tones before fit best, a guess.
 ///
-/// A scale run or a walking bass's approach notes change nothing.
+/// A scale run or a walking bass's approach notes change nothing. A jazz pianist's shell (two
+/// guide tones) or rootless voicing is heard after the chord before it, as the progression goes
+/// (`voicing::in_context`: after G7, E and B are Cmaj7).
 #[derive(Debug, Clone)]
 pub struct InputFollower {
     held: [bool; 128],
@@ -116,6 +118,8 @@ pub struct InputFollower {
     /// The chord this follower set last and where: a broken chord goes on growing from its
     /// first onset (G B D, then F: G7), a guess may be corrected.
     named: Option<(i64, Heard)>,
+    /// The one before it, when `named` was set at the instant being followed.
+    named_earlier: Option<(i64, Heard)>,
     /// The bar grid (a bar line's tick, ticks a bar), where the caller knows it.
     bars: Option<(i64, i64)>,
 }
@@ -130,6 +134,7 @@ impl Default for InputFollower {
             recent_len: 0,
             recent_next: 0,
             named: None,
+            named_earlier: None,
             bars: None,
         }
     }
@@ -180,6 +185,7 @@ impl InputFollower {
     pub fn forget_onsets(&mut self) {
         self.recent_len = 0;
         self.named = None;
+        self.named_earlier = None;
     }
 
     /// Keys held now.
@@ -197,6 +203,14 @@ impl InputFollower {
         (1..=self.recent_len).map(|i| self.recent[(self.recent_next + RECENT_ONSETS - i) % RECENT_ONSETS])
     }
 
+    /// The chord this follower named last before `tick`, and where.
+    fn named_before(&self, tick: i64) -> Option<(i64, Heard)> {
+        match self.named {
+            Some((at, _)) if at >= tick => self.named_earlier,
+            named => named,
+        }
+    }
+
     /// Applies the note-on of `pitch` at `tick` (after [`InputFollower::press`]) to `cond`.
     pub fn note_on(&mut self, cond: &mut Conditioning, tick: i64, pitch: u8, write_inputs: bool) -> FollowEffect {
         self.recent[self.recent_next] = (tick, pitch.min(127));
@@ -209,7 +223,7 @@ impl InputFollower {
         }
         let recognised = match sounding.distinct() {
             n if n >= BROKEN_CHORD_CLASSES => sounding.chord().map(|chord| Heard {
-                chord,
+                chord: in_context(chord, &sounding, cond.chord_at(tick - 1).flatten()),
                 from: tick,
                 guess: false,
             }),
@@ -217,6 +231,9 @@ impl InputFollower {
         };
         match recognised {
             Some(heard) if cond.chord_at(tick) != Some(Some(heard.chord)) => {
+                if self.named.is_none_or(|(at, _)| at != tick) {
+                    self.named_earlier = self.named;
+                }
                 self.named = Some((tick, heard));
                 cond.set_chord(tick, Some(heard.chord));
                 effect.chord = Some(heard.chord);

@@ -301,3 +301,46 @@ fn a_rootless_dominant_voicing_names_the_dominant() {
     let notes = [(0.0, 3.9, 47), (0.0, 3.9, 53)];
     assert_eq!(chords_at(&follow(&notes), 0..1), ["Bdim"]);
 }
+
+/// Each voicing (pitches) held a bar, the chords named on each bar's first beat.
+fn bars_of(voicings: &[&[u8]]) -> Vec<String> {
+    let notes: Vec<(f64, f64, u8)> = voicings
+        .iter()
+        .enumerate()
+        .flat_map(|(bar, v)| v.iter().map(move |&p| (bar as f64 * 4.0, 3.9, p)))
+        .collect();
+    let at = chords_at(&follow(&notes), 0..voicings.len() as i64 * 4);
+    at.into_iter().step_by(4).collect()
+}
+
+#[test]
+fn shells_and_rootless_voicings_are_heard_in_the_progression() {
+    // Dm7 G7 Cmaj7 A7 Dm7 as guide tones (the third and the seventh): the first as its notes name
+    // it (F C: F), then each where the progression goes (a fourth up from the chord before or from
+    // what it may have been, else in its scale).
+    let guide: [&[u8]; 5] = [&[53, 60], &[53, 59], &[52, 59], &[55, 61], &[53, 60]];
+    assert_eq!(bars_of(&guide), ["F", "G7", "Cmaj7", "A7", "Dm7"]);
+    // Rootless (F A C E, F A B E, E G B D, G B C# F#, F A C E): Dm9 and Cmaj9 after their
+    // dominants (the first Dm9 has none: Fmaj7).
+    let rootless: [&[u8]; 5] = [
+        &[53, 57, 60, 64],
+        &[53, 57, 59, 64],
+        &[52, 55, 59, 62],
+        &[55, 59, 61, 66],
+        &[53, 57, 60, 64],
+    ];
+    assert_eq!(bars_of(&rootless), ["Fmaj7", "G7", "Cmaj7", "A7", "Dm7"]);
+    // Power chords and a pop progression keep the chords their notes name: E5 G5 A5 C5, E5 A5 D5
+    // G5, and Am then Fmaj7; a fifth after a dominant a fifth above it is its triad (G7, C5: C).
+    let power = |roots: &[u8]| -> Vec<Vec<u8>> { roots.iter().map(|&r| vec![r, r + 7, r + 12]).collect() };
+    for (roots, names) in [
+        ([40u8, 43, 45, 48], ["E", "G", "A", "C"]),
+        ([40, 45, 38, 43], ["E", "A", "D", "G"]),
+    ] {
+        let v = power(&roots);
+        let v: Vec<&[u8]> = v.iter().map(Vec::as_slice).collect();
+        assert_eq!(bars_of(&v), names);
+    }
+    assert_eq!(bars_of(&[&[45, 48, 52], &[53, 57, 60, 64]]), ["Am", "Fmaj7"]);
+    assert_eq!(bars_of(&[&[43, 47, 50, 53], &[48, 55, 60]]), ["G7", "C"]);
+}

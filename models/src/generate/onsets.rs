@@ -4,7 +4,7 @@
 
 use super::{BROKEN_CHORD_CLASSES, BROKEN_CHORD_TICKS, Conditioning, DOWNBEAT_TICKS, InputFollower};
 use crate::chord::{Chord, ChordQuality};
-use crate::generate::voicing::PitchSet;
+use crate::generate::voicing::{PitchSet, in_context};
 
 /// A chord the follower heard: from which onset, and whether it is a guess the next tones may
 /// correct (a bass note alone, two pitch classes of a broken chord).
@@ -32,7 +32,14 @@ impl InputFollower {
 
     /// The broken chord ending at `tick` over the notes `sounding`, from onsets at or after
     /// `since` (see [`InputFollower`]).
-    fn broken_chord(&self, tick: i64, since: i64, sounding: &PitchSet, two: bool) -> Option<Heard> {
+    fn broken_chord(
+        &self,
+        tick: i64,
+        since: i64,
+        sounding: &PitchSet,
+        two: bool,
+        before: Option<Chord>,
+    ) -> Option<Heard> {
         // The keys sounding that were struck since `since`: one still ringing from the chord
         // before (a legato line's last note) is not this chord's.
         let mut set = PitchSet::new();
@@ -72,7 +79,11 @@ impl InputFollower {
                 None => break,
             }
         }
-        let heard = |chord, guess| Heard { chord, from, guess };
+        let heard = |chord, guess| Heard {
+            chord: in_context(chord, &set, before),
+            from,
+            guess,
+        };
         match set.distinct() {
             n if n >= BROKEN_CHORD_CLASSES => chord.map(|c| heard(c, false)),
             2 if two => set.dyad_chord().map(|c| heard(c, true)),
@@ -90,12 +101,14 @@ impl InputFollower {
         sounding: &PitchSet,
         n: usize,
     ) -> Option<Heard> {
-        let in_force = cond.chord_at(tick).flatten();
-        let last_change = cond.chords.range(..=tick).next_back().map(|(&t, _)| t);
+        // Keys struck together are followed one by one: each is heard against the chord in force
+        // before this instant, with the keys of the instant so far (the last key's chord stands).
+        let in_force = cond.chord_at(tick - 1).flatten();
+        let last_change = cond.chords.range(..tick).next_back().map(|(&t, _)| t);
         let floor = tick - BROKEN_CHORD_TICKS;
         // The chord in force growing: its broken chord, from the onset it was first heard at
         // (when this follower named it), with a tone added on its root (G B D, then F: G7).
-        let (evidence, guess) = match (last_change, self.named) {
+        let (evidence, guess) = match (last_change, self.named_before(tick)) {
             (Some(at), Some((named, h))) if at == named => (Some(h.from), h.guess),
             _ => (last_change, false),
         };
@@ -117,7 +130,7 @@ impl InputFollower {
             && window[0].1.abs_diff(pitch) > 2
             && !in_force.is_some_and(|f| f.contains_pitch(pitch));
         let grown = in_force.filter(|_| !block && !bass).and_then(|f| {
-            self.broken_chord(tick, evidence.unwrap_or(i64::MIN).max(floor), sounding, false)
+            self.broken_chord(tick, evidence.unwrap_or(i64::MIN).max(floor), sounding, false, in_force)
                 .filter(|h| h.chord.root == f.root && f.pitch_classes().all(|pc| h.chord.contains_pitch(pc)))
         });
         // Else a new chord, from the first onset since the change that left the chord in force:
@@ -143,7 +156,7 @@ impl InputFollower {
                 }
             });
         let fresh = || match left {
-            Some(start) => self.broken_chord(tick, start.max(floor), sounding, true),
+            Some(start) => self.broken_chord(tick, start.max(floor), sounding, true, in_force),
             None => None,
         };
         // Two pitch classes struck together (a shell voicing, a power chord) name their chord,
@@ -168,7 +181,7 @@ impl InputFollower {
                     .then(|| sounding.dyad_chord())
                     .flatten()
                     .map(|chord| Heard {
-                        chord,
+                        chord: in_context(chord, sounding, in_force),
                         from: tick,
                         guess: false,
                     })

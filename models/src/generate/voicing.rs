@@ -106,3 +106,91 @@ impl PitchSet {
         Chord::recognize(self.pitches()).filter(|&c| !rare.contains(&c.quality) && self.within(c))
     }
 }
+
+/// What a jazz pianist's voicing may mean besides the chord its notes name: a tritone the two
+/// dominants whose third and seventh it is (B F: G7, Db7); a fifth the minor seventh and the major
+/// seventh whose third and seventh it is (F C: Dm7; E B: Cmaj7); a major seventh the minor ninth a
+/// third below without its root (F A C E: Dm9), a minor seventh the major ninth (E G B D: Cmaj9).
+fn readings(named: Chord, set: &PitchSet) -> [Option<Chord>; 2] {
+    let below = |down: u8, q: ChordQuality| Some(Chord::new((named.root + 12 - down) % 12, q));
+    let mut pcs = (0..12u8).filter(|&pc| set.classes[pc as usize]);
+    match (pcs.next(), pcs.next(), pcs.next()) {
+        (Some(a), Some(b), None) => match (b + 12 - a) % 12 {
+            6 => [a, b].map(|third| Some(Chord::new((third + 8) % 12, ChordQuality::Dom7))),
+            5 | 7 => {
+                // The pair's lower pitch class by a fifth, then the chord whose third it is.
+                let third = if (b + 12 - a) % 12 == 7 { a } else { b };
+                [
+                    Some(Chord::new((third + 9) % 12, ChordQuality::Min7)),
+                    Some(Chord::new((third + 8) % 12, ChordQuality::Maj7)),
+                ]
+            }
+            _ => [None, None],
+        },
+        _ => match named.quality {
+            ChordQuality::Maj7 if set.distinct() == 4 => [below(3, ChordQuality::Min7), None],
+            ChordQuality::Min7 if set.distinct() == 4 => [below(4, ChordQuality::Maj7), None],
+            _ => [None, None],
+        },
+    }
+}
+
+/// The roots `before` may have had as a voicing ([`readings`] of its quality): a triad's as a
+/// fifth's, a diminished triad's as a tritone's, a major or minor seventh's as a rootless ninth's.
+fn roots_of(before: Chord) -> [Option<u8>; 3] {
+    let down = |d: u8| Some((before.root + 12 - d) % 12);
+    match before.quality {
+        ChordQuality::Maj => [Some(before.root), down(3), down(4)],
+        ChordQuality::Dim => [Some(before.root), down(4), Some((before.root + 2) % 12)],
+        ChordQuality::Maj7 => [Some(before.root), down(3), None],
+        ChordQuality::Min7 => [Some(before.root), down(4), None],
+        _ => [Some(before.root), None, None],
+    }
+}
+
+/// The chord a set of pitch classes names after the chord `before`, as a jazz player hears a
+/// shell or a rootless voicing in a progression (models/README.md, "Shells and rootless voicings
+/// in context"): `named`, unless a [`readings`] of it is where the harmony goes:
+/// - a tritone names a dominant: the one a fourth above `before`, else the one whose root is in
+///   `before`'s scale (Cmaj7, then G C#: A7), else the one a fourth above what `before` may have
+///   been as a voicing;
+/// - a fifth or a rootless seventh names its other reading when `before` is a dominant seventh
+///   a fifth above it (G7, then E B: Cmaj7; A7, then F A C E: Dm9) and `named` is not.
+///
+/// Anywhere else (a power chord, a pop progression's major seventh) `named` stands.
+pub(super) fn in_context(named: Chord, set: &PitchSet, before: Option<Chord>) -> Chord {
+    let Some(before) = before else { return named };
+    let fourth_above = |root: u8, from: u8| root == (from + 5) % 12;
+    if fourth_above(named.root, before.root) {
+        return named;
+    }
+    let readings = readings(named, set);
+    let tritone = readings.iter().flatten().any(|c| c.quality == ChordQuality::Dom7);
+    if tritone {
+        // A fourth above the chord before, else the one in its scale (F C heard as F, then F B:
+        // G7), else a fourth above what the chord before may have been as a voicing.
+        let dominants = || readings.iter().flatten().copied();
+        if let Some(c) = dominants().find(|c| fourth_above(c.root, before.root)) {
+            return c;
+        }
+        let scale: &[u8] = if before.contains_pitch(before.root + 4) {
+            &[0, 2, 4, 5, 7, 9, 11]
+        } else {
+            &[0, 2, 3, 5, 7, 8, 10]
+        };
+        let mut fits = dominants().filter(|c| scale.contains(&((c.root + 12 - before.root) % 12)));
+        if let (Some(c), None) = (fits.next(), fits.next()) {
+            return c;
+        }
+        let roots = roots_of(before);
+        return dominants()
+            .find(|c| roots.iter().flatten().any(|&from| fourth_above(c.root, from)))
+            .unwrap_or(named);
+    }
+    if before.quality == ChordQuality::Dom7
+        && let Some(r) = readings.iter().flatten().find(|c| fourth_above(c.root, before.root))
+    {
+        return *r;
+    }
+    named
+}
