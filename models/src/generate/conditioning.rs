@@ -120,6 +120,9 @@ pub struct InputFollower {
     named: Option<(i64, Heard)>,
     /// The one before it, when `named` was set at the instant being followed.
     named_earlier: Option<(i64, Heard)>,
+    /// The pedal was lifted since the last onset; the tick of the first onset after it was.
+    lift_pending: bool,
+    lifted_at: Option<i64>,
     /// The bar grid (a bar line's tick, ticks a bar), where the caller knows it.
     bars: Option<(i64, i64)>,
 }
@@ -135,6 +138,8 @@ impl Default for InputFollower {
             recent_next: 0,
             named: None,
             named_earlier: None,
+            lift_pending: false,
+            lifted_at: None,
             bars: None,
         }
     }
@@ -165,11 +170,12 @@ impl InputFollower {
     }
 
     /// The sustain pedal (MIDI CC 64) went down or up. Lifting it silences the keys it held and
-    /// ends the broken chord (a pianist changes the pedal with the harmony).
+    /// ends the broken chord (a pianist changes the pedal with the harmony): a broken chord starts
+    /// again from the next onset, though a new bass note is still heard against the keys before.
     pub fn set_pedal(&mut self, down: bool) {
         if self.pedal && !down {
             self.sustained = [false; 128];
-            self.forget_onsets();
+            self.lift_pending = true;
         }
         self.pedal = down;
     }
@@ -186,6 +192,8 @@ impl InputFollower {
         self.recent_len = 0;
         self.named = None;
         self.named_earlier = None;
+        self.lifted_at = None;
+        self.lift_pending = false;
     }
 
     /// Keys held now.
@@ -213,6 +221,10 @@ impl InputFollower {
 
     /// Applies the note-on of `pitch` at `tick` (after [`InputFollower::press`]) to `cond`.
     pub fn note_on(&mut self, cond: &mut Conditioning, tick: i64, pitch: u8, write_inputs: bool) -> FollowEffect {
+        if self.lift_pending {
+            self.lifted_at = Some(tick);
+            self.lift_pending = false;
+        }
         self.recent[self.recent_next] = (tick, pitch.min(127));
         self.recent_next = (self.recent_next + 1) % RECENT_ONSETS;
         self.recent_len = (self.recent_len + 1).min(RECENT_ONSETS);

@@ -344,3 +344,30 @@ fn shells_and_rootless_voicings_are_heard_in_the_progression() {
     assert_eq!(bars_of(&[&[45, 48, 52], &[53, 57, 60, 64]]), ["Am", "Fmaj7"]);
     assert_eq!(bars_of(&[&[43, 47, 50, 53], &[48, 55, 60]]), ["G7", "C"]);
 }
+
+#[test]
+fn a_new_bass_note_is_heard_across_the_pedals_change() {
+    use crate::midi::PedalChange;
+    // C then Am broken upwards in eighths (root, third, fifth and their octaves), the pedal
+    // changed on the bar line: the low A on the downbeat is a new bass note against the C before,
+    // though lifting the pedal ended C's broken chord.
+    let notes: Vec<Note> = broken(&[&[48, 52, 55], &[45, 48, 52]], 0.5)
+        .iter()
+        .map(|&(start, duration, pitch)| Note {
+            start,
+            duration,
+            pitch,
+            velocity: 80,
+        })
+        .collect();
+    let pedal = [
+        PedalChange { beat: 0.0, down: true },
+        PedalChange { beat: 4.0, down: false },
+        PedalChange { beat: 4.01, down: true },
+    ];
+    let cond = InputFollower::follow_part(&notes, &pedal, false, Some(4 * BEAT));
+    assert_eq!(chords_at(&cond, 4..8), ["Am"; 4]);
+    // Without a bar grid the A alone names nothing: C until its second tone.
+    let cond = InputFollower::follow_part(&notes, &pedal, false, None);
+    assert_eq!(cond.chord_at(4 * BEAT), Some(chord("C")));
+}

@@ -105,7 +105,10 @@ impl InputFollower {
         // before this instant, with the keys of the instant so far (the last key's chord stands).
         let in_force = cond.chord_at(tick - 1).flatten();
         let last_change = cond.chords.range(..tick).next_back().map(|(&t, _)| t);
-        let floor = tick - BROKEN_CHORD_TICKS;
+        // A broken chord reaches back a bar, and not past the pedal's last lift; a new bass note
+        // is heard against the bar before either way.
+        let reach = tick - BROKEN_CHORD_TICKS;
+        let floor = self.lifted_at.filter(|&t| t <= tick).map_or(reach, |t| t.max(reach));
         // The chord in force growing: its broken chord, from the onset it was first heard at
         // (when this follower named it), with a tone added on its root (G B D, then F: G7).
         let (evidence, guess) = match (last_change, self.named_before(tick)) {
@@ -122,7 +125,7 @@ impl InputFollower {
         // A key struck alone on a downbeat, below everything played in the bar before, leaping
         // there from the key before, and outside the chord in force: a new bass note, a new root
         // (a walking bass's approach notes step into theirs).
-        let window: Vec<(i64, u8)> = self.recent_onsets().filter(|&(t, _)| t < tick && t >= floor).collect();
+        let window: Vec<(i64, u8)> = self.recent_onsets().filter(|&(t, _)| t < tick && t >= reach).collect();
         let bass = struck.distinct() == 1
             && self.on_downbeat(tick)
             && window.len() >= 2
