@@ -235,7 +235,7 @@ impl InputFollower {
         }
         let recognised = match sounding.distinct() {
             n if n >= BROKEN_CHORD_CLASSES => sounding.chord().map(|chord| Heard {
-                chord: in_context(chord, &sounding, cond.chord_at(tick - 1).flatten()),
+                chord: in_context(chord, &sounding, cond.chord_at(tick.saturating_sub(1)).flatten()),
                 from: tick,
                 guess: false,
             }),

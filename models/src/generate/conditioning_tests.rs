@@ -371,3 +371,55 @@ fn a_new_bass_note_is_heard_across_the_pedals_change() {
     let cond = InputFollower::follow_part(&notes, &pedal, false, None);
     assert_eq!(cond.chord_at(4 * BEAT), Some(chord("C")));
 }
+
+/// Whatever a host sends (ticks far apart, backwards, at the ends of the range, a bar grid of any
+/// size, the pedal at any time), following never panics.
+#[test]
+fn following_anything_never_panics() {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let ticks = [
+        i64::MIN,
+        i64::MIN + 1,
+        -1_000_000,
+        -1,
+        0,
+        1,
+        479,
+        480,
+        1920,
+        1_000_000,
+        i64::MAX - 1,
+        i64::MAX,
+    ];
+    for round in 0..20 {
+        let mut f = InputFollower::default();
+        let mut cond = Conditioning::default();
+        if round % 2 == 0 {
+            f.set_bars(ticks[round % ticks.len()], [0, 1, 1920, i64::MAX][round % 4]);
+        }
+        let mut tick = 0i64;
+        for _ in 0..400 {
+            let r = next();
+            tick = match r % 5 {
+                0 => ticks[(r >> 8) as usize % ticks.len()],
+                1 => tick.saturating_sub((r >> 8) as i64 % 3000),
+                _ => tick.saturating_add((r >> 8) as i64 % 1000),
+            };
+            let pitch = (r >> 20) as u8;
+            match (r >> 32) % 4 {
+                0 => f.release(pitch),
+                1 => f.set_pedal((r >> 40) % 2 == 0),
+                _ => {
+                    f.press(pitch);
+                    f.note_on(&mut cond, tick, pitch, true);
+                }
+            }
+        }
+    }
+}

@@ -18,14 +18,15 @@ pub(super) struct Heard {
 impl InputFollower {
     /// The bar line at or before `tick` (`tick` itself without a bar grid).
     fn bar_line_before(&self, tick: i64) -> i64 {
-        self.bars
-            .map_or(tick, |(origin, bar)| tick - (tick - origin).rem_euclid(bar))
+        self.bars.map_or(tick, |(origin, bar)| {
+            tick.saturating_sub(tick.wrapping_sub(origin).rem_euclid(bar))
+        })
     }
 
     /// Whether `tick` is within [`DOWNBEAT_TICKS`] of a bar line.
     fn on_downbeat(&self, tick: i64) -> bool {
         self.bars.is_some_and(|(origin, bar)| {
-            let off = (tick - origin).rem_euclid(bar);
+            let off = tick.wrapping_sub(origin).rem_euclid(bar);
             off.min(bar - off) <= DOWNBEAT_TICKS
         })
     }
@@ -103,11 +104,11 @@ impl InputFollower {
     ) -> Option<Heard> {
         // Keys struck together are followed one by one: each is heard against the chord in force
         // before this instant, with the keys of the instant so far (the last key's chord stands).
-        let in_force = cond.chord_at(tick - 1).flatten();
+        let in_force = cond.chord_at(tick.saturating_sub(1)).flatten();
         let last_change = cond.chords.range(..tick).next_back().map(|(&t, _)| t);
         // A broken chord reaches back a bar, and not past the pedal's last lift; a new bass note
         // is heard against the bar before either way.
-        let reach = tick - BROKEN_CHORD_TICKS;
+        let reach = tick.saturating_sub(BROKEN_CHORD_TICKS);
         let floor = self.lifted_at.filter(|&t| t <= tick).map_or(reach, |t| t.max(reach));
         // The chord in force growing: its broken chord, from the onset it was first heard at
         // (when this follower named it), with a tone added on its root (G B D, then F: G7).
@@ -153,7 +154,7 @@ impl InputFollower {
                 let line = self.bar_line_before(t);
                 let after = |at: Option<i64>| at.is_none_or(|at| line > at);
                 match evidence {
-                    _ if after(evidence) && after(last_change.map(|at| at - 1)) => line,
+                    _ if after(evidence) && after(last_change.map(|at| at.saturating_sub(1))) => line,
                     Some(from) if guess => from,
                     _ => t,
                 }
@@ -175,7 +176,7 @@ impl InputFollower {
                     .iter()
                     .max()
                     .zip(struck.iter().min())
-                    .is_some_and(|(a, b)| a - b <= DOWNBEAT_TICKS)
+                    .is_some_and(|(a, b)| a.saturating_sub(*b) <= DOWNBEAT_TICKS)
         };
         grown
             .or_else(fresh)
