@@ -7,9 +7,9 @@ fn chord(s: &str) -> Option<Chord> {
     Chord::parse(s).unwrap()
 }
 
-/// Notes (start beat, length in beats, pitch) followed as `trainer generate --input` does.
-fn follow(notes: &[(f64, f64, u8)]) -> Conditioning {
-    let notes: Vec<Note> = notes
+/// Notes (start beat, length in beats, pitch) as notes.
+fn as_notes(notes: &[(f64, f64, u8)]) -> Vec<Note> {
+    notes
         .iter()
         .map(|&(start, duration, pitch)| Note {
             start,
@@ -17,8 +17,13 @@ fn follow(notes: &[(f64, f64, u8)]) -> Conditioning {
             pitch,
             velocity: 80,
         })
-        .collect();
-    InputFollower::follow_part(&notes, &[], false, Some(4 * BEAT))
+        .collect()
+}
+
+/// Notes (start beat, length in beats, pitch) followed as `trainer generate --input` does, in
+/// bars of 4/4.
+fn follow(notes: &[(f64, f64, u8)]) -> Conditioning {
+    InputFollower::follow_part(&as_notes(notes), &[], false, Some(4 * BEAT))
 }
 
 /// The chords in force at each beat of `beats`, as symbols ("-" for none).
@@ -82,15 +87,7 @@ fn a_broken_chord_is_named_from_its_second_tone_or_its_bass_on_the_downbeat() {
         assert_eq!(at[bar * 4 + 1..bar * 4 + 4], [*name; 3], "{at:?}");
     }
     // Without a bar grid a bass note alone names nothing: Am from its second tone.
-    let played: Vec<Note> = broken(&[&[48, 52, 55], &[45, 48, 52]], 1.0)
-        .iter()
-        .map(|&(start, duration, pitch)| Note {
-            start,
-            duration,
-            pitch,
-            velocity: 80,
-        })
-        .collect();
+    let played = as_notes(&broken(&[&[48, 52, 55], &[45, 48, 52]], 1.0));
     let at = chords_at(&InputFollower::follow_part(&played, &[], false, None), 0..8);
     assert_eq!(at, ["-", "C", "C", "C", "C", "Am", "Am", "Am"]);
 }
@@ -224,15 +221,9 @@ fn a_part_played_with_the_pedal_is_heard_as_it_sounds() {
     use crate::midi::PedalChange;
     // A low root, then a third and a fifth an octave up, each short: C, then G7 (its root, its
     // third and its seventh), the pedal down from the start and changed on the bar line.
-    let notes: Vec<Note> = [(0.0, 48), (1.0, 64), (2.0, 67), (4.0, 43), (5.0, 59), (6.0, 65)]
-        .iter()
-        .map(|&(start, pitch)| Note {
-            start,
-            duration: 0.25,
-            pitch,
-            velocity: 80,
-        })
-        .collect();
+    let notes = as_notes(
+        &[(0.0, 48), (1.0, 64), (2.0, 67), (4.0, 43), (5.0, 59), (6.0, 65)].map(|(start, pitch)| (start, 0.25, pitch)),
+    );
     let pedal = [
         PedalChange { beat: 0.0, down: true },
         PedalChange { beat: 4.0, down: false },
@@ -351,15 +342,7 @@ fn a_new_bass_note_is_heard_across_the_pedals_change() {
     // C then Am broken upwards in eighths (root, third, fifth and their octaves), the pedal
     // changed on the bar line: the low A on the downbeat is a new bass note against the C before,
     // though lifting the pedal ended C's broken chord.
-    let notes: Vec<Note> = broken(&[&[48, 52, 55], &[45, 48, 52]], 0.5)
-        .iter()
-        .map(|&(start, duration, pitch)| Note {
-            start,
-            duration,
-            pitch,
-            velocity: 80,
-        })
-        .collect();
+    let notes = as_notes(&broken(&[&[48, 52, 55], &[45, 48, 52]], 0.5));
     let pedal = [
         PedalChange { beat: 0.0, down: true },
         PedalChange { beat: 4.0, down: false },
