@@ -90,7 +90,7 @@ pub const DOWNBEAT_TICKS: i64 = TICKS_PER_BEAT as i64 / 4;
 ///   that chord leaves a note out (`voicing.rs`);
 /// - otherwise the onsets (`onsets.rs`), latest first, back to the first that no longer fits one
 ///   chord with the later ones or that moves by a step to the next, and no further back than
-///   [`BROKEN_CHORD_TICKS`]:
+///   [`BROKEN_CHORD_TICKS`] or the sustain pedal's last lift:
 ///   - the chord in force grows when they add a tone on its root (G B D, then F: G7);
 ///   - else a new chord is heard from the first onset that left the chord in force (or the bar
 ///     line before it, when that chord was heard in an earlier bar): three pitch classes name
