@@ -102,115 +102,150 @@ impl InputFollower {
         sounding: &PitchSet,
         n: usize,
     ) -> Option<Heard> {
-        // Keys struck together are followed one by one: each is heard against the chord in force
-        // before this instant, with the keys of the instant so far (the last key's chord stands).
-        let in_force = cond.chord_at(tick.saturating_sub(1)).flatten();
-        let last_change = cond.chords.range(..tick).next_back().map(|(&t, _)| t);
+        let b = self.before(cond, tick);
         // A broken chord reaches back a bar, and not past the pedal's last lift; a new bass note
         // is heard against the bar before either way.
         let reach = tick.saturating_sub(BROKEN_CHORD_TICKS);
         let floor = self.lifted_at.filter(|&t| t <= tick).map_or(reach, |t| t.max(reach));
+        // Keys struck together that leave the chord in force are a new chord, not a tone added
+        // to it (a power chord E5 after C5 is not Cmaj7).
+        let struck = self.struck_at(tick);
+        let block = struck.distinct() >= 2 && !b.in_force.is_some_and(|f| struck.within(f));
+        let bass = (struck.distinct() == 1)
+            .then(|| self.bass_note(tick, pitch, b.in_force, reach))
+            .flatten();
         // The chord in force growing: its broken chord, from the onset it was first heard at
         // (when this follower named it), with a tone added on its root (G B D, then F: G7).
+        let grown = b.in_force.filter(|_| !block && bass.is_none()).and_then(|f| {
+            let since = b.evidence.unwrap_or(i64::MIN).max(floor);
+            self.broken_chord(tick, since, sounding, false, b.in_force)
+                .filter(|h| h.chord.root == f.root && f.pitch_classes().all(|pc| h.chord.contains_pitch(pc)))
+        });
+        let fresh = || {
+            let start = self.new_chord_start(tick, &b)?;
+            self.broken_chord(tick, start.max(floor), sounding, true, b.in_force)
+        };
+        // Two pitch classes struck together (a shell voicing, a power chord) name their chord,
+        // unless both are tones of the chord in force; a line's notes overlapping do not.
+        let dyad = || {
+            let leaves = !b.in_force.is_some_and(|c| sounding.within(c));
+            let chord = (n == 2 && leaves && self.struck_together(tick, sounding))
+                .then(|| sounding.dyad_chord())
+                .flatten()?;
+            Some(Heard {
+                chord: in_context(chord, sounding, b.in_force),
+                from: tick,
+                guess: false,
+            })
+        };
+        let guessed = bass.map(|chord| Heard {
+            chord,
+            from: tick,
+            guess: true,
+        });
+        grown.or_else(fresh).or_else(dyad).or(guessed)
+    }
+
+    /// What this follower knows of the chord before `tick`. Keys struck together are followed
+    /// one by one: each is heard against the chord in force before their instant, with the keys
+    /// of the instant so far (the last key's chord stands).
+    fn before(&self, cond: &Conditioning, tick: i64) -> Before {
+        let in_force = cond.chord_at(tick.saturating_sub(1)).flatten();
+        let last_change = cond.chords.range(..tick).next_back().map(|(&t, _)| t);
         let (evidence, guess) = match (last_change, self.named_before(tick)) {
             (Some(at), Some((named, h))) if at == named => (Some(h.from), h.guess),
             _ => (last_change, false),
         };
-        // Keys struck together that leave the chord in force are a new chord, not a tone added
-        // to it (a power chord E5 after C5 is not Cmaj7).
+        Before {
+            in_force,
+            last_change,
+            evidence,
+            guess,
+        }
+    }
+
+    /// The keys struck at `tick`.
+    fn struck_at(&self, tick: i64) -> PitchSet {
         let mut struck = PitchSet::new();
         for (_, p) in self.recent_onsets().filter(|&(t, _)| t == tick) {
             struck.add(p);
         }
-        let block = struck.distinct() >= 2 && !in_force.is_some_and(|f| struck.within(f));
-        // A key struck alone on a downbeat, below everything played in the bar before, leaping
-        // there from the key before, and outside the chord in force: a new bass note, a new root
-        // (a walking bass's approach notes step into theirs).
-        let window: Vec<(i64, u8)> = self.recent_onsets().filter(|&(t, _)| t < tick && t >= reach).collect();
-        let bass = struck.distinct() == 1
-            && self.on_downbeat(tick)
-            && window.len() >= 2
-            && window.iter().all(|&(_, p)| p > pitch)
-            && window[0].1.abs_diff(pitch) > 2
+        struck
+    }
+
+    /// The triad a key struck alone names as a new bass note: on a downbeat, below everything
+    /// played in the bar before (from `reach`), leaping there from the key before, and outside
+    /// the chord in force (a walking bass's approach notes step into theirs).
+    fn bass_note(&self, tick: i64, pitch: u8, in_force: Option<Chord>, reach: i64) -> Option<Chord> {
+        let window = || self.recent_onsets().filter(move |&(t, _)| t < tick && t >= reach);
+        let bass = self.on_downbeat(tick)
+            && window().nth(1).is_some()
+            && window().next().is_some_and(|(_, p)| p.abs_diff(pitch) > 2)
+            && window().all(|(_, p)| p > pitch)
             && !in_force.is_some_and(|f| f.contains_pitch(pitch));
-        let grown = in_force.filter(|_| !block && !bass).and_then(|f| {
-            self.broken_chord(tick, evidence.unwrap_or(i64::MIN).max(floor), sounding, false, in_force)
-                .filter(|h| h.chord.root == f.root && f.pitch_classes().all(|pc| h.chord.contains_pitch(pc)))
-        });
-        // Else a new chord, from the first onset since the change that left the chord in force:
-        // what came before belongs to that chord. From the bar line before that onset when the
-        // chord in force was heard before the bar line (a new chord's root on the downbeat may
-        // be a tone of the old one, as G is of C); else, after a guess (a bass note, two pitch
-        // classes), from where it was heard (the tones after it may name another chord that
-        // holds it: A, then C#, is A; E and G, then C, is C).
+        bass.then(|| triad_heard(pitch, window()))
+    }
+
+    /// Where a new chord's onsets start: at the first onset since the change that left the chord
+    /// in force (what came before belongs to that chord); at the bar line before that onset when
+    /// the chord in force was heard before the bar line (a new chord's root on the downbeat may
+    /// be a tone of the old one, as G is of C); else, after a guess (a bass note, two pitch
+    /// classes), where the guess was heard (the tones after it may name another chord that
+    /// holds it: A, then C#, is A; E and G, then C, is C).
+    fn new_chord_start(&self, tick: i64, b: &Before) -> Option<i64> {
         let left = self
             .recent_onsets()
             .filter(|&(t, p)| {
-                t <= tick && last_change.is_none_or(|at| t >= at) && !in_force.is_some_and(|f| f.contains_pitch(p))
+                t <= tick && b.last_change.is_none_or(|at| t >= at) && !b.in_force.is_some_and(|f| f.contains_pitch(p))
             })
             .map(|(t, _)| t)
-            .min()
-            .map(|t| {
-                let line = self.bar_line_before(t);
-                let after = |at: Option<i64>| at.is_none_or(|at| line > at);
-                match evidence {
-                    _ if after(evidence) && after(last_change.map(|at| at.saturating_sub(1))) => line,
-                    Some(from) if guess => from,
-                    _ => t,
-                }
-            });
-        let fresh = || match left {
-            Some(start) => self.broken_chord(tick, start.max(floor), sounding, true, in_force),
-            None => None,
-        };
-        // Two pitch classes struck together (a shell voicing, a power chord) name their chord,
-        // unless both are tones of the chord in force; a line's notes overlapping do not.
-        let together = || {
-            let struck: Vec<i64> = sounding
-                .pitches()
-                .iter()
-                .filter_map(|&p| self.recent_onsets().find(|&(t, q)| q == p && t <= tick).map(|(t, _)| t))
-                .collect();
-            struck.len() == sounding.pitches().len()
-                && struck
-                    .iter()
-                    .max()
-                    .zip(struck.iter().min())
-                    .is_some_and(|(a, b)| a.saturating_sub(*b) <= DOWNBEAT_TICKS)
-        };
-        grown
-            .or_else(fresh)
-            .or_else(|| {
-                (n == 2 && !in_force.is_some_and(|c| sounding.within(c)) && together())
-                    .then(|| sounding.dyad_chord())
-                    .flatten()
-                    .map(|chord| Heard {
-                        chord: in_context(chord, sounding, in_force),
-                        from: tick,
-                        guess: false,
-                    })
-            })
-            .or_else(|| {
-                bass.then(|| Heard {
-                    chord: triad_heard(pitch, &window),
-                    from: tick,
-                    guess: true,
-                })
-            })
+            .min()?;
+        let line = self.bar_line_before(left);
+        let after = |at: Option<i64>| at.is_none_or(|at| line > at);
+        Some(match b.evidence {
+            _ if after(b.evidence) && after(b.last_change.map(|at| at.saturating_sub(1))) => line,
+            Some(from) if b.guess => from,
+            _ => left,
+        })
     }
+
+    /// Whether the keys `sounding` were all struck within [`DOWNBEAT_TICKS`] of each other.
+    fn struck_together(&self, tick: i64, sounding: &PitchSet) -> bool {
+        let (mut first, mut last) = (i64::MAX, i64::MIN);
+        for &p in sounding.pitches() {
+            match self.recent_onsets().find(|&(t, q)| q == p && t <= tick) {
+                Some((t, _)) => {
+                    first = first.min(t);
+                    last = last.max(t);
+                }
+                None => return false,
+            }
+        }
+        last.saturating_sub(first) <= DOWNBEAT_TICKS
+    }
+}
+
+/// The chord in force before an instant, as [`InputFollower::before`] knows it: the chord, the
+/// tick it was set at, the onset it was first heard from (when this follower named it) and
+/// whether it was a guess.
+struct Before {
+    in_force: Option<Chord>,
+    last_change: Option<i64>,
+    evidence: Option<i64>,
+    guess: bool,
 }
 
 /// The triad on `root` that the keys `heard` before it fit best: minor when more of them are tones
 /// of the minor triad than of the major (an A under C E G is Am, an F under A C E is F).
-fn triad_heard(root: u8, heard: &[(i64, u8)]) -> Chord {
-    let fits = |q: ChordQuality| {
-        let c = Chord::new(root % 12, q);
-        heard.iter().filter(|&&(_, p)| c.contains_pitch(p)).count()
-    };
-    let quality = if fits(ChordQuality::Min) > fits(ChordQuality::Maj) {
-        ChordQuality::Min
-    } else {
-        ChordQuality::Maj
-    };
-    Chord::new(root % 12, quality)
+fn triad_heard(root: u8, heard: impl Iterator<Item = (i64, u8)>) -> Chord {
+    let (minor, major) = (
+        Chord::new(root % 12, ChordQuality::Min),
+        Chord::new(root % 12, ChordQuality::Maj),
+    );
+    let (mut in_minor, mut in_major) = (0, 0);
+    for (_, p) in heard {
+        in_minor += minor.contains_pitch(p) as usize;
+        in_major += major.contains_pitch(p) as usize;
+    }
+    if in_minor > in_major { minor } else { major }
 }
