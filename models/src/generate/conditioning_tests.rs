@@ -71,13 +71,14 @@ fn a_broken_chord_is_named_from_its_second_tone_or_its_bass_on_the_downbeat() {
     // C, Am, F, G broken in quarter notes (root, third, fifth, octave), no two keys held at once.
     let notes = broken(&[&[48, 52, 55], &[45, 48, 52], &[41, 45, 48], &[43, 47, 50]], 1.0);
     let at = chords_at(&follow(&notes), 0..16);
-    // Each chord from its second tone on (a third names its triad), Am and F from their
-    // downbeat: a bass note leaping below the bar before, outside its chord, is a new root, and
-    // the tones heard before it say which triad (A under C E G: Am).
+    // Each chord from its second tone on (a third names its triad), Am, F and G from their
+    // downbeat: a bass note leaping below the bar before (or below all of it but its own bass,
+    // within a sixth of it: G after F's bar), outside its chord, is a new root, and the tones
+    // heard before it say which triad (A under C E G: Am).
     assert_eq!(
         at,
         [
-            "-", "C", "C", "C", "Am", "Am", "Am", "Am", "F", "F", "F", "F", "F", "G", "G", "G"
+            "-", "C", "C", "C", "Am", "Am", "Am", "Am", "F", "F", "F", "F", "G", "G", "G", "G"
         ]
     );
     // In eighth notes, the same.
@@ -86,6 +87,11 @@ fn a_broken_chord_is_named_from_its_second_tone_or_its_bass_on_the_downbeat() {
     for (bar, name) in ["C", "Am", "F", "G"].iter().enumerate() {
         assert_eq!(at[bar * 4 + 1..bar * 4 + 4], [*name; 3], "{at:?}");
     }
+    // A melody note on the downbeat, below the figure of the bar before but an octave above
+    // its bass, is not a bass note.
+    let mut notes = vec![(0.0, 3.9, 36)];
+    notes.extend([(1.0, 0.9, 64), (2.0, 0.9, 67), (3.0, 0.9, 72), (4.0, 0.9, 62)]);
+    assert_eq!(chords_at(&follow(&notes), 4..5), ["C"]);
     // Without a bar grid a bass note alone names nothing: Am from its second tone.
     let played = as_notes(&broken(&[&[48, 52, 55], &[45, 48, 52]], 1.0));
     let at = chords_at(&InputFollower::follow_part(&played, &[], false, None), 0..8);

@@ -181,7 +181,13 @@ impl InputFollower {
         let bass = self.on_downbeat(tick)
             && window().nth(1).is_some()
             && window().next().is_some_and(|(_, p)| p.abs_diff(pitch) > 2)
-            && window().all(|(_, p)| p > pitch)
+            && {
+                // Below everything but the bar before's own bass note, whose pitch class it is
+                // not and which it is within a major sixth of (G after a bar of F from its bass).
+                let lowest = window().map(|(_, p)| p).min().unwrap_or(u8::MAX);
+                let near = pitch <= lowest.saturating_add(9) && lowest % 12 != pitch % 12;
+                window().all(|(_, p)| p > pitch || (p == lowest && near))
+            }
             && !in_force.is_some_and(|f| f.contains_pitch(pitch));
         bass.then(|| triad_heard(pitch, window()))
     }
