@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 
-import mido
 
 BACKBEAT = (37, 38, 39, 40)
 BARS = 16
@@ -37,17 +36,10 @@ def played_chords():
 
 def bars_of(path, generated):
     """Onsets by bar (4/4): {bar: [(beat in the bar, key)]}; `generated` keeps Sideman's track."""
-    m = mido.MidiFile(path)
     bars = {}
-    for track in m.tracks:
-        if generated and not track.name.startswith('Sideman'):
-            continue
-        tick = 0
-        for e in track:
-            tick += e.time
-            if e.type == 'note_on' and e.velocity > 0:
-                bar, pos = divmod(tick / m.ticks_per_beat, 4)
-                bars.setdefault(int(bar), []).append((pos, e.note))
+    for beat, key in PLAYED.onsets(path, generated):
+        bar, pos = divmod(beat, 4)
+        bars.setdefault(int(bar), []).append((pos, key))
     return bars
 
 
@@ -81,6 +73,9 @@ def mean(values):
     return tuple(sum(v[i] for v in values) / len(values) for i in range(2))
 
 
+PLAYED = played_chords()
+
+
 def main():
     trainer, packages, styles = sys.argv[1], sys.argv[2].split(','), sys.argv[3].split(',')
     seeds = int(sys.argv[4]) if len(sys.argv) > 4 else 8
@@ -88,7 +83,7 @@ def main():
     gmd = sys.argv[5] if len(sys.argv) > 5 else os.path.join(here, '..', '..', 'shared', 'data', 'gmd')
     with tempfile.TemporaryDirectory() as d:
         held = os.path.join(d, 'held.mid')
-        played_chords().write_input('held', held)
+        PLAYED.write_input('held', held)
         for style in styles:
             h, tempo = humans(gmd, style)
             if not h:

@@ -17,7 +17,14 @@ import subprocess
 import sys
 import tempfile
 
+import importlib.util
+
 import mido
+
+_spec = importlib.util.spec_from_file_location(
+    'played_chords', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'played-chords.py'))
+PLAYED_CHORDS = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(PLAYED_CHORDS)
 
 NOTE = {'C': 0, 'D': 2, 'E': 4, 'F': 5, 'G': 7, 'A': 9, 'B': 11}
 QUALITY = {'': [0, 4, 7], 'm': [0, 3, 7], '7': [0, 4, 7, 10], 'maj7': [0, 4, 7, 11], 'm7': [0, 3, 7, 10]}
@@ -52,20 +59,13 @@ def write_input(chords, path):
 
 def measure(path, chords):
     """(notes, triad tones, tones with sevenths) of the generated track ("Sideman <role>")."""
-    m = mido.MidiFile(path)
     n = triad = seventh = 0
-    for track in m.tracks:
-        if not track.name.startswith('Sideman '):
-            continue
-        tick = 0
-        for e in track:
-            tick += e.time
-            if e.type == 'note_on' and e.velocity > 0:
-                root, intervals = parse(chords[int(tick // (4 * m.ticks_per_beat)) % len(chords)])
-                pc = (e.note - root) % 12
-                n += 1
-                triad += pc in intervals[:3]
-                seventh += pc in intervals or (len(intervals) == 3 and pc in (10, 11))
+    for beat, key in PLAYED_CHORDS.onsets(path):
+        root, intervals = parse(chords[int(beat // 4) % len(chords)])
+        pc = (key - root) % 12
+        n += 1
+        triad += pc in intervals[:3]
+        seventh += pc in intervals or (len(intervals) == 3 and pc in (10, 11))
     return n, triad, seventh
 
 

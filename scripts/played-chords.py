@@ -139,26 +139,33 @@ def write_input(manner, path, mode=None):
     m.save(path)
 
 
-def measure(path, mode=None):
-    """(notes, chord tones, roots) of the generated track ("Sideman <role>")."""
+def onsets(path, generated=True):
+    """(beat, key) of each note-on in a MIDI file: of its generated track ("Sideman <role>"), or
+    of every track. Also used by scripts/held-chords.py and scripts/drums-over-chords.py."""
     m = mido.MidiFile(path)
-    n = fit = roots = 0
     for track in m.tracks:
-        if not track.name.startswith('Sideman '):
+        if generated and not track.name.startswith('Sideman '):
             continue
         tick = 0
         for e in track:
             tick += e.time
             if e.type == 'note_on' and e.velocity > 0:
-                bar = min(BARS - 1, int(tick // (4 * m.ticks_per_beat)))
-                if mode:
-                    chords, all_tones = MODES[mode][:2]
-                    tones = all_tones[chords[bar % len(chords)]]
-                else:
-                    tones = TONES[PROGRESSION[bar]]
-                n += 1
-                fit += e.note % 12 in tones
-                roots += e.note % 12 == tones[0]
+                yield tick / m.ticks_per_beat, e.note
+
+
+def measure(path, mode=None):
+    """(notes, chord tones, roots) of the generated track."""
+    n = fit = roots = 0
+    for beat, key in onsets(path):
+        bar = min(BARS - 1, int(beat // 4))
+        if mode:
+            chords, all_tones = MODES[mode][:2]
+            tones = all_tones[chords[bar % len(chords)]]
+        else:
+            tones = TONES[PROGRESSION[bar]]
+        n += 1
+        fit += key % 12 in tones
+        roots += key % 12 == tones[0]
     return n, fit, roots
 
 
