@@ -45,8 +45,7 @@ impl InputFollower {
         // before (a legato line's last note) is not this chord's.
         let mut set = PitchSet::new();
         for &p in sounding.pitches() {
-            let struck = self.recent_onsets().find(|&(t, q)| q == p && t <= tick);
-            if struck.is_some_and(|(t, _)| t >= since) {
+            if self.struck_when(p, tick).is_some_and(|t| t >= since) {
                 set.add(p);
             }
         }
@@ -215,12 +214,19 @@ impl InputFollower {
         })
     }
 
+    /// When `pitch` was last struck, at or before `tick`, among the onsets remembered.
+    fn struck_when(&self, pitch: u8, tick: i64) -> Option<i64> {
+        self.recent_onsets()
+            .find(|&(t, q)| q == pitch && t <= tick)
+            .map(|(t, _)| t)
+    }
+
     /// Whether the keys `sounding` were all struck within [`DOWNBEAT_TICKS`] of each other.
     fn struck_together(&self, tick: i64, sounding: &PitchSet) -> bool {
         let (mut first, mut last) = (i64::MAX, i64::MIN);
         for &p in sounding.pitches() {
-            match self.recent_onsets().find(|&(t, q)| q == p && t <= tick) {
-                Some((t, _)) => {
+            match self.struck_when(p, tick) {
+                Some(t) => {
                     first = first.min(t);
                     last = last.max(t);
                 }
