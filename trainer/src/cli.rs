@@ -14,6 +14,7 @@ use crate::prepare::{self, PrepareArgs};
 use crate::regraph::{self, RegraphArgs};
 use crate::ship::{self, ShipArgs};
 use crate::train::{self, TrainArgs};
+use crate::tunes::{self, TunesArgs};
 
 /// Train and use Sideman's models.
 #[derive(Debug, Parser)]
@@ -92,6 +93,12 @@ pub enum Commands {
     /// --memory` flags.
     #[command(after_help = "Example:\n  trainer memory builtin:melody --data data/melody --split train")]
     Memory(MemoryArgs),
+    /// Fit how a tune played alone is heard as chords (the input follower's, on lead sheets), and
+    /// measure what the follower names over held-out tunes against their lead sheets' chords.
+    #[command(after_help = "Example:
+  trainer prepare --input ../shared/data/openewld --out data/openewld
+  trainer tunes --data data/openewld --out models/assets/harmony/tunes.json --measure valid --measure test")]
+    Tunes(TunesArgs),
     /// Write a package's network again in another ONNX graph (the fused one by default), same
     /// weights; updates its manifest and its card's decode speed.
     #[command(after_help = "Examples:
@@ -126,6 +133,7 @@ impl Cli {
             Commands::Measure(args) => measure::run(args),
             Commands::Ship(args) => ship::run(args),
             Commands::Memory(args) => memory::run(args),
+            Commands::Tunes(args) => tunes::run(args),
             Commands::Regraph(args) => regraph::run(args),
             Commands::Info(args) => info::run(args),
             Commands::Completions { shell } => {

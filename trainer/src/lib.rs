@@ -24,3 +24,4 @@ pub mod report;
 pub mod rng;
 pub mod ship;
 pub mod train;
+pub mod tunes;

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use super::tunes::{TuneState, TuneTable};
 use super::voicing::{PitchSet, in_context};
 use crate::chord::Chord;
 use crate::tokenizer::vocab::TICKS_PER_BEAT;
@@ -78,6 +79,9 @@ pub const BROKEN_CHORD_CLASSES: usize = 3;
 /// How near a bar line a new bass note names its chord: a sixteenth note either side (a player
 /// early or late on the downbeat).
 pub const DOWNBEAT_TICKS: i64 = TICKS_PER_BEAT as i64 / 4;
+/// The lowest key of a tune played alone (G3): a single line that goes lower is heard as a bass
+/// line or a broken chord, by its onsets.
+pub const TUNE_FLOOR: u8 = 55;
 
 /// Turns the notes a user plays into [`Conditioning`], exactly as the plugin hears them: every
 /// note-on may change the chord and, for roles conditioned on input, adds an input onset. The
@@ -101,6 +105,10 @@ pub const DOWNBEAT_TICKS: i64 = TICKS_PER_BEAT as i64 / 4;
 ///   - else a key struck alone on a downbeat ([`InputFollower::set_bars`]), below everything
 ///     played in the bar before, leaping there and outside the chord in force, is a new bass
 ///     note: the major or minor triad on it that the tones before fit best, a guess.
+/// - a tune played alone (every key of the last two bars struck alone, none below
+///   [`TUNE_FLOOR`]; with a bar grid) names the chord its notes imply as lead sheets harmonise such notes
+///   (`tunes.rs`): passing notes and suspensions do not move it, the beats where lead sheets
+///   change chord may.
 ///
 /// A scale run or a walking bass's approach notes change nothing. A jazz pianist's shell (two
 /// guide tones) or rootless voicing is heard after the chord before it, as the progression goes
@@ -125,6 +133,9 @@ pub struct InputFollower {
     lifted_at: Option<i64>,
     /// The bar grid (a bar line's tick, ticks a bar), where the caller knows it.
     bars: Option<(i64, i64)>,
+    /// The chord a tune played alone implies, heard from every note (none: tunes are followed by
+    /// their onsets as any line).
+    tune: Option<TuneState>,
 }
 
 impl Default for InputFollower {
@@ -141,6 +152,7 @@ impl Default for InputFollower {
             lift_pending: false,
             lifted_at: None,
             bars: None,
+            tune: Some(TuneState::new(TuneTable::builtin())),
         }
     }
 }
@@ -187,8 +199,17 @@ impl InputFollower {
         self.bars = (bar_ticks > 0).then_some((origin, bar_ticks));
     }
 
+    /// How a tune played alone is heard: as `table` harmonises it (the built-in table by
+    /// default), or, with `None`, by its onsets as any other line.
+    pub fn set_tune_table(&mut self, table: Option<&TuneTable>) {
+        self.tune = table.map(TuneState::new);
+    }
+
     /// Forgets the onsets remembered for broken chords (the timeline jumped or stopped).
     pub fn forget_onsets(&mut self) {
+        if let Some(t) = &mut self.tune {
+            t.reset();
+        }
         self.recent_len = 0;
         self.named = None;
         self.named_earlier = None;
@@ -233,9 +254,18 @@ impl InputFollower {
         for k in self.sounding() {
             sounding.add(k);
         }
+        let tune = match (&mut self.tune, self.bars) {
+            (Some(t), Some((origin, bar))) => Some(t.hear(tick, pitch, origin, bar)),
+            _ => None,
+        };
         let recognised = match sounding.distinct() {
             n if n >= BROKEN_CHORD_CLASSES => sounding.chord().map(|chord| Heard {
                 chord: in_context(chord, &sounding, cond.chord_at(tick.saturating_sub(1)).flatten()),
+                from: tick,
+                guess: false,
+            }),
+            _ if tune.is_some() && self.in_a_tune(tick) => tune.map(|chord| Heard {
+                chord,
                 from: tick,
                 guess: false,
             }),
@@ -277,6 +307,18 @@ impl InputFollower {
         write_inputs: bool,
         bar_ticks: Option<i64>,
     ) -> Conditioning {
+        InputFollower::default().follow(notes, pedal, write_inputs, bar_ticks)
+    }
+
+    /// [`InputFollower::follow_part`] by this follower (one set up otherwise than the default:
+    /// [`InputFollower::set_tune_table`]).
+    pub fn follow(
+        mut self,
+        notes: &[crate::music::Note],
+        pedal: &[crate::midi::PedalChange],
+        write_inputs: bool,
+        bar_ticks: Option<i64>,
+    ) -> Conditioning {
         // At one tick, in this order (the derived `Ord`): releases, the pedal, presses by pitch.
         #[derive(PartialEq, Eq, PartialOrd, Ord)]
         enum Event {
@@ -291,18 +333,17 @@ impl InputFollower {
         }
         events.extend(pedal.iter().map(|p| (beat_to_tick(p.beat), Event::Pedal(p.down))));
         events.sort_unstable();
-        let mut f = InputFollower::default();
         if let Some(bar) = bar_ticks {
-            f.set_bars(0, bar);
+            self.set_bars(0, bar);
         }
         let mut cond = Conditioning::default();
         for (tick, event) in events {
             match event {
-                Event::Release(pitch) => f.release(pitch),
-                Event::Pedal(down) => f.set_pedal(down),
+                Event::Release(pitch) => self.release(pitch),
+                Event::Pedal(down) => self.set_pedal(down),
                 Event::Press(pitch) => {
-                    f.press(pitch);
-                    f.note_on(&mut cond, tick, pitch, write_inputs);
+                    self.press(pitch);
+                    self.note_on(&mut cond, tick, pitch, write_inputs);
                 }
             }
         }

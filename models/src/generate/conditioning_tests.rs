@@ -134,14 +134,23 @@ fn a_broken_chord_grows_and_a_new_one_does_not_take_the_old_ones_tones() {
 
 #[test]
 fn a_scale_names_no_chord_and_a_melody_keeps_the_chord_held_before() {
-    // C major scale in eighths: no three neighbouring notes make a chord.
-    let scale: Vec<(f64, f64, u8)> = [60, 62, 64, 65, 67, 69, 71, 72]
+    // C major scale in eighths from C3, below a tune's register: no three neighbouring notes
+    // make a chord.
+    let scale: Vec<(f64, f64, u8)> = [48, 50, 52, 53, 55, 57, 59, 60]
         .iter()
         .enumerate()
         .map(|(i, &p)| (i as f64 * 0.5, 0.45, p))
         .collect();
     let cond = follow(&scale);
     assert!(cond.chords.is_empty(), "{:?}", cond.chords);
+    // An octave up it is a tune played alone, heard as lead sheets harmonise it: chords of C
+    // major, from its second note.
+    let up: Vec<(f64, f64, u8)> = scale.iter().map(|&(t, d, p)| (t, d, p + 12)).collect();
+    let cond = follow(&up);
+    assert_eq!(cond.chords.keys().next(), Some(&(BEAT / 2)), "{:?}", cond.chords);
+    let diatonic =
+        |c: &Option<Chord>| c.is_some_and(|c| c.pitch_classes().all(|pc| [0, 2, 4, 5, 7, 9, 11].contains(&pc)));
+    assert!(cond.chords.values().all(diatonic), "{:?}", cond.chords);
     // G7 held for a bar, then a line through its tones and passing notes: still G7.
     let mut notes = vec![(0.0, 3.9, 43), (0.0, 3.9, 47), (0.0, 3.9, 50), (0.0, 3.9, 53)];
     notes.extend([
@@ -411,4 +420,67 @@ fn following_anything_never_panics() {
             }
         }
     }
+}
+
+/// The melody of scripts/played-chords.py over C Am F G C Am Dm7 G7 (its first eight bars):
+/// (start beat, length, pitch).
+fn a_tune() -> Vec<(f64, f64, u8)> {
+    let bars: [&[(u8, f64)]; 8] = [
+        &[(64, 1.0), (67, 1.0), (72, 1.5), (71, 0.5)],
+        &[(69, 2.0), (72, 1.0), (0, 1.0)],
+        &[(65, 1.0), (69, 1.0), (72, 1.0), (69, 1.0)],
+        &[(67, 3.0), (0, 1.0)],
+        &[(64, 0.5), (65, 0.5), (67, 1.0), (72, 1.0), (67, 1.0)],
+        &[(69, 1.0), (64, 1.0), (60, 2.0)],
+        &[(62, 1.0), (65, 1.0), (69, 1.0), (67, 1.0)],
+        &[(67, 2.0), (65, 1.0), (62, 1.0)],
+    ];
+    let mut notes = Vec::new();
+    let mut t = 0.0;
+    for bar in bars {
+        for &(p, len) in bar {
+            if p > 0 {
+                notes.push((t, len - 0.05, p));
+            }
+            t += len;
+        }
+    }
+    notes
+}
+
+#[test]
+fn a_tune_played_alone_is_harmonised_as_lead_sheets_harmonise_it() {
+    let played = as_notes(&a_tune());
+    let cond = InputFollower::follow_part(&played, &[], false, Some(4 * BEAT));
+    // Each bar's chord, on its third beat.
+    let named: Vec<String> = (0..8)
+        .map(|bar| chords_at(&cond, bar * 4 + 2..bar * 4 + 3)[0].clone())
+        .collect();
+    // Written C Am F G C Am Dm7 G7: the tune's notes say F over bar 2 (A and C), and C over the
+    // held G of bar 4, as a player may harmonise them; the rest as written.
+    assert_eq!(named, ["C", "F", "F", "C", "C", "C", "Dm", "G7"], "{:?}", cond.chords);
+    // By its onsets, as any line, the same tune had named fewer of the written roots.
+    let mut f = InputFollower::default();
+    f.set_tune_table(None);
+    let by_onsets = f.follow(&played, &[], false, Some(4 * BEAT));
+    let written = ["C", "A", "F", "G", "C", "A", "D", "G"];
+    let right = |c: &Conditioning| {
+        (0..8 * 8)
+            .filter(|e| {
+                let at = c.chord_at(e * BEAT / 2).flatten();
+                at.is_some_and(|a| Chord::parse(written[(e / 8) as usize]).unwrap().unwrap().root == a.root)
+            })
+            .count()
+    };
+    assert!(
+        right(&cond) >= right(&by_onsets) + 4,
+        "{} against {}",
+        right(&cond),
+        right(&by_onsets)
+    );
+    // Without a bar grid a tune is followed by its onsets.
+    let no_grid = InputFollower::follow_part(&played, &[], false, None);
+    let mut f = InputFollower::default();
+    f.set_tune_table(None);
+    assert_eq!(no_grid, f.follow(&played, &[], false, None));
 }

@@ -69,6 +69,7 @@ use crate::tokenizer::{GrammarState, Sequence, Token, Tokenizer, VOCAB_SIZE, Voc
 mod conditioning;
 mod config;
 mod reprime;
+pub mod tunes;
 mod voicing;
 
 pub use conditioning::{Conditioning, FollowEffect, InputFollower, beat_to_tick, tick_to_beat};

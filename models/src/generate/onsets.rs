@@ -2,7 +2,7 @@
 //! [`InputFollower`]'s broken chords, bass notes and dyads (models/README.md, "What the plugin
 //! hears as a chord").
 
-use super::{BROKEN_CHORD_CLASSES, BROKEN_CHORD_TICKS, Conditioning, DOWNBEAT_TICKS, InputFollower};
+use super::{BROKEN_CHORD_CLASSES, BROKEN_CHORD_TICKS, Conditioning, DOWNBEAT_TICKS, InputFollower, TUNE_FLOOR};
 use crate::chord::{Chord, ChordQuality};
 use crate::generate::voicing::{PitchSet, in_context};
 
@@ -212,6 +212,26 @@ impl InputFollower {
             Some(from) if b.guess => from,
             _ => left,
         })
+    }
+
+    /// Whether the keys of the last two bars up to `tick` (of those remembered) are a tune played
+    /// alone: two or more, each struck alone (no other key within a tick of it) and none below
+    /// [`TUNE_FLOOR`]. A chord the user played holds over the line that follows it until then.
+    pub(super) fn in_a_tune(&self, tick: i64) -> bool {
+        let Some((_, bar)) = self.bars else {
+            return false;
+        };
+        let reach = tick.saturating_sub(bar.saturating_mul(2));
+        let mut count = 0;
+        let mut later: Option<(i64, u8)> = None;
+        for (t, p) in self.recent_onsets().filter(|&(t, _)| t <= tick && t >= reach) {
+            if p < TUNE_FLOOR || later.is_some_and(|(lt, lp)| lt.abs_diff(t) <= 1 && lp != p) {
+                return false;
+            }
+            later = Some((t, p));
+            count += 1;
+        }
+        count >= 2
     }
 
     /// When `pitch` was last struck, at or before `tick`, among the onsets remembered.
