@@ -13,7 +13,8 @@ Runs each `followed` example (the chord in force at every eighth note, as the pl
 generate --input` hear the file, bars of 4/4 from tick 0) and prints, for each way of playing, the
 share of the eighths whose chord has the right root, and the mean overlap of its pitch classes with
 the chord played (|named & played| / |named | played|; none named counts 0). `-v`: the first
-eight bars as named. Needs `pip install mido`.
+eight bars as named. `UP=24`: every way of playing that many semitones higher (a pianist's right
+hand: an arpeggio in the treble is still a broken chord, a melody a tune). Needs `pip install mido`.
 """
 import importlib.util
 import os
@@ -71,11 +72,22 @@ def more_manners(pc):
     pc.events = events
 
 
+def moved_up(pc, semitones):
+    """Every way of playing `semitones` higher."""
+    events, held = pc.events, pc.held_events
+
+    def up(played):
+        return [(t, kind, a + semitones if kind != 'cc' else a, b) for t, kind, a, b in played]
+    pc.events = lambda manner: up(events(manner))
+    pc.held_events = lambda mode, manner: up(held(mode, manner))
+
+
 def main():
     args = [a for a in sys.argv[1:] if a != '-v']
     verbose = '-v' in sys.argv
     pc = played_chords()
     more_manners(pc)
+    moved_up(pc, int(os.environ.get('UP', '0')))
     cases = [(m, None, pc.PROGRESSION, pc.TONES) for m in
              ['broken, quarters', 'broken, eighths', 'broken, legato eighths', 'broken, eighths, pedal',
               'melody alone', 'walking bass', 'oom-pah', 'bass then chord']]

@@ -82,6 +82,10 @@ pub const DOWNBEAT_TICKS: i64 = TICKS_PER_BEAT as i64 / 4;
 /// The lowest key of a tune played alone (G3): a single line that goes lower is heard as a bass
 /// line or a broken chord, by its onsets.
 pub const TUNE_FLOOR: u8 = 55;
+/// The share of a tune's moves from note to note that are steps (one or two semitones), at least:
+/// an arpeggio leaps, but for a step where one chord's figure meets the next (lead sheets'
+/// melodies move by step about half the time).
+pub const TUNE_STEPS: f64 = 0.15;
 
 /// Turns the notes a user plays into [`Conditioning`], exactly as the plugin hears them: every
 /// note-on may change the chord and, for roles conditioned on input, adds an input onset. The
@@ -106,7 +110,7 @@ pub const TUNE_FLOOR: u8 = 55;
 ///     played in the bar before, leaping there and outside the chord in force, is a new bass
 ///     note: the major or minor triad on it that the tones before fit best, a guess.
 /// - a tune played alone (every key of the last two bars struck alone, none below
-///   [`TUNE_FLOOR`]; with a bar grid) names the chord its notes imply as lead sheets harmonise such notes
+///   [`TUNE_FLOOR`], some moving by step ([`TUNE_STEPS`]); with a bar grid) names the chord its notes imply as lead sheets harmonise such notes
 ///   (`tunes.rs`): passing notes and suspensions do not move it, the beats where lead sheets
 ///   change chord may.
 ///

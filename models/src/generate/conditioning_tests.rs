@@ -484,3 +484,29 @@ fn a_tune_played_alone_is_harmonised_as_lead_sheets_harmonise_it() {
     f.set_tune_table(None);
     assert_eq!(no_grid, f.follow(&played, &[], false, None));
 }
+
+#[test]
+fn an_arpeggio_in_the_treble_is_a_broken_chord_not_a_tune() {
+    // C Am F G C Am Dm7 G7 broken upwards in eighths, then the same two octaves up: it leaps,
+    // but for a step where one figure meets the next, and is heard exactly as in the bass.
+    let voicings: [&[u8]; 8] = [
+        &[48, 52, 55],
+        &[45, 48, 52],
+        &[41, 45, 48],
+        &[43, 47, 50],
+        &[48, 52, 55],
+        &[45, 48, 52],
+        &[50, 53, 57, 60],
+        &[43, 47, 50, 53],
+    ];
+    let figure =
+        |shift: u8| -> Vec<Vec<u8>> { voicings.iter().map(|v| v.iter().map(|p| p + shift).collect()).collect() };
+    let named = |shift: u8| {
+        let f = figure(shift);
+        let bars: Vec<&[u8]> = f.iter().map(Vec::as_slice).collect();
+        chords_at(&follow(&broken(&bars, 0.5)), 0..32)
+    };
+    let low = named(0);
+    assert_eq!(named(24), low);
+    assert_eq!(low[28..], ["G", "G", "G7", "G7"]);
+}

@@ -2,7 +2,9 @@
 //! [`InputFollower`]'s broken chords, bass notes and dyads (models/README.md, "What the plugin
 //! hears as a chord").
 
-use super::{BROKEN_CHORD_CLASSES, BROKEN_CHORD_TICKS, Conditioning, DOWNBEAT_TICKS, InputFollower, TUNE_FLOOR};
+use super::{
+    BROKEN_CHORD_CLASSES, BROKEN_CHORD_TICKS, Conditioning, DOWNBEAT_TICKS, InputFollower, TUNE_FLOOR, TUNE_STEPS,
+};
 use crate::chord::{Chord, ChordQuality};
 use crate::generate::voicing::{PitchSet, in_context};
 
@@ -215,23 +217,27 @@ impl InputFollower {
     }
 
     /// Whether the keys of the last two bars up to `tick` (of those remembered) are a tune played
-    /// alone: two or more, each struck alone (no other key within a tick of it) and none below
-    /// [`TUNE_FLOOR`]. A chord the user played holds over the line that follows it until then.
+    /// alone: two or more, each struck alone (no other key within a tick of it), none below
+    /// [`TUNE_FLOOR`], and moving by step at least [`TUNE_STEPS`] of the time (an arpeggio, which
+    /// leaps, is a broken chord). A chord the user played holds over the line that follows it
+    /// until then.
     pub(super) fn in_a_tune(&self, tick: i64) -> bool {
         let Some((_, bar)) = self.bars else {
             return false;
         };
         let reach = tick.saturating_sub(bar.saturating_mul(2));
         let mut count = 0;
+        let mut steps = 0;
         let mut later: Option<(i64, u8)> = None;
         for (t, p) in self.recent_onsets().filter(|&(t, _)| t <= tick && t >= reach) {
             if p < TUNE_FLOOR || later.is_some_and(|(lt, lp)| lt.abs_diff(t) <= 1 && lp != p) {
                 return false;
             }
+            steps += later.is_some_and(|(_, lp)| (1..=2).contains(&lp.abs_diff(p))) as usize;
             later = Some((t, p));
             count += 1;
         }
-        count >= 2
+        count >= 2 && steps >= 1 && steps as f64 >= TUNE_STEPS * (count - 1) as f64
     }
 
     /// When `pitch` was last struck, at or before `tick`, among the onsets remembered.
