@@ -11,21 +11,14 @@ beside it), generates the band's bass and comping in 8beat and swing over the me
 notes that are tones of the chord the lead sheet writes there (notes under no written chord left
 out), the notes a bar and the share on the written chord's root. Needs `pip install mido`.
 """
-import importlib.util
 import os
 import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from played import played_chords
+
 PARTS = [('bass', '8beat'), ('comping', '8beat'), ('bass', 'swing'), ('comping', 'swing')]
-
-
-def played_chords():
-    spec = importlib.util.spec_from_file_location('played_chords', os.path.join(HERE, 'played-chords.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def sheet(path):

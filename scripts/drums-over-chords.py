@@ -13,7 +13,6 @@ input and over the chords of scripts/played-chords.py held a bar each (`TRAINER 
 mido`.
 """
 import glob
-import importlib.util
 import os
 import re
 import statistics
@@ -21,17 +20,11 @@ import subprocess
 import sys
 import tempfile
 
+from played import played_chords
+
 
 BACKBEAT = (37, 38, 39, 40)
 BARS = 16
-
-
-def played_chords():
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'played-chords.py')
-    spec = importlib.util.spec_from_file_location('played_chords', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def bars_of(path, generated):

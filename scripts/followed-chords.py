@@ -16,26 +16,19 @@ the chord played (|named & played| / |named | played|; none named counts 0). `-v
 eight bars as named. `UP=24`: every way of playing that many semitones higher (a pianist's right
 hand: an arpeggio in the treble is still a broken chord, a melody a tune). Needs `pip install mido`.
 """
-import importlib.util
 import os
 import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from played import played_chords
+
 NAMES = ['C', 'C#', 'D', 'Eb', 'E', 'F', 'F#', 'G', 'Ab', 'A', 'Bb', 'B']
 FLATS = {'Db': 1, 'D#': 3, 'Gb': 6, 'G#': 8, 'A#': 10}
 QUALITIES = {'': [0, 4, 7], 'm': [0, 3, 7], '7': [0, 4, 7, 10], 'maj7': [0, 4, 7, 11], 'm7': [0, 3, 7, 10],
              'm7b5': [0, 3, 6, 10], 'dim': [0, 3, 6], 'dim7': [0, 3, 6, 9], 'aug': [0, 4, 8], '6': [0, 4, 7, 9],
              'm6': [0, 3, 7, 9], 'sus4': [0, 5, 7], '7sus4': [0, 5, 7, 10], 'mmaj7': [0, 3, 7, 11],
              '7alt': [0, 4, 10, 1, 3, 8], '7#5': [0, 4, 8, 10]}
-
-
-def played_chords():
-    spec = importlib.util.spec_from_file_location('played_chords', os.path.join(HERE, 'played-chords.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def parse(symbol):

@@ -17,14 +17,11 @@ import subprocess
 import sys
 import tempfile
 
-import importlib.util
-
 import mido
 
-_spec = importlib.util.spec_from_file_location(
-    'played_chords', os.path.join(os.path.dirname(os.path.abspath(__file__)), 'played-chords.py'))
-PLAYED_CHORDS = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(PLAYED_CHORDS)
+from played import played_chords
+
+PLAYED_CHORDS = played_chords()
 
 NOTE = {'C': 0, 'D': 2, 'E': 4, 'F': 5, 'G': 7, 'A': 9, 'B': 11}
 QUALITY = {'': [0, 4, 7], 'm': [0, 3, 7], '7': [0, 4, 7, 10], 'maj7': [0, 4, 7, 11], 'm7': [0, 3, 7, 10]}
