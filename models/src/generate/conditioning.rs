@@ -110,11 +110,11 @@ pub const TUNE_STEPS: f64 = 0.15;
 ///     played in the bar before, leaping there and outside the chord in force, is a new bass
 ///     note: the major or minor triad on it that the tones before fit best, a guess.
 /// - a tune played alone (every key of the last two bars struck alone, none below
-///   [`TUNE_FLOOR`], some moving by step ([`TUNE_STEPS`]); with a bar grid) names the chord its notes imply as lead sheets harmonise such notes
-///   (`tunes.rs`): passing notes and suspensions do not move it, the beats where lead sheets
-///   change chord may.
+///   [`TUNE_FLOOR`], some moving by step, [`TUNE_STEPS`]; with a bar grid) names the chord its
+///   notes imply as lead sheets harmonise such notes (`tunes.rs`): passing notes and suspensions
+///   do not move it, the beats where lead sheets change chord may.
 ///
-/// A scale run or a walking bass's approach notes change nothing. A jazz pianist's shell (two
+/// Below a tune's register, a scale run or a walking bass's approach notes change nothing. A jazz pianist's shell (two
 /// guide tones) or rootless voicing is heard after the chord before it, as the progression goes
 /// (`voicing::in_context`: after G7, E and B are Cmaj7).
 #[derive(Debug, Clone)]

@@ -95,8 +95,9 @@ pub fn boundary_class(offset: i64, bar: i64) -> usize {
 pub struct TuneTable {
     /// What it was fitted on.
     pub fitted_on: String,
-    /// Pieces and notes counted.
+    /// Pieces counted.
     pub pieces: usize,
+    /// Notes counted.
     pub notes: usize,
     /// ln P(the note's pitch class above the root | the family, where the note falls):
     /// `[metric class][family][interval]` ([`metric_class`]).
