@@ -487,3 +487,60 @@ fn the_follower_hears_the_hosts_bar_lines() {
         assert_eq!(at.as_deref(), heard, "{numerator}/4 from beat {bar_start_beat}");
     }
 }
+
+#[test]
+fn a_tune_played_into_the_plugin_is_harmonised() {
+    // "Twinkle, twinkle" in C, one note at a time, as models/src/generate/tunes_tests.rs plays it:
+    // the worker's follower hears it over the host's bars as a player harmonises it.
+    let (_, _, mut w) = worker();
+    let transport = TransportSnapshot {
+        beat: 0.0,
+        tempo_bpm: 120.0,
+        numerator: 4,
+        denominator: 4,
+        bar_start_beat: 0.0,
+        wrapped_from: None,
+    };
+    w.handle(ToWorker::Reset {
+        seq: 1,
+        epoch: 1,
+        transport,
+    });
+    let tune = [
+        (0.0, 60),
+        (1.0, 60),
+        (2.0, 67),
+        (3.0, 67),
+        (4.0, 69),
+        (5.0, 69),
+        (6.0, 67),
+        (8.0, 65),
+        (9.0, 65),
+        (10.0, 64),
+        (11.0, 64),
+        (12.0, 62),
+        (13.0, 65),
+        (14.0, 71),
+        (16.0, 72),
+        (17.0, 67),
+        (18.0, 64),
+        (19.0, 60),
+    ];
+    for (beat, pitch) in tune {
+        w.handle(ToWorker::NoteOn {
+            seq: 1,
+            beat,
+            pitch,
+            velocity: 90,
+        });
+        w.handle(ToWorker::NoteOff {
+            seq: 1,
+            beat: beat + 0.9,
+            pitch,
+        });
+    }
+    let at = |beat: f64| w.cond.chord_at(beat_to_tick(beat)).flatten().map(|c| c.to_string());
+    let heard: Vec<Option<String>> = [3.5, 5.5, 8.5, 12.5, 14.5, 19.5].into_iter().map(at).collect();
+    let want = ["C", "F", "F", "G7", "G7", "C"];
+    assert_eq!(heard, want.map(|c| Some(c.to_string())));
+}
