@@ -7,8 +7,9 @@
 
 Writes scripts/played-chords.py's inputs (C Am F G C Am Dm7 G7... broken, under the pedal, a
 melody alone, a walking bass; the jazz pianist's voicings of Dm7 G7 Cmaj7 A7; the power chords),
-and two more: oom-pah (the root low on beats 1 and 3, the triad an octave up struck together on 2
-and 4) and a bass note then the chord (the root on beat 1, the triad above it held from beat 2).
+and three more: the melody under the sustain pedal changed on each bar line, oom-pah (the root
+low on beats 1 and 3, the triad an octave up struck together on 2 and 4) and a bass note then the
+chord (the root on beat 1, the triad above it held from beat 2).
 Runs each `followed` example (the chord in force at every eighth note, as the plugin and `trainer
 generate --input` hear the file, bars of 4/4 from tick 0) and prints, for each way of playing, the
 share of the eighths whose chord has the right root, and the mean overlap of its pitch classes with
@@ -45,6 +46,10 @@ def more_manners(pc):
     base = pc.events
 
     def events(manner):
+        if manner == 'melody, pedal':
+            # The melody alone under the sustain pedal, changed on each bar line.
+            bars = range(0, pc.BARS * 4 * pc.PPQ, 4 * pc.PPQ)
+            return base('melody alone') + [e for t in bars for e in ((t, 'cc', 64, 0), (t + 5, 'cc', 64, 127))]
         if manner not in ('oom-pah', 'bass then chord'):
             return base(manner)
         out, q = [], pc.PPQ
@@ -83,7 +88,7 @@ def main():
     moved_up(pc, int(os.environ.get('UP', '0')))
     cases = [(m, None, pc.PROGRESSION, pc.TONES) for m in
              ['broken, quarters', 'broken, eighths', 'broken, legato eighths', 'broken, eighths, pedal',
-              'melody alone', 'walking bass', 'oom-pah', 'bass then chord']]
+              'melody alone', 'melody, pedal', 'walking bass', 'oom-pah', 'bass then chord']]
     for mode in ['jazz', 'rock']:
         chords, tones, voicings, _ = pc.MODES[mode]
         cases += [(m, mode, chords, tones) for m in voicings]
