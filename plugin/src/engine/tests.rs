@@ -452,37 +452,47 @@ fn the_player_joins_the_style_in_the_header() {
 /// The follower hears the host's bars (models/README.md, "The downbeat and the chord before"): F
 /// broken high, then a low G struck alone on a bar line is a new bass note, and names its chord
 /// there; the same G off the bar line waits for the tones after it.
+/// Resets `w` to bars of `numerator` quarter notes starting at `bar_start_beat` (from the worker's
+/// first transport), then plays `notes` (beat, key) into it, each held `length` beats, as the
+/// audio thread sends them.
+fn play_into(w: &mut Worker, numerator: u8, bar_start_beat: f64, notes: &[(f64, u8)], length: f64) {
+    let transport = TransportSnapshot {
+        numerator,
+        bar_start_beat,
+        ..w.transport
+    };
+    w.handle(ToWorker::Reset {
+        seq: 1,
+        epoch: 1,
+        transport,
+    });
+    for &(beat, pitch) in notes {
+        w.handle(ToWorker::NoteOn {
+            seq: 1,
+            beat,
+            pitch,
+            velocity: 90,
+        });
+        w.handle(ToWorker::NoteOff {
+            seq: 1,
+            beat: beat + length,
+            pitch,
+        });
+    }
+}
+
 #[test]
 fn the_follower_hears_the_hosts_bar_lines() {
     // 3/4 with its bar lines on beats 1, 4, 7...; then 4/4 from beat 0, where 7 is beat 4.
     for (numerator, bar_start_beat, heard) in [(3, 1.0, Some("G")), (4, 0.0, Some("F"))] {
         let (_, _, mut w) = worker();
-        let transport = TransportSnapshot {
-            beat: 0.0,
-            tempo_bpm: 120.0,
+        play_into(
+            &mut w,
             numerator,
-            denominator: 4,
             bar_start_beat,
-            wrapped_from: None,
-        };
-        w.handle(ToWorker::Reset {
-            seq: 1,
-            epoch: 1,
-            transport,
-        });
-        for (beat, pitch) in [(5.0, 65), (5.5, 69), (6.0, 72), (7.0, 43)] {
-            w.handle(ToWorker::NoteOn {
-                seq: 1,
-                beat,
-                pitch,
-                velocity: 90,
-            });
-            w.handle(ToWorker::NoteOff {
-                seq: 1,
-                beat: beat + 0.4,
-                pitch,
-            });
-        }
+            &[(5.0, 65), (5.5, 69), (6.0, 72), (7.0, 43)],
+            0.4,
+        );
         let at = w.cond.chord_at(beat_to_tick(7.0)).flatten().map(|c| c.to_string());
         assert_eq!(at.as_deref(), heard, "{numerator}/4 from beat {bar_start_beat}");
     }
@@ -493,19 +503,6 @@ fn a_tune_played_into_the_plugin_is_harmonised() {
     // "Twinkle, twinkle" in C, one note at a time, as models/src/generate/tunes_tests.rs plays it:
     // the worker's follower hears it over the host's bars as a player harmonises it.
     let (_, _, mut w) = worker();
-    let transport = TransportSnapshot {
-        beat: 0.0,
-        tempo_bpm: 120.0,
-        numerator: 4,
-        denominator: 4,
-        bar_start_beat: 0.0,
-        wrapped_from: None,
-    };
-    w.handle(ToWorker::Reset {
-        seq: 1,
-        epoch: 1,
-        transport,
-    });
     let tune = [
         (0.0, 60),
         (1.0, 60),
@@ -526,19 +523,7 @@ fn a_tune_played_into_the_plugin_is_harmonised() {
         (18.0, 64),
         (19.0, 60),
     ];
-    for (beat, pitch) in tune {
-        w.handle(ToWorker::NoteOn {
-            seq: 1,
-            beat,
-            pitch,
-            velocity: 90,
-        });
-        w.handle(ToWorker::NoteOff {
-            seq: 1,
-            beat: beat + 0.9,
-            pitch,
-        });
-    }
+    play_into(&mut w, 4, 0.0, &tune, 0.9);
     let at = |beat: f64| w.cond.chord_at(beat_to_tick(beat)).flatten().map(|c| c.to_string());
     let heard: Vec<Option<String>> = [3.5, 5.5, 8.5, 12.5, 14.5, 19.5].into_iter().map(at).collect();
     let want = ["C", "F", "F", "G7", "G7", "C"];
