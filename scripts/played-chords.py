@@ -17,7 +17,7 @@ over "Dm7 G7 Cmaj7 A7" held a bar each, in root position, rootless (the third or
 the bottom, with the ninth and the thirteenth) and as guide tones (the third and the seventh
 alone), under the band's swing bass and comping, the jazz lead and the jazz bass. With `rock`: a
 rock player's power chords E5 G5 A5 C5 (root, fifth, octave) under the band's bass and comping in
-rock and 8beat, against the major triads. `MANNERS='melody alone,held'`: those ways of playing
+rock and 8beat, against the major triads. `MANNERS='melody alone;held'`: those ways of playing
 only. Needs `pip install mido`.
 """
 import os
@@ -176,7 +176,7 @@ def main():
     mode = sys.argv[3] if len(sys.argv) > 3 else None
     parts, manners = (MODES[mode][3], list(MODES[mode][2])) if mode else (PARTS, MANNERS)
     if os.environ.get('MANNERS'):
-        manners = [m for m in manners if m in os.environ['MANNERS'].split(',')]
+        manners = [m for m in manners if m in os.environ['MANNERS'].split(';')]
     print('| chord tones (notes a bar; roots) | ' + ' | '.join(
         f'{model} {role}' + (f' {style}' if style else '') for model, role, style in parts) + ' |')
     print('| --- ' * (len(parts) + 1) + '|')

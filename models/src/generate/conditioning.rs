@@ -107,8 +107,9 @@ pub const TUNE_STEPS: f64 = 0.15;
 ///   - else two pitch classes struck together (a shell voicing, a power chord) name their chord,
 ///     unless both are tones of the chord in force; a line's notes overlapping do not;
 ///   - else a key struck alone on a downbeat ([`InputFollower::set_bars`]), below everything
-///     played in the bar before, leaping there and outside the chord in force, is a new bass
-///     note: the major or minor triad on it that the tones before fit best, a guess.
+///     played in the bar before (or near its bass, `onsets.rs`), leaping there and outside the
+///     chord in force, is a new bass note: the major or minor triad on it that the tones before
+///     fit best, a guess.
 /// - a tune played alone (every key of the last two bars struck alone, none below
 ///   [`TUNE_FLOOR`], some moving by step, [`TUNE_STEPS`]; with a bar grid) names the chord its
 ///   notes imply as lead sheets harmonise such notes (`tunes.rs`): passing notes and suspensions

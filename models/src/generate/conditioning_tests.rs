@@ -103,7 +103,8 @@ fn a_broken_chord_grows_and_a_new_one_does_not_take_the_old_ones_tones() {
     // Dm7 G7 Cmaj7 A7 broken upwards (root, third, fifth, seventh): the triad from the second
     // tone or the bass note, its seventh when the seventh sounds; never the chord the new bar's
     // first tones make with the bar before (G under D F A C had named Am7). The bass A under
-    // C E G B is first heard as Am, then as A once its C# sounds.
+    // C E G B is first heard as Am, then as A once its C# sounds. C leaping down to its bar
+    // line, within a sixth above G7's G (though above its B), is a bass note there.
     let notes = broken(
         &[
             &[50, 53, 57, 60],
@@ -117,7 +118,7 @@ fn a_broken_chord_grows_and_a_new_one_does_not_take_the_old_ones_tones() {
     assert_eq!(
         at,
         [
-            "-", "Dm", "Dm", "Dm7", "G", "G", "G", "G7", "G7", "C", "C", "Cmaj7", "Am", "A", "A", "A7"
+            "-", "Dm", "Dm", "Dm7", "G", "G", "G", "G7", "C", "C", "C", "Cmaj7", "Am", "A", "A", "A7"
         ]
     );
     // Power chords struck together: each names its own root (E5 after C5 had named Cmaj7).

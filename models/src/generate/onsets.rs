@@ -175,8 +175,9 @@ impl InputFollower {
     }
 
     /// The triad a key struck alone names as a new bass note: on a downbeat, below everything
-    /// played in the bar before (from `reach`), leaping there from the key before, and outside
-    /// the chord in force (a walking bass's approach notes step into theirs).
+    /// played in the bar before (from `reach`) or near that bar's bass (see below), leaping there
+    /// from the key before, and outside the chord in force (a walking bass's approach notes step
+    /// into theirs).
     fn bass_note(&self, tick: i64, pitch: u8, in_force: Option<Chord>, reach: i64) -> Option<Chord> {
         let window = || self.recent_onsets().filter(move |&(t, _)| t < tick && t >= reach);
         let bass = self.on_downbeat(tick)
@@ -184,10 +185,13 @@ impl InputFollower {
             && window().next().is_some_and(|(_, p)| p.abs_diff(pitch) > 2)
             && {
                 // Below everything but the bar before's own bass note, whose pitch class it is
-                // not and which it is within a major sixth of (G after a bar of F from its bass).
+                // not and which it is within a major sixth of (G after a bar of F from its bass);
+                // or, within that sixth, leaping down to the bar line (C after a bar of G B D
+                // broken upwards from G, whose B is below the C).
                 let lowest = window().map(|(_, p)| p).min().unwrap_or(u8::MAX);
                 let near = pitch <= lowest.saturating_add(9) && lowest % 12 != pitch % 12;
-                window().all(|(_, p)| p > pitch || (p == lowest && near))
+                let leapt_down = window().next().is_some_and(|(_, p)| p > pitch.saturating_add(2));
+                (near && leapt_down) || window().all(|(_, p)| p > pitch || (p == lowest && near))
             }
             && !in_force.is_some_and(|f| f.contains_pitch(pitch));
         bass.then(|| triad_heard(pitch, window()))
