@@ -120,13 +120,21 @@ fn generated(
     part.notes.clone()
 }
 
+/// A scratch folder for one test's MIDI files, `None` (the test skips) without ONNX Runtime.
+fn scratch(name: &str) -> Option<std::path::PathBuf> {
+    if common::skip_without_ort() {
+        return None;
+    }
+    let dir = std::env::temp_dir().join(format!("sideman-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    Some(dir)
+}
+
 #[test]
 fn the_jazz_lead_plays_above_a_users_held_chords() {
-    if common::skip_without_ort() {
+    let Some(dir) = scratch("held-chords") else {
         return;
-    }
-    let dir = std::env::temp_dir().join(format!("sideman-held-chords-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    };
     // Chords voiced from C2 (a left hand low) and from C3 (below middle C).
     for base in [36u8, 48] {
         let lowest = base + 2;
@@ -160,11 +168,9 @@ fn the_jazz_lead_plays_above_a_users_held_chords() {
 /// pitch 47.7 over chords voiced from C3, 3.73 notes a bar; the bassists' mean 41.4).
 #[test]
 fn the_jazz_bass_walks_below_a_users_held_chords() {
-    if common::skip_without_ort() {
+    let Some(dir) = scratch("held-bass") else {
         return;
-    }
-    let dir = std::env::temp_dir().join(format!("sideman-held-bass-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    };
     let mut pitches = Vec::new();
     for seed in 1..=3 {
         let notes = played_over(&dir, held_chords(48), seed, "builtin:jazz-lead", Role::Bass, &[]);
@@ -190,11 +196,9 @@ fn the_jazz_bass_walks_below_a_users_held_chords() {
 /// counted, the comping 0.51 (a chord's four tones of twelve: 0.33).
 #[test]
 fn the_band_follows_broken_chords() {
-    if common::skip_without_ort() {
+    let Some(dir) = scratch("broken-chords") else {
         return;
-    }
-    let dir = std::env::temp_dir().join(format!("sideman-broken-chords-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    };
     let chords = held_chords(48);
     let chord_at = |beat: f64| -> Vec<u8> {
         let bar = (beat / 4.0).floor() as usize;
@@ -271,11 +275,9 @@ fn smf_with_pedal(notes: &[(f64, f64, u8)], pedal: &[(f64, bool)]) -> Vec<u8> {
 /// band's comping plays its tones 0.88 of the time with the pedal and 0.33 without (seeds 1-3).
 #[test]
 fn the_band_hears_the_sustain_pedal_in_a_midi_file() {
-    if common::skip_without_ort() {
+    let Some(dir) = scratch("pedal") else {
         return;
-    }
-    let dir = std::env::temp_dir().join(format!("sideman-pedal-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    };
     // (root, third, fifth) of C Am F G C, from C5.
     let chords: [[u8; 3]; 5] = [[72, 76, 79], [69, 72, 76], [65, 69, 72], [67, 71, 74], [72, 76, 79]];
     let mut notes = Vec::new();
@@ -323,11 +325,9 @@ fn the_band_hears_the_sustain_pedal_in_a_midi_file() {
 /// C Am F G held (six seeds; the README's measurement).
 #[test]
 fn the_chorale_piano_follows_held_chords_at_the_default_harmony() {
-    if common::skip_without_ort() {
+    let Some(dir) = scratch("chorale") else {
         return;
-    }
-    let dir = std::env::temp_dir().join(format!("sideman-chorale-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    };
     let chords = held_chords(48);
     let (mut fit, mut all) = (0, 0);
     let input = dir.join("held.mid");
@@ -360,11 +360,9 @@ fn the_chorale_piano_follows_held_chords_at_the_default_harmony() {
 /// without (the drummers 0.26), the dance groove's 0.32 against 0.50 (24 seeds each).
 #[test]
 fn the_human_drums_keep_their_groove_whatever_chords_are_played() {
-    if common::skip_without_ort() {
+    let Some(dir) = scratch("drums-chords") else {
         return;
-    }
-    let dir = std::env::temp_dir().join(format!("sideman-drums-chords-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    };
     for seed in 1..=2 {
         let over = played_over(&dir, held_chords(48), seed, "builtin:drums", Role::Drums, &["jazz"]);
         let take = Take {

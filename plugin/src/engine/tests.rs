@@ -449,9 +449,6 @@ fn the_player_joins_the_style_in_the_header() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The follower hears the host's bars (models/README.md, "The downbeat and the chord before"): F
-/// broken high, then a low G struck alone on a bar line is a new bass note, and names its chord
-/// there; the same G off the bar line waits for the tones after it.
 /// Resets `w` to bars of `numerator` quarter notes starting at `bar_start_beat` (from the worker's
 /// first transport), then plays `notes` (beat, key) into it, each held `length` beats, as the
 /// audio thread sends them.
@@ -481,6 +478,9 @@ fn play_into(w: &mut Worker, numerator: u8, bar_start_beat: f64, notes: &[(f64, 
     }
 }
 
+/// The follower hears the host's bars (models/README.md, "The downbeat and the chord before"): F
+/// broken high, then a low G struck alone on a bar line is a new bass note, and names its chord
+/// there; the same G off the bar line waits for the tones after it.
 #[test]
 fn the_follower_hears_the_hosts_bar_lines() {
     // 3/4 with its bar lines on beats 1, 4, 7...; then 4/4 from beat 0, where 7 is beat 4.
