@@ -5,7 +5,8 @@
     python3 scripts/played-chords.py TRAINER [SEEDS [jazz|rock]]
 
 Over "C Am F G C Am Dm7 G7" (16 bars, 120 BPM), writes a MIDI file for each way of playing it:
-block chords held a bar from C3; the same with a melody on top; the chords broken upwards one key
+block chords held a bar from C3, struck together or spread as a hand strikes them (each key about
+12 ms after the one below); the same with a melody on top; the chords broken upwards one key
 at a time in quarter notes, in eighth notes, in eighth notes each held into the next (legato), and
 in eighth notes under the sustain pedal changed on each bar line; the melody alone; and a walking
 bass (root, third, fifth and a chromatic step into the next root, in quarter notes). Generates
@@ -13,9 +14,11 @@ the band's bass and comping (8beat and swing) and the jazz lead over each with `
 builtin:<model> --role R --input FILE --bars 16 --tempo 120 --seed 1..SEEDS --harmony 0` (the
 plugin's input follower), and prints the share of the generated notes that are tones of the bar's
 chord, the notes a bar and the share on the chord's root. With `jazz`: a jazz pianist's left hand
-over "Dm7 G7 Cmaj7 A7" held a bar each, in root position, rootless (the third or the seventh at
+over "Dm7 G7 Cmaj7 A7", in root position, rootless (the third or the seventh at
 the bottom, with the ninth and the thirteenth) and as guide tones (the third and the seventh
-alone), under the band's swing bass and comping, the jazz lead and the jazz bass. With `rock`: a
+alone), each held a bar and comped in rhythm (struck on beat 1 and the "and" of 2; its keys
+together, or spread about 12 ms apart from the lowest), under the
+band's swing bass and comping, the jazz lead and the jazz bass. With `rock`: a
 rock player's power chords E5 G5 A5 C5 (root, fifth, octave) under the band's bass and comping in
 rock and 8beat, against the major triads. `MANNERS='melody alone;held'`: those ways of playing
 only. Needs `pip install mido`.
@@ -45,7 +48,10 @@ VOICING = {'C': [48, 52, 55], 'Am': [45, 48, 52], 'F': [41, 45, 48], 'G': [43, 4
            'Dm7': [50, 53, 57, 60], 'G7': [43, 47, 50, 53]}
 BARS = 16
 PPQ = 480
-MANNERS = ['held', 'held + melody', 'broken, quarters', 'broken, eighths', 'broken, legato eighths',
+# A voicing spread as a hand strikes it: each key 12 ticks (about 12 ms at 120 BPM) after the one
+# below, across two of the input follower's ticks.
+SPREAD = 12
+MANNERS = ['held', 'held, spread', 'held + melody', 'broken, quarters', 'broken, eighths', 'broken, legato eighths',
            'broken, eighths, pedal', 'melody alone', 'walking bass']
 PARTS = [('band', 'bass', '8beat'), ('band', 'comping', '8beat'), ('band', 'bass', 'swing'),
          ('band', 'comping', 'swing'), ('jazz-lead', 'lead', None)]
@@ -54,10 +60,12 @@ PARTS = [('band', 'bass', '8beat'), ('band', 'comping', '8beat'), ('band', 'bass
 def events(manner):
     """(tick, kind, a, b) of one way of playing: kind 'on', 'off' (note a) or 'cc' (64, value b)."""
     out = []
-    if manner in ('held', 'held + melody'):
+    if manner in ('held', 'held + melody', 'held, spread'):
+        spread = SPREAD if manner == 'held, spread' else 0
         for bar, chord in enumerate(PROGRESSION):
-            for p in VOICING[chord]:
-                out += [(bar * 4 * PPQ, 'on', p, 80), (bar * 4 * PPQ + 4 * PPQ - 10, 'off', p, 0)]
+            for k, p in enumerate(VOICING[chord]):
+                t = bar * 4 * PPQ + k * spread
+                out += [(t, 'on', p, 80), (bar * 4 * PPQ + 4 * PPQ - 10, 'off', p, 0)]
     if manner in ('held + melody', 'melody alone'):
         t = 0
         for bar in MELODY:
@@ -101,6 +109,10 @@ JAZZ_VOICINGS = {
     # The third and the seventh alone.
     'guide tones': {'Dm7': [53, 60], 'G7': [53, 59], 'Cmaj7': [52, 59], 'A7': [55, 61]},
 }
+# Each again comped in rhythm, as a pianist comps (the Charleston: beat 1, then the "and" of 2),
+# with its keys struck together or spread as a hand strikes them (SPREAD).
+JAZZ_VOICINGS.update({f'{m}, comped{s}': v for m, v in list(JAZZ_VOICINGS.items()) for s in ['', ', spread']})
+COMPED = [(0, 1.4), (1.5, 2.4)]
 JAZZ_PARTS = [('band', 'bass', 'swing'), ('band', 'comping', 'swing'), ('jazz-lead', 'lead', None),
               ('jazz-lead', 'bass', None)]
 # A rock player's power chords (`rock`): E5 G5 A5 C5, the root, the fifth and the octave from E2.
@@ -115,9 +127,13 @@ MODES = {'jazz': (JAZZ, JAZZ_TONES, JAZZ_VOICINGS, JAZZ_PARTS), 'rock': (ROCK, R
 def held_events(mode, manner):
     chords, _, voicings, _ = MODES[mode]
     out = []
+    rhythm = COMPED if ', comped' in manner else [(0, 4 - 10 / PPQ)]
+    spread = SPREAD if manner.endswith(', spread') else 0
     for bar in range(BARS):
-        for p in voicings[manner][chords[bar % len(chords)]]:
-            out += [(bar * 4 * PPQ, 'on', p, 80), (bar * 4 * PPQ + 4 * PPQ - 10, 'off', p, 0)]
+        for k, p in enumerate(sorted(voicings[manner][chords[bar % len(chords)]])):
+            for start, beats in rhythm:
+                t = bar * 4 * PPQ + int(start * PPQ) + k * spread
+                out += [(t, 'on', p, 80), (t + int(beats * PPQ), 'off', p, 0)]
     return out
 
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::tunes::{TuneState, TuneTable};
-use super::voicing::{PitchSet, in_context};
+use super::voicing::{PitchSet, Voicing, in_context};
 use crate::chord::Chord;
 use crate::tokenizer::vocab::TICKS_PER_BEAT;
 
@@ -43,6 +43,19 @@ impl Conditioning {
         }
     }
 
+    /// Removes an input onset; returns whether it was there.
+    pub fn remove_input(&mut self, tick: i64, pitch: u8) -> bool {
+        let Some(v) = self.inputs.get_mut(&tick) else {
+            return false;
+        };
+        let Ok(i) = v.binary_search(&pitch) else { return false };
+        v.remove(i);
+        if v.is_empty() {
+            self.inputs.remove(&tick);
+        }
+        true
+    }
+
     /// Sets the chord from `tick` on.
     pub fn set_chord(&mut self, tick: i64, chord: Option<Chord>) {
         self.chords.insert(tick, chord);
@@ -70,6 +83,12 @@ impl Conditioning {
     }
 }
 
+/// How far apart a voicing's keys may be struck and still be one onset: a tick (a 48th note, 42
+/// ms at 120 BPM), as a hand strikes a chord a few milliseconds from its lowest key to its top.
+/// Its input onsets are written, and the chord it names set, where its first key was struck.
+pub const VOICING_SPREAD_TICKS: i64 = 1;
+/// Chords an [`InputFollower`] remembers having named before the latest.
+const NAMED_EARLIER: usize = 3;
 /// Onsets an [`InputFollower`] remembers for broken chords.
 pub const RECENT_ONSETS: usize = 16;
 /// How far back a broken chord reaches: a bar of 4/4, in ticks.
@@ -117,7 +136,11 @@ pub const TUNE_STEPS: f64 = 0.15;
 ///
 /// Below a tune's register, a scale run or a walking bass's approach notes change nothing. A jazz pianist's shell (two
 /// guide tones) or rootless voicing is heard after the chord before it, as the progression goes
-/// (`voicing::in_context`: after G7, E and B are Cmaj7).
+/// (`voicing::in_context`: after G7, E and B are Cmaj7). Struck again (comping in rhythm), a
+/// voicing names again the chord it named, and a key of that chord over it changes nothing. Its
+/// keys a tick apart ([`VOICING_SPREAD_TICKS`], a hand's few milliseconds) are one onset at its
+/// first key, where its chord is set, and when it leaves out the root of the chord it names,
+/// that root is added to the input below it (the comping the band learned from plays roots).
 #[derive(Debug, Clone)]
 pub struct InputFollower {
     held: [bool; 128],
@@ -131,8 +154,9 @@ pub struct InputFollower {
     /// The chord this follower set last and where: a broken chord goes on growing from its
     /// first onset (G B D, then F: G7), a guess may be corrected.
     named: Option<(i64, Heard)>,
-    /// The one before it, when `named` was set at the instant being followed.
-    named_earlier: Option<(i64, Heard)>,
+    /// The ones before it, latest first: what was in force before the instant being followed,
+    /// or before the first key of a voicing struck across a few ticks.
+    named_earlier: [Option<(i64, Heard)>; NAMED_EARLIER],
     /// The pedal was lifted since the last onset; the tick of the first onset after it was.
     lift_pending: bool,
     lifted_at: Option<i64>,
@@ -141,6 +165,8 @@ pub struct InputFollower {
     /// The chord a tune played alone implies, heard from every note (none: tunes are followed by
     /// their onsets as any line).
     tune: Option<TuneState>,
+    /// The root this follower added to the input under a voicing that leaves it out, and where.
+    implied: Option<(i64, u8)>,
 }
 
 impl Default for InputFollower {
@@ -153,11 +179,12 @@ impl Default for InputFollower {
             recent_len: 0,
             recent_next: 0,
             named: None,
-            named_earlier: None,
+            named_earlier: [None; NAMED_EARLIER],
             lift_pending: false,
             lifted_at: None,
             bars: None,
             tune: Some(TuneState::new(TuneTable::builtin())),
+            implied: None,
         }
     }
 }
@@ -169,6 +196,9 @@ pub struct FollowEffect {
     pub chord: Option<Chord>,
     /// Whether the conditioning changed (a new chord, or an input onset was added).
     pub changed: bool,
+    /// Where it changed: the note's tick, or the first key's of the voicing it completes
+    /// ([`VOICING_SPREAD_TICKS`]).
+    pub at: i64,
 }
 
 impl InputFollower {
@@ -217,9 +247,10 @@ impl InputFollower {
         }
         self.recent_len = 0;
         self.named = None;
-        self.named_earlier = None;
+        self.named_earlier = [None; NAMED_EARLIER];
         self.lifted_at = None;
         self.lift_pending = false;
+        self.implied = None;
     }
 
     /// Keys held now.
@@ -239,10 +270,10 @@ impl InputFollower {
 
     /// The chord this follower named last before `tick`, and where.
     fn named_before(&self, tick: i64) -> Option<(i64, Heard)> {
-        match self.named {
-            Some((at, _)) if at >= tick => self.named_earlier,
-            named => named,
-        }
+        std::iter::once(self.named)
+            .chain(self.named_earlier)
+            .flatten()
+            .find(|&(at, _)| at < tick)
     }
 
     /// Applies the note-on of `pitch` at `tick` (after [`InputFollower::press`]) to `cond`.
@@ -254,35 +285,74 @@ impl InputFollower {
         self.recent[self.recent_next] = (tick, pitch.min(127));
         self.recent_next = (self.recent_next + 1) % RECENT_ONSETS;
         self.recent_len = (self.recent_len + 1).min(RECENT_ONSETS);
-        let mut effect = FollowEffect::default();
         let mut sounding = PitchSet::new();
         for k in self.sounding() {
             sounding.add(k);
         }
+        // A voicing's keys a tick apart are one onset, at its first key.
+        let at = self
+            .struck_from(tick, &sounding)
+            .filter(|&first| tick.saturating_sub(first) <= VOICING_SPREAD_TICKS)
+            .unwrap_or(tick);
+        let mut effect = FollowEffect {
+            at,
+            ..FollowEffect::default()
+        };
         let tune = match (&mut self.tune, self.bars) {
             (Some(t), Some((origin, bar))) => Some(t.hear(tick, pitch, origin, bar)),
             _ => None,
         };
         let recognised = match sounding.distinct() {
-            n if n >= BROKEN_CHORD_CLASSES => sounding.chord().map(|chord| Heard {
-                chord: in_context(chord, &sounding, cond.chord_at(tick.saturating_sub(1)).flatten()),
-                from: tick,
-                guess: false,
+            n if n >= BROKEN_CHORD_CLASSES => sounding.chord().map(|chord| {
+                // What came before the voicing's first key: its keys a tick apart still hear the
+                // chord before it, not the guess its first keys made.
+                let together = self.struck_from(tick, &sounding);
+                let from = together.unwrap_or(tick);
+                let before = cond.chord_at(from.saturating_sub(1)).flatten();
+                let key = pitch.min(127) % 12;
+                let doubled = self.sounding().filter(|k| k % 12 == key).count() > 1;
+                let others = if doubled {
+                    sounding.class_bits()
+                } else {
+                    sounding.class_bits() & !(1 << key)
+                };
+                // The voicing that named the chord in force struck again (a pianist comping in
+                // rhythm: E G B D after G7 is Cmaj9 each time, not Em7 from the second), all its
+                // keys but one down so far, or held under a key of that chord (D over F A C E,
+                // Dm9's root in the melody).
+                let again = self.named_before(from).filter(|(_, h)| {
+                    Some(h.chord) == before
+                        && h.voicing.is_some_and(|v| {
+                            v.struck_again(&sounding, 1) || v.classes == others && h.chord.contains_pitch(key)
+                        })
+                });
+                Heard {
+                    chord: again.map_or_else(|| in_context(chord, &sounding, before), |(_, h)| h.chord),
+                    from: tick,
+                    guess: false,
+                    voicing: together.and_then(|_| Voicing::of(&sounding)),
+                }
             }),
             _ if tune.is_some() && self.in_a_tune(tick) => tune.map(|chord| Heard {
                 chord,
                 from: tick,
                 guess: false,
+                voicing: None,
             }),
             n => self.named_by_onsets(cond, tick, pitch, &sounding, n),
         };
         match recognised {
             Some(heard) if cond.chord_at(tick) != Some(Some(heard.chord)) => {
                 if self.named.is_none_or(|(at, _)| at != tick) {
-                    self.named_earlier = self.named;
+                    self.named_earlier.rotate_right(1);
+                    self.named_earlier[0] = self.named;
                 }
                 self.named = Some((tick, heard));
-                cond.set_chord(tick, Some(heard.chord));
+                // What its first keys named on their own goes (F A, then C E: Dm9, not F).
+                while let Some((&t, _)) = cond.chords.range(at..=tick).next_back().filter(|&(&t, _)| t > at) {
+                    cond.chords.remove(&t);
+                }
+                cond.set_chord(at, Some(heard.chord));
                 effect.chord = Some(heard.chord);
                 effect.changed = true;
             }
@@ -297,10 +367,49 @@ impl InputFollower {
             }
             None => {}
         }
-        if write_inputs && cond.add_input(tick, pitch) {
-            effect.changed = true;
+        if write_inputs {
+            if self.implied == Some((at, pitch.min(127))) {
+                self.implied = None; // the user played the root this follower had added
+            }
+            effect.changed |= cond.add_input(at, pitch);
+            effect.changed |= self.imply_root(cond, tick, at, &sounding);
         }
         effect
+    }
+
+    /// Under a voicing struck together that leaves out the root of the chord it names (a shell,
+    /// a rootless voicing: F A C E after A7 is Dm9), adds that root to the input, below the
+    /// voicing, as the comping the band learned from plays it, where the voicing's onset is
+    /// written (`at`). A root added for an earlier guess at the same voicing goes. Returns whether
+    /// the input changed.
+    fn imply_root(&mut self, cond: &mut Conditioning, tick: i64, at: i64, sounding: &PitchSet) -> bool {
+        let lowest = sounding.pitches().iter().copied().min();
+        let want = match (cond.chord_at(tick), lowest) {
+            (Some(Some(c)), Some(low))
+                if sounding.distinct() >= 2
+                    && sounding.class_bits() & 1 << c.root == 0
+                    && self.struck_together(tick, sounding) =>
+            {
+                let down = (low % 12 + 12 - c.root) % 12;
+                low.checked_sub(if down == 0 { 12 } else { down })
+            }
+            _ => None,
+        };
+        let mut changed = false;
+        if let Some((was_at, p)) = self.implied
+            && Some((was_at, p)) != want.map(|w| (at, w))
+            && was_at >= tick.saturating_sub(DOWNBEAT_TICKS)
+        {
+            changed |= cond.remove_input(was_at, p);
+            self.implied = None;
+        }
+        if let Some(p) = want
+            && cond.add_input(at, p)
+        {
+            self.implied = Some((at, p));
+            changed = true;
+        }
+        changed
     }
 
     /// Conditioning for a whole part played in advance (`trainer generate --input`), with its

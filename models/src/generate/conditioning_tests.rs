@@ -511,3 +511,108 @@ fn an_arpeggio_in_the_treble_is_a_broken_chord_not_a_tune() {
     assert_eq!(named(24), low);
     assert_eq!(low[28..], ["G", "G", "G7", "G7"]);
 }
+
+/// Each voicing struck on beat 1 and the "and" of 2 of its bar, as a pianist comps (the
+/// Charleston), the progression played twice; each key `spread` beats after the one below it.
+fn comped(voicings: &[&[u8]], spread: f64) -> Vec<(f64, f64, u8)> {
+    let mut notes = Vec::new();
+    for pass in 0..2 {
+        for (i, v) in voicings.iter().enumerate() {
+            let bar = (pass * voicings.len() + i) as f64 * 4.0;
+            for (start, length) in [(0.0, 1.4), (1.5, 2.4)] {
+                let keys = v
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &p)| (bar + start + k as f64 * spread, length, p));
+                notes.extend(keys);
+            }
+        }
+    }
+    notes
+}
+
+#[test]
+fn a_rootless_voicing_struck_again_keeps_its_chord() {
+    // Dm9 G13 Cmaj9 A13 rootless (F A C E, F A B E, E G B D, G B C# F#), comped twice: after the
+    // first bar (nothing before it: Fmaj7) every half beat hears the progression, where E G B D
+    // struck again on the "and" of 2 had been Em7 and F A C E Fmaj7.
+    let rootless: [&[u8]; 4] = [
+        &[53, 57, 60, 64],
+        &[53, 57, 59, 64],
+        &[52, 55, 59, 62],
+        &[55, 59, 61, 66],
+    ];
+    let progression = ["Dm7", "G7", "Cmaj7", "A7"];
+    let cond = follow(&comped(&rootless, 0.0));
+    for half in 8..64 {
+        let bar = (half / 8) as usize;
+        assert_eq!(
+            cond.chord_at(half * BEAT / 2),
+            Some(chord(progression[bar % 4])),
+            "half beat {half}"
+        );
+    }
+    // Struck as a hand strikes them, each key 0.025 beats (12 ms at 120 BPM) after the one below,
+    // across two ticks: the chord changes only on the bar lines, where each voicing's first key
+    // is, never where it is struck again, and each strike is one input onset.
+    let notes = comped(&rootless, 0.025);
+    let cond = InputFollower::follow_part(&as_notes(&notes), &[], true, Some(4 * BEAT));
+    for &t in cond.chords.keys() {
+        assert_eq!(t.rem_euclid(4 * BEAT), 0, "a change at tick {t}: {:?}", cond.chords);
+    }
+    for half in 8..64 {
+        let bar = (half / 8) as usize;
+        assert_eq!(
+            cond.chord_at(half * BEAT / 2),
+            Some(chord(progression[bar % 4])),
+            "half beat {half}, spread"
+        );
+    }
+    let strikes: Vec<i64> = (0..16).map(|s| s / 2 * 4 * BEAT + s % 2 * 3 * BEAT / 2).collect();
+    assert_eq!(cond.inputs.keys().copied().collect::<Vec<_>>(), strikes);
+    // Another chord's voicing is not the same one struck again: Cmaj7 then Em7 (E G B D) is I
+    // then iii, whose notes are Cmaj9's without its root.
+    let cond = follow(&comped(&[&[48, 52, 55, 59], &[52, 55, 59, 62]], 0.0));
+    assert_eq!(chords_at(&cond, 4..8), ["Em7"; 4]);
+}
+
+#[test]
+fn the_root_a_voicing_leaves_out_is_added_to_the_input() {
+    // The root position A7, then rootless Dm9 (F A C E) and G7's guide tones (F B), comped: each
+    // strike of F A C E gets a D below it, each of F B a G, and nothing else is added.
+    let voicings: [&[u8]; 3] = [&[45, 49, 52, 55], &[53, 57, 60, 64], &[53, 59]];
+    let notes = comped(&voicings, 0.0);
+    let cond = InputFollower::follow_part(&as_notes(&notes), &[], true, Some(4 * BEAT));
+    for (i, v) in voicings.iter().enumerate() {
+        for start in [0, 3 * BEAT / 2] {
+            let tick = (i as i64 + 3) * 4 * BEAT + start;
+            let mut want = v.to_vec();
+            want.extend([None, Some(50), Some(43)][i]);
+            want.sort();
+            assert_eq!(cond.inputs[&tick], want, "voicing {i}, tick {tick}");
+        }
+    }
+    // A melody note over the held voicing, a voicing struck key by key within a sixteenth (the
+    // root goes in once, at the key that named the chord) and a follower told not to write the
+    // input add nothing else.
+    let mut notes = vec![(0.0, 4.0, 45), (0.0, 4.0, 49), (0.0, 4.0, 52), (0.0, 4.0, 55)];
+    notes.extend([
+        (4.0, 4.0, 53),
+        (4.02, 4.0, 57),
+        (4.04, 4.0, 60),
+        (4.06, 4.0, 64),
+        (6.0, 0.5, 74),
+    ]);
+    let cond = InputFollower::follow_part(&as_notes(&notes), &[], true, Some(4 * BEAT));
+    let added: Vec<u8> = cond
+        .inputs
+        .values()
+        .flatten()
+        .copied()
+        .filter(|p| !notes.iter().any(|n| n.2 == *p))
+        .collect();
+    assert_eq!(added, [50]);
+    assert_eq!(cond.chord_at(7 * BEAT), Some(chord("Dm7")));
+    let cond = InputFollower::follow_part(&as_notes(&notes), &[], false, Some(4 * BEAT));
+    assert!(cond.inputs.is_empty());
+}

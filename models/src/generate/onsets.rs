@@ -6,7 +6,7 @@ use super::{
     BROKEN_CHORD_CLASSES, BROKEN_CHORD_TICKS, Conditioning, DOWNBEAT_TICKS, InputFollower, TUNE_FLOOR, TUNE_STEPS,
 };
 use crate::chord::{Chord, ChordQuality};
-use crate::generate::voicing::{PitchSet, in_context};
+use crate::generate::voicing::{PitchSet, Voicing, in_context};
 
 /// A chord the follower heard: from which onset, and whether it is a guess the next tones may
 /// correct (a bass note alone, two pitch classes of a broken chord).
@@ -15,6 +15,9 @@ pub(super) struct Heard {
     pub(super) chord: Chord,
     pub(super) from: i64,
     pub(super) guess: bool,
+    /// The keys struck together that named it (none when onsets, a tune or keys struck at
+    /// different times did): the same voicing struck again names it again.
+    pub(super) voicing: Option<Voicing>,
 }
 
 impl InputFollower {
@@ -85,6 +88,7 @@ impl InputFollower {
             chord: in_context(chord, &set, before),
             from,
             guess,
+            voicing: None,
         };
         match set.distinct() {
             n if n >= BROKEN_CHORD_CLASSES => chord.map(|c| heard(c, false)),
@@ -115,6 +119,17 @@ impl InputFollower {
         let bass = (struck.distinct() == 1)
             .then(|| self.bass_note(tick, pitch, b.in_force, reach))
             .flatten();
+        // The first keys of the voicing that named the chord in force, struck again (not a new
+        // bass note): the chord stands, and the voicing's keys are not a broken chord.
+        let voiced = self.named_before(tick).filter(|(_, h)| Some(h.chord) == b.in_force);
+        if bass.is_none()
+            && self.struck_from(tick, sounding).is_some()
+            && voiced
+                .and_then(|(_, h)| h.voicing)
+                .is_some_and(|v| v.struck_again(sounding, 12))
+        {
+            return None;
+        }
         // The chord in force growing: its broken chord, from the onset it was first heard at
         // (when this follower named it), with a tone added on its root (G B D, then F: G7).
         let grown = b.in_force.filter(|_| !block && bass.is_none()).and_then(|f| {
@@ -137,12 +152,14 @@ impl InputFollower {
                 chord: in_context(chord, sounding, b.in_force),
                 from: tick,
                 guess: false,
+                voicing: None,
             })
         };
         let guessed = bass.map(|chord| Heard {
             chord,
             from: tick,
             guess: true,
+            voicing: None,
         });
         grown.or_else(fresh).or_else(dyad).or(guessed)
     }
@@ -252,18 +269,20 @@ impl InputFollower {
     }
 
     /// Whether the keys `sounding` were all struck within [`DOWNBEAT_TICKS`] of each other.
-    fn struck_together(&self, tick: i64, sounding: &PitchSet) -> bool {
+    pub(super) fn struck_together(&self, tick: i64, sounding: &PitchSet) -> bool {
+        self.struck_from(tick, sounding).is_some()
+    }
+
+    /// When the first of the keys `sounding` was struck, if all were within [`DOWNBEAT_TICKS`] of
+    /// each other (a voicing, its keys a few milliseconds apart).
+    pub(super) fn struck_from(&self, tick: i64, sounding: &PitchSet) -> Option<i64> {
         let (mut first, mut last) = (i64::MAX, i64::MIN);
         for &p in sounding.pitches() {
-            match self.struck_when(p, tick) {
-                Some(t) => {
-                    first = first.min(t);
-                    last = last.max(t);
-                }
-                None => return false,
-            }
+            let t = self.struck_when(p, tick)?;
+            first = first.min(t);
+            last = last.max(t);
         }
-        last.saturating_sub(first) <= DOWNBEAT_TICKS
+        (last.saturating_sub(first) <= DOWNBEAT_TICKS).then_some(first)
     }
 }
 

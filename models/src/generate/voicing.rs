@@ -29,6 +29,13 @@ impl PitchSet {
         self.classes[(pitch % 12) as usize] = true;
     }
 
+    /// The pitch classes, bit `pc` for each.
+    pub(super) fn class_bits(&self) -> u16 {
+        (0..12)
+            .filter(|&pc| self.classes[pc])
+            .fold(0, |bits, pc| bits | 1 << pc)
+    }
+
     pub(super) fn distinct(&self) -> usize {
         self.classes.iter().filter(|&&c| c).count()
     }
@@ -104,6 +111,34 @@ impl PitchSet {
     pub(super) fn fitting_chord(&self) -> Option<Chord> {
         let rare = [ChordQuality::Aug, ChordQuality::Aug7, ChordQuality::MinMaj7];
         Chord::recognize(self.pitches()).filter(|&c| !rare.contains(&c.quality) && self.within(c))
+    }
+}
+
+/// A voicing: the pitch classes of keys struck together, and its lowest key's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Voicing {
+    pub(super) classes: u16,
+    lowest: u8,
+}
+
+impl Voicing {
+    pub(super) fn of(set: &PitchSet) -> Option<Voicing> {
+        let lowest = set.pitches().iter().min()? % 12;
+        Some(Voicing {
+            classes: set.class_bits(),
+            lowest,
+        })
+    }
+
+    /// Whether `set` is this voicing struck again: from the same lowest pitch class, nothing
+    /// added, at most `missing` of its pitch classes not down yet (its keys a few milliseconds
+    /// apart, the lowest first).
+    pub(super) fn struck_again(&self, set: &PitchSet, missing: u32) -> bool {
+        Voicing::of(set).is_some_and(|v| {
+            v.lowest == self.lowest
+                && v.classes & !self.classes == 0
+                && (self.classes & !v.classes).count_ones() <= missing
+        })
     }
 }
 

@@ -457,8 +457,10 @@ impl Worker {
                     bump(&self.status.chords_seen);
                     self.roll(RollEvent::Chord { beat, chord: c });
                 }
-                if effect.changed && self.generator.as_ref().is_some_and(|g| g.written_through() >= tick) {
-                    self.pending_rollback = Some(self.pending_rollback.map_or(tick, |t: i64| t.min(tick)));
+                // A voicing's later keys change the conditioning from its first key's tick.
+                let at = effect.at;
+                if effect.changed && self.generator.as_ref().is_some_and(|g| g.written_through() >= at) {
+                    self.pending_rollback = Some(self.pending_rollback.map_or(at, |t: i64| t.min(at)));
                 }
             }
             ToWorker::Pedal { down, .. } => {

@@ -463,17 +463,21 @@ fn play_into(w: &mut Worker, numerator: u8, bar_start_beat: f64, notes: &[(f64, 
         epoch: 1,
         transport,
     });
-    for &(beat, pitch) in notes {
-        w.handle(ToWorker::NoteOn {
-            seq: 1,
-            beat,
-            pitch,
-            velocity: 90,
-        });
-        w.handle(ToWorker::NoteOff {
-            seq: 1,
-            beat: beat + length,
-            pitch,
+    // In time order, a key's release before a press at the same beat, as a host sends them.
+    let mut events: Vec<(f64, bool, u8)> = notes
+        .iter()
+        .flat_map(|&(b, p)| [(b, true, p), (b + length, false, p)])
+        .collect();
+    events.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    for (beat, on, pitch) in events {
+        w.handle(match on {
+            true => ToWorker::NoteOn {
+                seq: 1,
+                beat,
+                pitch,
+                velocity: 90,
+            },
+            false => ToWorker::NoteOff { seq: 1, beat, pitch },
         });
     }
 }
@@ -496,6 +500,37 @@ fn the_follower_hears_the_hosts_bar_lines() {
         let at = w.cond.chord_at(beat_to_tick(7.0)).flatten().map(|c| c.to_string());
         assert_eq!(at.as_deref(), heard, "{numerator}/4 from beat {bar_start_beat}");
     }
+}
+
+/// A jazz pianist's rootless voicings comped in rhythm (models/README.md, "A voicing struck
+/// again"), each key 12 ms after the one below: the worker hears the progression, not the chord
+/// each voicing names alone, and the same voicing struck again changes nothing.
+#[test]
+fn rootless_voicings_comped_into_the_plugin_are_heard_in_the_progression() {
+    let (_, _, mut w) = worker();
+    // A7 in root position, then Dm9 G13 Cmaj9 rootless, each struck on beat 1 and the "and" of 2.
+    let voicings: [&[u8]; 4] = [
+        &[45, 49, 52, 55],
+        &[53, 57, 60, 64],
+        &[53, 57, 59, 64],
+        &[52, 55, 59, 62],
+    ];
+    let mut notes = Vec::new();
+    for (bar, v) in voicings.iter().enumerate() {
+        for start in [0.0, 1.5] {
+            for (k, &p) in v.iter().enumerate() {
+                notes.push((bar as f64 * 4.0 + start + k as f64 * 0.025, p));
+            }
+        }
+    }
+    play_into(&mut w, 4, 0.0, &notes, 1.4);
+    let at = |beat: f64| w.cond.chord_at(beat_to_tick(beat)).flatten().map(|c| c.to_string());
+    let heard: Vec<Option<String>> = [1.0, 3.0, 5.0, 7.0, 9.0, 11.0, 13.0, 15.0]
+        .into_iter()
+        .map(at)
+        .collect();
+    let want = ["A7", "A7", "Dm7", "Dm7", "G7", "G7", "Cmaj7", "Cmaj7"];
+    assert_eq!(heard, want.map(|c| Some(c.to_string())));
 }
 
 #[test]
