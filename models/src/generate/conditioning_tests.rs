@@ -592,9 +592,8 @@ fn the_root_a_voicing_leaves_out_is_added_to_the_input() {
             assert_eq!(cond.inputs[&tick], want, "voicing {i}, tick {tick}");
         }
     }
-    // A melody note over the held voicing, a voicing struck key by key within a sixteenth (the
-    // root goes in once, at the key that named the chord) and a follower told not to write the
-    // input add nothing else.
+    // A voicing struck key by key across two ticks is one onset with its root, at its first key;
+    // a melody key over it and a follower told not to write the input add nothing else.
     let mut notes = vec![(0.0, 4.0, 45), (0.0, 4.0, 49), (0.0, 4.0, 52), (0.0, 4.0, 55)];
     notes.extend([
         (4.0, 4.0, 53),
@@ -612,6 +611,7 @@ fn the_root_a_voicing_leaves_out_is_added_to_the_input() {
         .filter(|p| !notes.iter().any(|n| n.2 == *p))
         .collect();
     assert_eq!(added, [50]);
+    assert_eq!(cond.inputs[&(4 * BEAT)], [50, 53, 57, 60, 64]);
     assert_eq!(cond.chord_at(7 * BEAT), Some(chord("Dm7")));
     let cond = InputFollower::follow_part(&as_notes(&notes), &[], false, Some(4 * BEAT));
     assert!(cond.inputs.is_empty());
