@@ -16,7 +16,7 @@ plugin's input follower), and prints the share of the generated notes that are t
 chord, the notes a bar and the share on the chord's root. With `jazz`: a jazz pianist's left hand
 over "Dm7 G7 Cmaj7 A7", in root position, rootless (the third or the seventh at
 the bottom, with the ninth and the thirteenth) and as guide tones (the third and the seventh
-alone), each held a bar and comped in rhythm (struck on beat 1 and the "and" of 2; its keys
+alone), and rootless with a key of the chord on top (both hands), each held a bar and comped in rhythm (struck on beat 1 and the "and" of 2; its keys
 together, or spread about 12 ms apart from the lowest), under the
 band's swing bass and comping, the jazz lead and the jazz bass. With `rock`: a
 rock player's power chords E5 G5 A5 C5 (root, fifth, octave) under the band's bass and comping in
@@ -108,6 +108,9 @@ JAZZ_VOICINGS = {
                  'A7': [55, 59, 61, 66]},
     # The third and the seventh alone.
     'guide tones': {'Dm7': [53, 60], 'G7': [53, 59], 'Cmaj7': [52, 59], 'A7': [55, 61]},
+    # Both hands: the rootless voicing, and a key of its chord an octave or more above it.
+    'rootless + top note': {'Dm7': [53, 57, 60, 64, 74], 'G7': [53, 57, 59, 64, 71],
+                            'Cmaj7': [52, 55, 59, 62, 72], 'A7': [55, 59, 61, 66, 73]},
 }
 # Each again comped in rhythm, as a pianist comps (the Charleston: beat 1, then the "and" of 2),
 # with its keys struck together or spread as a hand strikes them (SPREAD).

@@ -317,13 +317,13 @@ impl InputFollower {
                     sounding.class_bits() & !(1 << key)
                 };
                 // The voicing that named the chord in force struck again (a pianist comping in
-                // rhythm: E G B D after G7 is Cmaj9 each time, not Em7 from the second), all its
-                // keys but one down so far, or held under a key of that chord (D over F A C E,
-                // Dm9's root in the melody).
+                // rhythm: E G B D after G7 is Cmaj9 each time, not Em7 from the second), its
+                // lowest key and some of the others down so far, or held under a key of that chord
+                // (D over F A C E, Dm9's root in the melody).
                 let again = self.named_before(from).filter(|(_, h)| {
                     Some(h.chord) == before
                         && h.voicing.is_some_and(|v| {
-                            v.struck_again(&sounding, 1) || v.classes == others && h.chord.contains_pitch(key)
+                            v.struck_again(&sounding) || v.classes == others && h.chord.contains_pitch(key)
                         })
                 });
                 Heard {
@@ -363,6 +363,12 @@ impl InputFollower {
                     && Some(*at) == last_change
                 {
                     named.guess &= heard.guess;
+                    // Its voicing grown by a key struck with it (F A C E, then D on top).
+                    if let (Some(v), Some(w)) = (heard.voicing, named.voicing)
+                        && v.grows(&w)
+                    {
+                        named.voicing = Some(v);
+                    }
                 }
             }
             None => {}

@@ -616,3 +616,34 @@ fn the_root_a_voicing_leaves_out_is_added_to_the_input() {
     let cond = InputFollower::follow_part(&as_notes(&notes), &[], false, Some(4 * BEAT));
     assert!(cond.inputs.is_empty());
 }
+
+#[test]
+fn both_hands_spell_the_chord_a_fourth_above() {
+    // Dm9 G13 Cmaj9 A13 rootless with a key of each chord on top (D, B, C, C#), comped and spread:
+    // five pitch classes (F A C E D; E G B D C) named Fmaj7 and Em7 by their lowest keys; after
+    // A7 and G7 they are Dm7 and Cmaj7. The first chord has nothing before it (Fmaj7).
+    let hands: [&[u8]; 4] = [
+        &[53, 57, 60, 64, 74],
+        &[53, 57, 59, 64, 71],
+        &[52, 55, 59, 62, 72],
+        &[55, 59, 61, 66, 73],
+    ];
+    for spread in [0.0, 0.025] {
+        let cond = follow(&comped(&hands, spread));
+        let bars = ["Fmaj7", "G7", "Cmaj7", "A7", "Dm7", "G7", "Cmaj7", "A7"];
+        let want: Vec<&str> = bars.iter().flat_map(|&c| [c; 4]).collect();
+        assert_eq!(chords_at(&cond, 0..32), want, "spread {spread}");
+    }
+    // A pop progression's fuller voicing a fourth up keeps its own name: C, then F A C E G (Fmaj9).
+    let cond = follow(&[
+        (0.0, 3.9, 48),
+        (0.0, 3.9, 52),
+        (0.0, 3.9, 55),
+        (4.0, 3.9, 53),
+        (4.0, 3.9, 57),
+        (4.0, 3.9, 60),
+        (4.0, 3.9, 64),
+        (4.0, 3.9, 67),
+    ]);
+    assert_eq!(chords_at(&cond, 4..8), ["Fmaj7"; 4]);
+}

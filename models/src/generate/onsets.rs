@@ -126,7 +126,7 @@ impl InputFollower {
             && self.struck_from(tick, sounding).is_some()
             && voiced
                 .and_then(|(_, h)| h.voicing)
-                .is_some_and(|v| v.struck_again(sounding, 12))
+                .is_some_and(|v| v.struck_again(sounding))
         {
             return None;
         }

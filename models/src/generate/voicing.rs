@@ -130,15 +130,15 @@ impl Voicing {
         })
     }
 
+    /// Whether this voicing is `other` with keys added above its lowest.
+    pub(super) fn grows(&self, other: &Voicing) -> bool {
+        self.lowest == other.lowest && self.classes & other.classes == other.classes && self.classes != other.classes
+    }
+
     /// Whether `set` is this voicing struck again: from the same lowest pitch class, nothing
-    /// added, at most `missing` of its pitch classes not down yet (its keys a few milliseconds
-    /// apart, the lowest first).
-    pub(super) fn struck_again(&self, set: &PitchSet, missing: u32) -> bool {
-        Voicing::of(set).is_some_and(|v| {
-            v.lowest == self.lowest
-                && v.classes & !self.classes == 0
-                && (self.classes & !v.classes).count_ones() <= missing
-        })
+    /// added, some of its keys perhaps not down yet (a few milliseconds apart, the lowest first).
+    pub(super) fn struck_again(&self, set: &PitchSet) -> bool {
+        Voicing::of(set).is_some_and(|v| v.lowest == self.lowest && v.classes & !self.classes == 0)
     }
 }
 
@@ -170,6 +170,21 @@ fn readings(named: Chord, set: &PitchSet) -> [Option<Chord>; 2] {
     }
 }
 
+/// Whether `set` holds the third and the seventh of `c` (a minor, major or dominant seventh) and
+/// nothing but its tones and the tensions a player adds to it: the ninth and the thirteenth (the
+/// eleventh over a minor seventh, the sharp eleventh over a major seventh, any altered tension
+/// over a dominant).
+fn spells(c: Chord, set: &PitchSet) -> bool {
+    let (third, seventh, others): (u8, u8, &[u8]) = match c.quality {
+        ChordQuality::Min7 => (3, 10, &[0, 7, 2, 5, 9]),
+        ChordQuality::Maj7 => (4, 11, &[0, 7, 2, 9, 6]),
+        ChordQuality::Dom7 => (4, 10, &[0, 7, 2, 9, 1, 3, 6, 8]),
+        _ => return false,
+    };
+    let has = |i: u8| set.classes[((c.root + i) % 12) as usize];
+    has(third) && has(seventh) && (0..12u8).all(|i| !has(i) || i == third || i == seventh || others.contains(&i))
+}
+
 /// The roots `before` may have had as a voicing ([`readings`] of its quality): a triad's as a
 /// fifth's, a diminished triad's as a tritone's, a major or minor seventh's as a rootless ninth's.
 fn roots_of(before: Chord) -> [Option<u8>; 3] {
@@ -196,8 +211,18 @@ fn roots_of(before: Chord) -> [Option<u8>; 3] {
 pub(super) fn in_context(named: Chord, set: &PitchSet, before: Option<Chord>) -> Chord {
     let Some(before) = before else { return named };
     let fourth_above = |root: u8, from: u8| root == (from + 5) % 12;
-    if fourth_above(named.root, before.root) {
+    if named == before || fourth_above(named.root, before.root) {
         return named;
+    }
+    // Both hands (a rootless voicing and a melody key over it: F A C E and D after A7) spell the
+    // seventh chord a fourth above the chord before, with its tensions.
+    if set.distinct() >= 5
+        && let Some(c) = [ChordQuality::Min7, ChordQuality::Maj7, ChordQuality::Dom7]
+            .map(|q| Chord::new(before.root + 5, q))
+            .into_iter()
+            .find(|&c| spells(c, set))
+    {
+        return c;
     }
     let readings = readings(named, set);
     let tritone = readings.iter().flatten().any(|c| c.quality == ChordQuality::Dom7);
