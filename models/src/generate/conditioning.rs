@@ -289,9 +289,10 @@ impl InputFollower {
         for k in self.sounding() {
             sounding.add(k);
         }
-        // A voicing's keys a tick apart are one onset, at its first key.
-        let at = self
-            .struck_from(tick, &sounding)
+        // Keys sounding that were struck together, from the first; a voicing's keys a tick apart
+        // are one onset, at its first key.
+        let together = self.struck_from(tick, &sounding);
+        let at = together
             .filter(|&first| tick.saturating_sub(first) <= VOICING_SPREAD_TICKS)
             .unwrap_or(tick);
         let mut effect = FollowEffect {
@@ -306,11 +307,10 @@ impl InputFollower {
             n if n >= BROKEN_CHORD_CLASSES => sounding.chord().map(|chord| {
                 // What came before the voicing's first key: its keys a tick apart still hear the
                 // chord before it, not the guess its first keys made.
-                let together = self.struck_from(tick, &sounding);
                 let from = together.unwrap_or(tick);
                 let before = cond.chord_at(from.saturating_sub(1)).flatten();
                 let key = pitch.min(127) % 12;
-                let doubled = self.sounding().filter(|k| k % 12 == key).count() > 1;
+                let doubled = sounding.pitches().iter().filter(|&&k| k % 12 == key).count() > 1;
                 let others = if doubled {
                     sounding.class_bits()
                 } else {
@@ -378,7 +378,7 @@ impl InputFollower {
                 self.implied = None; // the user played the root this follower had added
             }
             effect.changed |= cond.add_input(at, pitch);
-            effect.changed |= self.imply_root(cond, tick, at, &sounding);
+            effect.changed |= self.imply_root(cond, tick, at, &sounding, together.is_some());
         }
         effect
     }
@@ -388,13 +388,11 @@ impl InputFollower {
     /// voicing, as the comping the band learned from plays it, where the voicing's onset is
     /// written (`at`). A root added for an earlier guess at the same voicing goes. Returns whether
     /// the input changed.
-    fn imply_root(&mut self, cond: &mut Conditioning, tick: i64, at: i64, sounding: &PitchSet) -> bool {
+    fn imply_root(&mut self, cond: &mut Conditioning, tick: i64, at: i64, sounding: &PitchSet, together: bool) -> bool {
         let lowest = sounding.pitches().iter().copied().min();
         let want = match (cond.chord_at(tick), lowest) {
             (Some(Some(c)), Some(low))
-                if sounding.distinct() >= 2
-                    && sounding.class_bits() & 1 << c.root == 0
-                    && self.struck_together(tick, sounding) =>
+                if sounding.distinct() >= 2 && sounding.class_bits() & 1 << c.root == 0 && together =>
             {
                 let down = (low % 12 + 12 - c.root) % 12;
                 low.checked_sub(if down == 0 { 12 } else { down })

@@ -4,6 +4,7 @@
 
 use super::{
     BROKEN_CHORD_CLASSES, BROKEN_CHORD_TICKS, Conditioning, DOWNBEAT_TICKS, InputFollower, TUNE_FLOOR, TUNE_STEPS,
+    VOICING_SPREAD_TICKS,
 };
 use crate::chord::{Chord, ChordQuality};
 use crate::generate::voicing::{PitchSet, Voicing, in_context};
@@ -122,8 +123,9 @@ impl InputFollower {
         // The first keys of the voicing that named the chord in force, struck again (not a new
         // bass note): the chord stands, and the voicing's keys are not a broken chord.
         let voiced = self.named_before(tick).filter(|(_, h)| Some(h.chord) == b.in_force);
+        let together = self.struck_together(tick, sounding);
         if bass.is_none()
-            && self.struck_from(tick, sounding).is_some()
+            && together
             && voiced
                 .and_then(|(_, h)| h.voicing)
                 .is_some_and(|v| v.struck_again(sounding))
@@ -145,7 +147,7 @@ impl InputFollower {
         // unless both are tones of the chord in force; a line's notes overlapping do not.
         let dyad = || {
             let leaves = !b.in_force.is_some_and(|c| sounding.within(c));
-            let chord = (n == 2 && leaves && self.struck_together(tick, sounding))
+            let chord = (n == 2 && leaves && together)
                 .then(|| sounding.dyad_chord())
                 .flatten()?;
             Some(Heard {
@@ -251,7 +253,8 @@ impl InputFollower {
         let mut steps = 0;
         let mut later: Option<(i64, u8)> = None;
         for (t, p) in self.recent_onsets().filter(|&(t, _)| t <= tick && t >= reach) {
-            if p < TUNE_FLOOR || later.is_some_and(|(lt, lp)| lt.abs_diff(t) <= 1 && lp != p) {
+            if p < TUNE_FLOOR || later.is_some_and(|(lt, lp)| lt.abs_diff(t) <= VOICING_SPREAD_TICKS as u64 && lp != p)
+            {
                 return false;
             }
             steps += later.is_some_and(|(_, lp)| (1..=2).contains(&lp.abs_diff(p))) as usize;
@@ -269,7 +272,7 @@ impl InputFollower {
     }
 
     /// Whether the keys `sounding` were all struck within [`DOWNBEAT_TICKS`] of each other.
-    pub(super) fn struck_together(&self, tick: i64, sounding: &PitchSet) -> bool {
+    fn struck_together(&self, tick: i64, sounding: &PitchSet) -> bool {
         self.struck_from(tick, sounding).is_some()
     }
 
