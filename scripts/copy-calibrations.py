@@ -6,14 +6,15 @@ trained longer still").
 
 Copies every field of SHIPPED_MANIFEST (default models/assets/band/manifest.json) into
 PACKAGE/manifest.json except the network's own (format, name, description, model, vocab, files,
-metrics, data, trainer_revision): the tuned note, duration and velocity temperatures, rest,
+metrics, data, trainer_revision, and no_chords and no_input, what its training data gave it): the tuned note, duration and velocity temperatures, rest,
 density and silence calibrations, memories, register and its hold, meters, `given_kind`. Then the package samples as the shipped
 model does, and a network can be compared with the shipped one at the same settings.
 """
 import json
 import sys
 
-OWN = {'format', 'name', 'description', 'model', 'files', 'metrics', 'data', 'trainer_revision', 'vocab'}
+OWN = {'format', 'name', 'description', 'model', 'files', 'metrics', 'data', 'trainer_revision', 'vocab', 'no_chords',
+       'no_input'}
 
 
 def main():

@@ -262,6 +262,22 @@ fn roles_to_learn(pkg: &Package, asked: &[String]) -> anyhow::Result<Vec<String>
     Ok(asked.to_vec())
 }
 
+/// The roles of `learn` that sound chords (piano, comping) and whose network learned to follow
+/// them: a producer's own piano or comping parts have no chord symbols, so their chords are named
+/// from the parts themselves, as the base model's were (`trainer prepare --name-chords`) and as
+/// the plugin names the chords a user plays. Without it the fine-tune would learn those parts
+/// over no chords and stop following them.
+fn chords_to_name(pkg: &Package, learn: &[String]) -> Vec<String> {
+    learn
+        .iter()
+        .filter(|r| {
+            Role::parse(r)
+                .is_some_and(|role| matches!(role, Role::Piano | Role::Comping) && pkg.manifest.hears_chords(role))
+        })
+        .cloned()
+        .collect()
+}
+
 /// `trainer finetune`.
 pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
     let t0 = Instant::now();
@@ -292,10 +308,12 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
             std::fs::remove_dir_all(&work).with_context(|| format!("cannot remove {}", work.display()))?;
         }
         std::fs::create_dir_all(&work).with_context(|| format!("cannot write {}", work.display()))?;
+        let role = roles_to_learn(&pkg, &args.role)?;
         let prepare = crate::prepare::PrepareArgs {
             inputs: args.inputs.clone(),
             out: data_dir.clone(),
-            role: roles_to_learn(&pkg, &args.role)?,
+            name_chords: chords_to_name(&pkg, &role),
+            role,
             style_from: crate::prepare::StyleFrom::Auto,
             style: Some(args.style.clone()),
             transpose: crate::prepare::Transpose::AllKeys,

@@ -137,6 +137,13 @@ pub struct PrepareArgs {
     /// chords, as every role does in the plugin.
     #[arg(long)]
     pub chords: Option<String>,
+    /// For pieces without chord symbols: name their chords beat by beat from the parts of these
+    /// roles and their other harmonic parts, the role's own included (`models::tokenizer::
+    /// named_chords`), so that a chorale or a song's piano trains over the chords it sounds and
+    /// then follows the chords a user plays. For parts that sound chords (`piano`, `comping`);
+    /// a melody alone keeps no chords.
+    #[arg(long, value_delimiter = ',', value_parser = crate::args::roles())]
+    pub name_chords: Vec<String>,
 }
 
 /// Drum key reductions.
@@ -353,6 +360,7 @@ fn read_piece(
     merge: Option<Role>,
     drum_map: DrumMap,
     progression: Option<&[Vec<Option<models::chord::Chord>>]>,
+    name_chords: &[Role],
 ) -> Result<(ReadFile, Option<String>), String> {
     let chain = |e: &dyn std::error::Error| models::error::chain(e);
     let (mut piece, warning, score) = match job {
@@ -385,6 +393,9 @@ fn read_piece(
         && piece.chords.is_empty()
     {
         piece.chords = crate::generate::progression_over(per_bar, &piece.meter, models::tokenizer::bars_of(&piece));
+    }
+    if !name_chords.is_empty() && piece.chords.is_empty() {
+        piece.chords = models::tokenizer::named_chords(&piece, name_chords);
     }
     Ok((ReadFile { piece, score }, warning))
 }
@@ -468,6 +479,11 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
                 .collect::<Result<_, _>>()?,
         )
     };
+    let name_chords: Vec<Role> = args
+        .name_chords
+        .iter()
+        .map(|r| Role::parse(r).with_context(|| format!("unknown role {r:?}")))
+        .collect::<Result<_, _>>()?;
     let inputs: Vec<Input> = args.inputs.iter().map(|s| parse_input(s)).collect::<Result<_, _>>()?;
     let progression = args
         .chords
@@ -499,7 +515,13 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
     let (pieces, partial): (Vec<Result<ReadFile, String>>, Vec<Option<String>>) = jobs
         .par_iter()
         .map(|(i, job)| {
-            let r = read_piece(job, inputs[*i].merge, args.drum_map, progression.as_deref());
+            let r = read_piece(
+                job,
+                inputs[*i].merge,
+                args.drum_map,
+                progression.as_deref(),
+                &name_chords,
+            );
             bar.inc(1);
             match r {
                 Ok((piece, warning)) => (Ok(piece), warning),
@@ -611,6 +633,8 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
     let mut pieces: BTreeMap<Split, BTreeSet<String>> = BTreeMap::new();
     let mut files = Vec::new();
     let mut sources: BTreeMap<String, u64> = BTreeMap::new();
+    // The sources with a part whose chords `--name-chords` named.
+    let mut named_sources: BTreeSet<String> = BTreeSet::new();
     let (mut tokens0, mut notes0, mut solo0) = (0u64, 0u64, 0u64);
     let mut roles_seen = BTreeSet::new();
     let mut partial_files = Vec::new();
@@ -634,6 +658,9 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
                 st.notes += out.untransposed_notes;
                 pieces.entry(split).or_default().insert(out.record.piece.clone());
                 *sources.entry(out.record.source.clone()).or_default() += 1;
+                if out.record.roles.iter().any(|r| name_chords.contains(r)) {
+                    named_sources.insert(out.record.source.clone());
+                }
                 tokens0 += out.untransposed_tokens;
                 notes0 += out.untransposed_notes;
                 solo0 += out.solo_tokens;
@@ -666,6 +693,12 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
             if let Some(text) = &args.chords {
                 provenance.push_str(&format!(
                     "; pieces without chord symbols heard as played over \"{text}\""
+                ));
+            }
+            if named_sources.contains(name) {
+                provenance.push_str(&format!(
+                    "; chords named beat by beat from the {} parts",
+                    args.name_chords.join(", ")
                 ));
             }
             DataSource {

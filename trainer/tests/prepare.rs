@@ -30,6 +30,7 @@ fn plain_args(input: &Path, out: &Path) -> PrepareArgs {
         tag_map: None,
         tune_kinds: false,
         chords: None,
+        name_chords: Vec::new(),
     }
 }
 
@@ -66,6 +67,7 @@ fn prepare_splits_by_piece_augments_train_only_and_survives_bad_files() {
         tag_map: None,
         tune_kinds: false,
         chords: None,
+        name_chords: Vec::new(),
     };
     prepare::run(&args).unwrap();
     let ds = Dataset::open(&out).unwrap();
@@ -216,6 +218,7 @@ fn gmd_folders_get_their_tags_and_the_9_class_map() {
         tag_map: None,
         tune_kinds: false,
         chords: None,
+        name_chords: Vec::new(),
     };
     prepare::run(&args).unwrap();
     let ds = Dataset::open(&out).unwrap();
@@ -414,6 +417,7 @@ fn musicxml_folders_give_piano_parts_tags_and_skipped_files_with_reasons() {
         tag_map: None,
         tune_kinds: false,
         chords: None,
+        name_chords: Vec::new(),
     };
 
     let out = tmp.path().join("layout");
@@ -549,10 +553,11 @@ fn prepare_gives_pieces_without_chords_the_progression_they_were_played_over() {
     for (name, p) in [("swing__a", piece(1)), ("swing__b", piece(2)), ("waltz__c", waltz)] {
         std::fs::write(root.join(format!("{name}.mid")), models::midi::write_smf(&p)).unwrap();
     }
-    let comping_chords = |chords: Option<&str>| {
-        let out = tmp.path().join(format!("ds-{}", chords.is_some()));
+    let comping_chords_named = |chords: Option<&str>, name: &[&str]| {
+        let out = tmp.path().join(format!("ds-{}-{}", chords.is_some(), name.len()));
         prepare::run(&PrepareArgs {
             chords: chords.map(str::to_string),
+            name_chords: name.iter().map(|r| r.to_string()).collect(),
             ..plain_args(&root, &out)
         })
         .unwrap();
@@ -574,6 +579,7 @@ fn prepare_gives_pieces_without_chords_the_progression_they_were_played_over() {
         }
         (ds.manifest.sources[0].provenance.clone(), by_piece)
     };
+    let comping_chords = |chords: Option<&str>| comping_chords_named(chords, &[]);
     // Without it, the comping has no chords: nothing but itself and the bass to recognise them from.
     let (_, plain) = comping_chords(None);
     assert!(plain[&("swing__a.mid".to_string(), Role::Comping)].is_empty());
@@ -592,6 +598,19 @@ fn prepare_gives_pieces_without_chords_the_progression_they_were_played_over() {
         assert_eq!(given[&("swing__a.mid".to_string(), role)], expect(4.0), "{role:?}");
         assert_eq!(given[&("waltz__c.mid".to_string(), role)], expect(3.0), "{role:?}");
     }
+    // `--name-chords comping`: the comping's own chords, named beat by beat from it and the
+    // bass, for every role of the piece; a given progression still wins.
+    let (provenance, named) = comping_chords_named(None, &["comping"]);
+    assert!(
+        provenance.contains("named beat by beat from the comping"),
+        "{provenance}"
+    );
+    let a = |role| named[&("swing__a.mid".to_string(), role)].clone();
+    assert!(!a(Role::Comping).is_empty());
+    assert_eq!(a(Role::Comping), a(Role::Bass));
+    assert_eq!(a(Role::Comping), a(Role::Lead));
+    let (_, both) = comping_chords_named(Some("Dm7 G7 Cmaj7 A7"), &["comping"]);
+    assert_eq!(both[&("swing__a.mid".to_string(), Role::Comping)], expect(4.0));
     // A progression that does not parse is refused before anything is read.
     let bad = PrepareArgs {
         chords: Some("Dm7 Xq9".into()),

@@ -176,6 +176,27 @@ pub fn role_chords(piece: &Piece, role: Role) -> Vec<ChordEvent> {
     )
 }
 
+/// The chords of a piece without chord symbols named beat by beat from its parts of `roles` and
+/// its harmonic parts (comping, piano, bass), the role's own included (`trainer prepare
+/// --name-chords`): a chorale's four voices or a song's accompaniment name the chords that the
+/// same part then plays over, as the plugin names a user's chords from the keys they hold. Empty
+/// when the piece has no part of `roles`. Meant for parts that sound chords: a single line names
+/// the two notes of a beat as a chord.
+pub fn named_chords(piece: &Piece, roles: &[Role]) -> Vec<ChordEvent> {
+    let counts = |r: Role| roles.contains(&r) || matches!(r, Role::Comping | Role::Piano | Role::Bass);
+    if !piece.tracks.iter().any(|t| roles.contains(&t.role)) {
+        return Vec::new();
+    }
+    chords_from_notes(
+        piece
+            .tracks
+            .iter()
+            .filter(|t| counts(t.role) && !t.role.is_drums())
+            .flat_map(|t| t.notes.iter()),
+        piece.end_beat(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,5 +267,45 @@ mod tests {
             got,
             vec![(0.0, "Dm7".into()), (4.0, "G7".into()), (79_990.0, "C".into())]
         );
+    }
+
+    #[test]
+    fn a_piano_part_alone_names_its_own_chords_only_when_asked() {
+        use crate::music::{Meter, Track};
+        let track = |role: Role, notes: Vec<Note>| Track {
+            name: String::new(),
+            channel: 0,
+            program: None,
+            role,
+            notes,
+        };
+        // A chorale's four voices, C then G7 over two beats, merged into one piano part, and a
+        // melody beside it.
+        let voices = vec![n(0.0, 1.0, 48), n(0.0, 1.0, 64), n(0.0, 1.0, 67), n(0.0, 1.0, 72)]
+            .into_iter()
+            .chain([n(1.0, 1.0, 43), n(1.0, 1.0, 65), n(1.0, 1.0, 71), n(1.0, 1.0, 74)])
+            .collect();
+        let piece = Piece {
+            meter: Meter::default(),
+            tempo_map: Vec::new(),
+            chords: Vec::new(),
+            tracks: vec![
+                track(Role::Piano, voices),
+                track(Role::Lead, vec![n(0.0, 0.5, 76), n(0.5, 0.5, 77)]),
+            ],
+        };
+        // The rule of `prepare` without the flag: no part besides the piano's own, no chords.
+        assert!(role_chords(&piece, Role::Piano).is_empty());
+        let named: Vec<(f64, String)> = named_chords(&piece, &[Role::Piano])
+            .iter()
+            .map(|c| (c.start, c.chord.unwrap().to_string()))
+            .collect();
+        assert_eq!(named, vec![(0.0, "C".into()), (1.0, "G7".into())]);
+        // The melody is not a harmonic part and names nothing unless asked for.
+        let melody = Piece {
+            tracks: vec![piece.tracks[1].clone()],
+            ..piece.clone()
+        };
+        assert!(named_chords(&melody, &[Role::Piano]).is_empty());
     }
 }

@@ -16,7 +16,7 @@ pub mod vocab;
 
 use serde::{Deserialize, Serialize};
 
-pub use build::{SequenceSpec, bars_of, chords_from_notes, role_chords, sequences_from_piece};
+pub use build::{SequenceSpec, bars_of, chords_from_notes, named_chords, role_chords, sequences_from_piece};
 pub use grammar::{GrammarError, GrammarState, Phase};
 pub use vocab::{Token, VOCAB_SIZE, Vocab, VocabError};
 

@@ -117,6 +117,10 @@ pub struct TrainParams {
     /// triads (Cmaj7 as C), as a user who holds triads names them, the notes unchanged: a corpus
     /// over seventh chords alone otherwise never shows the model a triad (0: never).
     pub chord_triads: f64,
+    /// Fraction of the windows (training and validation) that lose their chord symbols, so a
+    /// role whose chords were named from its own notes (`trainer prepare --name-chords`) still
+    /// plays where none are given: a sketch continued without a progression (0: never).
+    pub chord_dropout: f64,
     /// Repeat the training windows whose header holds one of these style tags this many times
     /// (`{ fill = 8 }`): the Groove MIDI Dataset's fills are one bar each against long beats, 6 %
     /// of the windows, too few for the model to learn what the tag asks.
@@ -162,6 +166,7 @@ impl Default for TrainParams {
             input_as_chords: 0.0,
             input_chord_octaves: 0,
             chord_triads: 0.0,
+            chord_dropout: 0.0,
             oversample: std::collections::BTreeMap::new(),
             style_dropout: std::collections::BTreeMap::new(),
             opening: false,

@@ -57,6 +57,8 @@ pub struct WindowDraws {
     pub input_chord_octaves: u8,
     /// The window's chord symbols are named by their triads.
     pub chord_triads: f64,
+    /// The window loses its chord symbols.
+    pub chord_dropout: f64,
 }
 
 impl WindowDraws {
@@ -67,6 +69,7 @@ impl WindowDraws {
             input_as_chords: train.input_as_chords,
             input_chord_octaves: train.input_chord_octaves,
             chord_triads: train.chord_triads,
+            chord_dropout: train.chord_dropout,
         }
     }
 }
@@ -92,6 +95,10 @@ impl WindowDraws {
 /// triads (Cmaj7 and C7 as C, Dm7 as Dm: [`models::chord::ChordQuality::triad`]), its notes
 /// unchanged, as a user who holds triads names them: the MMA grooves are all over one progression
 /// of seventh chords (models/README.md, "The chords the grooves were played over").
+/// With probability `chord_dropout` (a draw of its own) a window loses its chord symbols: a piano
+/// trained over the chords named from its own notes otherwise never plays without them, and a
+/// sketch continued without a progression gives it none (models/README.md, "The pianos learn the
+/// chords they play").
 #[allow(clippy::too_many_arguments)]
 pub fn windows_with_dropout(
     ids: &[u16],
@@ -109,6 +116,7 @@ pub fn windows_with_dropout(
         input_as_chords,
         input_chord_octaves,
         chord_triads,
+        chord_dropout,
     } = draws;
     let ids32: Vec<u32> = ids.iter().map(|&i| i as u32).collect();
     let Ok(mut seq) = models::tokenizer::decode(&ids32) else {
@@ -130,6 +138,12 @@ pub fn windows_with_dropout(
                         ch.quality = ch.quality.triad();
                     }
                 }
+            }
+        }
+        if chord_dropout > 0.0 && !w.chords.is_empty() {
+            let mut rng = Rng::new(key.wrapping_mul(0xA076_1D64_78BD_642F) ^ (start as u64 + 1));
+            if rng.next_f64() < chord_dropout {
+                w.chords.clear();
             }
         }
         if (input_dropout > 0.0 || input_as_chords > 0.0) && !w.inputs.is_empty() {
@@ -754,6 +768,53 @@ mod tests {
         );
         let named = half.iter().filter(|w| triads(w)).count();
         assert!(named > 0 && named < half.len(), "{named} of {}", half.len());
+    }
+
+    /// `chord_dropout`: a share of the windows loses its chords, the notes kept; none without it.
+    #[test]
+    fn chord_dropout_takes_a_windows_chords_out_at_its_rate() {
+        use models::chord::{Chord, ChordQuality};
+        use models::music::ChordEvent;
+        use models::tokenizer::Sequence;
+        let mut s = Sequence::new(Role::Piano);
+        s.bars = 16;
+        s.ended = true;
+        s.chords = (0..16)
+            .map(|b| ChordEvent {
+                start: b as f64 * 4.0,
+                chord: Some(Chord::new([0, 5, 7, 9][b % 4], ChordQuality::Maj)),
+            })
+            .collect();
+        s.notes = (0..16)
+            .map(|b| models::music::Note {
+                start: b as f64 * 4.0,
+                duration: 2.0,
+                pitch: 60,
+                velocity: 90,
+            })
+            .collect();
+        let tok = Tokenizer::default();
+        let ids: Vec<u16> = tok.encode(&s).unwrap().iter().map(|&i| i as u16).collect();
+        let windows = |rate: f64| {
+            let draws = WindowDraws {
+                chord_dropout: rate,
+                ..WindowDraws::default()
+            };
+            windows_with_dropout(&ids, &tok, 256, 1, 4, &[], draws, 9, None)
+                .iter()
+                .map(|w| {
+                    let ids: Vec<u32> = w.ids.iter().map(|&i| u32::from(i)).collect();
+                    let d = models::tokenizer::decode(&ids).unwrap();
+                    assert_eq!(d.notes.len() as u32, d.bars, "the notes stay");
+                    d.chords.is_empty()
+                })
+                .collect::<Vec<bool>>()
+        };
+        assert!(windows(0.0).iter().all(|&bare| !bare), "every window keeps its chords");
+        assert!(windows(1.0).iter().all(|&bare| bare), "every window loses them");
+        let half = windows(0.5);
+        let bare = half.iter().filter(|&&b| b).count();
+        assert!(bare > 0 && bare < half.len(), "{bare} of {}", half.len());
     }
 
     #[test]
