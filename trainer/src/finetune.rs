@@ -21,7 +21,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use candle_core::Device;
 use models::Role;
-use models::package::{ModelKind, Package};
+use models::package::{Manifest, ModelKind, Package};
 use models::runtime::{OnnxModel, Variant};
 use models::tokenizer::{Tokenizer, Vocab};
 use serde::{Deserialize, Serialize};
@@ -267,12 +267,12 @@ fn roles_to_learn(pkg: &Package, asked: &[String]) -> anyhow::Result<Vec<String>
 /// from the parts themselves, as the base model's were (`trainer prepare --name-chords`) and as
 /// the plugin names the chords a user plays. Without it the fine-tune would learn those parts
 /// over no chords and stop following them.
-fn chords_to_name(pkg: &Package, learn: &[String]) -> Vec<String> {
+fn chords_to_name(manifest: &Manifest, learn: &[String]) -> Vec<String> {
     learn
         .iter()
         .filter(|r| {
             Role::parse(r)
-                .is_some_and(|role| matches!(role, Role::Piano | Role::Comping) && pkg.manifest.hears_chords(role))
+                .is_some_and(|role| matches!(role, Role::Piano | Role::Comping) && manifest.hears_chords(role))
         })
         .cloned()
         .collect()
@@ -312,7 +312,7 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
         let prepare = crate::prepare::PrepareArgs {
             inputs: args.inputs.clone(),
             out: data_dir.clone(),
-            name_chords: chords_to_name(&pkg, &role),
+            name_chords: chords_to_name(&pkg.manifest, &role),
             role,
             style_from: crate::prepare::StyleFrom::Auto,
             style: Some(args.style.clone()),
@@ -640,4 +640,25 @@ pub fn markdown(r: &FinetuneReport) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fine-tune names the chords of the parts that sound them where the base model follows
+    /// them: the chorale piano since the fifty-third session and the band's comping, never a
+    /// melody or the drums.
+    #[test]
+    fn a_finetune_names_the_chords_its_base_model_follows() {
+        let names = |id: &str, learn: &[&str]| {
+            let pkg = Package::open(id).unwrap();
+            let learn: Vec<String> = learn.iter().map(|r| r.to_string()).collect();
+            chords_to_name(&pkg.manifest, &learn)
+        };
+        assert_eq!(names("builtin:melody", &["lead", "piano"]), ["piano"]);
+        assert_eq!(names("builtin:neoclassical", &["piano"]), ["piano"]);
+        assert_eq!(names("builtin:band", &["bass", "comping", "drums"]), ["comping"]);
+        assert!(names("builtin:drums", &["drums"]).is_empty());
+    }
 }
