@@ -683,24 +683,16 @@ mod tests {
         assert!(shifts.len() >= 2, "{shifts:?} over {} windows", moved.len());
     }
 
-    #[test]
-    fn chord_triads_name_a_windows_sevenths_by_their_triads() {
-        use models::chord::{Chord, ChordQuality};
-        use models::music::ChordEvent;
-        use models::tokenizer::Sequence;
-        let mut s = Sequence::new(Role::Comping);
+    /// Sixteen 4/4 bars of `role`, a chord a bar (`chord(bar)`) and a half note on each bar's
+    /// first beat, tokenized.
+    fn sixteen_bars(role: Role, chord: impl Fn(usize) -> models::chord::Chord) -> Vec<u16> {
+        let mut s = models::tokenizer::Sequence::new(role);
         s.bars = 16;
         s.ended = true;
-        let qualities = [
-            ChordQuality::Min7,
-            ChordQuality::Dom7,
-            ChordQuality::Maj7,
-            ChordQuality::Maj7,
-        ];
         s.chords = (0..16)
-            .map(|b| ChordEvent {
+            .map(|b| models::music::ChordEvent {
                 start: b as f64 * 4.0,
-                chord: Some(Chord::new([2, 7, 0, 0][b % 4], qualities[b % 4])),
+                chord: Some(chord(b)),
             })
             .collect();
         s.notes = (0..16)
@@ -711,8 +703,25 @@ mod tests {
                 velocity: 90,
             })
             .collect();
+        Tokenizer::default()
+            .encode(&s)
+            .unwrap()
+            .iter()
+            .map(|&i| i as u16)
+            .collect()
+    }
+
+    #[test]
+    fn chord_triads_name_a_windows_sevenths_by_their_triads() {
+        use models::chord::{Chord, ChordQuality};
+        let qualities = [
+            ChordQuality::Min7,
+            ChordQuality::Dom7,
+            ChordQuality::Maj7,
+            ChordQuality::Maj7,
+        ];
+        let ids = sixteen_bars(Role::Comping, |b| Chord::new([2, 7, 0, 0][b % 4], qualities[b % 4]));
         let tok = Tokenizer::default();
-        let ids: Vec<u16> = tok.encode(&s).unwrap().iter().map(|&i| i as u16).collect();
         let decoded = |w: &Window| {
             let ids: Vec<u32> = w.ids.iter().map(|&i| u32::from(i)).collect();
             models::tokenizer::decode(&ids).unwrap()
@@ -774,27 +783,8 @@ mod tests {
     #[test]
     fn chord_dropout_takes_a_windows_chords_out_at_its_rate() {
         use models::chord::{Chord, ChordQuality};
-        use models::music::ChordEvent;
-        use models::tokenizer::Sequence;
-        let mut s = Sequence::new(Role::Piano);
-        s.bars = 16;
-        s.ended = true;
-        s.chords = (0..16)
-            .map(|b| ChordEvent {
-                start: b as f64 * 4.0,
-                chord: Some(Chord::new([0, 5, 7, 9][b % 4], ChordQuality::Maj)),
-            })
-            .collect();
-        s.notes = (0..16)
-            .map(|b| models::music::Note {
-                start: b as f64 * 4.0,
-                duration: 2.0,
-                pitch: 60,
-                velocity: 90,
-            })
-            .collect();
+        let ids = sixteen_bars(Role::Piano, |b| Chord::new([0, 5, 7, 9][b % 4], ChordQuality::Maj));
         let tok = Tokenizer::default();
-        let ids: Vec<u16> = tok.encode(&s).unwrap().iter().map(|&i| i as u16).collect();
         let windows = |rate: f64| {
             let draws = WindowDraws {
                 chord_dropout: rate,
