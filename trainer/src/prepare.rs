@@ -140,8 +140,9 @@ pub struct PrepareArgs {
     /// For pieces without chord symbols: name their chords beat by beat from the parts of these
     /// roles and their other harmonic parts, the role's own included (`models::tokenizer::
     /// named_chords`), so that a chorale or a song's piano trains over the chords it sounds and
-    /// then follows the chords a user plays. For parts that sound chords (`piano`, `comping`);
-    /// a melody alone keeps no chords.
+    /// then follows the chords a user plays. For parts that sound chords (`piano`, `comping`): a
+    /// piece without a part of these roles (a folk tune alone) keeps none, and a single line
+    /// named would give the two notes of each beat as a chord.
     #[arg(long, value_delimiter = ',', value_parser = crate::args::roles())]
     pub name_chords: Vec<String>,
 }
