@@ -16,8 +16,9 @@ plugin's input follower), and prints the share of the generated notes that are t
 chord, the notes a bar and the share on the chord's root. With `jazz`: a jazz pianist's left hand
 over "Dm7 G7 Cmaj7 A7", in root position, rootless (the third or the seventh at
 the bottom, with the ninth and the thirteenth) and as guide tones (the third and the seventh
-alone), and rootless with a key of the chord on top (both hands), each held a bar and comped in rhythm (struck on beat 1 and the "and" of 2; its keys
-together, or spread about 12 ms apart from the lowest), under the
+alone), and rootless with a key of the chord on top (both hands), each held a bar and comped
+in rhythm (struck on beat 1 and the "and" of 2; its keys together, or spread about 12 ms apart
+from the lowest), under the
 band's swing bass and comping, the jazz lead and the jazz bass. With `rock`: a
 rock player's power chords E5 G5 A5 C5 (root, fifth, octave) under the band's bass and comping in
 rock and 8beat, against the major triads. `MANNERS='melody alone;held'`: those ways of playing

@@ -61,6 +61,14 @@ pub fn roles() -> clap::builder::PossibleValuesParser {
     clap::builder::PossibleValuesParser::new(models::Role::ALL.map(|r| r.name()))
 }
 
+/// The roles a list of `--role` names (checked by [`roles`]) names.
+pub fn parse_roles(names: &[String]) -> anyhow::Result<Vec<models::Role>> {
+    names
+        .iter()
+        .map(|r| models::Role::parse(r).ok_or_else(|| anyhow::anyhow!("unknown role {r:?}")))
+        .collect()
+}
+
 /// A sampling temperature: finite, above 0, at most 10.
 pub fn temperature(s: &str) -> Result<f32, String> {
     let rule = "a temperature must be above 0 and at most 10";

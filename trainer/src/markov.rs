@@ -160,10 +160,7 @@ pub fn run(args: &MarkovArgs) -> anyhow::Result<()> {
     let roles: Vec<Role> = if args.roles.is_empty() {
         ds.manifest.roles.clone()
     } else {
-        args.roles
-            .iter()
-            .map(|r| Role::parse(r).with_context(|| format!("unknown role {r:?}")))
-            .collect::<anyhow::Result<_>>()?
+        crate::args::parse_roles(&args.roles)?
     };
     if roles.is_empty() {
         bail!("no roles to train");

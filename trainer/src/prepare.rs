@@ -473,18 +473,9 @@ pub fn run(args: &PrepareArgs) -> anyhow::Result<()> {
     let roles: Option<Vec<Role>> = if args.role.is_empty() {
         None
     } else {
-        Some(
-            args.role
-                .iter()
-                .map(|r| Role::parse(r).with_context(|| format!("unknown role {r:?}")))
-                .collect::<Result<_, _>>()?,
-        )
+        Some(crate::args::parse_roles(&args.role)?)
     };
-    let name_chords: Vec<Role> = args
-        .name_chords
-        .iter()
-        .map(|r| Role::parse(r).with_context(|| format!("unknown role {r:?}")))
-        .collect::<Result<_, _>>()?;
+    let name_chords = crate::args::parse_roles(&args.name_chords)?;
     let inputs: Vec<Input> = args.inputs.iter().map(|s| parse_input(s)).collect::<Result<_, _>>()?;
     let progression = args
         .chords

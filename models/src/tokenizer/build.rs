@@ -166,11 +166,16 @@ pub fn role_chords(piece: &Piece, role: Role) -> Vec<ChordEvent> {
     if !has_harmony {
         return Vec::new();
     }
+    chords_of_parts(piece, harmonic)
+}
+
+/// [`chords_from_notes`] over the notes of `piece`'s tracks whose role `keep` takes.
+fn chords_of_parts(piece: &Piece, keep: impl Fn(Role) -> bool) -> Vec<ChordEvent> {
     chords_from_notes(
         piece
             .tracks
             .iter()
-            .filter(|t| harmonic(t.role))
+            .filter(|t| keep(t.role))
             .flat_map(|t| t.notes.iter()),
         piece.end_beat(),
     )
@@ -187,14 +192,7 @@ pub fn named_chords(piece: &Piece, roles: &[Role]) -> Vec<ChordEvent> {
     if !piece.tracks.iter().any(|t| roles.contains(&t.role)) {
         return Vec::new();
     }
-    chords_from_notes(
-        piece
-            .tracks
-            .iter()
-            .filter(|t| counts(t.role) && !t.role.is_drums())
-            .flat_map(|t| t.notes.iter()),
-        piece.end_beat(),
-    )
+    chords_of_parts(piece, |r| counts(r) && !r.is_drums())
 }
 
 #[cfg(test)]

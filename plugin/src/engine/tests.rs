@@ -503,8 +503,9 @@ fn the_follower_hears_the_hosts_bar_lines() {
 }
 
 /// A jazz pianist's rootless voicings comped in rhythm (models/README.md, "A voicing struck
-/// again, and struck by hand"), each key 12 ms after the one below: the worker hears the progression, not the chord
-/// each voicing names alone, and the same voicing struck again changes nothing.
+/// again, and struck by hand"), each key 12 ms after the one below: the worker hears the
+/// progression, not the chord each voicing names alone, and the same voicing struck again
+/// changes nothing.
 #[test]
 fn rootless_voicings_comped_into_the_plugin_are_heard_in_the_progression() {
     let (_, _, mut w) = worker();
