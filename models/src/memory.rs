@@ -108,6 +108,10 @@ pub struct MemoryWeights {
     /// of time, then the share of bars in which it plays: in a bar where the memory of the
     /// changes does not, when the role's next note comes as it came a bar of its pattern back.
     pub rhythm: [f32; 2],
+    /// The weight of the memory of a phrase come round ([`changes::phrase_lag`]) in the choice
+    /// of note and of time, then the share of bars in which it plays: where the bar before this
+    /// one came round too, in place of the memory of the changes.
+    pub phrase: [f32; 2],
 }
 
 impl MemoryWeights {
@@ -117,6 +121,7 @@ impl MemoryWeights {
         relative: false,
         changes: [0.0, 0.0, 1.0],
         rhythm: [0.0, 1.0],
+        phrase: [0.0, 1.0],
     };
 
     /// The weights of `values` (by [`cell`]), damaged or missing entries 0, each within
@@ -131,6 +136,7 @@ impl MemoryWeights {
             relative,
             changes: [0.0, 0.0, 1.0],
             rhythm: [0.0, 1.0],
+            phrase: [0.0, 1.0],
         }
     }
 
@@ -141,6 +147,20 @@ impl MemoryWeights {
         let w = MemoryWeights::from_values(values, false).cells;
         MemoryWeights {
             changes: [w[0], w[1], share_at(values, 2)],
+            ..self
+        }
+    }
+
+    /// These weights with the memory of a phrase come round of `values` (weight, share of bars):
+    /// the weight damaged or missing 0, within `[0, PHRASE_MAX_WEIGHT]`; the share within
+    /// `[0, 1]`, every bar where it is missing or damaged.
+    pub fn with_phrase(self, values: &[f32]) -> MemoryWeights {
+        let w = match values.first() {
+            Some(&v) if v.is_finite() => v.clamp(0.0, PHRASE_MAX_WEIGHT),
+            _ => 0.0,
+        };
+        MemoryWeights {
+            phrase: [w, share_at(values, 1)],
             ..self
         }
     }
@@ -161,9 +181,11 @@ impl MemoryWeights {
     pub fn is_none(&self) -> bool {
         let [note, time, share] = self.changes;
         let [rhythm, rhythm_share] = self.rhythm;
+        let [phrase, phrase_share] = self.phrase;
         self.cells.iter().all(|&w| w <= 0.0)
             && (share <= 0.0 || (note <= 0.0 && time <= 0.0))
             && (rhythm_share <= 0.0 || rhythm <= 0.0)
+            && (phrase_share <= 0.0 || phrase <= 0.0)
     }
 
     /// The weight of what [`recall`] found (0 for no match).
@@ -203,6 +225,10 @@ impl MemoryWeights {
                 [scale(note), scale(time), scale_share(share)]
             },
             rhythm: [scale(self.rhythm[0]), scale_share(self.rhythm[1])],
+            phrase: [
+                (1.0 - (1.0 - self.phrase[0]).powf(a)).clamp(0.0, PHRASE_MAX_WEIGHT),
+                scale_share(self.phrase[1]),
+            ],
         }
     }
 }
@@ -218,6 +244,12 @@ fn share_at(values: &[f32], i: usize) -> f32 {
 
 /// Most a weight may be: the network always keeps a say.
 pub const MAX_WEIGHT: f32 = 0.98;
+
+/// Most the memory of a phrase come round may weigh ([`changes::phrase_lag`]). Where a phrase
+/// comes round the musicians play its bar again note for note (Bach in every such bar of the
+/// validation chorales), and a bar is some 25 choices, each of which the network's say may
+/// spoil (models/README.md, "A phrase comes round").
+pub const PHRASE_MAX_WEIGHT: f32 = 0.995;
 
 /// What [`recall`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -409,6 +441,24 @@ mod tests {
         assert_eq!(w.scaled(0.0), MemoryWeights::NONE);
         assert_eq!(w.scaled(1.0), w);
         assert!(w.scaled(2.0).cells[cell(8, 40)] > strain);
+    }
+
+    #[test]
+    fn a_phrase_come_round_keeps_its_own_cap_at_any_strength() {
+        let w = MemoryWeights::NONE.with_phrase(&[1.0, 0.5]);
+        assert_eq!(
+            w.phrase,
+            [PHRASE_MAX_WEIGHT, 0.5],
+            "clamped to its cap, not the others'"
+        );
+        assert!(!w.is_none());
+        assert_eq!(MemoryWeights::NONE.with_phrase(&[f32::NAN]).phrase, [0.0, 1.0]);
+        assert!(MemoryWeights::NONE.with_phrase(&[0.0, 1.0]).is_none());
+        // The user's Memory scales it as the others, within its cap.
+        assert_eq!(w.scaled(0.0).phrase[0], 0.0);
+        assert_eq!(w.scaled(1.0), w);
+        assert_eq!(w.scaled(3.0).phrase[0], PHRASE_MAX_WEIGHT);
+        assert!(w.scaled(0.5).phrase[0] < PHRASE_MAX_WEIGHT);
     }
 
     #[test]

@@ -455,7 +455,8 @@ pub struct SidemanParams {
     pub harmony_pct: FloatParam,
     /// Memory: how much the role keeps to what it played after the figure it is playing, the
     /// last time, and (where the model has one) to what it played over the same changes when the
-    /// chords come round, in the model's share of those bars; percent of the model's piece
+    /// chords come round, in the model's share of those bars (a whole bar again where a phrase
+    /// of the changes comes round); percent of the model's piece
     /// memory, its weights and that share (100 % as shipped, 0 % the network
     /// alone; `models::memory`). Read by the worker.
     #[id = "memo"]

@@ -160,10 +160,78 @@ fn in_a_share_of_the_bars_the_memory_of_the_changes_repeats_some_bars_and_not_ot
     );
 }
 
+/// Over `chords` (one a bar, by root, major), `bars` bars with `cfg`: its notes.
+fn play_over(cfg: SessionConfig, roots: &[u8], bars: i64) -> Vec<GeneratedNote> {
+    let mut cond = Conditioning::default();
+    for bar in 0..bars {
+        let t = bar * 4 * TICKS_PER_BEAT as i64;
+        let root = roots[bar as usize % roots.len()];
+        cond.set_chord(t, Some(crate::chord::Chord::new(root, crate::chord::ChordQuality::Maj)));
+        cond.add_input(t, 36 + root);
+    }
+    let mut s = Session::new(model(), cfg, 0, &cond).unwrap();
+    s.generate_until(&cond, bars * 4 * TICKS_PER_BEAT as i64).unwrap();
+    s.notes().copied().collect()
+}
+
+/// Share of the notes of `bars` (4/4) that repeat, at the same place and pitch, a note of `back`
+/// bars before.
+fn played_again(notes: &[GeneratedNote], bars: &[i64], back: i64) -> f64 {
+    let place = |beat: f64| (beat * TICKS_PER_BEAT as f64 + 0.5 + 1e-6).floor() as i64;
+    let bar = 4 * TICKS_PER_BEAT as i64;
+    let all: std::collections::HashSet<(i64, u8)> = notes.iter().map(|n| (place(n.start), n.pitch)).collect();
+    let later: Vec<(i64, u8)> = notes
+        .iter()
+        .map(|n| (place(n.start), n.pitch))
+        .filter(|&(t, _)| bars.contains(&(t / bar)))
+        .collect();
+    let same = later
+        .iter()
+        .filter(|&&(t, p)| all.contains(&(t - back * bar, p)))
+        .count();
+    same as f64 / later.len().max(1) as f64
+}
+
+/// The memory of a phrase come round plays a bar again where the bar before it came round too,
+/// and not where only the bar's own changes did.
+#[test]
+fn the_memory_of_a_phrase_plays_a_bar_again_where_the_bar_before_came_round_too() {
+    let phrase = |seed: u64, weight: f32| {
+        let mut c = config(seed, 0.0);
+        c.constraints.memory = MemoryWeights::NONE.with_phrase(&[weight, 1.0]);
+        c
+    };
+    // A four-bar progression played three times: from bar 5 on, the bar before came round too.
+    let four = [2, 7, 0, 9];
+    // C every other bar, after a different chord each time: its bar comes round, the bar before
+    // it never does.
+    let alternate = [0, 2, 0, 4, 0, 5, 0, 7, 0, 9, 0, 11];
+    let odd: Vec<i64> = (2..6).map(|k| 2 * k).collect();
+    let (mut without, mut with, mut alone, mut lone) = (0.0, 0.0, 0.0, 0.0);
+    for seed in 1..=4 {
+        let later: Vec<i64> = (5..12).collect();
+        without += played_again(&play_over(phrase(seed, 0.0), &four, 12), &later, 4) / 4.0;
+        with += played_again(&play_over(phrase(seed, 0.98), &four, 12), &later, 4) / 4.0;
+        alone += played_again(&play_over(phrase(seed, 0.0), &alternate, 12), &odd, 2) / 4.0;
+        lone += played_again(&play_over(phrase(seed, 0.98), &alternate, 12), &odd, 2) / 4.0;
+    }
+    assert!(
+        with > 0.9 && with > without + 0.15,
+        "notes of a phrase come round played again: {without:.3} without, {with:.3} with"
+    );
+    assert!(
+        (lone - alone).abs() < 0.1,
+        "notes over a chord come round alone played again: {alone:.3} without, {lone:.3} with"
+    );
+}
+
 #[test]
 fn a_rollback_regenerates_the_same_with_the_memory_of_the_changes() {
     assert_rollback_replays(changes_config(5, 0.9), 10, 5);
     assert_rollback_replays(shared_changes_config(5, 0.9, 0.5), 10, 5);
+    let mut phrase = config(5, 0.0);
+    phrase.constraints.memory = MemoryWeights::NONE.with_phrase(&[0.9, 0.5]);
+    assert_rollback_replays(phrase, 10, 5);
 }
 
 /// A comping part strikes several notes at one place: where the changes come round, the memory

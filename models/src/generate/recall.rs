@@ -41,7 +41,9 @@ impl<M: TokenModel> Session<M> {
     /// A pitched role's memory of the changes ([`crate::memory::changes`]): where the chords of
     /// the bar so far are those of an earlier bar, the pitches the role played at this place
     /// then (when a pitch may be drawn) and when its next note came (when a `POS` or the bar
-    /// line may be). In a bar where it does not play, the memory of the groove's rhythm may:
+    /// line may be). Where the whole bar before came round with them, the memory of a phrase
+    /// come round recalls the same at its own weight and in its own share of the bars
+    /// ([`crate::memory::changes::phrase_lag`]). In a bar where it does not play, the memory of the groove's rhythm may:
     /// when the role's next note came a bar of its pattern back
     /// ([`crate::memory::changes::rhythm_lag`]), whatever the chords. `pitch_allowed`: whether
     /// a pitch may be drawn now. Returns whether it recalled pitches (the note memory then stays
@@ -52,10 +54,13 @@ impl<M: TokenModel> Session<M> {
         cond: &Conditioning,
         pitch_allowed: bool,
     ) -> bool {
-        use crate::memory::changes::{lag, plays_bar, recall_pitches, rhythm_lag, rhythm_plays_bar};
+        use crate::memory::changes::{
+            lag, phrase_lag, phrase_plays_bar, plays_bar, recall_pitches, rhythm_lag, rhythm_plays_bar,
+        };
         let [w_note, w_time, share] = weights.changes;
         let [w_rhythm, rhythm_share] = weights.rhythm;
-        if self.state.bars == 0 || (w_note <= 0.0 && w_time <= 0.0 && w_rhythm <= 0.0) {
+        let [w_phrase, phrase_share] = weights.phrase;
+        if self.state.bars == 0 || (w_note <= 0.0 && w_time <= 0.0 && w_rhythm <= 0.0 && w_phrase <= 0.0) {
             return false;
         }
         // Where the stream stands: its position in the bar (none right after the bar line).
@@ -81,11 +86,21 @@ impl<M: TokenModel> Session<M> {
             chordal,
             pitch_allowed,
         };
-        let changes = (w_note > 0.0 || w_time > 0.0) && plays_bar(self.config.seed, self.bar_start, share);
-        let Some(d) = changes
-            .then(|| lag(t, self.bar_start, self.bar_ticks, earliest, |x| cond.chord_at(x)))
-            .flatten()
-        else {
+        // Where the bar before came round with this one's changes so far, the memory of a phrase
+        // come round, in its share of the bars; else the memory of the changes, in its.
+        let phrase = (w_phrase > 0.0 && phrase_plays_bar(self.config.seed, self.bar_start, phrase_share))
+            .then(|| phrase_lag(t, self.bar_start, self.bar_ticks, earliest, |x| cond.chord_at(x)))
+            .flatten();
+        let changes = || {
+            ((w_note > 0.0 || w_time > 0.0) && plays_bar(self.config.seed, self.bar_start, share))
+                .then(|| lag(t, self.bar_start, self.bar_ticks, earliest, |x| cond.chord_at(x)))
+                .flatten()
+        };
+        let (w_note, w_time) = match phrase {
+            Some(_) => (w_phrase, w_phrase),
+            None => (w_note, w_time),
+        };
+        let Some(d) = phrase.or_else(changes) else {
             if w_rhythm > 0.0
                 && rhythm_plays_bar(self.config.seed, self.bar_start, rhythm_share)
                 && let Some(d) = rhythm_lag(self.bar_start, self.bar_ticks, earliest, &self.history_tick)

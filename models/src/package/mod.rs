@@ -293,6 +293,12 @@ pub struct MemorySpec {
     /// network's alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rhythm: Vec<f32>,
+    /// The weight of the role's memory of a phrase come round in its choice of note and of
+    /// time, then the share of bars in which it plays (missing: every bar) (a pitched role's, in
+    /// place of the memory of the changes where the bar before came round too:
+    /// [`crate::memory::changes::phrase_lag`]); none, the network's alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phrase: Vec<f32>,
 }
 
 /// Why a package could not be used.
@@ -575,7 +581,8 @@ impl Manifest {
             Some(m) if role.is_drums() => crate::memory::MemoryWeights::from_values(&m.weights, false),
             Some(m) => crate::memory::MemoryWeights::from_values(&m.weights, m.relative)
                 .with_changes(&m.changes)
-                .with_rhythm(&m.rhythm),
+                .with_rhythm(&m.rhythm)
+                .with_phrase(&m.phrase),
             _ => crate::memory::MemoryWeights::NONE,
         }
     }

@@ -68,10 +68,12 @@ fn the_memory_is_the_models_per_role_the_drums_as_a_groove() {
         weights: vec![w; 3],
         changes: vec![w, 0.25],
         rhythm: Vec::new(),
+        phrase: Vec::new(),
     };
     let mut lead = spec(false, 0.5);
     lead.changes.push(0.4);
     lead.rhythm = vec![0.75, 0.6];
+    lead.phrase = vec![0.9, 0.5];
     m.memory.insert("lead".into(), lead);
     m.memory.insert("bass".into(), spec(true, 7.0));
     m.memory.insert("drums".into(), spec(false, 0.5));
@@ -88,6 +90,12 @@ fn the_memory_is_the_models_per_role_the_drums_as_a_groove() {
     assert_eq!(m.memory(Role::Lead).changes, [0.5, 0.25, 0.4], "in 40 % of the bars");
     assert_eq!(m.memory(Role::Lead).rhythm, [0.75, 0.6], "the groove's rhythm, in 60 %");
     assert_eq!(bass.rhythm, [0.0, 1.0], "none where the manifest names none");
+    assert_eq!(
+        m.memory(Role::Lead).phrase,
+        [0.9, 0.5],
+        "a phrase come round, in half the bars"
+    );
+    assert_eq!(bass.phrase, [0.0, 1.0], "none where the manifest names none");
     let drums = m.memory(Role::Drums);
     assert!(
         !drums.relative && drums.cells[0] == 0.5 && drums.changes[..2] == [0.0; 2],
@@ -305,6 +313,7 @@ fn a_continued_network_takes_every_calibration_and_keeps_its_own_data() {
             weights: vec![0.5, 0.25],
             changes: vec![0.95, 0.95, 0.2],
             rhythm: vec![0.95, 0.4],
+            phrase: vec![0.98, 1.0],
         },
     )]);
     from.fast_rest = one("lead", 1.0);

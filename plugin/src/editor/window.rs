@@ -217,7 +217,7 @@ impl SidemanApp {
                 knob(ui, setter, &p.top_p, "Top-p", "Only the likeliest notes covering this share of their probability (1 = off; 0.95 plays each role at the cut the model was tuned to); timing, length and velocity are never cut, so rests and long notes stay.", None);
                 knob(ui, setter, &p.density, "Density", "Fewer (left) or more (right) notes than the model would play; 0.50 = as it plays.", None);
                 knob(ui, setter, &p.harmony_pct, "Harmony", "How strongly notes are pulled to the tones of the chord you hold (0 % = the model alone; the default 6 % plays each role at the pull its model was tuned to, none for the jazz lead, which follows the chords by itself).", None);
-                knob(ui, setter, &p.memory_pct, "Memory", "How much the line comes back to its own figures: what it played after this figure the last time, and, for the band's bass, what it played over these chords when they came round before (100 % = as the musicians of the model's data do, 0 % = the network alone).", None);
+                knob(ui, setter, &p.memory_pct, "Memory", "How much the line comes back to its own figures: what it played after this figure the last time, and, for the band's bass and the pianos, what it played over these chords when they came round before, a whole bar again where a phrase of the changes comes round (100 % = as the musicians of the model's data do, 0 % = the network alone).", None);
                 knob(ui, setter, &p.look_ahead_beats, "Ahead", "Look-ahead: beats of notes generated before they play. Longer is safer on a busy computer; your chords are followed from the next beat either way.", None);
             });
             group(ui, "Key lock & range", 160.0 + 2.0 * KNOB_PITCH, |ui| {

@@ -283,6 +283,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
         weights: vec![0.25; models::memory::MEMORY_CELLS],
         changes: vec![0.75, 0.5, 0.6],
         rhythm: vec![0.5, 0.7],
+        phrase: vec![0.99, 0.8],
     };
     m.memory.insert("lead".into(), spec);
     m.fast_rest.insert("lead".into(), 0.75);
@@ -346,6 +347,11 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
         s.constraints.memory.rhythm,
         [0.5, 0.7],
         "and of the groove's rhythm, in 70 %"
+    );
+    assert_eq!(
+        s.constraints.memory.phrase,
+        [0.99, 0.8],
+        "and of a phrase come round, in 80 %"
     );
     // The Lowest and Highest parameters' defaults play the lead's register
     // (`models::sampling::within_register` has the other cases).

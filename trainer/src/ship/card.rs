@@ -310,6 +310,26 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
             rhythm.join(", ")
         );
     }
+    let phrase: Vec<String> = m
+        .memory
+        .iter()
+        .filter(|(_, spec)| !spec.phrase.is_empty())
+        .map(|(r, spec)| {
+            let share = spec.phrase.get(1).copied().unwrap_or(1.0);
+            format!(
+                "{r} (note and time {:.3}, in {:.0} % of the bars)",
+                spec.phrase[0],
+                share * 100.0
+            )
+        })
+        .collect();
+    if !phrase.is_empty() {
+        let _ = writeln!(
+            s,
+            "| memory of a phrase come round | {}: where the bar before came round with this bar's changes so far, what the role played in the bar after it then, mixed into its choice of note and of when it plays next, in place of the memory of the changes (chosen on the validation pieces; models/README.md, \"A phrase comes round\") |",
+            phrase.join(", ")
+        );
+    }
     if let Some(p) = &m.players {
         let names = p.names();
         let _ = writeln!(

@@ -132,6 +132,14 @@ pub struct ShipArgs {
     /// them on the validation split, as the memory of the changes.
     #[arg(long, value_parser = rhythm_weights)]
     pub rhythm: Vec<(Role, Vec<f32>)>,
+    /// A pitched role's memory of a phrase come round, `ROLE=WEIGHT[,SHARE]`: its weight in the
+    /// choice of note and of time, within 0 and `models::memory::PHRASE_MAX_WEIGHT`, and the share of
+    /// bars in which it plays, within 0 and 1 (every bar when left out), where the bar before
+    /// came round with this one's changes, in place of the memory of the changes (`ROLE=0`
+    /// removes one; `models::memory::changes::phrase_lag`). Choose them on the validation
+    /// split, as the memory of the changes.
+    #[arg(long, value_parser = phrase_weights)]
+    pub phrase: Vec<(Role, Vec<f32>)>,
     /// A prepared dataset (`trainer prepare --out`), the model's training data: writes the
     /// register of each pitched role, the pitches it played in the training split
     /// (`models::package::Manifest::register`). Models exported since 2026-12-03 carry it already.
@@ -237,19 +245,45 @@ fn memory_weights(s: &str) -> Result<(Role, models::package::MemorySpec), String
             weights: w,
             changes: Vec::new(),
             rhythm: Vec::new(),
+            phrase: Vec::new(),
         },
     ))
+}
+
+/// Which of a pitched role's memories a `ship` option sets.
+#[derive(Debug, Clone, Copy)]
+enum Which {
+    Changes,
+    Rhythm,
+    Phrase,
 }
 
 /// `ROLE=WEIGHT[,SHARE]` of `--rhythm`: a pitched role's weight (within 0 and
 /// `models::memory::MAX_WEIGHT`) and the share of bars (within 0 and 1).
 fn rhythm_weights(s: &str) -> Result<(Role, Vec<f32>), String> {
-    weights_and_share(s, 1, "weight and the share of bars, ROLE=WEIGHT[,SHARE] (bass=0.9,0.6)")
+    weights_and_share(
+        s,
+        1,
+        models::memory::MAX_WEIGHT,
+        "weight and the share of bars, ROLE=WEIGHT[,SHARE] (bass=0.9,0.6)",
+    )
 }
 
-/// Whether a role's memory entry says anything (a weight, the changes' or the rhythm's).
+/// `ROLE=WEIGHT[,SHARE]` of `--phrase`: a pitched role's weight (within 0 and
+/// `models::memory::PHRASE_MAX_WEIGHT`) and the share of bars (within 0 and 1).
+fn phrase_weights(s: &str) -> Result<(Role, Vec<f32>), String> {
+    weights_and_share(
+        s,
+        1,
+        models::memory::PHRASE_MAX_WEIGHT,
+        "weight and the share of bars, ROLE=WEIGHT[,SHARE] (piano=0.995,1)",
+    )
+}
+
+/// Whether a role's memory entry says anything (a weight, the changes', the rhythm's or the
+/// phrase's).
 fn speaks(m: &models::package::MemorySpec) -> bool {
-    m.weights.iter().any(|&x| x != 0.0) || !m.changes.is_empty() || !m.rhythm.is_empty()
+    m.weights.iter().any(|&x| x != 0.0) || !m.changes.is_empty() || !m.rhythm.is_empty() || !m.phrase.is_empty()
 }
 
 /// `ROLE=NOTE,TIME[,SHARE]` of `--changes`: a pitched role's two weights (each within 0 and
@@ -258,14 +292,14 @@ fn changes_weights(s: &str) -> Result<(Role, Vec<f32>), String> {
     weights_and_share(
         s,
         2,
+        models::memory::MAX_WEIGHT,
         "two weights and the share of bars, ROLE=NOTE,TIME[,SHARE] (bass=0.95,0.95,0.5)",
     )
 }
 
-/// `ROLE=W1,...,Wn[,SHARE]`: a pitched role's `n` memory weights (each within 0 and
-/// `models::memory::MAX_WEIGHT`; at least the first) and the share of bars (within 0 and 1);
-/// `form` names them in the error.
-fn weights_and_share(s: &str, n: usize, form: &str) -> Result<(Role, Vec<f32>), String> {
+/// `ROLE=W1,...,Wn[,SHARE]`: a pitched role's `n` memory weights (each within 0 and `max`; at
+/// least the first) and the share of bars (within 0 and 1); `form` names them in the error.
+fn weights_and_share(s: &str, n: usize, max: f32, form: &str) -> Result<(Role, Vec<f32>), String> {
     let bad = || format!("{s:?}: a pitched role's {form}");
     let (role, v) = s.split_once('=').ok_or_else(bad)?;
     let role = Role::parse(role).filter(|r| !r.is_drums()).ok_or_else(bad)?;
@@ -276,7 +310,7 @@ fn weights_and_share(s: &str, n: usize, form: &str) -> Result<(Role, Vec<f32>), 
     let within = |x: &f32, max: f32| (0.0..=max).contains(x);
     let ok = !w.is_empty()
         && w.len() <= n + 1
-        && w.iter().take(n).all(|x| within(x, models::memory::MAX_WEIGHT))
+        && w.iter().take(n).all(|x| within(x, max))
         && w.get(n).is_none_or(|x| within(x, 1.0));
     if !ok {
         return Err(bad());
@@ -486,26 +520,29 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
         if !roles.contains(role) {
             bail!("{} does not play the {role} role", manifest.name);
         }
-        // The role's memories of the changes and of the groove's rhythm stay as they were.
-        let (changes, rhythm) = manifest
+        // The role's memories of the changes, of the groove's rhythm and of a phrase come round
+        // stay as they were.
+        let (changes, rhythm, phrase) = manifest
             .memory
             .remove(role.name())
-            .map(|m| (m.changes, m.rhythm))
+            .map(|m| (m.changes, m.rhythm, m.phrase))
             .unwrap_or_default();
         let w = models::package::MemorySpec {
             changes,
             rhythm,
+            phrase,
             ..w.clone()
         };
         if speaks(&w) {
             manifest.memory.insert(role.name().to_string(), w);
         }
     }
-    for (role, w, rhythm) in args
+    for (role, w, which) in args
         .changes
         .iter()
-        .map(|(r, w)| (r, w, false))
-        .chain(args.rhythm.iter().map(|(r, w)| (r, w, true)))
+        .map(|(r, w)| (r, w, Which::Changes))
+        .chain(args.rhythm.iter().map(|(r, w)| (r, w, Which::Rhythm)))
+        .chain(args.phrase.iter().map(|(r, w)| (r, w, Which::Phrase)))
     {
         if !roles.contains(role) {
             bail!("{} does not play the {role} role", manifest.name);
@@ -516,10 +553,10 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
         } else {
             w.clone()
         };
-        if rhythm {
-            m.rhythm = values;
-        } else {
-            m.changes = values;
+        match which {
+            Which::Changes => m.changes = values,
+            Which::Rhythm => m.rhythm = values,
+            Which::Phrase => m.phrase = values,
         }
         if speaks(&m) {
             manifest.memory.insert(role.name().to_string(), m);
@@ -655,6 +692,22 @@ mod tests {
         assert!(changes_weights("bass=0.5,0.5,1.5").is_err());
         assert!(changes_weights("bass=0.5,0.5,0.5,0.5").is_err());
         assert!(changes_weights("drums=0.5,0.5").is_err());
+    }
+
+    #[test]
+    fn a_phrase_come_round_may_weigh_more_than_the_other_memories() {
+        assert_eq!(
+            phrase_weights("piano=0.995,1").unwrap(),
+            (Role::Piano, vec![0.995, 1.0])
+        );
+        assert_eq!(phrase_weights("piano=0.9").unwrap(), (Role::Piano, vec![0.9]));
+        assert!(
+            rhythm_weights("piano=0.995").is_err(),
+            "the rhythm keeps the common cap"
+        );
+        assert!(phrase_weights("piano=1").is_err());
+        assert!(phrase_weights("piano=0.9,1.5").is_err());
+        assert!(phrase_weights("drums=0.9").is_err());
     }
 
     #[test]
