@@ -22,6 +22,8 @@ fn main() -> anyhow::Result<()> {
     let data = ds.load_split(split)?;
     // Bars before that came round too (3: three or more) -> (bars come round, played again).
     let mut stats: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
+    // Of the bars whose bar before came round too: over one chord held (false) or more (true).
+    let mut held: BTreeMap<bool, (usize, usize)> = BTreeMap::new();
     for i in 0..data.seqs.len() {
         let ids: Vec<u32> = data.seq(i).iter().map(|&t| t as u32).collect();
         let Ok(seq) = models::tokenizer::decode(&ids) else {
@@ -72,6 +74,19 @@ fn main() -> anyhow::Result<()> {
             let e = stats.entry(c.min(3)).or_default();
             e.0 += 1;
             e.1 += again as usize;
+            if c >= 1 {
+                // One chord held over the bar before and this one, or more.
+                let mut seen = Vec::new();
+                for x in ((start - bt)..(start + bt)).step_by((TICKS_PER_BEAT / 2) as usize) {
+                    let ch = chord_at(x);
+                    if !seen.contains(&ch) {
+                        seen.push(ch);
+                    }
+                }
+                let e = held.entry(seen.len() > 1).or_default();
+                e.0 += 1;
+                e.1 += again as usize;
+            }
         }
     }
     for (c, (n, r)) in &stats {
@@ -79,6 +94,17 @@ fn main() -> anyhow::Result<()> {
             "context {c}{}: {n} aligned bars, replayed {r} ({:.2})",
             if *c == 3 { "+" } else { "" },
             *r as f64 / *n as f64
+        );
+    }
+    for (changes, (n, r)) in &held {
+        println!(
+            "bar before came round, {}: {n} bars, played again {r} ({:.2})",
+            if *changes {
+                "two chords or more over the two bars"
+            } else {
+                "one chord held over both"
+            },
+            *r as f64 / (*n).max(1) as f64
         );
     }
     Ok(())

@@ -223,6 +223,17 @@ fn the_memory_of_a_phrase_plays_a_bar_again_where_the_bar_before_came_round_too(
         (lone - alone).abs() < 0.1,
         "notes over a chord come round alone played again: {alone:.3} without, {lone:.3} with"
     );
+    // One chord held: every bar comes round a bar back, and no phrase does (no loop of a bar).
+    let (mut vamp, mut looped) = (0.0, 0.0);
+    let held: Vec<i64> = (2..12).collect();
+    for seed in 1..=4 {
+        vamp += played_again(&play_over(phrase(seed, 0.0), &[0], 12), &held, 1) / 4.0;
+        looped += played_again(&play_over(phrase(seed, 0.995), &[0], 12), &held, 1) / 4.0;
+    }
+    assert!(
+        (looped - vamp).abs() < 0.1,
+        "notes over one chord held played again a bar later: {vamp:.3} without, {looped:.3} with"
+    );
 }
 
 #[test]
