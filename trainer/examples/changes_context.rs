@@ -24,6 +24,8 @@ fn main() -> anyhow::Result<()> {
     let mut stats: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
     // Of the bars whose bar before came round too: over one chord held (false) or more (true).
     let mut held: BTreeMap<bool, (usize, usize)> = BTreeMap::new();
+    // Of those over two chords or more: the phrase's second time round (false) or a later one.
+    let mut round: BTreeMap<bool, (usize, usize)> = BTreeMap::new();
     for i in 0..data.seqs.len() {
         let ids: Vec<u32> = data.seq(i).iter().map(|&t| t as u32).collect();
         let Ok(seq) = models::tokenizer::decode(&ids) else {
@@ -86,6 +88,14 @@ fn main() -> anyhow::Result<()> {
                 let e = held.entry(seen.len() > 1).or_default();
                 e.0 += 1;
                 e.1 += again as usize;
+                if seen.len() > 1 {
+                    // Whether the bar played then had come round at the same lag itself, its
+                    // bar before with it: the phrase's third time or later.
+                    let third = b > 2 * k && same_bar(b - k, k) && same_bar(b - k - 1, k);
+                    let e = round.entry(third).or_default();
+                    e.0 += 1;
+                    e.1 += again as usize;
+                }
             }
         }
     }
@@ -104,6 +114,13 @@ fn main() -> anyhow::Result<()> {
             } else {
                 "one chord held over both"
             },
+            *r as f64 / (*n).max(1) as f64
+        );
+    }
+    for (third, (n, r)) in &round {
+        println!(
+            "  of those over two chords or more, the phrase's {} time round: {n} bars, played again {r} ({:.2})",
+            if *third { "third or later" } else { "second" },
             *r as f64 / (*n).max(1) as f64
         );
     }

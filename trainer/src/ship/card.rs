@@ -290,46 +290,22 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
             changes.join(", ")
         );
     }
-    let rhythm: Vec<String> = m
-        .memory
-        .iter()
-        .filter(|(_, spec)| !spec.rhythm.is_empty())
-        .map(|(r, spec)| {
-            let share = spec.rhythm.get(1).copied().unwrap_or(1.0);
-            format!(
-                "{r} (time {:.2}, in {:.0} % of the bars)",
-                spec.rhythm[0],
-                share * 100.0
-            )
-        })
-        .collect();
-    if !rhythm.is_empty() {
-        let _ = writeln!(
-            s,
-            "| memory of the groove's rhythm | {}: in a bar the memory of the changes leaves, when the role played its next note in the bar of the last four whose rhythm most of them play, mixed into its choice of when it plays next, in a share of the bars drawn bar by bar (chosen on the validation pieces; models/README.md, \"A groove's rhythm\") |",
-            rhythm.join(", ")
-        );
-    }
-    let phrase: Vec<String> = m
-        .memory
-        .iter()
-        .filter(|(_, spec)| !spec.phrase.is_empty())
-        .map(|(r, spec)| {
-            let share = spec.phrase.get(1).copied().unwrap_or(1.0);
-            format!(
-                "{r} (note and time {:.3}, in {:.0} % of the bars)",
-                spec.phrase[0],
-                share * 100.0
-            )
-        })
-        .collect();
-    if !phrase.is_empty() {
-        let _ = writeln!(
-            s,
-            "| memory of a phrase come round | {}: where the bar before came round with this bar's changes so far, what the role played in the bar after it then, mixed into its choice of note and of when it plays next, in place of the memory of the changes (chosen on the validation pieces; models/README.md, \"A phrase comes round\") |",
-            phrase.join(", ")
-        );
-    }
+    weight_and_share_row(
+        &mut s,
+        m,
+        "memory of the groove's rhythm",
+        "time",
+        |spec| &spec.rhythm,
+        "in a bar the memory of the changes leaves, when the role played its next note in the bar of the last four whose rhythm most of them play, mixed into its choice of when it plays next, in a share of the bars drawn bar by bar (chosen on the validation pieces; models/README.md, \"A groove's rhythm\")",
+    );
+    weight_and_share_row(
+        &mut s,
+        m,
+        "memory of a phrase come round",
+        "note and time",
+        |spec| &spec.phrase,
+        "where the bar before came round with this bar's changes so far, what the role played in the bar after it then, mixed into its choice of note and of when it plays next, in place of the memory of the changes (chosen on the validation pieces; models/README.md, \"A phrase comes round\")",
+    );
     if let Some(p) = &m.players {
         let names = p.names();
         let _ = writeln!(
@@ -409,6 +385,35 @@ fn tuning_row(
         })
         .collect();
     let _ = writeln!(s, "| {label} | {}{rest} |", each.join(", "));
+}
+
+/// A card row for a memory of one weight and a share of bars (`pick`: its manifest values), each
+/// role that has it as `ROLE (WHAT W, in S % of the bars)`; no row where no role has it.
+fn weight_and_share_row(
+    s: &mut String,
+    m: &models::package::Manifest,
+    row: &str,
+    what: &str,
+    pick: impl Fn(&models::package::MemorySpec) -> &Vec<f32>,
+    says: &str,
+) {
+    let roles: Vec<String> = m
+        .memory
+        .iter()
+        .filter(|(_, spec)| !pick(spec).is_empty())
+        .map(|(r, spec)| {
+            let v = pick(spec);
+            let share = v.get(1).copied().unwrap_or(1.0);
+            format!(
+                "{r} ({what} {}, in {:.0} % of the bars)",
+                (v[0] * 1000.0).round() / 1000.0,
+                share * 100.0
+            )
+        })
+        .collect();
+    if !roles.is_empty() {
+        let _ = writeln!(s, "| {row} | {}: {says} |", roles.join(", "));
+    }
 }
 
 #[cfg(test)]
