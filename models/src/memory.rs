@@ -198,7 +198,8 @@ impl MemoryWeights {
     }
 
     /// These weights at `amount` of their strength: 0 none, 1 as fitted, 2 the memory kept
-    /// twice as often (`1 - (1 - w)^amount`), always within `[0, MAX_WEIGHT]`.
+    /// twice as often (`1 - (1 - w)^amount`), always within `[0, MAX_WEIGHT]` (a phrase come
+    /// round's within `[0, PHRASE_MAX_WEIGHT]`).
     pub fn scaled(&self, amount: f32) -> MemoryWeights {
         let a = if amount.is_finite() {
             amount.clamp(0.0, 4.0)
@@ -208,15 +209,10 @@ impl MemoryWeights {
         if a == 1.0 {
             return *self;
         }
-        let scale = |w: f32| (1.0 - (1.0 - w).powf(a)).clamp(0.0, MAX_WEIGHT);
+        let grow = |w: f32, cap: f32| (1.0 - (1.0 - w).powf(a)).clamp(0.0, cap);
+        let scale = |w: f32| grow(w, MAX_WEIGHT);
         // A share of every bar stays every bar (the weights say how much).
-        let scale_share = |share: f32| {
-            if share >= 1.0 {
-                1.0
-            } else {
-                (1.0 - (1.0 - share).powf(a)).clamp(0.0, 1.0)
-            }
-        };
+        let scale_share = |share: f32| if share >= 1.0 { 1.0 } else { grow(share, 1.0) };
         MemoryWeights {
             cells: self.cells.map(scale),
             relative: self.relative,
@@ -225,10 +221,7 @@ impl MemoryWeights {
                 [scale(note), scale(time), scale_share(share)]
             },
             rhythm: [scale(self.rhythm[0]), scale_share(self.rhythm[1])],
-            phrase: [
-                (1.0 - (1.0 - self.phrase[0]).powf(a)).clamp(0.0, PHRASE_MAX_WEIGHT),
-                scale_share(self.phrase[1]),
-            ],
+            phrase: [grow(self.phrase[0], PHRASE_MAX_WEIGHT), scale_share(self.phrase[1])],
         }
     }
 }

@@ -43,8 +43,8 @@ impl<M: TokenModel> Session<M> {
     /// then (when a pitch may be drawn) and when its next note came (when a `POS` or the bar
     /// line may be). Where the whole bar before came round with them, the memory of a phrase
     /// come round recalls the same at its own weight and in its own share of the bars
-    /// ([`crate::memory::changes::phrase_lag`]). In a bar where it does not play, the memory of the groove's rhythm may:
-    /// when the role's next note came a bar of its pattern back
+    /// ([`crate::memory::changes::phrase_lag`]). In a bar where it does not play, the memory of
+    /// the groove's rhythm may: when the role's next note came a bar of its pattern back
     /// ([`crate::memory::changes::rhythm_lag`]), whatever the chords. `pitch_allowed`: whether
     /// a pitch may be drawn now. Returns whether it recalled pitches (the note memory then stays
     /// out).

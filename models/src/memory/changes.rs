@@ -52,11 +52,16 @@ pub fn lag_from(
     if bar_ticks <= 0 || t < bar_start || from > bar_start || chord_at(t).is_none() {
         return None;
     }
-    let places = || (from..t).step_by(STEP_TICKS as usize).chain([t]);
     (1..=MAX_LAG_BARS)
         .map(|k| k * bar_ticks)
         .take_while(|&d| from - d >= earliest)
-        .find(|&d| places().all(|x| chord_at(x - d) == chord_at(x)))
+        .find(|&d| places(from, t).all(|x| chord_at(x - d) == chord_at(x)))
+}
+
+/// The ticks at which two stretches of changes are compared from `from` up to `t`: every
+/// [`STEP_TICKS`], and `t`.
+fn places(from: i64, t: i64) -> impl Iterator<Item = i64> {
+    (from..t).step_by(STEP_TICKS as usize).chain([t])
 }
 
 /// The lag at which a phrase of the changes comes round at `t`: that of the latest earlier bar
@@ -81,11 +86,7 @@ pub fn phrase_lag(
 ) -> Option<i64> {
     let from = bar_start - bar_ticks;
     let first = chord_at(from);
-    let held = (from..t)
-        .step_by(STEP_TICKS as usize)
-        .chain([t])
-        .all(|x| chord_at(x) == first);
-    if held {
+    if places(from, t).all(|x| chord_at(x) == first) {
         return None;
     }
     lag_from(t, from, bar_start, bar_ticks, earliest, chord_at)

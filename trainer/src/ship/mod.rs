@@ -133,11 +133,11 @@ pub struct ShipArgs {
     #[arg(long, value_parser = rhythm_weights)]
     pub rhythm: Vec<(Role, Vec<f32>)>,
     /// A pitched role's memory of a phrase come round, `ROLE=WEIGHT[,SHARE]`: its weight in the
-    /// choice of note and of time, within 0 and `models::memory::PHRASE_MAX_WEIGHT`, and the share of
-    /// bars in which it plays, within 0 and 1 (every bar when left out), where the bar before
-    /// came round with this one's changes, in place of the memory of the changes (`ROLE=0`
-    /// removes one; `models::memory::changes::phrase_lag`). Choose them on the validation
-    /// split, as the memory of the changes.
+    /// choice of note and of time, within 0 and `models::memory::PHRASE_MAX_WEIGHT`, and the
+    /// share of bars in which it plays, within 0 and 1 (every bar when left out), where the bar
+    /// before came round with this one's changes, in place of the memory of the changes
+    /// (`ROLE=0` removes one; `models::memory::changes::phrase_lag`). Choose them on the
+    /// validation split, as the memory of the changes.
     #[arg(long, value_parser = phrase_weights)]
     pub phrase: Vec<(Role, Vec<f32>)>,
     /// A prepared dataset (`trainer prepare --out`), the model's training data: writes the
@@ -520,21 +520,13 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
         if !roles.contains(role) {
             bail!("{} does not play the {role} role", manifest.name);
         }
-        // The role's memories of the changes, of the groove's rhythm and of a phrase come round
+        // The role's other memories (of the changes, the groove's rhythm, a phrase come round)
         // stay as they were.
-        let (changes, rhythm, phrase) = manifest
-            .memory
-            .remove(role.name())
-            .map(|m| (m.changes, m.rhythm, m.phrase))
-            .unwrap_or_default();
-        let w = models::package::MemorySpec {
-            changes,
-            rhythm,
-            phrase,
-            ..w.clone()
-        };
-        if speaks(&w) {
-            manifest.memory.insert(role.name().to_string(), w);
+        let mut m = manifest.memory.remove(role.name()).unwrap_or_default();
+        m.relative = w.relative;
+        m.weights = w.weights.clone();
+        if speaks(&m) {
+            manifest.memory.insert(role.name().to_string(), m);
         }
     }
     for (role, w, which) in args
