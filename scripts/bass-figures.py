@@ -12,7 +12,11 @@ Over each piece's first 16 bars of 4/4 (one note a beat in the WJazzD bass lines
   (`---`), the rest (a pitch struck again within it);
 - of the repeated moving 4-grams, the share whose earlier occurrence is a whole number of bars back;
 - for each beat, how often the note there strikes the last pitch again where the note a bar back
-  did, and where it did not.
+  did, and where it did not;
+- the runs of four notes or more (not all one pitch) that are the notes a whole number of bars
+  back: how many, how long, on which beat they start, and the chance that a run goes on after
+  each note past four that a geometric length fits to them (what `trainer ship --figure`'s
+  GO_ON is fitted to).
 """
 import sys
 from collections import Counter
@@ -68,11 +72,42 @@ def figures(path, who):
     )
 
 
+def runs(path, who):
+    """The runs of notes played again a whole number of bars back (models::memory::figure)."""
+    lengths, starts = Counter(), Counter()
+    for notes in lines(path, who):
+        on_beat = {round(t): p for t, p in notes if abs(t - round(t)) < 0.01}
+        copied = lambda b, lag: b in on_beat and b - lag in on_beat and on_beat[b] == on_beat[b - lag]
+        covered = set()
+        for b in range(BEATS):
+            if b in covered:
+                continue
+            best = None
+            for lag in range(4, b + 1, 4):
+                k = 0
+                while b + k < BEATS and copied(b + k, lag):
+                    k += 1
+                moving = len({on_beat[b + j] for j in range(k)}) > 1
+                if k >= 4 and moving and (best is None or k > best[0]) and not copied(b - 1, lag):
+                    best = (k, lag)
+            if best:
+                lengths[best[0]] += 1
+                starts[b % 4 + 1] += 1
+                covered.update(range(b, b + best[0]))
+    n = sum(lengths.values())
+    extra = sum((k - 4) * c for k, c in lengths.items()) / max(1, n)
+    print(
+        f"  runs of 4+ notes played again: {n}; lengths {dict(sorted(lengths.items()))}; "
+        f"starting on beat {dict(sorted(starts.items()))}; goes on after each note past four {extra / (1 + extra):.2f}"
+    )
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     for who in ["human", "model"]:
         figures(sys.argv[1], who)
+        runs(sys.argv[1], who)
 
 
 if __name__ == "__main__":

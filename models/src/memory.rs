@@ -17,6 +17,7 @@
 //! ([`crate::package::Manifest::memory`]); the sampler applies them ([`crate::sampling::Sampler::set_memory`]).
 
 pub mod changes;
+pub mod figure;
 pub mod groove;
 
 /// Longest match the memory tells apart (in pitches); longer ones count as this long.
@@ -112,6 +113,11 @@ pub struct MemoryWeights {
     /// of note and of time, then the share of bars in which it plays: where the bar before this
     /// one came round too, in place of the memory of the changes.
     pub phrase: [f32; 2],
+    /// The weight of the memory of a figure come round ([`figure`]) in the choice of note, the
+    /// share of the places where a figure starts, and the chance that it goes on after each
+    /// note past [`figure::MIN_FIGURE_NOTES`]: a monophonic role's, where neither the memory of
+    /// the changes nor of a phrase speaks.
+    pub figure: [f32; 3],
 }
 
 impl MemoryWeights {
@@ -122,6 +128,7 @@ impl MemoryWeights {
         changes: [0.0, 0.0, 1.0],
         rhythm: [0.0, 1.0],
         phrase: [0.0, 1.0],
+        figure: [0.0; 3],
     };
 
     /// The weights of `values` (by [`cell`]), damaged or missing entries 0, each within
@@ -137,6 +144,7 @@ impl MemoryWeights {
             changes: [0.0, 0.0, 1.0],
             rhythm: [0.0, 1.0],
             phrase: [0.0, 1.0],
+            figure: [0.0; 3],
         }
     }
 
@@ -165,6 +173,21 @@ impl MemoryWeights {
         }
     }
 
+    /// These weights with the memory of a figure come round of `values` (weight, share of the
+    /// places where a figure starts, chance it goes on): the weight damaged or missing 0, within
+    /// `[0, MAX_WEIGHT]`; the share and the chance within `[0, 1]`, 0 where missing or damaged.
+    pub fn with_figure(self, values: &[f32]) -> MemoryWeights {
+        let at = |i: usize| values.get(i).copied().filter(|v| v.is_finite()).unwrap_or(0.0);
+        MemoryWeights {
+            figure: [
+                at(0).clamp(0.0, MAX_WEIGHT),
+                at(1).clamp(0.0, 1.0),
+                at(2).clamp(0.0, 1.0),
+            ],
+            ..self
+        }
+    }
+
     /// These weights with the memory of the groove's rhythm of `values` (weight, share of bars):
     /// the weight damaged or missing 0, within `[0, MAX_WEIGHT]`; the share within `[0, 1]`,
     /// every bar where it is missing or damaged.
@@ -182,10 +205,12 @@ impl MemoryWeights {
         let [note, time, share] = self.changes;
         let [rhythm, rhythm_share] = self.rhythm;
         let [phrase, phrase_share] = self.phrase;
+        let [figure, figure_start, _] = self.figure;
         self.cells.iter().all(|&w| w <= 0.0)
             && (share <= 0.0 || (note <= 0.0 && time <= 0.0))
             && (rhythm_share <= 0.0 || rhythm <= 0.0)
             && (phrase_share <= 0.0 || phrase <= 0.0)
+            && (figure_start <= 0.0 || figure <= 0.0)
     }
 
     /// The weight of what [`recall`] found (0 for no match).
@@ -222,6 +247,8 @@ impl MemoryWeights {
             },
             rhythm: [scale(self.rhythm[0]), scale_share(self.rhythm[1])],
             phrase: [grow(self.phrase[0], PHRASE_MAX_WEIGHT), scale_share(self.phrase[1])],
+            // More figures start; each is as long as fitted.
+            figure: [scale(self.figure[0]), scale_share(self.figure[1]), self.figure[2]],
         }
     }
 }

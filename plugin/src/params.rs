@@ -456,7 +456,8 @@ pub struct SidemanParams {
     /// Memory: how much the role keeps to what it played after the figure it is playing, the
     /// last time, and (where the model has one) to what it played over the same changes when the
     /// chords come round, in the model's share of those bars (a whole bar again where a phrase
-    /// of the changes comes round); percent of the model's piece
+    /// of the changes comes round, a figure of a few notes from any beat where a bar of them
+    /// does); percent of the model's piece
     /// memory, its weights and that share (100 % as shipped, 0 % the network
     /// alone; `models::memory`). Read by the worker.
     #[id = "memo"]

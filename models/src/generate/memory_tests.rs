@@ -227,6 +227,53 @@ fn the_memory_of_a_phrase_plays_a_bar_again_where_the_bar_before_came_round_too(
     );
 }
 
+/// The memory of a figure come round walks a few notes again where the last bar of changes came
+/// round, from any beat, in its share of the places; over one chord held it never speaks.
+#[test]
+fn the_memory_of_a_figure_walks_a_few_notes_again_from_any_beat() {
+    let figure = |seed: u64, weight: f32, start: f32| {
+        let mut c = config(seed, 0.0);
+        c.constraints.memory = MemoryWeights::NONE.with_figure(&[weight, start, 0.5]);
+        // A line of one note at a time, as a bass or a lead plays (`Constraints::for_role`).
+        c.constraints.max_polyphony = 1;
+        c
+    };
+    let four = [2, 7, 0, 9];
+    let later = |bar: i64| bar >= 5;
+    let (mut none, mut some, mut every) = (0.0, 0.0, 0.0);
+    let mut starts_off_the_bar_line = 0;
+    for seed in 1..=4 {
+        none += played_again(&play_over(figure(seed, 0.0, 0.0), &four, 12), later, 4) / 4.0;
+        let notes = play_over(figure(seed, 0.95, 0.2), &four, 12);
+        some += played_again(&notes, later, 4) / 4.0;
+        every += played_again(&play_over(figure(seed, 0.95, 1.0), &four, 12), later, 4) / 4.0;
+        // Where a run of notes played again four bars back starts: not only on beat 1.
+        let again = |n: &GeneratedNote| {
+            notes
+                .iter()
+                .any(|m| (m.start - (n.start - 16.0)).abs() < 1e-6 && m.pitch == n.pitch)
+        };
+        for w in notes.windows(2).filter(|w| w[1].start >= 20.0) {
+            if again(&w[1]) && !again(&w[0]) && (w[1].start % 4.0).abs() > 1e-6 {
+                starts_off_the_bar_line += 1;
+            }
+        }
+    }
+    assert!(
+        some > none + 0.1 && every > some + 0.1,
+        "notes played again four bars back: {none:.3} with none, {some:.3} with figures starting in a fifth of the places, {every:.3} in all"
+    );
+    assert!(starts_off_the_bar_line > 0, "every figure started on a bar line");
+    // One chord held: no bar of changes comes round, and the notes are the network's alone.
+    for seed in 1..=3 {
+        assert_eq!(
+            play_over(figure(seed, 0.95, 1.0), &[0], 8),
+            play_over(figure(seed, 0.0, 0.0), &[0], 8),
+            "seed {seed}"
+        );
+    }
+}
+
 #[test]
 fn a_rollback_regenerates_the_same_with_the_memory_of_the_changes() {
     assert_rollback_replays(changes_config(5, 0.9), 10, 5);
@@ -234,6 +281,10 @@ fn a_rollback_regenerates_the_same_with_the_memory_of_the_changes() {
     let mut phrase = config(5, 0.0);
     phrase.constraints.memory = MemoryWeights::NONE.with_phrase(&[0.9, 0.5]);
     assert_rollback_replays(phrase, 10, 5);
+    let mut figure = config(5, 0.0);
+    figure.constraints.memory = MemoryWeights::NONE.with_figure(&[0.95, 0.3, 0.5]);
+    figure.constraints.max_polyphony = 1;
+    assert_rollback_replays(figure, 10, 5);
 }
 
 /// A comping part strikes several notes at one place: where the changes come round, the memory

@@ -23,9 +23,10 @@ impl<M: TokenModel> Session<M> {
             Vocab::id(Token::Pitch(127)) as usize,
         );
         let pitch_allowed = self.allowed[lo..=hi].iter().any(|&a| a);
-        let pitches_recalled = self.recall_changes(weights, cond, pitch_allowed);
-        // The note memory, where the changes' did not speak and the model has one (the band's
-        // bass has only the changes').
+        let pitches_recalled =
+            self.recall_changes(weights, cond, pitch_allowed) || (pitch_allowed && self.recall_figure(weights, cond));
+        // The note memory, where the changes' and a figure's did not speak and the model has one
+        // (the band's bass has only the changes').
         if pitches_recalled || weights.cells.iter().all(|&w| w <= 0.0) || !pitch_allowed {
             return;
         }
@@ -66,10 +67,7 @@ impl<M: TokenModel> Session<M> {
         // Where the stream stands: its position in the bar (none right after the bar line).
         let here = self.state.pos.map(|p| self.bar_start + p as i64);
         let t = here.unwrap_or(self.bar_start);
-        let earliest = self
-            .history_tick
-            .first()
-            .map_or(self.first_origin, |&x| x.min(self.first_origin));
+        let earliest = self.earliest_tick();
         // The notes the role has struck here so far, and how many it struck there: a comping
         // part strikes several at one place, and plays the rest of the chord before it moves on.
         let played_here = if here.is_some() {
@@ -136,6 +134,43 @@ impl<M: TokenModel> Session<M> {
         }
         self.recall_when(d, w_time, place, Some(to_strike));
         recalled
+    }
+
+    /// The earliest tick the memories of the changes look back to: the session's first note or
+    /// its origin.
+    fn earliest_tick(&self) -> i64 {
+        self.history_tick
+            .first()
+            .map_or(self.first_origin, |&x| x.min(self.first_origin))
+    }
+
+    /// A monophonic role's memory of a figure come round ([`crate::memory::figure`]): where the
+    /// bar of changes up to its next note came round, the pitch it played there, in a figure
+    /// that starts or goes on here, mixed into its choice of note. Only where a pitch may be
+    /// drawn and the memories of the changes and of a phrase did not speak. Returns whether it
+    /// recalled a pitch.
+    fn recall_figure(&mut self, weights: crate::memory::MemoryWeights, cond: &Conditioning) -> bool {
+        use crate::memory::figure::{figure_lag, figure_note};
+        let [w, start, go_on] = weights.figure;
+        if w <= 0.0 || start <= 0.0 || self.state.bars == 0 || self.config.constraints.max_polyphony != 1 {
+            return false;
+        }
+        let Some(pos) = self.state.pos else {
+            return false;
+        };
+        let t = self.bar_start + pos as i64;
+        let earliest = self.earliest_tick();
+        let Some(lag) = figure_lag(t, self.bar_start, self.bar_ticks, earliest, |x| cond.chord_at(x)) else {
+            return false;
+        };
+        let seed = self.config.seed;
+        let Some(pitch) = figure_note(&self.history_tick, &self.history_pitch, t, lag, seed, start, go_on) else {
+            return false;
+        };
+        self.recalled_pitches.fill(0.0);
+        self.recalled_pitches[(pitch & 127) as usize] = 1.0;
+        self.sampler.set_memory(w, &self.recalled_pitches);
+        true
     }
 
     /// Mixes into the choice of time (weight `w`) when the role's next note came `d` ticks back

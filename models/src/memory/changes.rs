@@ -60,7 +60,7 @@ pub fn lag_from(
 
 /// The ticks at which two stretches of changes are compared from `from` up to `t`: every
 /// [`STEP_TICKS`], and `t`.
-fn places(from: i64, t: i64) -> impl Iterator<Item = i64> {
+pub(super) fn places(from: i64, t: i64) -> impl Iterator<Item = i64> {
     (from..t).step_by(STEP_TICKS as usize).chain([t])
 }
 

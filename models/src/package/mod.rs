@@ -299,6 +299,12 @@ pub struct MemorySpec {
     /// [`crate::memory::changes::phrase_lag`]); none, the network's alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub phrase: Vec<f32>,
+    /// The weight of the role's memory of a figure come round in its choice of note, the share
+    /// of the places where a figure starts and the chance that it goes on after each note past
+    /// four (a monophonic role's, where neither the memory of the changes nor of a phrase speaks:
+    /// [`crate::memory::figure`]); none, the network's alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub figure: Vec<f32>,
 }
 
 /// Why a package could not be used.
@@ -582,7 +588,8 @@ impl Manifest {
             Some(m) => crate::memory::MemoryWeights::from_values(&m.weights, m.relative)
                 .with_changes(&m.changes)
                 .with_rhythm(&m.rhythm)
-                .with_phrase(&m.phrase),
+                .with_phrase(&m.phrase)
+                .with_figure(&m.figure),
             _ => crate::memory::MemoryWeights::NONE,
         }
     }

@@ -69,11 +69,13 @@ fn the_memory_is_the_models_per_role_the_drums_as_a_groove() {
         changes: vec![w, 0.25],
         rhythm: Vec::new(),
         phrase: Vec::new(),
+        figure: Vec::new(),
     };
     let mut lead = spec(false, 0.5);
     lead.changes.push(0.4);
     lead.rhythm = vec![0.75, 0.6];
     lead.phrase = vec![0.9, 0.5];
+    lead.figure = vec![0.95, 0.2, 0.57];
     m.memory.insert("lead".into(), lead);
     m.memory.insert("bass".into(), spec(true, 7.0));
     m.memory.insert("drums".into(), spec(false, 0.5));
@@ -96,6 +98,12 @@ fn the_memory_is_the_models_per_role_the_drums_as_a_groove() {
         "a phrase come round, in half the bars"
     );
     assert_eq!(bass.phrase, [0.0, 1.0], "none where the manifest names none");
+    assert_eq!(
+        m.memory(Role::Lead).figure,
+        [0.95, 0.2, 0.57],
+        "a figure come round: its weight, where it starts, how it goes on"
+    );
+    assert_eq!(bass.figure, [0.0; 3], "none where the manifest names none");
     let drums = m.memory(Role::Drums);
     assert!(
         !drums.relative && drums.cells[0] == 0.5 && drums.changes[..2] == [0.0; 2],
@@ -314,6 +322,7 @@ fn a_continued_network_takes_every_calibration_and_keeps_its_own_data() {
             changes: vec![0.95, 0.95, 0.2],
             rhythm: vec![0.95, 0.4],
             phrase: vec![0.98, 1.0],
+            figure: vec![0.95, 0.2, 0.57],
         },
     )]);
     from.fast_rest = one("lead", 1.0);

@@ -284,6 +284,7 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
         changes: vec![0.75, 0.5, 0.6],
         rhythm: vec![0.5, 0.7],
         phrase: vec![0.99, 0.8],
+        figure: vec![0.9, 0.3, 0.5],
     };
     m.memory.insert("lead".into(), spec);
     m.fast_rest.insert("lead".into(), 0.75);
@@ -352,6 +353,11 @@ fn the_temperature_is_relative_to_the_models_tuned_one() {
         s.constraints.memory.phrase,
         [0.99, 0.8],
         "and of a phrase come round, in 80 %"
+    );
+    assert_eq!(
+        s.constraints.memory.figure,
+        [0.9, 0.3, 0.5],
+        "and of a figure come round, starting in 30 % of the places"
     );
     // The Lowest and Highest parameters' defaults play the lead's register
     // (`models::sampling::within_register` has the other cases).

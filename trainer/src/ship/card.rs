@@ -306,6 +306,27 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
         |spec| &spec.phrase,
         "where the bar before came round with this bar's changes so far, what the role played in the bar after it then, mixed into its choice of note and of when it plays next, in place of the memory of the changes (how each was chosen: models/README.md, \"A phrase comes round\" and \"The jazz bass's figures come round\")",
     );
+    let figures: Vec<String> = m
+        .memory
+        .iter()
+        .filter(|(_, spec)| spec.figure.len() == 3)
+        .map(|(r, spec)| {
+            let f = &spec.figure;
+            format!(
+                "{r} (note {}, starting in {:.0} % of the places, going on after each note past four {:.0} % of the time)",
+                (f[0] * 1000.0).round() / 1000.0,
+                f[1] * 100.0,
+                f[2] * 100.0
+            )
+        })
+        .collect();
+    if !figures.is_empty() {
+        let _ = writeln!(
+            s,
+            "| memory of a figure come round | {}: where the last bar of changes, up to the note now, came round, the note the role played there, mixed into its choice of note for four notes or more from any beat, where the memories of the changes and of a phrase do not speak (the chance fitted on the training pieces' figures, the share on their bars played again; models/README.md, \"The jazz bass's figures come round\") |",
+            figures.join(", ")
+        );
+    }
     if let Some(p) = &m.players {
         let names = p.names();
         let _ = writeln!(

@@ -140,6 +140,14 @@ pub struct ShipArgs {
     /// validation split, as the memory of the changes.
     #[arg(long, value_parser = phrase_weights)]
     pub phrase: Vec<(Role, Vec<f32>)>,
+    /// A monophonic role's memory of a figure come round, `ROLE=WEIGHT,START,GO_ON`: its weight
+    /// in the choice of note, within 0 and `models::memory::MAX_WEIGHT`; the share of the places
+    /// where a figure starts (where the last bar of changes came round), within 0 and 1; the
+    /// chance that a figure goes on after each note past four, within 0 and 1 (`ROLE=0` removes
+    /// one; `models::memory::figure`). Fit the chance on the training pieces' figures, the share
+    /// on their bars played again, and check on the validation split.
+    #[arg(long, value_parser = figure_weights)]
+    pub figure: Vec<(Role, Vec<f32>)>,
     /// A prepared dataset (`trainer prepare --out`), the model's training data: writes the
     /// register of each pitched role, the pitches it played in the training split
     /// (`models::package::Manifest::register`). Models exported since 2026-12-03 carry it already.
@@ -246,6 +254,7 @@ fn memory_weights(s: &str) -> Result<(Role, models::package::MemorySpec), String
             changes: Vec::new(),
             rhythm: Vec::new(),
             phrase: Vec::new(),
+            figure: Vec::new(),
         },
     ))
 }
@@ -256,6 +265,7 @@ enum Which {
     Changes,
     Rhythm,
     Phrase,
+    Figure,
 }
 
 /// `ROLE=WEIGHT[,SHARE]` of `--rhythm`: a pitched role's weight (within 0 and
@@ -280,10 +290,27 @@ fn phrase_weights(s: &str) -> Result<(Role, Vec<f32>), String> {
     )
 }
 
-/// Whether a role's memory entry says anything (a weight, the changes', the rhythm's or the
-/// phrase's).
+/// `ROLE=WEIGHT,START,GO_ON` of `--figure` (or `ROLE=0`): a pitched role's weight (within 0 and
+/// `models::memory::MAX_WEIGHT`), the share of places where a figure starts and the chance that
+/// it goes on (each within 0 and 1).
+fn figure_weights(s: &str) -> Result<(Role, Vec<f32>), String> {
+    let form = "weight, the share of places where a figure starts and the chance it goes on, ROLE=WEIGHT,START,GO_ON (bass=0.95,0.2,0.57)";
+    let (role, w) = weights_and_share(s, 2, 1.0, form)?;
+    let off = w.iter().all(|&x| x == 0.0);
+    if !off && (w.len() != 3 || w[0] > models::memory::MAX_WEIGHT) {
+        return Err(format!("{s:?}: a pitched role's {form}"));
+    }
+    Ok((role, w))
+}
+
+/// Whether a role's memory entry says anything (a weight, the changes', the rhythm's, the
+/// phrase's or the figure's).
 fn speaks(m: &models::package::MemorySpec) -> bool {
-    m.weights.iter().any(|&x| x != 0.0) || !m.changes.is_empty() || !m.rhythm.is_empty() || !m.phrase.is_empty()
+    m.weights.iter().any(|&x| x != 0.0)
+        || !m.changes.is_empty()
+        || !m.rhythm.is_empty()
+        || !m.phrase.is_empty()
+        || !m.figure.is_empty()
 }
 
 /// `ROLE=NOTE,TIME[,SHARE]` of `--changes`: a pitched role's two weights (each within 0 and
@@ -535,6 +562,7 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
         .map(|(r, w)| (r, w, Which::Changes))
         .chain(args.rhythm.iter().map(|(r, w)| (r, w, Which::Rhythm)))
         .chain(args.phrase.iter().map(|(r, w)| (r, w, Which::Phrase)))
+        .chain(args.figure.iter().map(|(r, w)| (r, w, Which::Figure)))
     {
         if !roles.contains(role) {
             bail!("{} does not play the {role} role", manifest.name);
@@ -549,6 +577,7 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
             Which::Changes => m.changes = values,
             Which::Rhythm => m.rhythm = values,
             Which::Phrase => m.phrase = values,
+            Which::Figure => m.figure = values,
         }
         if speaks(&m) {
             manifest.memory.insert(role.name().to_string(), m);
@@ -684,6 +713,26 @@ mod tests {
         assert!(changes_weights("bass=0.5,0.5,1.5").is_err());
         assert!(changes_weights("bass=0.5,0.5,0.5,0.5").is_err());
         assert!(changes_weights("drums=0.5,0.5").is_err());
+    }
+
+    #[test]
+    fn a_figure_come_round_names_its_weight_where_it_starts_and_how_it_goes_on() {
+        assert_eq!(
+            figure_weights("bass=0.95,0.2,0.57").unwrap(),
+            (Role::Bass, vec![0.95, 0.2, 0.57])
+        );
+        assert_eq!(
+            figure_weights("bass=0").unwrap(),
+            (Role::Bass, vec![0.0]),
+            "removes one"
+        );
+        assert!(figure_weights("bass=0.95,0.2").is_err(), "all three");
+        assert!(
+            figure_weights("bass=0.99,0.2,0.5").is_err(),
+            "the weight within MAX_WEIGHT"
+        );
+        assert!(figure_weights("bass=0.9,1.2,0.5").is_err());
+        assert!(figure_weights("drums=0.9,0.2,0.5").is_err());
     }
 
     #[test]
