@@ -221,7 +221,7 @@ pub fn recall_time(ticks: &[i64], at: i64, bar_end: i64, now: bool) -> Next {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     #[test]
@@ -267,7 +267,8 @@ mod tests {
 
     const BAR: i64 = 48;
 
-    fn chords(list: &[(i64, u8)]) -> BTreeMap<i64, Option<Chord>> {
+    /// One major chord a root, from each tick of `list`: a chord track for the memories' tests.
+    pub(in crate::memory) fn chords(list: &[(i64, u8)]) -> BTreeMap<i64, Option<Chord>> {
         list.iter()
             .map(|&(t, root)| {
                 (

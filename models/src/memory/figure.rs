@@ -68,9 +68,9 @@ fn length(seed: u64, tick: i64, go_on: f32) -> usize {
 /// to play at `t`, where the bar of changes up to `t` came round `lag` back ([`figure_lag`]):
 /// the pitch the role played at `t - lag`, where the figure goes on or starts here. `ticks` and
 /// `pitches` are the role's notes in the order played. A figure goes on while the role's last
-/// notes are the notes `lag` back (however they came), for as many notes as the figure that
-/// started at the first of them plays ([`length`]), if one started there; else one starts here
-/// in a share `start` of the places. None where the role played nothing at `t - lag` or has
+/// notes are the notes `lag` back (however they came, up to [`MAX_FIGURE_NOTES`] of them), for
+/// as many notes as the figure that started at the first of them plays ([`length`]), if one
+/// started there; else one starts here in a share `start` of the places. None where the role played nothing at `t - lag` or has
 /// played at `t` already.
 pub fn figure_note(ticks: &[i64], pitches: &[u8], t: i64, lag: i64, seed: u64, start: f32, go_on: f32) -> Option<u8> {
     let n = ticks.len().min(pitches.len());
@@ -82,11 +82,13 @@ pub fn figure_note(ticks: &[i64], pitches: &[u8], t: i64, lag: i64, seed: u64, s
         (i < n && ticks[i] == tick).then(|| pitches[i])
     };
     let target = at(t - lag)?;
-    // How many of the role's last notes are the notes `lag` back.
+    // How many of the role's last notes are the notes `lag` back (a bounded look: past the longest
+    // figure, a figure may start afresh).
     let following = (0..n)
+        .take(MAX_FIGURE_NOTES + 1)
         .take_while(|&k| at(ticks[n - 1 - k] - lag) == Some(pitches[n - 1 - k]))
         .count();
-    let go = if following > 0 && starts(seed, ticks[n - following], start) {
+    let go = if (1..=MAX_FIGURE_NOTES).contains(&following) && starts(seed, ticks[n - following], start) {
         following < length(seed, ticks[n - following], go_on)
     } else {
         starts(seed, t, start)
@@ -97,33 +99,17 @@ pub fn figure_note(ticks: &[i64], pitches: &[u8], t: i64, lag: i64, seed: u64, s
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chord::ChordQuality;
-    use std::collections::BTreeMap;
+    use crate::memory::changes::tests::chords;
 
     const BAR: i64 = 48;
     const BEAT: i64 = 12;
 
-    fn chords(changes: &[(i64, u8)]) -> BTreeMap<i64, Option<Chord>> {
-        changes
-            .iter()
-            .map(|&(t, root)| {
-                (
-                    t,
-                    Some(Chord {
-                        root,
-                        quality: ChordQuality::Maj,
-                    }),
-                )
-            })
-            .collect()
-    }
-
     #[test]
     fn a_bar_of_changes_comes_round_from_any_beat() {
-        // Two bars round and round: C7 for a bar, then F7 two beats and G7 two.
+        // Two bars round and round: C for a bar, then F two beats and G two.
         let c = chords(&[(0, 0), (48, 5), (72, 7), (96, 0), (144, 5), (168, 7), (192, 0)]);
         let at = |t: i64| c.range(..=t).next_back().map(|(_, c)| *c);
-        // Beat 3 of bar 3 (G7): the bar of changes from beat 3 of bar 2 came round two bars back.
+        // Beat 3 of bar 3 (G): the bar of changes from beat 3 of bar 2 came round two bars back.
         assert_eq!(figure_lag(168, 144, BAR, 0, at), Some(2 * BAR));
         // Not before the earliest tick, nor in the first two bars.
         assert_eq!(figure_lag(168, 144, BAR, 48, at), None);
