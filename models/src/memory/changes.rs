@@ -60,7 +60,7 @@ pub fn lag_from(
 
 /// The ticks at which two stretches of changes are compared from `from` up to `t`: every
 /// [`STEP_TICKS`], and `t`.
-pub(super) fn places(from: i64, t: i64) -> impl Iterator<Item = i64> {
+fn places(from: i64, t: i64) -> impl Iterator<Item = i64> {
     (from..t).step_by(STEP_TICKS as usize).chain([t])
 }
 
@@ -84,7 +84,20 @@ pub fn phrase_lag(
     earliest: i64,
     chord_at: impl Fn(i64) -> Option<Option<Chord>>,
 ) -> Option<i64> {
-    let from = bar_start - bar_ticks;
+    moving_lag_from(t, bar_start - bar_ticks, bar_start, bar_ticks, earliest, chord_at)
+}
+
+/// As [`lag_from`], and none where the changes from `from` up to `t` are one chord held: what
+/// comes round over a vamp is the whole groove, not a phrase or a figure of it ([`phrase_lag`],
+/// [`super::figure::figure_lag`]).
+pub(super) fn moving_lag_from(
+    t: i64,
+    from: i64,
+    bar_start: i64,
+    bar_ticks: i64,
+    earliest: i64,
+    chord_at: impl Fn(i64) -> Option<Option<Chord>>,
+) -> Option<i64> {
     let first = chord_at(from);
     if places(from, t).all(|x| chord_at(x) == first) {
         return None;

@@ -33,12 +33,7 @@ pub fn figure_lag(
     earliest: i64,
     chord_at: impl Fn(i64) -> Option<Option<Chord>>,
 ) -> Option<i64> {
-    let from = t - bar_ticks;
-    let first = chord_at(from);
-    if super::changes::places(from, t).all(|x| chord_at(x) == first) {
-        return None;
-    }
-    super::changes::lag_from(t, from, bar_start, bar_ticks, earliest, chord_at)
+    super::changes::moving_lag_from(t, t - bar_ticks, bar_start, bar_ticks, earliest, chord_at)
 }
 
 /// A uniform draw in `[0, 1)` of a session (`seed`) at tick `tick` for `salt`: the same every
