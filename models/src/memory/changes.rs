@@ -120,9 +120,15 @@ pub fn plays_bar(seed: u64, bar_start: i64, share: f32) -> bool {
     if share <= 0.0 || share.is_nan() {
         return false;
     }
-    let z =
-        crate::math::splitmix64(seed ^ (bar_start as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x6368_616e_6765_7321);
-    ((z >> 40) as f32 / (1u64 << 24) as f32) < share
+    draw(seed, bar_start, 0x6368_616e_6765_7321) < share
+}
+
+/// A uniform draw in `[0, 1)` of a session drawn with `seed`, at tick `tick`, for `salt`: a hash
+/// of the three, the same every time it is asked, so a rollback or a second pass decides as the
+/// first did (the memories' shares of bars and of places).
+pub(super) fn draw(seed: u64, tick: i64, salt: u64) -> f32 {
+    let z = crate::math::splitmix64(seed ^ (tick as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ salt);
+    (z >> 40) as f32 / (1u64 << 24) as f32
 }
 
 /// Whether the memory of a phrase come round ([`phrase_lag`]) plays in the bar starting at

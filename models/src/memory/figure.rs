@@ -14,6 +14,7 @@
 //!
 //! [`MemoryWeights::figure`]: super::MemoryWeights::figure
 
+use super::changes::draw;
 use crate::chord::Chord;
 
 /// The fewest notes a figure that comes round plays.
@@ -34,13 +35,6 @@ pub fn figure_lag(
     chord_at: impl Fn(i64) -> Option<Option<Chord>>,
 ) -> Option<i64> {
     super::changes::moving_lag_from(t, t - bar_ticks, bar_start, bar_ticks, earliest, chord_at)
-}
-
-/// A uniform draw in `[0, 1)` of a session (`seed`) at tick `tick` for `salt`: the same every
-/// time it is asked, so a rollback or a second pass decides as the first did.
-fn draw(seed: u64, tick: i64, salt: u64) -> f32 {
-    let z = crate::math::splitmix64(seed ^ (tick as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ salt);
-    (z >> 40) as f32 / (1u64 << 24) as f32
 }
 
 /// Whether a figure starts at `tick` of a session drawn with `seed`, for a share `start` of the

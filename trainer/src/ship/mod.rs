@@ -547,8 +547,8 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
         if !roles.contains(role) {
             bail!("{} does not play the {role} role", manifest.name);
         }
-        // The role's other memories (of the changes, the groove's rhythm, a phrase come round)
-        // stay as they were.
+        // The role's other memories (of the changes, the groove's rhythm, a phrase or a figure
+        // come round) stay as they were.
         let mut m = manifest.memory.remove(role.name()).unwrap_or_default();
         m.relative = w.relative;
         m.weights = w.weights.clone();
