@@ -6,7 +6,7 @@ come round"), human beside model.
       target/release/examples/piece_density data/jazz-wj train <package> bass > dump.txt
     python3 scripts/bass-figures.py dump.txt
 
-Over each piece's first 16 bars of 4/4 (one note a beat in the WJazzD bass lines), prints:
+Over each piece's first 16 bars of 4/4 (`BEATS=256`: 64 bars) (one note a beat in the WJazzD bass lines), prints:
 - the 4-gram repetition (the music report's: a 4-gram of pitches played earlier in the piece),
   split by the shape of the repeated 4-gram: one pitch four times (`===`), four moving pitches
   (`---`), the rest (a pitch struck again within it);
@@ -15,13 +15,16 @@ Over each piece's first 16 bars of 4/4 (one note a beat in the WJazzD bass lines
   did, and where it did not;
 - the runs of four notes or more (not all one pitch) that are the notes a whole number of bars
   back: how many, how long, on which beat they start, and the chance that a run goes on after
-  each note past four that a geometric length fits to them (what `trainer ship --figure`'s
-  GO_ON is fitted to).
+  each note past four that a geometric length fits to them, counting every run whole, and the
+  same fit with the runs that reach the end of the bars measured counted as cut short there
+  (what a figure memory's GO_ON is compared with: models/README.md, "The figure's length").
 """
+import os
 import sys
 from collections import Counter
 
-BEATS = 64  # 16 bars of 4/4
+# 16 bars of 4/4 (the report's); BEATS=256 measures 64 bars of a dump taken with BARS=64.
+BEATS = int(os.environ.get("BEATS", 64))
 
 
 def lines(path, who):
@@ -74,9 +77,10 @@ def figures(path, who):
 
 def runs(path, who):
     """The runs of notes played again a whole number of bars back (models::memory::figure)."""
-    lengths, starts = Counter(), Counter()
+    lengths, starts, cut = Counter(), Counter(), 0
     for notes in lines(path, who):
         on_beat = {round(t): p for t, p in notes if abs(t - round(t)) < 0.01}
+        end = min(BEATS, max(on_beat, default=-1) + 1)
         copied = lambda b, lag: b in on_beat and b - lag in on_beat and on_beat[b] == on_beat[b - lag]
         covered = set()
         for b in range(BEATS):
@@ -92,13 +96,16 @@ def runs(path, who):
                     best = (k, lag)
             if best:
                 lengths[best[0]] += 1
+                cut += b + best[0] >= end
                 starts[b % 4 + 1] += 1
                 covered.update(range(b, b + best[0]))
     n = sum(lengths.values())
-    extra = sum((k - 4) * c for k, c in lengths.items()) / max(1, n)
+    past = sum((k - 4) * c for k, c in lengths.items())
+    extra = past / max(1, n)
     print(
         f"  runs of 4+ notes played again: {n}; lengths {dict(sorted(lengths.items()))}; "
         f"starting on beat {dict(sorted(starts.items()))}; goes on after each note past four {extra / (1 + extra):.2f}"
+        f" ({past / max(1, past + n - cut):.3f} with the {cut} runs cut short by the end counted so)"
     )
 
 

@@ -457,7 +457,7 @@ pub struct SidemanParams {
     /// last time, and (where the model has one) to what it played over the same changes when the
     /// chords come round, in the model's share of those bars (a whole bar again where a phrase
     /// of the changes comes round, a figure of a few notes from any beat where a bar of them
-    /// does); percent of the model's piece
+    /// does, from any of the times it came round); percent of the model's piece
     /// memory, its weights and that share (100 % as shipped, 0 % the network
     /// alone; `models::memory`). Read by the worker.
     #[id = "memo"]

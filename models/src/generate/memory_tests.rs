@@ -274,6 +274,59 @@ fn the_memory_of_a_figure_walks_a_few_notes_again_from_any_beat() {
     }
 }
 
+/// Where the changes came round twice before, a figure comes from either time, not only the
+/// latest: after a prompt that walks one line over a four-bar progression and another over it
+/// again, the session plays notes of both.
+#[test]
+fn a_figure_comes_from_any_time_the_changes_came_round() {
+    let four = [2u8, 7, 0, 9];
+    let mut cond = Conditioning::default();
+    for bar in 0..12i64 {
+        let root = four[bar as usize % 4];
+        cond.set_chord(
+            bar * 4 * TICKS_PER_BEAT as i64,
+            Some(crate::chord::Chord::new(root, crate::chord::ChordQuality::Maj)),
+        );
+    }
+    // Bars 0-3 walk up from E2, bars 4-7 from C4: pitches the other line never plays.
+    let line = |beat: usize| {
+        if beat < 16 {
+            40 + beat as u8
+        } else {
+            60 + (beat - 16) as u8
+        }
+    };
+    let prompt: Vec<crate::music::Note> = (0..32)
+        .map(|beat| crate::music::Note {
+            start: beat as f64,
+            duration: 1.0,
+            pitch: line(beat),
+            velocity: 90,
+        })
+        .collect();
+    let (mut latest, mut before) = (0, 0);
+    for seed in 1..=8 {
+        let mut c = config(seed, 0.0);
+        c.constraints.memory = MemoryWeights::NONE.with_figure(&[0.95, 1.0, 0.5]);
+        c.constraints.max_polyphony = 1;
+        c.prompt = prompt.clone();
+        let mut s = Session::new(model(), c, 0, &cond).unwrap();
+        s.generate_until(&cond, 12 * 4 * TICKS_PER_BEAT as i64).unwrap();
+        for n in s
+            .notes()
+            .filter(|n| n.start >= 32.0 && (n.start - n.start.round()).abs() < 1e-6)
+        {
+            let beat = n.start as usize;
+            latest += (n.pitch == line(beat - 16)) as usize;
+            before += (n.pitch == line(beat - 32)) as usize;
+        }
+    }
+    assert!(
+        latest > 8 && before > 8,
+        "notes of the line four bars back {latest}, of the line eight bars back {before}"
+    );
+}
+
 #[test]
 fn a_rollback_regenerates_the_same_with_the_memory_of_the_changes() {
     assert_rollback_replays(changes_config(5, 0.9), 10, 5);

@@ -145,12 +145,12 @@ impl<M: TokenModel> Session<M> {
     }
 
     /// A monophonic role's memory of a figure come round ([`crate::memory::figure`]): where the
-    /// bar of changes up to its next note came round, the pitch it played there, in a figure
-    /// that starts or goes on here, mixed into its choice of note. Only where a pitch may be
+    /// bar of changes up to its next note came round, the pitch it played at one of those times,
+    /// in a figure that starts or goes on here, mixed into its choice of note. Only where a pitch may be
     /// drawn and the memories of the changes and of a phrase did not speak. Returns whether it
     /// recalled a pitch.
     fn recall_figure(&mut self, weights: crate::memory::MemoryWeights, cond: &Conditioning) -> bool {
-        use crate::memory::figure::{figure_lag, figure_note};
+        use crate::memory::figure::{figure_lags, figure_note};
         let [w, start, go_on] = weights.figure;
         if w <= 0.0 || start <= 0.0 || self.state.bars == 0 || self.config.constraints.max_polyphony != 1 {
             return false;
@@ -160,11 +160,20 @@ impl<M: TokenModel> Session<M> {
         };
         let t = self.bar_start + pos as i64;
         let earliest = self.earliest_tick();
-        let Some(lag) = figure_lag(t, self.bar_start, self.bar_ticks, earliest, |x| cond.chord_at(x)) else {
-            return false;
-        };
+        let bar_ticks = self.bar_ticks;
+        let lags_at = |x: i64| figure_lags(x, bar_ticks, earliest, |y| cond.chord_at(y));
+        let lags = lags_at(t);
         let seed = self.config.seed;
-        let Some(pitch) = figure_note(&self.history_tick, &self.history_pitch, t, lag, seed, start, go_on) else {
+        let Some(pitch) = figure_note(
+            &self.history_tick,
+            &self.history_pitch,
+            t,
+            &lags,
+            lags_at,
+            seed,
+            start,
+            go_on,
+        ) else {
             return false;
         };
         self.recalled_pitches.fill(0.0);

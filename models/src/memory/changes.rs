@@ -49,13 +49,29 @@ pub fn lag_from(
     earliest: i64,
     chord_at: impl Fn(i64) -> Option<Option<Chord>>,
 ) -> Option<i64> {
-    if bar_ticks <= 0 || t < bar_start || from > bar_start || chord_at(t).is_none() {
+    if t < bar_start || from > bar_start {
         return None;
     }
-    (1..=MAX_LAG_BARS)
-        .map(|k| k * bar_ticks)
-        .take_while(|&d| from - d >= earliest)
-        .find(|&d| places(from, t).all(|x| chord_at(x - d) == chord_at(x)))
+    lags_from(t, from, bar_ticks, earliest, MAX_LAG_BARS, &chord_at).next()
+}
+
+/// Every lag (ticks, a whole number of `bar_ticks`, the latest first) up to `max_bars` bars back
+/// at which the changes from `from` up to `t` came round, the earlier stretch starting at
+/// `earliest` or later (the chord in force looked up every 8th and at `t`); none where no chord
+/// is known at `t`.
+pub(super) fn lags_from<F: Fn(i64) -> Option<Option<Chord>>>(
+    t: i64,
+    from: i64,
+    bar_ticks: i64,
+    earliest: i64,
+    max_bars: i64,
+    chord_at: &F,
+) -> impl Iterator<Item = i64> + '_ {
+    let known = bar_ticks > 0 && from <= t && chord_at(t).is_some();
+    (1..=if known { max_bars } else { 0 })
+        .map(move |k| k * bar_ticks)
+        .take_while(move |&d| from - d >= earliest)
+        .filter(move |&d| places(from, t).all(|x| chord_at(x - d) == chord_at(x)))
 }
 
 /// The ticks at which two stretches of changes are compared from `from` up to `t`: every
@@ -84,25 +100,19 @@ pub fn phrase_lag(
     earliest: i64,
     chord_at: impl Fn(i64) -> Option<Option<Chord>>,
 ) -> Option<i64> {
-    moving_lag_from(t, bar_start - bar_ticks, bar_start, bar_ticks, earliest, chord_at)
-}
-
-/// As [`lag_from`], and none where the changes from `from` up to `t` are one chord held: what
-/// comes round over a vamp is the whole groove, not a phrase or a figure of it ([`phrase_lag`],
-/// [`super::figure::figure_lag`]).
-pub(super) fn moving_lag_from(
-    t: i64,
-    from: i64,
-    bar_start: i64,
-    bar_ticks: i64,
-    earliest: i64,
-    chord_at: impl Fn(i64) -> Option<Option<Chord>>,
-) -> Option<i64> {
-    let first = chord_at(from);
-    if places(from, t).all(|x| chord_at(x) == first) {
+    let from = bar_start - bar_ticks;
+    if held(t, from, &chord_at) {
         return None;
     }
     lag_from(t, from, bar_start, bar_ticks, earliest, chord_at)
+}
+
+/// Whether the changes from `from` up to `t` are one chord held: what comes round over a vamp is
+/// the whole groove, not a phrase or a figure of it, and the memories of a phrase and of a figure
+/// stay out ([`phrase_lag`], [`super::figure::figure_lags`]).
+pub(super) fn held(t: i64, from: i64, chord_at: impl Fn(i64) -> Option<Option<Chord>>) -> bool {
+    let first = chord_at(from);
+    places(from, t).all(|x| chord_at(x) == first)
 }
 
 /// Whether the memory of the changes plays in the bar starting at tick `bar_start` of a session

@@ -323,7 +323,7 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
     if !figures.is_empty() {
         let _ = writeln!(
             s,
-            "| memory of a figure come round | {}: where the last bar of changes, up to the note now, came round, the note the role played there, mixed into its choice of note for four notes or more from any beat, where the memories of the changes and of a phrase do not speak (the chance fitted on the training pieces' figures, the share on their bars played again; models/README.md, \"The jazz bass's figures come round\") |",
+            "| memory of a figure come round | {}: where the last bar of changes, up to the note now, came round, the note the role played at one of those times (drawn where a figure starts, each alike), mixed into its choice of note for four notes or more from any beat, where the memories of the changes and of a phrase do not speak (the chance fitted on the training pieces' figures, the share on their bars played again; models/README.md, \"The jazz bass's figures come round\" and \"Where a figure comes from\") |",
             figures.join(", ")
         );
     }
