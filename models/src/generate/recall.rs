@@ -146,9 +146,9 @@ impl<M: TokenModel> Session<M> {
 
     /// A monophonic role's memory of a figure come round ([`crate::memory::figure`]): where the
     /// bar of changes up to its next note came round, the pitch it played at one of those times,
-    /// in a figure that starts or goes on here, mixed into its choice of note. Only where a pitch may be
-    /// drawn and the memories of the changes and of a phrase did not speak. Returns whether it
-    /// recalled a pitch.
+    /// in a figure that starts or goes on here, mixed into its choice of note. Only where a
+    /// pitch may be drawn and the memories of the changes and of a phrase did not speak. Returns
+    /// whether it recalled a pitch.
     fn recall_figure(&mut self, weights: crate::memory::MemoryWeights, cond: &Conditioning) -> bool {
         use crate::memory::figure::{figure_lags, figure_note};
         let [w, start, go_on] = weights.figure;
