@@ -99,8 +99,8 @@ fn length(seed: u64, tick: i64, go_on: f32) -> usize {
 /// A figure is under way at a lag while the role's last notes are the notes that lag back
 /// (however they came, up to [`MAX_FIGURE_NOTES`] of them) and the first of them where a figure
 /// started took it from that lag: it recalls the pitch played at `t` minus the lag for as many
-/// notes as that figure plays ([`length`]), and once they are played, none until the role leaves
-/// it. Where none is under way, one starts here in a share `start` of the places, from one of
+/// notes as that figure plays ([`MIN_FIGURE_NOTES`], then one more each time a draw falls under
+/// `go_on`), and once they are played, none until the role leaves it. Where none is under way, one starts here in a share `start` of the places, from one of
 /// `lags` drawn alike. None where the role played nothing there or has played at `t` already.
 #[allow(clippy::too_many_arguments)]
 pub fn figure_note(
