@@ -210,9 +210,10 @@ fn main() -> anyhow::Result<()> {
             }
         };
         let m = measure(&played);
-        // DUMP=i: the human's and the model's notes of piece i (onset in beats, pitch, length);
-        // DUMP=-1, of every piece.
+        // DUMP=i: piece i's meter, then the human's and the model's notes (onset in beats, pitch,
+        // length), its input and its chords; DUMP=-1, of every piece.
         if env("DUMP").is_some_and(|p| p < 0.0 || p as usize == i) {
+            println!("meter: {}/{}", ts.numerator, ts.denominator);
             // DUMPN=k: the first k items of each line (48 by default).
             let show = |who: &str, items: &mut dyn Iterator<Item = String>| {
                 let line: Vec<String> = items.take(env("DUMPN").map_or(48, |k| k as usize)).collect();

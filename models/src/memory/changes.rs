@@ -21,6 +21,12 @@ use crate::chord::Chord;
 /// Most bars back the memory looks for the same changes.
 pub const MAX_LAG_BARS: i64 = 16;
 
+/// Most bars back the memory of a phrase come round looks for the phrase: a verse of a strophic
+/// song comes round after 8 to 40 bars or more. Over 64 bars of the training songs, where a
+/// phrase came round more than 16 bars back and not since, the songs' pianists play the bar
+/// again 0.8-0.9 of the time (models/README.md, "A verse comes round").
+pub const MAX_PHRASE_LAG_BARS: i64 = 64;
+
 /// Ticks between the chord lookups that compare two stretches of changes (an 8th note).
 const STEP_TICKS: i64 = crate::tokenizer::vocab::TICKS_PER_BEAT as i64 / 2;
 
@@ -80,10 +86,10 @@ fn places(from: i64, t: i64) -> impl Iterator<Item = i64> {
     (from..t).step_by(STEP_TICKS as usize).chain([t])
 }
 
-/// The lag at which a phrase of the changes comes round at `t`: that of the latest earlier bar
-/// whose changes up to the place of `t` are those of `t`'s bar so far, and the bar before which
-/// are those of the bar before `t`'s, all of it ([`lag_from`]); none where those changes are one
-/// chord held (a vamp is not a phrase).
+/// The lag at which a phrase of the changes comes round at `t`: that of the latest earlier bar,
+/// up to [`MAX_PHRASE_LAG_BARS`] back, whose changes up to the place of `t` are those of `t`'s bar
+/// so far, and the bar before which are those of the bar before `t`'s, all of it; none where
+/// those changes are one chord held (a vamp is not a phrase).
 ///
 /// Where the bar before also came round, the musicians play the bar again: over the validation
 /// chorales (their chords named from their own piano, 16 bars), in bars whose whole changes are
@@ -101,10 +107,10 @@ pub fn phrase_lag(
     chord_at: impl Fn(i64) -> Option<Option<Chord>>,
 ) -> Option<i64> {
     let from = bar_start - bar_ticks;
-    if held(t, from, &chord_at) {
+    if t < bar_start || held(t, from, &chord_at) {
         return None;
     }
-    lag_from(t, from, bar_start, bar_ticks, earliest, chord_at)
+    lags_from(t, from, bar_ticks, earliest, MAX_PHRASE_LAG_BARS, &chord_at).next()
 }
 
 /// Whether the changes from `from` up to `t` are one chord held: what comes round over a vamp is
@@ -359,6 +365,33 @@ pub(super) mod tests {
         assert_eq!(lag(200, 192, BAR, 0, at), Some(BAR));
         assert_eq!(phrase_lag(200, 192, BAR, 0, at), None);
         assert_eq!(phrase_lag(270, 240, BAR, 0, at), None, "G came in bar 5 only");
+    }
+
+    #[test]
+    fn a_verse_comes_round_further_back_than_the_changes_look() {
+        // A 24-bar verse (C, F, then G for 22 bars), then the verse again: its second bar comes
+        // round as a phrase 24 bars back, further than the memory of the changes looks.
+        let c = chords(&[(0, 0), (48, 5), (96, 7), (24 * BAR, 0), (25 * BAR, 5), (26 * BAR, 7)]);
+        let at = |t: i64| c.range(..=t).next_back().map(|(_, c)| *c);
+        let t = 25 * BAR + 6;
+        assert_eq!(phrase_lag(t, 25 * BAR, BAR, 0, at), Some(24 * BAR));
+        assert_eq!(
+            lag(t, 25 * BAR, BAR, 0, at),
+            None,
+            "the memory of the changes looks 16 bars back"
+        );
+        // Not past the phrase memory's own reach.
+        let far = MAX_PHRASE_LAG_BARS + 4;
+        let c = chords(&[
+            (0, 0),
+            (48, 5),
+            (96, 7),
+            (far * BAR, 0),
+            ((far + 1) * BAR, 5),
+            ((far + 2) * BAR, 7),
+        ]);
+        let at = |t: i64| c.range(..=t).next_back().map(|(_, c)| *c);
+        assert_eq!(phrase_lag((far + 1) * BAR + 6, (far + 1) * BAR, BAR, 0, at), None);
     }
 
     #[test]

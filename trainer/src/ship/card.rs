@@ -304,7 +304,7 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
         "memory of a phrase come round",
         "note and time",
         |spec| &spec.phrase,
-        "where the bar before came round with this bar's changes so far, what the role played in the bar after it then, mixed into its choice of note and of when it plays next, in place of the memory of the changes (how each was chosen: models/README.md, \"A phrase comes round\" and \"The jazz bass's figures come round\")",
+        "where the bar before came round with this bar's changes so far (the latest time, up to 64 bars back: a verse of a song), what the role played in the bar after it then, mixed into its choice of note and of when it plays next, in place of the memory of the changes (how each was chosen: models/README.md, \"A phrase comes round\", \"A verse comes round\" and \"The jazz bass's figures come round\")",
     );
     let figures: Vec<String> = m
         .memory
