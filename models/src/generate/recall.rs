@@ -162,18 +162,8 @@ impl<M: TokenModel> Session<M> {
         let earliest = self.earliest_tick();
         let bar_ticks = self.bar_ticks;
         let lags_at = |x: i64| figure_lags(x, bar_ticks, earliest, |y| cond.chord_at(y));
-        let lags = lags_at(t);
         let seed = self.config.seed;
-        let Some(pitch) = figure_note(
-            &self.history_tick,
-            &self.history_pitch,
-            t,
-            &lags,
-            lags_at,
-            seed,
-            start,
-            go_on,
-        ) else {
+        let Some(pitch) = figure_note(&self.history_tick, &self.history_pitch, t, lags_at, seed, start, go_on) else {
             return false;
         };
         self.recalled_pitches.fill(0.0);

@@ -41,24 +41,10 @@ pub fn lag(
     earliest: i64,
     chord_at: impl Fn(i64) -> Option<Option<Chord>>,
 ) -> Option<i64> {
-    lag_from(t, bar_start, bar_start, bar_ticks, earliest, chord_at)
-}
-
-/// As [`lag`], where the changes must match from `from` (a bar line at or before `bar_start`) up
-/// to `t`: with `from` a bar before `bar_start`, the lag at which a phrase comes round, the whole
-/// bar before this one with it ([`phrase_lag`]).
-pub fn lag_from(
-    t: i64,
-    from: i64,
-    bar_start: i64,
-    bar_ticks: i64,
-    earliest: i64,
-    chord_at: impl Fn(i64) -> Option<Option<Chord>>,
-) -> Option<i64> {
-    if t < bar_start || from > bar_start {
+    if t < bar_start {
         return None;
     }
-    lags_from(t, from, bar_ticks, earliest, MAX_LAG_BARS, &chord_at).next()
+    lags_from(t, bar_start, bar_ticks, earliest, MAX_LAG_BARS, &chord_at).next()
 }
 
 /// Every lag (ticks, a whole number of `bar_ticks`, the latest first) up to `max_bars` bars back

@@ -92,29 +92,31 @@ fn length(seed: u64, tick: i64, go_on: f32) -> usize {
 }
 
 /// The pitch the memory of a figure come round recalls for the note a monophonic role is about
-/// to play at `t`, where the bar of changes up to `t` came round at `lags` ([`figure_lags`] at
-/// `t`; `lags_at` gives them at an earlier tick). `ticks` and `pitches` are the role's notes in
-/// the order played.
+/// to play at `t`, where the bar of changes up to `t` came round at `lags_at(t)` (the lags at a
+/// tick, [`figure_lags`]). `ticks` and `pitches` are the role's notes in the order played.
 ///
 /// A figure is under way at a lag while the role's last notes are the notes that lag back
 /// (however they came, up to [`MAX_FIGURE_NOTES`] of them) and the first of them where a figure
 /// started took it from that lag: it recalls the pitch played at `t` minus the lag for as many
 /// notes as that figure plays ([`MIN_FIGURE_NOTES`], then one more each time a draw falls under
-/// `go_on`), and once they are played, none until the role leaves it. Where none is under way, one starts here in a share `start` of the places, from one of
-/// `lags` drawn alike. None where the role played nothing there or has played at `t` already.
-#[allow(clippy::too_many_arguments)]
+/// `go_on`), and once they are played, none until the role leaves it. Where none is under way,
+/// one starts here in a share `start` of the places, from one of the lags at `t` drawn alike.
+/// None where the role played nothing there or has played at `t` already.
 pub fn figure_note(
     ticks: &[i64],
     pitches: &[u8],
     t: i64,
-    lags: &Lags,
     lags_at: impl Fn(i64) -> Lags,
     seed: u64,
     start: f32,
     go_on: f32,
 ) -> Option<u8> {
     let n = ticks.len().min(pitches.len());
-    if lags.len == 0 || n == 0 || ticks[n - 1] >= t {
+    if n == 0 || ticks[n - 1] >= t {
+        return None;
+    }
+    let lags = lags_at(t);
+    if lags.len == 0 {
         return None;
     }
     let at = |tick: i64| {
@@ -144,7 +146,7 @@ pub fn figure_note(
     if !starts(seed, t, start) {
         return None;
     }
-    at(t - chosen(seed, t, lags)?)
+    at(t - chosen(seed, t, &lags)?)
 }
 
 #[cfg(test)]
@@ -206,7 +208,7 @@ mod tests {
         let (ticks, pitches) = walk(4, |b| 30 + b as u8);
         let t = 4 * BAR;
         let two = lags(&[2 * BAR]);
-        let note = |t: i64, seed: u64, start: f32| figure_note(&ticks, &pitches, t, &two, |_| two, seed, start, 0.5);
+        let note = |t: i64, seed: u64, start: f32| figure_note(&ticks, &pitches, t, |_| two, seed, start, 0.5);
         let share = |start: f32| (0..4000).filter(|&seed| note(t, seed, start).is_some()).count() as f32 / 4000.0;
         assert_eq!(share(0.0), 0.0);
         assert_eq!(share(1.0), 1.0);
@@ -227,7 +229,7 @@ mod tests {
         let t = 6 * BAR;
         let (mut two, mut four) = (0, 0);
         for seed in 0..2000u64 {
-            let Some(p) = figure_note(&ticks, &pitches, t, &both, |_| both, seed, 1.0, 1.0) else {
+            let Some(p) = figure_note(&ticks, &pitches, t, |_| both, seed, 1.0, 1.0) else {
                 panic!("seed {seed}: every place starts a figure");
             };
             let lag = if p == pitches[16] { 2 * BAR } else { 4 * BAR };
@@ -241,7 +243,7 @@ mod tests {
             let (mut ticks, mut pitches) = (ticks.clone(), pitches.clone());
             ticks.push(t);
             pitches.push(p);
-            let next = figure_note(&ticks, &pitches, t + BEAT, &both, |_| both, seed, 1.0, 1.0);
+            let next = figure_note(&ticks, &pitches, t + BEAT, |_| both, seed, 1.0, 1.0);
             assert_eq!(next, Some(pitches[((t + BEAT - lag) / BEAT) as usize]), "seed {seed}");
         }
         assert!((two as f32 / 2000.0 - 0.5).abs() < 0.04, "{two} {four}");
@@ -260,7 +262,7 @@ mod tests {
             let mut played = 0;
             for b in 10..16 {
                 let t = b * BEAT;
-                let p = figure_note(&ticks, &pitches, t, &two, |_| two, seed, 0.5, 0.5);
+                let p = figure_note(&ticks, &pitches, t, |_| two, seed, 0.5, 0.5);
                 // The first note of a run is a start (a share of the seeds); once started, it goes
                 // on at least four notes.
                 if played > 0 && played < MIN_FIGURE_NOTES {
@@ -284,7 +286,7 @@ mod tests {
             let mut n = 0;
             for b in 8..14 {
                 let t = b * BEAT;
-                match figure_note(&ticks, &pitches, t, &two, |_| two, 3, 1.0, go_on) {
+                match figure_note(&ticks, &pitches, t, |_| two, 3, 1.0, go_on) {
                     Some(p) if n == b - 8 => {
                         n += 1;
                         ticks.push(t);
