@@ -13,7 +13,9 @@ before, are those of the two bars some whole number of bars back (compared every
 the part plays the bar of the latest time again note for note (the same pitches at the same
 places) where that was 16 bars back or fewer and where it was further; then, where the phrase
 came round at two lags or more, how often it plays the bar of the latest time again, of the time
-before, of the furthest, and of any; then lag by lag.
+before, of the furthest, and of any; then lag by lag; then, in the first 16 bars (the music
+report's), how often it plays a bar again where its changes came round, split by whether the bar
+before came round with it (a phrase) or not.
 """
 import sys
 from collections import defaultdict
@@ -91,6 +93,34 @@ def main():
               + ", ".join(f"{name} {v[1] / max(1, v[0]):.3f}" for name, v in policy.items() if "16" not in name))
         print("  by lag (bars: share again / bars): "
               + " ".join(f"{k}: {v[1] / v[0]:.2f}/{v[0]}" for k, v in sorted(by_lag.items()) if v[0] >= 20))
+        first = first_bars(all_pieces, who)
+        print("  in the first 16 bars, where a bar's changes came round (the report's bars played again): "
+              + ", ".join(f"{name} {v[1] / max(1, v[0]):.3f} ({v[0]} bars)" for name, v in first.items()))
+
+
+def first_bars(all_pieces, who, bars=16):
+    """In each piece's first `bars` bars, where the chords of a bar are those of a bar up to 16
+    back (the latest such, as the report's "bars played again" takes it): how often `who` plays
+    that bar again, where the bar before came round too at the same lag (a phrase, not one chord
+    held) and where only the bar did."""
+    out = {"the phrase too": [0, 0], "the bar only": [0, 0]}
+    for p in all_pieces:
+        bar, notes, chords = p["bar"], p[who], p["chords"]
+        content = defaultdict(set)
+        for t, pitch in notes:
+            content[int(t // bar)].add((round((t % bar) * 12), pitch))
+        steps = int(round(bar / STEP))
+        sig = {b: tuple(chord_at(chords, b * bar + k * STEP) for k in range(steps)) for b in range(bars)}
+        for b in range(1, bars):
+            lags = [k for k in range(1, min(b, 16) + 1) if sig[b - k] == sig[b]]
+            if not lags or not content[b - lags[0]]:
+                continue
+            d = lags[0]
+            phrase = b - 1 - d >= 0 and sig[b - 1 - d] == sig[b - 1] and len(set(sig[b - 1] + sig[b])) >= 2
+            kind = out["the phrase too" if phrase else "the bar only"]
+            kind[0] += 1
+            kind[1] += content[b] == content[b - d]
+    return out
 
 
 if __name__ == "__main__":
