@@ -49,6 +49,15 @@ def chord_at(chords, t):
     return current
 
 
+def bar_contents(notes, bar):
+    """Each bar's notes as a set of (place in twelfths of a beat, pitch): two bars are the same
+    bar played again when their sets are equal."""
+    content = defaultdict(set)
+    for t, pitch in notes:
+        content[int(t // bar)].add((round((t % bar) * 12), pitch))
+    return content
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -59,9 +68,7 @@ def main():
         for p in all_pieces:
             bar, notes, chords = p["bar"], p[who], p["chords"]
             bars = int(max((t for t, _ in notes), default=0) // bar) + 1
-            content = defaultdict(set)
-            for t, pitch in notes:
-                content[int(t // bar)].add((round((t % bar) * 12), pitch))
+            content = bar_contents(notes, bar)
             steps = int(round(2 * bar / STEP))
             # The chords of bars b-1 and b, every 8th.
             sig = {
@@ -106,9 +113,7 @@ def first_bars(all_pieces, who, bars=16):
     out = {"the phrase too": [0, 0], "the bar only": [0, 0]}
     for p in all_pieces:
         bar, notes, chords = p["bar"], p[who], p["chords"]
-        content = defaultdict(set)
-        for t, pitch in notes:
-            content[int(t // bar)].add((round((t % bar) * 12), pitch))
+        content = bar_contents(notes, bar)
         steps = int(round(bar / STEP))
         sig = {b: tuple(chord_at(chords, b * bar + k * STEP) for k in range(steps)) for b in range(bars)}
         for b in range(1, bars):

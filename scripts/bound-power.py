@@ -25,32 +25,20 @@ import re
 import sys
 from collections import defaultdict
 
+import piece_table
+
 BOUND = 0.15
 DRAWS = 20000
-
-
-def rows(path):
-    """Each piece's values in one `piece_density` table, by its file: [human, model, human, model]."""
-    out = {}
-    for line in open(path):
-        t = line.split()
-        if not t:
-            continue
-        if t[0] == "below":
-            break
-        if t[0].isdigit():
-            out[t[-1]] = [float(x) for x in t[3:7]]
-    return out
 
 
 def metric(spec):
     """NAME=TABLE[,TABLE]:COLUMN:TEST_VALUE -> (name, {file: (human, model)}, test value)."""
     name, rest = spec.split("=", 1)
     tables, column, test = rest.rsplit(":", 2)
-    tabs = [rows(p) for p in tables.split(",")]
+    tabs = [{p["file"]: p for p in piece_table.read(path)[1]} for path in tables.split(",")]
     k = int(column)
     files = set.intersection(*[set(t) for t in tabs])
-    values = {f: (tabs[0][f][2 * k], sum(t[f][2 * k + 1] for t in tabs) / len(tabs)) for f in files}
+    values = {f: (tabs[0][f]["human"][k], sum(t[f]["model"][k] for t in tabs) / len(tabs)) for f in files}
     return name, values, float(test)
 
 

@@ -14,27 +14,9 @@ player has none), with how far each is from the held-out humans.
 """
 import sys
 
+import piece_table
+
 RANGES = [100.0, 140.0, 180.0, 220.0, float("inf")]
-
-
-def table(path):
-    """The header's two metric names and each piece's (bpm, human 1, human 2, player)."""
-    names, rows = None, []
-    for line in open(path):
-        t = line.split()
-        if not t:
-            continue
-        if t[0] == "piece":
-            names = [t[i + 1] for i, x in enumerate(t) if x == "human"]
-            continue
-        if t[0] == "below":
-            break
-        if t[0].isdigit() and names:
-            player = t[-1].split("/")[-1].split("_")[0]
-            rows.append((float(t[1]), float(t[3]), float(t[5]), player))
-    if names is None:
-        sys.exit(f"{path}: no piece_density table")
-    return names, rows
 
 
 def tempo_range(bpm):
@@ -44,22 +26,23 @@ def tempo_range(bpm):
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
-    names, train = table(sys.argv[1])
-    _, held = table(sys.argv[2])
-    for k, name in enumerate(names[:2]):
-        col = 1 + k
-        human = sum(r[col] for r in held) / len(held)
-        everyone = sum(r[col] for r in train) / len(train)
-        per_piece = []
-        for r in held:
-            same = [x[col] for x in train if tempo_range(x[0]) == tempo_range(r[0])]
-            per_piece.append(sum(same) / len(same) if same else everyone)
-        in_range = sum(per_piece) / len(per_piece)
-        by_player = []
-        for r in held:
-            same = [x[col] for x in train if x[3] == r[3]]
-            by_player.append(sum(same) / len(same) if same else everyone)
-        player = sum(by_player) / len(by_player)
+    names, train = piece_table.read(sys.argv[1])
+    _, held = piece_table.read(sys.argv[2])
+    for k, name in enumerate(names):
+        human = sum(r["human"][k] for r in held) / len(held)
+        everyone = sum(r["human"][k] for r in train) / len(train)
+
+        def guess(alike):
+            # The mean over the held-out pieces of the training humans alike to each (the
+            # corpus's where none is).
+            out = []
+            for r in held:
+                same = [x["human"][k] for x in train if alike(x, r)]
+                out.append(sum(same) / len(same) if same else everyone)
+            return sum(out) / len(out)
+
+        in_range = guess(lambda x, r: tempo_range(x["bpm"]) == tempo_range(r["bpm"]))
+        player = guess(lambda x, r: piece_table.player(x["file"]) == piece_table.player(r["file"]))
         print(
             f"{name}: held-out humans {human:.4f}; training humans {everyone:.4f} ({everyone / human - 1:+.0%}), "
             f"in each held-out piece's tempo range {in_range:.4f} ({in_range / human - 1:+.0%}), "
