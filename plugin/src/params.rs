@@ -19,8 +19,10 @@ use nice_plug::prelude::*;
 /// slot of the vocabulary (the band model alone has 227 groove styles).
 pub const MAX_STYLE_PARAM: i32 = models::tokenizer::vocab::STYLE_SLOTS as i32;
 /// Highest player selectable from the parameter (0 is Auto; n is the model's n-th player,
-/// [`models::players::Players::names`]): the GMD has ten drummers.
-pub const MAX_PLAYER_PARAM: i32 = 16;
+/// [`models::players::Players::names`], or of a role's phrasing players,
+/// [`models::package::Manifest::phrasing_players`]): the GMD has ten drummers, the WJazzD 78
+/// soloists.
+pub const MAX_PLAYER_PARAM: i32 = 96;
 /// Shortest look-ahead, in beats.
 pub const MIN_LOOK_AHEAD_BEATS: f32 = 1.0;
 /// Longest look-ahead, in beats.
@@ -428,9 +430,10 @@ pub struct SidemanParams {
     /// Style tag: 0 none, n = style slot n - 1 of the model's vocabulary. Read by the worker.
     #[id = "style"]
     pub style: IntParam,
-    /// The player named beside the style, for a model whose data names its players (the human
-    /// drums' drummers): 0 Auto (one drawn from the Seed among those who played the style), n the
-    /// model's n-th player. Read by the worker.
+    /// The player, for a model whose data names its players: the human drums' drummer, named
+    /// beside the style (0 Auto: one drawn from the Seed among those who played the style), or
+    /// the soloist whose phrasing the jazz lead takes (0 Auto: the role's); n the model's n-th
+    /// player. Read by the worker.
     #[id = "player"]
     pub player: IntParam,
     /// Temperature of the choice of note (the rhythm keeps the model's distribution), relative to

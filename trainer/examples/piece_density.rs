@@ -119,7 +119,11 @@ fn main() -> anyhow::Result<()> {
             continue;
         }
         w.ended = false;
-        // The dataset's style slots as the package numbers them (as the music report maps them).
+        // The piece's player, where the package knows them by a calibration alone (the report's
+        // way: data/jazz-wjp names each solo's soloist), then the dataset's style slots as the
+        // package numbers them (as the music report maps them).
+        let player = sideman_trainer::report::player_of(&pkg, role, &w.styles, &ds.manifest.vocab.styles);
+        let silence = player.map(|p| pkg.manifest.silence_of(role, Some(p)));
         sideman_trainer::eval::map_styles(&mut w.styles, &style_map);
         let bpm = w.tempo_bpm.unwrap_or(120.0);
         // MIN_BPM=150: only the pieces at that tempo or faster (of the same first PIECES).
@@ -189,6 +193,7 @@ fn main() -> anyhow::Result<()> {
                     memory: env("MEMORY").unwrap_or(1.0),
                     // DRAFTS=8: the first bar drawn 8 times, the likeliest kept (the drums' 8).
                     drafts: env("DRAFTS").map(|d| d.clamp(1.0, 64.0) as u8),
+                    silence,
                     ..Default::default()
                 },
                 piece_seed,

@@ -73,7 +73,7 @@ fn main() -> anyhow::Result<()> {
     let passages = sideman_trainer::report::passages(&seqs, &style_map, &settings);
     let list = passages.get(&role).map(Vec::as_slice).unwrap_or_default();
     let measured = list.len();
-    for w in list {
+    for (w, _) in list {
         let nll = |m: &mut models::runtime::OnnxModel,
                    w: &models::tokenizer::Sequence|
          -> anyhow::Result<(f64, usize, Vec<f32>, Vec<u32>)> {

@@ -490,6 +490,24 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             shown.join(", "),
             if unknown.len() > shown.len() { ", ..." } else { "" }
         );
+        let phrasing = |r: &models::Role| {
+            pkg.manifest
+                .phrasing_player(*r, unknown.iter().map(String::as_str))
+                .is_some()
+        };
+        for role in pkg.manifest.roles.iter().filter(|r| phrasing(r)) {
+            let known = unknown
+                .iter()
+                .filter(|t| {
+                    pkg.manifest
+                        .phrasing_player(*role, std::iter::once(t.as_str()))
+                        .is_some()
+                })
+                .count();
+            println!(
+                "  {known} of them players the {role} knows by their phrasing: the music report plays each such piece's {role} at its player's silence calibration"
+            );
+        }
     }
     let tok = Tokenizer::new(Vocab::new(), ds.manifest.microtiming);
     if args.chords_as_input {
@@ -560,6 +578,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
                 drafts: args.drafts,
                 steady_dynamics: !args.no_steady_dynamics,
                 opening: !args.no_opening,
+                silence: None,
             },
         };
         crate::report::build(
@@ -567,6 +586,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             base_table.as_ref(),
             &seqs,
             &style_map,
+            &ds.manifest.vocab.styles,
             ds.manifest.microtiming,
             &settings,
         )?

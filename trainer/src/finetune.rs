@@ -212,7 +212,15 @@ fn measure(
             fp32: false,
             knobs: crate::report::Knobs::default(),
         };
-        crate::report::build(pkg, None, &seqs, &style_map, user.manifest.microtiming, &settings)?
+        crate::report::build(
+            pkg,
+            None,
+            &seqs,
+            &style_map,
+            &user.manifest.vocab.styles,
+            user.manifest.microtiming,
+            &settings,
+        )?
     } else {
         BTreeMap::new()
     };

@@ -77,11 +77,12 @@ pub struct GenerateArgs {
     /// tags (`--style funk --style drummer3`). `trainer info <package>` lists them.
     #[arg(long)]
     pub style: Vec<String>,
-    /// The player named in the header beside the style, for a model whose data names its players
-    /// (the GMD drums' `drummer1`..`drummer10`; `trainer info` lists them): a player, `auto` (one
-    /// drawn from the seed among those who played the style, as the plugin's Player does), or
-    /// `none` (the style alone, a header the drums never saw in training). A `--style` that is a
-    /// player already names one.
+    /// The player, for a model whose data names its players (`trainer info` lists them): for the
+    /// GMD drums (`drummer1`..`drummer10`) the one named in the header beside the style, `auto`
+    /// (one drawn from the seed among those who played the style, as the plugin's Player does)
+    /// or `none` (the style alone, a header the drums never saw in training), and a `--style`
+    /// that is a player already names one; for the jazz lead the soloist whose phrasing it takes
+    /// (how often it rests: "Miles Davis"), `auto` or `none` the role's.
     #[arg(long, default_value = "auto")]
     pub player: String,
     /// Feel, percent: how much of the model's own timing off the grid is kept (0: quantized,
@@ -436,7 +437,17 @@ pub fn session_config(pkg: &Package, role: Role, args: &GenerateArgs) -> anyhow:
             players.complete(&pkg.manifest.vocab, &mut config.styles, c, config.seed);
         }
     } else if !matches!(args.player.as_str(), "auto" | "none") {
-        bail!("{} names no players (--player is for the GMD drums)", pkg.manifest.name);
+        let names = pkg.manifest.phrasing_players(role);
+        if !names.contains(&args.player.as_str()) {
+            bail!(
+                "{:?} is not a player of {} for {role} (it has: auto, none{}{})",
+                args.player,
+                pkg.manifest.name,
+                if names.is_empty() { "" } else { ", " },
+                names.join(", ")
+            );
+        }
+        config.constraints.silence = pkg.manifest.silence_of(role, Some(&args.player));
     }
     if args.fills > 0 && !role.is_drums() {
         bail!("--fills is for the drums role (got --role {role})");

@@ -30,6 +30,15 @@ pub fn run(args: &InfoArgs) -> anyhow::Result<()> {
             p.names().join(", ")
         );
     }
+    for role in &m.roles {
+        let names = m.phrasing_players(*role);
+        if !names.is_empty() {
+            println!(
+                "  players     {role}, by their phrasing: {} (generate --role {role} --player NAME, or auto)",
+                names.join(", ")
+            );
+        }
+    }
     match &m.model {
         ModelKind::Transformer {
             fp32,

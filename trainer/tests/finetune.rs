@@ -297,6 +297,8 @@ fn builtin_models_are_accepted_by_every_subcommand() {
         "builtin:band",
     ]);
     let shipped = tmp.path().join("asset");
+    let soloists = tmp.path().join("soloists.json");
+    std::fs::write(&soloists, r#"{"Miles Davis": -0.9, "Chet Baker": 0.3}"#).unwrap();
     run(&[
         "ship",
         "builtin:melody",
@@ -312,6 +314,8 @@ fn builtin_models_are_accepted_by_every_subcommand() {
         "lead=rel:0.5,0.25",
         "--silence",
         "piano=0.5",
+        "--player-silence",
+        &format!("lead={}", p(&soloists)),
     ]);
     assert!(shipped.join("CARD.md").is_file() && shipped.join("manifest.json").is_file());
     let tuned = models::package::Package::load(&shipped).unwrap();
@@ -343,6 +347,55 @@ fn builtin_models_are_accepted_by_every_subcommand() {
         "a role not named keeps its calibration"
     );
     assert!(card.contains("piano +0.5 nats for each beat"), "{card}");
+    let lead = models::Role::Lead;
+    assert_eq!(tuned.manifest.silence_of(lead, Some("Miles Davis")), -0.9);
+    assert_eq!(tuned.manifest.phrasing_players(lead), ["Chet Baker", "Miles Davis"]);
+    assert_eq!(
+        tuned.manifest.silence_of(lead, None),
+        melody.manifest.silence(lead),
+        "Auto: the role's"
+    );
+    assert!(
+        card.contains("| silence by player | lead: 2 players") && card.contains("resting most: Miles Davis -0.90"),
+        "{card}"
+    );
+    std::fs::write(&soloists, r#"{"Miles Davis": 5}"#).unwrap();
+    let loud = Command::new(TRAINER)
+        .args(["ship", &p(&shipped), "--out", &p(&tmp.path().join("loud"))])
+        .arg(format!("--player-silence=lead={}", p(&soloists)))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&loud.stderr);
+    assert!(!loud.status.success() && err.contains("within -2 and 2"), "{err}");
+    if !skip_without_ort() {
+        let midi = tmp.path().join("miles.mid");
+        let generate = |player: &str| {
+            Command::new(TRAINER)
+                .args([
+                    "generate",
+                    &p(&shipped),
+                    "--role",
+                    "lead",
+                    "--chords",
+                    "Dm7 G7",
+                    "--bars",
+                    "2",
+                ])
+                .arg("--out")
+                .arg(&midi)
+                .args(["--force", "--player", player])
+                .output()
+                .unwrap()
+        };
+        let ok = generate("Miles Davis");
+        assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+        let nobody = generate("Nobody");
+        let err = String::from_utf8_lossy(&nobody.stderr);
+        assert!(
+            !nobody.status.success() && err.contains("auto, none, Chet Baker, Miles Davis"),
+            "{err}"
+        );
+    }
     assert_eq!(tuned.manifest.harmony(models::Role::Lead), 0.0);
     // The piano keeps the shipped model's tuned Harmony (1 nat since the fifty-third session).
     let piano = melody.manifest.harmony(models::Role::Piano);

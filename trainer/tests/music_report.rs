@@ -140,7 +140,7 @@ fn calibrated_sampling_reproduces_the_data() {
         fp32: false,
         knobs: report::Knobs::default(),
     };
-    let r = report::build(&pkg, None, &seqs, &[], false, &settings).unwrap();
+    let r = report::build(&pkg, None, &seqs, &[], &[], false, &settings).unwrap();
     report::print(&r, settings.bars);
 
     let lead = &r["lead"];
@@ -205,7 +205,7 @@ fn draws_average_the_samples_of_each_piece() {
             fp32: false,
             knobs: report::Knobs::default(),
         };
-        report::build(&pkg, None, &seqs, &[], false, &settings)
+        report::build(&pkg, None, &seqs, &[], &[], false, &settings)
             .unwrap()
             .remove("lead")
             .unwrap()
@@ -251,4 +251,46 @@ fn draws_average_the_samples_of_each_piece() {
     assert!(card(&both).contains("2 draws of each; ± the standard error over the draws"));
     assert!(card(&both).contains(" ± "));
     assert!(!card(&first).contains('±'));
+}
+
+/// A piece whose dataset header names a player the package knows by a silence calibration alone
+/// (the jazz lead's soloists) is played as if the user had picked that player: the report's
+/// "model" column rests more for a player fitted to rest, and the piece's header is unchanged.
+#[test]
+fn a_piece_names_its_player_to_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let seqs: Vec<Sequence> = (0..4).map(|i| lead(i, 8)).collect();
+    let mut pkg = markov_package(dir.path(), &seqs);
+    pkg.manifest
+        .player_silence
+        .insert("lead".into(), [("Miles Davis".to_string(), -2.0)].into());
+    // The pieces name dataset style 0, a player the package has no slot for.
+    let named: Vec<Sequence> = seqs
+        .iter()
+        .map(|s| Sequence {
+            styles: vec![0],
+            ..s.clone()
+        })
+        .collect();
+    let unknown = [sideman_trainer::eval::UNKNOWN_STYLE];
+    let empty = |players: &[String]| {
+        let settings = ReportSettings {
+            pieces: 4,
+            bars: 8,
+            seed: 1,
+            draws: 4,
+            fp32: false,
+            knobs: report::Knobs::default(),
+        };
+        let r = report::build(&pkg, None, &named, &unknown, players, false, &settings).unwrap();
+        r["lead"].value(&r["lead"].model, "empty_beats").unwrap()
+    };
+    let miles = ["Miles Davis".to_string()];
+    assert_eq!(report::player_of(&pkg, Role::Lead, &[0], &miles), Some("Miles Davis"));
+    assert_eq!(
+        report::player_of(&pkg, Role::Lead, &[0], &["Chet Baker".to_string()]),
+        None
+    );
+    let (as_miles, as_nobody) = (empty(&miles), empty(&[]));
+    assert!(as_miles > as_nobody + 0.05, "{as_miles} vs {as_nobody}");
 }

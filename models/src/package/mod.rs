@@ -241,6 +241,16 @@ pub struct Manifest {
     /// ship --silence`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub silence: BTreeMap<String, f32>,
+    /// The silence calibration of each role by player, by role name, then by player (a tag of
+    /// the training data naming who played a piece: a WJazzD soloist): nats as
+    /// [`Manifest::silence`], fitted on that player's own training pieces, for a session that
+    /// names the player (the Player parameter, `trainer generate --player`, the piece's soloist
+    /// in a music report). Auto, or a player not named, plays the role's `silence`. The soloists
+    /// of the held-out solos rest more than the training soloists on the whole, as their own
+    /// training solos do (models/README.md, "The soloist's phrasing";
+    /// [`Manifest::silence_of`]). Set by `trainer ship --player-silence`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub player_silence: BTreeMap<String, BTreeMap<String, f32>>,
     /// The time signatures of each role's training data, by role name: bars of each in the
     /// training split, by meter key (`"3/4"`, [`crate::meters::key`]). A session in a meter its
     /// role did not learn writes its stream in learned bars that divide the host's
@@ -417,6 +427,7 @@ impl Manifest {
             register_hold: BTreeMap::new(),
             length_hold: BTreeMap::new(),
             silence: BTreeMap::new(),
+            player_silence: BTreeMap::new(),
             meters: BTreeMap::new(),
             no_input: Vec::new(),
             no_chords: Vec::new(),
@@ -650,9 +661,9 @@ impl Manifest {
     /// Takes `from`'s sampling calibrations, what a network continued from `from`'s (a
     /// fine-tune) plays with: each role's tuned note temperature, top-p and Harmony, its rest,
     /// density, fast-tempo and entry calibrations, its duration and velocity temperatures, its
-    /// register and length holds, its silence calibration and its memories. What describes this network, and what its
-    /// training data measured (register, meters, whose positions it was trained to tell, its
-    /// players), stay this manifest's. The pattern names every field, so a field added to
+    /// register and length holds, its silence calibrations (the role's and each player's) and its
+    /// memories. What describes this network, and what its training data measured (register,
+    /// meters, whose positions it was trained to tell, its players), stay this manifest's. The pattern names every field, so a field added to
     /// [`Manifest`] must be sorted here before the crate compiles (a fine-tune once dropped the
     /// band's register and length holds, which came after its list was written).
     pub fn take_calibrations(&mut self, from: &Manifest) {
@@ -684,6 +695,7 @@ impl Manifest {
             register_hold,
             length_hold,
             silence,
+            player_silence,
             meters: _,
             no_input: _,
             no_chords: _,
@@ -701,6 +713,7 @@ impl Manifest {
         self.register_hold = register_hold;
         self.length_hold = length_hold;
         self.silence = silence;
+        self.player_silence = player_silence;
     }
 
     /// The tokenizer this model was trained with.
@@ -871,5 +884,6 @@ fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, PackageError> {
     Ok(buf)
 }
 
+mod phrasing;
 #[cfg(test)]
 mod tests;

@@ -332,6 +332,7 @@ fn a_continued_network_takes_every_calibration_and_keeps_its_own_data() {
     from.register_hold = one("lead", 5.0);
     from.length_hold = one("lead", 1.0);
     from.silence = one("lead", 0.5);
+    from.player_silence = BTreeMap::from([("lead".to_string(), one("Art Pepper", -0.3))]);
     from.register = BTreeMap::from([("lead".to_string(), [40, 90])]);
     from.meters = BTreeMap::from([("lead".to_string(), BTreeMap::from([("3/4".to_string(), 9)]))]);
     from.given_kind = true;
@@ -404,4 +405,44 @@ fn a_role_trained_without_input_hears_none() {
     let mut tuned = manifest();
     tuned.take_calibrations(&m);
     assert!(tuned.no_input.is_empty());
+}
+
+/// A session naming a player with a silence calibration plays it; Auto, a player without one,
+/// another role and a value that is not one play the role's.
+#[test]
+fn a_named_player_rests_as_fitted_and_auto_as_the_role() {
+    let mut m = manifest();
+    m.silence = BTreeMap::from([("lead".to_string(), 0.15)]);
+    m.player_silence = BTreeMap::from([(
+        "lead".to_string(),
+        BTreeMap::from([
+            ("Miles Davis".to_string(), -0.9),
+            ("Art Pepper".to_string(), 0.45),
+            ("Nobody".to_string(), f32::NAN),
+            ("Loud".to_string(), 9.0),
+        ]),
+    )]);
+    assert_eq!(m.silence_of(Role::Lead, Some("Miles Davis")), -0.9);
+    assert_eq!(m.silence_of(Role::Lead, None), 0.15, "Auto");
+    assert_eq!(m.silence_of(Role::Lead, Some("Chet Baker")), 0.15, "not fitted");
+    assert_eq!(m.silence_of(Role::Lead, Some("Nobody")), 0.15, "not a value");
+    assert_eq!(m.silence_of(Role::Lead, Some("Loud")), 2.0, "within the bounds");
+    assert_eq!(m.silence_of(Role::Bass, Some("Miles Davis")), 0.0, "another role's");
+    let names = m.phrasing_players(Role::Lead);
+    assert_eq!(names, ["Art Pepper", "Loud", "Miles Davis", "Nobody"]);
+    assert!(m.phrasing_players(Role::Bass).is_empty());
+    assert_eq!(m.phrasing_choice(Role::Lead, 0), None, "Auto");
+    assert_eq!(m.phrasing_choice(Role::Lead, 3), Some("Miles Davis"));
+    assert_eq!(m.phrasing_choice(Role::Lead, 5), None, "past the players");
+    let tags = ["wjazzd", "Miles Davis"];
+    assert_eq!(m.phrasing_player(Role::Lead, tags.into_iter()), Some("Miles Davis"));
+    assert_eq!(m.phrasing_player(Role::Bass, tags.into_iter()), None);
+    // JSON holds no NaN.
+    m.player_silence.get_mut("lead").unwrap().remove("Nobody");
+    let back = Manifest::from_json(&m.to_json(), std::path::Path::new("m.json")).unwrap();
+    assert_eq!(
+        back.silence_of(Role::Lead, Some("Art Pepper")),
+        0.45,
+        "written and read"
+    );
 }

@@ -26,6 +26,9 @@ pub struct ModelInfo {
     pub styles: Vec<String>,
     /// Who played which style, where the model's data names its players (the Player parameter).
     pub players: Option<models::players::Players>,
+    /// The players each role knows by their phrasing alone (`Manifest::phrasing_players`, the
+    /// WJazzD soloists), by role, in the Player parameter's order.
+    pub phrasing: Vec<(Role, Vec<String>)>,
     /// Kind and variant ("transformer, int8", "Markov, order 8").
     pub kind: String,
     /// Bytes of its model files.
@@ -59,6 +62,16 @@ impl ModelInfo {
             roles: m.roles.clone(),
             styles: m.vocab.styles.clone(),
             players: m.players.clone(),
+            phrasing: Role::ALL
+                .iter()
+                .map(|&r| {
+                    (
+                        r,
+                        m.phrasing_players(r).into_iter().map(String::from).collect::<Vec<_>>(),
+                    )
+                })
+                .filter(|(_, names)| !names.is_empty())
+                .collect(),
             kind,
             size_bytes,
             data: m.data.clone(),

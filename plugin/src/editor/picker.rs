@@ -151,17 +151,22 @@ impl SidemanApp {
         }
     }
 
-    /// The Player of a model whose data names its players (the human drums); nothing for others.
-    /// Auto shows the player the Seed draws for the Style.
+    /// The Player of a model whose data names its players (the human drums, whose drummer the
+    /// header names; the jazz soloists, whose phrasing the lead takes); nothing for others. Auto
+    /// shows the player the Seed draws for the Style.
     pub(super) fn player_picker(&mut self, ui: &mut Ui, setter: &ParamSetter) {
-        let Some((styles, players)) = self
-            .catalog
-            .info(&self.status.model_ref())
-            .ok()
-            .and_then(|m| Some((m.styles.clone(), m.players.clone()?)))
-        else {
+        let Some(info) = self.catalog.info(&self.status.model_ref()).ok() else {
             return;
         };
+        let Some(players) = info.players.clone() else {
+            let role = self.params.role.value().role();
+            if let Some((_, names)) = info.phrasing.iter().find(|(r, _)| *r == role) {
+                let names = names.clone();
+                self.phrasing_picker(ui, setter, &names);
+            }
+            return;
+        };
+        let styles = info.styles.clone();
         let param = &self.params.player;
         let current = param.value();
         let names = players.names();
@@ -201,6 +206,42 @@ impl SidemanApp {
             .on_hover_text(
                 "Who plays the Style: one of the drummers the model learned from. Auto draws one from the Seed \
                  among those who recorded that style, as often as they did; a change starts over at the next beat.",
+            );
+        if let Some(v) = picked {
+            set_once(setter, param, v);
+        }
+    }
+
+    /// The Player of a role its model knows players of by their phrasing alone: how often the
+    /// role rests, fitted on each soloist's own solos (`Manifest::player_silence`); Auto plays
+    /// the role as shipped.
+    fn phrasing_picker(&mut self, ui: &mut Ui, setter: &ParamSetter, names: &[String]) {
+        let param = &self.params.player;
+        let current = param.value();
+        // A number past the model's players plays Auto, as the worker reads it.
+        let named = usize::try_from(current - 1).ok().and_then(|i| names.get(i));
+        ui.label("Player");
+        let mut picked = None;
+        ComboBox::from_id_salt("player")
+            .selected_text(named.map_or("Auto", String::as_str))
+            .width(130.0)
+            .height(320.0)
+            .show_ui(ui, |ui| {
+                if ui.selectable_label(named.is_none(), "Auto").clicked() {
+                    picked = Some(0);
+                }
+                for (i, n) in names.iter().enumerate().take(crate::params::MAX_PLAYER_PARAM as usize) {
+                    let v = i as i32 + 1;
+                    if ui.selectable_label(current == v, n.as_str()).clicked() {
+                        picked = Some(v);
+                    }
+                }
+            })
+            .response
+            .on_hover_text(
+                "Whose phrasing the role takes: how often it rests, as that soloist did in the solos the model \
+                 learned from (the notes stay the model's). Auto plays the soloists' average; a change starts \
+                 over at the next beat.",
             );
         if let Some(v) = picked {
             set_once(setter, param, v);

@@ -75,6 +75,10 @@ impl Worker {
                 self.given_kind = m.manifest.given_kind;
                 self.styles_known = m.manifest.vocab.styles.len();
                 self.players = m.manifest.players.clone().map(|p| (m.manifest.vocab.clone(), p));
+                self.player_silence = Role::ALL.map(|r| {
+                    let names = m.manifest.phrasing_players(r);
+                    names.iter().map(|&p| m.manifest.silence_of(r, Some(p))).collect()
+                });
                 self.fill_plan = FillPlan::new(&m.manifest.vocab, 0);
                 self.keep_bars = m.manifest.keep_bars();
                 self.learned_meters = Role::ALL.map(|r| m.manifest.learned_meters(r));

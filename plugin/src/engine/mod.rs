@@ -188,6 +188,10 @@ struct Worker {
     styles_known: usize,
     /// The model's vocabulary and players, when its data names them (the GMD drums).
     players: Option<(models::tokenizer::vocab::Vocab, models::players::Players)>,
+    /// The silence calibration of each player the model knows by one alone
+    /// (`Manifest::player_silence`, the WJazzD soloists), by `Role::index`, in the Player
+    /// parameter's order (`Manifest::phrasing_players`).
+    player_silence: [Vec<f32>; Role::ALL.len()],
     /// The model's `fill`/`beat` tags, when it learned fills (the GMD drums).
     fill_plan: Option<FillPlan>,
     /// Bars kept when the session re-primes (from the model's manifest).
@@ -264,6 +268,7 @@ impl Worker {
             given_kind: false,
             styles_known: 0,
             players: None,
+            player_silence: Default::default(),
             fill_plan: None,
             keep_bars: 8,
             learned_meters: Default::default(),
@@ -523,9 +528,22 @@ impl Worker {
                     )
                 },
                 memory: calibrated.memory.scaled(p.memory_pct.value() / 100.0),
+                silence: self
+                    .phrasing_silence(role, p.player.value())
+                    .unwrap_or(calibrated.silence),
                 ..calibrated
             },
         }
+    }
+
+    /// The silence calibration of the Player `n` for `role`, where the model knows its players
+    /// by that alone (no drummers in its headers); `None` for Auto and past the players.
+    fn phrasing_silence(&self, role: Role, n: i32) -> Option<f32> {
+        if self.players.is_some() {
+            return None;
+        }
+        let i = usize::try_from(n - 1).ok()?;
+        self.player_silence[role.index()].get(i).copied()
     }
 
     fn session_config(&self, setup: &Setup) -> SessionConfig {

@@ -458,6 +458,43 @@ fn the_player_joins_the_style_in_the_header() {
         "a player beside a style they never recorded"
     );
     assert_eq!(header(d3, 1, 1), [d3], "a Style that is a player names the player");
+    assert_eq!(
+        w.phrasing_silence(Role::Drums, 1),
+        None,
+        "drummers are named, not calibrated"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// With a model that knows its players by their phrasing alone (the jazz lead's soloists), the
+/// Player picks the silence calibration the session plays: Auto the role's, n the n-th player's
+/// in name order; the header names no one.
+#[test]
+fn the_player_sets_the_phrasing_of_a_lead_that_knows_them_by_it() {
+    let (params, status, mut w) = worker();
+    let dir = std::env::temp_dir().join(format!("sideman-engine-phrasing-{}", std::process::id()));
+    package(&dir);
+    let mut m = Package::load(&dir).unwrap().manifest;
+    m.silence.insert("lead".into(), 0.15);
+    m.player_silence.insert(
+        "lead".into(),
+        [("Miles Davis".to_string(), -0.9), ("Charlie Parker".to_string(), 0.45)].into(),
+    );
+    Package::write(&dir, &mut m).unwrap();
+    params.set_model_path(dir.to_str().unwrap());
+    w.check_model();
+    assert_eq!(status.state(), EngineState::Ready, "{}", describe(&status));
+    assert_eq!(params.player.value(), 0, "Auto by default");
+    let setup = w.read_setup();
+    assert_eq!(setup.role, Role::Lead);
+    assert_eq!(setup.constraints.silence, 0.15, "Auto: the role's");
+    // In name order: Charlie Parker, Miles Davis.
+    assert_eq!(w.phrasing_silence(Role::Lead, 1), Some(0.45));
+    assert_eq!(w.phrasing_silence(Role::Lead, 2), Some(-0.9));
+    assert_eq!(w.phrasing_silence(Role::Lead, 3), None, "past the players: Auto");
+    assert_eq!(w.phrasing_silence(Role::Bass, 1), None, "another role's");
+    let header = w.session_config(&Setup { player: 2, ..setup }).styles;
+    assert!(header.is_empty(), "no one in the header: {header:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -82,6 +82,9 @@ pub struct Knobs {
     /// ([`models::generate::SessionConfig::opening`]); off, every bar is sampled as the middle of
     /// a piece, to measure what the tag is worth.
     pub opening: bool,
+    /// The silence calibration of the player the session names
+    /// ([`models::package::Manifest::silence_of`], the plugin's Player); `None`, the role's.
+    pub silence: Option<f32>,
 }
 
 impl Default for Knobs {
@@ -95,6 +98,7 @@ impl Default for Knobs {
             drafts: None,
             steady_dynamics: true,
             opening: true,
+            silence: None,
         }
     }
 }
@@ -302,9 +306,14 @@ pub fn is_off(v: f64, human: f64) -> bool {
 }
 
 /// The passages measured: each evaluation piece's first bars, in one meter, with the package's
-/// style slots.
-pub fn passages(seqs: &[Sequence], style_map: &[u16], settings: &ReportSettings) -> BTreeMap<Role, Vec<Sequence>> {
-    let mut out: BTreeMap<Role, Vec<Sequence>> = BTreeMap::new();
+/// style slots, beside the piece's own style slots (the dataset's: they may name its player,
+/// whom the package may know only by a calibration, [`player_of`]).
+pub fn passages(
+    seqs: &[Sequence],
+    style_map: &[u16],
+    settings: &ReportSettings,
+) -> BTreeMap<Role, Vec<(Sequence, Vec<u16>)>> {
+    let mut out: BTreeMap<Role, Vec<(Sequence, Vec<u16>)>> = BTreeMap::new();
     for seq in seqs {
         let bars = seq.bars.min(settings.bars);
         if bars < 4 || seq.notes.is_empty() {
@@ -315,13 +324,24 @@ pub fn passages(seqs: &[Sequence], style_map: &[u16], settings: &ReportSettings)
             continue;
         }
         w.ended = false;
+        let own = w.styles.clone();
         crate::eval::map_styles(&mut w.styles, style_map);
         let list = out.entry(w.role).or_default();
         if list.len() < settings.pieces {
-            list.push(w);
+            list.push((w, own));
         }
     }
     out
+}
+
+/// The player a piece names among its dataset style slots `own` (names `data_styles`) whom the
+/// package calibrates for `role` ([`models::package::Manifest::player_silence`]): the session
+/// plays as if the user had picked that player, as the drums' headers name their drummer.
+pub fn player_of<'a>(pkg: &Package, role: Role, own: &[u16], data_styles: &'a [String]) -> Option<&'a str> {
+    let tags = own
+        .iter()
+        .filter_map(|&s| data_styles.get(s as usize).map(String::as_str));
+    pkg.manifest.phrasing_player(role, tags)
 }
 
 /// Whether the report measures a passage (a piece's first bars): one meter over them, and notes
@@ -378,6 +398,9 @@ pub fn sample(
                 },
             );
             config.constraints.memory = config.constraints.memory.scaled(knobs.memory);
+            if let Some(s) = knobs.silence {
+                config.constraints.silence = s;
+            }
             if let Some(d) = knobs.drafts {
                 config.constraints.first_bar_drafts = d;
             }
@@ -614,6 +637,7 @@ pub fn build(
     baseline: Option<&std::sync::Arc<models::markov::MarkovTable>>,
     seqs: &[Sequence],
     style_map: &[u16],
+    data_styles: &[String],
     microtiming: bool,
     settings: &ReportSettings,
 ) -> anyhow::Result<BTreeMap<String, RoleReport>> {
@@ -634,8 +658,13 @@ pub fn build(
         let (mut cal, mut model, mut harm) = (Column::default(), Column::default(), Column::default());
         let bar = indicatif::ProgressBar::new(ws.len() as u64);
         bar.set_message(format!("music report: {role}"));
-        for (i, w) in ws.iter().enumerate() {
+        for (i, (w, own)) in ws.iter().enumerate() {
             let seed = piece_seed(settings.seed, i);
+            // The piece's player, where the package knows them only by a calibration.
+            let knobs = Knobs {
+                silence: player_of(pkg, role, own, data_styles).map(|p| pkg.manifest.silence_of(role, Some(p))),
+                ..settings.knobs
+            };
             human.push(metrics::measure(&passage(w, &w.notes), role));
             // Each draw its own seed, this piece's in the one-draw report at `settings.seed +
             // DRAW_STRIDE d`; the piece's value is the mean over its draws.
@@ -647,7 +676,7 @@ pub fn build(
                             pkg,
                             w,
                             how,
-                            settings.knobs,
+                            knobs,
                             piece_seed(settings.seed + DRAW_STRIDE * d, i),
                         )?;
                         Ok(metrics::measure(&passage(w, &n), role))
@@ -661,10 +690,7 @@ pub fn build(
             }
             if let Some(t) = baseline {
                 let m = AnyModel::Markov(MarkovModel::new(t.clone()));
-                let knobs = Knobs {
-                    harmony: 0.0,
-                    ..settings.knobs
-                };
+                let knobs = Knobs { harmony: 0.0, ..knobs };
                 let n = sample(m, pkg, w, Sampling::Model, knobs, seed)?;
                 markov.push(metrics::measure(&passage(w, &n), role));
             }
@@ -672,6 +698,7 @@ pub fn build(
         }
         bar.finish_and_clear();
         let mut m = load_model(pkg, settings.fp32)?;
+        let ws: Vec<Sequence> = ws.into_iter().map(|(w, _)| w).collect();
         let (sensitivity, rest) = teacher_forced(&mut m, &tok, context, &ws)?;
         out.insert(
             role.name().to_string(),

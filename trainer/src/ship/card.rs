@@ -327,6 +327,24 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
             figures.join(", ")
         );
     }
+    for (role, players) in &m.player_silence {
+        let mut by: Vec<(&String, &f32)> = players.iter().collect();
+        by.sort_by(|a, b| a.1.total_cmp(b.1));
+        let ends = |v: &[(&String, &f32)]| {
+            v.iter()
+                .map(|(p, n)| format!("{p} {n:+.2}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let k = by.len().min(3);
+        let _ = writeln!(
+            s,
+            "| silence by player | {role}: {} players, each fitted on their own training pieces (nats a silent beat, in place of the role's; resting most: {}; least: {}); the Player picks one, Auto plays the role's; models/README.md, \"The soloist's phrasing\" |",
+            by.len(),
+            ends(&by[..k]),
+            ends(&by[by.len() - k..]),
+        );
+    }
     if let Some(p) = &m.players {
         let names = p.names();
         let _ = writeln!(

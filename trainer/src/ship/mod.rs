@@ -5,6 +5,7 @@
 
 mod card;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
@@ -99,6 +100,15 @@ pub struct ShipArgs {
     /// check it on the validation split, then evaluate the shipped package on the test split.
     #[arg(long, value_parser = silence, allow_hyphen_values = true)]
     pub silence: Vec<(Role, f32)>,
+    /// A role's silence calibration by player, `ROLE=FILE`: a JSON object of nats by player (a
+    /// tag of the training data naming who played a piece: `{"Miles Davis": -0.9}`, each within
+    /// -2 and 2), the silence the role plays when a session names that player (the plugin's
+    /// Player, `generate --player`, a piece's soloist in the music report); `ROLE=none` removes
+    /// them. `scripts/player-silence.py fit` writes one from `piece_density` tables of the
+    /// training pieces at a grid of `--silence` values (models/README.md, "The soloist's
+    /// phrasing").
+    #[arg(long, value_parser = player_silence)]
+    pub player_silence: Vec<(Role, Option<PathBuf>)>,
     /// A role's duration calibration, `ROLE=T` (within 0.2 and 2; `ROLE=1` removes one): the
     /// temperature of its choice of a note's length, below 1 trimming the long lengths a network
     /// gives grooves it has not heard. Choose it on the validation split (`trainer eval` on copies
@@ -405,6 +415,32 @@ fn entry_rest(s: &str) -> Result<(Role, f32), String> {
     role_value(s, "ROLE=NATS (lead=0.5)", -2.0..=2.0, "an entry calibration")
 }
 
+/// `ROLE=FILE` (or `ROLE=none`) of `--player-silence`.
+fn player_silence(s: &str) -> Result<(Role, Option<PathBuf>), String> {
+    let (r, f) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected ROLE=FILE (lead=players.json) or ROLE=none, got {s:?}"))?;
+    let role = Role::parse(r).ok_or_else(|| format!("unknown role {r:?}"))?;
+    Ok((role, (f != "none").then(|| PathBuf::from(f))))
+}
+
+/// The silence calibrations by player in a `--player-silence` file.
+fn read_player_silence(path: &std::path::Path) -> anyhow::Result<BTreeMap<String, f32>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let map: BTreeMap<String, f32> = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a JSON object of nats by player", path.display()))?;
+    if let Some((p, v)) = map
+        .iter()
+        .find(|(p, v)| p.trim().is_empty() || !(-2.0..=2.0).contains(*v))
+    {
+        bail!(
+            "{}: {p:?} {v}: a player's silence is a name and nats within -2 and 2",
+            path.display()
+        );
+    }
+    Ok(map)
+}
+
 /// `ROLE=NATS` of `--silence`.
 fn silence(s: &str) -> Result<(Role, f32), String> {
     role_value(s, "ROLE=NATS (piano=0.5)", -2.0..=2.0, "a silence calibration")
@@ -529,6 +565,17 @@ pub fn run(args: &ShipArgs) -> anyhow::Result<()> {
     set_per_role(&mut manifest.fast_rest, &args.fast_rest, 0.0, &roles, &manifest.name)?;
     set_per_role(&mut manifest.entry_rest, &args.entry_rest, 0.0, &roles, &manifest.name)?;
     set_per_role(&mut manifest.silence, &args.silence, 0.0, &roles, &manifest.name)?;
+    for (role, file) in &args.player_silence {
+        if !roles.contains(role) {
+            bail!("{} does not play the {role} role", manifest.name);
+        }
+        match file {
+            Some(f) => manifest
+                .player_silence
+                .insert(role.name().to_string(), read_player_silence(f)?),
+            None => manifest.player_silence.remove(role.name()),
+        };
+    }
     set_per_role(
         &mut manifest.duration_temperature,
         &args.duration_temperature,
