@@ -2,7 +2,7 @@
 """Fits a silence calibration per player on the training pieces, and measures it on held-out ones
 (models/README.md, "The soloist's phrasing").
 
-    python3 scripts/player-silence.py fit DIR DATA [MIN_PIECES]     > players.json
+    python3 scripts/player-silence.py fit DIR[,DIR...] DATA [MIN_PIECES]  > players.json
     python3 scripts/player-silence.py measure DIR SPLIT players.json [DEFAULT]
 
 DIR holds `piece_density` tables of one role at a grid of silence calibrations (nats an empty
@@ -13,9 +13,11 @@ the value at which the model's notes a bar and empty beats over that player's tr
 the mean of every seed, come closest to the player's own (the sum of the two log ratios squared),
 and prints them as JSON by the player's tag in the prepared dataset DATA (`data/jazz-wjp`, whose
 headers name the soloist: "Art Pepper" for `ArtPepper`), as `trainer ship --player-silence` reads
-them. `measure` plays each piece of SPLIT at its player's value (DEFAULT, the
-role's shipped silence, where the player has none) and prints the mean of each metric, human and
-model, as the music report compares them (the mean over pieces), beside the same at DEFAULT alone.
+them. Given several folders (the pieces played in other ways: over their chords struck, alone),
+the value is the one closest over all of them together (the sum of each one's loss). `measure`
+plays each piece of SPLIT at its player's value (DEFAULT, the role's shipped silence, where the
+player has none) and prints the mean of each metric, human and model, as the music report
+compares them (the mean over pieces), beside the same at DEFAULT alone.
 """
 import glob
 import json
@@ -68,13 +70,13 @@ def tags_of(data):
     return {squeezed(t): t for t in styles}
 
 
-def fit(directory, data, min_pieces):
+def fit(directories, data, min_pieces):
     tags = tags_of(data)
-    grid, _ = tables(directory, "train")
-    pieces = {v: by_piece(d) for v, d in grid.items()}
-    files = next(iter(pieces.values())).keys()
+    # One grid a way of playing the pieces (a folder each), on the same values.
+    grids = [{v: by_piece(d) for v, d in tables(d, "train")[0].items()} for d in directories.split(",")]
+    values = sorted(set.intersection(*(set(g) for g in grids)))
     players = {}
-    for f in files:
+    for f in next(iter(grids[0].values())).keys():
         players.setdefault(piece_table.player(f), []).append(f)
     out = {}
     for player, fs in sorted(players.items()):
@@ -83,15 +85,19 @@ def fit(directory, data, min_pieces):
 
         def loss(v):
             total = 0.0
-            for k in range(2):
-                h = mean([pieces[v][f]["human"][k] for f in fs])
-                m = mean([pieces[v][f]["model"][k] for f in fs])
-                total += math.log(max(m, 1e-3) / max(h, 1e-3)) ** 2
+            for pieces in grids:
+                here = [f for f in fs if f in pieces[v]]
+                if not here:
+                    continue
+                for k in range(2):
+                    h = mean([pieces[v][f]["human"][k] for f in here])
+                    m = mean([pieces[v][f]["model"][k] for f in here])
+                    total += math.log(max(m, 1e-3) / max(h, 1e-3)) ** 2
             return total
 
         if player not in tags:
             sys.exit(f"{data} names no player {player}")
-        out[tags[player]] = min(sorted(pieces), key=loss)
+        out[tags[player]] = min(values, key=loss)
     json.dump(out, sys.stdout, indent=1, sort_keys=True)
     print()
 
