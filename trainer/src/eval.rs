@@ -490,23 +490,18 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             shown.join(", "),
             if unknown.len() > shown.len() { ", ..." } else { "" }
         );
-        let phrasing = |r: &models::Role| {
-            pkg.manifest
-                .phrasing_player(*r, unknown.iter().map(String::as_str))
-                .is_some()
-        };
-        for role in pkg.manifest.roles.iter().filter(|r| phrasing(r)) {
-            let known = unknown
-                .iter()
-                .filter(|t| {
-                    pkg.manifest
-                        .phrasing_player(*role, std::iter::once(t.as_str()))
-                        .is_some()
-                })
-                .count();
-            println!(
-                "  {known} of them players the {role} knows by their phrasing: the music report plays each such piece's {role} at its player's silence calibration"
-            );
+        for role in &pkg.manifest.roles {
+            let played = |t: &&String| {
+                pkg.manifest
+                    .phrasing_player(*role, std::iter::once(t.as_str()))
+                    .is_some()
+            };
+            let known = unknown.iter().filter(played).count();
+            if known > 0 {
+                println!(
+                    "  {known} of them players the {role} knows by their phrasing: the music report plays each such piece's {role} at its player's silence calibration"
+                );
+            }
         }
     }
     let tok = Tokenizer::new(Vocab::new(), ds.manifest.microtiming);

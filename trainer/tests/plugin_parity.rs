@@ -88,6 +88,11 @@ fn plugin_notes(state: Option<&[u8]>) -> Vec<(f64, f64, u8, u8)> {
 }
 
 fn trainer_notes(dir: &std::path::Path, package: &str) -> Vec<(f64, f64, u8, u8)> {
+    trainer_notes_as(dir, package, "auto")
+}
+
+/// [`trainer_notes`] with `--player`.
+fn trainer_notes_as(dir: &std::path::Path, package: &str, player: &str) -> Vec<(f64, f64, u8, u8)> {
     let part = common::played_part(input_part(), TEMPO);
     let input = dir.join("input.mid");
     models::midi::write_file(&part, &input).unwrap();
@@ -99,6 +104,7 @@ fn trainer_notes(dir: &std::path::Path, package: &str) -> Vec<(f64, f64, u8, u8)
         seed: 1,
         harmony: models::sampling::DEFAULT_CHORD_TONES,
         force: true,
+        player: player.to_string(),
         ..GenerateArgs::with_defaults(package, "lead", &out)
     })
     .unwrap();
@@ -152,6 +158,44 @@ fn the_piece_memory_plays_alike_in_trainer_generate_and_the_plugin() {
     let plugin = plugin_notes(Some(&state));
     let _ = std::fs::remove_dir_all(&dir);
     same_notes(&offline, &plugin);
+}
+
+/// The same with a soloist's phrasing: the plugin's Player and `trainer generate --player` give
+/// the default lead one soloist's silence calibration alike, and it changes what the lead plays.
+#[test]
+fn a_soloists_phrasing_plays_alike_in_trainer_generate_and_the_plugin() {
+    assert!(
+        models::runtime::is_available(),
+        "ONNX Runtime is missing: run `cargo xtask ort` (scripts/test.sh does)"
+    );
+    let reference = models::assets::default_for(Role::Lead);
+    let pkg = models::package::Package::open(&reference).unwrap();
+    let soloists = pkg.manifest.phrasing_players(Role::Lead);
+    // The soloist who rests most: the one whose phrasing changes the line most from Auto's.
+    let (n, name) = soloists
+        .iter()
+        .enumerate()
+        .min_by(|a, b| {
+            let s = |p: &str| pkg.manifest.silence_of(Role::Lead, Some(p));
+            s(a.1).total_cmp(&s(b.1))
+        })
+        .expect("the default lead knows its soloists' phrasing");
+    assert!(pkg.manifest.silence_of(Role::Lead, Some(name)) < pkg.manifest.silence_of(Role::Lead, None));
+    let dir = std::env::temp_dir().join(format!("sideman-parity-player-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let auto = trainer_notes(&dir, &reference);
+    let offline = trainer_notes_as(&dir, &reference, name);
+    let state = host::state_with(
+        std::path::Path::new(""),
+        &[
+            ("seed", serde_json::json!({"i32": 1})),
+            ("player", serde_json::json!({"i32": n as i32 + 1})),
+        ],
+    );
+    let plugin = plugin_notes(Some(&state));
+    let _ = std::fs::remove_dir_all(&dir);
+    same_notes(&offline, &plugin);
+    assert_ne!(offline, auto, "{name}'s phrasing plays the same notes as Auto");
 }
 
 /// Holds the two note lists to the sample, lengths included.
