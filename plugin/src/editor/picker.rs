@@ -265,6 +265,17 @@ pub(super) fn model_card(ui: &mut Ui, m: &ModelInfo) {
         format!("{} styles ({}, ...)", m.styles.len(), m.styles[..6].join(", "))
     };
     ui.label(format!("Styles: {styles}"));
+    if let Some(p) = &m.players {
+        ui.label(format!("Players: {}", p.names().join(", ")));
+    }
+    for (role, names) in &m.phrasing {
+        let shown = names.iter().take(4).map(String::as_str).collect::<Vec<_>>().join(", ");
+        let more = if names.len() > 4 { ", ..." } else { "" };
+        ui.label(format!(
+            "Players ({role}, their phrasing): {} ({shown}{more})",
+            names.len()
+        ));
+    }
     ui.label(format!("Size: {} ({})", human_bytes(m.size_bytes), m.kind));
     for d in &m.data {
         ui.label(format!(
