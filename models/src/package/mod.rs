@@ -663,9 +663,10 @@ impl Manifest {
     /// density, fast-tempo and entry calibrations, its duration and velocity temperatures, its
     /// register and length holds, its silence calibrations (the role's and each player's) and its
     /// memories. What describes this network, and what its training data measured (register,
-    /// meters, whose positions it was trained to tell, its players), stay this manifest's. The pattern names every field, so a field added to
-    /// [`Manifest`] must be sorted here before the crate compiles (a fine-tune once dropped the
-    /// band's register and length holds, which came after its list was written).
+    /// meters, whose positions it was trained to tell, its players), stay this manifest's. The
+    /// pattern names every field, so a field added to [`Manifest`] must be sorted here before the
+    /// crate compiles (a fine-tune once dropped the band's register and length holds, which came
+    /// after its list was written).
     pub fn take_calibrations(&mut self, from: &Manifest) {
         let Manifest {
             format: _,

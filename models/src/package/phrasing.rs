@@ -34,12 +34,4 @@ impl Manifest {
         let players = self.player_silence.get(role.name())?;
         tags.find(|t| players.contains_key(*t))
     }
-
-    /// The Player parameter's choice `n` for `role` as a player name: 0 (or a number past them)
-    /// Auto (none), `n` the n-th of [`Manifest::phrasing_players`].
-    pub fn phrasing_choice(&self, role: Role, n: i32) -> Option<&str> {
-        usize::try_from(n - 1)
-            .ok()
-            .and_then(|i| self.phrasing_players(role).get(i).copied())
-    }
 }

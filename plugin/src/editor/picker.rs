@@ -158,21 +158,25 @@ impl SidemanApp {
         let Some(info) = self.catalog.info(&self.status.model_ref()).ok() else {
             return;
         };
-        let Some(players) = info.players.clone() else {
+        let Some(players) = &info.players else {
             let role = self.params.role.value().role();
             if let Some((_, names)) = info.phrasing.iter().find(|(r, _)| *r == role) {
-                let names = names.clone();
-                self.phrasing_picker(ui, setter, &names);
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                self.player_combo(
+                    ui,
+                    setter,
+                    &names,
+                    "Auto",
+                    "Whose phrasing the role takes: how often it rests, as that soloist did in the solos the \
+                     model learned from (the notes stay the model's). Auto plays the soloists' average; a \
+                     change starts over at the next beat.",
+                );
             }
             return;
         };
-        let styles = info.styles.clone();
-        let param = &self.params.player;
-        let current = param.value();
-        let names = players.names();
         let style = usize::try_from(self.params.style.value() - 1)
             .ok()
-            .and_then(|i| styles.get(i))
+            .and_then(|i| info.styles.get(i))
             .map(String::as_str);
         let seed = models::generate::session_seed(self.params.seed.value().max(0) as u64);
         let auto = match style {
@@ -182,17 +186,30 @@ impl SidemanApp {
                 None => "Auto".to_string(),
             },
         };
+        self.player_combo(
+            ui,
+            setter,
+            &players.names(),
+            &auto,
+            "Who plays the Style: one of the drummers the model learned from. Auto draws one from the Seed \
+             among those who recorded that style, as often as they did; a change starts over at the next beat.",
+        );
+    }
+
+    /// The Player picker over `names` (the parameter's n-th is `names[n - 1]`), Auto first.
+    fn player_combo(&mut self, ui: &mut Ui, setter: &ParamSetter, names: &[&str], auto: &str, hover: &str) {
+        let param = &self.params.player;
+        let current = param.value();
         // A number past the model's players plays Auto, as the worker reads it.
         let named = usize::try_from(current - 1).ok().and_then(|i| names.get(i));
-        let selected = named.map_or_else(|| auto.clone(), |n| n.to_string());
         ui.label("Player");
         let mut picked = None;
         ComboBox::from_id_salt("player")
-            .selected_text(selected)
+            .selected_text(named.copied().unwrap_or(auto))
             .width(130.0)
             .height(320.0)
             .show_ui(ui, |ui| {
-                if ui.selectable_label(named.is_none(), auto.as_str()).clicked() {
+                if ui.selectable_label(named.is_none(), auto).clicked() {
                     picked = Some(0);
                 }
                 for (i, n) in names.iter().enumerate().take(crate::params::MAX_PLAYER_PARAM as usize) {
@@ -203,46 +220,7 @@ impl SidemanApp {
                 }
             })
             .response
-            .on_hover_text(
-                "Who plays the Style: one of the drummers the model learned from. Auto draws one from the Seed \
-                 among those who recorded that style, as often as they did; a change starts over at the next beat.",
-            );
-        if let Some(v) = picked {
-            set_once(setter, param, v);
-        }
-    }
-
-    /// The Player of a role its model knows players of by their phrasing alone: how often the
-    /// role rests, fitted on each soloist's own solos (`Manifest::player_silence`); Auto plays
-    /// the role as shipped.
-    fn phrasing_picker(&mut self, ui: &mut Ui, setter: &ParamSetter, names: &[String]) {
-        let param = &self.params.player;
-        let current = param.value();
-        // A number past the model's players plays Auto, as the worker reads it.
-        let named = usize::try_from(current - 1).ok().and_then(|i| names.get(i));
-        ui.label("Player");
-        let mut picked = None;
-        ComboBox::from_id_salt("player")
-            .selected_text(named.map_or("Auto", String::as_str))
-            .width(130.0)
-            .height(320.0)
-            .show_ui(ui, |ui| {
-                if ui.selectable_label(named.is_none(), "Auto").clicked() {
-                    picked = Some(0);
-                }
-                for (i, n) in names.iter().enumerate().take(crate::params::MAX_PLAYER_PARAM as usize) {
-                    let v = i as i32 + 1;
-                    if ui.selectable_label(current == v, n.as_str()).clicked() {
-                        picked = Some(v);
-                    }
-                }
-            })
-            .response
-            .on_hover_text(
-                "Whose phrasing the role takes: how often it rests, as that soloist did in the solos the model \
-                 learned from (the notes stay the model's). Auto plays the soloists' average; a change starts \
-                 over at the next beat.",
-            );
+            .on_hover_text(hover);
         if let Some(v) = picked {
             set_once(setter, param, v);
         }

@@ -429,6 +429,9 @@ fn read_player_silence(path: &std::path::Path) -> anyhow::Result<BTreeMap<String
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let map: BTreeMap<String, f32> = serde_json::from_str(&text)
         .with_context(|| format!("{}: not a JSON object of nats by player", path.display()))?;
+    if map.is_empty() {
+        bail!("{}: names no player (`ROLE=none` removes a role's)", path.display());
+    }
     if let Some((p, v)) = map
         .iter()
         .find(|(p, v)| p.trim().is_empty() || !(-2.0..=2.0).contains(*v))
