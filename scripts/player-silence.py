@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Fits a silence calibration per player on the training pieces, and measures it on held-out ones
-(models/README.md, "The soloist's phrasing").
+(models/README.md, "The soloist's phrasing"); with a fast-note calibration beside it where the
+grid has one ("A soloist's fast notes").
 
-    python3 scripts/player-silence.py fit DIR[,DIR...] DATA [MIN_PIECES]  > players.json
-    python3 scripts/player-silence.py measure DIR SPLIT players.json [DEFAULT]
+    python3 scripts/player-silence.py fit DIR[,DIR...] DATA [MIN_PIECES] [FAST_OUT]  > players.json
+    python3 scripts/player-silence.py measure DIR SPLIT players.json [DEFAULT] [FAST_IN]
+    python3 scripts/player-silence.py fit-role DIR[,DIR...]
 
 DIR holds `piece_density` tables of one role at a grid of silence calibrations (nats an empty
 beat), named `g-s<value>-<split>-<seed>.txt` (`scripts/silence-grid.sh` writes them: the package
@@ -18,6 +20,12 @@ the value is the one closest over all of them together (the sum of each one's lo
 plays each piece of SPLIT at its player's value (DEFAULT, the role's shipped silence, where the
 player has none) and prints the mean of each metric, human and model, as the music report
 compares them (the mean over pieces), beside the same at DEFAULT alone.
+
+Tables named `g-s<value>-f<nats>-<split>-<seed>.txt` (`FAST=<nats> scripts/silence-grid.sh`) are
+played with a fast-note calibration as well (a name without `-f` has none: 0). `fit` then chooses
+the pair, prints the silence values and writes the fast-note values to FAST_OUT (`trainer ship
+--player-fast-notes`); `measure` reads them from FAST_IN (the default pair: DEFAULT and 0).
+`fit-role` prints the pair fitted over every training piece at once (the role's, Auto's).
 """
 import glob
 import json
@@ -30,14 +38,14 @@ import piece_table
 
 
 def tables(directory, split):
-    """{silence value: [pieces of each seed]} of `split`, and the metric names."""
+    """{(silence value, fast-note value): [pieces of each seed]} of `split`, and the metric names."""
     out, names = {}, None
     for path in glob.glob(os.path.join(directory, f"g-s*-{split}-*.txt")):
-        m = re.fullmatch(rf"g-s(-?[0-9.]+)-{split}-([0-9]+)\.txt", os.path.basename(path))
+        m = re.fullmatch(rf"g-s(-?[0-9.]+)(?:-f(-?[0-9.]+))?-{split}-([0-9]+)\.txt", os.path.basename(path))
         if not m:
             continue
         names, pieces = piece_table.read(path)
-        out.setdefault(float(m.group(1)), []).append(pieces)
+        out.setdefault((float(m.group(1)), float(m.group(2) or 0)), []).append(pieces)
     if not out:
         sys.exit(f"{directory}: no g-s*-{split}-*.txt tables")
     return out, names
@@ -70,44 +78,68 @@ def tags_of(data):
     return {squeezed(t): t for t in styles}
 
 
-def fit(directories, data, min_pieces):
-    tags = tags_of(data)
-    # One grid a way of playing the pieces (a folder each), on the same values.
+def grids_of(directories):
+    """One grid a way of playing the training pieces (a folder each), and the values all have."""
     grids = [{v: by_piece(d) for v, d in tables(d, "train")[0].items()} for d in directories.split(",")]
-    values = sorted(set.intersection(*(set(g) for g in grids)))
+    return grids, sorted(set.intersection(*(set(g) for g in grids)))
+
+
+def best(grids, values, fs):
+    """The value at which the model's notes a bar and empty beats over the pieces `fs` come
+    closest to the human's: the sum over the grids of the two log ratios squared."""
+
+    def loss(v):
+        total = 0.0
+        for pieces in grids:
+            here = [f for f in fs if f in pieces[v]]
+            if not here:
+                continue
+            for k in range(2):
+                h = mean([pieces[v][f]["human"][k] for f in here])
+                m = mean([pieces[v][f]["model"][k] for f in here])
+                total += math.log(max(m, 1e-3) / max(h, 1e-3)) ** 2
+        return total
+
+    return min(values, key=loss)
+
+
+def fit_role(directories):
+    """The role's value over every training piece (Auto's)."""
+    grids, values = grids_of(directories)
+    silence, fast = best(grids, values, list(next(iter(grids[0].values())).keys()))
+    print(f"silence {silence}, fast notes {fast}")
+
+
+def fit(directories, data, min_pieces, fast_out=None):
+    tags = tags_of(data)
+    grids, values = grids_of(directories)
     players = {}
     for f in next(iter(grids[0].values())).keys():
         players.setdefault(piece_table.player(f), []).append(f)
-    out = {}
+    out, fast = {}, {}
     for player, fs in sorted(players.items()):
         if len(fs) < min_pieces:
             continue
-
-        def loss(v):
-            total = 0.0
-            for pieces in grids:
-                here = [f for f in fs if f in pieces[v]]
-                if not here:
-                    continue
-                for k in range(2):
-                    h = mean([pieces[v][f]["human"][k] for f in here])
-                    m = mean([pieces[v][f]["model"][k] for f in here])
-                    total += math.log(max(m, 1e-3) / max(h, 1e-3)) ** 2
-            return total
-
         if player not in tags:
             sys.exit(f"{data} names no player {player}")
-        out[tags[player]] = min(values, key=loss)
+        out[tags[player]], fast[tags[player]] = best(grids, values, fs)
     json.dump(out, sys.stdout, indent=1, sort_keys=True)
     print()
+    if any(v for v in fast.values()):
+        if fast_out is None:
+            sys.exit("the grid has fast-note values: name a FAST_OUT file for them")
+        with open(fast_out, "w") as f:
+            json.dump(fast, f, indent=1, sort_keys=True)
+            f.write("\n")
 
 
-def measure(directory, split, fitted, default):
+def measure(directory, split, fitted, default, fast):
     grid, names = tables(directory, split)
     pieces = {v: by_piece(d) for v, d in grid.items()}
+    default = (default, 0.0)
     if default not in pieces:
-        sys.exit(f"no tables at the default silence {default}")
-    fitted = {squeezed(k): v for k, v in fitted.items()}
+        sys.exit(f"no tables at the default silence {default[0]}")
+    fitted = {squeezed(k): (v, fast.get(k, 0.0)) for k, v in fitted.items()}
     files = sorted(pieces[default])
     told = sum(1 for f in files if piece_table.player(f) in fitted)
     print(f"{split}: {len(files)} pieces, {told} of them by a player with a fitted value")
@@ -116,7 +148,7 @@ def measure(directory, split, fitted, default):
         shipped = mean([pieces[default][f]["model"][k] for f in files])
         player = mean([pieces[fitted.get(piece_table.player(f), default)][f]["model"][k] for f in files])
         print(
-            f"  {name:>6}: human {human:.3f}; at {default} {shipped:.3f} ({shipped / human - 1:+.0%}); "
+            f"  {name:>6}: human {human:.3f}; at {default[0]} {shipped:.3f} ({shipped / human - 1:+.0%}); "
             f"at the player's {player:.3f} ({player / human - 1:+.0%})"
         )
     # Each player's pieces together: how far the model is from that player, the mean over the
@@ -134,17 +166,20 @@ def measure(directory, split, fitted, default):
                 far[v].append(abs(math.log(max(model, 1e-3) / max(human, 1e-3))))
         print(
             f"  {name:>6}, each of {len(players)} players: off by {math.exp(mean(far[default])) - 1:.0%} "
-            f"at {default}, {math.exp(mean(far[None])) - 1:.0%} at their own"
+            f"at {default[0]}, {math.exp(mean(far[None])) - 1:.0%} at their own"
         )
 
 
 def main():
     a = sys.argv[1:]
-    if len(a) in (3, 4) and a[0] == "fit":
-        fit(a[1], a[2], int(a[3]) if len(a) == 4 else 3)
-    elif len(a) in (4, 5) and a[0] == "measure":
+    if len(a) in (3, 4, 5) and a[0] == "fit":
+        fit(a[1], a[2], int(a[3]) if len(a) >= 4 else 3, a[4] if len(a) == 5 else None)
+    elif len(a) == 2 and a[0] == "fit-role":
+        fit_role(a[1])
+    elif len(a) in (4, 5, 6) and a[0] == "measure":
         fitted = {k: float(v) for k, v in json.load(open(a[3])).items()}
-        measure(a[1], a[2], fitted, float(a[4]) if len(a) == 5 else 0.15)
+        fast = {k: float(v) for k, v in json.load(open(a[5])).items()} if len(a) == 6 else {}
+        measure(a[1], a[2], fitted, float(a[4]) if len(a) >= 5 else 0.15, fast)
     else:
         sys.exit(__doc__)
 

@@ -123,7 +123,19 @@ fn main() -> anyhow::Result<()> {
         // way: data/jazz-wjp names each solo's soloist), then the dataset's style slots as the
         // package numbers them (as the music report maps them).
         let player = sideman_trainer::report::player_of(&pkg, role, &w.styles, &ds.manifest.vocab.styles);
-        let silence = player.map(|p| pkg.manifest.silence_of(role, Some(p)));
+        // FAST_NOTES=2: every piece's fast-note calibration (nats) instead of its player's.
+        let phrasing = player.map(|p| pkg.manifest.phrasing_of(role, Some(p))).map(|mut p| {
+            if let Some(f) = env("FAST_NOTES") {
+                p.fast_notes = f;
+            }
+            p
+        });
+        let phrasing = phrasing.or_else(|| {
+            env("FAST_NOTES").map(|f| models::package::Phrasing {
+                fast_notes: f,
+                ..pkg.manifest.phrasing_of(role, None)
+            })
+        });
         sideman_trainer::eval::map_styles(&mut w.styles, &style_map);
         let bpm = w.tempo_bpm.unwrap_or(120.0);
         // MIN_BPM=150: only the pieces at that tempo or faster (of the same first PIECES).
@@ -193,7 +205,7 @@ fn main() -> anyhow::Result<()> {
                     memory: env("MEMORY").unwrap_or(1.0),
                     // DRAFTS=8: the first bar drawn 8 times, the likeliest kept (the drums' 8).
                     drafts: env("DRAFTS").map(|d| d.clamp(1.0, 64.0) as u8),
-                    silence,
+                    phrasing,
                     ..Default::default()
                 },
                 piece_seed,

@@ -499,7 +499,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             let known = unknown.iter().filter(played).count();
             if known > 0 {
                 println!(
-                    "  {known} of them players the {role} knows by their phrasing: the music report plays each such piece's {role} at its player's silence calibration"
+                    "  {known} of them players the {role} knows by their phrasing: the music report plays each such piece's {role} at its player's phrasing calibrations"
                 );
             }
         }
@@ -573,7 +573,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
                 drafts: args.drafts,
                 steady_dynamics: !args.no_steady_dynamics,
                 opening: !args.no_opening,
-                silence: None,
+                phrasing: None,
             },
         };
         crate::report::build(

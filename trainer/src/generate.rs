@@ -447,7 +447,9 @@ pub fn session_config(pkg: &Package, role: Role, args: &GenerateArgs) -> anyhow:
                 names.join(", ")
             );
         }
-        config.constraints.silence = pkg.manifest.silence_of(role, Some(&args.player));
+        pkg.manifest
+            .phrasing_of(role, Some(&args.player))
+            .apply(&mut config.constraints);
     }
     if args.fills > 0 && !role.is_drums() {
         bail!("--fills is for the drums role (got --role {role})");

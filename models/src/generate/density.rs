@@ -4,7 +4,9 @@
 //! [`crate::sampling::FAST_TEMPO_BPM`] ([`crate::sampling::fast_tempo_tilt`]), and its entry
 //! calibration over the first bars of a stream that starts fresh ([`crate::sampling::entry_tilt`]).
 //! A model's silence calibration tilts the same choice by the silent part of each move alone
-//! ([`Constraints::silence`](crate::sampling::Constraints::silence)).
+//! ([`Constraints::silence`](crate::sampling::Constraints::silence)), and its fast-note
+//! calibration by how soon after the role's last onset a move starts a note
+//! ([`Constraints::fast_notes`](crate::sampling::Constraints::fast_notes)).
 
 use super::*;
 
@@ -55,6 +57,87 @@ impl<M: TokenModel> Session<M> {
             let gap = (at - now).max(0) as f64;
             let silent = (at - quiet_from).max(0) as f64;
             self.logits[id] += (per_tick * gap + per_silent_tick * silent) as f32;
+        }
+    }
+
+    /// Moves the fast-note calibration's mass later ([`crate::sampling::fast_note_cost`]): each
+    /// allowed choice that starts the role's next note soon after its last onset loses
+    /// `1 - exp(-cost)` of its probability, and the choices of time that start it
+    /// [`crate::sampling::FAST_NOTE_MS`] to [`crate::sampling::FAST_NOTE_REACH`] times that after
+    /// it gain what was taken, in proportion to their own: a 16th note becomes an 8th, not a rest
+    /// (a plain penalty shared its mass with every later choice and broke the lead's lines into
+    /// fragments, models/README.md, "A soloist's fast notes"). The fast choices are a `POS`
+    /// before the next given event (a `POS` at or past it leads to the event's group) and the
+    /// pitches at a given event's group, where the role may add a note or move on (after a
+    /// sampled `POS` a note must follow, and the `POS` has paid). Where no later choice lies in
+    /// reach, the fast ones only pay. Pitched roles only.
+    pub(super) fn tilt_fast_notes(&mut self, cond: &Conditioning) {
+        let c = &self.config.constraints;
+        let nats = crate::sampling::fast_note_tilt(c.fast_notes, c.density);
+        if nats == 0.0 || self.config.role.is_drums() {
+            return;
+        }
+        let Some(&last) = self.history_tick.last() else {
+            return;
+        };
+        let bpm = self.config.tempo_bpm;
+        let next = self.next_given(cond).unwrap_or(i64::MAX);
+        let now = self.frontier();
+        let after_pos = matches!(self.tokens.last().and_then(|&t| Vocab::token(t)), Some(Token::Pos(_)));
+        let at_group = self.group.is_some() && !after_pos;
+        let here = crate::sampling::fast_note_cost(nats, now - last, bpm);
+        let n = self.allowed.len().min(self.logits.len());
+        let max = (0..n)
+            .filter(|&id| self.allowed[id])
+            .map(|id| self.logits[id])
+            .fold(f32::NEG_INFINITY, f32::max);
+        if !max.is_finite() {
+            return;
+        }
+        // Mass (relative to the likeliest choice) taken from the fast choices, and held by the
+        // choices in reach.
+        let (mut taken, mut reach) = (0.0f64, 0.0f64);
+        for id in 0..n {
+            if !self.allowed[id] {
+                continue;
+            }
+            let p = ((self.logits[id] - max) as f64).exp();
+            let (cost, later) = match Vocab::token(id as u32) {
+                Some(Token::Pos(pos)) => {
+                    let at = self.bar_start + pos as i64;
+                    if at >= next {
+                        continue;
+                    }
+                    let cost = crate::sampling::fast_note_cost(nats, at - last, bpm);
+                    (cost, cost == 0.0 && crate::sampling::in_fast_note_reach(at - last, bpm))
+                }
+                Some(Token::Pitch(_)) if at_group => (here, false),
+                _ => continue,
+            };
+            if cost != 0.0 {
+                taken += p * (1.0 - (-cost as f64).exp());
+                self.logits[id] -= cost;
+            } else if later {
+                reach += p;
+            }
+        }
+        if taken <= 0.0 || reach <= 0.0 {
+            return;
+        }
+        let gain = (1.0 + taken / reach).ln() as f32;
+        for id in 0..n {
+            if !self.allowed[id] {
+                continue;
+            }
+            if let Some(Token::Pos(pos)) = Vocab::token(id as u32) {
+                let at = self.bar_start + pos as i64;
+                if at < next
+                    && crate::sampling::fast_note_cost(nats, at - last, bpm) == 0.0
+                    && crate::sampling::in_fast_note_reach(at - last, bpm)
+                {
+                    self.logits[id] += gain;
+                }
+            }
         }
     }
 }
@@ -132,6 +215,68 @@ mod tests {
             0.0,
             "0.5 is the network's rhythm"
         );
+    }
+
+    /// Onsets a lead plays half a beat and a beat after the last, and all its notes, over 16
+    /// bars at `bpm`, four seeds, with a fast-note calibration at a Density.
+    fn half_beats(bpm: f64, fast_notes: f32, d: f32) -> (usize, usize, usize) {
+        let (mut half, mut beat, mut n) = (0, 0, 0);
+        for seed in 1..=4 {
+            let mut c = SessionConfig::new(Role::Lead);
+            c.seed = seed;
+            c.tempo_bpm = Some(bpm);
+            c.constraints.density = d;
+            c.constraints.fast_notes = fast_notes;
+            let cond = cond(16);
+            let mut s = Session::new(model(), c, 0, &cond).unwrap();
+            s.generate_until(&cond, 16 * 4 * TICKS_PER_BEAT as i64).unwrap();
+            let starts: Vec<i64> = s.notes().map(|n| beat_to_tick(n.start)).collect();
+            n += starts.len();
+            let gaps = |g: i64| starts.windows(2).filter(|w| w[1] - w[0] == g).count();
+            half += gaps(TICKS_PER_BEAT as i64 / 2);
+            beat += gaps(TICKS_PER_BEAT as i64);
+        }
+        (half, beat, n)
+    }
+
+    #[test]
+    fn a_fast_note_calibration_moves_the_fast_notes_later() {
+        // At 300 BPM half a beat is 100 ms (pays 1.5 of 4 nats), a beat 200 ms (nothing, and in
+        // reach: it takes what the half beats lose), a beat and a half 300 ms (in reach), two
+        // beats 400 ms (out of reach).
+        let (plain, plain_beat, plain_n) = half_beats(300.0, 0.0, 0.5);
+        let (thin, beat, thin_n) = half_beats(300.0, 4.0, 0.5);
+        eprintln!("half-beat gaps {thin}, beats {beat} of {thin_n} notes; without {plain}, {plain_beat} of {plain_n}");
+        assert!(
+            (thin as f64) < 0.6 * plain as f64 && thin_n < plain_n,
+            "half-beat gaps {thin} of {thin_n} notes, without the calibration {plain} of {plain_n}"
+        );
+        assert!(
+            beat as f64 > 1.2 * plain_beat as f64,
+            "gaps of a beat {beat}, without the calibration {plain_beat}"
+        );
+        assert!(
+            crate::sampling::in_fast_note_reach(12, Some(300.0))
+                && crate::sampling::in_fast_note_reach(18, Some(300.0))
+        );
+        assert!(
+            !crate::sampling::in_fast_note_reach(24, Some(300.0))
+                && !crate::sampling::in_fast_note_reach(6, Some(300.0))
+        );
+        // At 120 BPM half a beat is 250 ms: nothing pays, seed for seed.
+        assert_eq!(half_beats(120.0, 4.0, 0.5), half_beats(120.0, 0.0, 0.5));
+        // At Density 1 the user asks for notes: it fades to nothing.
+        assert_eq!(half_beats(300.0, 4.0, 1.0), half_beats(300.0, 0.0, 1.0));
+        let cost = crate::sampling::fast_note_cost;
+        assert_eq!(cost(4.0, 0, Some(300.0)), 0.0, "a chord pays nothing");
+        assert!((cost(4.0, 6, Some(300.0)) - 1.5).abs() < 1e-6);
+        assert_eq!(cost(4.0, 6, Some(120.0)), 0.0);
+        assert!(
+            (cost(4.0, 3, None) - 0.875).abs() < 1e-6,
+            "120 BPM when the tempo is unknown"
+        );
+        assert_eq!(crate::sampling::fast_note_tilt(4.0, 0.75), 2.0);
+        assert_eq!(crate::sampling::fast_note_tilt(4.0, 0.2), 4.0);
     }
 
     /// Onsets (ticks) a lead plays over 16 bars at 120 BPM with an entry calibration, over twelve

@@ -547,6 +547,7 @@ impl<M: TokenModel> Session<M> {
         }
         if !forced_bar {
             self.tilt_time();
+            self.tilt_fast_notes(cond);
         }
         let k = &self.config.constraints;
         crate::sampling::temper_durations(&mut self.logits, &self.allowed, k.duration_temperature);

@@ -251,6 +251,19 @@ pub struct Manifest {
     /// [`Manifest::silence_of`]). Set by `trainer ship --player-silence`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub player_silence: BTreeMap<String, BTreeMap<String, f32>>,
+    /// The fast-note calibration of each pitched role, by role name: nats its choice of time
+    /// pays for starting a note sooner than [`crate::sampling::FAST_NOTE_MS`] after its last
+    /// onset, the more the sooner ([`Constraints::fast_notes`]); a role not named plays its
+    /// network's fast notes. Set by `trainer ship --fast-notes`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fast_notes: BTreeMap<String, f32>,
+    /// The fast-note calibration of each role by player, by role name, then by player (as
+    /// [`Manifest::player_silence`]), fitted with the player's silence calibration on that
+    /// player's training pieces: the silence sets how many beats a soloist plays, this how many
+    /// notes in each (models/README.md, "A soloist's fast notes"). Auto, or a player not named,
+    /// plays the role's `fast_notes`. Set by `trainer ship --player-fast-notes`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub player_fast_notes: BTreeMap<String, BTreeMap<String, f32>>,
     /// The time signatures of each role's training data, by role name: bars of each in the
     /// training split, by meter key (`"3/4"`, [`crate::meters::key`]). A session in a meter its
     /// role did not learn writes its stream in learned bars that divide the host's
@@ -428,6 +441,8 @@ impl Manifest {
             length_hold: BTreeMap::new(),
             silence: BTreeMap::new(),
             player_silence: BTreeMap::new(),
+            fast_notes: BTreeMap::new(),
+            player_fast_notes: BTreeMap::new(),
             meters: BTreeMap::new(),
             no_input: Vec::new(),
             no_chords: Vec::new(),
@@ -653,6 +668,7 @@ impl Manifest {
             register_hold: self.register_hold(role),
             length_hold: self.length_hold(role),
             silence: self.silence(role),
+            fast_notes: self.fast_notes(role),
             chord_tones: self.harmony_for(role, user.chord_tones),
             ..user
         }
@@ -661,8 +677,8 @@ impl Manifest {
     /// Takes `from`'s sampling calibrations, what a network continued from `from`'s (a
     /// fine-tune) plays with: each role's tuned note temperature, top-p and Harmony, its rest,
     /// density, fast-tempo and entry calibrations, its duration and velocity temperatures, its
-    /// register and length holds, its silence calibrations (the role's and each player's) and its
-    /// memories. What describes this network, and what its training data measured (register,
+    /// register and length holds, its silence and fast-note calibrations (the role's and each
+    /// player's) and its memories. What describes this network, and what its training data measured (register,
     /// meters, whose positions it was trained to tell, its players), stay this manifest's. The
     /// pattern names every field, so a field added to [`Manifest`] must be sorted here before the
     /// crate compiles (a fine-tune once dropped the band's register and length holds, which came
@@ -697,6 +713,8 @@ impl Manifest {
             length_hold,
             silence,
             player_silence,
+            fast_notes,
+            player_fast_notes,
             meters: _,
             no_input: _,
             no_chords: _,
@@ -715,6 +733,8 @@ impl Manifest {
         self.length_hold = length_hold;
         self.silence = silence;
         self.player_silence = player_silence;
+        self.fast_notes = fast_notes;
+        self.player_fast_notes = player_fast_notes;
     }
 
     /// The tokenizer this model was trained with.
@@ -886,5 +906,6 @@ fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, PackageError> {
 }
 
 mod phrasing;
+pub use phrasing::Phrasing;
 #[cfg(test)]
 mod tests;

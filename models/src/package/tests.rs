@@ -333,6 +333,8 @@ fn a_continued_network_takes_every_calibration_and_keeps_its_own_data() {
     from.length_hold = one("lead", 1.0);
     from.silence = one("lead", 0.5);
     from.player_silence = BTreeMap::from([("lead".to_string(), one("Art Pepper", -0.3))]);
+    from.fast_notes = one("lead", 0.5);
+    from.player_fast_notes = BTreeMap::from([("lead".to_string(), one("Art Pepper", 1.5))]);
     from.register = BTreeMap::from([("lead".to_string(), [40, 90])]);
     from.meters = BTreeMap::from([("lead".to_string(), BTreeMap::from([("3/4".to_string(), 9)]))]);
     from.given_kind = true;
@@ -442,4 +444,37 @@ fn a_named_player_rests_as_fitted_and_auto_as_the_role() {
         0.45,
         "written and read"
     );
+}
+
+/// A player's fast-note calibration goes with their silence; a player with one of the two takes
+/// the role's other, and the Player lists anyone with either.
+#[test]
+fn a_named_player_plays_their_fast_notes() {
+    use crate::package::Phrasing;
+    let mut m = manifest();
+    m.silence = BTreeMap::from([("lead".to_string(), 0.15)]);
+    m.fast_notes = BTreeMap::from([("lead".to_string(), 0.5)]);
+    m.player_silence = BTreeMap::from([("lead".to_string(), BTreeMap::from([("Miles Davis".to_string(), -0.9)]))]);
+    m.player_fast_notes = BTreeMap::from([(
+        "lead".to_string(),
+        BTreeMap::from([("Miles Davis".to_string(), 2.0), ("Art Pepper".to_string(), 9.0)]),
+    )]);
+    let phrasing = |silence, fast_notes| Phrasing { silence, fast_notes };
+    assert_eq!(m.phrasing_of(Role::Lead, Some("Miles Davis")), phrasing(-0.9, 2.0));
+    assert_eq!(
+        m.phrasing_of(Role::Lead, Some("Art Pepper")),
+        phrasing(0.15, 4.0),
+        "bounded"
+    );
+    assert_eq!(m.phrasing_of(Role::Lead, None), phrasing(0.15, 0.5), "Auto");
+    assert_eq!(m.phrasing_of(Role::Bass, Some("Miles Davis")), phrasing(0.0, 0.0));
+    assert_eq!(m.phrasing_players(Role::Lead), ["Art Pepper", "Miles Davis"]);
+    assert_eq!(
+        m.phrasing_player(Role::Lead, ["wjazzd", "Art Pepper"].into_iter()),
+        Some("Art Pepper")
+    );
+    let c = m.constraints_for(Role::Lead, crate::sampling::Constraints::for_role(Role::Lead));
+    assert_eq!((c.silence, c.fast_notes), (0.15, 0.5), "the role's in every session");
+    let back = Manifest::from_json(&m.to_json(), std::path::Path::new("m.json")).unwrap();
+    assert_eq!(back.phrasing_of(Role::Lead, Some("Miles Davis")), phrasing(-0.9, 2.0));
 }

@@ -96,6 +96,16 @@ pub struct Constraints {
     /// and fades with a lower one, where the user asks for rests ([`NEUTRAL_DENSITY`]). 0 leaves
     /// the network's silences.
     pub silence: f32,
+    /// A model's fast-note calibration ([`crate::package::Manifest::fast_notes`]): nats the
+    /// choice of time pays for starting the role's next note less than [`FAST_NOTE_MS`] after its
+    /// last onset, the more the sooner ([`fast_note_cost`]; a second note at the same onset, a
+    /// chord, pays nothing), the mass it takes going to the choices a little later
+    /// ([`FAST_NOTE_REACH`]). A soloist's network plays more notes 40-140 ms apart than its
+    /// soloists do, and a silence calibration cannot thin them: it fills or empties whole beats
+    /// (models/README.md, "A soloist's fast notes"). It is fitted at the neutral Density and fades
+    /// with a higher one, where the user asks for notes ([`fast_note_tilt`]). 0 leaves the
+    /// network's. Pitched roles only.
+    pub fast_notes: f32,
 }
 
 /// The notes a role plays before its register hold applies.
@@ -281,6 +291,60 @@ pub fn silence_tilt(silence: f32, density: f32) -> f32 {
     }
 }
 
+/// The window of the fast-note calibration ([`Constraints::fast_notes`]), milliseconds: a note
+/// starting this long after the role's last onset or later pays nothing. 16th notes up to 180 BPM
+/// and 8th notes above it lie within it: where the jazz lead's gaps outnumber its soloists'
+/// (models/README.md, "The lead's fast notes, in milliseconds").
+pub const FAST_NOTE_MS: f64 = 160.0;
+
+/// The nats a fast-note calibration of `nats` costs at Density `density`
+/// ([`Constraints::fast_notes`]): the whole calibration at the neutral Density and below, fading
+/// in proportion above it to none at 1 (the user asks for notes there); 0 for a value not finite.
+pub fn fast_note_tilt(nats: f32, density: f32) -> f32 {
+    if nats.is_finite() && density.is_finite() {
+        nats * ((1.0 - density) / (1.0 - NEUTRAL_DENSITY)).clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
+/// How far past the last onset the fast-note calibration moves what it takes from the fast
+/// notes: to the choices that start the next note [`FAST_NOTE_MS`] to this many times
+/// [`FAST_NOTE_MS`] after it (160 to 400 ms: 8th notes up to 180 BPM, quarters above), in
+/// proportion to their own probability. The jazz lead plays a fifth fewer notes 250-400 ms after
+/// the last than its soloists, and a quarter to a half more 40-140 ms after (models/README.md,
+/// "The lead's fast notes, in milliseconds").
+pub const FAST_NOTE_REACH: f64 = 2.5;
+
+/// Milliseconds `gap_ticks` last at `bpm` (120 when the tempo is unknown).
+fn gap_ms(gap_ticks: i64, bpm: Option<f64>) -> f64 {
+    let bpm = bpm.filter(|b| b.is_finite() && *b > 0.0).unwrap_or(120.0);
+    gap_ticks as f64 * 60_000.0 / (bpm * crate::tokenizer::vocab::TICKS_PER_BEAT as f64)
+}
+
+/// Whether a note starting `gap_ticks` after the role's last onset, at `bpm`, lies where the
+/// fast-note calibration moves the fast notes' mass ([`FAST_NOTE_REACH`]).
+pub fn in_fast_note_reach(gap_ticks: i64, bpm: Option<f64>) -> bool {
+    let ms = gap_ms(gap_ticks, bpm);
+    (FAST_NOTE_MS..FAST_NOTE_MS * FAST_NOTE_REACH).contains(&ms)
+}
+
+/// What a note starting `gap_ticks` after the role's last onset pays, at `bpm` (120 when the
+/// tempo is unknown), with a fast-note tilt of `nats` ([`fast_note_tilt`]): `nats * (1 - ms /
+/// FAST_NOTE_MS)` for a gap shorter than [`FAST_NOTE_MS`], 0 for a longer one or for none (a
+/// chord).
+pub fn fast_note_cost(nats: f32, gap_ticks: i64, bpm: Option<f64>) -> f32 {
+    if gap_ticks <= 0 || nats == 0.0 || !nats.is_finite() {
+        return 0.0;
+    }
+    let ms = gap_ms(gap_ticks, bpm);
+    if ms >= FAST_NOTE_MS {
+        0.0
+    } else {
+        nats * (1.0 - ms / FAST_NOTE_MS) as f32
+    }
+}
+
 /// The tilt Density `d` gives the choice of time (nats added per beat of the gap to the next
 /// onset, or to the bar line): positive below 0.5 (longer rests), negative above, 0 at 0.5 (the
 /// network's own rhythm). A note can only start where time has moved to, so a bias on note
@@ -340,6 +404,7 @@ impl Default for Constraints {
             register_hold: 0,
             length_hold: 0.0,
             silence: 0.0,
+            fast_notes: 0.0,
         }
     }
 }
@@ -373,6 +438,7 @@ impl Constraints {
             register_hold: 0,
             length_hold: 0.0,
             silence: 0.0,
+            fast_notes: 0.0,
         }
     }
 }

@@ -75,9 +75,9 @@ impl Worker {
                 self.given_kind = m.manifest.given_kind;
                 self.styles_known = m.manifest.vocab.styles.len();
                 self.players = m.manifest.players.clone().map(|p| (m.manifest.vocab.clone(), p));
-                self.player_silence = Role::ALL.map(|r| {
+                self.player_phrasing = Role::ALL.map(|r| {
                     let names = m.manifest.phrasing_players(r);
-                    names.iter().map(|&p| m.manifest.silence_of(r, Some(p))).collect()
+                    names.iter().map(|&p| m.manifest.phrasing_of(r, Some(p))).collect()
                 });
                 self.fill_plan = FillPlan::new(&m.manifest.vocab, 0);
                 self.keep_bars = m.manifest.keep_bars();

@@ -188,10 +188,10 @@ struct Worker {
     styles_known: usize,
     /// The model's vocabulary and players, when its data names them (the GMD drums).
     players: Option<(models::tokenizer::vocab::Vocab, models::players::Players)>,
-    /// The silence calibration of each player the model knows by one alone
-    /// (`Manifest::player_silence`, the WJazzD soloists), by `Role::index`, in the Player
-    /// parameter's order (`Manifest::phrasing_players`).
-    player_silence: [Vec<f32>; Role::ALL.len()],
+    /// The phrasing calibrations of each player the model knows by those alone
+    /// (`Manifest::player_silence` and `player_fast_notes`, the WJazzD soloists), by
+    /// `Role::index`, in the Player parameter's order (`Manifest::phrasing_players`).
+    player_phrasing: [Vec<models::package::Phrasing>; Role::ALL.len()],
     /// The model's `fill`/`beat` tags, when it learned fills (the GMD drums).
     fill_plan: Option<FillPlan>,
     /// Bars kept when the session re-primes (from the model's manifest).
@@ -268,7 +268,7 @@ impl Worker {
             given_kind: false,
             styles_known: 0,
             players: None,
-            player_silence: Default::default(),
+            player_phrasing: Default::default(),
             fill_plan: None,
             keep_bars: 8,
             learned_meters: Default::default(),
@@ -496,6 +496,12 @@ impl Worker {
             p.pitch_hi.value().clamp(0, 127) as u8,
         );
         let calibrated = self.calibrated[role.index()];
+        let phrasing = self
+            .player_phrasing(role, p.player.value())
+            .unwrap_or(models::package::Phrasing {
+                silence: calibrated.silence,
+                fast_notes: calibrated.fast_notes,
+            });
         // The Lowest and Highest parameters play within the loaded model's register of the role
         // (the status holds it for the editor too).
         let (lo, hi) = models::sampling::within_register(self.status.register(role), lo.min(hi), hi.max(lo));
@@ -528,22 +534,21 @@ impl Worker {
                     )
                 },
                 memory: calibrated.memory.scaled(p.memory_pct.value() / 100.0),
-                silence: self
-                    .phrasing_silence(role, p.player.value())
-                    .unwrap_or(calibrated.silence),
+                silence: phrasing.silence,
+                fast_notes: phrasing.fast_notes,
                 ..calibrated
             },
         }
     }
 
-    /// The silence calibration of the Player `n` for `role`, where the model knows its players
-    /// by that alone (no drummers in its headers); `None` for Auto and past the players.
-    fn phrasing_silence(&self, role: Role, n: i32) -> Option<f32> {
+    /// The phrasing calibrations of the Player `n` for `role`, where the model knows its players
+    /// by those alone (no drummers in its headers); `None` for Auto and past the players.
+    fn player_phrasing(&self, role: Role, n: i32) -> Option<models::package::Phrasing> {
         if self.players.is_some() {
             return None;
         }
         let i = usize::try_from(n - 1).ok()?;
-        self.player_silence[role.index()].get(i).copied()
+        self.player_phrasing[role.index()].get(i).copied()
     }
 
     fn session_config(&self, setup: &Setup) -> SessionConfig {

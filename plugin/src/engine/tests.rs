@@ -459,7 +459,7 @@ fn the_player_joins_the_style_in_the_header() {
     );
     assert_eq!(header(d3, 1, 1), [d3], "a Style that is a player names the player");
     assert_eq!(
-        w.phrasing_silence(Role::Drums, 1),
+        w.player_phrasing(Role::Drums, 1),
         None,
         "drummers are named, not calibrated"
     );
@@ -467,8 +467,9 @@ fn the_player_joins_the_style_in_the_header() {
 }
 
 /// With a model that knows its players by their phrasing alone (the jazz lead's soloists), the
-/// Player picks the silence calibration the session plays: Auto the role's, n the n-th player's
-/// in name order; the header names no one.
+/// Player picks the silence and fast-note calibrations the session plays: Auto the role's, n the
+/// n-th player's in name order (a player with one of them takes the role's other); the header
+/// names no one.
 #[test]
 fn the_player_sets_the_phrasing_of_a_lead_that_knows_them_by_it() {
     let (params, status, mut w) = worker();
@@ -480,6 +481,9 @@ fn the_player_sets_the_phrasing_of_a_lead_that_knows_them_by_it() {
         "lead".into(),
         [("Miles Davis".to_string(), -0.9), ("Charlie Parker".to_string(), 0.45)].into(),
     );
+    m.fast_notes.insert("lead".into(), 0.5);
+    m.player_fast_notes
+        .insert("lead".into(), [("Miles Davis".to_string(), 2.0)].into());
     Package::write(&dir, &mut m).unwrap();
     params.set_model_path(dir.to_str().unwrap());
     w.check_model();
@@ -488,11 +492,13 @@ fn the_player_sets_the_phrasing_of_a_lead_that_knows_them_by_it() {
     let setup = w.read_setup();
     assert_eq!(setup.role, Role::Lead);
     assert_eq!(setup.constraints.silence, 0.15, "Auto: the role's");
+    assert_eq!(setup.constraints.fast_notes, 0.5, "Auto: the role's");
     // In name order: Charlie Parker, Miles Davis.
-    assert_eq!(w.phrasing_silence(Role::Lead, 1), Some(0.45));
-    assert_eq!(w.phrasing_silence(Role::Lead, 2), Some(-0.9));
-    assert_eq!(w.phrasing_silence(Role::Lead, 3), None, "past the players: Auto");
-    assert_eq!(w.phrasing_silence(Role::Bass, 1), None, "another role's");
+    let phrasing = |silence, fast_notes| Some(models::package::Phrasing { silence, fast_notes });
+    assert_eq!(w.player_phrasing(Role::Lead, 1), phrasing(0.45, 0.5));
+    assert_eq!(w.player_phrasing(Role::Lead, 2), phrasing(-0.9, 2.0));
+    assert_eq!(w.player_phrasing(Role::Lead, 3), None, "past the players: Auto");
+    assert_eq!(w.player_phrasing(Role::Bass, 1), None, "another role's");
     let header = w.session_config(&Setup { player: 2, ..setup }).styles;
     assert!(header.is_empty(), "no one in the header: {header:?}");
     let _ = std::fs::remove_dir_all(&dir);

@@ -82,9 +82,9 @@ pub struct Knobs {
     /// ([`models::generate::SessionConfig::opening`]); off, every bar is sampled as the middle of
     /// a piece, to measure what the tag is worth.
     pub opening: bool,
-    /// The silence calibration of the player the session names
-    /// ([`models::package::Manifest::silence_of`], the plugin's Player); `None`, the role's.
-    pub silence: Option<f32>,
+    /// The phrasing calibrations of the player the session names
+    /// ([`models::package::Manifest::phrasing_of`], the plugin's Player); `None`, the role's.
+    pub phrasing: Option<models::package::Phrasing>,
 }
 
 impl Default for Knobs {
@@ -98,7 +98,7 @@ impl Default for Knobs {
             drafts: None,
             steady_dynamics: true,
             opening: true,
-            silence: None,
+            phrasing: None,
         }
     }
 }
@@ -398,8 +398,8 @@ pub fn sample(
                 },
             );
             config.constraints.memory = config.constraints.memory.scaled(knobs.memory);
-            if let Some(s) = knobs.silence {
-                config.constraints.silence = s;
+            if let Some(p) = knobs.phrasing {
+                p.apply(&mut config.constraints);
             }
             if let Some(d) = knobs.drafts {
                 config.constraints.first_bar_drafts = d;
@@ -662,7 +662,7 @@ pub fn build(
             let seed = piece_seed(settings.seed, i);
             // The piece's player, where the package knows them only by a calibration.
             let knobs = Knobs {
-                silence: player_of(pkg, role, own, data_styles).map(|p| pkg.manifest.silence_of(role, Some(p))),
+                phrasing: player_of(pkg, role, own, data_styles).map(|p| pkg.manifest.phrasing_of(role, Some(p))),
                 ..settings.knobs
             };
             human.push(metrics::measure(&passage(w, &w.notes), role));

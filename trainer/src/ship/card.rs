@@ -205,6 +205,16 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
     );
     tuning_row(
         &mut s,
+        "fast-note calibration",
+        &m.fast_notes,
+        true,
+        &format!(
+            " nats for a note at the heels of the role's last onset, falling to none at {} ms (fitted with the silence calibration on the training pieces; other roles 0)",
+            models::sampling::FAST_NOTE_MS
+        ),
+    );
+    tuning_row(
+        &mut s,
         "duration temperature",
         &m.duration_temperature,
         false,
@@ -327,23 +337,24 @@ pub fn card(m: &models::package::Manifest, int8_bytes: u64, fp32_bytes: Option<u
             figures.join(", ")
         );
     }
-    for (role, players) in &m.player_silence {
-        let mut by: Vec<(&String, &f32)> = players.iter().collect();
-        by.sort_by(|a, b| a.1.total_cmp(b.1));
-        let ends = |v: &[(&String, &f32)]| {
-            v.iter()
-                .map(|(p, n)| format!("{p} {n:+.2}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let k = by.len().min(3);
-        let _ = writeln!(
-            s,
-            "| silence by player | {role}: {} players, each fitted on their own training pieces (nats a silent beat, in place of the role's; resting most: {}; least: {}); the Player picks one, Auto plays the role's; models/README.md, \"The soloist's phrasing\" |",
-            by.len(),
-            ends(&by[..k]),
-            ends(&by[by.len() - k..]),
-        );
+    let by_player = [
+        (
+            "silence by player",
+            &m.player_silence,
+            "nats a silent beat, in place of the role's; resting most",
+            "least",
+            "models/README.md, \"The soloist's phrasing\"",
+        ),
+        (
+            "fast notes by player",
+            &m.player_fast_notes,
+            "nats for a note at the heels of the last, in place of the role's; playing the most fast notes",
+            "the fewest",
+            "fitted with their silence, models/README.md, \"A soloist's fast notes\"",
+        ),
+    ];
+    for (row, map, what, least, doc) in by_player {
+        player_rows(&mut s, row, map, what, least, doc);
     }
     if let Some(p) = &m.players {
         let names = p.names();
@@ -403,6 +414,37 @@ pub(super) fn split_label(split: &str) -> String {
 
 /// A card row of a per-role tuning, `| label | role value, ...rest |` (each value with its sign
 /// where `signed`); no row when no role has one.
+/// A card row for a role's calibrations by player (`map`: role, then player): how many players,
+/// and the three at each end of the values (`low`: what the lowest values do, `high`: the
+/// highest).
+fn player_rows(
+    s: &mut String,
+    row: &str,
+    map: &std::collections::BTreeMap<String, std::collections::BTreeMap<String, f32>>,
+    low: &str,
+    high: &str,
+    doc: &str,
+) {
+    for (role, players) in map {
+        let mut by: Vec<(&String, &f32)> = players.iter().collect();
+        by.sort_by(|a, b| a.1.total_cmp(b.1));
+        let ends = |v: &[(&String, &f32)]| {
+            v.iter()
+                .map(|(p, n)| format!("{p} {n:+.2}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let k = by.len().min(3);
+        let _ = writeln!(
+            s,
+            "| {row} | {role}: {} players, each fitted on their own training pieces ({low}: {}; {high}: {}); the Player picks one, Auto plays the role's; {doc} |",
+            by.len(),
+            ends(&by[..k]),
+            ends(&by[by.len() - k..]),
+        );
+    }
+}
+
 fn tuning_row(
     s: &mut String,
     label: &str,
