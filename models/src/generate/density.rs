@@ -177,23 +177,32 @@ mod tests {
         play_at(d, 120.0, 0.0)
     }
 
+    /// The onsets (ticks) a lead plays over 16 bars at `bpm` and Density `d`, seeds 1-4 (a list
+    /// each), with `calibrate` setting its calibrations.
+    fn onsets(bpm: f64, d: f32, calibrate: impl Fn(&mut crate::sampling::Constraints)) -> Vec<Vec<i64>> {
+        (1..=4)
+            .map(|seed| {
+                let mut c = SessionConfig::new(Role::Lead);
+                c.seed = seed;
+                c.tempo_bpm = Some(bpm);
+                c.constraints.density = d;
+                calibrate(&mut c.constraints);
+                let cond = cond(16);
+                let mut s = Session::new(model(), c, 0, &cond).unwrap();
+                s.generate_until(&cond, 16 * 4 * TICKS_PER_BEAT as i64).unwrap();
+                s.notes().map(|n| beat_to_tick(n.start)).collect()
+            })
+            .collect()
+    }
+
     /// [`play`] at a tempo, with a fast-tempo rest calibration.
     fn play_at(d: f32, bpm: f64, fast_rest: f32) -> (usize, i64) {
-        let (mut n, mut longest) = (0, 0);
-        for seed in 1..=4 {
-            let mut c = SessionConfig::new(Role::Lead);
-            c.seed = seed;
-            c.tempo_bpm = Some(bpm);
-            c.constraints.density = d;
-            c.constraints.fast_rest = fast_rest;
-            let cond = cond(16);
-            let mut s = Session::new(model(), c, 0, &cond).unwrap();
-            s.generate_until(&cond, 16 * 4 * TICKS_PER_BEAT as i64).unwrap();
-            let starts: Vec<i64> = s.notes().map(|n| beat_to_tick(n.start)).collect();
-            n += starts.len();
-            longest = starts.windows(2).map(|w| w[1] - w[0]).fold(longest, i64::max);
-        }
-        (n, longest)
+        let all = onsets(bpm, d, |c| c.fast_rest = fast_rest);
+        let longest = all
+            .iter()
+            .flat_map(|s| s.windows(2).map(|w| w[1] - w[0]))
+            .fold(0, i64::max);
+        (all.iter().map(Vec::len).sum(), longest)
     }
 
     #[test]
@@ -220,23 +229,17 @@ mod tests {
     /// Onsets a lead plays half a beat and a beat after the last, and all its notes, over 16
     /// bars at `bpm`, four seeds, with a fast-note calibration at a Density.
     fn half_beats(bpm: f64, fast_notes: f32, d: f32) -> (usize, usize, usize) {
-        let (mut half, mut beat, mut n) = (0, 0, 0);
-        for seed in 1..=4 {
-            let mut c = SessionConfig::new(Role::Lead);
-            c.seed = seed;
-            c.tempo_bpm = Some(bpm);
-            c.constraints.density = d;
-            c.constraints.fast_notes = fast_notes;
-            let cond = cond(16);
-            let mut s = Session::new(model(), c, 0, &cond).unwrap();
-            s.generate_until(&cond, 16 * 4 * TICKS_PER_BEAT as i64).unwrap();
-            let starts: Vec<i64> = s.notes().map(|n| beat_to_tick(n.start)).collect();
-            n += starts.len();
-            let gaps = |g: i64| starts.windows(2).filter(|w| w[1] - w[0] == g).count();
-            half += gaps(TICKS_PER_BEAT as i64 / 2);
-            beat += gaps(TICKS_PER_BEAT as i64);
-        }
-        (half, beat, n)
+        let all = onsets(bpm, d, |c| c.fast_notes = fast_notes);
+        let gaps = |g: u32| -> usize {
+            all.iter()
+                .map(|s| s.windows(2).filter(|w| w[1] - w[0] == g as i64).count())
+                .sum()
+        };
+        (
+            gaps(TICKS_PER_BEAT / 2),
+            gaps(TICKS_PER_BEAT),
+            all.iter().map(Vec::len).sum(),
+        )
     }
 
     #[test]
