@@ -299,6 +299,8 @@ fn builtin_models_are_accepted_by_every_subcommand() {
     let shipped = tmp.path().join("asset");
     let soloists = tmp.path().join("soloists.json");
     std::fs::write(&soloists, r#"{"Miles Davis": -0.9, "Chet Baker": 0.3}"#).unwrap();
+    let fast = tmp.path().join("fast.json");
+    std::fs::write(&fast, r#"{"Miles Davis": 2}"#).unwrap();
     run(&[
         "ship",
         "builtin:melody",
@@ -316,6 +318,10 @@ fn builtin_models_are_accepted_by_every_subcommand() {
         "piano=0.5",
         "--player-silence",
         &format!("lead={}", p(&soloists)),
+        "--fast-notes",
+        "lead=0.5",
+        "--player-fast-notes",
+        &format!("lead={}", p(&fast)),
     ]);
     assert!(shipped.join("CARD.md").is_file() && shipped.join("manifest.json").is_file());
     let tuned = models::package::Package::load(&shipped).unwrap();
@@ -359,6 +365,27 @@ fn builtin_models_are_accepted_by_every_subcommand() {
         card.contains("| silence by player | lead: 2 players") && card.contains("resting most: Miles Davis -0.90"),
         "{card}"
     );
+    // A player's fast notes go with their silence; Chet Baker, fitted a silence alone, takes the
+    // role's fast notes.
+    let both = |player| tuned.manifest.phrasing_of(lead, Some(player));
+    assert_eq!(
+        (both("Miles Davis").silence, both("Miles Davis").fast_notes),
+        (-0.9, 2.0)
+    );
+    assert_eq!((both("Chet Baker").silence, both("Chet Baker").fast_notes), (0.3, 0.5));
+    assert!(
+        card.contains("| fast-note calibration | lead +0.5 nats for a note at the heels")
+            && card.contains("| fast notes by player | lead: 1 player, each fitted"),
+        "{card}"
+    );
+    std::fs::write(&fast, r#"{"Miles Davis": 5}"#).unwrap();
+    let fast_out = Command::new(TRAINER)
+        .args(["ship", &p(&shipped), "--out", &p(&tmp.path().join("fast"))])
+        .arg(format!("--player-fast-notes=lead={}", p(&fast)))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&fast_out.stderr);
+    assert!(!fast_out.status.success() && err.contains("within -4 and 4"), "{err}");
     std::fs::write(&soloists, r#"{"Miles Davis": 5}"#).unwrap();
     let loud = Command::new(TRAINER)
         .args(["ship", &p(&shipped), "--out", &p(&tmp.path().join("loud"))])

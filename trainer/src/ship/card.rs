@@ -437,8 +437,9 @@ fn player_rows(
         let k = by.len().min(3);
         let _ = writeln!(
             s,
-            "| {row} | {role}: {} players, each fitted on their own training pieces ({low}: {}; {high}: {}); the Player picks one, Auto plays the role's; {doc} |",
+            "| {row} | {role}: {} player{}, each fitted on their own training pieces ({low}: {}; {high}: {}); the Player picks one, Auto plays the role's; {doc} |",
             by.len(),
+            if by.len() == 1 { "" } else { "s" },
             ends(&by[..k]),
             ends(&by[by.len() - k..]),
         );
