@@ -378,22 +378,20 @@ fn builtin_models_are_accepted_by_every_subcommand() {
             && card.contains("| fast notes by player | lead: 1 player, each fitted"),
         "{card}"
     );
-    std::fs::write(&fast, r#"{"Miles Davis": 5}"#).unwrap();
-    let fast_out = Command::new(TRAINER)
-        .args(["ship", &p(&shipped), "--out", &p(&tmp.path().join("fast"))])
-        .arg(format!("--player-fast-notes=lead={}", p(&fast)))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&fast_out.stderr);
-    assert!(!fast_out.status.success() && err.contains("within -4 and 4"), "{err}");
-    std::fs::write(&soloists, r#"{"Miles Davis": 5}"#).unwrap();
-    let loud = Command::new(TRAINER)
-        .args(["ship", &p(&shipped), "--out", &p(&tmp.path().join("loud"))])
-        .arg(format!("--player-silence=lead={}", p(&soloists)))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&loud.stderr);
-    assert!(!loud.status.success() && err.contains("within -2 and 2"), "{err}");
+    // A player's value out of its bounds is refused.
+    for (file, flag, bounds) in [
+        (&fast, "--player-fast-notes", "within -4 and 4"),
+        (&soloists, "--player-silence", "within -2 and 2"),
+    ] {
+        std::fs::write(file, r#"{"Miles Davis": 5}"#).unwrap();
+        let loud = Command::new(TRAINER)
+            .args(["ship", &p(&shipped), "--out", &p(&tmp.path().join("loud"))])
+            .arg(format!("{flag}=lead={}", p(file)))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&loud.stderr);
+        assert!(!loud.status.success() && err.contains(bounds), "{flag}: {err}");
+    }
     if !skip_without_ort() {
         let midi = tmp.path().join("miles.mid");
         let generate = |player: &str| {
