@@ -124,18 +124,12 @@ fn main() -> anyhow::Result<()> {
         // package numbers them (as the music report maps them).
         let player = sideman_trainer::report::player_of(&pkg, role, &w.styles, &ds.manifest.vocab.styles);
         // FAST_NOTES=2: every piece's fast-note calibration (nats) instead of its player's.
-        let phrasing = player.map(|p| pkg.manifest.phrasing_of(role, Some(p))).map(|mut p| {
-            if let Some(f) = env("FAST_NOTES") {
-                p.fast_notes = f;
-            }
-            p
-        });
-        let phrasing = phrasing.or_else(|| {
-            env("FAST_NOTES").map(|f| models::package::Phrasing {
-                fast_notes: f,
-                ..pkg.manifest.phrasing_of(role, None)
-            })
-        });
+        let mut phrasing = player.map(|p| pkg.manifest.phrasing_of(role, Some(p)));
+        if let Some(f) = env("FAST_NOTES") {
+            phrasing
+                .get_or_insert_with(|| pkg.manifest.phrasing_of(role, None))
+                .fast_notes = f;
+        }
         sideman_trainer::eval::map_styles(&mut w.styles, &style_map);
         let bpm = w.tempo_bpm.unwrap_or(120.0);
         // MIN_BPM=150: only the pieces at that tempo or faster (of the same first PIECES).

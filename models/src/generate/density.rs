@@ -94,26 +94,28 @@ impl<M: TokenModel> Session<M> {
         if !max.is_finite() {
             return;
         }
+        // What each allowed choice pays, and whether it lies in reach of what is taken.
+        let bar_start = self.bar_start;
+        let choice = |id: usize| -> Option<(f32, bool)> {
+            match Vocab::token(id as u32)? {
+                Token::Pos(pos) => {
+                    let at = bar_start + pos as i64;
+                    let cost = crate::sampling::fast_note_cost(nats, at - last, bpm);
+                    let later = cost == 0.0 && crate::sampling::in_fast_note_reach(at - last, bpm);
+                    (at < next).then_some((cost, later))
+                }
+                Token::Pitch(_) if at_group => Some((here, false)),
+                _ => None,
+            }
+        };
         // Mass (relative to the likeliest choice) taken from the fast choices, and held by the
         // choices in reach.
         let (mut taken, mut reach) = (0.0f64, 0.0f64);
-        for id in 0..n {
-            if !self.allowed[id] {
+        for id in (0..n).filter(|&id| self.allowed[id]) {
+            let Some((cost, later)) = choice(id) else {
                 continue;
-            }
-            let p = ((self.logits[id] - max) as f64).exp();
-            let (cost, later) = match Vocab::token(id as u32) {
-                Some(Token::Pos(pos)) => {
-                    let at = self.bar_start + pos as i64;
-                    if at >= next {
-                        continue;
-                    }
-                    let cost = crate::sampling::fast_note_cost(nats, at - last, bpm);
-                    (cost, cost == 0.0 && crate::sampling::in_fast_note_reach(at - last, bpm))
-                }
-                Some(Token::Pitch(_)) if at_group => (here, false),
-                _ => continue,
             };
+            let p = ((self.logits[id] - max) as f64).exp();
             if cost != 0.0 {
                 taken += p * (1.0 - (-cost as f64).exp());
                 self.logits[id] -= cost;
@@ -125,18 +127,9 @@ impl<M: TokenModel> Session<M> {
             return;
         }
         let gain = (1.0 + taken / reach).ln() as f32;
-        for id in 0..n {
-            if !self.allowed[id] {
-                continue;
-            }
-            if let Some(Token::Pos(pos)) = Vocab::token(id as u32) {
-                let at = self.bar_start + pos as i64;
-                if at < next
-                    && crate::sampling::fast_note_cost(nats, at - last, bpm) == 0.0
-                    && crate::sampling::in_fast_note_reach(at - last, bpm)
-                {
-                    self.logits[id] += gain;
-                }
+        for id in (0..n).filter(|&id| self.allowed[id]) {
+            if choice(id).is_some_and(|(_, later)| later) {
+                self.logits[id] += gain;
             }
         }
     }

@@ -56,10 +56,7 @@ impl Manifest {
     /// The fast-note calibration of `role` ([`Manifest::fast_notes`]), nats; 0 when the model
     /// names none; always within `[-4, 4]`.
     pub fn fast_notes(&self, role: Role) -> f32 {
-        match self.fast_notes.get(role.name()) {
-            Some(&v) if v.is_finite() => v.clamp(-FAST_NOTES_BOUND, FAST_NOTES_BOUND),
-            _ => 0.0,
-        }
+        super::clamped(&self.fast_notes, role, -FAST_NOTES_BOUND, FAST_NOTES_BOUND, 0.0)
     }
 
     /// The fast-note calibration of `role` for a session that names `player`: the player's own
@@ -80,9 +77,8 @@ impl Manifest {
     /// order: the Player parameter's n-th player is the n-th of these (where the model names no
     /// drummers, [`Manifest::players`]).
     pub fn phrasing_players(&self, role: Role) -> Vec<&str> {
-        let mut names: Vec<&str> = [&self.player_silence, &self.player_fast_notes]
-            .into_iter()
-            .filter_map(|m| m.get(role.name()))
+        let mut names: Vec<&str> = self
+            .by_player(role)
             .flat_map(|m| m.keys().map(String::as_str))
             .collect();
         names.sort_unstable();
@@ -93,11 +89,13 @@ impl Manifest {
     /// The first of `tags` (a piece's style names, say) that names a player `role` has a
     /// phrasing calibration for.
     pub fn phrasing_player<'a>(&self, role: Role, mut tags: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-        let knows = |t: &str| {
-            [&self.player_silence, &self.player_fast_notes]
-                .into_iter()
-                .any(|m| m.get(role.name()).is_some_and(|m| m.contains_key(t)))
-        };
-        tags.find(|t| knows(t))
+        tags.find(|t| self.by_player(role).any(|m| m.contains_key(*t)))
+    }
+
+    /// `role`'s calibrations by player (silence, fast notes), those it has.
+    fn by_player(&self, role: Role) -> impl Iterator<Item = &std::collections::BTreeMap<String, f32>> {
+        [&self.player_silence, &self.player_fast_notes]
+            .into_iter()
+            .filter_map(move |m| m.get(role.name()))
     }
 }
