@@ -20,6 +20,7 @@ grouped by `Tune`), and for each metric it prints:
 
 then how often each of the two passes every metric at once.
 """
+import math
 import random
 import re
 import sys
@@ -39,6 +40,8 @@ def metric(spec):
     k = int(column)
     files = set.intersection(*[set(t) for t in tabs])
     values = {f: (tabs[0][f]["human"][k], sum(t[f]["model"][k] for t in tabs) / len(tabs)) for f in files}
+    # a piece whose value is undefined (a 4-gram rate over fewer than four notes) has none to draw
+    values = {f: v for f, v in values.items() if not any(math.isnan(x) for x in v)}
     return name, values, float(test)
 
 
