@@ -23,7 +23,6 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use models::Role;
 use sideman_trainer::dataset::{Dataset, Split, SplitData};
-use sideman_trainer::eval::SplitAndModel;
 use sideman_trainer::generate::load_model;
 use sideman_trainer::report::metrics::{self, PITCHED};
 use sideman_trainer::report::{Knobs, Sampling, passage, sample};
@@ -59,14 +58,16 @@ fn draw(data: &str, model: &str, role: &str, out: &str) -> anyhow::Result<()> {
         }
         None => (0, 1),
     };
-    let SplitAndModel { ds, pkg, style_map, .. } = SplitAndModel::open(data, "train", model)?;
+    let ds = Dataset::open(Path::new(data))?;
+    let pkg = models::package::Package::open(model)?;
+    let style_map = sideman_trainer::eval::style_map(&pkg, &ds)?;
     // Every key of an all-keys split (the diagnostic examples read the untransposed sequences).
     let d = ds.load_split(Split::Train)?;
     let tok = models::tokenizer::Tokenizer::new(models::tokenizer::Vocab::new(), ds.manifest.microtiming);
     let key = |name: &str| PITCHED.iter().position(|(m, _)| *m == name).expect("metric");
     let (npb, empty) = (key("notes_per_bar"), key("empty_beats"));
     let mut split = SplitData::default();
-    let (mut pieces, mut before, mut after, mut human) = (0usize, [0.0; 2], [0.0; 2], [0.0; 2]);
+    let (mut pieces, mut human, mut takes, mut chosen) = (0usize, [0.0; 2], [0.0; 2], [0.0; 2]);
     let of_role: Vec<usize> = (0..d.seqs.len()).filter(|&i| d.seqs[i].role == role).collect();
     for (n, &i) in of_role.iter().enumerate().step_by(every) {
         if (n / every) % shards != shard {
@@ -122,7 +123,7 @@ fn draw(data: &str, model: &str, role: &str, out: &str) -> anyhow::Result<()> {
             split.push(&ids, d.seqs[i].file, role, d.seqs[i].transpose);
         }
         pieces += 1;
-        for (sum, v) in [(&mut human, h), (&mut before, (mean[0], mean[1])), (&mut after, m)] {
+        for (sum, v) in [(&mut human, h), (&mut takes, (mean[0], mean[1])), (&mut chosen, m)] {
             sum[0] += v.0;
             sum[1] += v.1;
         }
@@ -142,10 +143,10 @@ fn draw(data: &str, model: &str, role: &str, out: &str) -> anyhow::Result<()> {
         "{pieces} pieces: notes a bar / empty beats: human {:.2} / {:.3}, takes {:.2} / {:.3}, chosen {:.2} / {:.3}",
         human[0] / p,
         human[1] / p,
-        before[0] / p,
-        before[1] / p,
-        after[0] / p,
-        after[1] / p
+        takes[0] / p,
+        takes[1] / p,
+        chosen[0] / p,
+        chosen[1] / p
     );
     let mut splits = BTreeMap::new();
     splits.insert(Split::Train, split);
