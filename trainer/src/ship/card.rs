@@ -412,8 +412,6 @@ pub(super) fn split_label(split: &str) -> String {
     }
 }
 
-/// A card row of a per-role tuning, `| label | role value, ...rest |` (each value with its sign
-/// where `signed`); no row when no role has one.
 /// A card row for a role's calibrations by player (`map`: role, then player): how many players,
 /// and the three at each end of the values (`low`: what the lowest values do, `high`: the
 /// highest).
@@ -446,6 +444,8 @@ fn player_rows(
     }
 }
 
+/// A card row of a per-role tuning, `| label | role value, ...rest |` (each value with its sign
+/// where `signed`); no row when no role has one.
 fn tuning_row(
     s: &mut String,
     label: &str,
